@@ -1,0 +1,100 @@
+# rift: make, make test, make bench, make deps, make clean, make install.
+# ASAN=1 builds with sanitizers, V=1 shows commands.
+CC      ?= gcc
+PREFIX  ?= /usr/local
+BUILD   := build
+CFLAGS  := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wformat=2 -Wstrict-prototypes \
+           -Werror -MMD -MP $(EXTRA_CFLAGS)
+LDFLAGS :=
+ifeq ($(ASAN),1)
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+BUILD   := build-asan
+endif
+ifneq ($(V),1)
+Q := @
+endif
+
+SHIM_LIBS := -lnetfilter_queue -lmnl -lpcap -linih -lm
+DEB_PKGS  := build-essential pkg-config libnetfilter-queue-dev libmnl-dev libpcap-dev \
+             libinih-dev libcmocka-dev libhiredis-dev iptables iproute2 redis-server \
+             redis-tools python3-redis tcpdump
+
+POLICY_SRC := policies/policy.c policies/model.c
+SHIM_SRC   := shim/shim.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/ctl.c \
+              shim/capture.c $(POLICY_SRC)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide
+test_policy_SRC := tests/unit/test_policy.c policies/policy.c
+test_model_SRC  := tests/unit/test_model.c $(POLICY_SRC)
+test_hold_SRC   := tests/unit/test_hold.c shim/hold.c
+test_match_SRC  := tests/unit/test_match.c shim/match.c policies/policy.c
+test_ctl_SRC    := tests/unit/test_ctl.c shim/ctl.c
+test_decide_SRC := tests/unit/test_decide.c shim/hold.c $(POLICY_SRC)
+
+BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe
+
+.PHONY: all test unit integration bench deps clean install fuzz format
+all: bin/rift-shim
+
+bin/rift-shim: $(call obj,$(SHIM_SRC))
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(SHIM_LIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+define unit_rule
+$(BUILD)/tests/$(1): $(call obj,$($(1)_SRC))
+	@mkdir -p $$(@D)
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ -lcmocka -linih -lm
+endef
+$(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
+
+$(BUILD)/bench/baseline-accept: $(call obj,tests/bench/baseline-accept.c)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lnetfilter_queue -lmnl
+$(BUILD)/bench/udp-probe: $(call obj,tests/bench/udp-probe.c)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lm
+
+# Debian packages: installed only when one is missing.
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	    | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "make deps: installing$$(echo $$missing | sed 's/^/ /')"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+
+unit: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+	@for t in $^; do echo "== $$t"; $$t || exit 1; done
+
+integration: bin/rift-shim $(BENCH_BIN)
+	$(Q)/usr/bin/python3 tests/integration/run.py
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all unit
+	$(Q)$(MAKE) --no-print-directory integration
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_BIN)
+	$(Q)/usr/bin/python3 tests/bench/bench.py
+
+install: bin/rift-shim
+	install -D -m 0755 bin/rift-shim $(DESTDIR)$(PREFIX)/bin/rift-shim
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-asan bin
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,814 @@
+/* policy: inih loader with line tracking, value parsers, validation. */
+#include "policy.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const key_names[PK__COUNT] = {
+    [PK_FROM] = "from",
+    [PK_TO] = "to",
+    [PK_PORTS] = "ports",
+    [PK_DIRECTION] = "direction",
+    [PK_PROTO] = "proto",
+    [PK_MESSAGES] = "messages",
+    [PK_DELAY] = "delay",
+    [PK_JITTER] = "jitter",
+    [PK_DIST] = "distribution",
+    [PK_CORR] = "correlation",
+    [PK_LOSS] = "loss",
+    [PK_LOSS_CORR] = "loss_correlation",
+    [PK_LOSS_MODEL] = "loss_model",
+    [PK_GE_P] = "p",
+    [PK_GE_R] = "r",
+    [PK_GE_H] = "h",
+    [PK_GE_K] = "k",
+    [PK_REORDER] = "reorder",
+    [PK_REORDER_CORR] = "reorder_correlation",
+    [PK_DUP] = "duplicate",
+    [PK_DUP_CORR] = "duplicate_correlation",
+    [PK_RATE] = "rate",
+    [PK_HOLD] = "hold",
+    [PK_START] = "start",
+    [PK_DURATION] = "duration",
+};
+
+static void errf(char *err, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void errf(char *err, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- value parsers ---- */
+
+static int parse_number(const char *s, double *v, const char **unit)
+{
+    char *end;
+    errno = 0;
+    *v = strtod(s, &end);
+    if (end == s || errno == ERANGE || !isfinite(*v) || *v < 0)
+        return -1;
+    while (*end == ' ' || *end == '\t')
+        end++;
+    *unit = end;
+    return 0;
+}
+
+int pol_parse_time(const char *s, uint64_t *ns)
+{
+    double v, mul;
+    const char *u;
+    if (parse_number(s, &v, &u) < 0)
+        return -1;
+    if (!strcmp(u, "s"))
+        mul = 1e9;
+    else if (!strcmp(u, "ms"))
+        mul = 1e6;
+    else if (!strcmp(u, "us"))
+        mul = 1e3;
+    else if (!strcmp(u, "ns"))
+        mul = 1;
+    else if (*u == '\0' && v == 0)
+        mul = 0;
+    else
+        return -1;
+    if (v * mul > 86400e9)
+        return -1;
+    *ns = (uint64_t)llround(v * mul);
+    return 0;
+}
+
+int pol_parse_prob(const char *s, uint64_t *p)
+{
+    double v;
+    const char *u;
+    if (parse_number(s, &v, &u) < 0 || strcmp(u, "%") != 0 || v > 100)
+        return -1;
+    *p = (uint64_t)llround(v / 100.0 * (double)POL_P_ONE);
+    return 0;
+}
+
+int pol_parse_rate(const char *s, uint64_t *bps)
+{
+    double v, mul;
+    const char *u;
+    if (parse_number(s, &v, &u) < 0)
+        return -1;
+    if (!strcasecmp(u, "bit"))
+        mul = 1;
+    else if (!strcasecmp(u, "kbit"))
+        mul = 1e3;
+    else if (!strcasecmp(u, "mbit"))
+        mul = 1e6;
+    else if (!strcasecmp(u, "gbit"))
+        mul = 1e9;
+    else
+        return -1;
+    if (v * mul < 8 || v * mul > 1e12)
+        return -1;
+    *bps = (uint64_t)llround(v * mul);
+    return 0;
+}
+
+int pol_parse_addr(const char *s, uint32_t *ip, uint16_t *port)
+{
+    char host[64];
+    const char *colon = strchr(s, ':');
+    size_t n = colon ? (size_t)(colon - s) : strlen(s);
+    struct in_addr a;
+    if (n == 0 || n >= sizeof(host))
+        return -1;
+    memcpy(host, s, n);
+    host[n] = '\0';
+    if (inet_pton(AF_INET, host, &a) != 1)
+        return -1;
+    *ip = ntohl(a.s_addr);
+    *port = 0;
+    if (colon) {
+        char *end;
+        long v;
+        errno = 0;
+        v = strtol(colon + 1, &end, 10);
+        if (end == colon + 1 || *end || errno || v < 1 || v > 55535)
+            return -1;
+        *port = (uint16_t)v;
+    }
+    return 0;
+}
+
+static int parse_bool(const char *s, bool *b)
+{
+    if (!strcasecmp(s, "yes") || !strcasecmp(s, "true") || !strcmp(s, "1") ||
+        !strcasecmp(s, "on"))
+        *b = true;
+    else if (!strcasecmp(s, "no") || !strcasecmp(s, "false") || !strcmp(s, "0") ||
+             !strcasecmp(s, "off"))
+        *b = false;
+    else
+        return -1;
+    return 0;
+}
+
+static int parse_uint(const char *s, unsigned long long max, unsigned long long *v)
+{
+    char *end;
+    errno = 0;
+    if (*s == '-' || *s == '\0')
+        return -1;
+    *v = strtoull(s, &end, 0);
+    if (*end || errno == ERANGE || *v > max)
+        return -1;
+    return 0;
+}
+
+static bool valid_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= POL_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+const char *pol_dist_name(enum pol_dist d)
+{
+    switch (d) {
+    case POL_DIST_UNIFORM:
+        return "uniform";
+    case POL_DIST_NORMAL:
+        return "normal";
+    case POL_DIST_PARETO:
+        return "pareto";
+    }
+    return "?";
+}
+
+/* ---- rule keys ---- */
+
+int pol_key_index(const char *key)
+{
+    for (int i = 0; i < PK__COUNT; i++)
+        if (!strcmp(key, key_names[i]))
+            return i;
+    return -1;
+}
+
+int pol_rule_set(struct pol_rule *r, const char *key, const char *v, char *err, size_t el)
+{
+    struct pol_effects *fx = &r->fx;
+    int k = pol_key_index(key);
+    uint64_t *prob = NULL;
+    bool b;
+
+    switch (k) {
+    case PK_FROM:
+    case PK_TO: {
+        char *dst = k == PK_FROM ? r->from_spec : r->to_spec;
+        if (strlen(v) >= sizeof(r->from_spec) || !*v) {
+            errf(err, el, "%s: expected node names or *", key);
+            return -1;
+        }
+        strcpy(dst, v);
+        return 0;
+    }
+    case PK_PORTS:
+        if (!strcmp(v, "bus"))
+            r->ports = POL_PORTS_BUS;
+        else if (!strcmp(v, "client"))
+            r->ports = POL_PORTS_CLIENT;
+        else if (!strcmp(v, "all"))
+            r->ports = POL_PORTS_ALL;
+        else
+            goto bad_enum;
+        return 0;
+    case PK_DIRECTION:
+        if (!strcmp(v, "one-way"))
+            r->both = false;
+        else if (!strcmp(v, "both"))
+            r->both = true;
+        else
+            goto bad_enum;
+        return 0;
+    case PK_PROTO:
+        if (!strcmp(v, "tcp"))
+            r->proto = POL_PROTO_TCP;
+        else if (!strcmp(v, "udp"))
+            r->proto = POL_PROTO_UDP;
+        else
+            goto bad_enum;
+        return 0;
+    case PK_MESSAGES:
+        errf(err, el, "messages: rules by cluster-bus message type are not supported by this "
+                      "version of rift-shim");
+        return -1;
+    case PK_DELAY:
+    case PK_JITTER:
+        if (pol_parse_time(v, k == PK_DELAY ? &fx->delay_ns : &fx->jitter_ns) < 0) {
+            errf(err, el, "%s: bad time '%s' (expected e.g. 20ms, 1.5s, 250us)", key, v);
+            return -1;
+        }
+        return 0;
+    case PK_DIST:
+        if (!strcmp(v, "uniform"))
+            fx->dist = POL_DIST_UNIFORM;
+        else if (!strcmp(v, "normal"))
+            fx->dist = POL_DIST_NORMAL;
+        else if (!strcmp(v, "pareto"))
+            fx->dist = POL_DIST_PARETO;
+        else
+            goto bad_enum;
+        return 0;
+    case PK_LOSS_MODEL:
+        if (!strcmp(v, "random"))
+            fx->loss_model = POL_LOSS_RANDOM;
+        else if (!strcmp(v, "gemodel"))
+            fx->loss_model = POL_LOSS_GEMODEL;
+        else
+            goto bad_enum;
+        return 0;
+    case PK_CORR:
+        prob = &fx->delay_corr;
+        break;
+    case PK_LOSS:
+        prob = &fx->loss;
+        break;
+    case PK_LOSS_CORR:
+        prob = &fx->loss_corr;
+        break;
+    case PK_GE_P:
+        prob = &fx->ge_p;
+        break;
+    case PK_GE_R:
+        prob = &fx->ge_r;
+        break;
+    case PK_GE_H:
+        prob = &fx->ge_h;
+        break;
+    case PK_GE_K:
+        prob = &fx->ge_k;
+        break;
+    case PK_REORDER:
+        prob = &fx->reorder;
+        break;
+    case PK_REORDER_CORR:
+        prob = &fx->reorder_corr;
+        break;
+    case PK_DUP:
+        prob = &fx->duplicate;
+        break;
+    case PK_DUP_CORR:
+        prob = &fx->duplicate_corr;
+        break;
+    case PK_RATE:
+        if (pol_parse_rate(v, &fx->rate_bps) < 0) {
+            errf(err, el, "rate: bad rate '%s' (expected e.g. 500kbit, 1mbit, 1gbit)", v);
+            return -1;
+        }
+        return 0;
+    case PK_HOLD:
+        if (parse_bool(v, &b) < 0)
+            goto bad_enum;
+        fx->hold = b;
+        return 0;
+    case PK_START:
+        if (!strcmp(v, "manual")) {
+            r->start_ns = POL_START_MANUAL;
+        } else {
+            uint64_t ns;
+            if (pol_parse_time(v, &ns) < 0) {
+                errf(err, el, "start: expected a time (0s, 2.5s) or manual, got '%s'", v);
+                return -1;
+            }
+            r->start_ns = (int64_t)ns;
+        }
+        return 0;
+    case PK_DURATION:
+        if (pol_parse_time(v, &r->duration_ns) < 0 || r->duration_ns == 0) {
+            errf(err, el, "duration: expected a time greater than 0, got '%s'", v);
+            return -1;
+        }
+        return 0;
+    default:
+        errf(err, el, "unknown key '%s' in a rule", key);
+        return -1;
+    }
+    if (pol_parse_prob(v, prob) < 0) {
+        errf(err, el, "%s: expected a percentage between 0%% and 100%%, got '%s'", key, v);
+        return -1;
+    }
+    return 0;
+bad_enum: {
+    static const char *const choices[PK__COUNT] = {
+        [PK_PORTS] = "bus, client or all",     [PK_DIRECTION] = "one-way or both",
+        [PK_PROTO] = "tcp or udp",             [PK_DIST] = "uniform, normal or pareto",
+        [PK_LOSS_MODEL] = "random or gemodel", [PK_HOLD] = "yes or no",
+    };
+    errf(err, el, "%s: expected %s, got '%s'", key, choices[k], v);
+    return -1;
+}
+}
+
+static void rule_defaults(struct pol_rule *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->ports = POL_PORTS_ALL;
+    r->proto = POL_PROTO_TCP;
+    r->fx.dist = POL_DIST_UNIFORM;
+    r->fx.ge_h = 0;
+    r->fx.ge_k = POL_P_ONE;
+}
+
+int pol_find_rule(const struct policy *p, const char *name)
+{
+    for (int i = 0; i < p->n_rules; i++)
+        if (!strcmp(p->rules[i].name, name))
+            return i;
+    return -1;
+}
+
+int pol_find_node(const struct policy *p, const char *name)
+{
+    for (int i = 0; i < p->n_nodes; i++)
+        if (!strcmp(p->nodes[i].name, name))
+            return i;
+    return -1;
+}
+
+/* "a, b" or "*" to a node bitmask. */
+static int resolve_nodes(const struct policy *p, const char *spec, uint64_t *mask, char *err,
+                         size_t el)
+{
+    char buf[256], *save = NULL, *tok;
+    *mask = 0;
+    snprintf(buf, sizeof(buf), "%s", spec);
+    for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ' || *tok == '\t')
+            tok++;
+        char *e = tok + strlen(tok);
+        while (e > tok && (e[-1] == ' ' || e[-1] == '\t'))
+            *--e = '\0';
+        if (!strcmp(tok, "*")) {
+            *mask |= p->n_nodes == 64 ? ~UINT64_C(0) : (UINT64_C(1) << p->n_nodes) - 1;
+            continue;
+        }
+        int i = pol_find_node(p, tok);
+        if (i < 0) {
+            errf(err, el, "unknown node '%s' (declare it in a [node %s] section)", tok, tok);
+            return -1;
+        }
+        *mask |= UINT64_C(1) << i;
+    }
+    if (!*mask) {
+        errf(err, el, "no nodes given");
+        return -1;
+    }
+    return 0;
+}
+
+#define KEYLINE(r, k) ((r)->key_line[k] ? (r)->key_line[k] : (r)->line)
+
+int pol_rule_check(const struct policy *p, struct pol_rule *r, int *line, char *err, size_t el)
+{
+    const struct pol_effects *fx = &r->fx;
+    *line = r->line;
+    if (!r->key_line[PK_FROM] || !r->key_line[PK_TO]) {
+        errf(err, el, "rule '%s' needs both from = and to =", r->name);
+        return -1;
+    }
+    *line = r->key_line[PK_FROM];
+    if (resolve_nodes(p, r->from_spec, &r->from, err, el) < 0)
+        return -1;
+    *line = r->key_line[PK_TO];
+    if (resolve_nodes(p, r->to_spec, &r->to, err, el) < 0)
+        return -1;
+    if (r->from == r->to && __builtin_popcountll(r->from) == 1) {
+        errf(err, el, "from and to name the same single node");
+        return -1;
+    }
+    if (fx->jitter_ns && !fx->delay_ns) {
+        *line = KEYLINE(r, PK_JITTER);
+        errf(err, el, "jitter needs a delay");
+        return -1;
+    }
+    if (fx->jitter_ns > fx->delay_ns && fx->dist == POL_DIST_UNIFORM) {
+        *line = KEYLINE(r, PK_JITTER);
+        errf(err, el, "uniform jitter larger than the delay would need negative delays");
+        return -1;
+    }
+    if ((r->key_line[PK_DIST] || r->key_line[PK_CORR]) && !fx->jitter_ns) {
+        *line = KEYLINE(r, r->key_line[PK_DIST] ? PK_DIST : PK_CORR);
+        errf(err, el, "%s needs a jitter", r->key_line[PK_DIST] ? "distribution" : "correlation");
+        return -1;
+    }
+    if (fx->reorder && !fx->delay_ns) {
+        *line = KEYLINE(r, PK_REORDER);
+        errf(err, el, "reorder needs a delay: reordered packets overtake delayed ones");
+        return -1;
+    }
+    if (fx->loss_model == POL_LOSS_GEMODEL) {
+        if (r->key_line[PK_LOSS] || r->key_line[PK_LOSS_CORR]) {
+            *line = KEYLINE(r, r->key_line[PK_LOSS] ? PK_LOSS : PK_LOSS_CORR);
+            errf(err, el, "loss_model = gemodel takes p, r, h, k instead of loss");
+            return -1;
+        }
+        if (!r->key_line[PK_GE_P] || !r->key_line[PK_GE_R]) {
+            *line = KEYLINE(r, PK_LOSS_MODEL);
+            errf(err, el, "loss_model = gemodel needs p (good->bad) and r (bad->good)");
+            return -1;
+        }
+    } else {
+        static const int ge[] = {PK_GE_P, PK_GE_R, PK_GE_H, PK_GE_K};
+        for (size_t i = 0; i < 4; i++)
+            if (r->key_line[ge[i]]) {
+                *line = r->key_line[ge[i]];
+                errf(err, el, "%s is a Gilbert-Elliott parameter: set loss_model = gemodel",
+                     key_names[ge[i]]);
+                return -1;
+            }
+    }
+    if (fx->hold && (fx->delay_ns || fx->reorder || fx->rate_bps)) {
+        *line = KEYLINE(r, PK_HOLD);
+        errf(err, el, "hold cannot be combined with delay, reorder or rate: held packets "
+                      "are released when the rule turns off");
+        return -1;
+    }
+    if (fx->loss_corr && !fx->loss) {
+        *line = KEYLINE(r, PK_LOSS_CORR);
+        errf(err, el, "loss_correlation needs a loss");
+        return -1;
+    }
+    if (fx->reorder_corr && !fx->reorder) {
+        *line = KEYLINE(r, PK_REORDER_CORR);
+        errf(err, el, "reorder_correlation needs a reorder");
+        return -1;
+    }
+    if (fx->duplicate_corr && !fx->duplicate) {
+        *line = KEYLINE(r, PK_DUP_CORR);
+        errf(err, el, "duplicate_correlation needs a duplicate");
+        return -1;
+    }
+    if (fx->delay_corr == POL_P_ONE || fx->loss_corr == POL_P_ONE ||
+        fx->reorder_corr == POL_P_ONE || fx->duplicate_corr == POL_P_ONE) {
+        *line = r->line;
+        errf(err, el, "a correlation of 100%% would never change its first value");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- loader ---- */
+
+struct loader {
+    struct policy *p;
+    const char *text;   /* string source, or NULL */
+    FILE *f;
+    int line;
+    int err_line;
+    char err[POL_ERR_MAX];
+    enum { SEC_NONE, SEC_SHIM, SEC_NODE, SEC_RULE, SEC_BAD } sec;
+    char sec_name[POL_NAME_MAX + 16];
+    int cur;            /* current node or rule index */
+    unsigned shim_seen; /* bitmask of [shim] keys, to catch duplicates */
+    unsigned node_seen;
+};
+
+static char *reader(char *str, int num, void *stream)
+{
+    struct loader *L = stream;
+    char *r;
+    if (L->f) {
+        r = fgets(str, num, L->f);
+    } else {
+        const char *nl;
+        size_t n;
+        if (!*L->text)
+            return NULL;
+        nl = strchr(L->text, '\n');
+        n = nl ? (size_t)(nl - L->text + 1) : strlen(L->text);
+        if (n > (size_t)num - 1)
+            n = (size_t)num - 1;
+        memcpy(str, L->text, n);
+        str[n] = '\0';
+        L->text += n;
+        r = str;
+    }
+    if (r)
+        L->line++;
+    return r;
+}
+
+static int fail(struct loader *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct loader *L, const char *fmt, ...)
+{
+    if (!L->err_line) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(L->err, sizeof(L->err), fmt, ap);
+        va_end(ap);
+        L->err_line = L->line;
+    }
+    return 0;
+}
+
+static int begin_section(struct loader *L, const char *section)
+{
+    struct policy *p = L->p;
+    const char *name;
+    snprintf(L->sec_name, sizeof(L->sec_name), "%s", section);
+    if (!strcmp(section, "shim")) {
+        L->sec = SEC_SHIM;
+        return 1;
+    }
+    if (!strncmp(section, "node ", 5) || !strncmp(section, "rule ", 5)) {
+        bool node = section[0] == 'n';
+        name = section + 5;
+        while (*name == ' ')
+            name++;
+        if (!valid_name(name)) {
+            L->sec = SEC_BAD;
+            return fail(L, "[%s]: a name of letters, digits, '-', '_' or '.' is needed",
+                        section);
+        }
+        if (node) {
+            if (!strcmp(name, "*"))
+                return fail(L, "'*' cannot be a node name");
+            if (pol_find_node(p, name) >= 0) {
+                L->sec = SEC_BAD;
+                return fail(L, "node '%s' is declared twice", name);
+            }
+            if (p->n_nodes == POL_MAX_NODES) {
+                L->sec = SEC_BAD;
+                return fail(L, "too many nodes (at most %d)", POL_MAX_NODES);
+            }
+            L->cur = p->n_nodes++;
+            memset(&p->nodes[L->cur], 0, sizeof(p->nodes[0]));
+            snprintf(p->nodes[L->cur].name, POL_NAME_MAX, "%s", name);
+            p->nodes[L->cur].line = L->line;
+            L->sec = SEC_NODE;
+            L->node_seen = 0;
+        } else {
+            if (pol_find_rule(p, name) >= 0) {
+                L->sec = SEC_BAD;
+                return fail(L, "rule '%s' is declared twice", name);
+            }
+            if (p->n_rules == POL_MAX_RULES) {
+                L->sec = SEC_BAD;
+                return fail(L, "too many rules (at most %d)", POL_MAX_RULES);
+            }
+            L->cur = p->n_rules++;
+            rule_defaults(&p->rules[L->cur]);
+            snprintf(p->rules[L->cur].name, POL_NAME_MAX, "%s", name);
+            p->rules[L->cur].line = L->line;
+            L->sec = SEC_RULE;
+        }
+        return 1;
+    }
+    L->sec = SEC_BAD;
+    return fail(L, "unknown section [%s] (expected [shim], [node NAME] or [rule NAME])",
+                section);
+}
+
+static int shim_key(struct loader *L, const char *key, const char *v)
+{
+    static const char *const keys[] = {"queue",        "seed",        "capture",
+                                       "control",      "rules",       "queue_maxlen",
+                                       "on_overflow"};
+    struct pol_shim *s = &L->p->shim;
+    unsigned long long n;
+    size_t i;
+    for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (!strcmp(key, keys[i]))
+            break;
+    if (i == sizeof(keys) / sizeof(keys[0]))
+        return fail(L, "unknown key '%s' in [shim]", key);
+    if (L->shim_seen & (1u << i))
+        return fail(L, "'%s' is given twice in [shim]", key);
+    L->shim_seen |= 1u << i;
+    switch (i) {
+    case 0:
+        if (parse_uint(v, 65535, &n) < 0)
+            return fail(L, "queue: expected a queue number 0-65535, got '%s'", v);
+        s->queue = (unsigned)n;
+        break;
+    case 1:
+        if (parse_uint(v, UINT64_MAX, &n) < 0)
+            return fail(L, "seed: expected an unsigned integer, got '%s'", v);
+        s->seed = n;
+        s->seed_given = true;
+        break;
+    case 2:
+    case 3:
+        if (!*v || strlen(v) >= POL_PATH_MAX)
+            return fail(L, "%s: expected a path", key);
+        snprintf(i == 2 ? s->capture : s->control, POL_PATH_MAX, "%s", v);
+        break;
+    case 4:
+        if (!strcmp(v, "iptables"))
+            s->rules = POL_RULES_IPTABLES;
+        else if (!strcmp(v, "none"))
+            s->rules = POL_RULES_NONE;
+        else
+            return fail(L, "rules: expected iptables or none, got '%s'", v);
+        break;
+    case 5:
+        if (parse_uint(v, 4u << 20, &n) < 0 || n < 16)
+            return fail(L, "queue_maxlen: expected 16 to 4194304 packets, got '%s'", v);
+        s->queue_maxlen = (uint32_t)n;
+        break;
+    case 6:
+        if (!strcmp(v, "drop"))
+            s->overflow_pass = false;
+        else if (!strcmp(v, "pass"))
+            s->overflow_pass = true;
+        else
+            return fail(L, "on_overflow: expected drop or pass, got '%s'", v);
+        break;
+    }
+    return 1;
+}
+
+static int handler(void *user, const char *section, const char *key, const char *value)
+{
+    struct loader *L = user;
+    char err[POL_ERR_MAX];
+
+    if (strcmp(section, L->sec_name) != 0 || L->sec == SEC_NONE) {
+        if (!begin_section(L, section))
+            return 0;
+    }
+    switch (L->sec) {
+    case SEC_SHIM:
+        return shim_key(L, key, value);
+    case SEC_NODE: {
+        struct pol_node *n = &L->p->nodes[L->cur];
+        if (!strcmp(key, "addr")) {
+            if (L->node_seen & 1)
+                return fail(L, "'addr' is given twice in [node %s]", n->name);
+            L->node_seen |= 1;
+            if (pol_parse_addr(value, &n->ip, &n->port) < 0)
+                return fail(L, "addr: expected IPv4[:PORT] (port 1-55535), got '%s'", value);
+            if (!(L->node_seen & 2))
+                n->bus = n->port ? (uint16_t)(n->port + 10000) : 0;
+            return 1;
+        }
+        if (!strcmp(key, "bus")) {
+            unsigned long long b;
+            if (L->node_seen & 2)
+                return fail(L, "'bus' is given twice in [node %s]", n->name);
+            L->node_seen |= 2;
+            if (parse_uint(value, 65535, &b) < 0 || b == 0)
+                return fail(L, "bus: expected a port 1-65535, got '%s'", value);
+            n->bus = (uint16_t)b;
+            return 1;
+        }
+        return fail(L, "unknown key '%s' in [node %s] (expected addr, bus)", key, n->name);
+    }
+    case SEC_RULE: {
+        struct pol_rule *r = &L->p->rules[L->cur];
+        int k = pol_key_index(key);
+        if (k >= 0 && r->key_line[k])
+            return fail(L, "'%s' is given twice in [rule %s]", key, r->name);
+        if (pol_rule_set(r, key, value, err, sizeof(err)) < 0)
+            return fail(L, "%s", err);
+        r->key_line[k] = L->line;
+        return 1;
+    }
+    default:
+        return 0;
+    }
+}
+
+static int validate(struct loader *L)
+{
+    struct policy *p = L->p;
+    char err[POL_ERR_MAX];
+    int line;
+    for (int i = 0; i < p->n_nodes; i++) {
+        struct pol_node *n = &p->nodes[i];
+        if (!n->ip) {
+            L->line = n->line;
+            return fail(L, "[node %s] needs addr = IPv4[:PORT]", n->name), -1;
+        }
+        for (int j = 0; j < i; j++)
+            if (p->nodes[j].ip == n->ip && p->nodes[j].port == n->port) {
+                L->line = n->line;
+                return fail(L, "node '%s' has the same address as node '%s'", n->name,
+                            p->nodes[j].name),
+                       -1;
+            }
+    }
+    if (p->n_rules == 0) {
+        L->line = L->line ? L->line : 1;
+        return fail(L, "the policy has no [rule NAME] section"), -1;
+    }
+    for (int i = 0; i < p->n_rules; i++) {
+        if (pol_rule_check(p, &p->rules[i], &line, err, sizeof(err)) < 0) {
+            L->line = line;
+            return fail(L, "%s", err), -1;
+        }
+    }
+    return 0;
+}
+
+static int load(struct policy *p, const char *name, FILE *f, const char *text, char *err,
+                size_t errlen)
+{
+    struct loader L = {.p = p, .f = f, .text = text, .cur = -1};
+    int rc;
+    memset(p, 0, sizeof(*p));
+    snprintf(p->file, sizeof(p->file), "%s", name);
+    p->shim.queue = 0;
+    p->shim.rules = POL_RULES_IPTABLES;
+    p->shim.queue_maxlen = 65536;
+    p->shim.overflow_pass = false;
+    snprintf(p->shim.control, sizeof(p->shim.control), "/run/rift/shim.sock");
+
+    rc = ini_parse_stream(reader, &L, handler, &L);
+    if (rc != 0 || L.err_line) {
+        if (!L.err_line) {
+            L.err_line = rc;
+            snprintf(L.err, sizeof(L.err), "syntax error (expected [section] or key = value)");
+        }
+        snprintf(err, errlen, "%s:%d: %s", name, L.err_line, L.err);
+        return -1;
+    }
+    if (validate(&L) < 0) {
+        snprintf(err, errlen, "%s:%d: %s", name, L.err_line, L.err);
+        return -1;
+    }
+    return 0;
+}
+
+int pol_load(struct policy *p, const char *file, char *err, size_t errlen)
+{
+    FILE *f = fopen(file, "r");
+    int rc;
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", file, strerror(errno));
+        return -1;
+    }
+    rc = load(p, file, f, NULL, err, errlen);
+    fclose(f);
+    return rc;
+}
+
+int pol_load_string(struct policy *p, const char *name, const char *text, char *err,
+                    size_t errlen)
+{
+    return load(p, name, NULL, text, err, errlen);
+}

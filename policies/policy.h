@@ -1,0 +1,120 @@
+/* policy: the rift-shim policy language (INI, inih), loaded and validated
+ * as a whole before anything is applied. A loaded policy is immutable. */
+#ifndef RIFT_POLICY_H
+#define RIFT_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define POL_MAX_NODES 64
+#define POL_MAX_RULES 64
+#define POL_NAME_MAX 64
+#define POL_PATH_MAX 512
+#define POL_ERR_MAX 512
+
+/* Probabilities are fixed point: POL_P_ONE means 100%. */
+#define POL_P_ONE (UINT64_C(1) << 32)
+#define POL_START_MANUAL INT64_C(-1)
+
+enum pol_ports { POL_PORTS_BUS = 1, POL_PORTS_CLIENT = 2, POL_PORTS_ALL = 3 };
+enum pol_dist { POL_DIST_UNIFORM, POL_DIST_NORMAL, POL_DIST_PARETO };
+enum pol_loss_model { POL_LOSS_RANDOM, POL_LOSS_GEMODEL };
+enum pol_proto { POL_PROTO_TCP = 6, POL_PROTO_UDP = 17 };
+enum pol_rules_mode { POL_RULES_IPTABLES, POL_RULES_NONE };
+
+struct pol_node {
+    char name[POL_NAME_MAX];
+    uint32_t ip;          /* host byte order */
+    uint16_t port;        /* client port, 0: a host without a listening port */
+    uint16_t bus;         /* bus port, 0 when port is 0 */
+    int line;
+};
+
+/* What a rule does to each packet it matches, in netem's order:
+ * loss, duplicate, hold | (rate, delay+jitter, reorder). */
+struct pol_effects {
+    uint64_t delay_ns, jitter_ns;
+    enum pol_dist dist;
+    uint64_t delay_corr;           /* correlation, fixed point */
+    enum pol_loss_model loss_model;
+    uint64_t loss, loss_corr;      /* random loss */
+    uint64_t ge_p, ge_r, ge_h, ge_k; /* Gilbert-Elliott: p good->bad, r bad->good,
+                                        h delivery in bad, k delivery in good */
+    uint64_t reorder, reorder_corr;
+    uint64_t duplicate, duplicate_corr;
+    uint64_t rate_bps;             /* 0: unlimited */
+    bool hold;
+};
+
+/* Source line of each rule key, for errors found after parsing. */
+enum pol_key {
+    PK_FROM, PK_TO, PK_PORTS, PK_DIRECTION, PK_PROTO, PK_MESSAGES, PK_DELAY, PK_JITTER,
+    PK_DIST, PK_CORR, PK_LOSS, PK_LOSS_CORR, PK_LOSS_MODEL, PK_GE_P, PK_GE_R, PK_GE_H,
+    PK_GE_K, PK_REORDER, PK_REORDER_CORR, PK_DUP, PK_DUP_CORR, PK_RATE, PK_HOLD, PK_START,
+    PK_DURATION, PK__COUNT
+};
+
+struct pol_rule {
+    char name[POL_NAME_MAX];
+    int line;                       /* line of the section header */
+    int key_line[PK__COUNT];        /* 0: key not given */
+    char from_spec[256], to_spec[256];
+    uint64_t from, to;              /* node bitmasks, resolved */
+    enum pol_ports ports;
+    bool both;                      /* direction = both */
+    enum pol_proto proto;
+    struct pol_effects fx;
+    int64_t start_ns;               /* POL_START_MANUAL or offset from shim start */
+    uint64_t duration_ns;           /* 0: until turned off */
+};
+
+struct pol_shim {
+    unsigned queue;
+    uint64_t seed;
+    bool seed_given;
+    char capture[POL_PATH_MAX];
+    char control[POL_PATH_MAX];
+    enum pol_rules_mode rules;
+    uint32_t queue_maxlen;
+    bool overflow_pass;
+};
+
+struct policy {
+    char file[POL_PATH_MAX];
+    struct pol_shim shim;
+    struct pol_node nodes[POL_MAX_NODES];
+    int n_nodes;
+    struct pol_rule rules[POL_MAX_RULES];
+    int n_rules;
+};
+
+/* Load and validate FILE. On error returns -1 and writes "FILE:LINE: what"
+ * into err. */
+int pol_load(struct policy *p, const char *file, char *err, size_t errlen);
+/* Same, from a string (tests); name is used in messages. */
+int pol_load_string(struct policy *p, const char *name, const char *text, char *err,
+                    size_t errlen);
+
+/* Set one rule key (used by the loader and by `set RULE KEY VALUE`), then
+ * pol_rule_check() validates the rule as a whole. Both return 0 or -1 with
+ * a message (without file:line) in err. */
+int pol_rule_set(struct pol_rule *r, const char *key, const char *value, char *err,
+                 size_t errlen);
+int pol_rule_check(const struct policy *p, struct pol_rule *r, int *line, char *err,
+                   size_t errlen);
+
+/* Index of a rule key (enum pol_key), or -1. */
+int pol_key_index(const char *key);
+int pol_find_rule(const struct policy *p, const char *name);
+int pol_find_node(const struct policy *p, const char *name);
+
+/* Value parsers, exported for the control protocol and tests. */
+int pol_parse_time(const char *s, uint64_t *ns);
+int pol_parse_prob(const char *s, uint64_t *p);
+int pol_parse_rate(const char *s, uint64_t *bps);
+int pol_parse_addr(const char *s, uint32_t *ip, uint16_t *port);
+
+const char *pol_dist_name(enum pol_dist d);
+
+#endif

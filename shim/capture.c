@@ -1,0 +1,82 @@
+/* capture: libpcap dump + JSON-lines event log. */
+#include "capture.h"
+
+#include <pcap/pcap.h>
+#include <string.h>
+#include <sys/time.h>
+
+int capture_open(struct capture *c, const char *path, char *err, size_t errlen)
+{
+    size_t n = strlen(path);
+    memset(c, 0, sizeof(*c));
+    c->pcap = pcap_open_dead(DLT_RAW, 65535);
+    if (!c->pcap) {
+        snprintf(err, errlen, "capture: pcap_open_dead failed");
+        return -1;
+    }
+    c->dumper = pcap_dump_open(c->pcap, path);
+    if (!c->dumper) {
+        snprintf(err, errlen, "capture: %s", pcap_geterr(c->pcap));
+        pcap_close(c->pcap);
+        c->pcap = NULL;
+        return -1;
+    }
+    if (n > 5 && !strcmp(path + n - 5, ".pcap"))
+        snprintf(c->events_path, sizeof(c->events_path), "%.*s.events.jsonl", (int)(n - 5),
+                 path);
+    else
+        snprintf(c->events_path, sizeof(c->events_path), "%s.events.jsonl", path);
+    c->events = fopen(c->events_path, "w");
+    if (!c->events) {
+        snprintf(err, errlen, "capture: cannot write %s", c->events_path);
+        capture_close(c);
+        return -1;
+    }
+    setvbuf(c->events, NULL, _IOFBF, 1 << 16);
+    return 0;
+}
+
+void capture_packet(struct capture *c, const unsigned char *data, uint32_t caplen, uint32_t len)
+{
+    struct pcap_pkthdr h;
+    if (!c->dumper)
+        return;
+    gettimeofday(&h.ts, NULL);
+    h.caplen = caplen;
+    h.len = len;
+    pcap_dump(c->dumper, &h, data);
+    c->packets++;
+}
+
+void capture_event(struct capture *c, uint64_t t_us, const char *rule, const char *pkt,
+                   const char *decision, const char *detail)
+{
+    if (!c->events)
+        return;
+    fprintf(c->events, "{\"t\":%llu.%06llu,\"rule\":", (unsigned long long)(t_us / 1000000),
+            (unsigned long long)(t_us % 1000000));
+    if (rule)
+        fprintf(c->events, "\"%s\"", rule);
+    else
+        fputs("null", c->events);
+    fprintf(c->events, ",\"pkt\":\"%s\",\"decision\":\"%s\"", pkt, decision);
+    if (detail)
+        fprintf(c->events, ",%s", detail);
+    fputs("}\n", c->events);
+}
+
+void capture_close(struct capture *c)
+{
+    if (c->dumper) {
+        pcap_dump_close(c->dumper);
+        c->dumper = NULL;
+    }
+    if (c->pcap) {
+        pcap_close(c->pcap);
+        c->pcap = NULL;
+    }
+    if (c->events) {
+        fclose(c->events);
+        c->events = NULL;
+    }
+}

@@ -1,0 +1,202 @@
+/* ctl: request parsing, the listening socket and the command-line client. */
+#include "ctl.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static int words(char *s, char **w, int max)
+{
+    int n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(s, " \t\r\n", &save); t; t = strtok_r(NULL, " \t\r\n", &save)) {
+        if (n == max)
+            return max + 1;
+        w[n++] = t;
+    }
+    return n;
+}
+
+int ctl_parse(const char *line, struct ctl_cmd *c, char *err, size_t errlen)
+{
+    char buf[CTL_LINE_MAX], *w[5];
+    int n;
+    if (strlen(line) >= sizeof(buf)) {
+        snprintf(err, errlen, "request too long");
+        return -1;
+    }
+    strcpy(buf, line);
+    n = words(buf, w, 4);
+    memset(c, 0, sizeof(*c));
+    if (n == 0) {
+        snprintf(err, errlen, "empty request (on, off, set, stats, release, quit)");
+        return -1;
+    }
+    if (!strcmp(w[0], "on") || !strcmp(w[0], "off")) {
+        if (n != 2) {
+            snprintf(err, errlen, "usage: %s RULE", w[0]);
+            return -1;
+        }
+        c->op = w[0][1] == 'n' ? CTL_ON : CTL_OFF;
+    } else if (!strcmp(w[0], "set")) {
+        if (n != 4) {
+            snprintf(err, errlen, "usage: set RULE KEY VALUE");
+            return -1;
+        }
+        c->op = CTL_SET;
+        if (strlen(w[2]) >= sizeof(c->key) || strlen(w[3]) >= sizeof(c->value)) {
+            snprintf(err, errlen, "key or value too long");
+            return -1;
+        }
+        strcpy(c->key, w[2]);
+        strcpy(c->value, w[3]);
+    } else if (!strcmp(w[0], "stats") || !strcmp(w[0], "release") || !strcmp(w[0], "quit")) {
+        if (n != 1) {
+            snprintf(err, errlen, "usage: %s (no arguments)", w[0]);
+            return -1;
+        }
+        c->op = w[0][0] == 's' ? CTL_STATS : w[0][0] == 'r' ? CTL_RELEASE : CTL_QUIT;
+        return 0;
+    } else {
+        snprintf(err, errlen, "unknown request '%s' (on, off, set, stats, release, quit)", w[0]);
+        return -1;
+    }
+    if (strlen(w[1]) >= sizeof(c->rule)) {
+        snprintf(err, errlen, "rule name too long");
+        return -1;
+    }
+    strcpy(c->rule, w[1]);
+    return 0;
+}
+
+static int make_parent(const char *path)
+{
+    char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    char *slash;
+    snprintf(dir, sizeof(dir), "%s", path);
+    slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return 0;
+    *slash = '\0';
+    for (char *p = dir + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+int ctl_listen(const char *path, char *err, size_t errlen)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd;
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        snprintf(err, errlen, "control: socket path too long: %s", path);
+        return -1;
+    }
+    strcpy(sa.sun_path, path);
+    if (make_parent(path) < 0) {
+        snprintf(err, errlen, "control: cannot create the folder of %s: %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "control: socket: %s", strerror(errno));
+        return -1;
+    }
+    /* A socket file left by a killed shim: remove it only if nobody answers. */
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+        snprintf(err, errlen, "control: %s is in use by a running rift-shim", path);
+        close(fd);
+        return -1;
+    }
+    close(fd);
+    unlink(path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
+        listen(fd, 16) < 0) {
+        snprintf(err, errlen, "control: cannot listen on %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int ctl_client(const char *path, int argc, char **argv)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    char line[CTL_LINE_MAX], reply[1 << 16];
+    size_t len = 0, got = 0;
+    int fd;
+
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        fprintf(stderr, "rift-shim ctl: socket path too long\n");
+        return 2;
+    }
+    strcpy(sa.sun_path, path);
+    for (int i = 0; i < argc; i++) {
+        int n = snprintf(line + len, sizeof(line) - len, "%s%s", i ? " " : "", argv[i]);
+        if (n < 0 || (size_t)n >= sizeof(line) - len) {
+            fprintf(stderr, "rift-shim ctl: request too long\n");
+            return 2;
+        }
+        len += (size_t)n;
+    }
+    if (len + 1 >= sizeof(line)) {
+        fprintf(stderr, "rift-shim ctl: request too long\n");
+        return 2;
+    }
+    line[len++] = '\n';
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        fprintf(stderr, "rift-shim ctl: cannot connect to %s: %s\n", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return 2;
+    }
+    if (write(fd, line, len) != (ssize_t)len) {
+        fprintf(stderr, "rift-shim ctl: write: %s\n", strerror(errno));
+        close(fd);
+        return 2;
+    }
+    while (got < sizeof(reply) - 1) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        ssize_t n;
+        if (poll(&pfd, 1, 30000) <= 0) {
+            fprintf(stderr, "rift-shim ctl: no reply from %s within 30 s\n", path);
+            close(fd);
+            return 2;
+        }
+        n = read(fd, reply + got, sizeof(reply) - 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        if (memchr(reply, '\n', got))
+            break;
+    }
+    close(fd);
+    reply[got] = '\0';
+    if (!got) {
+        fprintf(stderr, "rift-shim ctl: the shim closed the connection without a reply\n");
+        return 2;
+    }
+    fputs(reply, stdout);
+    if (reply[got - 1] != '\n')
+        fputc('\n', stdout);
+    return strncmp(reply, "error", 5) == 0 ? 1 : 0;
+}

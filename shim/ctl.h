@@ -1,0 +1,30 @@
+/* ctl: the shim's control protocol, one text line per request and reply:
+ * on RULE | off RULE | set RULE KEY VALUE | stats | release | quit. */
+#ifndef RIFT_CTL_H
+#define RIFT_CTL_H
+
+#include <stddef.h>
+
+#define CTL_LINE_MAX 1024
+
+enum ctl_op { CTL_ON, CTL_OFF, CTL_SET, CTL_STATS, CTL_RELEASE, CTL_QUIT };
+
+struct ctl_cmd {
+    enum ctl_op op;
+    char rule[64];
+    char key[64];
+    char value[256];
+};
+
+/* Parse one request line (no newline needed). 0, or -1 with err. */
+int ctl_parse(const char *line, struct ctl_cmd *c, char *err, size_t errlen);
+
+/* Listening socket at path, mode 0600; parent directory created if
+ * missing. Returns the fd or -1 with err. */
+int ctl_listen(const char *path, char *err, size_t errlen);
+
+/* `rift-shim ctl SOCKET WORDS...`: send the words as one line, print the
+ * reply. Exit status: 0 ok, 1 error reply, 2 no shim there. */
+int ctl_client(const char *path, int argc, char **argv);
+
+#endif

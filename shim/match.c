@@ -1,0 +1,203 @@
+/* match: packet selection by node pair, port class and direction. */
+#include "match.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+int pkt_parse(const unsigned char *b, size_t len, struct pkt_info *pi)
+{
+    size_t ihl;
+    memset(pi, 0, sizeof(*pi));
+    if (len < 20 || (b[0] >> 4) != 4)
+        return -1;
+    ihl = (size_t)(b[0] & 0xf) * 4;
+    if (ihl < 20 || len < ihl)
+        return -1;
+    pi->ip_len = (uint16_t)(b[2] << 8 | b[3]);
+    pi->proto = b[9];
+    memcpy(&pi->saddr, b + 12, 4);
+    memcpy(&pi->daddr, b + 16, 4);
+    pi->saddr = ntohl(pi->saddr);
+    pi->daddr = ntohl(pi->daddr);
+    pi->l4_off = (uint16_t)ihl;
+    /* A fragment other than the first has no ports. */
+    if ((b[6] & 0x1f) || b[7])
+        return -1;
+    if (pi->proto == POL_PROTO_TCP) {
+        size_t doff;
+        if (len < ihl + 20)
+            return -1;
+        pi->sport = (uint16_t)(b[ihl] << 8 | b[ihl + 1]);
+        pi->dport = (uint16_t)(b[ihl + 2] << 8 | b[ihl + 3]);
+        pi->tcp_seq = (uint32_t)b[ihl + 4] << 24 | (uint32_t)b[ihl + 5] << 16 |
+                      (uint32_t)b[ihl + 6] << 8 | b[ihl + 7];
+        doff = (size_t)(b[ihl + 12] >> 4) * 4;
+        pi->tcp_flags = b[ihl + 13];
+        if (doff < 20)
+            return -1;
+        pi->data_off = (uint16_t)(ihl + doff);
+    } else if (pi->proto == POL_PROTO_UDP) {
+        if (len < ihl + 8)
+            return -1;
+        pi->sport = (uint16_t)(b[ihl] << 8 | b[ihl + 1]);
+        pi->dport = (uint16_t)(b[ihl + 2] << 8 | b[ihl + 3]);
+        pi->data_off = (uint16_t)(ihl + 8);
+    } else {
+        return -1;
+    }
+    if (pi->data_off > pi->ip_len)
+        return -1;
+    return 0;
+}
+
+int pkt_summary(const struct pkt_info *pi, char *out, size_t outlen)
+{
+    char flags[8] = "", *f = flags;
+    unsigned payload = (unsigned)(pi->ip_len - pi->data_off);
+    if (pi->proto == POL_PROTO_TCP) {
+        static const char names[] = "FSRPAU";
+        for (int i = 0; i < 6; i++)
+            if (pi->tcp_flags & (1 << i))
+                *f++ = names[i];
+        *f = '\0';
+        return snprintf(out, outlen, "%u.%u.%u.%u:%u>%u.%u.%u.%u:%u tcp [%s] seq %u len %u",
+                        pi->saddr >> 24, (pi->saddr >> 16) & 255, (pi->saddr >> 8) & 255,
+                        pi->saddr & 255, pi->sport, pi->daddr >> 24, (pi->daddr >> 16) & 255,
+                        (pi->daddr >> 8) & 255, pi->daddr & 255, pi->dport, flags, pi->tcp_seq,
+                        payload);
+    }
+    return snprintf(out, outlen, "%u.%u.%u.%u:%u>%u.%u.%u.%u:%u udp len %u", pi->saddr >> 24,
+                    (pi->saddr >> 16) & 255, (pi->saddr >> 8) & 255, pi->saddr & 255,
+                    pi->sport, pi->daddr >> 24, (pi->daddr >> 16) & 255,
+                    (pi->daddr >> 8) & 255, pi->daddr & 255, pi->dport, payload);
+}
+
+void match_index_build(const struct policy *p, struct match_index *mi)
+{
+    mi->n = p->n_nodes;
+    for (int i = 0; i < p->n_nodes; i++)
+        mi->ip[i] = p->nodes[i].ip;
+}
+
+uint64_t match_nodes_at(const struct match_index *mi, uint32_t ip)
+{
+    uint64_t m = 0;
+    for (int i = 0; i < mi->n; i++)
+        if (mi->ip[i] == ip)
+            m |= UINT64_C(1) << i;
+    return m;
+}
+
+static uint16_t class_port(const struct pol_node *n, int cls)
+{
+    return cls == POL_PORTS_BUS ? n->bus : n->port;
+}
+
+/* Packets from x to y in port class cls: y's listening port as destination
+ * (x dialed y), or x's listening port as source (replies on y's dial).
+ * Nodes without ports (client hosts) match on addresses alone. */
+static bool pair_ports(const struct pol_node *x, const struct pol_node *y, int cls,
+                       uint16_t sport, uint16_t dport)
+{
+    uint16_t px = class_port(x, cls), py = class_port(y, cls);
+    if (!px && !py)
+        return true;
+    return (py && dport == py) || (px && sport == px);
+}
+
+static bool pair_match(const struct policy *p, const struct pol_rule *r, uint64_t xs,
+                       uint64_t ys, const struct pkt_info *pi)
+{
+    for (uint64_t a = xs; a; a &= a - 1) {
+        int x = __builtin_ctzll(a);
+        for (uint64_t b = ys; b; b &= b - 1) {
+            int y = __builtin_ctzll(b);
+            if (x == y)
+                continue;
+            for (int cls = POL_PORTS_BUS; cls <= POL_PORTS_CLIENT; cls <<= 1)
+                if ((r->ports & cls) &&
+                    pair_ports(&p->nodes[x], &p->nodes[y], cls, pi->sport, pi->dport))
+                    return true;
+        }
+    }
+    return false;
+}
+
+bool match_rule(const struct policy *p, const struct pol_rule *r, const struct pkt_info *pi,
+                uint64_t src_nodes, uint64_t dst_nodes)
+{
+    uint64_t xs, ys;
+    if (pi->proto != r->proto)
+        return false;
+    xs = src_nodes & r->from;
+    ys = dst_nodes & r->to;
+    if (xs && ys && pair_match(p, r, xs, ys, pi))
+        return true;
+    if (!r->both)
+        return false;
+    xs = src_nodes & r->to;
+    ys = dst_nodes & r->from;
+    return xs && ys && pair_match(p, r, xs, ys, pi);
+}
+
+static int add_pat(struct match_pat *out, size_t *n, size_t max, struct match_pat pat)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (!memcmp(&out[i], &pat, sizeof(pat)))
+            return 0;
+    if (*n == max)
+        return -1;
+    out[(*n)++] = pat;
+    return 0;
+}
+
+static int dir_patterns(const struct policy *p, const struct pol_rule *r, uint64_t from,
+                        uint64_t to, struct match_pat *out, size_t *n, size_t max)
+{
+    for (uint64_t a = from; a; a &= a - 1) {
+        const struct pol_node *x = &p->nodes[__builtin_ctzll(a)];
+        for (uint64_t b = to; b; b &= b - 1) {
+            const struct pol_node *y = &p->nodes[__builtin_ctzll(b)];
+            if (x == y)
+                continue;
+            for (int cls = POL_PORTS_BUS; cls <= POL_PORTS_CLIENT; cls <<= 1) {
+                struct match_pat pat;
+                uint16_t px, py;
+                if (!(r->ports & cls))
+                    continue;
+                px = class_port(x, cls);
+                py = class_port(y, cls);
+                memset(&pat, 0, sizeof(pat));
+                pat.src = x->ip;
+                pat.dst = y->ip;
+                pat.proto = (uint8_t)r->proto;
+                if (!px && !py && add_pat(out, n, max, pat) < 0)
+                    return -1;
+                if (py) {
+                    pat.dport = py;
+                    if (add_pat(out, n, max, pat) < 0)
+                        return -1;
+                    pat.dport = 0;
+                }
+                if (px) {
+                    pat.sport = px;
+                    if (add_pat(out, n, max, pat) < 0)
+                        return -1;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+int match_patterns(const struct policy *p, const struct pol_rule *r, struct match_pat *out,
+                   size_t max)
+{
+    size_t n = 0;
+    if (dir_patterns(p, r, r->from, r->to, out, &n, max) < 0)
+        return -1;
+    if (r->both && dir_patterns(p, r, r->to, r->from, out, &n, max) < 0)
+        return -1;
+    return (int)n;
+}

@@ -1,0 +1,223 @@
+/* queue: libmnl-based NFQUEUE access. */
+#include "queue.h"
+
+#include <errno.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_queue.h>
+#include <libnetfilter_queue/libnetfilter_queue.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define VBUF_CAP (160 * 1024)
+
+static int send_cfg(struct queue *q, struct nlmsghdr *nlh)
+{
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    int rc;
+    nlh->nlmsg_flags |= NLM_F_ACK;
+    nlh->nlmsg_seq = 0;
+    if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0)
+        return -errno;
+    rc = (int)mnl_socket_recvfrom(q->nl, buf, sizeof(buf));
+    if (rc < 0)
+        return -errno;
+    rc = mnl_cb_run(buf, (size_t)rc, 0, q->portid, NULL, NULL);
+    return rc < 0 ? -errno : 0;
+}
+
+int queue_open(struct queue *q, unsigned queue, uint32_t maxlen, bool fail_open,
+             uint32_t copy_range, char *err, size_t errlen)
+{
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    struct nlmsghdr *nlh;
+    int rc, one = 1, rcvbuf = 64 << 20, sndbuf = 1 << 20;
+
+    memset(q, 0, sizeof(*q));
+    q->queue = queue;
+    q->nl = mnl_socket_open(NETLINK_NETFILTER);
+    if (!q->nl) {
+        snprintf(err, errlen, "netlink socket: %s", strerror(errno));
+        return -1;
+    }
+    if (mnl_socket_bind(q->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+        snprintf(err, errlen, "netlink bind: %s", strerror(errno));
+        goto fail;
+    }
+    q->portid = mnl_socket_get_portid(q->nl);
+
+    nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, queue);
+    nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_BIND);
+    if ((rc = send_cfg(q, nlh)) < 0) {
+        snprintf(err, errlen, "cannot bind NFQUEUE %u: %s%s", queue, strerror(-rc),
+                 rc == -EBUSY ? " (another process holds this queue: is a rift-shim running?)"
+                              : "");
+        goto fail;
+    }
+    nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, queue);
+    nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, (int)copy_range);
+    nfq_nlmsg_cfg_put_qmaxlen(nlh, maxlen);
+    mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(fail_open ? NFQA_CFG_F_FAIL_OPEN : 0));
+    mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_GSO));
+    if ((rc = send_cfg(q, nlh)) < 0) {
+        snprintf(err, errlen, "cannot configure NFQUEUE %u: %s", queue, strerror(-rc));
+        goto fail;
+    }
+    q->copy_range = copy_range;
+    /* A full socket buffer loses packets (or lets them through unseen with
+     * fail-open): make it large and don't report ENOBUFS as an error. */
+    if (setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
+                   sizeof(rcvbuf)) < 0)
+        setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    setsockopt(mnl_socket_get_fd(q->nl), SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof(one));
+    /* One sendmsg carries a whole verdict batch; netlink refuses messages
+     * larger than the send buffer. */
+    if (setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf,
+                   sizeof(sndbuf)) < 0)
+        setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+
+    q->rx = malloc((size_t)QUEUE_RX_BATCH * QUEUE_RX_BUFSZ);
+    q->vbuf = malloc(VBUF_CAP);
+    if (!q->rx || !q->vbuf) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    q->vcap = VBUF_CAP;
+    return 0;
+fail:
+    queue_close(q);
+    return -1;
+}
+
+void queue_close(struct queue *q)
+{
+    if (q->nl)
+        mnl_socket_close(q->nl);
+    free(q->rx);
+    free(q->vbuf);
+    q->nl = NULL;
+    q->rx = NULL;
+    q->vbuf = NULL;
+}
+
+int queue_fd(const struct queue *q)
+{
+    return mnl_socket_get_fd(q->nl);
+}
+
+int queue_set_copy_range(struct queue *q, uint32_t range)
+{
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    struct nlmsghdr *nlh;
+    if (range == q->copy_range)
+        return 0;
+    nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, q->queue);
+    nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, (int)range);
+    /* No ack requested: a reply would mix with queued packets. */
+    if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0)
+        return -errno;
+    q->copy_range = range;
+    return 0;
+}
+
+static void handle_msg(struct queue *q, const struct nlmsghdr *nlh, queue_packet_cb cb, void *arg)
+{
+    struct nlattr *attr[NFQA_MAX + 1] = {0};
+    struct nfqnl_msg_packet_hdr *ph;
+    struct queue_packet pkt;
+
+    if (nlh->nlmsg_type == NLMSG_ERROR) {
+        const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+        if (e->error)
+            q->kernel_errors++;
+        return;
+    }
+    if (nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR])
+        return;
+    ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
+    pkt.id = ntohl(ph->packet_id);
+    if (attr[NFQA_PAYLOAD]) {
+        pkt.data = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
+        pkt.len = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
+    } else {
+        pkt.data = NULL;
+        pkt.len = 0;
+    }
+    pkt.orig_len = attr[NFQA_CAP_LEN] ? ntohl(mnl_attr_get_u32(attr[NFQA_CAP_LEN])) : pkt.len;
+    cb(&pkt, arg);
+}
+
+int queue_receive(struct queue *q, queue_packet_cb cb, void *arg)
+{
+    struct mmsghdr msgs[QUEUE_RX_BATCH];
+    struct iovec iov[QUEUE_RX_BATCH];
+    int n, count = 0;
+
+    for (int i = 0; i < QUEUE_RX_BATCH; i++) {
+        iov[i].iov_base = q->rx + (size_t)i * QUEUE_RX_BUFSZ;
+        iov[i].iov_len = QUEUE_RX_BUFSZ;
+        memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    n = recvmmsg(queue_fd(q), msgs, QUEUE_RX_BATCH, MSG_DONTWAIT, NULL);
+    if (n < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+    for (int i = 0; i < n; i++) {
+        const struct nlmsghdr *nlh = iov[i].iov_base;
+        int len = (int)msgs[i].msg_len;
+        while (mnl_nlmsg_ok(nlh, len)) {
+            handle_msg(q, nlh, cb, arg);
+            count++;
+            nlh = mnl_nlmsg_next(nlh, &len);
+        }
+    }
+    return count;
+}
+
+int queue_verdict(struct queue *q, uint32_t id, int verdict, const void *payload, uint32_t len)
+{
+    size_t need = MNL_ALIGN(sizeof(struct nlmsghdr)) + 64 + (payload ? MNL_ALIGN(len) + 8 : 0);
+    struct nlmsghdr *nlh;
+    if (q->vlen + need > q->vcap) {
+        int rc = queue_flush(q);
+        if (rc < 0)
+            return rc;
+    }
+    nlh = nfq_nlmsg_put(q->vbuf + q->vlen, NFQNL_MSG_VERDICT, q->queue);
+    nfq_nlmsg_verdict_put(nlh, (int)id, verdict);
+    if (payload)
+        nfq_nlmsg_verdict_put_pkt(nlh, payload, len);
+    q->vlen += MNL_ALIGN(nlh->nlmsg_len);
+    q->vcount++;
+    return 0;
+}
+
+int queue_flush(struct queue *q)
+{
+    size_t off = 0;
+    if (!q->vlen)
+        return 0;
+    /* A verdict the kernel did not take leaves the packet queued: retry
+     * until it is sent (Suricata does the same). */
+    for (int tries = 0; off < q->vlen; tries++) {
+        ssize_t n = send(queue_fd(q), q->vbuf + off, q->vlen - off, 0);
+        if (n < 0) {
+            if ((errno == EINTR || errno == EAGAIN || errno == ENOBUFS) && tries < 1000)
+                continue;
+            q->send_errors++;
+            q->vlen = 0;
+            q->vcount = 0;
+            return -errno;
+        }
+        off += (size_t)n;
+    }
+    q->vlen = 0;
+    q->vcount = 0;
+    return 0;
+}

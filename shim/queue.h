@@ -1,0 +1,52 @@
+/* queue: one NFQUEUE through libmnl: bind, configure, receive in batches
+ * (recvmmsg), and send verdicts batched into one sendmsg. */
+#ifndef RIFT_QUEUE_H
+#define RIFT_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct mnl_socket;
+
+#define QUEUE_RX_BATCH 32
+#define QUEUE_RX_BUFSZ (65536 + 4096)
+
+struct queue {
+    struct mnl_socket *nl;
+    unsigned queue;
+    uint32_t portid;
+    uint32_t copy_range;
+    /* receive buffers */
+    unsigned char *rx;
+    /* verdict batch */
+    char *vbuf;
+    size_t vlen, vcap;
+    unsigned vcount;
+    uint64_t send_errors, kernel_errors;
+};
+
+struct queue_packet {
+    uint32_t id;
+    const unsigned char *data;
+    uint32_t len;      /* bytes copied to us */
+    uint32_t orig_len; /* bytes in the packet */
+};
+
+int queue_open(struct queue *q, unsigned queue, uint32_t maxlen, bool fail_open,
+             uint32_t copy_range, char *err, size_t errlen);
+void queue_close(struct queue *q);
+int queue_fd(const struct queue *q);
+int queue_set_copy_range(struct queue *q, uint32_t range);
+
+typedef void (*queue_packet_cb)(const struct queue_packet *pkt, void *arg);
+/* Reads what is queued (at most one recvmmsg batch); calls cb per packet.
+ * Returns the number of packets, 0 if none, -errno on error. */
+int queue_receive(struct queue *q, queue_packet_cb cb, void *arg);
+
+/* Queue a verdict (NF_ACCEPT/NF_DROP). payload != NULL replaces the packet. */
+int queue_verdict(struct queue *q, uint32_t id, int verdict, const void *payload, uint32_t len);
+/* Send every queued verdict. Returns 0 or -errno. */
+int queue_flush(struct queue *q);
+
+#endif
