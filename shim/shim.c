@@ -210,7 +210,9 @@ static void flush(struct shim *s)
 }
 
 /* A second copy of the packet, sent after the original's verdict through a
- * raw socket; its mark lets it skip the queue. */
+ * raw socket; its mark lets it skip the queue. NFQUEUE copies at most 65531
+ * bytes (a netlink attribute's limit), so the largest loopback packets
+ * cannot be copied whole: those count as duplicate_failed. */
 static void inject_dup(struct shim *s, struct rule_rt *rt, const unsigned char *data,
                        uint32_t len, uint32_t orig_len)
 {

@@ -1,0 +1,240 @@
+/* udp-probe: numbered UDP datagrams for rift's tests and benchmarks.
+ *   udp-probe echo IP:PORT [--spin]            echo every datagram back
+ *   udp-probe ping FROM_IP IP:PORT COUNT INTERVAL_US [--spin]
+ *                                              round trips, printed as JSON
+ *   udp-probe send FROM_IP IP:PORT COUNT [SIZE [PPS]]
+ *   udp-probe recv IP:PORT COUNT TIMEOUT_MS    received/duplicate/out-of-order
+ * --spin polls without sleeping, so that the probe's own wake-up latency
+ * does not count as the shim's. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int addr(const char *s, struct sockaddr_in *sa)
+{
+    char host[64];
+    const char *c = strchr(s, ':');
+    memset(sa, 0, sizeof(*sa));
+    sa->sin_family = AF_INET;
+    if (!c) {
+        snprintf(host, sizeof(host), "%s", s);
+    } else {
+        snprintf(host, sizeof(host), "%.*s", (int)(c - s), s);
+        sa->sin_port = htons((uint16_t)atoi(c + 1));
+    }
+    return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
+}
+
+static int udp_socket(const char *bind_to)
+{
+    struct sockaddr_in sa;
+    int fd = socket(AF_INET, SOCK_DGRAM, 0), buf = 64 << 20;
+    if (fd < 0 || addr(bind_to, &sa) < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        fprintf(stderr, "udp-probe: bind %s: %s\n", bind_to, strerror(errno));
+        exit(2);
+    }
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+    return fd;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int echo(int argc, char **argv)
+{
+    bool spin = argc > 3 && !strcmp(argv[3], "--spin");
+    int fd = udp_socket(argv[2]);
+    char buf[65536];
+    for (;;) {
+        struct sockaddr_in from;
+        socklen_t fl = sizeof(from);
+        ssize_t n = recvfrom(fd, buf, sizeof(buf), spin ? MSG_DONTWAIT : 0,
+                             (struct sockaddr *)&from, &fl);
+        if (n < 0)
+            continue;
+        sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
+    }
+    return 0;
+}
+
+static int ping(int argc, char **argv)
+{
+    struct sockaddr_in to;
+    int fd, count, interval;
+    bool spin;
+    uint64_t *rtt;
+    int got = 0;
+    if (argc < 6 || addr(argv[3], &to) < 0)
+        return 2;
+    char from[80];
+    snprintf(from, sizeof(from), "%s:0", argv[2]);
+    fd = udp_socket(from);
+    count = atoi(argv[4]);
+    interval = atoi(argv[5]);
+    spin = argc > 6 && !strcmp(argv[6], "--spin");
+    rtt = calloc((size_t)count, sizeof(*rtt));
+    for (int i = 0; i < count; i++) {
+        uint32_t seq = (uint32_t)i, back;
+        uint64_t t0 = now_ns(), deadline = t0 + 2000000000ull;
+        sendto(fd, &seq, sizeof(seq), 0, (struct sockaddr *)&to, sizeof(to));
+        for (;;) {
+            ssize_t n = recv(fd, &back, sizeof(back), spin ? MSG_DONTWAIT : 0);
+            if (n == sizeof(back) && back == seq) {
+                rtt[got++] = now_ns() - t0;
+                break;
+            }
+            if (now_ns() > deadline)
+                break;
+            if (!spin) {
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                poll(&p, 1, 100);
+            }
+        }
+        uint64_t next = t0 + (uint64_t)interval * 1000;
+        while (now_ns() < next)
+            if (!spin)
+                usleep(50);
+    }
+    qsort(rtt, (size_t)got, sizeof(*rtt), cmp_u64);
+    double sum = 0;
+    for (int i = 0; i < got; i++)
+        sum += (double)rtt[i];
+    printf("{\"sent\":%d,\"received\":%d", count, got);
+    if (got)
+        printf(",\"min_us\":%.1f,\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f,"
+               "\"mean_us\":%.1f",
+               rtt[0] / 1e3, rtt[got / 2] / 1e3, rtt[(int)(got * 0.9)] / 1e3,
+               rtt[(int)(got * 0.99)] / 1e3, rtt[got - 1] / 1e3, sum / got / 1e3);
+    printf("}\n");
+    return got == count ? 0 : 1;
+}
+
+static int send_mode(int argc, char **argv)
+{
+    struct sockaddr_in to;
+    char from[80], buf[65536] = {0};
+    int fd, count, size = 64;
+    double pps = 0;
+    if (argc < 5 || addr(argv[3], &to) < 0)
+        return 2;
+    snprintf(from, sizeof(from), "%s:0", argv[2]);
+    fd = udp_socket(from);
+    count = atoi(argv[4]);
+    if (argc > 5)
+        size = atoi(argv[5]);
+    if (argc > 6)
+        pps = atof(argv[6]);
+    if (size < 4)
+        size = 4;
+    uint64_t t0 = now_ns();
+    for (int i = 0; i < count; i++) {
+        uint32_t seq = (uint32_t)i;
+        memcpy(buf, &seq, 4);
+        while (sendto(fd, buf, (size_t)size, 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
+            if (errno != ENOBUFS && errno != EAGAIN) {
+                perror("udp-probe: sendto");
+                return 1;
+            }
+            usleep(100);
+        }
+        if (pps > 0) {
+            uint64_t next = t0 + (uint64_t)((i + 1) * 1e9 / pps);
+            while (now_ns() < next)
+                ;
+        }
+    }
+    printf("{\"sent\":%d}\n", count);
+    return 0;
+}
+
+static int recv_mode(int argc, char **argv)
+{
+    int fd, count, timeout_ms;
+    if (argc < 5)
+        return 2;
+    fd = udp_socket(argv[2]);
+    count = atoi(argv[3]);
+    timeout_ms = atoi(argv[4]);
+    unsigned char *seen = calloc((size_t)count, 1);
+    long received = 0, dups = 0, ooo = 0, unique = 0;
+    int64_t maxseq = -1;
+    /* Say we are listening only once the socket is bound. */
+    fprintf(stderr, "ready\n");
+    fflush(stderr);
+    uint64_t last = now_ns(), first_at = 0, last_at = 0;
+    char buf[65536];
+    while ((now_ns() - last) / 1000000 < (uint64_t)timeout_ms) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 20) <= 0)
+            continue;
+        ssize_t n = recv(fd, buf, sizeof(buf), 0);
+        uint32_t seq;
+        if (n < 4)
+            continue;
+        memcpy(&seq, buf, 4);
+        last = now_ns();
+        if (!received)
+            first_at = last;
+        last_at = last;
+        received++;
+        if (seq >= (uint32_t)count)
+            continue;
+        if (seen[seq]) {
+            dups++;
+        } else {
+            seen[seq] = 1;
+            unique++;
+        }
+        if ((int64_t)seq < maxseq)
+            ooo++;
+        else
+            maxseq = seq;
+        if (unique == count && timeout_ms > 200)
+            timeout_ms = 200; /* all there: wait a little for duplicates */
+    }
+    /* FNV-1a over which datagrams arrived: equal runs give equal prints. */
+    uint64_t fp = 1469598103934665603ull;
+    for (int i = 0; i < count; i++)
+        fp = (fp ^ seen[i]) * 1099511628211ull;
+    printf("{\"expected\":%d,\"received\":%ld,\"unique\":%ld,\"duplicates\":%ld,"
+           "\"out_of_order\":%ld,\"lost\":%ld,\"span_ms\":%.3f,\"fingerprint\":\"%016llx\"}\n",
+           count, received, unique, dups, ooo, count - unique, (last_at - first_at) / 1e6,
+           (unsigned long long)fp);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 3 && !strcmp(argv[1], "echo"))
+        return echo(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "ping"))
+        return ping(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "send"))
+        return send_mode(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "recv"))
+        return recv_mode(argc, argv);
+    fprintf(stderr, "usage: udp-probe echo|ping|send|recv ... (see the source)\n");
+    return 2;
+}
