@@ -165,7 +165,7 @@ static int parse_uint(const char *s, unsigned long long max, unsigned long long 
     errno = 0;
     if (*s == '-' || *s == '\0')
         return -1;
-    *v = strtoull(s, &end, 0);
+    *v = strtoull(s, &end, 10);
     if (*end || errno == ERANGE || *v > max)
         return -1;
     return 0;
@@ -521,11 +521,30 @@ struct loader {
     int err_line;
     char err[POL_ERR_MAX];
     enum { SEC_NONE, SEC_SHIM, SEC_NODE, SEC_RULE, SEC_BAD } sec;
-    char sec_name[POL_NAME_MAX + 16];
     int cur;            /* current node or rule index */
     unsigned shim_seen; /* bitmask of [shim] keys, to catch duplicates */
     unsigned node_seen;
 };
+
+static int begin_section(struct loader *L, const char *section);
+
+/* inih calls the handler only for keys, and Debian's build does not tell it
+ * about new sections: spot [headers] here, as lines are handed out, so that
+ * errors about a section carry its header's line and empty or repeated
+ * sections are seen. inih has handled every earlier line by now. */
+static void section_header(struct loader *L, const char *line)
+{
+    const char *s = line, *end;
+    char name[POL_NAME_MAX + 16];
+    if (L->line == 1 && !strncmp(s, "\xEF\xBB\xBF", 3))
+        s += 3;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (*s != '[' || !(end = strchr(s, ']')))
+        return;
+    snprintf(name, sizeof(name), "%.*s", (int)(end - s - 1), s + 1);
+    begin_section(L, name);
+}
 
 static char *reader(char *str, int num, void *stream)
 {
@@ -547,8 +566,10 @@ static char *reader(char *str, int num, void *stream)
         L->text += n;
         r = str;
     }
-    if (r)
+    if (r) {
         L->line++;
+        section_header(L, r);
+    }
     return r;
 }
 
@@ -569,7 +590,6 @@ static int begin_section(struct loader *L, const char *section)
 {
     struct policy *p = L->p;
     const char *name;
-    snprintf(L->sec_name, sizeof(L->sec_name), "%s", section);
     if (!strcmp(section, "shim")) {
         L->sec = SEC_SHIM;
         return 1;
@@ -627,7 +647,7 @@ static int shim_key(struct loader *L, const char *key, const char *v)
 {
     static const char *const keys[] = {"queue",        "seed",        "capture",
                                        "control",      "rules",       "queue_maxlen",
-                                       "on_overflow"};
+                                       "on_overflow",  "timer_spin",  "busy_poll"};
     struct pol_shim *s = &L->p->shim;
     unsigned long long n;
     size_t i;
@@ -678,6 +698,15 @@ static int shim_key(struct loader *L, const char *key, const char *v)
         else
             return fail(L, "on_overflow: expected drop or pass, got '%s'", v);
         break;
+    case 7:
+        if (pol_parse_time(v, &s->timer_spin_ns) < 0 || s->timer_spin_ns > 10000000)
+            return fail(L, "timer_spin: expected a time up to 10ms (e.g. 200us, 0), got '%s'",
+                        v);
+        break;
+    case 8:
+        if (parse_bool(v, &s->busy_poll) < 0)
+            return fail(L, "busy_poll: expected yes or no, got '%s'", v);
+        break;
     }
     return 1;
 }
@@ -687,11 +716,11 @@ static int handler(void *user, const char *section, const char *key, const char 
     struct loader *L = user;
     char err[POL_ERR_MAX];
 
-    if (strcmp(section, L->sec_name) != 0 || L->sec == SEC_NONE) {
-        if (!begin_section(L, section))
-            return 0;
-    }
+    (void)section; /* the reader saw its header: L->sec */
     switch (L->sec) {
+    case SEC_NONE:
+        return fail(L, "'%s' is outside any section (start with [shim], [node NAME] or "
+                       "[rule NAME])", key);
     case SEC_SHIM:
         return shim_key(L, key, value);
     case SEC_NODE: {
@@ -702,6 +731,9 @@ static int handler(void *user, const char *section, const char *key, const char 
             L->node_seen |= 1;
             if (pol_parse_addr(value, &n->ip, &n->port) < 0)
                 return fail(L, "addr: expected IPv4[:PORT] (port 1-55535), got '%s'", value);
+            if (!n->ip)
+                return fail(L, "addr: 0.0.0.0 cannot be a node's address");
+            n->addr_line = L->line;
             if (!(L->node_seen & 2))
                 n->bus = n->port ? (uint16_t)(n->port + 10000) : 0;
             return 1;
@@ -740,9 +772,15 @@ static int validate(struct loader *L)
     int line;
     for (int i = 0; i < p->n_nodes; i++) {
         struct pol_node *n = &p->nodes[i];
-        if (!n->ip) {
+        if (!n->addr_line) {
             L->line = n->line;
             return fail(L, "[node %s] needs addr = IPv4[:PORT]", n->name), -1;
+        }
+        if (!n->port && n->bus) {
+            L->line = n->line;
+            return fail(L, "[node %s] has a bus port but no client port: give addr = IP:PORT",
+                        n->name),
+                   -1;
         }
         for (int j = 0; j < i; j++)
             if (p->nodes[j].ip == n->ip && p->nodes[j].port == n->port) {
@@ -770,17 +808,21 @@ static int load(struct policy *p, const char *name, FILE *f, const char *text, c
 {
     struct loader L = {.p = p, .f = f, .text = text, .cur = -1};
     int rc;
+    /* An indented line is a key like any other, not a continuation. */
+    ini_allow_multiline = false;
     memset(p, 0, sizeof(*p));
     snprintf(p->file, sizeof(p->file), "%s", name);
     p->shim.queue = 0;
     p->shim.rules = POL_RULES_IPTABLES;
     p->shim.queue_maxlen = 65536;
     p->shim.overflow_pass = false;
+    p->shim.timer_spin_ns = 200000;
     snprintf(p->shim.control, sizeof(p->shim.control), "/run/rift/shim.sock");
 
     rc = ini_parse_stream(reader, &L, handler, &L);
     if (rc != 0 || L.err_line) {
-        if (!L.err_line) {
+        /* inih's first failing line is ours unless it is an earlier one. */
+        if (!L.err_line || (rc > 0 && rc < L.err_line)) {
             L.err_line = rc;
             snprintf(L.err, sizeof(L.err), "syntax error (expected [section] or key = value)");
         }

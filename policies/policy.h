@@ -29,6 +29,7 @@ struct pol_node {
     uint16_t port;        /* client port, 0: a host without a listening port */
     uint16_t bus;         /* bus port, 0 when port is 0 */
     int line;
+    int addr_line;
 };
 
 /* What a rule does to each packet it matches, in netem's order:
@@ -78,6 +79,8 @@ struct pol_shim {
     enum pol_rules_mode rules;
     uint32_t queue_maxlen;
     bool overflow_pass;
+    uint64_t timer_spin_ns;   /* wake early by this much, then poll the clock */
+    bool busy_poll;           /* never sleep: poll the queue and the clock */
 };
 
 struct policy {

@@ -34,7 +34,7 @@ int pkt_parse(const unsigned char *b, size_t len, struct pkt_info *pi)
                       (uint32_t)b[ihl + 6] << 8 | b[ihl + 7];
         doff = (size_t)(b[ihl + 12] >> 4) * 4;
         pi->tcp_flags = b[ihl + 13];
-        if (doff < 20)
+        if (doff < 20 || ihl + doff > len)
             return -1;
         pi->data_off = (uint16_t)(ihl + doff);
     } else if (pi->proto == POL_PROTO_UDP) {

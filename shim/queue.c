@@ -1,6 +1,7 @@
 /* queue: libmnl-based NFQUEUE access. */
 #include "queue.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -147,6 +148,11 @@ static void handle_msg(struct queue *q, const struct nlmsghdr *nlh, queue_packet
     } else {
         pkt.data = NULL;
         pkt.len = 0;
+    }
+    pkt.tstamp_ns = 0;
+    if (attr[NFQA_TIMESTAMP]) {
+        const struct nfqnl_msg_packet_timestamp *ts = mnl_attr_get_payload(attr[NFQA_TIMESTAMP]);
+        pkt.tstamp_ns = be64toh(ts->sec) * 1000000000ull + be64toh(ts->usec) * 1000ull;
     }
     pkt.orig_len = attr[NFQA_CAP_LEN] ? ntohl(mnl_attr_get_u32(attr[NFQA_CAP_LEN])) : pkt.len;
     cb(&pkt, arg);

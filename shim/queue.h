@@ -31,6 +31,7 @@ struct queue_packet {
     const unsigned char *data;
     uint32_t len;      /* bytes copied to us */
     uint32_t orig_len; /* bytes in the packet */
+    uint64_t tstamp_ns; /* CLOCK_REALTIME the kernel stamped, 0 if none */
 };
 
 int queue_open(struct queue *q, unsigned queue, uint32_t maxlen, bool fail_open,

@@ -74,7 +74,7 @@ struct shim {
     struct match_index mi;
     struct rule_rt rt[POL_MAX_RULES];
     struct queue q;
-    int epfd, tfd, sfd, lfd, rawfd;
+    int epfd, tfd, sfd, lfd, rawfd, tsfd;
     struct client clients[MAX_CLIENTS];
     struct capture cap;
     bool capturing;
@@ -83,6 +83,7 @@ struct shim {
     uint64_t t0;
     uint64_t (*now)(void);
     uint64_t armed;              /* deadline the timer is set to */
+    uint64_t spin_ns;            /* wake this early for a packet deadline */
     struct ipt_job jobs[MAX_JOBS];
     int njobs;
     pid_t job_pid;
@@ -268,6 +269,29 @@ static void release_rule(struct shim *s, int ri, uint64_t now, bool all)
         release_one(s, hold_pop(st), now);
 }
 
+static uint64_t next_deadline(const struct shim *s)
+{
+    uint64_t next = UINT64_MAX;
+    for (int i = 0; i < s->pol->n_rules; i++) {
+        const struct hold_pkt *p = hold_peek(&s->rt[i].store);
+        if (p && p->deadline < next)
+            next = p->deadline;
+    }
+    return next;
+}
+
+/* The timer wakes us spin_ns early and we wait out the rest here: waking
+ * an idle CPU can take far longer than the precision we want. */
+static uint64_t spin_until_due(struct shim *s, uint64_t now)
+{
+    uint64_t d = next_deadline(s);
+    if (d == HOLD_FOREVER || d <= now || d - now > s->spin_ns)
+        return now;
+    while ((now = s->now()) < d)
+        __builtin_ia32_pause();
+    return now;
+}
+
 static void release_all(struct shim *s, uint64_t now)
 {
     for (int i = 0; i < s->pol->n_rules; i++)
@@ -370,11 +394,30 @@ static void sample_overflows(struct shim *s)
 
 /* ---- packets ---- */
 
+/* When the packet reached the stack, on our monotonic clock: the kernel's
+ * receive stamp (realtime) when it has one that makes sense, else now. The
+ * shim may wake up a while after the packet was queued (an idle CPU of a
+ * virtual machine takes up to milliseconds); delays count from arrival. */
+static uint64_t arrival_time(struct shim *s, const struct queue_packet *pkt)
+{
+    uint64_t now = s->now();
+    struct timespec rt;
+    uint64_t real, age;
+    if (!pkt->tstamp_ns || s->now != mono_now)
+        return now;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    real = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+    if (pkt->tstamp_ns > real)
+        return now;
+    age = real - pkt->tstamp_ns;
+    return age < 50000000ull && age < now - s->t0 ? now - age : now;
+}
+
 static void on_packet(const struct queue_packet *pkt, void *arg)
 {
     struct shim *s = arg;
     const struct policy *pol = s->pol;
-    uint64_t now = s->now();
+    uint64_t now = arrival_time(s, pkt);
     struct pkt_info pi;
     struct model_decision d;
     struct rule_rt *rt;
@@ -486,8 +529,11 @@ static void arm_timer(struct shim *s, uint64_t now)
     for (int i = 0; i < s->pol->n_rules; i++) {
         struct rule_rt *rt = &s->rt[i];
         struct hold_pkt *p = hold_peek(&rt->store);
-        if (p && p->deadline < next)
-            next = p->deadline;
+        if (p && p->deadline != HOLD_FOREVER) {
+            uint64_t wake = p->deadline > s->spin_ns ? p->deadline - s->spin_ns : 0;
+            if (wake < next)
+                next = wake;
+        }
         if (rt->on_at && rt->on_at < next)
             next = rt->on_at;
         if (rt->off_at && rt->off_at < next)
@@ -923,10 +969,11 @@ int main(int argc, char **argv)
         getrandom(&s->seed, sizeof(s->seed), 0) != sizeof(s->seed))
         s->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
     s->now = mono_now;
+    s->spin_ns = s->pol->shim.timer_spin_ns;
     match_index_build(s->pol, &s->mi);
     for (int i = 0; i < MAX_CLIENTS; i++)
         s->clients[i].fd = -1;
-    s->lfd = s->tfd = s->sfd = s->epfd = s->rawfd = -1;
+    s->lfd = s->tfd = s->sfd = s->epfd = s->rawfd = s->tsfd = -1;
     prctl(PR_SET_TIMERSLACK, 1UL);
 
     /* Signals first, so that a signal during setup still tears down. */
@@ -957,6 +1004,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "rift-shim: %s\n", err);
         status = 2;
         goto out_nfq;
+    }
+    /* Any socket asking for receive timestamps makes the kernel stamp every
+     * packet on arrival; NFQUEUE then passes the stamp on. */
+    s->tsfd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s->tsfd >= 0) {
+        int on = 1;
+        setsockopt(s->tsfd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
     }
     s->rawfd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
     if (s->rawfd >= 0) {
@@ -1035,7 +1089,7 @@ int main(int argc, char **argv)
         uint64_t now;
         int n;
         arm_timer(s, s->now());
-        n = epoll_wait(s->epfd, evs, MAX_CLIENTS + 8, -1);
+        n = epoll_wait(s->epfd, evs, MAX_CLIENTS + 8, s->pol->shim.busy_poll ? 0 : -1);
         if (n < 0 && errno != EINTR)
             break;
         for (int i = 0; i < n; i++) {
@@ -1072,6 +1126,7 @@ int main(int argc, char **argv)
         }
         now = s->now();
         run_schedule(s, now);
+        now = spin_until_due(s, now);
         for (int i = 0; i < s->pol->n_rules; i++)
             release_rule(s, i, now, false);
         if (s->next_sample && now >= s->next_sample) {
@@ -1101,6 +1156,8 @@ out_fds:
     }
     if (s->rawfd >= 0)
         close(s->rawfd);
+    if (s->tsfd >= 0)
+        close(s->tsfd);
     if (s->epfd >= 0)
         close(s->epfd);
     if (s->tfd >= 0)

@@ -65,8 +65,10 @@ int main(int argc, char **argv)
         perror("config");
         return 2;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    /* No SA_RESTART: the signal must interrupt the blocking recv. */
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     fprintf(stderr, "baseline-accept: queue %u ready\n", queue);
     while (!stop) {
         ssize_t n = mnl_socket_recvfrom(nl, buf, sz);

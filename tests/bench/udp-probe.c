@@ -2,6 +2,8 @@
  *   udp-probe echo IP:PORT [--spin]            echo every datagram back
  *   udp-probe ping FROM_IP IP:PORT COUNT INTERVAL_US [--spin]
  *                                              round trips, printed as JSON
+ *   udp-probe owd FROM_IP IP:PORT COUNT INTERVAL_US
+ *                                              one-way delays (us), as JSON
  *   udp-probe send FROM_IP IP:PORT COUNT [SIZE [PPS]]
  *   udp-probe recv IP:PORT COUNT TIMEOUT_MS    received/duplicate/out-of-order
  * --spin polls without sleeping, so that the probe's own wake-up latency
@@ -131,6 +133,45 @@ static int ping(int argc, char **argv)
     return got == count ? 0 : 1;
 }
 
+/* One-way delay FROM -> TO within this process: send, then poll the
+ * receiving socket without sleeping until the datagram is there. */
+static int owd(int argc, char **argv)
+{
+    char from[80];
+    int a, b, count, interval, got = 0;
+    uint64_t *d;
+    struct sockaddr_in to;
+    if (argc < 6 || addr(argv[3], &to) < 0)
+        return 2;
+    snprintf(from, sizeof(from), "%s:0", argv[2]);
+    a = udp_socket(from);
+    b = udp_socket(argv[3]);
+    count = atoi(argv[4]);
+    interval = atoi(argv[5]);
+    d = calloc((size_t)count, sizeof(*d));
+    for (int i = 0; i < count; i++) {
+        uint32_t seq = (uint32_t)i, back;
+        uint64_t t0 = now_ns(), deadline = t0 + 2000000000ull;
+        sendto(a, &seq, sizeof(seq), 0, (struct sockaddr *)&to, sizeof(to));
+        while (now_ns() < deadline) {
+            if (recv(b, &back, sizeof(back), MSG_DONTWAIT) == sizeof(back) && back == seq) {
+                d[got++] = now_ns() - t0;
+                break;
+            }
+        }
+        uint64_t next = t0 + (uint64_t)interval * 1000;
+        while (now_ns() + 100000 < next)
+            usleep(50);
+        while (now_ns() < next)
+            ;
+    }
+    printf("{\"sent\":%d,\"received\":%d,\"us\":[", count, got);
+    for (int i = 0; i < got; i++)
+        printf("%s%.1f", i ? "," : "", d[i] / 1e3);
+    printf("]}\n");
+    return got == count ? 0 : 1;
+}
+
 static int send_mode(int argc, char **argv)
 {
     struct sockaddr_in to;
@@ -231,6 +272,8 @@ int main(int argc, char **argv)
         return echo(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "ping"))
         return ping(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "owd"))
+        return owd(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "send"))
         return send_mode(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "recv"))
