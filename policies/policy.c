@@ -523,6 +523,7 @@ struct loader {
     enum { SEC_NONE, SEC_SHIM, SEC_NODE, SEC_RULE, SEC_BAD } sec;
     int cur;            /* current node or rule index */
     unsigned shim_seen; /* bitmask of [shim] keys, to catch duplicates */
+    int shim_line[16];
     unsigned node_seen;
 };
 
@@ -647,9 +648,11 @@ static int shim_key(struct loader *L, const char *key, const char *v)
 {
     static const char *const keys[] = {"queue",        "seed",        "capture",
                                        "control",      "rules",       "queue_maxlen",
-                                       "on_overflow",  "timer_spin",  "busy_poll"};
+                                       "on_overflow",  "timer_spin",  "busy_poll",
+                                       "queues",       "realtime"};
     struct pol_shim *s = &L->p->shim;
     unsigned long long n;
+    bool b;
     size_t i;
     for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         if (!strcmp(key, keys[i]))
@@ -659,6 +662,7 @@ static int shim_key(struct loader *L, const char *key, const char *v)
     if (L->shim_seen & (1u << i))
         return fail(L, "'%s' is given twice in [shim]", key);
     L->shim_seen |= 1u << i;
+    L->shim_line[i] = L->line;
     switch (i) {
     case 0:
         if (parse_uint(v, 65535, &n) < 0)
@@ -703,9 +707,21 @@ static int shim_key(struct loader *L, const char *key, const char *v)
             return fail(L, "timer_spin: expected a time up to 10ms (e.g. 200us, 0), got '%s'",
                         v);
         break;
+    case 9:
+        if (parse_uint(v, 64, &n) < 0 || n < 1)
+            return fail(L, "queues: expected 1 to 64 queues, got '%s'", v);
+        s->queues = (unsigned)n;
+        break;
+    case 10:
+        if (parse_bool(v, &s->realtime) < 0)
+            return fail(L, "realtime: expected yes or no, got '%s'", v);
+        break;
     case 8:
-        if (parse_bool(v, &s->busy_poll) < 0)
-            return fail(L, "busy_poll: expected yes or no, got '%s'", v);
+        if (parse_bool(v, &b) == 0)
+            s->busy_poll_ns = b ? UINT64_MAX : 0;
+        else if (pol_parse_time(v, &s->busy_poll_ns) < 0 || s->busy_poll_ns > 1000000000)
+            return fail(L, "busy_poll: expected yes, no or a time up to 1s (e.g. 100us), "
+                           "got '%s'", v);
         break;
     }
     return 1;
@@ -790,6 +806,10 @@ static int validate(struct loader *L)
                        -1;
             }
     }
+    if (p->shim.queue + p->shim.queues > 65536) {
+        L->line = L->shim_line[9];
+        return fail(L, "queue + queues goes past queue 65535"), -1;
+    }
     if (p->n_rules == 0) {
         L->line = L->line ? L->line : 1;
         return fail(L, "the policy has no [rule NAME] section"), -1;
@@ -815,8 +835,11 @@ static int load(struct policy *p, const char *name, FILE *f, const char *text, c
     p->shim.queue = 0;
     p->shim.rules = POL_RULES_IPTABLES;
     p->shim.queue_maxlen = 65536;
+    p->shim.queues = 1;
     p->shim.overflow_pass = false;
     p->shim.timer_spin_ns = 200000;
+    p->shim.busy_poll_ns = 0;
+    p->shim.realtime = true;
     snprintf(p->shim.control, sizeof(p->shim.control), "/run/rift/shim.sock");
 
     rc = ini_parse_stream(reader, &L, handler, &L);

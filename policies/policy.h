@@ -71,7 +71,7 @@ struct pol_rule {
 };
 
 struct pol_shim {
-    unsigned queue;
+    unsigned queue, queues;   /* NFQUEUE numbers queue .. queue+queues-1 */
     uint64_t seed;
     bool seed_given;
     char capture[POL_PATH_MAX];
@@ -80,7 +80,9 @@ struct pol_shim {
     uint32_t queue_maxlen;
     bool overflow_pass;
     uint64_t timer_spin_ns;   /* wake early by this much, then poll the clock */
-    bool busy_poll;           /* never sleep: poll the queue and the clock */
+    uint64_t busy_poll_ns;    /* after a packet, poll this long before sleeping;
+                                 UINT64_MAX: never sleep */
+    bool realtime;            /* run SCHED_FIFO: wake up ahead of other work */
 };
 
 struct policy {

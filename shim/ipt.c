@@ -27,32 +27,45 @@ void ipt_script_end(FILE *f)
 void ipt_script_setup(FILE *f, unsigned queue)
 {
     fprintf(f, ":RIFT-Q%u - [0:0]\n", queue);
-    fprintf(f, "-I INPUT 1 -j RIFT-Q%u\n", queue);
     fprintf(f, "-A RIFT-Q%u -m mark --mark 0x%x -j RETURN\n", queue, IPT_MARK);
 }
 
-void ipt_script_rule(FILE *f, unsigned queue, const char *rule, const struct match_pat *pats,
-                     int n, bool add)
+void ipt_script_rule(FILE *f, unsigned queue, unsigned nqueues, const char *rule,
+                     const struct match_pat *pats, int n, bool add)
 {
     for (int i = 0; i < n; i++) {
         const struct match_pat *p = &pats[i];
-        fprintf(f, "%s RIFT-Q%u -s ", add ? "-A" : "-D", queue);
-        ip4(f, p->src);
-        fputs("/32 -d ", f);
-        ip4(f, p->dst);
-        fprintf(f, "/32 -p %s", p->proto == 17 ? "udp" : "tcp");
-        if (p->sport)
-            fprintf(f, " --sport %u", p->sport);
-        if (p->dport)
-            fprintf(f, " --dport %u", p->dport);
-        fprintf(f, " -m comment --comment rift:%s -j NFQUEUE --queue-num %u --queue-bypass\n",
-                rule, queue);
+        /* The kernel's --queue-balance hashes addresses only, so one node
+         * pair would use one queue: share packets out in turn instead. The
+         * shim verdicts in arrival order, so order is kept. */
+        for (unsigned k = 0; k < nqueues; k++) {
+            fprintf(f, "%s RIFT-Q%u -s ", add ? "-A" : "-D", queue);
+            ip4(f, p->src);
+            fputs("/32 -d ", f);
+            ip4(f, p->dst);
+            fprintf(f, "/32 -p %s", p->proto == 17 ? "udp" : "tcp");
+            if (p->sport)
+                fprintf(f, " --sport %u", p->sport);
+            if (p->dport)
+                fprintf(f, " --dport %u", p->dport);
+            if (k + 1 < nqueues)
+                fprintf(f, " -m statistic --mode nth --every %u --packet 0", nqueues - k);
+            fprintf(f, " -m comment --comment rift:%s -j NFQUEUE --queue-num %u --queue-bypass\n",
+                    rule, queue + k);
+        }
     }
+}
+
+void ipt_script_jump(FILE *f, unsigned queue, bool add)
+{
+    if (add)
+        fprintf(f, "-I INPUT 1 -j RIFT-Q%u\n", queue);
+    else
+        fprintf(f, "-D INPUT -j RIFT-Q%u\n", queue);
 }
 
 void ipt_script_teardown(FILE *f, unsigned queue)
 {
-    fprintf(f, "-D INPUT -j RIFT-Q%u\n", queue);
     fprintf(f, "-F RIFT-Q%u\n", queue);
     fprintf(f, "-X RIFT-Q%u\n", queue);
 }

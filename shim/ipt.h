@@ -1,6 +1,7 @@
-/* ipt: the shim's own iptables chain RIFT-Q<queue>, jumped to from INPUT,
- * holding one NFQUEUE rule (--queue-bypass) per pattern of each rule that
- * is on. Changes go through iptables-restore --noflush, one child each. */
+/* ipt: the shim's own iptables chain RIFT-Q<queue>, jumped to from INPUT
+ * while any rule is on, holding NFQUEUE rules (--queue-bypass) for the
+ * patterns of each rule that is on. Changes go through iptables-restore
+ * --noflush, one child each. */
 #ifndef RIFT_IPT_H
 #define RIFT_IPT_H
 
@@ -18,8 +19,13 @@
 /* Script pieces, written to f (open_memstream). */
 void ipt_script_begin(FILE *f);
 void ipt_script_setup(FILE *f, unsigned queue);
-void ipt_script_rule(FILE *f, unsigned queue, const char *rule, const struct match_pat *pats,
-                     int n, bool add);
+/* With nqueues > 1 packets take turns over queue..queue+nqueues-1. */
+void ipt_script_rule(FILE *f, unsigned queue, unsigned nqueues, const char *rule,
+                     const struct match_pat *pats, int n, bool add);
+/* The jump from INPUT exists only while some rule is on, so that a shim
+ * with nothing to do costs the traffic nothing. */
+void ipt_script_jump(FILE *f, unsigned queue, bool add);
+/* Flush and delete the chain (the jump must be gone). */
 void ipt_script_teardown(FILE *f, unsigned queue);
 void ipt_script_end(FILE *f);
 

@@ -32,8 +32,8 @@ static int send_cfg(struct queue *q, struct nlmsghdr *nlh)
     return rc < 0 ? -errno : 0;
 }
 
-int queue_open(struct queue *q, unsigned queue, uint32_t maxlen, bool fail_open,
-             uint32_t copy_range, char *err, size_t errlen)
+int queue_open(struct queue *q, unsigned queue, unsigned nqueues, uint32_t maxlen,
+               bool fail_open, uint32_t copy_range, char *err, size_t errlen)
 {
     char buf[MNL_SOCKET_BUFFER_SIZE];
     struct nlmsghdr *nlh;
@@ -52,22 +52,27 @@ int queue_open(struct queue *q, unsigned queue, uint32_t maxlen, bool fail_open,
     }
     q->portid = mnl_socket_get_portid(q->nl);
 
-    nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, queue);
-    nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_BIND);
-    if ((rc = send_cfg(q, nlh)) < 0) {
-        snprintf(err, errlen, "cannot bind NFQUEUE %u: %s%s", queue, strerror(-rc),
-                 rc == -EBUSY ? " (another process holds this queue: is a rift-shim running?)"
-                              : "");
-        goto fail;
-    }
-    nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, queue);
-    nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, (int)copy_range);
-    nfq_nlmsg_cfg_put_qmaxlen(nlh, maxlen);
-    mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(fail_open ? NFQA_CFG_F_FAIL_OPEN : 0));
-    mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_GSO));
-    if ((rc = send_cfg(q, nlh)) < 0) {
-        snprintf(err, errlen, "cannot configure NFQUEUE %u: %s", queue, strerror(-rc));
-        goto fail;
+    for (unsigned i = 0; i < nqueues; i++) {
+        unsigned qn = queue + i;
+        nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, qn);
+        nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_BIND);
+        if ((rc = send_cfg(q, nlh)) < 0) {
+            snprintf(err, errlen, "cannot bind NFQUEUE %u: %s%s", qn, strerror(-rc),
+                     rc == -EBUSY ? " (another process holds this queue: is a rift-shim "
+                                    "running?)"
+                                  : "");
+            goto fail;
+        }
+        q->nqueues = i + 1;
+        nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, qn);
+        nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, (int)copy_range);
+        nfq_nlmsg_cfg_put_qmaxlen(nlh, maxlen);
+        mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(fail_open ? NFQA_CFG_F_FAIL_OPEN : 0));
+        mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_GSO));
+        if ((rc = send_cfg(q, nlh)) < 0) {
+            snprintf(err, errlen, "cannot configure NFQUEUE %u: %s", qn, strerror(-rc));
+            goto fail;
+        }
     }
     q->copy_range = copy_range;
     /* A full socket buffer loses packets (or lets them through unseen with
@@ -117,11 +122,13 @@ int queue_set_copy_range(struct queue *q, uint32_t range)
     struct nlmsghdr *nlh;
     if (range == q->copy_range)
         return 0;
-    nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, q->queue);
-    nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, (int)range);
-    /* No ack requested: a reply would mix with queued packets. */
-    if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0)
-        return -errno;
+    for (unsigned i = 0; i < q->nqueues; i++) {
+        nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, q->queue + i);
+        nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, (int)range);
+        /* No ack requested: a reply would mix with queued packets. */
+        if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0)
+            return -errno;
+    }
     q->copy_range = range;
     return 0;
 }
@@ -142,6 +149,7 @@ static void handle_msg(struct queue *q, const struct nlmsghdr *nlh, queue_packet
         return;
     ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
     pkt.id = ntohl(ph->packet_id);
+    pkt.queue = ntohs(((const struct nfgenmsg *)mnl_nlmsg_get_payload(nlh))->res_id);
     if (attr[NFQA_PAYLOAD]) {
         pkt.data = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
         pkt.len = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
@@ -172,6 +180,7 @@ int queue_receive(struct queue *q, queue_packet_cb cb, void *arg)
         msgs[i].msg_hdr.msg_iovlen = 1;
     }
     n = recvmmsg(queue_fd(q), msgs, QUEUE_RX_BATCH, MSG_DONTWAIT, NULL);
+    q->rx_calls++;
     if (n < 0)
         return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
     for (int i = 0; i < n; i++) {
@@ -186,7 +195,8 @@ int queue_receive(struct queue *q, queue_packet_cb cb, void *arg)
     return count;
 }
 
-int queue_verdict(struct queue *q, uint32_t id, int verdict, const void *payload, uint32_t len)
+int queue_verdict(struct queue *q, uint16_t queue, uint32_t id, int verdict, const void *payload,
+                  uint32_t len)
 {
     size_t need = MNL_ALIGN(sizeof(struct nlmsghdr)) + 64 + (payload ? MNL_ALIGN(len) + 8 : 0);
     struct nlmsghdr *nlh;
@@ -195,7 +205,7 @@ int queue_verdict(struct queue *q, uint32_t id, int verdict, const void *payload
         if (rc < 0)
             return rc;
     }
-    nlh = nfq_nlmsg_put(q->vbuf + q->vlen, NFQNL_MSG_VERDICT, q->queue);
+    nlh = nfq_nlmsg_put(q->vbuf + q->vlen, NFQNL_MSG_VERDICT, queue);
     nfq_nlmsg_verdict_put(nlh, (int)id, verdict);
     if (payload)
         nfq_nlmsg_verdict_put_pkt(nlh, payload, len);
@@ -222,6 +232,7 @@ int queue_flush(struct queue *q)
             return -errno;
         }
         off += (size_t)n;
+        q->tx_calls++;
     }
     q->vlen = 0;
     q->vcount = 0;

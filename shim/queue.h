@@ -1,5 +1,7 @@
-/* queue: one NFQUEUE through libmnl: bind, configure, receive in batches
- * (recvmmsg), and send verdicts batched into one sendmsg. */
+/* queue: NFQUEUE through libmnl: bind one or more consecutive queues on one
+ * socket, configure, receive in batches (recvmmsg), and send verdicts
+ * batched into one sendmsg. The kernel keeps at most 65536 packets in one
+ * queue (its id table), so holding more takes several queues. */
 #ifndef RIFT_QUEUE_H
 #define RIFT_QUEUE_H
 
@@ -14,7 +16,7 @@ struct mnl_socket;
 
 struct queue {
     struct mnl_socket *nl;
-    unsigned queue;
+    unsigned queue, nqueues;
     uint32_t portid;
     uint32_t copy_range;
     /* receive buffers */
@@ -24,18 +26,20 @@ struct queue {
     size_t vlen, vcap;
     unsigned vcount;
     uint64_t send_errors, kernel_errors;
+    uint64_t rx_calls, tx_calls; /* syscalls, to see how well batches form */
 };
 
 struct queue_packet {
     uint32_t id;
+    uint16_t queue;
     const unsigned char *data;
     uint32_t len;      /* bytes copied to us */
     uint32_t orig_len; /* bytes in the packet */
     uint64_t tstamp_ns; /* CLOCK_REALTIME the kernel stamped, 0 if none */
 };
 
-int queue_open(struct queue *q, unsigned queue, uint32_t maxlen, bool fail_open,
-             uint32_t copy_range, char *err, size_t errlen);
+int queue_open(struct queue *q, unsigned queue, unsigned nqueues, uint32_t maxlen,
+               bool fail_open, uint32_t copy_range, char *err, size_t errlen);
 void queue_close(struct queue *q);
 int queue_fd(const struct queue *q);
 int queue_set_copy_range(struct queue *q, uint32_t range);
@@ -46,7 +50,8 @@ typedef void (*queue_packet_cb)(const struct queue_packet *pkt, void *arg);
 int queue_receive(struct queue *q, queue_packet_cb cb, void *arg);
 
 /* Queue a verdict (NF_ACCEPT/NF_DROP). payload != NULL replaces the packet. */
-int queue_verdict(struct queue *q, uint32_t id, int verdict, const void *payload, uint32_t len);
+int queue_verdict(struct queue *q, uint16_t queue, uint32_t id, int verdict, const void *payload,
+                  uint32_t len);
 /* Send every queued verdict. Returns 0 or -errno. */
 int queue_flush(struct queue *q);
 

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <linux/netfilter.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -84,6 +85,8 @@ struct shim {
     uint64_t (*now)(void);
     uint64_t armed;              /* deadline the timer is set to */
     uint64_t spin_ns;            /* wake this early for a packet deadline */
+    uint64_t hot_until;          /* poll without sleeping until then */
+    int n_installed;             /* rules whose iptables rules are in */
     struct ipt_job jobs[MAX_JOBS];
     int njobs;
     pid_t job_pid;
@@ -135,10 +138,12 @@ static void job_done(struct shim *s, int status)
     int rc = ipt_finish(s->job_pid, status, s->job_errfd, err, sizeof(err));
     s->job_pid = 0;
     if (rc < 0) {
+        /* iptables-restore applies all or nothing: undo our bookkeeping. */
         fprintf(stderr, "rift-shim: %s\n", err);
         if (j->rule >= 0) {
             s->rt[j->rule].active = false;
             s->rt[j->rule].installed = false;
+            s->n_installed--;
         }
     }
     if (j->client >= 0) {
@@ -168,8 +173,14 @@ static int job_add_rule(struct shim *s, int ri, bool add, int client)
     if (!f)
         return -1;
     ipt_script_begin(f);
-    ipt_script_rule(f, s->pol->shim.queue, s->pol->rules[ri].name, rt->pats, rt->npats, add);
+    if (add && s->n_installed == 0)
+        ipt_script_jump(f, s->pol->shim.queue, true);
+    ipt_script_rule(f, s->pol->shim.queue, s->pol->shim.queues, s->pol->rules[ri].name, rt->pats,
+                    rt->npats, add);
+    if (!add && s->n_installed == 1)
+        ipt_script_jump(f, s->pol->shim.queue, false);
     ipt_script_end(f);
+    s->n_installed += add ? 1 : -1;
     fclose(f);
     j->client = client;
     j->rule = add ? ri : -1;
@@ -198,9 +209,9 @@ static void jobs_abandon(struct shim *s)
 
 /* ---- verdicts ---- */
 
-static void verdict(struct shim *s, uint32_t id, int v)
+static void verdict(struct shim *s, uint16_t queue, uint32_t id, int v)
 {
-    if (queue_verdict(&s->q, id, v, NULL, 0) < 0)
+    if (queue_verdict(&s->q, queue, id, v, NULL, 0) < 0)
         s->verdict_errors++;
 }
 
@@ -248,7 +259,7 @@ static void event(struct shim *s, uint64_t now, int ri, const unsigned char *dat
 static void release_one(struct shim *s, struct hold_pkt *p, uint64_t now)
 {
     struct rule_rt *rt = &s->rt[p->rule];
-    verdict(s, p->id, NF_ACCEPT);
+    verdict(s, p->queue, p->id, NF_ACCEPT);
     if (s->capturing) {
         char detail[64];
         snprintf(detail, sizeof(detail), "\"held_us\":%" PRIu64,
@@ -353,7 +364,8 @@ static void run_schedule(struct shim *s, uint64_t now)
 
 /* ---- kernel queue counters ---- */
 
-static int read_kq(unsigned queue, uint64_t *dropped, uint64_t *user)
+/* Kernel counters summed over our queues. */
+static int read_kq(unsigned queue, unsigned nqueues, uint64_t *dropped, uint64_t *user)
 {
     FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "r");
     unsigned qn, pid, total, mode, range, one;
@@ -363,9 +375,11 @@ static int read_kq(unsigned queue, uint64_t *dropped, uint64_t *user)
         return -1;
     while (fscanf(f, "%u %u %u %u %u %llu %llu %llu %u", &qn, &pid, &total, &mode, &range, &d,
                   &u, &idseq, &one) == 9) {
-        if (qn == queue) {
-            *dropped = d;
-            *user = u;
+        if (qn >= queue && qn < queue + nqueues) {
+            if (found < 0)
+                *dropped = *user = 0;
+            *dropped += d;
+            *user += u;
             found = 0;
         }
     }
@@ -378,7 +392,7 @@ static int read_kq(unsigned queue, uint64_t *dropped, uint64_t *user)
 static void sample_overflows(struct shim *s)
 {
     uint64_t d, u, delta;
-    if (read_kq(s->pol->shim.queue, &d, &u) < 0)
+    if (read_kq(s->pol->shim.queue, s->pol->shim.queues, &d, &u) < 0)
         return;
     d -= s->kq_dropped0;
     u -= s->kq_user0;
@@ -430,7 +444,7 @@ static void on_packet(const struct queue_packet *pkt, void *arg)
         capture_packet(&s->cap, pkt->data, pkt->len, pkt->orig_len);
     if (!pkt->len || pkt_parse(pkt->data, pkt->len, &pi) < 0) {
         s->unparsed++;
-        verdict(s, pkt->id, NF_ACCEPT);
+        verdict(s, pkt->queue, pkt->id, NF_ACCEPT);
         event(s, now, -1, pkt->data, pkt->len, "pass", "\"why\":\"unparsed\"");
         return;
     }
@@ -445,7 +459,7 @@ static void on_packet(const struct queue_packet *pkt, void *arg)
     }
     if (ri < 0) {
         s->unmatched++;
-        verdict(s, pkt->id, NF_ACCEPT);
+        verdict(s, pkt->queue, pkt->id, NF_ACCEPT);
         event(s, now, -1, pkt->data, pkt->len, "pass", NULL);
         return;
     }
@@ -457,7 +471,7 @@ static void on_packet(const struct queue_packet *pkt, void *arg)
     switch (d.verdict) {
     case MODEL_DROP:
         rt->st.dropped++;
-        verdict(s, pkt->id, NF_DROP);
+        verdict(s, pkt->queue, pkt->id, NF_DROP);
         event(s, now, ri, pkt->data, pkt->len, "drop", NULL);
         return;
     case MODEL_PASS:
@@ -469,7 +483,7 @@ static void on_packet(const struct queue_packet *pkt, void *arg)
             rt->st.passed++;
             event(s, now, ri, pkt->data, pkt->len, "accept", NULL);
         }
-        verdict(s, pkt->id, NF_ACCEPT);
+        verdict(s, pkt->queue, pkt->id, NF_ACCEPT);
         if (d.duplicate)
             inject_dup(s, rt, pkt->data, pkt->len, pkt->orig_len);
         return;
@@ -481,7 +495,8 @@ static void on_packet(const struct queue_packet *pkt, void *arg)
             h->seq = s->seq++;
             h->id = pkt->id;
             h->len = pkt->len;
-            h->rule = (uint16_t)ri;
+            h->rule = (uint8_t)ri;
+            h->queue = pkt->queue;
             h->flags = 0;
             h->arrived_us = (uint32_t)since_start_us(s, now);
             memcpy(h->data, pkt->data, pkt->len);
@@ -490,7 +505,7 @@ static void on_packet(const struct queue_packet *pkt, void *arg)
             /* Never lose a packet for want of memory: let it through. */
             free(h);
             rt->st.hold_failed++;
-            verdict(s, pkt->id, NF_ACCEPT);
+            verdict(s, pkt->queue, pkt->id, NF_ACCEPT);
             return;
         }
         if (d.duplicate) {
@@ -592,11 +607,15 @@ static char *stats_json(struct shim *s, uint64_t now)
         return NULL;
     sample_overflows(s);
     fprintf(f,
-            "{\"uptime_ms\":%" PRIu64 ",\"seed\":%" PRIu64 ",\"queue\":%u,\"packets\":%" PRIu64
+            "{\"uptime_ms\":%" PRIu64 ",\"seed\":%" PRIu64 ",\"queue\":%u,\"queues\":%u,"
+            "\"packets\":%" PRIu64
             ",\"unmatched\":%" PRIu64 ",\"unparsed\":%" PRIu64 ",\"queue_overflows\":%" PRIu64
-            ",\"queue_user_dropped\":%" PRIu64 ",\"verdict_errors\":%" PRIu64 ",\"rules\":{",
-            (now - s->t0) / 1000000, s->seed, s->pol->shim.queue, s->total, s->unmatched,
-            s->unparsed, s->kq_dropped, s->kq_user, s->verdict_errors + s->q.kernel_errors);
+            ",\"queue_user_dropped\":%" PRIu64 ",\"verdict_errors\":%" PRIu64 ",\"rx_syscalls\":%" PRIu64
+            ",\"verdict_syscalls\":%" PRIu64 ",\"rules\":{",
+            (now - s->t0) / 1000000, s->seed, s->pol->shim.queue, s->pol->shim.queues, s->total,
+            s->unmatched,
+            s->unparsed, s->kq_dropped, s->kq_user, s->verdict_errors + s->q.kernel_errors,
+            s->q.rx_calls, s->q.tx_calls);
     for (int i = 0; i < s->pol->n_rules; i++) {
         struct rule_rt *rt = &s->rt[i];
         const struct rule_stats *st = &rt->st;
@@ -826,6 +845,13 @@ static int teardown_ipt(struct shim *s)
     int rc;
     if (!s->use_ipt)
         return 0;
+    if (s->n_installed > 0) {
+        char jump[96];
+        snprintf(jump, sizeof(jump), "*filter\n-D INPUT -j RIFT-Q%u\nCOMMIT\n",
+                 s->pol->shim.queue);
+        if (ipt_run(jump, strlen(jump), err, sizeof(err)) < 0)
+            fprintf(stderr, "rift-shim: removing the INPUT jump: %s\n", err);
+    }
     f = open_memstream(&script, &len);
     if (!f)
         return -1;
@@ -970,11 +996,22 @@ int main(int argc, char **argv)
         s->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
     s->now = mono_now;
     s->spin_ns = s->pol->shim.timer_spin_ns;
+    s->hot_until = s->pol->shim.busy_poll_ns == UINT64_MAX ? UINT64_MAX : 0;
     match_index_build(s->pol, &s->mi);
     for (int i = 0; i < MAX_CLIENTS; i++)
         s->clients[i].fd = -1;
     s->lfd = s->tfd = s->sfd = s->epfd = s->rawfd = s->tsfd = -1;
     prctl(PR_SET_TIMERSLACK, 1UL);
+    if (s->pol->shim.realtime) {
+        /* A woken shim should run at once, not after the cluster's time
+         * slice: that wait is most of the jitter on a busy host. Children
+         * (iptables-restore) go back to normal scheduling. */
+        struct sched_param sp = {.sched_priority = 10};
+        if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) < 0)
+            fprintf(stderr, "rift-shim: warning: cannot run SCHED_FIFO (%s); delays will be "
+                            "less precise\n",
+                    strerror(errno));
+    }
 
     /* Signals first, so that a signal during setup still tears down. */
     sigemptyset(&mask);
@@ -992,13 +1029,13 @@ int main(int argc, char **argv)
         }
         s->capturing = true;
     }
-    if (queue_open(&s->q, s->pol->shim.queue, s->pol->shim.queue_maxlen,
+    if (queue_open(&s->q, s->pol->shim.queue, s->pol->shim.queues, s->pol->shim.queue_maxlen,
                  s->pol->shim.overflow_pass, wanted_copy_range(s), err, sizeof(err)) < 0) {
         fprintf(stderr, "rift-shim: %s\n", err);
         status = 2;
         goto out_capture;
     }
-    read_kq(s->pol->shim.queue, &s->kq_dropped0, &s->kq_user0);
+    read_kq(s->pol->shim.queue, s->pol->shim.queues, &s->kq_dropped0, &s->kq_user0);
     s->lfd = ctl_listen(s->pol->shim.control, err, sizeof(err));
     if (s->lfd < 0) {
         fprintf(stderr, "rift-shim: %s\n", err);
@@ -1089,7 +1126,9 @@ int main(int argc, char **argv)
         uint64_t now;
         int n;
         arm_timer(s, s->now());
-        n = epoll_wait(s->epfd, evs, MAX_CLIENTS + 8, s->pol->shim.busy_poll ? 0 : -1);
+        /* Right after traffic, poll instead of sleeping: waking up costs
+         * more latency than the packets are worth. */
+        n = epoll_wait(s->epfd, evs, MAX_CLIENTS + 8, s->now() < s->hot_until ? 0 : -1);
         if (n < 0 && errno != EINTR)
             break;
         for (int i = 0; i < n; i++) {
@@ -1098,6 +1137,9 @@ int main(int argc, char **argv)
                 for (int b = 0; b < RX_BUDGET; b++)
                     if (queue_receive(&s->q, on_packet, s) < QUEUE_RX_BATCH)
                         break;
+                s->hot_until = s->pol->shim.busy_poll_ns == UINT64_MAX
+                                   ? UINT64_MAX
+                                   : s->now() + s->pol->shim.busy_poll_ns;
             } else if (tag == 2) {
                 uint64_t exp;
                 if (read(s->tfd, &exp, sizeof(exp)) < 0) {

@@ -24,7 +24,7 @@ LO = "127.0.0.1"  # redis-benchmark connects from lo's primary address
 
 def redis_rps(ns):
     r = ns.run(["redis-benchmark", "-h", NODE, "-p", str(PORT), "-c", "50", "-n",
-                str(REQUESTS), "-t", "set,get", "-q"])
+                str(REQUESTS), "-t", "set,get", "-q"] + os.environ.get("RIFT_BENCH_ARGS", "").split())
     vals = [float(v) for v in re.findall(r"([\d.]+) requests per second", r.stdout)]
     check(len(vals) == 2, "redis-benchmark output: " + r.stdout + r.stderr)
     return sum(vals) / 2
@@ -110,9 +110,12 @@ def shim_pid(ns):
     return int(out.split()[-1])
 
 
-def held_capacity(ns, n=100000, size=64):
+def held_capacity(ns, n=100000, size=64, queues=4, flows=16):
+    # The kernel keeps at most 65536 packets in one queue: spread 16 flows
+    # over 4 queues.
     shim = Shim(ns, "[rule h]\nfrom = cl\nto = r1\nports = client\nproto = udp\nhold = yes\n"
-                "start = manual\n", shim_extra="queue_maxlen = %d\n" % (2 * n), nodes=NODES)
+                "start = manual\n", shim_extra="queue_maxlen = %d\nqueues = %d\n" % (n, queues),
+                nodes=NODES)
     pid = shim_pid(ns)
     recv = ns.popen([PROBE, "recv", "%s:%d" % (NODE, PORT), str(n), "5000"],
                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -120,7 +123,8 @@ def held_capacity(ns, n=100000, size=64):
     shim.ctl("on", "h")
     before = rss_kib(pid)
     t0 = time.monotonic()
-    ns.run([PROBE, "send", CLIENT, "%s:%d" % (NODE, PORT), str(n), str(size), "200000"])
+    ns.run([PROBE, "send", CLIENT, "%s:%d" % (NODE, PORT), str(n), str(size), "100000",
+            str(flows)])
     wait_for(lambda: shim.stats()["rules"]["h"]["held_now"] >= n, 60, "%d held packets" % n)
     fill_s = time.monotonic() - t0
     st = shim.stats()

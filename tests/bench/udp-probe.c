@@ -4,7 +4,8 @@
  *                                              round trips, printed as JSON
  *   udp-probe owd FROM_IP IP:PORT COUNT INTERVAL_US
  *                                              one-way delays (us), as JSON
- *   udp-probe send FROM_IP IP:PORT COUNT [SIZE [PPS]]
+ *   udp-probe send FROM_IP IP:PORT COUNT [SIZE [PPS [FLOWS]]]
+ *                                              FLOWS sockets take turns
  *   udp-probe recv IP:PORT COUNT TIMEOUT_MS    received/duplicate/out-of-order
  * --spin polls without sleeping, so that the probe's own wake-up latency
  * does not count as the shim's. */
@@ -176,24 +177,30 @@ static int send_mode(int argc, char **argv)
 {
     struct sockaddr_in to;
     char from[80], buf[65536] = {0};
-    int fd, count, size = 64;
+    int fds[64], nflows = 1, count, size = 64;
     double pps = 0;
     if (argc < 5 || addr(argv[3], &to) < 0)
         return 2;
     snprintf(from, sizeof(from), "%s:0", argv[2]);
-    fd = udp_socket(from);
     count = atoi(argv[4]);
     if (argc > 5)
         size = atoi(argv[5]);
     if (argc > 6)
         pps = atof(argv[6]);
+    if (argc > 7)
+        nflows = atoi(argv[7]);
+    if (nflows < 1 || nflows > 64)
+        return 2;
+    for (int f = 0; f < nflows; f++)
+        fds[f] = udp_socket(from);
     if (size < 4)
         size = 4;
     uint64_t t0 = now_ns();
     for (int i = 0; i < count; i++) {
         uint32_t seq = (uint32_t)i;
         memcpy(buf, &seq, 4);
-        while (sendto(fd, buf, (size_t)size, 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
+        while (sendto(fds[i % nflows], buf, (size_t)size, 0, (struct sockaddr *)&to, sizeof(to)) <
+               0) {
             if (errno != ENOBUFS && errno != EAGAIN) {
                 perror("udp-probe: sendto");
                 return 1;

@@ -241,7 +241,8 @@ class Shim:
             f.write(policy_text(rules, extra, nodes))
         self.err_path = self.policy + ".stderr"
         self.errf = open(self.err_path, "w")
-        self.proc = ns.popen([SHIM, "--policy", self.policy] + list(extra_args),
+        prefix = os.environ.get("RIFT_SHIM_PREFIX", "").split()
+        self.proc = ns.popen(prefix + [SHIM, "--policy", self.policy] + list(extra_args),
                              stdout=subprocess.DEVNULL, stderr=self.errf)
         if expect_fail:
             return

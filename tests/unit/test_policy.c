@@ -238,7 +238,10 @@ static void test_err_unknown_section(void **state)
 static void test_err_unknown_keys(void **state)
 {
     (void)state;
-    EXPECT_ERR("[shim]\nqueue = 1\nqueues = 2\n" RULE, 3, "unknown key 'queues' in [shim]");
+    EXPECT_ERR("[shim]\nqueue = 1\nqueue_count = 2\n" RULE, 3,
+               "unknown key 'queue_count' in [shim]");
+    EXPECT_ERR("[shim]\nqueues = 0\n" RULE, 2, "queues: expected 1 to 64");
+    EXPECT_ERR("[shim]\nqueue = 65535\nqueues = 2\n" RULE, 3, "past queue 65535");
     EXPECT_ERR(RULE "speed = 10\n", 8, "unknown key 'speed'");
     EXPECT_ERR(NODES "[node c]\naddr = 127.0.0.3\nport = 7000\n[rule r]\nfrom = a\nto = b\n", 7,
                "unknown key 'port' in [node c]");
