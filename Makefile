@@ -36,7 +36,7 @@ test_decide_SRC := tests/unit/test_decide.c shim/hold.c $(POLICY_SRC)
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe
 
-.PHONY: all test unit integration bench deps clean install fuzz format
+.PHONY: all test unit integration bench deps clean install format demo
 all: bin/rift-shim
 
 bin/rift-shim: $(call obj,$(SHIM_SRC))
@@ -62,7 +62,7 @@ $(BUILD)/bench/baseline-accept: $(call obj,tests/bench/baseline-accept.c)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lnetfilter_queue -lmnl
 $(BUILD)/bench/udp-probe: $(call obj,tests/bench/udp-probe.c)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lm
+	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ -lm
 
 # Debian packages: installed only when one is missing.
 deps:
@@ -87,6 +87,10 @@ test: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BIN)
 	$(Q)/usr/bin/python3 tests/bench/bench.py
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)/usr/bin/python3 tests/demo/partition-demo.py
 
 install: bin/rift-shim
 	install -D -m 0755 bin/rift-shim $(DESTDIR)$(PREFIX)/bin/rift-shim

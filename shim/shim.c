@@ -1002,7 +1002,10 @@ int main(int argc, char **argv)
         s->clients[i].fd = -1;
     s->lfd = s->tfd = s->sfd = s->epfd = s->rawfd = s->tsfd = -1;
     prctl(PR_SET_TIMERSLACK, 1UL);
-    if (s->pol->shim.realtime) {
+    /* Spinning at SCHED_FIFO would meet the kernel's RT throttling and
+     * stall for tens of milliseconds each second: busy polling runs at
+     * normal priority. */
+    if (s->pol->shim.realtime && !s->pol->shim.busy_poll_ns) {
         /* A woken shim should run at once, not after the cluster's time
          * slice: that wait is most of the jitter on a busy host. Children
          * (iptables-restore) go back to normal scheduling. */

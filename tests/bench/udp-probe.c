@@ -4,6 +4,7 @@
  *                                              round trips, printed as JSON
  *   udp-probe owd FROM_IP IP:PORT COUNT INTERVAL_US
  *                                              one-way delays (us), as JSON
+ *   udp-probe wake COUNT INTERVAL_US          cross-CPU thread wake-ups (us)
  *   udp-probe send FROM_IP IP:PORT COUNT [SIZE [PPS [FLOWS]]]
  *                                              FLOWS sockets take turns
  *   udp-probe recv IP:PORT COUNT TIMEOUT_MS    received/duplicate/out-of-order
@@ -13,6 +14,8 @@
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -173,6 +176,58 @@ static int owd(int argc, char **argv)
     return got == count ? 0 : 1;
 }
 
+/* The platform's own wake-up latency, for reference: a thread on one CPU
+ * blocked in read() is woken by a write from the other CPU. */
+static int wake_fds[2];
+static uint64_t wake_lat[100000];
+static int wake_count;
+
+static void *wake_reader(void *arg)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(1, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+    (void)arg;
+    for (int i = 0; i < wake_count; i++) {
+        uint64_t t;
+        if (read(wake_fds[0], &t, sizeof(t)) != sizeof(t))
+            break;
+        wake_lat[i] = now_ns() - t;
+    }
+    return NULL;
+}
+
+static int wake(int argc, char **argv)
+{
+    pthread_t th;
+    cpu_set_t set;
+    int interval;
+    if (argc < 4)
+        return 2;
+    wake_count = atoi(argv[2]);
+    interval = atoi(argv[3]);
+    if (wake_count < 1 || wake_count > 100000 || pipe(wake_fds) < 0)
+        return 2;
+    pthread_create(&th, NULL, wake_reader, NULL);
+    CPU_ZERO(&set);
+    CPU_SET(0, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+    for (int i = 0; i < wake_count; i++) {
+        uint64_t t;
+        usleep((useconds_t)interval);
+        t = now_ns();
+        if (write(wake_fds[1], &t, sizeof(t)) != sizeof(t))
+            return 1;
+    }
+    pthread_join(th, NULL);
+    printf("{\"us\":[");
+    for (int i = 0; i < wake_count; i++)
+        printf("%s%.1f", i ? "," : "", wake_lat[i] / 1e3);
+    printf("]}\n");
+    return 0;
+}
+
 static int send_mode(int argc, char **argv)
 {
     struct sockaddr_in to;
@@ -279,6 +334,8 @@ int main(int argc, char **argv)
         return echo(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "ping"))
         return ping(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "wake"))
+        return wake(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "owd"))
         return owd(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "send"))
