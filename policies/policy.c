@@ -837,7 +837,7 @@ static int load(struct policy *p, const char *name, FILE *f, const char *text, c
     p->shim.queue_maxlen = 65536;
     p->shim.queues = 1;
     p->shim.overflow_pass = false;
-    p->shim.timer_spin_ns = 200000;
+    p->shim.timer_spin_ns = 300000;
     p->shim.busy_poll_ns = 0;
     p->shim.realtime = true;
     snprintf(p->shim.control, sizeof(p->shim.control), "/run/rift/shim.sock");

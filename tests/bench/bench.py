@@ -171,7 +171,7 @@ def main():
               "takes p50 %.1f us, p99 %.1f us" % (pct(w, 0.5), pct(w, 0.99)))
         for busy in (False, True):
             base, acc = delay_accuracy(ns, busy)
-            mode = "busy_poll = yes" if busy else "defaults (realtime, timer_spin 200us)"
+            mode = "busy_poll = yes" if busy else "defaults (realtime, timer_spin 300us)"
             print("delay accuracy, %s; one-way base %.1f us:" % (mode, base))
             for d_ms, (p50, p99, n) in acc.items():
                 good = abs(p50) <= 50 and p99 <= 500

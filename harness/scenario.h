@@ -1,0 +1,90 @@
+/* scenario: the `rift run` scenario file (INI, inih): the cluster to build,
+ * server directives, faults (shim rules naming scenario nodes), a timeline
+ * of steps, the workload, checks and expectations. Loaded and validated as
+ * a whole; errors are "FILE:LINE: what". */
+#ifndef RIFT_SCENARIO_H
+#define RIFT_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../policies/policy.h"
+
+#define SCN_MAX_NODES 48
+#define SCN_MAX_STEPS 256
+#define SCN_MAX_CONF 64
+#define SCN_ERR_MAX 512
+
+/* Addresses inside the run's namespace. */
+#define SCN_NODE_IP(i) (0x7f00000bu + (uint32_t)(i)) /* node i (0-based): 127.0.0.(11+i) */
+#define SCN_CLIENTS_IP 0x7f000064u                   /* 127.0.0.100: workload and probes */
+#define SCN_ADMIN_IP 0x7f000002u                     /* 127.0.0.2: observer, admin; no rule */
+#define SCN_PORT 7000
+
+enum scn_step_kind {
+    STEP_FAULT,          /* fault NAME on|off */
+    STEP_FAILOVER,       /* failover NODE [force|takeover] */
+    STEP_MIGRATE,        /* migrate LO[-HI] SRC DST */
+    STEP_KILL,
+    STEP_PAUSE,
+    STEP_RESUME,
+    STEP_RESTART,
+    STEP_WAIT_CONVERGED, /* wait converged */
+};
+
+struct scn_step {
+    int line;
+    uint64_t at_ns;          /* from cluster ready */
+    enum scn_step_kind kind;
+    int node;                /* FAILOVER, KILL..RESTART: node index */
+    int fault;               /* FAULT: rule index in faults */
+    bool on;                 /* FAULT */
+    char mode[16];           /* FAILOVER: "", "force" or "takeover" */
+    int slot_lo, slot_hi;    /* MIGRATE */
+    int src, dst;            /* MIGRATE: node indexes (primaries) */
+};
+
+enum scn_rule { SCN_UNSET = 0, SCN_FORBID, SCN_ALLOW };
+
+struct scn_checks {
+    enum scn_rule cycles, lost_slots, lost_writes, crashes, open_slots;
+    uint64_t converge_within_ns; /* 0: not checked */
+};
+
+struct scn_expect {
+    bool cycles, lost_slots, lost_writes, crashes; /* true: must be seen ("present") */
+};
+
+struct scenario {
+    char file[POL_PATH_MAX];
+    char server[POL_PATH_MAX];   /* redis | redis8 | valkey | /path */
+    int masters, replicas;
+    int n_nodes;                 /* masters * (1 + replicas) */
+    char names[SCN_MAX_NODES][16]; /* m1..mN, then m1r1..mNr1, m1r2.. */
+    int primary_of[SCN_MAX_NODES]; /* -1 for primaries */
+    int node_timeout_ms;
+    int n_conf;
+    char conf[SCN_MAX_CONF][2][128]; /* [server] directive, value */
+    /* Faults as a shim policy: nodes are the scenario nodes plus the
+     * pseudo-node "clients"; one rule per [fault]; [shim] left default. */
+    struct policy faults;
+    struct scn_step steps[SCN_MAX_STEPS];
+    int n_steps;
+    int writers;                 /* [workload] writers, 0: none */
+    struct scn_checks check;
+    struct scn_expect expect;
+    bool has_expect;
+};
+
+int scn_load(struct scenario *s, const char *file, char *err, size_t errlen);
+int scn_load_string(struct scenario *s, const char *name, const char *text, char *err,
+                    size_t errlen);
+int scn_node(const struct scenario *s, const char *name); /* index or -1 */
+/* The shim policy for a run: [shim] with the given control socket, capture
+ * and seed, the nodes, and the faults as rules (start = manual unless the
+ * fault said otherwise). Returns a malloc'd string. */
+char *scn_policy_text(const struct scenario *s, const char *control, const char *capture,
+                      uint64_t seed);
+
+#endif
