@@ -26,7 +26,7 @@ SHIM_SRC   := shim/shim.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
-UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view
+UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view test_scenario
 test_policy_SRC := tests/unit/test_policy.c policies/policy.c
 test_model_SRC  := tests/unit/test_model.c $(POLICY_SRC)
 test_hold_SRC   := tests/unit/test_hold.c shim/hold.c
@@ -34,6 +34,7 @@ test_match_SRC  := tests/unit/test_match.c shim/match.c policies/policy.c
 test_ctl_SRC    := tests/unit/test_ctl.c shim/ctl.c
 test_decide_SRC := tests/unit/test_decide.c shim/hold.c $(POLICY_SRC)
 test_view_SRC   := tests/unit/test_view.c harness/view.c
+test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c policies/policy.c
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe
 

@@ -152,7 +152,9 @@ void model_decide(const struct pol_effects *fx, struct model_state *m, uint64_t 
         base = (m->rate_next > now ? m->rate_next : now) + tx;
         m->rate_next = base;
     }
-    if (!fx->delay_ns && base == now)
+    /* Nothing to wait for, unless earlier packets of this rule are still
+     * delayed (the delay was just lowered): never overtake them. */
+    if (!fx->delay_ns && base == now && m->last_deadline <= now)
         return;
     t = base + model_delay(m, fx);
     if (t < m->last_deadline)

@@ -17,19 +17,40 @@
 
 #define VBUF_CAP (160 * 1024)
 
+/* Send a config message and wait for its own ack. Packets can already be
+ * queued (rules = none, or a leftover chain): accept any that arrive in the
+ * meantime rather than leave them without a verdict. */
 static int send_cfg(struct queue *q, struct nlmsghdr *nlh)
 {
-    char buf[MNL_SOCKET_BUFFER_SIZE];
-    int rc;
+    char buf[MNL_SOCKET_BUFFER_SIZE * 2];
+    uint32_t seq = ++q->cfg_seq;
     nlh->nlmsg_flags |= NLM_F_ACK;
-    nlh->nlmsg_seq = 0;
+    nlh->nlmsg_seq = seq;
     if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0)
         return -errno;
-    rc = (int)mnl_socket_recvfrom(q->nl, buf, sizeof(buf));
-    if (rc < 0)
-        return -errno;
-    rc = mnl_cb_run(buf, (size_t)rc, 0, q->portid, NULL, NULL);
-    return rc < 0 ? -errno : 0;
+    for (;;) {
+        int len = (int)mnl_socket_recvfrom(q->nl, buf, sizeof(buf));
+        const struct nlmsghdr *m = (const struct nlmsghdr *)buf;
+        if (len < 0)
+            return -errno;
+        for (; mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
+            if (m->nlmsg_type == NLMSG_ERROR) {
+                const struct nlmsgerr *e = mnl_nlmsg_get_payload(m);
+                if (m->nlmsg_seq == seq)
+                    return e->error;
+                continue;
+            }
+            struct nlattr *attr[NFQA_MAX + 1] = {0};
+            if (nfq_nlmsg_parse(m, attr) >= 0 && attr[NFQA_PACKET_HDR]) {
+                const struct nfqnl_msg_packet_hdr *ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
+                char vb[256];
+                uint16_t qn = ntohs(((const struct nfgenmsg *)mnl_nlmsg_get_payload(m))->res_id);
+                struct nlmsghdr *v = nfq_nlmsg_put(vb, NFQNL_MSG_VERDICT, qn);
+                nfq_nlmsg_verdict_put(v, (int)ntohl(ph->packet_id), NF_ACCEPT);
+                mnl_socket_sendto(q->nl, v, v->nlmsg_len);
+            }
+        }
+    }
 }
 
 int queue_open(struct queue *q, unsigned queue, unsigned nqueues, uint32_t maxlen,
@@ -157,6 +178,7 @@ static void handle_msg(struct queue *q, const struct nlmsghdr *nlh, queue_packet
         pkt.data = NULL;
         pkt.len = 0;
     }
+    pkt.mark = attr[NFQA_MARK] ? ntohl(mnl_attr_get_u32(attr[NFQA_MARK])) : 0;
     pkt.tstamp_ns = 0;
     if (attr[NFQA_TIMESTAMP]) {
         const struct nfqnl_msg_packet_timestamp *ts = mnl_attr_get_payload(attr[NFQA_TIMESTAMP]);
@@ -214,27 +236,44 @@ int queue_verdict(struct queue *q, uint16_t queue, uint32_t id, int verdict, con
     return 0;
 }
 
+/* Send one verdict message at a time: the fallback when a batch fails, so
+ * that one bad message does not cost every packet in the batch its verdict. */
+static void flush_one_by_one(struct queue *q)
+{
+    struct nlmsghdr *nlh = (struct nlmsghdr *)q->vbuf;
+    int len = (int)q->vlen;
+    while (mnl_nlmsg_ok(nlh, len)) {
+        ssize_t n;
+        int tries = 0;
+        while ((n = send(queue_fd(q), nlh, nlh->nlmsg_len, 0)) < 0 &&
+               (errno == EINTR || errno == EAGAIN || errno == ENOBUFS) && ++tries < 100)
+            ;
+        if (n < 0)
+            q->send_errors++;
+        nlh = mnl_nlmsg_next(nlh, &len);
+    }
+}
+
 int queue_flush(struct queue *q)
 {
-    size_t off = 0;
+    int rc = 0;
     if (!q->vlen)
         return 0;
-    /* A verdict the kernel did not take leaves the packet queued: retry
-     * until it is sent (Suricata does the same). */
-    for (int tries = 0; off < q->vlen; tries++) {
-        ssize_t n = send(queue_fd(q), q->vbuf + off, q->vlen - off, 0);
-        if (n < 0) {
-            if ((errno == EINTR || errno == EAGAIN || errno == ENOBUFS) && tries < 1000)
-                continue;
-            q->send_errors++;
-            q->vlen = 0;
-            q->vcount = 0;
-            return -errno;
+    /* A verdict the kernel did not take leaves the packet queued: retry,
+     * then fall back to one message per packet (Suricata does likewise). */
+    for (int tries = 0;; tries++) {
+        ssize_t n = send(queue_fd(q), q->vbuf, q->vlen, 0);
+        if (n >= 0) {
+            q->tx_calls++;
+            break;
         }
-        off += (size_t)n;
-        q->tx_calls++;
+        if ((errno == EINTR || errno == EAGAIN || errno == ENOBUFS) && tries < 100)
+            continue;
+        rc = -errno;
+        flush_one_by_one(q);
+        break;
     }
     q->vlen = 0;
     q->vcount = 0;
-    return 0;
+    return rc;
 }

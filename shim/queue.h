@@ -27,6 +27,7 @@ struct queue {
     unsigned vcount;
     uint64_t send_errors, kernel_errors;
     uint64_t rx_calls, tx_calls; /* syscalls, to see how well batches form */
+    uint32_t cfg_seq;
 };
 
 struct queue_packet {
@@ -36,6 +37,7 @@ struct queue_packet {
     uint32_t len;      /* bytes copied to us */
     uint32_t orig_len; /* bytes in the packet */
     uint64_t tstamp_ns; /* CLOCK_REALTIME the kernel stamped, 0 if none */
+    uint32_t mark;
 };
 
 int queue_open(struct queue *q, unsigned queue, unsigned nqueues, uint32_t maxlen,

@@ -64,10 +64,9 @@ struct client {
 };
 
 struct ipt_job {
-    char *script;
-    size_t len;
+    int rule;
+    bool add;                    /* install (on) or remove (off) its rules */
     int client;                  /* fd waiting for the reply, -1 none */
-    int rule;                    /* rule turned on (to undo on failure), -1 */
 };
 
 struct shim {
@@ -116,18 +115,52 @@ static uint64_t since_start_us(struct shim *s, uint64_t t)
 
 static void reply(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+static void job_pop(struct shim *s)
+{
+    memmove(&s->jobs[0], &s->jobs[1], (size_t)--s->njobs * sizeof(s->jobs[0]));
+}
+
+/* Jobs are scripted when they start, from what is committed, so a failed
+ * change never leaves the INPUT jump or a rule's state out of step. */
 static void job_start_next(struct shim *s)
 {
     char err[512];
     while (s->job_pid <= 0 && s->njobs > 0) {
         struct ipt_job *j = &s->jobs[0];
-        s->job_pid = ipt_spawn(j->script, j->len, &s->job_errfd, err, sizeof(err));
+        struct rule_rt *rt = &s->rt[j->rule];
+        char *script = NULL;
+        size_t len = 0;
+        FILE *f;
+        if (rt->installed == j->add) {
+            if (j->client >= 0)
+                reply(j->client, "ok");
+            job_pop(s);
+            continue;
+        }
+        f = open_memstream(&script, &len);
+        if (f) {
+            ipt_script_begin(f);
+            if (j->add && s->n_installed == 0)
+                ipt_script_jump(f, s->pol->shim.queue, true);
+            ipt_script_rule(f, s->pol->shim.queue, s->pol->shim.queues,
+                            s->pol->rules[j->rule].name, rt->pats, rt->npats, j->add);
+            if (!j->add && s->n_installed == 1)
+                ipt_script_jump(f, s->pol->shim.queue, false);
+            ipt_script_end(f);
+            fclose(f);
+            s->job_pid = ipt_spawn(script, len, &s->job_errfd, err, sizeof(err));
+        } else {
+            snprintf(err, sizeof(err), "out of memory");
+        }
+        free(script);
         if (s->job_pid > 0)
             return;
+        s->job_pid = 0;
+        if (j->add)
+            rt->active = false;
         if (j->client >= 0)
             reply(j->client, "error: %s", err);
-        free(j->script);
-        memmove(&s->jobs[0], &s->jobs[1], (size_t)--s->njobs * sizeof(s->jobs[0]));
+        job_pop(s);
     }
 }
 
@@ -135,16 +168,17 @@ static void job_done(struct shim *s, int status)
 {
     char err[768];
     struct ipt_job *j = &s->jobs[0];
+    struct rule_rt *rt = &s->rt[j->rule];
     int rc = ipt_finish(s->job_pid, status, s->job_errfd, err, sizeof(err));
     s->job_pid = 0;
-    if (rc < 0) {
-        /* iptables-restore applies all or nothing: undo our bookkeeping. */
+    if (rc == 0) {
+        rt->installed = j->add;
+        s->n_installed += j->add ? 1 : -1;
+    } else {
+        /* iptables-restore applies all or nothing: the rule cannot be on. */
         fprintf(stderr, "rift-shim: %s\n", err);
-        if (j->rule >= 0) {
-            s->rt[j->rule].active = false;
-            s->rt[j->rule].installed = false;
-            s->n_installed--;
-        }
+        if (j->add)
+            rt->active = false;
     }
     if (j->client >= 0) {
         if (rc < 0)
@@ -152,42 +186,21 @@ static void job_done(struct shim *s, int status)
         else
             reply(j->client, "ok");
     }
-    free(j->script);
-    memmove(&s->jobs[0], &s->jobs[1], (size_t)--s->njobs * sizeof(s->jobs[0]));
+    job_pop(s);
     job_start_next(s);
 }
 
-static int job_add_rule(struct shim *s, int ri, bool add, int client)
+static void job_add_rule(struct shim *s, int ri, bool add, int client)
 {
-    struct rule_rt *rt = &s->rt[ri];
-    struct ipt_job *j;
-    FILE *f;
     if (s->njobs == MAX_JOBS) {
+        if (add)
+            s->rt[ri].active = false;
         if (client >= 0)
             reply(client, "error: too many iptables changes pending");
-        return -1;
+        return;
     }
-    j = &s->jobs[s->njobs];
-    j->script = NULL;
-    f = open_memstream(&j->script, &j->len);
-    if (!f)
-        return -1;
-    ipt_script_begin(f);
-    if (add && s->n_installed == 0)
-        ipt_script_jump(f, s->pol->shim.queue, true);
-    ipt_script_rule(f, s->pol->shim.queue, s->pol->shim.queues, s->pol->rules[ri].name, rt->pats,
-                    rt->npats, add);
-    if (!add && s->n_installed == 1)
-        ipt_script_jump(f, s->pol->shim.queue, false);
-    ipt_script_end(f);
-    s->n_installed += add ? 1 : -1;
-    fclose(f);
-    j->client = client;
-    j->rule = add ? ri : -1;
-    s->njobs++;
-    rt->installed = add;
+    s->jobs[s->njobs++] = (struct ipt_job){.rule = ri, .add = add, .client = client};
     job_start_next(s);
-    return 0;
 }
 
 /* Wait for the job in progress and drop the others (shutdown). */
@@ -199,11 +212,9 @@ static void jobs_abandon(struct shim *s)
             fprintf(stderr, "rift-shim: %s\n", err);
         s->job_pid = 0;
     }
-    for (int i = 0; i < s->njobs; i++) {
+    for (int i = 0; i < s->njobs; i++)
         if (s->jobs[i].client >= 0)
             reply(s->jobs[i].client, "error: shim is stopping");
-        free(s->jobs[i].script);
-    }
     s->njobs = 0;
 }
 
@@ -262,8 +273,9 @@ static void release_one(struct shim *s, struct hold_pkt *p, uint64_t now)
     verdict(s, p->queue, p->id, NF_ACCEPT);
     if (s->capturing) {
         char detail[64];
-        snprintf(detail, sizeof(detail), "\"held_us\":%" PRIu64,
-                 since_start_us(s, now) - p->arrived_us);
+        /* 32-bit arithmetic: right for holds shorter than 71 minutes. */
+        snprintf(detail, sizeof(detail), "\"held_us\":%" PRIu32,
+                 (uint32_t)since_start_us(s, now) - p->arrived_us);
         event(s, now, p->rule, p->data, p->len, "release", detail);
     }
     if (p->flags & HOLD_F_DUP)
@@ -322,7 +334,7 @@ static void rule_on(struct shim *s, int ri, uint64_t now, int client)
         fprintf(stderr, "rift-shim: %.3f s: rule %s on\n",
                 (double)since_start_us(s, now) / 1e6, r->name);
     rt->active = true;
-    if (s->use_ipt && !rt->installed) {
+    if (s->use_ipt) {
         job_add_rule(s, ri, true, client);
         return;
     }
@@ -343,7 +355,7 @@ static void rule_off(struct shim *s, int ri, uint64_t now, int client)
     /* Held packets leave first, in order; packets queued after this pass. */
     release_rule(s, ri, now, true);
     flush(s);
-    if (s->use_ipt && rt->installed) {
+    if (s->use_ipt) {
         job_add_rule(s, ri, false, client);
         return;
     }
@@ -440,6 +452,11 @@ static void on_packet(const struct queue_packet *pkt, void *arg)
     int ri = -1;
 
     s->total++;
+    if (pkt->mark == IPT_MARK) {
+        /* Our own duplicate, queued by rules we did not write: let it go. */
+        verdict(s, pkt->queue, pkt->id, NF_ACCEPT);
+        return;
+    }
     if (s->capturing && pkt->len)
         capture_packet(&s->cap, pkt->data, pkt->len, pkt->orig_len);
     if (!pkt->len || pkt_parse(pkt->data, pkt->len, &pi) < 0) {
@@ -679,9 +696,21 @@ static void ctl_set(struct shim *s, int fd, int ri, const struct ctl_cmd *c)
         free(np);
         return;
     }
+    bool was_hold = s->pol->rules[ri].fx.hold;
     free(s->pol);
     s->pol = np;
     queue_set_copy_range(&s->q, wanted_copy_range(s));
+    uint64_t now = s->now();
+    struct rule_rt *rt = &s->rt[ri];
+    /* Packets held by a hold that no longer exists leave now, in order. */
+    if (was_hold && !r->fx.hold) {
+        release_rule(s, ri, now, true);
+        flush(s);
+    }
+    if (k == PK_START && !rt->active)
+        rt->on_at = r->start_ns == POL_START_MANUAL ? 0 : s->t0 + (uint64_t)r->start_ns;
+    if (k == PK_DURATION && rt->active)
+        rt->off_at = now + r->duration_ns;
     reply(fd, "ok");
 }
 
@@ -825,8 +854,8 @@ static void print_counters(struct shim *s, FILE *out)
  * queue socket would make the kernel drop it. */
 static void drain_queue(struct shim *s)
 {
-    uint64_t quiet_since = s->now();
-    while (s->now() - quiet_since < 20000000ull) {
+    uint64_t quiet_since = s->now(), give_up = quiet_since + 500000000ull;
+    while (s->now() - quiet_since < 20000000ull && s->now() < give_up) {
         int n = queue_receive(&s->q, on_packet, s);
         /* every rule is off now, so each packet is accepted */
         flush(s);
@@ -837,33 +866,18 @@ static void drain_queue(struct shim *s)
     }
 }
 
+/* Remove every jump to our chain and the chain itself, whatever jobs were
+ * still pending. */
 static int teardown_ipt(struct shim *s)
 {
-    char *script = NULL, err[512];
-    size_t len = 0;
-    FILE *f;
-    int rc;
+    char err[512];
     if (!s->use_ipt)
         return 0;
-    if (s->n_installed > 0) {
-        char jump[96];
-        snprintf(jump, sizeof(jump), "*filter\n-D INPUT -j RIFT-Q%u\nCOMMIT\n",
-                 s->pol->shim.queue);
-        if (ipt_run(jump, strlen(jump), err, sizeof(err)) < 0)
-            fprintf(stderr, "rift-shim: removing the INPUT jump: %s\n", err);
-    }
-    f = open_memstream(&script, &len);
-    if (!f)
-        return -1;
-    ipt_script_begin(f);
-    ipt_script_teardown(f, s->pol->shim.queue);
-    ipt_script_end(f);
-    fclose(f);
-    rc = ipt_run(script, len, err, sizeof(err));
-    free(script);
-    if (rc < 0)
+    if (ipt_cleanup((int)s->pol->shim.queue, err, sizeof(err)) < 0) {
         fprintf(stderr, "rift-shim: removing chain RIFT-Q%u: %s\n", s->pol->shim.queue, err);
-    return rc;
+        return -1;
+    }
+    return 0;
 }
 
 static int build_patterns(const struct policy *p, int ri, struct rule_rt *rt)
@@ -1124,6 +1138,7 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "rift-shim: ready\n");
 
+    bool timer_woke = false;
     while (!s->quitting) {
         struct epoll_event evs[MAX_CLIENTS + 8];
         uint64_t now;
@@ -1132,6 +1147,7 @@ int main(int argc, char **argv)
         /* Right after traffic, poll instead of sleeping: waking up costs
          * more latency than the packets are worth. */
         n = epoll_wait(s->epfd, evs, MAX_CLIENTS + 8, s->now() < s->hot_until ? 0 : -1);
+        timer_woke = false;
         if (n < 0 && errno != EINTR)
             break;
         for (int i = 0; i < n; i++) {
@@ -1149,6 +1165,7 @@ int main(int argc, char **argv)
                     /* spurious wakeup */
                 }
                 s->armed = 0;
+                timer_woke = true;
             } else if (tag == 3) {
                 struct signalfd_siginfo si;
                 while (read(s->sfd, &si, sizeof(si)) == sizeof(si)) {
@@ -1171,7 +1188,10 @@ int main(int argc, char **argv)
         }
         now = s->now();
         run_schedule(s, now);
-        now = spin_until_due(s, now);
+        /* Spin only when the timer woke us: under steady traffic deadlines
+         * are always near, and spinning then would take the whole CPU. */
+        if (timer_woke)
+            now = spin_until_due(s, now);
         for (int i = 0; i < s->pol->n_rules; i++)
             release_rule(s, i, now, false);
         if (s->next_sample && now >= s->next_sample) {

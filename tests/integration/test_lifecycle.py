@@ -205,3 +205,18 @@ def test_queue_spread_holds_more_than_one_kernel_queue(ns):
     check(st["queue_overflows"] == 0, "overflows")
     check(res["unique"] == n and res["out_of_order"] == 0, "release: %s" % res)
     check(shim.stop() == 0, "exit status")
+
+
+def test_set_hold_no_releases_held_packets_in_order(ns):
+    r = Redis(ns)
+    shim = Shim(ns, TCP_RULE + "hold = yes\nstart = manual\n")
+    c = r.connect(CLIENT, timeout=10)
+    shim.ctl("on", "f")
+    c.send("SET", "k", "x" * 200000)
+    wait_for(lambda: shim.stats()["rules"]["f"]["held_now"] > 0, 5, "held packets")
+    shim.ctl("set", "f", "hold", "no")
+    check(c.reply() == "OK", "SET did not complete after set hold no")
+    st = shim.stats()["rules"]["f"]
+    check(st["held_now"] == 0 and st["active"], "after set hold no: %s" % st)
+    check(r.connect(ADMIN).command("STRLEN", "k") == 200000, "value incomplete")
+    check(shim.stop() == 0, "exit status")

@@ -1,0 +1,1182 @@
+/* run: orchestration of one scenario run. Single-threaded: a loop that runs
+ * timeline steps when they are due and samples every node's view every
+ * SAMPLE_MS in between. */
+#include "run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <hiredis.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "view.h"
+
+#define SAMPLE_MS 20
+#define MAX_OBS 512
+#define SETTLE_DEFAULT_NS 15000000000ull
+
+struct node_rt {
+    pid_t pid;
+    bool down;          /* a step stopped it on purpose */
+    bool paused;
+    char dir[300], log[340], id[41];
+    redisContext *admin;
+    struct view view;   /* last sample */
+    bool have_view;
+};
+
+struct obs {
+    char check[16];
+    char observer[16];
+    char what[256];
+    int64_t first_ms, last_ms;
+    int samples;
+};
+
+struct run {
+    const struct scenario *scn;
+    const struct run_opts *o;
+    uint64_t seed;
+    char id[16], netns[32], tmp[256], server_bin[POL_PATH_MAX], server_version[64];
+    struct registry reg;
+    int orig_ns;
+    bool ns_made, reg_made;
+    struct node_rt nodes[SCN_MAX_NODES];
+    pid_t shim_pid;
+    char shim_sock[300], shim_bin[POL_PATH_MAX + 16], shim_log[300];
+    uint64_t t_start, t_ready;
+    FILE *views;
+    struct obs obs[MAX_OBS];
+    int n_obs;
+    int64_t last_step_ms, converged_ms;
+    int steps_done;
+    char step_log[SCN_MAX_STEPS][160];
+    char *shim_stats;
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int64_t run_ms(const struct run *r)
+{
+    return r->t_ready ? (int64_t)(now_ns() - r->t_ready) / 1000000 : 0;
+}
+
+static void progress(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void progress(struct run *r, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "[%8.3f] ", (double)(now_ns() - r->t_start) / 1e9);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void ip4(uint32_t ip, char *out, size_t len)
+{
+    snprintf(out, len, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+}
+
+/* ---- namespace ---- */
+
+static int enter_netns(struct run *r, char *err, size_t el)
+{
+    char path[64];
+    int fd;
+    char *const add[] = {"ip", "netns", "add", r->netns, NULL};
+    if (proc_run(add) != 0) {
+        snprintf(err, el, "ip netns add %s failed", r->netns);
+        return -1;
+    }
+    r->ns_made = true;
+    r->orig_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    snprintf(path, sizeof(path), "/run/netns/%s", r->netns);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
+        snprintf(err, el, "cannot enter %s: %s", r->netns, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    char *const up[] = {"ip", "link", "set", "lo", "up", NULL};
+    if (proc_run(up) != 0) {
+        snprintf(err, el, "ip link set lo up failed in %s", r->netns);
+        return -1;
+    }
+    return 0;
+}
+
+static void leave_netns(struct run *r)
+{
+    if (r->orig_ns >= 0) {
+        setns(r->orig_ns, CLONE_NEWNET);
+        close(r->orig_ns);
+        r->orig_ns = -1;
+    }
+    if (r->ns_made) {
+        char *const del[] = {"ip", "netns", "delete", r->netns, NULL};
+        proc_run(del);
+        r->ns_made = false;
+    }
+}
+
+/* ---- redis connections ---- */
+
+static redisContext *connect_node(int i, int timeout_ms)
+{
+    char ip[32], src[32];
+    redisContext *c;
+    struct pollfd p;
+    int fl, so = 0;
+    socklen_t sl = sizeof(so);
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    ip4(SCN_NODE_IP(i), ip, sizeof(ip));
+    ip4(SCN_ADMIN_IP, src, sizeof(src));
+    /* hiredis 0.14 binds a source address only in non-blocking mode. */
+    c = redisConnectBindNonBlock(ip, SCN_PORT, src);
+    if (!c || c->err)
+        goto fail;
+    p.fd = c->fd;
+    p.events = POLLOUT;
+    if (poll(&p, 1, timeout_ms) != 1 || getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &so, &sl) < 0 ||
+        so != 0)
+        goto fail;
+    fl = fcntl(c->fd, F_GETFL);
+    fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
+    c->flags |= REDIS_BLOCK;
+    redisSetTimeout(c, tv);
+    return c;
+fail:
+    if (c)
+        redisFree(c);
+    return NULL;
+}
+
+/* A command on node i's admin connection; reconnects once. Returns the
+ * reply (caller frees) or NULL. */
+static redisReply *node_cmd(struct run *r, int i, const char *fmt, ...)
+{
+    struct node_rt *n = &r->nodes[i];
+    for (int attempt = 0; attempt < 2; attempt++) {
+        redisReply *rep;
+        va_list ap;
+        if (!n->admin && !(n->admin = connect_node(i, 500)))
+            return NULL;
+        va_start(ap, fmt);
+        rep = redisvCommand(n->admin, fmt, ap);
+        va_end(ap);
+        if (rep)
+            return rep;
+        redisFree(n->admin);
+        n->admin = NULL;
+    }
+    return NULL;
+}
+
+static bool node_ok(struct run *r, int i, const char *cmd, char *err, size_t el)
+{
+    redisReply *rep = node_cmd(r, i, "%s", cmd);
+    bool ok = rep && rep->type != REDIS_REPLY_ERROR;
+    if (!ok)
+        snprintf(err, el, "%s on %s: %s", cmd, r->scn->names[i],
+                 rep ? rep->str : "no reply");
+    if (rep)
+        freeReplyObject(rep);
+    return ok;
+}
+
+/* ---- nodes ---- */
+
+static int start_node(struct run *r, int i, char *err, size_t el)
+{
+    const struct scenario *s = r->scn;
+    struct node_rt *n = &r->nodes[i];
+    char ip[32], port[16], timeout[16], conf[340];
+    char *argv[32 + 2 * SCN_MAX_CONF];
+    int a = 0;
+    ip4(SCN_NODE_IP(i), ip, sizeof(ip));
+    snprintf(port, sizeof(port), "%d", SCN_PORT);
+    snprintf(timeout, sizeof(timeout), "%d", s->node_timeout_ms);
+    snprintf(conf, sizeof(conf), "%s/nodes.conf", n->dir);
+    argv[a++] = r->server_bin;
+    argv[a++] = "--bind";
+    argv[a++] = ip;
+    argv[a++] = "--bind-source-addr";
+    argv[a++] = ip;
+    argv[a++] = "--port";
+    argv[a++] = port;
+    argv[a++] = "--cluster-enabled";
+    argv[a++] = "yes";
+    argv[a++] = "--cluster-config-file";
+    argv[a++] = conf;
+    argv[a++] = "--cluster-node-timeout";
+    argv[a++] = timeout;
+    argv[a++] = "--protected-mode";
+    argv[a++] = "no";
+    argv[a++] = "--save";
+    argv[a++] = "";
+    argv[a++] = "--appendonly";
+    argv[a++] = "no";
+    argv[a++] = "--dir";
+    argv[a++] = n->dir;
+    argv[a++] = "--logfile";
+    argv[a++] = n->log;
+    argv[a++] = "--daemonize";
+    argv[a++] = "no";
+    char opt[SCN_MAX_CONF][132];
+    for (int k = 0; k < s->n_conf; k++) {
+        snprintf(opt[k], sizeof(opt[k]), "--%s", s->conf[k][0]);
+        argv[a++] = opt[k];
+        argv[a++] = (char *)s->conf[k][1];
+    }
+    argv[a] = NULL;
+    n->pid = proc_spawn(argv, NULL);
+    if (n->pid < 0) {
+        snprintf(err, el, "cannot start %s: %s", s->names[i], strerror(errno));
+        return -1;
+    }
+    reg_add_pid(&r->reg, n->pid);
+    n->down = false;
+    n->paused = false;
+    return 0;
+}
+
+static bool wait_until(struct run *r, bool (*pred)(struct run *, char *, size_t), int ms,
+                       char *why, size_t wl)
+{
+    uint64_t end = now_ns() + (uint64_t)ms * 1000000ull;
+    while (now_ns() < end && !interrupted) {
+        if (pred(r, why, wl))
+            return true;
+        sleep_ms(20);
+    }
+    return false;
+}
+
+static bool all_answer(struct run *r, char *why, size_t wl)
+{
+    for (int i = 0; i < r->scn->n_nodes; i++) {
+        redisReply *rep = node_cmd(r, i, "PING");
+        bool ok = rep && rep->type == REDIS_REPLY_STATUS;
+        if (rep)
+            freeReplyObject(rep);
+        if (!ok) {
+            snprintf(why, wl, "%s does not answer PING", r->scn->names[i]);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool sample_views(struct run *r, bool record);
+
+static bool all_know_all(struct run *r, char *why, size_t wl)
+{
+    sample_views(r, false);
+    for (int i = 0; i < r->scn->n_nodes; i++)
+        if (!r->nodes[i].have_view || r->nodes[i].view.n != r->scn->n_nodes) {
+            snprintf(why, wl, "%s knows %d of %d nodes", r->scn->names[i],
+                     r->nodes[i].have_view ? r->nodes[i].view.n : 0, r->scn->n_nodes);
+            return false;
+        }
+    return true;
+}
+
+static bool converged_now(struct run *r, char *why, size_t wl)
+{
+    const struct view *vs[SCN_MAX_NODES];
+    int n = 0;
+    for (int i = 0; i < r->scn->n_nodes; i++) {
+        if (r->nodes[i].down || r->nodes[i].paused)
+            continue;
+        if (!r->nodes[i].have_view) {
+            snprintf(why, wl, "no view from %s", r->scn->names[i]);
+            return false;
+        }
+        vs[n++] = &r->nodes[i].view;
+    }
+    return view_converged(vs, n, why, wl);
+}
+
+static bool cluster_ready(struct run *r, char *why, size_t wl)
+{
+    sample_views(r, false);
+    if (!converged_now(r, why, wl))
+        return false;
+    for (int i = 0; i < r->scn->n_nodes; i++) {
+        redisReply *rep;
+        bool up;
+        if (r->scn->primary_of[i] < 0)
+            continue;
+        rep = node_cmd(r, i, "INFO replication");
+        up = rep && rep->type == REDIS_REPLY_STRING && strstr(rep->str, "master_link_status:up");
+        if (rep)
+            freeReplyObject(rep);
+        if (!up) {
+            snprintf(why, wl, "%s has not synced with its primary", r->scn->names[i]);
+            return false;
+        }
+    }
+    return true;
+}
+
+static int build_cluster(struct run *r, char *err, size_t el)
+{
+    const struct scenario *s = r->scn;
+    char why[256], ip[32];
+    ip4(SCN_NODE_IP(0), ip, sizeof(ip));
+    if (!wait_until(r, all_answer, 10000, why, sizeof(why))) {
+        snprintf(err, el, "servers did not start within 10 s: %s", why);
+        return -1;
+    }
+    for (int i = 0; i < s->n_nodes; i++) {
+        redisReply *rep = node_cmd(r, i, "CLUSTER MYID");
+        if (!rep || rep->type != REDIS_REPLY_STRING) {
+            snprintf(err, el, "CLUSTER MYID on %s failed (is it a cluster-enabled server?)",
+                     s->names[i]);
+            if (rep)
+                freeReplyObject(rep);
+            return -1;
+        }
+        snprintf(r->nodes[i].id, sizeof(r->nodes[i].id), "%s", rep->str);
+        freeReplyObject(rep);
+    }
+    for (int i = 1; i < s->n_nodes; i++) {
+        char cmd[64];
+        snprintf(cmd, sizeof(cmd), "CLUSTER MEET %s %d", ip, SCN_PORT);
+        if (!node_ok(r, i, cmd, err, el))
+            return -1;
+    }
+    for (int m = 0; m < s->masters; m++) {
+        int lo = (int)((long)VIEW_SLOTS * m / s->masters);
+        int hi = (int)((long)VIEW_SLOTS * (m + 1) / s->masters) - 1;
+        char cmd[64];
+        snprintf(cmd, sizeof(cmd), "CLUSTER ADDSLOTSRANGE %d %d", lo, hi);
+        if (!node_ok(r, m, cmd, err, el))
+            return -1;
+    }
+    if (!wait_until(r, all_know_all, 20000, why, sizeof(why))) {
+        snprintf(err, el, "nodes did not meet within 20 s: %s", why);
+        return -1;
+    }
+    for (int i = 0; i < s->n_nodes; i++) {
+        char cmd[96];
+        if (s->primary_of[i] < 0)
+            continue;
+        snprintf(cmd, sizeof(cmd), "CLUSTER REPLICATE %s", r->nodes[s->primary_of[i]].id);
+        if (!node_ok(r, i, cmd, err, el))
+            return -1;
+    }
+    if (!wait_until(r, cluster_ready, 30000, why, sizeof(why))) {
+        snprintf(err, el, "the cluster did not converge within 30 s: %s", why);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- observations ---- */
+
+static void observe(struct run *r, const char *check, const char *observer, const char *what)
+{
+    int64_t t = run_ms(r);
+    for (int i = r->n_obs - 1; i >= 0; i--) {
+        struct obs *o = &r->obs[i];
+        if (!strcmp(o->check, check) && !strcmp(o->observer, observer) &&
+            !strcmp(o->what, what)) {
+            o->last_ms = t;
+            o->samples++;
+            return;
+        }
+    }
+    if (r->n_obs == MAX_OBS)
+        return;
+    struct obs *o = &r->obs[r->n_obs++];
+    snprintf(o->check, sizeof(o->check), "%s", check);
+    snprintf(o->observer, sizeof(o->observer), "%s", observer);
+    snprintf(o->what, sizeof(o->what), "%s", what);
+    o->first_ms = o->last_ms = t;
+    o->samples = 1;
+    progress(r, "%s seen by %s: %s", check, observer, what);
+}
+
+static const char *name_of(const struct run *r, const char *id)
+{
+    for (int i = 0; i < r->scn->n_nodes; i++)
+        if (!strcmp(r->nodes[i].id, id))
+            return r->scn->names[i];
+    return "?";
+}
+
+static void analyse(struct run *r, int i)
+{
+    const struct view *v = &r->nodes[i].view;
+    const char *me = r->scn->names[i];
+    int cyc[VIEW_MAX_NODES], len;
+    uint16_t ranges[16][2];
+    int nr, lost;
+    char what[256];
+    size_t off = 0;
+
+    len = view_cycle(v, cyc, VIEW_MAX_NODES);
+    if (len > 0) {
+        for (int k = 0; k < len && off < sizeof(what) - 40; k++)
+            off += (size_t)snprintf(what + off, sizeof(what) - off, "%s -> ",
+                                    name_of(r, v->nodes[cyc[k]].id));
+        snprintf(what + off, sizeof(what) - off, "%s", name_of(r, v->nodes[cyc[0]].id));
+        observe(r, "cycles", me, what);
+    }
+    lost = view_lost_slots(v, ranges, 16, &nr);
+    if (lost > 0) {
+        off = 0;
+        for (int k = 0; k < nr && k < 16 && off < sizeof(what) - 40; k++)
+            off += (size_t)snprintf(what + off, sizeof(what) - off, "%s%u-%u", k ? "," : "",
+                                    ranges[k][0], ranges[k][1]);
+        if (nr > 16)
+            snprintf(what + off, sizeof(what) - off, ",...");
+        observe(r, "lost_slots", me, what);
+    }
+}
+
+/* One round: CLUSTER NODES and cluster_state of every live node. */
+static bool sample_views(struct run *r, bool record)
+{
+    int64_t t = run_ms(r);
+    bool all = true;
+    for (int i = 0; i < r->scn->n_nodes; i++) {
+        struct node_rt *n = &r->nodes[i];
+        redisReply *nodes, *info;
+        char err[256];
+        if (n->down || n->paused) {
+            n->have_view = false;
+            continue;
+        }
+        nodes = node_cmd(r, i, "CLUSTER NODES");
+        info = nodes ? node_cmd(r, i, "CLUSTER INFO") : NULL;
+        if (!nodes || nodes->type != REDIS_REPLY_STRING || !info ||
+            info->type != REDIS_REPLY_STRING ||
+            view_parse(&n->view, nodes->str, err, sizeof(err)) < 0) {
+            n->have_view = false;
+            all = false;
+        } else {
+            n->have_view = true;
+            n->view.state_ok = strstr(info->str, "cluster_state:ok") != NULL;
+            if (record) {
+                if (r->views) {
+                    fprintf(r->views, "{\"t_ms\":%" PRId64 ",\"node\":\"%s\",\"state\":\"%s\","
+                                      "\"nodes\":\"",
+                            t, r->scn->names[i], n->view.state_ok ? "ok" : "fail");
+                    for (const char *c = nodes->str; *c; c++)
+                        if (*c == '\n')
+                            fputs("\\n", r->views);
+                        else if (*c != '\r' && *c != '"' && *c != '\\')
+                            fputc(*c, r->views);
+                    fputs("\"}\n", r->views);
+                }
+                analyse(r, i);
+            }
+        }
+        if (nodes)
+            freeReplyObject(nodes);
+        if (info)
+            freeReplyObject(info);
+    }
+    return all;
+}
+
+/* ---- shim ---- */
+
+static int shim_request(struct run *r, const char *line, char *reply, size_t len)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    size_t got = 0;
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", r->shim_sock);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (write(fd, line, strlen(line)) < 0 || write(fd, "\n", 1) < 0) {
+        close(fd);
+        return -1;
+    }
+    while (got < len - 1) {
+        ssize_t n = read(fd, reply + got, len - 1 - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        if (memchr(reply, '\n', got))
+            break;
+    }
+    close(fd);
+    reply[got] = '\0';
+    reply[strcspn(reply, "\n")] = '\0';
+    return got ? 0 : -1;
+}
+
+static int start_shim(struct run *r, char *err, size_t el)
+{
+    char policy[300], capture[300], reply[256];
+    char *text;
+    FILE *f;
+    snprintf(r->shim_sock, sizeof(r->shim_sock), "%s/shim.sock", r->tmp);
+    snprintf(policy, sizeof(policy), "%s/shim.ini", r->tmp);
+    snprintf(capture, sizeof(capture), "%s/shim.pcap", r->tmp);
+    snprintf(r->shim_log, sizeof(r->shim_log), "%s/shim.log", r->tmp);
+    text = scn_policy_text(r->scn, r->shim_sock, capture, r->seed);
+    f = text ? fopen(policy, "w") : NULL;
+    if (!f) {
+        snprintf(err, el, "cannot write %s", policy);
+        free(text);
+        return -1;
+    }
+    fputs(text, f);
+    fclose(f);
+    free(text);
+    char *const argv[] = {r->shim_bin, "--policy", policy, NULL};
+    r->shim_pid = proc_spawn(argv, r->shim_log);
+    if (r->shim_pid < 0) {
+        snprintf(err, el, "cannot start %s", r->shim_bin);
+        return -1;
+    }
+    reg_add_pid(&r->reg, r->shim_pid);
+    for (int waited = 0; waited < 10000; waited += 20) {
+        int st;
+        if (waitpid(r->shim_pid, &st, WNOHANG) == r->shim_pid) {
+            FILE *lf = fopen(r->shim_log, "r");
+            char line[512] = "";
+            if (lf) {
+                if (!fgets(line, sizeof(line), lf))
+                    line[0] = '\0';
+                fclose(lf);
+            }
+            line[strcspn(line, "\n")] = '\0';
+            snprintf(err, el, "rift-shim exited: %s", line);
+            r->shim_pid = 0;
+            return -1;
+        }
+        if (shim_request(r, "stats", reply, sizeof(reply)) == 0)
+            return 0;
+        sleep_ms(20);
+    }
+    snprintf(err, el, "rift-shim did not answer on %s within 10 s", r->shim_sock);
+    return -1;
+}
+
+/* ---- steps ---- */
+
+static int run_step(struct run *r, const struct scn_step *st, char *err, size_t el)
+{
+    const struct scenario *s = r->scn;
+    char line[160], reply[512];
+    switch (st->kind) {
+    case STEP_FAULT:
+        snprintf(line, sizeof(line), "%s %s", st->on ? "on" : "off",
+                 s->faults.rules[st->fault].name);
+        if (shim_request(r, line, reply, sizeof(reply)) < 0 || strcmp(reply, "ok") != 0) {
+            snprintf(err, el, "rift-shim: %s: %s", line, reply);
+            return -1;
+        }
+        snprintf(line, sizeof(line), "fault %s %s", s->faults.rules[st->fault].name,
+                 st->on ? "on" : "off");
+        break;
+    case STEP_FAILOVER: {
+        char cmd[64];
+        snprintf(cmd, sizeof(cmd), "CLUSTER FAILOVER%s%s", st->mode[0] ? " " : "", st->mode);
+        if (!node_ok(r, st->node, cmd, err, el))
+            return -1;
+        snprintf(line, sizeof(line), "failover %s%s%s", s->names[st->node], st->mode[0] ? " " : "",
+                 st->mode);
+        break;
+    }
+    case STEP_KILL:
+        kill(r->nodes[st->node].pid, SIGKILL);
+        r->nodes[st->node].down = true;
+        snprintf(line, sizeof(line), "kill %s", s->names[st->node]);
+        break;
+    case STEP_PAUSE:
+        kill(r->nodes[st->node].pid, SIGSTOP);
+        r->nodes[st->node].paused = true;
+        snprintf(line, sizeof(line), "pause %s", s->names[st->node]);
+        break;
+    case STEP_RESUME:
+        kill(r->nodes[st->node].pid, SIGCONT);
+        r->nodes[st->node].paused = false;
+        snprintf(line, sizeof(line), "resume %s", s->names[st->node]);
+        break;
+    case STEP_RESTART: {
+        struct node_rt *n = &r->nodes[st->node];
+        if (!n->down) {
+            n->down = true;
+            proc_stop(n->pid, 5000);
+        } else {
+            int status;
+            waitpid(n->pid, &status, WNOHANG);
+        }
+        if (n->admin) {
+            redisFree(n->admin);
+            n->admin = NULL;
+        }
+        if (start_node(r, st->node, err, el) < 0)
+            return -1;
+        snprintf(line, sizeof(line), "restart %s", s->names[st->node]);
+        break;
+    }
+    case STEP_WAIT_CONVERGED: {
+        char why[256];
+        uint64_t end = now_ns() + 60000000000ull;
+        while (!interrupted && now_ns() < end) {
+            sample_views(r, true);
+            if (converged_now(r, why, sizeof(why)))
+                break;
+            sleep_ms(SAMPLE_MS);
+        }
+        if (!converged_now(r, why, sizeof(why))) {
+            snprintf(err, el, "wait converged: not converged after 60 s: %s", why);
+            return -1;
+        }
+        snprintf(line, sizeof(line), "wait converged");
+        break;
+    }
+    case STEP_MIGRATE:
+    default:
+        snprintf(err, el, "migrate is not supported by this version of rift");
+        return -1;
+    }
+    snprintf(r->step_log[r->steps_done], sizeof(r->step_log[0]), "%.3f s: %s",
+             (double)run_ms(r) / 1000.0, line);
+    progress(r, "step %s", line);
+    return 0;
+}
+
+/* Unexpected exits: a crash finding, not a harness error. */
+static void reap_nodes(struct run *r)
+{
+    for (int i = 0; i < r->scn->n_nodes; i++) {
+        struct node_rt *n = &r->nodes[i];
+        int status;
+        char what[128];
+        if (n->pid <= 0 || waitpid(n->pid, &status, WNOHANG) != n->pid)
+            continue;
+        if (!n->down) {
+            snprintf(what, sizeof(what), "%s exited (%s %d)", r->scn->names[i],
+                     WIFSIGNALED(status) ? "signal" : "status",
+                     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+            observe(r, "crashes", r->scn->names[i], what);
+        }
+        n->down = true;
+        n->pid = 0;
+    }
+}
+
+static void scan_logs(struct run *r)
+{
+    static const char *const marks[] = {"ASSERTION FAILED", "BUG REPORT", "crashed by signal",
+                                        "Guru Meditation"};
+    for (int i = 0; i < r->scn->n_nodes; i++) {
+        FILE *f = fopen(r->nodes[i].log, "r");
+        char line[1024];
+        if (!f)
+            continue;
+        while (fgets(line, sizeof(line), f)) {
+            for (size_t k = 0; k < sizeof(marks) / sizeof(marks[0]); k++)
+                if (strstr(line, marks[k])) {
+                    line[strcspn(line, "\n")] = '\0';
+                    observe(r, "crashes", r->scn->names[i], line);
+                    break;
+                }
+        }
+        fclose(f);
+    }
+}
+
+/* ---- the run loop ---- */
+
+static int timeline(struct run *r, char *err, size_t el)
+{
+    const struct scenario *s = r->scn;
+    uint64_t next_sample = now_ns();
+    uint64_t settle = s->check.converge_within_ns ? s->check.converge_within_ns + 2000000000ull
+                                                  : SETTLE_DEFAULT_NS;
+    uint64_t t_end = 0;
+    char why[256];
+    int i = 0;
+    r->converged_ms = -1;
+    while (!interrupted) {
+        uint64_t t = now_ns();
+        if (i < s->n_steps && t >= r->t_ready + s->steps[i].at_ns) {
+            if (run_step(r, &s->steps[i], err, el) < 0)
+                return -1;
+            r->steps_done++;
+            i++;
+            r->last_step_ms = run_ms(r);
+            r->converged_ms = -1;
+            if (i == s->n_steps)
+                t_end = now_ns() + settle;
+            continue;
+        }
+        if (t >= next_sample) {
+            sample_views(r, true);
+            reap_nodes(r);
+            if (r->converged_ms < 0 && converged_now(r, why, sizeof(why)))
+                r->converged_ms = run_ms(r);
+            else if (r->converged_ms >= 0 && !converged_now(r, why, sizeof(why)))
+                r->converged_ms = -1;
+            next_sample += SAMPLE_MS * 1000000ull;
+            if (next_sample < t)
+                next_sample = t + SAMPLE_MS * 1000000ull;
+        }
+        if (i == s->n_steps) {
+            if (s->n_steps == 0 && !t_end)
+                t_end = now_ns() + settle;
+            /* Done: converged for a second after the last step, or out of time. */
+            if (r->converged_ms >= 0 && run_ms(r) - r->converged_ms >= 1000)
+                break;
+            if (now_ns() >= t_end)
+                break;
+        }
+        uint64_t wake = next_sample;
+        if (i < s->n_steps && r->t_ready + s->steps[i].at_ns < wake)
+            wake = r->t_ready + s->steps[i].at_ns;
+        t = now_ns();
+        if (wake > t)
+            sleep_ms((int)((wake - t + 999999) / 1000000));
+    }
+    return 0;
+}
+
+/* ---- checks and report ---- */
+
+struct check_result {
+    const char *name;
+    const char *status; /* pass | fail */
+    char detail[256];
+    bool seen;
+};
+
+static bool seen(const struct run *r, const char *check)
+{
+    for (int i = 0; i < r->n_obs; i++)
+        if (!strcmp(r->obs[i].check, check))
+            return true;
+    return false;
+}
+
+static int evaluate(struct run *r, struct check_result *res)
+{
+    const struct scenario *s = r->scn;
+    static const char *const names[] = {"cycles", "lost_slots", "crashes", "open_slots"};
+    const enum scn_rule rules[] = {s->check.cycles, s->check.lost_slots, s->check.crashes,
+                                   s->check.open_slots};
+    const bool expect[] = {s->expect.cycles, s->expect.lost_slots, s->expect.crashes, false};
+    int n = 0;
+    for (size_t k = 0; k < 4; k++) {
+        struct check_result *c = &res[n++];
+        c->name = names[k];
+        c->seen = seen(r, names[k]);
+        /* Defaults: forbid everything a healthy cluster never shows. */
+        enum scn_rule rule = rules[k] ? rules[k] : SCN_FORBID;
+        if (expect[k]) {
+            c->status = c->seen ? "pass" : "fail";
+            snprintf(c->detail, sizeof(c->detail), "%s (expected: present)",
+                     c->seen ? "seen" : "NOT seen");
+        } else if (rule == SCN_FORBID) {
+            c->status = c->seen ? "fail" : "pass";
+            snprintf(c->detail, sizeof(c->detail), "%s", c->seen ? "seen (forbidden)" : "none");
+        } else {
+            c->status = "pass";
+            snprintf(c->detail, sizeof(c->detail), "%s (allowed)", c->seen ? "seen" : "none");
+        }
+    }
+    /* Convergence after the last step. */
+    struct check_result *c = &res[n++];
+    c->name = "convergence";
+    if (r->converged_ms < 0) {
+        c->status = "fail";
+        snprintf(c->detail, sizeof(c->detail), "not converged after the last step");
+        c->seen = false;
+    } else {
+        int64_t took = r->converged_ms - r->last_step_ms;
+        if (took < 0)
+            took = 0;
+        c->seen = true;
+        if (s->check.converge_within_ns && (uint64_t)took * 1000000ull > s->check.converge_within_ns) {
+            c->status = "fail";
+            snprintf(c->detail, sizeof(c->detail), "converged %" PRId64 " ms after the last "
+                     "step (limit %" PRIu64 " ms)", took, s->check.converge_within_ns / 1000000);
+        } else {
+            c->status = "pass";
+            snprintf(c->detail, sizeof(c->detail), "converged %" PRId64 " ms after the last step",
+                     took);
+        }
+    }
+    return n;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fprintf(f, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            fprintf(f, "\\u%04x", *s);
+        else
+            fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void write_summary(struct run *r, FILE *f, const struct check_result *res, int n,
+                          const char *verdict)
+{
+    fprintf(f, "rift run %s: seed %" PRIu64 ", server %s %s, %d nodes\n", r->scn->file, r->seed,
+            r->server_bin, r->server_version, r->scn->n_nodes);
+    for (int i = 0; i < r->steps_done; i++)
+        fprintf(f, "  step %s\n", r->step_log[i]);
+    fprintf(f, "%-12s %-6s %s\n", "check", "status", "detail");
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "%-12s %-6s %s\n", res[i].name, res[i].status, res[i].detail);
+        for (int k = 0; k < r->n_obs; k++)
+            if (!strcmp(r->obs[k].check, res[i].name))
+                fprintf(f, "%-12s %-6s   %s saw %s from %.3f s to %.3f s (%d samples)\n", "",
+                        "", r->obs[k].observer, r->obs[k].what, r->obs[k].first_ms / 1000.0,
+                        r->obs[k].last_ms / 1000.0, r->obs[k].samples);
+    }
+    fprintf(f, "verdict: %s\n", verdict);
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    char *const argv[] = {"cp", "-f", (char *)from, (char *)to, NULL};
+    return access(from, R_OK) == 0 ? proc_run(argv) : -1;
+}
+
+static void write_report(struct run *r, const struct check_result *res, int n,
+                         const char *verdict)
+{
+    const char *dir = r->o->report_dir;
+    char path[700];
+    FILE *f;
+    char *const mk[] = {"mkdir", "-p", (char *)dir, NULL};
+    if (proc_run(mk) != 0) {
+        fprintf(stderr, "rift: cannot create report folder %s\n", dir);
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/report.json", dir);
+    if ((f = fopen(path, "w"))) {
+        fputs("{\"scenario\":", f);
+        json_str(f, r->scn->file);
+        fprintf(f, ",\"seed\":%" PRIu64 ",\"server\":", r->seed);
+        json_str(f, r->server_bin);
+        fputs(",\"server_version\":", f);
+        json_str(f, r->server_version);
+        fprintf(f, ",\"verdict\":\"%s\",\"nodes\":%d,\"timeline\":[", verdict, r->scn->n_nodes);
+        for (int i = 0; i < r->steps_done; i++) {
+            fputs(i ? "," : "", f);
+            json_str(f, r->step_log[i]);
+        }
+        fputs("],\"checks\":[", f);
+        for (int i = 0; i < n; i++) {
+            fprintf(f, "%s{\"name\":\"%s\",\"status\":\"%s\",\"detail\":", i ? "," : "",
+                    res[i].name, res[i].status);
+            json_str(f, res[i].detail);
+            fputs(",\"observations\":[", f);
+            int k2 = 0;
+            for (int k = 0; k < r->n_obs; k++) {
+                const struct obs *o = &r->obs[k];
+                if (strcmp(o->check, res[i].name))
+                    continue;
+                fprintf(f, "%s{\"observer\":\"%s\",\"what\":", k2++ ? "," : "", o->observer);
+                json_str(f, o->what);
+                fprintf(f, ",\"first_ms\":%" PRId64 ",\"last_ms\":%" PRId64 ",\"samples\":%d}",
+                        o->first_ms, o->last_ms, o->samples);
+            }
+            fputs("]}", f);
+        }
+        fputs("],\"clients\":[]", f);
+        if (r->shim_stats)
+            fprintf(f, ",\"shim\":%s", r->shim_stats);
+        fputs("}\n", f);
+        fclose(f);
+    }
+    snprintf(path, sizeof(path), "%s/junit.xml", dir);
+    if ((f = fopen(path, "w"))) {
+        int failures = 0;
+        for (int i = 0; i < n; i++)
+            failures += !strcmp(res[i].status, "fail");
+        fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                   "<testsuite name=\"rift\" tests=\"%d\" failures=\"%d\">\n",
+                n, failures);
+        for (int i = 0; i < n; i++) {
+            fprintf(f, "  <testcase classname=\"rift.%s\" name=\"%s\"", r->scn->file, res[i].name);
+            if (!strcmp(res[i].status, "fail"))
+                fprintf(f, ">\n    <failure message=\"%s\"/>\n  </testcase>\n", res[i].detail);
+            else
+                fputs("/>\n", f);
+        }
+        fputs("</testsuite>\n", f);
+        fclose(f);
+    }
+    snprintf(path, sizeof(path), "%s/summary.txt", dir);
+    if ((f = fopen(path, "w"))) {
+        write_summary(r, f, res, n, verdict);
+        fclose(f);
+    }
+    for (int i = 0; i < r->scn->n_nodes; i++) {
+        snprintf(path, sizeof(path), "%s/%s.log", dir, r->scn->names[i]);
+        copy_file(r->nodes[i].log, path);
+    }
+    static const char *const files[] = {"views.jsonl", "shim.pcap", "shim.events.jsonl",
+                                        "shim.log", "shim.ini"};
+    for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
+        char from[400];
+        snprintf(from, sizeof(from), "%s/%s", r->tmp, files[k]);
+        snprintf(path, sizeof(path), "%s/%s", dir, files[k]);
+        copy_file(from, path);
+    }
+}
+
+static void teardown(struct run *r)
+{
+    char reply[1 << 14];
+    if (r->shim_pid > 0) {
+        if (shim_request(r, "stats", reply, sizeof(reply)) == 0 && reply[0] == '{')
+            r->shim_stats = strdup(reply);
+        proc_stop(r->shim_pid, 5000);
+        r->shim_pid = 0;
+    }
+    for (int i = 0; i < r->scn->n_nodes; i++) {
+        struct node_rt *n = &r->nodes[i];
+        if (n->admin) {
+            redisFree(n->admin);
+            n->admin = NULL;
+        }
+        if (n->pid > 0) {
+            if (n->paused)
+                kill(n->pid, SIGCONT);
+            n->down = true;
+            proc_stop(n->pid, 3000);
+            n->pid = 0;
+        }
+    }
+    if (r->views) {
+        fclose(r->views);
+        r->views = NULL;
+    }
+}
+
+static int server_version(struct run *r)
+{
+    char cmd[POL_PATH_MAX + 32];
+    FILE *p;
+    char line[256];
+    snprintf(cmd, sizeof(cmd), "'%s' --version 2>/dev/null", r->server_bin);
+    if (strchr(r->server_bin, '\'') || !(p = popen(cmd, "r")))
+        return -1;
+    if (!fgets(line, sizeof(line), p)) {
+        pclose(p);
+        return -1;
+    }
+    pclose(p);
+    char *v = strstr(line, "v=");
+    if (!v)
+        return -1;
+    snprintf(r->server_version, sizeof(r->server_version), "%.*s", (int)strcspn(v + 2, " \n"),
+             v + 2);
+    return 0;
+}
+
+int run_scenario(const struct run_opts *o)
+{
+    static struct scenario scn;
+    static struct run R;
+    struct run *r = &R;
+    char err[768];
+    int status = 2;
+    struct check_result res[8];
+    int nres;
+    const char *verdict = "error";
+    struct sigaction sa = {.sa_handler = on_sigint};
+
+    memset(r, 0, sizeof(*r));
+    r->orig_ns = -1;
+    r->o = o;
+    r->scn = &scn;
+    r->t_start = now_ns();
+    if (scn_load(&scn, o->scenario_file, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return 2;
+    }
+    if (scn.writers > 0) {
+        fprintf(stderr, "%s: [workload] writers: the write workload is not supported by this "
+                        "version of rift\n",
+                o->scenario_file);
+        return 2;
+    }
+    const char *server = o->server ? o->server : scn.server;
+    if (!strcmp(server, "redis"))
+        snprintf(r->server_bin, sizeof(r->server_bin), "/usr/bin/redis-server");
+    else if (server[0] == '/')
+        snprintf(r->server_bin, sizeof(r->server_bin), "%s", server);
+    else {
+        fprintf(stderr, "rift: server '%s' is not supported by this version (redis or a path)\n",
+                server);
+        return 2;
+    }
+    if (access(r->server_bin, X_OK) != 0 || server_version(r) < 0) {
+        fprintf(stderr, "rift: %s does not run (redis-server --version failed)\n",
+                r->server_bin);
+        return 2;
+    }
+    if (geteuid() != 0) {
+        fprintf(stderr, "rift: run needs root (network namespace, iptables, NFQUEUE)\n");
+        return 2;
+    }
+    snprintf(r->shim_bin, sizeof(r->shim_bin), "%s/rift-shim", o->self_dir);
+    if (access(r->shim_bin, X_OK) != 0) {
+        fprintf(stderr, "rift: %s not found (run make)\n", r->shim_bin);
+        return 2;
+    }
+    if (o->seed_given)
+        r->seed = o->seed;
+    else if (getrandom(&r->seed, sizeof(r->seed), 0) != sizeof(r->seed))
+        r->seed = (uint64_t)time(NULL);
+    r->seed &= 0xffffffffffffull; /* short enough to type */
+    {
+        uint32_t rnd;
+        if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+            rnd = (uint32_t)getpid();
+        snprintf(r->id, sizeof(r->id), "%06x", rnd & 0xffffff);
+    }
+    snprintf(r->netns, sizeof(r->netns), "rift-%s", r->id);
+    snprintf(r->tmp, sizeof(r->tmp), "/tmp/rift-%s", r->id);
+
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (mkdir(r->tmp, 0700) < 0) {
+        fprintf(stderr, "rift: cannot create %s: %s\n", r->tmp, strerror(errno));
+        return 2;
+    }
+    if (reg_create(&r->reg, r->id, r->netns, r->tmp, err, sizeof(err)) < 0) {
+        fprintf(stderr, "rift: %s\n", err);
+        goto out_tmp;
+    }
+    r->reg_made = true;
+    progress(r, "rift: run %s of %s: seed %" PRIu64 ", %s %s, %d primaries x %d replicas, "
+                "namespace %s",
+             r->id, scn.file, r->seed, r->server_bin, r->server_version, scn.masters,
+             scn.replicas, r->netns);
+    if (enter_netns(r, err, sizeof(err)) < 0)
+        goto fail;
+    for (int i = 0; i < scn.n_nodes; i++) {
+        snprintf(r->nodes[i].dir, sizeof(r->nodes[i].dir), "%s/%s", r->tmp, scn.names[i]);
+        snprintf(r->nodes[i].log, sizeof(r->nodes[i].log), "%s/server.log", r->nodes[i].dir);
+        mkdir(r->nodes[i].dir, 0700);
+        if (start_node(r, i, err, sizeof(err)) < 0)
+            goto fail;
+    }
+    if (build_cluster(r, err, sizeof(err)) < 0)
+        goto fail;
+    r->t_ready = now_ns();
+    progress(r, "cluster ready: %d nodes converged, replicas in sync", scn.n_nodes);
+    if (start_shim(r, err, sizeof(err)) < 0)
+        goto fail;
+    progress(r, "rift-shim ready with %d fault%s", scn.faults.n_rules,
+             scn.faults.n_rules == 1 ? "" : "s");
+    {
+        char vp[300];
+        snprintf(vp, sizeof(vp), "%s/views.jsonl", r->tmp);
+        r->views = fopen(vp, "w");
+    }
+    r->t_ready = now_ns(); /* timeline times count from here */
+    if (timeline(r, err, sizeof(err)) < 0)
+        goto fail;
+    if (interrupted)
+        goto fail;
+    /* Slots left open at the end. */
+    for (int i = 0; i < scn.n_nodes; i++) {
+        const struct view *v = &r->nodes[i].view;
+        for (int k = 0; r->nodes[i].have_view && k < v->n_open; k++) {
+            char what[96];
+            snprintf(what, sizeof(what), "slot %u %s %s", v->open[k].slot,
+                     v->open[k].importing ? "importing from" : "migrating to",
+                     name_of(r, v->open[k].peer));
+            observe(r, "open_slots", scn.names[i], what);
+        }
+    }
+    reap_nodes(r);
+    teardown(r);
+    scan_logs(r);
+    nres = evaluate(r, res);
+    status = 0;
+    for (int i = 0; i < nres; i++)
+        if (!strcmp(res[i].status, "fail"))
+            status = 1;
+    verdict = status ? "fail" : "pass";
+    write_summary(r, stdout, res, nres, verdict);
+    if (o->report_dir)
+        write_report(r, res, nres, verdict);
+    goto out;
+fail:
+    if (interrupted) {
+        progress(r, "interrupted: cleaning up");
+        status = 130;
+    } else {
+        fprintf(stderr, "rift: %s\n", err);
+        status = 2;
+    }
+    teardown(r);
+    if (o->report_dir && !interrupted) {
+        nres = 0;
+        write_report(r, res, nres, "error");
+    }
+out:
+    free(r->shim_stats);
+    leave_netns(r);
+    if (r->reg_made)
+        reg_remove(&r->reg);
+out_tmp: {
+    char *const rm[] = {"rm", "-rf", r->tmp, NULL};
+    proc_run(rm);
+}
+    progress(r, "run %s finished: %s; namespace, processes and temp dir removed", r->id,
+             status == 130 ? "interrupted" : status == 2 ? "error" : verdict);
+    return status;
+}

@@ -1,0 +1,908 @@
+/* scenario: inih loader for `rift run` scenario files, with line tracking
+ * as in policies/policy.c; faults become a shim policy (struct policy). */
+#include "scenario.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SLOTS 16384
+#define STEP_TEXT_MAX 256 /* longer than inih's line */
+
+enum sec {
+    SEC_NONE,
+    SEC_CLUSTER,
+    SEC_SERVER,
+    SEC_TIMELINE,
+    SEC_WORKLOAD,
+    SEC_CHECK,
+    SEC_EXPECT,
+    SEC_FAULT,
+    SEC_BAD,
+};
+
+/* Sections that appear at most once, and their keys ([server] and
+ * [timeline] take any key). */
+static const char *const sec_names[] = {
+    [SEC_CLUSTER] = "cluster", [SEC_SERVER] = "server", [SEC_TIMELINE] = "timeline",
+    [SEC_WORKLOAD] = "workload", [SEC_CHECK] = "check", [SEC_EXPECT] = "expect",
+};
+static const char *const cluster_keys[] = {"server", "masters", "replicas", "node_timeout",
+                                           NULL};
+static const char *const workload_keys[] = {"writers", NULL};
+static const char *const check_keys[] = {"cycles",     "lost_slots",      "lost_writes",
+                                         "crashes",    "open_slots",      "converge_within",
+                                         NULL};
+static const char *const expect_keys[] = {"cycles", "lost_slots", "lost_writes", "crashes",
+                                          NULL};
+
+/* Directives rift sets itself on every node. */
+static const char *const reserved_conf[] = {
+    "port",     "bind",    "cluster-enabled", "cluster-config-file", "cluster-port",
+    "daemonize", "dir",    "include",         "pidfile",             "logfile",
+    "replicaof", "slaveof", "cluster-node-timeout", NULL,
+};
+
+struct loader {
+    struct scenario *s;
+    const char *text; /* string source, or NULL */
+    FILE *f;
+    int line;
+    int err_line;
+    char err[SCN_ERR_MAX];
+    enum sec sec;
+    int cur;               /* current fault (rule index) */
+    unsigned sec_seen;     /* bitmask of enum sec */
+    int sec_line[SEC_BAD]; /* header line of each section seen */
+    unsigned key_seen;     /* keys of the current section, by table index */
+    char step_text[SCN_MAX_STEPS][STEP_TEXT_MAX];
+};
+
+static int fail(struct loader *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct loader *L, const char *fmt, ...)
+{
+    if (!L->err_line) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(L->err, sizeof(L->err), fmt, ap);
+        va_end(ap);
+        L->err_line = L->line ? L->line : 1;
+    }
+    return 0;
+}
+
+static int parse_int(const char *s, long lo, long hi, int *v)
+{
+    char *end;
+    long n;
+    errno = 0;
+    n = strtol(s, &end, 10);
+    if (end == s || *end || errno == ERANGE || n < lo || n > hi)
+        return -1;
+    *v = (int)n;
+    return 0;
+}
+
+static bool valid_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= POL_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+/* "m1..m3, m1r1..m3r1": the node names, for messages. */
+static void node_names(const struct scenario *s, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int r = 0; r <= s->replicas && n < len; r++) {
+        const char *first = s->names[r * s->masters];
+        const char *last = s->names[r * s->masters + s->masters - 1];
+        if (s->masters == 1)
+            n += (size_t)snprintf(buf + n, len - n, "%s%s", r ? ", " : "", first);
+        else
+            n += (size_t)snprintf(buf + n, len - n, "%s%s..%s", r ? ", " : "", first, last);
+    }
+}
+
+int scn_node(const struct scenario *s, const char *name)
+{
+    for (int i = 0; i < s->n_nodes; i++)
+        if (!strcmp(s->names[i], name))
+            return i;
+    return -1;
+}
+
+/* ---- sections and keys ---- */
+
+static int begin_section(struct loader *L, const char *section)
+{
+    struct policy *p = &L->s->faults;
+    L->key_seen = 0;
+    if (!strncmp(section, "fault ", 6)) {
+        const char *name = section + 6;
+        struct pol_rule *r;
+        while (*name == ' ')
+            name++;
+        L->sec = SEC_BAD;
+        if (!valid_name(name))
+            return fail(L, "[%s]: a name of letters, digits, '-', '_' or '.' is needed",
+                        section);
+        if (pol_find_rule(p, name) >= 0)
+            return fail(L, "fault '%s' is declared twice", name);
+        if (p->n_rules == POL_MAX_RULES)
+            return fail(L, "too many faults (at most %d)", POL_MAX_RULES);
+        L->cur = p->n_rules++;
+        r = &p->rules[L->cur];
+        /* The defaults of a policy rule, but started by the timeline. */
+        memset(r, 0, sizeof(*r));
+        r->ports = POL_PORTS_ALL;
+        r->proto = POL_PROTO_TCP;
+        r->fx.dist = POL_DIST_UNIFORM;
+        r->fx.ge_k = POL_P_ONE;
+        r->start_ns = POL_START_MANUAL;
+        snprintf(r->name, sizeof(r->name), "%.*s", POL_NAME_MAX - 1, name); /* valid_name */
+        r->line = L->line;
+        L->sec = SEC_FAULT;
+        return 1;
+    }
+    if (!strcmp(section, "clients")) {
+        L->sec = SEC_BAD;
+        return fail(L, "[clients] probes are not supported by this version of rift");
+    }
+    for (int i = SEC_CLUSTER; i < SEC_FAULT; i++) {
+        if (strcmp(section, sec_names[i]) != 0)
+            continue;
+        if (L->sec_seen & (1u << i)) {
+            L->sec = SEC_BAD;
+            return fail(L, "[%s] is given twice (first on line %d)", section, L->sec_line[i]);
+        }
+        L->sec_seen |= 1u << i;
+        L->sec_line[i] = L->line;
+        L->sec = (enum sec)i;
+        if (i == SEC_EXPECT)
+            L->s->has_expect = true;
+        return 1;
+    }
+    L->sec = SEC_BAD;
+    return fail(L, "unknown section [%s] (expected [cluster], [server], [fault NAME], "
+                   "[timeline], [workload], [check] or [expect])",
+                section);
+}
+
+/* Index of key in a section's table, or -1 after an error. */
+static int section_key(struct loader *L, const char *const *keys, const char *key)
+{
+    const char *sec = sec_names[L->sec];
+    char list[128];
+    size_t n = 0;
+    for (int i = 0; keys[i]; i++) {
+        if (!strcmp(key, keys[i])) {
+            if (L->key_seen & (1u << i))
+                return fail(L, "'%s' is given twice in [%s]", key, sec), -1;
+            L->key_seen |= 1u << i;
+            return i;
+        }
+        n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", keys[i]);
+    }
+    if (L->sec == SEC_CHECK && !strcmp(key, "heal_within"))
+        return fail(L, "heal_within: client probes are not supported by this version of rift"),
+               -1;
+    return fail(L, "unknown key '%s' in [%s] (expected %s)", key, sec, list), -1;
+}
+
+static int cluster_key(struct loader *L, const char *key, const char *v)
+{
+    struct scenario *s = L->s;
+    switch (section_key(L, cluster_keys, key)) {
+    case 0:
+        if (strcmp(v, "redis") && strcmp(v, "redis8") && strcmp(v, "valkey") &&
+            (v[0] != '/' || strlen(v) >= sizeof(s->server)))
+            return fail(L, "server: expected redis, redis8, valkey or an absolute path, "
+                           "got '%s'",
+                        v);
+        snprintf(s->server, sizeof(s->server), "%s", v);
+        return 1;
+    case 1:
+        if (parse_int(v, 1, 16, &s->masters) < 0)
+            return fail(L, "masters: expected 1 to 16, got '%s'", v);
+        return 1;
+    case 2:
+        if (parse_int(v, 0, 2, &s->replicas) < 0)
+            return fail(L, "replicas: expected 0 to 2 per master, got '%s'", v);
+        return 1;
+    case 3:
+        if (parse_int(v, 100, 60000, &s->node_timeout_ms) < 0)
+            return fail(L, "node_timeout: expected milliseconds from 100 to 60000, got '%s'",
+                        v);
+        return 1;
+    }
+    return 0;
+}
+
+static int server_key(struct loader *L, const char *key, const char *v)
+{
+    struct scenario *s = L->s;
+    size_t n = strlen(key);
+    if (n >= sizeof(s->conf[0][0]) || strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
+        return fail(L, "[server]: '%s' is not a redis.conf directive (lowercase letters, "
+                       "digits and '-')",
+                    key);
+    for (int i = 0; reserved_conf[i]; i++)
+        if (!strcmp(key, reserved_conf[i]))
+            return fail(L, "[server]: %s is set by rift%s", key,
+                        strcmp(key, "cluster-node-timeout") ? ""
+                                                            : " (use node_timeout in [cluster])");
+    for (int i = 0; i < s->n_conf; i++)
+        if (!strcmp(s->conf[i][0], key))
+            return fail(L, "'%s' is given twice in [server]", key);
+    if (strlen(v) >= sizeof(s->conf[0][1]))
+        return fail(L, "%s: value too long (at most %zu characters)", key,
+                    sizeof(s->conf[0][1]) - 1);
+    if (s->n_conf == SCN_MAX_CONF)
+        return fail(L, "too many [server] directives (at most %d)", SCN_MAX_CONF);
+    snprintf(s->conf[s->n_conf][0], sizeof(s->conf[0][0]), "%s", key);
+    snprintf(s->conf[s->n_conf][1], sizeof(s->conf[0][1]), "%s", v);
+    s->n_conf++;
+    return 1;
+}
+
+static int check_key(struct loader *L, const char *key, const char *v)
+{
+    struct scn_checks *c = &L->s->check;
+    enum scn_rule *rule[] = {&c->cycles, &c->lost_slots, &c->lost_writes, &c->crashes,
+                             &c->open_slots};
+    int k = section_key(L, check_keys, key);
+    if (k < 0)
+        return 0;
+    if (k == 5) {
+        if (pol_parse_time(v, &c->converge_within_ns) < 0 || !c->converge_within_ns)
+            return fail(L, "converge_within: expected a time greater than 0 (e.g. 10s), "
+                           "got '%s'",
+                        v);
+        return 1;
+    }
+    if (!strcmp(v, "forbid"))
+        *rule[k] = SCN_FORBID;
+    else if (!strcmp(v, "allow"))
+        *rule[k] = SCN_ALLOW;
+    else
+        return fail(L, "%s: expected forbid or allow, got '%s'", key, v);
+    return 1;
+}
+
+static int expect_key(struct loader *L, const char *key, const char *v)
+{
+    struct scn_expect *e = &L->s->expect;
+    bool *flag[] = {&e->cycles, &e->lost_slots, &e->lost_writes, &e->crashes};
+    int k = section_key(L, expect_keys, key);
+    if (k < 0)
+        return 0;
+    if (strcmp(v, "present") != 0)
+        return fail(L, "%s: expected present (what a known bug shows), got '%s'", key, v);
+    *flag[k] = true;
+    return 1;
+}
+
+static int timeline_key(struct loader *L, const char *key, const char *v)
+{
+    struct scenario *s = L->s;
+    struct scn_step *st;
+    uint64_t ns;
+    if (pol_parse_time(key, &ns) < 0)
+        return fail(L, "timeline: bad time '%s' (expected e.g. 1.5s, 250ms, 0)", key);
+    if (s->n_steps && ns < s->steps[s->n_steps - 1].at_ns)
+        return fail(L, "timeline: %s comes before the step on line %d: steps must be in "
+                       "time order",
+                    key, s->steps[s->n_steps - 1].line);
+    if (s->n_steps == SCN_MAX_STEPS)
+        return fail(L, "too many timeline steps (at most %d)", SCN_MAX_STEPS);
+    if (strlen(v) >= STEP_TEXT_MAX)
+        return fail(L, "timeline: step too long");
+    st = &s->steps[s->n_steps];
+    memset(st, 0, sizeof(*st));
+    st->line = L->line;
+    st->at_ns = ns;
+    st->node = st->fault = st->src = st->dst = -1;
+    snprintf(L->step_text[s->n_steps], STEP_TEXT_MAX, "%s", v);
+    s->n_steps++;
+    return 1;
+}
+
+static int fault_key(struct loader *L, const char *key, const char *v)
+{
+    struct pol_rule *r = &L->s->faults.rules[L->cur];
+    char err[POL_ERR_MAX];
+    int k = pol_key_index(key);
+    if (k < 0)
+        return fail(L, "unknown key '%s' in [fault %s] (the keys of a shim [rule])", key,
+                    r->name);
+    if (r->key_line[k])
+        return fail(L, "'%s' is given twice in [fault %s]", key, r->name);
+    if (pol_rule_set(r, key, v, err, sizeof(err)) < 0)
+        return fail(L, "%s", err);
+    r->key_line[k] = L->line;
+    return 1;
+}
+
+static int handler(void *user, const char *section, const char *key, const char *value)
+{
+    struct loader *L = user;
+    int k;
+    (void)section; /* the reader saw its header: L->sec */
+    switch (L->sec) {
+    case SEC_NONE:
+        return fail(L, "'%s' is outside any section (start with [cluster])", key);
+    case SEC_CLUSTER:
+        return cluster_key(L, key, value);
+    case SEC_SERVER:
+        return server_key(L, key, value);
+    case SEC_FAULT:
+        return fault_key(L, key, value);
+    case SEC_TIMELINE:
+        return timeline_key(L, key, value);
+    case SEC_WORKLOAD:
+        if ((k = section_key(L, workload_keys, key)) < 0)
+            return 0;
+        if (parse_int(value, 0, 64, &L->s->writers) < 0)
+            return fail(L, "writers: expected 0 to 64, got '%s'", value);
+        return 1;
+    case SEC_CHECK:
+        return check_key(L, key, value);
+    case SEC_EXPECT:
+        return expect_key(L, key, value);
+    default:
+        return 0;
+    }
+}
+
+/* As in policy.c: Debian's inih tells the handler neither line numbers
+ * nor new sections, so headers are spotted here as lines are handed out. */
+static void section_header(struct loader *L, const char *line)
+{
+    const char *s = line, *end;
+    char name[POL_NAME_MAX + 16];
+    if (L->line == 1 && !strncmp(s, "\xEF\xBB\xBF", 3))
+        s += 3;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (*s != '[' || !(end = strchr(s, ']')))
+        return;
+    snprintf(name, sizeof(name), "%.*s", (int)(end - s - 1), s + 1);
+    begin_section(L, name);
+}
+
+static char *reader(char *str, int num, void *stream)
+{
+    struct loader *L = stream;
+    char *r = str;
+    if (L->f) {
+        r = fgets(str, num, L->f);
+    } else {
+        const char *nl = strchr(L->text, '\n');
+        size_t n = nl ? (size_t)(nl - L->text + 1) : strlen(L->text);
+        if (!n)
+            return NULL;
+        if (n > (size_t)num - 1)
+            n = (size_t)num - 1;
+        memcpy(str, L->text, n);
+        str[n] = '\0';
+        L->text += n;
+    }
+    if (r) {
+        L->line++;
+        section_header(L, r);
+    }
+    return r;
+}
+
+/* ---- after parsing: nodes, faults, steps ---- */
+
+static int fail_at(struct loader *L, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail_at(struct loader *L, int line, const char *fmt, ...)
+{
+    va_list ap;
+    if (L->err_line)
+        return -1;
+    va_start(ap, fmt);
+    vsnprintf(L->err, sizeof(L->err), fmt, ap);
+    va_end(ap);
+    L->err_line = line > 0 ? line : 1;
+    return -1;
+}
+
+static void build_nodes(struct loader *L)
+{
+    struct scenario *s = L->s;
+    struct policy *p = &s->faults;
+    int line = L->sec_line[SEC_CLUSTER] ? L->sec_line[SEC_CLUSTER] : 1;
+    s->n_nodes = s->masters * (1 + s->replicas); /* at most 16 * 3 <= SCN_MAX_NODES */
+    for (int i = 0; i < s->n_nodes; i++) {
+        int m = i % s->masters, r = i / s->masters;
+        struct pol_node *n = &p->nodes[i];
+        if (r == 0)
+            snprintf(s->names[i], sizeof(s->names[i]), "m%d", m + 1);
+        else
+            snprintf(s->names[i], sizeof(s->names[i]), "m%dr%d", m + 1, r);
+        s->primary_of[i] = r ? m : -1;
+        memset(n, 0, sizeof(*n));
+        snprintf(n->name, sizeof(n->name), "%s", s->names[i]);
+        n->ip = SCN_NODE_IP(i);
+        n->port = SCN_PORT;
+        n->bus = SCN_PORT + 10000;
+        n->line = n->addr_line = line;
+    }
+    memset(&p->nodes[s->n_nodes], 0, sizeof(p->nodes[0]));
+    snprintf(p->nodes[s->n_nodes].name, POL_NAME_MAX, "clients");
+    p->nodes[s->n_nodes].ip = SCN_CLIENTS_IP;
+    p->nodes[s->n_nodes].line = p->nodes[s->n_nodes].addr_line = line;
+    p->n_nodes = s->n_nodes + 1;
+}
+
+/* from/to name scenario nodes, clients or *: say so before pol_rule_check
+ * would talk about [node] sections a scenario does not have. */
+static int check_spec(struct loader *L, const struct pol_rule *r, int k)
+{
+    const char *spec = k == PK_FROM ? r->from_spec : r->to_spec;
+    char buf[sizeof(r->from_spec)], names[128], *save = NULL, *tok;
+    snprintf(buf, sizeof(buf), "%s", spec);
+    for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+        if (strcmp(tok, "*") && strcmp(tok, "clients") && scn_node(L->s, tok) < 0) {
+            node_names(L->s, names, sizeof(names));
+            return fail_at(L, r->key_line[k],
+                           "%s: unknown node '%s' (this cluster has %s; or clients, *)",
+                           k == PK_FROM ? "from" : "to", tok, names);
+        }
+    }
+    return 0;
+}
+
+static int build_faults(struct loader *L)
+{
+    struct policy *p = &L->s->faults;
+    char err[POL_ERR_MAX];
+    int line;
+    for (int i = 0; i < p->n_rules; i++) {
+        struct pol_rule *r = &p->rules[i];
+        if (!r->key_line[PK_FROM] || !r->key_line[PK_TO])
+            return fail_at(L, r->line, "[fault %s] needs both from = and to =", r->name);
+        if (check_spec(L, r, PK_FROM) < 0 || check_spec(L, r, PK_TO) < 0)
+            return -1;
+        if (pol_rule_check(p, r, &line, err, sizeof(err)) < 0)
+            return fail_at(L, line, "%s", err);
+    }
+    return 0;
+}
+
+static int step_node(struct loader *L, const struct scn_step *st, const char *verb,
+                     const char *name)
+{
+    char names[128];
+    int i = scn_node(L->s, name);
+    if (i < 0) {
+        node_names(L->s, names, sizeof(names));
+        return fail_at(L, st->line, "%s: unknown node '%s' (this cluster has %s)", verb, name,
+                       names);
+    }
+    return i;
+}
+
+static int step_primary(struct loader *L, const struct scn_step *st, const char *name)
+{
+    char prim[32] = "m1";
+    int i = step_node(L, st, "migrate", name);
+    if (i < 0 || L->s->primary_of[i] < 0)
+        return i;
+    if (L->s->masters > 1)
+        snprintf(prim, sizeof(prim), "m1..m%d", L->s->masters);
+    return fail_at(L, st->line, "migrate: %s is a replica: slots move between primaries (%s)",
+                   name, prim);
+}
+
+static int parse_slots(const char *s, int *lo, int *hi)
+{
+    char lo_s[16];
+    const char *dash = strchr(s, '-');
+    size_t n = dash ? (size_t)(dash - s) : strlen(s);
+    if (n == 0 || n >= sizeof(lo_s))
+        return -1;
+    memcpy(lo_s, s, n);
+    lo_s[n] = '\0';
+    if (parse_int(lo_s, 0, SLOTS - 1, lo) < 0)
+        return -1;
+    *hi = *lo;
+    if (dash && parse_int(dash + 1, 0, SLOTS - 1, hi) < 0)
+        return -1;
+    return *lo <= *hi ? 0 : -1;
+}
+
+static int parse_step(struct loader *L, struct scn_step *st, char *text)
+{
+    static const struct {
+        const char *verb;
+        enum scn_step_kind kind;
+        int min, max; /* words, with the verb */
+        const char *usage;
+    } steps[] = {
+        {"fault", STEP_FAULT, 3, 3, "fault NAME on|off"},
+        {"failover", STEP_FAILOVER, 2, 3, "failover NODE [force|takeover]"},
+        {"migrate", STEP_MIGRATE, 4, 4, "migrate LO[-HI] SRC DST"},
+        {"kill", STEP_KILL, 2, 2, "kill NODE"},
+        {"pause", STEP_PAUSE, 2, 2, "pause NODE"},
+        {"resume", STEP_RESUME, 2, 2, "resume NODE"},
+        {"restart", STEP_RESTART, 2, 2, "restart NODE"},
+        {"wait", STEP_WAIT_CONVERGED, 2, 2, "wait converged"},
+    };
+    struct scenario *s = L->s;
+    char *w[5], *save = NULL, *tok;
+    int n = 0;
+    size_t k;
+    for (tok = strtok_r(text, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+        if (n == 5)
+            return fail_at(L, st->line, "too many words in a step");
+        w[n++] = tok;
+    }
+    if (n == 0)
+        return fail_at(L, st->line, "timeline: a step is needed after '='");
+    for (k = 0; k < sizeof(steps) / sizeof(steps[0]); k++)
+        if (!strcmp(w[0], steps[k].verb))
+            break;
+    if (k == sizeof(steps) / sizeof(steps[0]))
+        return fail_at(L, st->line, "unknown step '%s' (expected fault, failover, migrate, "
+                                    "kill, pause, resume, restart or wait converged)",
+                       w[0]);
+    if (n < steps[k].min || n > steps[k].max)
+        return fail_at(L, st->line, "%s: expected %s", w[0], steps[k].usage);
+    st->kind = steps[k].kind;
+
+    switch (st->kind) {
+    case STEP_FAULT:
+        if ((st->fault = pol_find_rule(&s->faults, w[1])) < 0)
+            return fail_at(L, st->line, "fault: no [fault %s] in this scenario", w[1]);
+        if (!strcmp(w[2], "on"))
+            st->on = true;
+        else if (strcmp(w[2], "off") != 0)
+            return fail_at(L, st->line, "fault: expected on or off, got '%s'", w[2]);
+        return 0;
+    case STEP_FAILOVER:
+        if ((st->node = step_node(L, st, "failover", w[1])) < 0)
+            return -1;
+        if (s->primary_of[st->node] < 0) {
+            char reps[64] = "";
+            size_t m = 0;
+            if (!s->replicas)
+                return fail_at(L, st->line, "failover: %s is a primary and the cluster has "
+                                            "no replicas",
+                               w[1]);
+            for (int r = 1; r <= s->replicas; r++)
+                m += (size_t)snprintf(reps + m, sizeof(reps) - m, "%s%s", r > 1 ? ", " : "",
+                                      s->names[r * s->masters + st->node]);
+            return fail_at(L, st->line,
+                           "failover: %s is a primary: fail over one of its replicas (%s)",
+                           w[1], reps);
+        }
+        if (n == 3) {
+            if (strcmp(w[2], "force") && strcmp(w[2], "takeover"))
+                return fail_at(L, st->line, "failover: expected force or takeover, got '%s'",
+                               w[2]);
+            snprintf(st->mode, sizeof(st->mode), "%s", w[2]);
+        }
+        return 0;
+    case STEP_MIGRATE:
+        if (parse_slots(w[1], &st->slot_lo, &st->slot_hi) < 0)
+            return fail_at(L, st->line, "migrate: bad slots '%s' (expected LO or LO-HI, "
+                                        "0 <= LO <= HI <= %d)",
+                           w[1], SLOTS - 1);
+        if ((st->src = step_primary(L, st, w[2])) < 0 ||
+            (st->dst = step_primary(L, st, w[3])) < 0)
+            return -1;
+        if (st->src == st->dst)
+            return fail_at(L, st->line, "migrate: source and destination are both %s", w[2]);
+        return 0;
+    case STEP_WAIT_CONVERGED:
+        if (strcmp(w[1], "converged") != 0)
+            return fail_at(L, st->line, "wait: expected wait converged, got 'wait %s'", w[1]);
+        return 0;
+    default: /* kill, pause, resume, restart */
+        st->node = step_node(L, st, w[0], w[1]);
+        return st->node < 0 ? -1 : 0;
+    }
+}
+
+static int validate(struct loader *L)
+{
+    struct scenario *s = L->s;
+    build_nodes(L);
+    if (build_faults(L) < 0)
+        return -1;
+    for (int i = 0; i < s->n_steps; i++)
+        if (parse_step(L, &s->steps[i], L->step_text[i]) < 0)
+            return -1;
+    if (s->has_expect &&
+        !(s->expect.cycles || s->expect.lost_slots || s->expect.lost_writes || s->expect.crashes))
+        return fail_at(L, L->sec_line[SEC_EXPECT],
+                       "[expect] names nothing: give at least one of cycles, lost_slots, "
+                       "lost_writes, crashes = present");
+    return 0;
+}
+
+static int load(struct scenario *s, const char *name, FILE *f, const char *text, char *err,
+                size_t errlen)
+{
+    struct policy *p = &s->faults;
+    struct loader *L;
+    int rc;
+    if (!(L = calloc(1, sizeof(*L)))) {
+        snprintf(err, errlen, "%s: %s", name, strerror(errno));
+        return -1;
+    }
+    L->s = s;
+    L->f = f;
+    L->text = text;
+    L->cur = -1;
+    /* An indented line is a key like any other, not a continuation. */
+    ini_allow_multiline = false;
+
+    memset(s, 0, sizeof(*s));
+    snprintf(s->file, sizeof(s->file), "%s", name);
+    snprintf(s->server, sizeof(s->server), "redis");
+    s->masters = 3;
+    s->replicas = 1;
+    s->node_timeout_ms = 2000;
+    /* [shim] as pol_load leaves it when the section is absent. */
+    snprintf(p->file, sizeof(p->file), "%s", name);
+    p->shim.queue = 0;
+    p->shim.queues = 1;
+    p->shim.rules = POL_RULES_IPTABLES;
+    p->shim.queue_maxlen = 65536;
+    p->shim.overflow_pass = false;
+    p->shim.timer_spin_ns = 200000;
+    p->shim.busy_poll_ns = 0;
+    p->shim.realtime = true;
+    snprintf(p->shim.control, sizeof(p->shim.control), "/run/rift/shim.sock");
+
+    rc = ini_parse_stream(reader, L, handler, L);
+    if (rc != 0 || L->err_line) {
+        /* inih's first failing line is ours unless it is an earlier one. */
+        if (!L->err_line || (rc > 0 && rc < L->err_line)) {
+            L->err_line = rc > 0 ? rc : 1;
+            snprintf(L->err, sizeof(L->err), "syntax error (expected [section] or key = value)");
+        }
+        rc = -1;
+    } else {
+        rc = validate(L);
+    }
+    if (rc < 0)
+        snprintf(err, errlen, "%s:%d: %s", name, L->err_line, L->err);
+    free(L);
+    return rc < 0 ? -1 : 0;
+}
+
+int scn_load(struct scenario *s, const char *file, char *err, size_t errlen)
+{
+    FILE *f = fopen(file, "r");
+    int rc;
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", file, strerror(errno));
+        return -1;
+    }
+    rc = load(s, file, f, NULL, err, errlen);
+    fclose(f);
+    return rc;
+}
+
+int scn_load_string(struct scenario *s, const char *name, const char *text, char *err,
+                    size_t errlen)
+{
+    return load(s, name, NULL, text, err, errlen);
+}
+
+/* ---- the shim policy ---- */
+
+/* The shortest percentage that parses back to the same fixed-point value
+ * (12 digits always do). */
+static void put_prob(FILE *o, const char *key, uint64_t p)
+{
+    double pct = (double)p * 100.0 / (double)POL_P_ONE;
+    char buf[64];
+    uint64_t back;
+    for (int digits = 6; digits <= 12; digits++) {
+        snprintf(buf, sizeof(buf), "%.*g%%", digits, pct);
+        if (pol_parse_prob(buf, &back) == 0 && back == p)
+            break;
+    }
+    fprintf(o, "%s = %s\n", key, buf);
+}
+
+static void put_time(FILE *o, const char *key, uint64_t ns)
+{
+    if (ns && ns % 1000000 == 0)
+        fprintf(o, "%s = %llums\n", key, (unsigned long long)(ns / 1000000));
+    else if (ns && ns % 1000 == 0)
+        fprintf(o, "%s = %lluus\n", key, (unsigned long long)(ns / 1000));
+    else
+        fprintf(o, "%s = %lluns\n", key, (unsigned long long)ns);
+}
+
+static void put_rule(FILE *o, const struct pol_rule *r)
+{
+    static const char *const key[PK__COUNT] = {
+        [PK_FROM] = "from",
+        [PK_TO] = "to",
+        [PK_PORTS] = "ports",
+        [PK_DIRECTION] = "direction",
+        [PK_PROTO] = "proto",
+        [PK_DELAY] = "delay",
+        [PK_JITTER] = "jitter",
+        [PK_DIST] = "distribution",
+        [PK_CORR] = "correlation",
+        [PK_LOSS] = "loss",
+        [PK_LOSS_CORR] = "loss_correlation",
+        [PK_LOSS_MODEL] = "loss_model",
+        [PK_GE_P] = "p",
+        [PK_GE_R] = "r",
+        [PK_GE_H] = "h",
+        [PK_GE_K] = "k",
+        [PK_REORDER] = "reorder",
+        [PK_REORDER_CORR] = "reorder_correlation",
+        [PK_DUP] = "duplicate",
+        [PK_DUP_CORR] = "duplicate_correlation",
+        [PK_RATE] = "rate",
+        [PK_HOLD] = "hold",
+        [PK_START] = "start",
+        [PK_DURATION] = "duration",
+    };
+    const struct pol_effects *fx = &r->fx;
+    fprintf(o, "\n[rule %s]\n", r->name);
+    /* Only the keys the fault gave: the checks look at which keys were set. */
+    for (int k = 0; k < PK__COUNT; k++) {
+        if (!r->key_line[k] || !key[k])
+            continue;
+        switch (k) {
+        case PK_FROM:
+            fprintf(o, "from = %s\n", r->from_spec);
+            break;
+        case PK_TO:
+            fprintf(o, "to = %s\n", r->to_spec);
+            break;
+        case PK_PORTS:
+            fprintf(o, "ports = %s\n", r->ports == POL_PORTS_BUS      ? "bus"
+                                       : r->ports == POL_PORTS_CLIENT ? "client"
+                                                                      : "all");
+            break;
+        case PK_DIRECTION:
+            fprintf(o, "direction = %s\n", r->both ? "both" : "one-way");
+            break;
+        case PK_PROTO:
+            fprintf(o, "proto = %s\n", r->proto == POL_PROTO_UDP ? "udp" : "tcp");
+            break;
+        case PK_DELAY:
+            put_time(o, key[k], fx->delay_ns);
+            break;
+        case PK_JITTER:
+            put_time(o, key[k], fx->jitter_ns);
+            break;
+        case PK_DIST:
+            fprintf(o, "distribution = %s\n", pol_dist_name(fx->dist));
+            break;
+        case PK_LOSS_MODEL:
+            fprintf(o, "loss_model = %s\n",
+                    fx->loss_model == POL_LOSS_GEMODEL ? "gemodel" : "random");
+            break;
+        case PK_CORR:
+            put_prob(o, key[k], fx->delay_corr);
+            break;
+        case PK_LOSS:
+            put_prob(o, key[k], fx->loss);
+            break;
+        case PK_LOSS_CORR:
+            put_prob(o, key[k], fx->loss_corr);
+            break;
+        case PK_GE_P:
+            put_prob(o, key[k], fx->ge_p);
+            break;
+        case PK_GE_R:
+            put_prob(o, key[k], fx->ge_r);
+            break;
+        case PK_GE_H:
+            put_prob(o, key[k], fx->ge_h);
+            break;
+        case PK_GE_K:
+            put_prob(o, key[k], fx->ge_k);
+            break;
+        case PK_REORDER:
+            put_prob(o, key[k], fx->reorder);
+            break;
+        case PK_REORDER_CORR:
+            put_prob(o, key[k], fx->reorder_corr);
+            break;
+        case PK_DUP:
+            put_prob(o, key[k], fx->duplicate);
+            break;
+        case PK_DUP_CORR:
+            put_prob(o, key[k], fx->duplicate_corr);
+            break;
+        case PK_RATE:
+            fprintf(o, "rate = %llubit\n", (unsigned long long)fx->rate_bps);
+            break;
+        case PK_HOLD:
+            fprintf(o, "hold = %s\n", fx->hold ? "yes" : "no");
+            break;
+        case PK_START:
+            if (r->start_ns == POL_START_MANUAL)
+                fprintf(o, "start = manual\n");
+            else
+                put_time(o, key[k], (uint64_t)r->start_ns);
+            break;
+        case PK_DURATION:
+            put_time(o, key[k], r->duration_ns);
+            break;
+        }
+    }
+    if (!r->key_line[PK_START])
+        fprintf(o, "start = manual\n");
+}
+
+/* A path on a line of its own in the INI text: inih would cut it at " ;"
+ * or a newline, and strip its outer blanks. */
+static bool ini_safe(const char *v)
+{
+    size_t n = strlen(v);
+    return n < POL_PATH_MAX && !strpbrk(v, "\n\r;") && v[0] != ' ' && v[0] != '\t' &&
+           (n == 0 || (v[n - 1] != ' ' && v[n - 1] != '\t'));
+}
+
+char *scn_policy_text(const struct scenario *s, const char *control, const char *capture,
+                      uint64_t seed)
+{
+    const struct policy *p = &s->faults;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *o;
+    if (!control || !*control)
+        control = p->shim.control;
+    if (!capture)
+        capture = "";
+    if (!ini_safe(control) || !ini_safe(capture)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (!(o = open_memstream(&buf, &len)))
+        return NULL;
+    fprintf(o, "; rift-shim policy for the faults of scenario %s\n", s->file);
+    fprintf(o, "[shim]\nseed = %llu\ncontrol = %s\n", (unsigned long long)seed, control);
+    if (*capture)
+        fprintf(o, "capture = %s\n", capture);
+    for (int i = 0; i < p->n_nodes; i++) {
+        const struct pol_node *n = &p->nodes[i];
+        fprintf(o, "\n[node %s]\naddr = %u.%u.%u.%u", n->name, n->ip >> 24, (n->ip >> 16) & 255,
+                (n->ip >> 8) & 255, n->ip & 255);
+        if (n->port)
+            fprintf(o, ":%u", n->port);
+        fprintf(o, "\n");
+        if (n->port && n->bus != n->port + 10000)
+            fprintf(o, "bus = %u\n", n->bus);
+    }
+    for (int i = 0; i < p->n_rules; i++)
+        put_rule(o, &p->rules[i]);
+    /* A policy needs a rule: without faults, one that is never turned on. */
+    if (!p->n_rules)
+        fprintf(o, "\n; the scenario has no [fault]: this rule is never turned on\n"
+                   "[rule no-faults]\nfrom = *\nto = *\nstart = manual\n");
+    if (fclose(o) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
