@@ -4,7 +4,7 @@ CC      ?= gcc
 PREFIX  ?= /usr/local
 BUILD   := build
 CFLAGS  := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wformat=2 -Wstrict-prototypes \
-           -Werror -MMD -MP $(EXTRA_CFLAGS)
+           -Wno-format-truncation -Werror -MMD -MP -I/usr/include/hiredis $(EXTRA_CFLAGS)
 LDFLAGS :=
 ifeq ($(ASAN),1)
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer
@@ -24,6 +24,10 @@ POLICY_SRC := policies/policy.c policies/model.c
 SHIM_SRC   := shim/shim.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/ctl.c \
               shim/capture.c $(POLICY_SRC)
 
+RIFT_SRC   := harness/rift.c harness/run.c harness/proc.c harness/view.c harness/scenario.c \
+              policies/policy.c
+RIFT_LIBS  := -lhiredis -linih -lm
+
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view test_scenario
@@ -39,7 +43,12 @@ test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c policies/poli
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe
 
 .PHONY: all test unit integration bench deps clean install format demo
-all: bin/rift-shim
+all: bin/rift-shim bin/rift
+
+bin/rift: $(call obj,$(RIFT_SRC))
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(RIFT_LIBS)
 
 bin/rift-shim: $(call obj,$(SHIM_SRC))
 	@mkdir -p $(@D)
@@ -94,8 +103,9 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)/usr/bin/python3 tests/demo/partition-demo.py
 
-install: bin/rift-shim
+install: bin/rift-shim bin/rift
 	install -D -m 0755 bin/rift-shim $(DESTDIR)$(PREFIX)/bin/rift-shim
+	install -D -m 0755 bin/rift $(DESTDIR)$(PREFIX)/bin/rift
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -41,9 +41,9 @@ static const char *const expect_keys[] = {"cycles", "lost_slots", "lost_writes",
 
 /* Directives rift sets itself on every node. */
 static const char *const reserved_conf[] = {
-    "port",     "bind",    "cluster-enabled", "cluster-config-file", "cluster-port",
-    "daemonize", "dir",    "include",         "pidfile",             "logfile",
-    "replicaof", "slaveof", "cluster-node-timeout", NULL,
+    "port", "bind", "bind-source-addr", "cluster-enabled", "cluster-config-file",
+    "cluster-port", "cluster-node-timeout", "daemonize", "dir", "include", "pidfile",
+    "logfile", "replicaof", "slaveof", NULL,
 };
 
 struct loader {

@@ -433,6 +433,7 @@ static void test_err_server(void **state)
     EXPECT_ERR(CLUSTER "[server]\nsave = 900 1\nappendonly = no\nsave = 60 1\n", 7,
                "'save' is given twice in [server]");
     EXPECT_ERR(CLUSTER "[server]\nport = 7001\n", 5, "port is set by rift");
+    EXPECT_ERR(CLUSTER "[server]\nbind-source-addr = 127.0.0.1\n", 5, "set by rift");
     EXPECT_ERR(CLUSTER "[server]\ncluster-node-timeout = 500\n", 5, "node_timeout in [cluster]");
 }
 

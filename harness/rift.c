@@ -1,0 +1,100 @@
+/* rift: the cluster fault-injection harness.
+ *   rift run SCENARIO.ini [--seed N] [--report DIR] [--server redis|PATH]
+ *   rift cleanup */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "run.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: rift run SCENARIO.ini [--seed N] [--report DIR] [--server redis|PATH]\n"
+               "       rift cleanup\n"
+               "Exit status of run: 0 every check holds, 1 a check failed, 2 rift failed,\n"
+               "130 interrupted. See README.md for the scenario format.\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"seed", required_argument, NULL, 's'},   {"report", required_argument, NULL, 'r'},
+        {"server", required_argument, NULL, 'S'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct run_opts o = {0};
+    char self[PATH_MAX], *dir;
+    ssize_t n;
+    int c;
+
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "cleanup")) {
+        int runs;
+        if (geteuid() != 0) {
+            fprintf(stderr, "rift cleanup: needs root\n");
+            return 2;
+        }
+        runs = reg_cleanup_all();
+        printf("rift cleanup: %d run%s cleaned\n", runs, runs == 1 ? "" : "s");
+        return 0;
+    }
+    if (strcmp(argv[1], "run") != 0) {
+        usage(stderr);
+        return 2;
+    }
+    optind = 2;
+    while ((c = getopt_long(argc, argv, "s:r:S:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': {
+            char *end;
+            errno = 0;
+            o.seed = strtoull(optarg, &end, 10);
+            if (*end || errno || *optarg == '-') {
+                fprintf(stderr, "rift: --seed: expected an unsigned integer\n");
+                return 2;
+            }
+            o.seed_given = true;
+            break;
+        }
+        case 'r':
+            o.report_dir = optarg;
+            break;
+        case 'S':
+            o.server = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        usage(stderr);
+        return 2;
+    }
+    o.scenario_file = argv[optind];
+    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n < 0) {
+        fprintf(stderr, "rift: cannot find my own binary: %s\n", strerror(errno));
+        return 2;
+    }
+    self[n] = '\0';
+    dir = dirname(self);
+    o.self_dir = dir;
+    return run_scenario(&o);
+}
