@@ -42,7 +42,7 @@ test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c policies/poli
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe
 
-.PHONY: all test unit integration bench deps clean install format demo
+.PHONY: all test unit integration bench deps clean install format demo run
 all: bin/rift-shim bin/rift
 
 bin/rift: $(call obj,$(RIFT_SRC))
@@ -88,7 +88,7 @@ deps:
 unit: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 	@for t in $^; do echo "== $$t"; $$t || exit 1; done
 
-integration: bin/rift-shim $(BENCH_BIN)
+integration: bin/rift-shim bin/rift $(BENCH_BIN)
 	$(Q)/usr/bin/python3 tests/integration/run.py
 
 test: deps
@@ -98,6 +98,11 @@ test: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BIN)
 	$(Q)/usr/bin/python3 tests/bench/bench.py
+
+# The main job on the default scenario: a real cluster, a real fault, a verdict.
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bin/rift run harness/scenarios/failover-pong-race.ini --report out/failover-pong-race
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -111,6 +116,6 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-asan bin
+	rm -rf build build-asan bin out
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -167,6 +167,23 @@ static bool is_ours(pid_t pid)
            strstr(cmd, "rift-shim") || strstr(cmd, "ld-linux");
 }
 
+static bool alive(pid_t pid)
+{
+    char path[64], line[256];
+    FILE *f;
+    bool running = false;
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    if (!(f = fopen(path, "r")))
+        return false;
+    while (fgets(line, sizeof(line), f))
+        if (!strncmp(line, "State:", 6)) {
+            running = !strchr(line, 'Z') && !strchr(line, 'X');
+            break;
+        }
+    fclose(f);
+    return running;
+}
+
 int reg_cleanup_all(void)
 {
     DIR *d = opendir(PROC_REGISTRY);
@@ -184,13 +201,25 @@ int reg_cleanup_all(void)
         snprintf(r.dir, sizeof(r.dir), "%s/%s", PROC_REGISTRY, e->d_name);
         snprintf(path, sizeof(path), "%s/pids", r.dir);
         if ((f = fopen(path, "r"))) {
-            int pid;
+            int pid, pids[256], np = 0;
             while (fscanf(f, "%d", &pid) == 1)
-                if (pid > 1 && is_ours(pid)) {
+                if (pid > 1 && is_ours(pid) && np < 256) {
                     kill(pid, SIGKILL);
+                    pids[np++] = pid;
                     killed++;
                 }
             fclose(f);
+            /* Wait until they are gone (or zombies): the caller's next look
+             * should not find them. */
+            for (int waited = 0; waited < 3000; waited += 10) {
+                int running = 0;
+                for (int k = 0; k < np; k++)
+                    running += alive(pids[k]);
+                if (!running)
+                    break;
+                struct timespec ts = {0, 10000000};
+                nanosleep(&ts, NULL);
+            }
         }
         if (read_line(r.dir, "netns", netns, sizeof(netns)) == 0 && !strncmp(netns, "rift-", 5)) {
             char *const argv[] = {"ip", "netns", "delete", netns, NULL};

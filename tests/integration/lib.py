@@ -272,8 +272,17 @@ class Shim:
 
 
 def shim_pids():
+    """Running rift-shim processes (zombies are gone in all but name)."""
     out = subprocess.run(["pgrep", "-x", "rift-shim"], capture_output=True, text=True).stdout
-    return [int(x) for x in out.split()]
+    pids = []
+    for x in out.split():
+        try:
+            state = [l for l in open("/proc/%s/status" % x) if l.startswith("State:")][0]
+        except (OSError, IndexError):
+            continue
+        if "Z" not in state.split()[1]:
+            pids.append(int(x))
+    return pids
 
 
 def sha(b):

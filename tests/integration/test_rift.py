@@ -1,0 +1,128 @@
+"""rift run end to end: real Redis Cluster runs in namespaces of rift's own,
+their verdicts and reports, and what is left after errors, SIGINT and
+SIGKILL (namespaces, processes, registry, temp dirs)."""
+import glob
+import json
+import os
+import signal
+import subprocess
+import time
+
+import lib
+from lib import check, wait_for
+
+RIFT = os.path.join(lib.ROOT, "bin", "rift")
+SCN = os.path.join(lib.ROOT, "harness", "scenarios")
+
+
+def rift_leftovers():
+    left = []
+    ns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    left += [l.split()[0] for l in ns.splitlines() if l.startswith("rift-") and
+             not l.startswith("rift-t")]
+    left += glob.glob("/run/rift/runs/*")
+    left += glob.glob("/tmp/rift-[0-9a-f]*")
+    return left
+
+
+def rift_run(scenario, report=None, timeout=120, extra=()):
+    argv = [RIFT, "run", scenario] + list(extra)
+    if report:
+        argv += ["--report", report]
+    t = time.monotonic()
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    return r, time.monotonic() - t
+
+
+def test_baseline_passes_every_check(ns):
+    report = os.path.join(ns.tmp, "report")
+    r, secs = rift_run(os.path.join(SCN, "baseline.ini"), report)
+    print("  baseline: exit %d in %.1f s; %s" % (r.returncode, secs,
+                                                 r.stdout.strip().splitlines()[-1]))
+    check(r.returncode == 0, "exit %d:\n%s\n%s" % (r.returncode, r.stdout, r.stderr[-3000:]))
+    rep = json.load(open(os.path.join(report, "report.json")))
+    check(rep["verdict"] == "pass" and rep["server_version"] == "7.0.15", "report %s" % rep)
+    names = {c["name"]: c for c in rep["checks"]}
+    for c in ("cycles", "lost_slots", "crashes", "open_slots", "convergence"):
+        check(names[c]["status"] == "pass", "check %s: %s" % (c, names[c]))
+    check(names["cycles"]["observations"] == [], "a cycle in the baseline")
+    junit = open(os.path.join(report, "junit.xml")).read()
+    check(junit.count("<testcase") == 5 and 'failures="0"' in junit, junit)
+    for f in ("summary.txt", "views.jsonl", "m1.log", "m1r1.log", "shim.log"):
+        check(os.path.exists(os.path.join(report, f)), "report lacks " + f)
+    views = open(os.path.join(report, "views.jsonl")).read().splitlines()
+    check(len(views) > 6 * 50, "only %d sampled views" % len(views))
+    check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
+
+
+def test_pong_race_shows_cycle_and_lost_slots_3_of_3(ns):
+    seen = []
+    for i in range(3):
+        report = os.path.join(ns.tmp, "race%d" % i)
+        r, secs = rift_run(os.path.join(SCN, "failover-pong-race.ini"), report)
+        rep = json.load(open(os.path.join(report, "report.json")))
+        checks = {c["name"]: c for c in rep["checks"]}
+        cyc = checks["cycles"]["observations"]
+        lost = checks["lost_slots"]["observations"]
+        print("  run %d: exit %d in %.1f s; cycle %s; lost slots %s" % (
+            i + 1, r.returncode, secs,
+            ["%s saw %s %d-%d ms" % (o["observer"], o["what"], o["first_ms"], o["last_ms"])
+             for o in cyc],
+            ["%s saw %s" % (o["observer"], o["what"]) for o in lost]))
+        check(r.returncode == 0, "run %d exit %d:\n%s\n%s" % (i + 1, r.returncode, r.stdout,
+                                                              r.stderr[-3000:]))
+        check(any(o["observer"] == "m2" and "m1r1" in o["what"] and "m1 " in o["what"] + " "
+                  for o in cyc), "no m1/m1r1 cycle in m2's view: %s" % cyc)
+        check(any(o["observer"] == "m2" and o["what"] == "0-5460" for o in lost),
+              "m2 did not lose 0-5460: %s" % lost)
+        seen.append(True)
+    check(len(seen) == 3, "3 runs")
+    check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
+
+
+def test_bad_scenario_exits_2_with_file_line(ns):
+    path = os.path.join(ns.tmp, "bad.ini")
+    with open(path, "w") as f:
+        f.write("[cluster]\nmasters = 3\n[timeline]\n1s = failover m2\n")
+    r, _ = rift_run(path)
+    check(r.returncode == 2, "exit %d" % r.returncode)
+    check(r.stderr.startswith(path + ":4: "), "error: " + r.stderr)
+    print("  " + r.stderr.strip())
+    check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
+
+
+def test_sigint_cleans_up_and_exits_130(ns):
+    p = subprocess.Popen([RIFT, "run", os.path.join(SCN, "failover-pong-race.ini")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: glob.glob("/run/rift/runs/*"), 20, "the run to register")
+    time.sleep(3)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    check(p.returncode == 130, "exit %d: %s" % (p.returncode, err[-2000:]))
+    check("interrupted" in err, err[-2000:])
+    check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
+
+
+def test_sigkill_then_rift_cleanup_leaves_nothing(ns):
+    p = subprocess.Popen([RIFT, "run", os.path.join(SCN, "failover-pong-race.ini")],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: any(os.path.exists(os.path.join(d, "pids")) and
+                         len(open(os.path.join(d, "pids")).read().split()) >= 7
+                         for d in glob.glob("/run/rift/runs/*")), 30,
+             "the servers and the shim to start")
+    pids = [int(x) for d in glob.glob("/run/rift/runs/*")
+            for x in open(os.path.join(d, "pids")).read().split()]
+    p.kill()
+    p.wait()
+    before = rift_leftovers()
+    alive = [x for x in pids if os.path.exists("/proc/%d" % x)]
+    check(before and alive, "nothing left to clean? %s %s" % (before, alive))
+    r = subprocess.run([RIFT, "cleanup"], capture_output=True, text=True)
+    print("  after SIGKILL: %d processes and %s; %s" % (len(alive), before,
+                                                      r.stdout.strip().splitlines()[0]))
+    check(r.returncode == 0, r.stderr)
+    time.sleep(0.2)
+    check(rift_leftovers() == [], "left after cleanup: %s" % rift_leftovers())
+    still = [x for x in pids if os.path.exists("/proc/%d" % x) and
+             "zombie" not in open("/proc/%d/status" % x).read().lower()]
+    check(still == [], "processes still running: %s" % still)
