@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../shim/ctl.h"
 #include "proc.h"
 #include "view.h"
 
@@ -546,31 +547,8 @@ static bool sample_views(struct run *r, bool record)
 
 static int shim_request(struct run *r, const char *line, char *reply, size_t len)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    size_t got = 0;
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", r->shim_sock);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    if (write(fd, line, strlen(line)) < 0 || write(fd, "\n", 1) < 0) {
-        close(fd);
-        return -1;
-    }
-    while (got < len - 1) {
-        ssize_t n = read(fd, reply + got, len - 1 - got);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-        if (memchr(reply, '\n', got))
-            break;
-    }
-    close(fd);
-    reply[got] = '\0';
-    reply[strcspn(reply, "\n")] = '\0';
-    return got ? 0 : -1;
+    char err[256];
+    return ctl_request(r->shim_sock, line, reply, len, 10000, err, sizeof(err));
 }
 
 static int start_shim(struct run *r, char *err, size_t el)

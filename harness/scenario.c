@@ -48,9 +48,7 @@ static const char *const reserved_conf[] = {
 
 struct loader {
     struct scenario *s;
-    const char *text; /* string source, or NULL */
-    FILE *f;
-    int line;
+    struct pol_lines in;
     int err_line;
     char err[SCN_ERR_MAX];
     enum sec sec;
@@ -69,7 +67,7 @@ static int fail(struct loader *L, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(L->err, sizeof(L->err), fmt, ap);
         va_end(ap);
-        L->err_line = L->line ? L->line : 1;
+        L->err_line = L->in.line ? L->in.line : 1;
     }
     return 0;
 }
@@ -84,20 +82,6 @@ static int parse_int(const char *s, long lo, long hi, int *v)
         return -1;
     *v = (int)n;
     return 0;
-}
-
-static bool valid_name(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n >= POL_NAME_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.'))
-            return false;
-    }
-    return true;
 }
 
 /* "m1..m3, m1r1..m3r1": the node names, for messages. */
@@ -135,7 +119,7 @@ static int begin_section(struct loader *L, const char *section)
         while (*name == ' ')
             name++;
         L->sec = SEC_BAD;
-        if (!valid_name(name))
+        if (!pol_valid_name(name))
             return fail(L, "[%s]: a name of letters, digits, '-', '_' or '.' is needed",
                         section);
         if (pol_find_rule(p, name) >= 0)
@@ -152,7 +136,7 @@ static int begin_section(struct loader *L, const char *section)
         r->fx.ge_k = POL_P_ONE;
         r->start_ns = POL_START_MANUAL;
         snprintf(r->name, sizeof(r->name), "%.*s", POL_NAME_MAX - 1, name); /* valid_name */
-        r->line = L->line;
+        r->line = L->in.line;
         L->sec = SEC_FAULT;
         return 1;
     }
@@ -168,7 +152,7 @@ static int begin_section(struct loader *L, const char *section)
             return fail(L, "[%s] is given twice (first on line %d)", section, L->sec_line[i]);
         }
         L->sec_seen |= 1u << i;
-        L->sec_line[i] = L->line;
+        L->sec_line[i] = L->in.line;
         L->sec = (enum sec)i;
         if (i == SEC_EXPECT)
             L->s->has_expect = true;
@@ -311,7 +295,7 @@ static int timeline_key(struct loader *L, const char *key, const char *v)
         return fail(L, "timeline: step too long");
     st = &s->steps[s->n_steps];
     memset(st, 0, sizeof(*st));
-    st->line = L->line;
+    st->line = L->in.line;
     st->at_ns = ns;
     st->node = st->fault = st->src = st->dst = -1;
     snprintf(L->step_text[s->n_steps], STEP_TEXT_MAX, "%s", v);
@@ -331,7 +315,7 @@ static int fault_key(struct loader *L, const char *key, const char *v)
         return fail(L, "'%s' is given twice in [fault %s]", key, r->name);
     if (pol_rule_set(r, key, v, err, sizeof(err)) < 0)
         return fail(L, "%s", err);
-    r->key_line[k] = L->line;
+    r->key_line[k] = L->in.line;
     return 1;
 }
 
@@ -366,44 +350,9 @@ static int handler(void *user, const char *section, const char *key, const char 
     }
 }
 
-/* As in policy.c: Debian's inih tells the handler neither line numbers
- * nor new sections, so headers are spotted here as lines are handed out. */
-static void section_header(struct loader *L, const char *line)
+static void on_section(void *ctx, const char *name)
 {
-    const char *s = line, *end;
-    char name[POL_NAME_MAX + 16];
-    if (L->line == 1 && !strncmp(s, "\xEF\xBB\xBF", 3))
-        s += 3;
-    while (*s == ' ' || *s == '\t')
-        s++;
-    if (*s != '[' || !(end = strchr(s, ']')))
-        return;
-    snprintf(name, sizeof(name), "%.*s", (int)(end - s - 1), s + 1);
-    begin_section(L, name);
-}
-
-static char *reader(char *str, int num, void *stream)
-{
-    struct loader *L = stream;
-    char *r = str;
-    if (L->f) {
-        r = fgets(str, num, L->f);
-    } else {
-        const char *nl = strchr(L->text, '\n');
-        size_t n = nl ? (size_t)(nl - L->text + 1) : strlen(L->text);
-        if (!n)
-            return NULL;
-        if (n > (size_t)num - 1)
-            n = (size_t)num - 1;
-        memcpy(str, L->text, n);
-        str[n] = '\0';
-        L->text += n;
-    }
-    if (r) {
-        L->line++;
-        section_header(L, r);
-    }
-    return r;
+    begin_section(ctx, name);
 }
 
 /* ---- after parsing: nodes, faults, steps ---- */
@@ -648,8 +597,7 @@ static int load(struct scenario *s, const char *name, FILE *f, const char *text,
         return -1;
     }
     L->s = s;
-    L->f = f;
-    L->text = text;
+    L->in = (struct pol_lines){.f = f, .text = text, .on_section = on_section, .ctx = L};
     L->cur = -1;
     /* An indented line is a key like any other, not a continuation. */
     ini_allow_multiline = false;
@@ -672,7 +620,7 @@ static int load(struct scenario *s, const char *name, FILE *f, const char *text,
     p->shim.realtime = true;
     snprintf(p->shim.control, sizeof(p->shim.control), "/run/rift/shim.sock");
 
-    rc = ini_parse_stream(reader, L, handler, L);
+    rc = ini_parse_stream(pol_lines_read, &L->in, handler, L);
     if (rc != 0 || L->err_line) {
         /* inih's first failing line is ours unless it is an earlier one. */
         if (!L->err_line || (rc > 0 && rc < L->err_line)) {
@@ -737,37 +685,11 @@ static void put_time(FILE *o, const char *key, uint64_t ns)
 
 static void put_rule(FILE *o, const struct pol_rule *r)
 {
-    static const char *const key[PK__COUNT] = {
-        [PK_FROM] = "from",
-        [PK_TO] = "to",
-        [PK_PORTS] = "ports",
-        [PK_DIRECTION] = "direction",
-        [PK_PROTO] = "proto",
-        [PK_DELAY] = "delay",
-        [PK_JITTER] = "jitter",
-        [PK_DIST] = "distribution",
-        [PK_CORR] = "correlation",
-        [PK_LOSS] = "loss",
-        [PK_LOSS_CORR] = "loss_correlation",
-        [PK_LOSS_MODEL] = "loss_model",
-        [PK_GE_P] = "p",
-        [PK_GE_R] = "r",
-        [PK_GE_H] = "h",
-        [PK_GE_K] = "k",
-        [PK_REORDER] = "reorder",
-        [PK_REORDER_CORR] = "reorder_correlation",
-        [PK_DUP] = "duplicate",
-        [PK_DUP_CORR] = "duplicate_correlation",
-        [PK_RATE] = "rate",
-        [PK_HOLD] = "hold",
-        [PK_START] = "start",
-        [PK_DURATION] = "duration",
-    };
     const struct pol_effects *fx = &r->fx;
     fprintf(o, "\n[rule %s]\n", r->name);
     /* Only the keys the fault gave: the checks look at which keys were set. */
     for (int k = 0; k < PK__COUNT; k++) {
-        if (!r->key_line[k] || !key[k])
+        if (!r->key_line[k] || !pol_key_name(k))
             continue;
         switch (k) {
         case PK_FROM:
@@ -788,10 +710,10 @@ static void put_rule(FILE *o, const struct pol_rule *r)
             fprintf(o, "proto = %s\n", r->proto == POL_PROTO_UDP ? "udp" : "tcp");
             break;
         case PK_DELAY:
-            put_time(o, key[k], fx->delay_ns);
+            put_time(o, pol_key_name(k), fx->delay_ns);
             break;
         case PK_JITTER:
-            put_time(o, key[k], fx->jitter_ns);
+            put_time(o, pol_key_name(k), fx->jitter_ns);
             break;
         case PK_DIST:
             fprintf(o, "distribution = %s\n", pol_dist_name(fx->dist));
@@ -801,37 +723,37 @@ static void put_rule(FILE *o, const struct pol_rule *r)
                     fx->loss_model == POL_LOSS_GEMODEL ? "gemodel" : "random");
             break;
         case PK_CORR:
-            put_prob(o, key[k], fx->delay_corr);
+            put_prob(o, pol_key_name(k), fx->delay_corr);
             break;
         case PK_LOSS:
-            put_prob(o, key[k], fx->loss);
+            put_prob(o, pol_key_name(k), fx->loss);
             break;
         case PK_LOSS_CORR:
-            put_prob(o, key[k], fx->loss_corr);
+            put_prob(o, pol_key_name(k), fx->loss_corr);
             break;
         case PK_GE_P:
-            put_prob(o, key[k], fx->ge_p);
+            put_prob(o, pol_key_name(k), fx->ge_p);
             break;
         case PK_GE_R:
-            put_prob(o, key[k], fx->ge_r);
+            put_prob(o, pol_key_name(k), fx->ge_r);
             break;
         case PK_GE_H:
-            put_prob(o, key[k], fx->ge_h);
+            put_prob(o, pol_key_name(k), fx->ge_h);
             break;
         case PK_GE_K:
-            put_prob(o, key[k], fx->ge_k);
+            put_prob(o, pol_key_name(k), fx->ge_k);
             break;
         case PK_REORDER:
-            put_prob(o, key[k], fx->reorder);
+            put_prob(o, pol_key_name(k), fx->reorder);
             break;
         case PK_REORDER_CORR:
-            put_prob(o, key[k], fx->reorder_corr);
+            put_prob(o, pol_key_name(k), fx->reorder_corr);
             break;
         case PK_DUP:
-            put_prob(o, key[k], fx->duplicate);
+            put_prob(o, pol_key_name(k), fx->duplicate);
             break;
         case PK_DUP_CORR:
-            put_prob(o, key[k], fx->duplicate_corr);
+            put_prob(o, pol_key_name(k), fx->duplicate_corr);
             break;
         case PK_RATE:
             fprintf(o, "rate = %llubit\n", (unsigned long long)fx->rate_bps);
@@ -843,10 +765,10 @@ static void put_rule(FILE *o, const struct pol_rule *r)
             if (r->start_ns == POL_START_MANUAL)
                 fprintf(o, "start = manual\n");
             else
-                put_time(o, key[k], (uint64_t)r->start_ns);
+                put_time(o, pol_key_name(k), (uint64_t)r->start_ns);
             break;
         case PK_DURATION:
-            put_time(o, key[k], r->duration_ns);
+            put_time(o, pol_key_name(k), r->duration_ns);
             break;
         }
     }

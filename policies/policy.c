@@ -171,7 +171,7 @@ static int parse_uint(const char *s, unsigned long long max, unsigned long long 
     return 0;
 }
 
-static bool valid_name(const char *s)
+bool pol_valid_name(const char *s)
 {
     size_t n = strlen(s);
     if (n == 0 || n >= POL_NAME_MAX)
@@ -199,6 +199,11 @@ const char *pol_dist_name(enum pol_dist d)
 }
 
 /* ---- rule keys ---- */
+
+const char *pol_key_name(int k)
+{
+    return k >= 0 && k < PK__COUNT ? key_names[k] : NULL;
+}
 
 int pol_key_index(const char *key)
 {
@@ -515,9 +520,7 @@ int pol_rule_check(const struct policy *p, struct pol_rule *r, int *line, char *
 
 struct loader {
     struct policy *p;
-    const char *text;   /* string source, or NULL */
-    FILE *f;
-    int line;
+    struct pol_lines in;
     int err_line;
     char err[POL_ERR_MAX];
     enum { SEC_NONE, SEC_SHIM, SEC_NODE, SEC_RULE, SEC_BAD } sec;
@@ -530,48 +533,45 @@ struct loader {
 static int begin_section(struct loader *L, const char *section);
 
 /* inih calls the handler only for keys, and Debian's build does not tell it
- * about new sections: spot [headers] here, as lines are handed out, so that
- * errors about a section carry its header's line and empty or repeated
- * sections are seen. inih has handled every earlier line by now. */
-static void section_header(struct loader *L, const char *line)
+ * about new sections or lines: count lines and spot [headers] here, as lines
+ * are handed out, so that errors carry the right line and empty or repeated
+ * sections are seen. inih has handled every earlier line by then. */
+char *pol_lines_read(char *str, int num, void *stream)
 {
-    const char *s = line, *end;
-    char name[POL_NAME_MAX + 16];
-    if (L->line == 1 && !strncmp(s, "\xEF\xBB\xBF", 3))
-        s += 3;
-    while (*s == ' ' || *s == '\t')
-        s++;
-    if (*s != '[' || !(end = strchr(s, ']')))
-        return;
-    snprintf(name, sizeof(name), "%.*s", (int)(end - s - 1), s + 1);
-    begin_section(L, name);
-}
-
-static char *reader(char *str, int num, void *stream)
-{
-    struct loader *L = stream;
-    char *r;
-    if (L->f) {
-        r = fgets(str, num, L->f);
+    struct pol_lines *in = stream;
+    char *r = str;
+    if (in->f) {
+        r = fgets(str, num, in->f);
     } else {
-        const char *nl;
-        size_t n;
-        if (!*L->text)
+        const char *nl = strchr(in->text, '\n');
+        size_t n = nl ? (size_t)(nl - in->text + 1) : strlen(in->text);
+        if (!n)
             return NULL;
-        nl = strchr(L->text, '\n');
-        n = nl ? (size_t)(nl - L->text + 1) : strlen(L->text);
         if (n > (size_t)num - 1)
             n = (size_t)num - 1;
-        memcpy(str, L->text, n);
+        memcpy(str, in->text, n);
         str[n] = '\0';
-        L->text += n;
-        r = str;
+        in->text += n;
     }
     if (r) {
-        L->line++;
-        section_header(L, r);
+        const char *s = r, *end;
+        char name[POL_NAME_MAX + 16];
+        in->line++;
+        if (in->line == 1 && !strncmp(s, "\xEF\xBB\xBF", 3))
+            s += 3;
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (*s == '[' && (end = strchr(s, ']'))) {
+            snprintf(name, sizeof(name), "%.*s", (int)(end - s - 1), s + 1);
+            in->on_section(in->ctx, name);
+        }
     }
     return r;
+}
+
+static void on_section(void *ctx, const char *name)
+{
+    begin_section(ctx, name);
 }
 
 static int fail(struct loader *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -582,7 +582,7 @@ static int fail(struct loader *L, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(L->err, sizeof(L->err), fmt, ap);
         va_end(ap);
-        L->err_line = L->line;
+        L->err_line = L->in.line;
     }
     return 0;
 }
@@ -600,7 +600,7 @@ static int begin_section(struct loader *L, const char *section)
         name = section + 5;
         while (*name == ' ')
             name++;
-        if (!valid_name(name)) {
+        if (!pol_valid_name(name)) {
             L->sec = SEC_BAD;
             return fail(L, "[%s]: a name of letters, digits, '-', '_' or '.' is needed",
                         section);
@@ -619,7 +619,7 @@ static int begin_section(struct loader *L, const char *section)
             L->cur = p->n_nodes++;
             memset(&p->nodes[L->cur], 0, sizeof(p->nodes[0]));
             snprintf(p->nodes[L->cur].name, POL_NAME_MAX, "%s", name);
-            p->nodes[L->cur].line = L->line;
+            p->nodes[L->cur].line = L->in.line;
             L->sec = SEC_NODE;
             L->node_seen = 0;
         } else {
@@ -634,7 +634,7 @@ static int begin_section(struct loader *L, const char *section)
             L->cur = p->n_rules++;
             rule_defaults(&p->rules[L->cur]);
             snprintf(p->rules[L->cur].name, POL_NAME_MAX, "%s", name);
-            p->rules[L->cur].line = L->line;
+            p->rules[L->cur].line = L->in.line;
             L->sec = SEC_RULE;
         }
         return 1;
@@ -662,7 +662,7 @@ static int shim_key(struct loader *L, const char *key, const char *v)
     if (L->shim_seen & (1u << i))
         return fail(L, "'%s' is given twice in [shim]", key);
     L->shim_seen |= 1u << i;
-    L->shim_line[i] = L->line;
+    L->shim_line[i] = L->in.line;
     switch (i) {
     case 0:
         if (parse_uint(v, 65535, &n) < 0)
@@ -749,7 +749,7 @@ static int handler(void *user, const char *section, const char *key, const char 
                 return fail(L, "addr: expected IPv4[:PORT] (port 1-55535), got '%s'", value);
             if (!n->ip)
                 return fail(L, "addr: 0.0.0.0 cannot be a node's address");
-            n->addr_line = L->line;
+            n->addr_line = L->in.line;
             if (!(L->node_seen & 2))
                 n->bus = n->port ? (uint16_t)(n->port + 10000) : 0;
             return 1;
@@ -773,7 +773,7 @@ static int handler(void *user, const char *section, const char *key, const char 
             return fail(L, "'%s' is given twice in [rule %s]", key, r->name);
         if (pol_rule_set(r, key, value, err, sizeof(err)) < 0)
             return fail(L, "%s", err);
-        r->key_line[k] = L->line;
+        r->key_line[k] = L->in.line;
         return 1;
     }
     default:
@@ -789,34 +789,34 @@ static int validate(struct loader *L)
     for (int i = 0; i < p->n_nodes; i++) {
         struct pol_node *n = &p->nodes[i];
         if (!n->addr_line) {
-            L->line = n->line;
+            L->in.line = n->line;
             return fail(L, "[node %s] needs addr = IPv4[:PORT]", n->name), -1;
         }
         if (!n->port && n->bus) {
-            L->line = n->line;
+            L->in.line = n->line;
             return fail(L, "[node %s] has a bus port but no client port: give addr = IP:PORT",
                         n->name),
                    -1;
         }
         for (int j = 0; j < i; j++)
             if (p->nodes[j].ip == n->ip && p->nodes[j].port == n->port) {
-                L->line = n->line;
+                L->in.line = n->line;
                 return fail(L, "node '%s' has the same address as node '%s'", n->name,
                             p->nodes[j].name),
                        -1;
             }
     }
     if (p->shim.queue + p->shim.queues > 65536) {
-        L->line = L->shim_line[9];
+        L->in.line = L->shim_line[9];
         return fail(L, "queue + queues goes past queue 65535"), -1;
     }
     if (p->n_rules == 0) {
-        L->line = L->line ? L->line : 1;
+        L->in.line = L->in.line ? L->in.line : 1;
         return fail(L, "the policy has no [rule NAME] section"), -1;
     }
     for (int i = 0; i < p->n_rules; i++) {
         if (pol_rule_check(p, &p->rules[i], &line, err, sizeof(err)) < 0) {
-            L->line = line;
+            L->in.line = line;
             return fail(L, "%s", err), -1;
         }
     }
@@ -826,7 +826,7 @@ static int validate(struct loader *L)
 static int load(struct policy *p, const char *name, FILE *f, const char *text, char *err,
                 size_t errlen)
 {
-    struct loader L = {.p = p, .f = f, .text = text, .cur = -1};
+    struct loader L = {.p = p, .cur = -1};
     int rc;
     /* An indented line is a key like any other, not a continuation. */
     ini_allow_multiline = false;
@@ -842,7 +842,8 @@ static int load(struct policy *p, const char *name, FILE *f, const char *text, c
     p->shim.realtime = true;
     snprintf(p->shim.control, sizeof(p->shim.control), "/run/rift/shim.sock");
 
-    rc = ini_parse_stream(reader, &L, handler, &L);
+    L.in = (struct pol_lines){.f = f, .text = text, .on_section = on_section, .ctx = &L};
+    rc = ini_parse_stream(pol_lines_read, &L.in, handler, &L);
     if (rc != 0 || L.err_line) {
         /* inih's first failing line is ours unless it is an earlier one. */
         if (!L.err_line || (rc > 0 && rc < L.err_line)) {

@@ -135,52 +135,38 @@ int ctl_listen(const char *path, char *err, size_t errlen)
     return fd;
 }
 
-int ctl_client(const char *path, int argc, char **argv)
+int ctl_request(const char *path, const char *line, char *reply, size_t len, int timeout_ms,
+                char *err, size_t errlen)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    char line[CTL_LINE_MAX], reply[1 << 16];
-    size_t len = 0, got = 0;
+    size_t got = 0, ll = strlen(line);
     int fd;
-
     if (strlen(path) >= sizeof(sa.sun_path)) {
-        fprintf(stderr, "rift-shim ctl: socket path too long\n");
-        return 2;
+        snprintf(err, errlen, "socket path too long: %s", path);
+        return -1;
     }
     strcpy(sa.sun_path, path);
-    for (int i = 0; i < argc; i++) {
-        int n = snprintf(line + len, sizeof(line) - len, "%s%s", i ? " " : "", argv[i]);
-        if (n < 0 || (size_t)n >= sizeof(line) - len) {
-            fprintf(stderr, "rift-shim ctl: request too long\n");
-            return 2;
-        }
-        len += (size_t)n;
-    }
-    if (len + 1 >= sizeof(line)) {
-        fprintf(stderr, "rift-shim ctl: request too long\n");
-        return 2;
-    }
-    line[len++] = '\n';
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        fprintf(stderr, "rift-shim ctl: cannot connect to %s: %s\n", path, strerror(errno));
+        snprintf(err, errlen, "cannot connect to %s: %s", path, strerror(errno));
         if (fd >= 0)
             close(fd);
-        return 2;
+        return -1;
     }
-    if (write(fd, line, len) != (ssize_t)len) {
-        fprintf(stderr, "rift-shim ctl: write: %s\n", strerror(errno));
+    if (write(fd, line, ll) != (ssize_t)ll || write(fd, "\n", 1) != 1) {
+        snprintf(err, errlen, "write to %s: %s", path, strerror(errno));
         close(fd);
-        return 2;
+        return -1;
     }
-    while (got < sizeof(reply) - 1) {
+    while (got < len - 1) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         ssize_t n;
-        if (poll(&pfd, 1, 30000) <= 0) {
-            fprintf(stderr, "rift-shim ctl: no reply from %s within 30 s\n", path);
+        if (poll(&pfd, 1, timeout_ms) <= 0) {
+            snprintf(err, errlen, "no reply from %s within %d ms", path, timeout_ms);
             close(fd);
-            return 2;
+            return -1;
         }
-        n = read(fd, reply + got, sizeof(reply) - 1 - got);
+        n = read(fd, reply + got, len - 1 - got);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -192,11 +178,30 @@ int ctl_client(const char *path, int argc, char **argv)
     close(fd);
     reply[got] = '\0';
     if (!got) {
-        fprintf(stderr, "rift-shim ctl: the shim closed the connection without a reply\n");
+        snprintf(err, errlen, "the shim closed the connection without a reply");
+        return -1;
+    }
+    reply[strcspn(reply, "\n")] = '\0';
+    return 0;
+}
+
+int ctl_client(const char *path, int argc, char **argv)
+{
+    char line[CTL_LINE_MAX], reply[1 << 16], err[256];
+    size_t len = 0;
+
+    for (int i = 0; i < argc; i++) {
+        int n = snprintf(line + len, sizeof(line) - len, "%s%s", i ? " " : "", argv[i]);
+        if (n < 0 || (size_t)n >= sizeof(line) - len) {
+            fprintf(stderr, "rift-shim ctl: request too long\n");
+            return 2;
+        }
+        len += (size_t)n;
+    }
+    if (ctl_request(path, line, reply, sizeof(reply), 30000, err, sizeof(err)) < 0) {
+        fprintf(stderr, "rift-shim ctl: %s\n", err);
         return 2;
     }
-    fputs(reply, stdout);
-    if (reply[got - 1] != '\n')
-        fputc('\n', stdout);
+    puts(reply);
     return strncmp(reply, "error", 5) == 0 ? 1 : 0;
 }

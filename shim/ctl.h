@@ -23,6 +23,11 @@ int ctl_parse(const char *line, struct ctl_cmd *c, char *err, size_t errlen);
  * missing. Returns the fd or -1 with err. */
 int ctl_listen(const char *path, char *err, size_t errlen);
 
+/* One request line, one reply line (without its newline) into reply.
+ * 0, or -1 with err. */
+int ctl_request(const char *path, const char *line, char *reply, size_t len, int timeout_ms,
+                char *err, size_t errlen);
+
 /* `rift-shim ctl SOCKET WORDS...`: send the words as one line, print the
  * reply. Exit status: 0 ok, 1 error reply, 2 no shim there. */
 int ctl_client(const char *path, int argc, char **argv);
