@@ -23,7 +23,9 @@
 #include <unistd.h>
 
 #include "../shim/ctl.h"
+#include "migrate.h"
 #include "proc.h"
+#include "workload.h"
 #include "view.h"
 
 #define SAMPLE_MS 20
@@ -67,6 +69,11 @@ struct run {
     int steps_done;
     char step_log[SCN_MAX_STEPS][160];
     char *shim_stats;
+    struct workload wl;
+    bool wl_running;
+    struct wl_result wl_res;
+    struct migration mig[8];
+    int n_mig;
 };
 
 static volatile sig_atomic_t interrupted;
@@ -602,6 +609,35 @@ static int start_shim(struct run *r, char *err, size_t el)
 
 /* ---- steps ---- */
 
+static void node_addr(int i, char *out, size_t len)
+{
+    char ip[32];
+    ip4(SCN_NODE_IP(i), ip, sizeof(ip));
+    snprintf(out, len, "%s:%d", ip, SCN_PORT);
+}
+
+static bool migrations_done(const struct run *r)
+{
+    for (int i = 0; i < r->n_mig; i++)
+        if (!r->mig[i].done)
+            return false;
+    return true;
+}
+
+static void join_migrations(struct run *r)
+{
+    for (int i = 0; i < r->n_mig; i++) {
+        struct migration *m = &r->mig[i];
+        if (m->th) {
+            mig_join(m);
+            m->th = 0;
+            progress(r, "migration %d-%d: %d slots, %ld keys moved in %" PRIu64 " ms, %d retries%s%s",
+                     m->lo, m->hi, m->slots_moved, m->keys_moved, m->ms, m->retries,
+                     m->error[0] ? ", last error: " : "", m->error);
+        }
+    }
+}
+
 static int run_step(struct run *r, const struct scn_step *st, char *err, size_t el)
 {
     const struct scenario *s = r->scn;
@@ -664,10 +700,11 @@ static int run_step(struct run *r, const struct scn_step *st, char *err, size_t 
         uint64_t end = now_ns() + 60000000000ull;
         while (!interrupted && now_ns() < end) {
             sample_views(r, true);
-            if (converged_now(r, why, sizeof(why)))
+            if (migrations_done(r) && converged_now(r, why, sizeof(why)))
                 break;
             sleep_ms(SAMPLE_MS);
         }
+        join_migrations(r);
         if (!converged_now(r, why, sizeof(why))) {
             snprintf(err, el, "wait converged: not converged after 60 s: %s", why);
             return -1;
@@ -675,9 +712,35 @@ static int run_step(struct run *r, const struct scn_step *st, char *err, size_t 
         snprintf(line, sizeof(line), "wait converged");
         break;
     }
-    case STEP_MIGRATE:
+    case STEP_MIGRATE: {
+        struct migration *m;
+        if (r->n_mig == 8) {
+            snprintf(err, el, "at most 8 migrations per run");
+            return -1;
+        }
+        m = &r->mig[r->n_mig];
+        memset(m, 0, sizeof(*m));
+        m->lo = st->slot_lo;
+        m->hi = st->slot_hi;
+        ip4(SCN_ADMIN_IP, m->source, sizeof(m->source));
+        node_addr(st->src, m->src_addr, sizeof(m->src_addr));
+        node_addr(st->dst, m->dst_addr, sizeof(m->dst_addr));
+        memcpy(m->src_id, r->nodes[st->src].id, sizeof(m->src_id));
+        memcpy(m->dst_id, r->nodes[st->dst].id, sizeof(m->dst_id));
+        for (int k = 0; k < s->n_nodes && m->n_others < MIG_MAX_PRIMARIES; k++)
+            if (k != st->src && k != st->dst)
+                node_addr(k, m->others[m->n_others++], sizeof(m->others[0]));
+        if (mig_start(m) < 0) {
+            snprintf(err, el, "cannot start the migration thread");
+            return -1;
+        }
+        r->n_mig++;
+        snprintf(line, sizeof(line), "migrate %d-%d %s %s (started)", st->slot_lo, st->slot_hi,
+                 s->names[st->src], s->names[st->dst]);
+        break;
+    }
     default:
-        snprintf(err, el, "migrate is not supported by this version of rift");
+        snprintf(err, el, "unknown step");
         return -1;
     }
     snprintf(r->step_log[r->steps_done], sizeof(r->step_log[0]), "%.3f s: %s",
@@ -727,6 +790,11 @@ static void scan_logs(struct run *r)
     }
 }
 
+static void observe_ledger(void *ctx, const char *check, const char *what)
+{
+    observe(ctx, check, "ledger", what);
+}
+
 /* ---- the run loop ---- */
 
 static int timeline(struct run *r, char *err, size_t el)
@@ -770,8 +838,10 @@ static int timeline(struct run *r, char *err, size_t el)
         if (i == s->n_steps) {
             if (s->n_steps == 0 && !t_end)
                 t_end = now_ns() + settle;
-            /* Done: converged for a second after the last step, or out of time. */
-            if (r->converged_ms >= 0 && run_ms(r) - r->converged_ms >= 1000)
+            /* Done: migrations over and converged for a second after the
+             * last step, or out of time. */
+            if (migrations_done(r) && r->converged_ms >= 0 &&
+                run_ms(r) - r->converged_ms >= 1000)
                 break;
             if (now_ns() >= t_end)
                 break;
@@ -829,6 +899,21 @@ static int evaluate(struct run *r, struct check_result *res)
             snprintf(c->detail, sizeof(c->detail), "%s (allowed)", c->seen ? "seen" : "none");
         }
     }
+    if (s->writers > 0) {
+        struct check_result *c = &res[n++];
+        enum scn_rule rule = s->check.lost_writes ? s->check.lost_writes : SCN_FORBID;
+        c->name = "lost_writes";
+        c->seen = seen(r, "lost_writes");
+        snprintf(c->detail, sizeof(c->detail),
+                 "%d acknowledged writes lost on %d keys, %d applied without "
+                 "acknowledgement, %d keys unreadable",
+                 r->wl_res.lost_writes, r->wl_res.lost_keys, r->wl_res.unacked_applied,
+                 r->wl_res.unreadable);
+        if (s->expect.lost_writes)
+            c->status = c->seen ? "pass" : "fail";
+        else
+            c->status = rule == SCN_FORBID && c->seen ? "fail" : "pass";
+    }
     /* Convergence after the last step. */
     struct check_result *c = &res[n++];
     c->name = "convergence";
@@ -884,6 +969,29 @@ static void write_summary(struct run *r, FILE *f, const struct check_result *res
                         "", r->obs[k].observer, r->obs[k].what, r->obs[k].first_ms / 1000.0,
                         r->obs[k].last_ms / 1000.0, r->obs[k].samples);
     }
+    if (r->scn->writers > 0) {
+        const struct wl_result *w = &r->wl_res;
+        fprintf(f, "workload: %d writers, %" PRIu64 " INCRs, %" PRIu64 " acknowledged; errors:",
+                r->wl.n, w->ops, w->ok);
+        int any = 0;
+        for (int e = 1; e < CC__COUNT; e++)
+            if (w->errors[e]) {
+                fprintf(f, " %s %" PRIu64, cc_err_name((enum cc_err)e), w->errors[e]);
+                any = 1;
+            }
+        fprintf(f, "%s\n", any ? "" : " none");
+        if (w->last_error[0])
+            fprintf(f, "  last error: %s\n", w->last_error);
+        for (int k = 0; k < r->n_obs; k++)
+            if (!strcmp(r->obs[k].check, "unavailable"))
+                fprintf(f, "  %s\n", r->obs[k].what);
+    }
+    for (int i = 0; i < r->n_mig; i++)
+        fprintf(f, "migration %d-%d: %d of %d slots, %ld keys moved in %" PRIu64
+                   " ms, %d retries%s%s\n",
+                r->mig[i].lo, r->mig[i].hi, r->mig[i].slots_moved, r->mig[i].hi - r->mig[i].lo + 1,
+                r->mig[i].keys_moved, r->mig[i].ms, r->mig[i].retries,
+                r->mig[i].error[0] ? "; last error: " : "", r->mig[i].error);
     fprintf(f, "verdict: %s\n", verdict);
 }
 
@@ -936,6 +1044,31 @@ static void write_report(struct run *r, const struct check_result *res, int n,
             fputs("]}", f);
         }
         fputs("],\"clients\":[]", f);
+        if (r->scn->writers > 0) {
+            const struct wl_result *w = &r->wl_res;
+            fprintf(f, ",\"workload\":{\"writers\":%d,\"ops\":%" PRIu64 ",\"acknowledged\":%" PRIu64
+                       ",\"lost_writes\":%d,\"lost_keys\":%d,\"unacknowledged_applied\":%d,"
+                       "\"errors\":{",
+                    r->wl.n, w->ops, w->ok, w->lost_writes, w->lost_keys, w->unacked_applied);
+            for (int e = 1; e < CC__COUNT; e++)
+                fprintf(f, "%s\"%s\":%" PRIu64, e > 1 ? "," : "", cc_err_name((enum cc_err)e),
+                        w->errors[e]);
+            fputs("},\"unavailable\":[", f);
+            int k2 = 0;
+            for (int k = 0; k < r->n_obs; k++)
+                if (!strcmp(r->obs[k].check, "unavailable")) {
+                    fputs(k2++ ? "," : "", f);
+                    json_str(f, r->obs[k].what);
+                }
+            fputs("]}", f);
+        }
+        fputs(",\"migrations\":[", f);
+        for (int i = 0; i < r->n_mig; i++)
+            fprintf(f, "%s{\"slots\":\"%d-%d\",\"moved\":%d,\"keys\":%ld,\"ms\":%" PRIu64
+                       ",\"retries\":%d}",
+                    i ? "," : "", r->mig[i].lo, r->mig[i].hi, r->mig[i].slots_moved,
+                    r->mig[i].keys_moved, r->mig[i].ms, r->mig[i].retries);
+        fputs("]", f);
         if (r->shim_stats)
             fprintf(f, ",\"shim\":%s", r->shim_stats);
         fputs("}\n", f);
@@ -981,6 +1114,14 @@ static void write_report(struct run *r, const struct check_result *res, int n,
 static void teardown(struct run *r)
 {
     char reply[1 << 14];
+    for (int i = 0; i < r->n_mig; i++)
+        r->mig[i].abort = true;
+    join_migrations(r);
+    if (r->wl_running) {
+        wl_stop(&r->wl);
+        r->wl_running = false;
+    }
+    wl_free(&r->wl);
     if (r->shim_pid > 0) {
         if (shim_request(r, "stats", reply, sizeof(reply)) == 0 && reply[0] == '{')
             r->shim_stats = strdup(reply);
@@ -1035,7 +1176,7 @@ int run_scenario(const struct run_opts *o)
     struct run *r = &R;
     char err[768];
     int status = 2;
-    struct check_result res[8];
+    struct check_result res[12];
     int nres;
     const char *verdict = "error";
     struct sigaction sa = {.sa_handler = on_sigint};
@@ -1047,12 +1188,6 @@ int run_scenario(const struct run_opts *o)
     r->t_start = now_ns();
     if (scn_load(&scn, o->scenario_file, err, sizeof(err)) < 0) {
         fprintf(stderr, "%s\n", err);
-        return 2;
-    }
-    if (scn.writers > 0) {
-        fprintf(stderr, "%s: [workload] writers: the write workload is not supported by this "
-                        "version of rift\n",
-                o->scenario_file);
         return 2;
     }
     const char *server = o->server ? o->server : scn.server;
@@ -1133,10 +1268,43 @@ int run_scenario(const struct run_opts *o)
         r->views = fopen(vp, "w");
     }
     r->t_ready = now_ns(); /* timeline times count from here */
+    if (scn.writers > 0) {
+        int ranges[SCN_MAX_STEPS][2], nr = 0;
+        char src[32], seed[32];
+        for (int i = 0; i < scn.n_steps; i++)
+            if (scn.steps[i].kind == STEP_MIGRATE) {
+                ranges[nr][0] = scn.steps[i].slot_lo;
+                ranges[nr][1] = scn.steps[i].slot_hi;
+                nr++;
+            }
+        ip4(SCN_CLIENTS_IP, src, sizeof(src));
+        node_addr(0, seed, sizeof(seed));
+        wl_init(&r->wl, scn.writers, src, seed, (const int(*)[2])ranges, nr, 1000);
+        if (wl_start(&r->wl) < 0) {
+            snprintf(err, sizeof(err), "cannot start the workload threads");
+            goto fail;
+        }
+        r->wl_running = true;
+        progress(r, "workload: %d writers, %d keys each, from %s", r->wl.n, r->wl.w[0].n_keys,
+                 src);
+    }
     if (timeline(r, err, sizeof(err)) < 0)
         goto fail;
     if (interrupted)
         goto fail;
+    join_migrations(r);
+    if (r->wl_running) {
+        char admin[32], seed[32];
+        wl_stop(&r->wl);
+        r->wl_running = false;
+        ip4(SCN_ADMIN_IP, admin, sizeof(admin));
+        node_addr(0, seed, sizeof(seed));
+        wl_verify(&r->wl, admin, seed, observe_ledger, r, &r->wl_res);
+        progress(r, "workload: %" PRIu64 " INCRs, %" PRIu64 " acknowledged; read back: %d "
+                    "lost writes on %d keys, %d applied without acknowledgement",
+                 r->wl_res.ops, r->wl_res.ok, r->wl_res.lost_writes, r->wl_res.lost_keys,
+                 r->wl_res.unacked_applied);
+    }
     /* Slots left open at the end. */
     for (int i = 0; i < scn.n_nodes; i++) {
         const struct view *v = &r->nodes[i].view;

@@ -1,0 +1,253 @@
+/* cclient: slot map, redirections, error kinds. */
+#include "cclient.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MAX_REDIRECTS 8
+
+const char *cc_err_name(enum cc_err e)
+{
+    static const char *const names[CC__COUNT] = {
+        "ok",     "moved",   "ask",    "tryagain", "clusterdown", "loading",
+        "readonly", "timeout", "io",   "noslot",   "redirects",   "other",
+    };
+    return e < CC__COUNT ? names[e] : "?";
+}
+
+/* CRC16-CCITT (XMODEM), as Redis Cluster hashes keys. */
+static uint16_t crc16(const char *buf, size_t len)
+{
+    uint16_t crc = 0;
+    for (size_t i = 0; i < len; i++) {
+        crc ^= (uint16_t)((unsigned char)buf[i] << 8);
+        for (int k = 0; k < 8; k++)
+            crc = (crc & 0x8000) ? (uint16_t)((crc << 1) ^ 0x1021) : (uint16_t)(crc << 1);
+    }
+    return crc;
+}
+
+uint16_t cc_key_slot(const char *key, size_t len)
+{
+    size_t s, e;
+    for (s = 0; s < len && key[s] != '{'; s++)
+        ;
+    if (s < len) {
+        for (e = s + 1; e < len && key[e] != '}'; e++)
+            ;
+        if (e < len && e != s + 1)
+            return crc16(key + s + 1, e - s - 1) & 16383;
+    }
+    return crc16(key, len) & 16383;
+}
+
+void cc_init(struct cclient *cc, const char *source, int timeout_ms)
+{
+    memset(cc, 0, sizeof(*cc));
+    snprintf(cc->source, sizeof(cc->source), "%s", source);
+    cc->timeout_ms = timeout_ms;
+    memset(cc->slot_node, 0xff, sizeof(cc->slot_node));
+}
+
+void cc_add_seed(struct cclient *cc, const char *addr)
+{
+    if (cc->n_seeds < 8)
+        snprintf(cc->seeds[cc->n_seeds++], sizeof(cc->seeds[0]), "%s", addr);
+}
+
+static int node_index(struct cclient *cc, const char *addr)
+{
+    for (int i = 0; i < cc->n_nodes; i++)
+        if (!strcmp(cc->nodes[i].addr, addr))
+            return i;
+    if (cc->n_nodes == CC_MAX_NODES)
+        return -1;
+    snprintf(cc->nodes[cc->n_nodes].addr, sizeof(cc->nodes[0].addr), "%s", addr);
+    cc->nodes[cc->n_nodes].c = NULL;
+    return cc->n_nodes++;
+}
+
+static void drop(struct cc_node *n)
+{
+    if (n->c) {
+        redisFree(n->c);
+        n->c = NULL;
+    }
+}
+
+static redisContext *conn(struct cclient *cc, struct cc_node *n)
+{
+    char ip[32];
+    int port, so = 0;
+    socklen_t sl = sizeof(so);
+    struct pollfd p;
+    struct timeval tv = {cc->timeout_ms / 1000, (cc->timeout_ms % 1000) * 1000};
+    const char *colon = strrchr(n->addr, ':');
+    if (n->c)
+        return n->c;
+    if (!colon)
+        return NULL;
+    snprintf(ip, sizeof(ip), "%.*s", (int)(colon - n->addr), n->addr);
+    port = atoi(colon + 1);
+    /* hiredis 0.14 binds a source address only when not blocking. */
+    n->c = redisConnectBindNonBlock(ip, port, cc->source);
+    if (!n->c || n->c->err)
+        goto fail;
+    p.fd = n->c->fd;
+    p.events = POLLOUT;
+    if (poll(&p, 1, cc->timeout_ms) != 1 ||
+        getsockopt(n->c->fd, SOL_SOCKET, SO_ERROR, &so, &sl) < 0 || so)
+        goto fail;
+    fcntl(n->c->fd, F_SETFL, fcntl(n->c->fd, F_GETFL) & ~O_NONBLOCK);
+    n->c->flags |= REDIS_BLOCK;
+    redisSetTimeout(n->c, tv);
+    return n->c;
+fail:
+    drop(n);
+    return NULL;
+}
+
+static int load_slots(struct cclient *cc, struct cc_node *n)
+{
+    redisContext *c = conn(cc, n);
+    redisReply *r;
+    if (!c)
+        return -1;
+    r = redisCommand(c, "CLUSTER SLOTS");
+    if (!r) {
+        drop(n);
+        return -1;
+    }
+    if (r->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(r);
+        return -1;
+    }
+    memset(cc->slot_node, 0xff, sizeof(cc->slot_node));
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *e = r->element[i];
+        char addr[32];
+        int idx;
+        if (e->type != REDIS_REPLY_ARRAY || e->elements < 3 ||
+            e->element[2]->type != REDIS_REPLY_ARRAY || e->element[2]->elements < 2)
+            continue;
+        snprintf(addr, sizeof(addr), "%s:%lld", e->element[2]->element[0]->str,
+                 e->element[2]->element[1]->integer);
+        idx = node_index(cc, addr);
+        if (idx < 0)
+            continue;
+        for (long long s = e->element[0]->integer; s <= e->element[1]->integer && s < 16384; s++)
+            cc->slot_node[s] = (int16_t)idx;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+int cc_refresh(struct cclient *cc)
+{
+    for (int i = 0; i < cc->n_seeds; i++) {
+        int idx = node_index(cc, cc->seeds[i]);
+        if (idx >= 0 && load_slots(cc, &cc->nodes[idx]) == 0)
+            return 0;
+    }
+    for (int i = 0; i < cc->n_nodes; i++)
+        if (load_slots(cc, &cc->nodes[i]) == 0)
+            return 0;
+    return -1;
+}
+
+static enum cc_err classify(const char *msg)
+{
+    if (!strncmp(msg, "TRYAGAIN", 8))
+        return CC_TRYAGAIN;
+    if (!strncmp(msg, "CLUSTERDOWN", 11))
+        return CC_CLUSTERDOWN;
+    if (!strncmp(msg, "LOADING", 7))
+        return CC_LOADING;
+    if (!strncmp(msg, "READONLY", 8))
+        return CC_READONLY;
+    return CC_OTHER;
+}
+
+static redisReply *fail(struct cclient *cc, enum cc_err e, enum cc_err *kind, const char *msg)
+{
+    cc->errors[e]++;
+    *kind = e;
+    snprintf(cc->last_error, sizeof(cc->last_error), "%s", msg);
+    return NULL;
+}
+
+redisReply *cc_command(struct cclient *cc, const char *key, int argc, const char **argv,
+                       enum cc_err *kind)
+{
+    uint16_t slot = cc_key_slot(key, strlen(key));
+    int target = cc->slot_node[slot];
+    bool asking = false;
+    if (target < 0 && (cc_refresh(cc) < 0 || (target = cc->slot_node[slot]) < 0))
+        return fail(cc, CC_NOSLOT, kind, "no node serves the slot");
+    for (int hop = 0; hop < MAX_REDIRECTS; hop++) {
+        struct cc_node *n = &cc->nodes[target];
+        redisContext *c = conn(cc, n);
+        redisReply *r;
+        char where[32];
+        if (!c) {
+            char msg[96];
+            snprintf(msg, sizeof(msg), "cannot connect to %s", n->addr);
+            cc_refresh(cc);
+            return fail(cc, CC_IO, kind, msg);
+        }
+        if (asking) {
+            r = redisCommand(c, "ASKING");
+            if (r)
+                freeReplyObject(r);
+        }
+        r = redisCommandArgv(c, argc, argv, NULL);
+        if (!r) {
+            enum cc_err e = strstr(c->errstr, "temporarily unavailable") ||
+                                    strstr(c->errstr, "timed out")
+                                ? CC_TIMEOUT
+                                : CC_IO;
+            char msg[160];
+            snprintf(msg, sizeof(msg), "%s: %s", n->addr, c->errstr);
+            drop(n);
+            return fail(cc, e, kind, msg);
+        }
+        if (r->type != REDIS_REPLY_ERROR) {
+            *kind = CC_OK;
+            return r;
+        }
+        if (!strncmp(r->str, "MOVED ", 6) || !strncmp(r->str, "ASK ", 4)) {
+            bool ask = r->str[0] == 'A';
+            const char *sp = strchr(r->str + (ask ? 4 : 6), ' ');
+            snprintf(where, sizeof(where), "%s", sp ? sp + 1 : "");
+            cc->errors[ask ? CC_ASK : CC_MOVED]++;
+            freeReplyObject(r);
+            target = node_index(cc, where);
+            if (target < 0)
+                return fail(cc, CC_OTHER, kind, "too many nodes");
+            if (!ask)
+                cc->slot_node[slot] = (int16_t)target;
+            asking = ask;
+            continue;
+        }
+        enum cc_err e = classify(r->str);
+        char msg[160];
+        snprintf(msg, sizeof(msg), "%s", r->str);
+        freeReplyObject(r);
+        if (e == CC_CLUSTERDOWN)
+            cc_refresh(cc);
+        return fail(cc, e, kind, msg);
+    }
+    return fail(cc, CC_REDIRECTS, kind, "too many redirections");
+}
+
+void cc_close(struct cclient *cc)
+{
+    for (int i = 0; i < cc->n_nodes; i++)
+        drop(&cc->nodes[i]);
+}
