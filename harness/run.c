@@ -29,6 +29,7 @@
 #include "view.h"
 
 #define SAMPLE_MS 20
+#define SUMMARY_ROWS 8
 #define MAX_OBS 512
 #define SETTLE_DEFAULT_NS 15000000000ull
 
@@ -463,7 +464,8 @@ static void observe(struct run *r, const char *check, const char *observer, cons
     snprintf(o->what, sizeof(o->what), "%s", what);
     o->first_ms = o->last_ms = t;
     o->samples = 1;
-    progress(r, "%s seen by %s: %s", check, observer, what);
+    if (strcmp(observer, "ledger") != 0)
+        progress(r, "%s seen by %s: %s", check, observer, what);
 }
 
 static const char *name_of(const struct run *r, const char *id)
@@ -790,6 +792,37 @@ static void scan_logs(struct run *r)
     }
 }
 
+static int preload(struct run *r, int lo, int hi, int count, char *err, size_t el)
+{
+    struct cclient cc;
+    char src[32], seed[32], key[64];
+    int done = 0;
+    ip4(SCN_ADMIN_IP, src, sizeof(src));
+    node_addr(0, seed, sizeof(seed));
+    cc_init(&cc, src, 2000);
+    cc_add_seed(&cc, seed);
+    for (int t = 0; done < count && t < 100000000; t++) {
+        snprintf(key, sizeof(key), "rift:pre:{%d}", t);
+        uint16_t s = cc_key_slot(key, strlen(key));
+        const char *argv[3] = {"SET", key, "preloaded"};
+        enum cc_err kind;
+        redisReply *rep;
+        if (s < lo || s > hi)
+            continue;
+        rep = cc_command(&cc, key, 3, argv, &kind);
+        if (!rep) {
+            snprintf(err, el, "preloading slots %d-%d: %s", lo, hi, cc.last_error);
+            cc_close(&cc);
+            return -1;
+        }
+        freeReplyObject(rep);
+        done++;
+    }
+    cc_close(&cc);
+    progress(r, "preloaded %d keys into slots %d-%d", done, lo, hi);
+    return 0;
+}
+
 static void observe_ledger(void *ctx, const char *check, const char *what)
 {
     observe(ctx, check, "ledger", what);
@@ -962,12 +995,26 @@ static void write_summary(struct run *r, FILE *f, const struct check_result *res
         fprintf(f, "  step %s\n", r->step_log[i]);
     fprintf(f, "%-12s %-6s %s\n", "check", "status", "detail");
     for (int i = 0; i < n; i++) {
+        int shown = 0, more = 0;
         fprintf(f, "%-12s %-6s %s\n", res[i].name, res[i].status, res[i].detail);
-        for (int k = 0; k < r->n_obs; k++)
-            if (!strcmp(r->obs[k].check, res[i].name))
-                fprintf(f, "%-12s %-6s   %s saw %s from %.3f s to %.3f s (%d samples)\n", "",
-                        "", r->obs[k].observer, r->obs[k].what, r->obs[k].first_ms / 1000.0,
-                        r->obs[k].last_ms / 1000.0, r->obs[k].samples);
+        for (int k = 0; k < r->n_obs; k++) {
+            const struct obs *o = &r->obs[k];
+            if (strcmp(o->check, res[i].name))
+                continue;
+            if (shown == SUMMARY_ROWS) {
+                more++;
+                continue;
+            }
+            shown++;
+            if (!strcmp(o->observer, "ledger"))
+                fprintf(f, "%-19s  %s\n", "", o->what);
+            else
+                fprintf(f, "%-19s  %s saw %s from %.3f s to %.3f s (%d samples)\n", "",
+                        o->observer, o->what, o->first_ms / 1000.0, o->last_ms / 1000.0,
+                        o->samples);
+        }
+        if (more)
+            fprintf(f, "%-19s  ... and %d more (report.json has them all)\n", "", more);
     }
     if (r->scn->writers > 0) {
         const struct wl_result *w = &r->wl_res;
@@ -982,9 +1029,16 @@ static void write_summary(struct run *r, FILE *f, const struct check_result *res
         fprintf(f, "%s\n", any ? "" : " none");
         if (w->last_error[0])
             fprintf(f, "  last error: %s\n", w->last_error);
+        int shown = 0, more = 0;
         for (int k = 0; k < r->n_obs; k++)
-            if (!strcmp(r->obs[k].check, "unavailable"))
-                fprintf(f, "  %s\n", r->obs[k].what);
+            if (!strcmp(r->obs[k].check, "unavailable")) {
+                if (shown++ < SUMMARY_ROWS)
+                    fprintf(f, "  %s\n", r->obs[k].what);
+                else
+                    more++;
+            }
+        if (more)
+            fprintf(f, "  ... and %d more slots with unavailable keys\n", more);
     }
     for (int i = 0; i < r->n_mig; i++)
         fprintf(f, "migration %d-%d: %d of %d slots, %ld keys moved in %" PRIu64
@@ -1267,6 +1321,12 @@ int run_scenario(const struct run_opts *o)
         snprintf(vp, sizeof(vp), "%s/views.jsonl", r->tmp);
         r->views = fopen(vp, "w");
     }
+    /* Slots that migrate get keys of their own, so that MIGRATE has work
+     * to do while the writers hit them. */
+    for (int i = 0; i < scn.n_steps; i++)
+        if (scn.steps[i].kind == STEP_MIGRATE &&
+            preload(r, scn.steps[i].slot_lo, scn.steps[i].slot_hi, 1000, err, sizeof(err)) < 0)
+            goto fail;
     r->t_ready = now_ns(); /* timeline times count from here */
     if (scn.writers > 0) {
         int ranges[SCN_MAX_STEPS][2], nr = 0;

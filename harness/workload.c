@@ -49,7 +49,7 @@ void wl_init(struct workload *wl, int writers, const char *source, const char *s
             add_key(w, name);
         }
         for (int r = 0; r < n_ranges; r++)
-            for (int k = 0, t = 0; k < 4 && t < 2000000; t++) {
+            for (int k = 0, t = 0; k < 8 && t < 2000000; t++) {
                 snprintf(name, sizeof(name), "rift:{m%d-%d-%d}", i, r, t);
                 uint16_t s = cc_key_slot(name, strlen(name));
                 if (s >= ranges[r][0] && s <= ranges[r][1]) {

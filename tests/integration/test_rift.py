@@ -126,3 +126,40 @@ def test_sigkill_then_rift_cleanup_leaves_nothing(ns):
     still = [x for x in pids if os.path.exists("/proc/%d" % x) and
              "zombie" not in open("/proc/%d/status" % x).read().lower()]
     check(still == [], "processes still running: %s" % still)
+
+
+def test_migrate_under_faults_loses_no_write(ns):
+    report = os.path.join(ns.tmp, "report")
+    r, secs = rift_run(os.path.join(SCN, "migrate-under-faults.ini"), report)
+    rep = json.load(open(os.path.join(report, "report.json")))
+    wl, mig = rep["workload"], rep["migrations"][0]
+    print("  exit %d in %.1f s: %d INCRs, %d acknowledged, %d lost; errors %s; migration %s"
+          % (r.returncode, secs, wl["ops"], wl["acknowledged"], wl["lost_writes"],
+             {k: v for k, v in wl["errors"].items() if v}, mig))
+    check(r.returncode == 0, "exit %d:\n%s\n%s" % (r.returncode, r.stdout, r.stderr[-3000:]))
+    check(mig["moved"] == 300 and mig["keys"] >= 1000, "migration %s" % mig)
+    check(wl["lost_writes"] == 0 and wl["ops"] > 1000, "workload %s" % wl)
+    shim = rep["shim"]["rules"]
+    check(shim["src-dst"]["delayed"] > 0 and shim["client-links"]["matched"] > 0,
+          "faults did not touch the traffic: %s" % shim)
+    check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
+
+
+def test_partition_minority_reports_lost_acknowledged_writes(ns):
+    report = os.path.join(ns.tmp, "report")
+    r, secs = rift_run(os.path.join(SCN, "partition-minority.ini"), report)
+    rep = json.load(open(os.path.join(report, "report.json")))
+    wl = rep["workload"]
+    checks = {c["name"]: c for c in rep["checks"]}
+    print("  exit %d in %.1f s: %d INCRs, %d acknowledged, %d acknowledged writes lost on %d "
+          "keys; lost slots seen by %d views" % (
+              r.returncode, secs, wl["ops"], wl["acknowledged"], wl["lost_writes"],
+              wl["lost_keys"], len(checks["lost_slots"]["observations"])))
+    check(r.returncode == 0, "exit %d:\n%s\n%s" % (r.returncode, r.stdout, r.stderr[-3000:]))
+    # m1 acknowledged writes during the partition, then rejoined as a replica.
+    check(wl["lost_writes"] > 0 and checks["lost_writes"]["status"] == "pass",
+          "no lost write reported: %s" % wl)
+    lost_keys = [o["what"] for o in checks["lost_writes"]["observations"]]
+    check(all("slot" in k for k in lost_keys), lost_keys[:3])
+    check(checks["convergence"]["status"] == "pass", checks["convergence"])
+    check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
