@@ -3,7 +3,7 @@
 CC      ?= gcc
 PREFIX  ?= /usr/local
 BUILD   := build
-CFLAGS  := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wformat=2 -Wstrict-prototypes \
+CFLAGS  := -DDATA_DIR='"$(CURDIR)/tests/unit/data"' -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wformat=2 -Wstrict-prototypes \
            -Wno-format-truncation -Werror -MMD -MP -I/usr/include/hiredis $(EXTRA_CFLAGS)
 LDFLAGS :=
 ifeq ($(ASAN),1)
@@ -30,7 +30,7 @@ RIFT_LIBS  := -lhiredis -linih -lm -pthread
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
-UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view test_scenario
+UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view test_scenario test_ledger
 test_policy_SRC := tests/unit/test_policy.c policies/policy.c
 test_model_SRC  := tests/unit/test_model.c $(POLICY_SRC)
 test_hold_SRC   := tests/unit/test_hold.c shim/hold.c
@@ -38,6 +38,7 @@ test_match_SRC  := tests/unit/test_match.c shim/match.c policies/policy.c
 test_ctl_SRC    := tests/unit/test_ctl.c shim/ctl.c
 test_decide_SRC := tests/unit/test_decide.c shim/hold.c $(POLICY_SRC)
 test_view_SRC   := tests/unit/test_view.c harness/view.c
+test_ledger_SRC := tests/unit/test_ledger.c harness/workload.c harness/cclient.c
 test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c policies/policy.c
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe
@@ -64,7 +65,7 @@ define unit_rule
 $(BUILD)/tests/$(1): $(call obj,$($(1)_SRC))
 	@mkdir -p $$(@D)
 	@$$(if $$(Q),echo "  LD      $$@")
-	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ -lcmocka -linih -lm
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ -lcmocka -linih -lhiredis -lm -pthread
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 

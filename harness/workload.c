@@ -60,6 +60,30 @@ void wl_init(struct workload *wl, int writers, const char *source, const char *s
     }
 }
 
+void wl_key_result(struct wl_key *k, bool ok, long long value, uint64_t now_ms)
+{
+    if (ok) {
+        if (value > k->acked)
+            k->acked = value;
+        k->ok++;
+        if (k->fail_since_ms) {
+            k->unavailable_ms += now_ms - k->fail_since_ms;
+            k->fail_since_ms = 0;
+        }
+    } else {
+        k->failed++;
+        if (!k->fail_since_ms)
+            k->fail_since_ms = now_ms;
+    }
+}
+
+int wl_key_check(const struct wl_key *k, long long read, int *lost, int *unacked)
+{
+    *lost = read < k->acked ? (int)(k->acked - read) : 0;
+    *unacked = read > k->acked ? (int)(read - k->acked) : 0;
+    return *lost > 0;
+}
+
 static void *writer(void *arg)
 {
     struct wl_writer *w = arg;
@@ -71,20 +95,8 @@ static void *writer(void *arg)
         const char *argv[2] = {"INCR", k->name};
         enum cc_err kind;
         redisReply *r = cc_command(&w->cc, k->name, 2, argv, &kind);
-        uint64_t now = wl_now_ms();
-        if (r && r->type == REDIS_REPLY_INTEGER) {
-            if (r->integer > k->acked)
-                k->acked = r->integer;
-            k->ok++;
-            if (k->fail_since_ms) {
-                k->unavailable_ms += now - k->fail_since_ms;
-                k->fail_since_ms = 0;
-            }
-        } else {
-            k->failed++;
-            if (!k->fail_since_ms)
-                k->fail_since_ms = now;
-        }
+        bool ok = r && r->type == REDIS_REPLY_INTEGER;
+        wl_key_result(k, ok, ok ? r->integer : 0, wl_now_ms());
         if (r)
             freeReplyObject(r);
         i = (i + 1) % w->n_keys;
@@ -164,15 +176,15 @@ void wl_verify(struct workload *wl, const char *source, const char *seed,
                 observe(ctx, "lost_writes", what);
                 continue;
             }
-            if (v < key->acked) {
+            int lost, unacked;
+            if (wl_key_check(key, v, &lost, &unacked)) {
                 res->lost_keys++;
-                res->lost_writes += (int)(key->acked - v);
                 snprintf(what, sizeof(what), "%s (slot %u): acknowledged up to %lld, reads %lld",
                          key->name, key->slot, key->acked, v);
                 observe(ctx, "lost_writes", what);
-            } else if (v > key->acked) {
-                res->unacked_applied += (int)(v - key->acked);
             }
+            res->lost_writes += lost;
+            res->unacked_applied += unacked;
             if (key->unavailable_ms > 0) {
                 snprintf(what, sizeof(what), "slot %u (%s): unavailable for %llu ms", key->slot,
                          key->name, (unsigned long long)key->unavailable_ms);

@@ -45,6 +45,11 @@ struct workload {
  * range [lo, hi], keys that hash into it. */
 void wl_init(struct workload *wl, int writers, const char *source, const char *seed,
              const int (*ranges)[2], int n_ranges, int timeout_ms);
+/* The ledger of one key: an INCR acknowledged with value (ok) or failed. */
+void wl_key_result(struct wl_key *k, bool ok, long long value, uint64_t now_ms);
+/* Compare a final read with the ledger: acknowledged writes lost, and
+ * writes applied without an acknowledgement. Returns 1 if any was lost. */
+int wl_key_check(const struct wl_key *k, long long read, int *lost, int *unacked);
 int wl_start(struct workload *wl);
 void wl_stop(struct workload *wl);
 uint64_t wl_now_ms(void);

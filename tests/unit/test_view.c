@@ -159,12 +159,61 @@ static void test_converged(void **state)
     assert_non_null(strstr(why, "owner of slot 0"));
 }
 
+/* Views recorded by `rift run failover-pong-race.ini` on Redis 7.0.15: m2
+ * (the observer) during the race, m3 at the same moment, both before. */
+static char *slurp(const char *name)
+{
+    static char buf[4][8192];
+    static int next;
+    char path[256];
+    FILE *f;
+    size_t n;
+    snprintf(path, sizeof(path), "%s/%s", DATA_DIR, name);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    char *b = buf[next++ % 4];
+    n = fread(b, 1, sizeof(buf[0]) - 1, f);
+    fclose(f);
+    b[n] = '\0';
+    return b;
+}
+
+static void test_recorded_pong_race(void **state)
+{
+    struct view m2, m3, h2, h3;
+    const struct view *race[2] = {&m2, &m3}, *healthy[2] = {&h2, &h3};
+    char err[256], why[256];
+    int cyc[8], nr;
+    uint16_t r[4][2];
+    (void)state;
+    assert_int_equal(view_parse(&m2, slurp("pong-race-m2.nodes"), err, sizeof(err)), 0);
+    assert_int_equal(view_parse(&m3, slurp("pong-race-m3.nodes"), err, sizeof(err)), 0);
+    assert_int_equal(view_parse(&h2, slurp("healthy-m2.nodes"), err, sizeof(err)), 0);
+    assert_int_equal(view_parse(&h3, slurp("healthy-m3.nodes"), err, sizeof(err)), 0);
+    /* m2: 127.0.0.11 (m1) and 127.0.0.14 (m1r1) replicate each other. */
+    assert_int_equal(view_cycle(&m2, cyc, 8), 2);
+    assert_true(strstr(m2.nodes[cyc[0]].addr, "127.0.0.11") || strstr(m2.nodes[cyc[0]].addr, "127.0.0.14"));
+    assert_int_equal(view_lost_slots(&m2, r, 4, &nr), 5461);
+    assert_int_equal(nr, 1);
+    assert_int_equal(r[0][0], 0);
+    assert_int_equal(r[0][1], 5460);
+    /* m3 at the same moment already knows m1r1 owns 0-5460. */
+    assert_int_equal(view_cycle(&m3, cyc, 8), 0);
+    assert_int_equal(view_lost_slots(&m3, r, 4, &nr), 0);
+    m2.state_ok = m3.state_ok = h2.state_ok = h3.state_ok = true;
+    assert_false(view_converged(race, 2, why, sizeof(why)));
+    assert_true(view_converged(healthy, 2, why, sizeof(why)));
+    assert_int_equal(view_cycle(&h2, cyc, 8), 0);
+    assert_int_equal(view_lost_slots(&h2, r, 4, &nr), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_healthy), cmocka_unit_test(test_parse_open_slots_and_flags),
         cmocka_unit_test(test_parse_errors),  cmocka_unit_test(test_cycle),
         cmocka_unit_test(test_lost_slots),    cmocka_unit_test(test_converged),
+        cmocka_unit_test(test_recorded_pong_race),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
