@@ -165,3 +165,37 @@ def test_partition_minority_reports_lost_acknowledged_writes(ns):
     check(all("slot" in k for k in lost_keys), lost_keys[:3])
     check(checks["convergence"]["status"] == "pass", checks["convergence"])
     check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
+
+
+def test_kill_restart_by_step_is_not_a_crash(ns):
+    path = os.path.join(ns.tmp, "restart.ini")
+    with open(path, "w") as f:
+        f.write("[cluster]\nmasters = 3\nreplicas = 1\n[timeline]\n0.5s = kill m3r1\n"
+                "1.5s = restart m3r1\n2.0s = pause m2r1\n2.5s = resume m2r1\n"
+                "3.0s = wait converged\n[check]\ncrashes = forbid\nconverge_within = 10s\n")
+    r, secs = rift_run(path, os.path.join(ns.tmp, "report"))
+    print("  kill, restart, pause, resume by steps: exit %d in %.1f s" % (r.returncode, secs))
+    check(r.returncode == 0, "exit %d:\n%s\n%s" % (r.returncode, r.stdout, r.stderr[-3000:]))
+    check("crashes      pass   none" in r.stdout, r.stdout)
+    check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
+
+
+def test_a_server_dying_unasked_is_a_crash(ns):
+    report = os.path.join(ns.tmp, "report")
+    p = subprocess.Popen([RIFT, "run", os.path.join(SCN, "baseline.ini"), "--report", report],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: any("cluster ready" in l for l in []) or
+             any(len(open(os.path.join(d, "pids")).read().split()) >= 7
+                 for d in glob.glob("/run/rift/runs/*") if os.path.exists(d + "/pids")),
+             30, "the run to start its shim")
+    pids = [int(x) for d in glob.glob("/run/rift/runs/*")
+            for x in open(os.path.join(d, "pids")).read().split()]
+    os.kill(pids[2], signal.SIGKILL)  # m3, as nobody asked
+    out, err = p.communicate(timeout=120)
+    rep = json.load(open(os.path.join(report, "report.json")))
+    crash = [c for c in rep["checks"] if c["name"] == "crashes"][0]
+    print("  exit %d; crashes: %s" % (p.returncode, [o["what"] for o in crash["observations"]]))
+    check(p.returncode == 1 and rep["verdict"] == "fail", "exit %d: %s" % (p.returncode, out))
+    check(crash["status"] == "fail" and any("m3 exited (signal 9)" in o["what"]
+                                            for o in crash["observations"]), crash)
+    check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
