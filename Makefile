@@ -44,7 +44,12 @@ test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c policies/poli
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe
 
 .PHONY: all test unit integration bench deps clean install format demo run
-all: bin/rift-shim bin/rift
+all: bin/rift-shim bin/rift bin/rift-probe
+
+bin/rift-probe: $(call obj,harness/clients/rift_probe.c harness/cclient.c)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lhiredis
 
 bin/rift: $(call obj,$(RIFT_SRC))
 	@mkdir -p $(@D)
@@ -109,9 +114,10 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)/usr/bin/python3 tests/demo/partition-demo.py
 
-install: bin/rift-shim bin/rift
+install: bin/rift-shim bin/rift bin/rift-probe
 	install -D -m 0755 bin/rift-shim $(DESTDIR)$(PREFIX)/bin/rift-shim
 	install -D -m 0755 bin/rift $(DESTDIR)$(PREFIX)/bin/rift
+	install -D -m 0755 bin/rift-probe $(DESTDIR)$(PREFIX)/bin/rift-probe
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -1,0 +1,116 @@
+/* rift-probe: the probe driver for rift's own cluster client (cclient).
+ *   rift-probe --seeds HOST:PORT[,...] --source IP --duration S
+ *              [--interval-ms N] [--keys N]
+ * Same output as the other probes: a header line, then one JSON line per
+ * operation (t_ms on CLOCK_MONOTONIC, key, slot, op, ok, kind, msg). On an
+ * error it reloads its slot map before the next operation. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../cclient.h"
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void json_msg(const char *s)
+{
+    putchar('"');
+    for (; *s; s++)
+        if (*s == '"' || *s == '\\')
+            printf("\\%c", *s);
+        else if ((unsigned char)*s >= 0x20)
+            putchar(*s);
+    putchar('"');
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"seeds", required_argument, NULL, 's'},       {"source", required_argument, NULL, 'S'},
+        {"duration", required_argument, NULL, 'd'},    {"interval-ms", required_argument, NULL, 'i'},
+        {"keys", required_argument, NULL, 'k'},        {NULL, 0, NULL, 0},
+    };
+    char seeds[512] = "", source[64] = "", keys[256][48];
+    double duration = 0, interval = 20;
+    int nkeys = 32, c;
+    struct cclient cc;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            snprintf(seeds, sizeof(seeds), "%s", optarg);
+            break;
+        case 'S':
+            snprintf(source, sizeof(source), "%s", optarg);
+            break;
+        case 'd':
+            duration = atof(optarg);
+            break;
+        case 'i':
+            interval = atof(optarg);
+            break;
+        case 'k':
+            nkeys = atoi(optarg);
+            break;
+        default:
+            fprintf(stderr, "usage: rift-probe --seeds H:P[,..] --source IP --duration S\n");
+            return 2;
+        }
+    }
+    if (!seeds[0] || !source[0] || duration <= 0 || nkeys < 1 || nkeys > 256) {
+        fprintf(stderr, "usage: rift-probe --seeds H:P[,..] --source IP --duration S\n");
+        return 2;
+    }
+    cc_init(&cc, source, 1000);
+    for (char *save = NULL, *t = strtok_r(seeds, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        cc_add_seed(&cc, t);
+    for (int i = 0; i < nkeys; i++) {
+        int lo = i * 16384 / nkeys, hi = (i + 1) * 16384 / nkeys - 1;
+        for (int t = 0;; t++) {
+            snprintf(keys[i], sizeof(keys[i]), "rift:probe:c:{%d-%d}", i, t);
+            int s = cc_key_slot(keys[i], strlen(keys[i]));
+            if (s >= lo && s <= hi)
+                break;
+        }
+    }
+    printf("{\"probe\":\"rift\",\"version\":\"cclient\",\"options\":{\"refresh\":\"on every "
+           "error\",\"timeout_ms\":1000}}\n");
+    fflush(stdout);
+    uint64_t end = mono_ms() + (uint64_t)(duration * 1000);
+    bool need_refresh = true;
+    for (int i = 0; mono_ms() < end; i++) {
+        const char *key = keys[i % nkeys];
+        for (int op = 0; op < 2; op++) {
+            const char *set[] = {"SET", key, "v"}, *get[] = {"GET", key};
+            enum cc_err kind;
+            redisReply *r;
+            uint64_t t = mono_ms();
+            if (need_refresh) {
+                cc_refresh(&cc);
+                need_refresh = false;
+            }
+            r = op == 0 ? cc_command(&cc, key, 3, set, &kind) : cc_command(&cc, key, 2, get, &kind);
+            printf("{\"t_ms\":%llu,\"key\":\"%s\",\"slot\":%u,\"op\":\"%s\",\"ok\":%s,\"kind\":\"%s\","
+                   "\"msg\":",
+                   (unsigned long long)t, key, cc_key_slot(key, strlen(key)), op ? "get" : "set",
+                   r ? "true" : "false", cc_err_name(r ? CC_OK : kind));
+            json_msg(r ? "" : cc.last_error);
+            puts("}");
+            if (r)
+                freeReplyObject(r);
+            else
+                need_refresh = true;
+        }
+        fflush(stdout);
+        struct timespec ts = {0, (long)(interval * 1e6)};
+        nanosleep(&ts, NULL);
+    }
+    cc_close(&cc);
+    return 0;
+}
