@@ -25,7 +25,8 @@ SHIM_SRC   := shim/shim.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/
               shim/capture.c $(POLICY_SRC)
 
 RIFT_SRC   := harness/rift.c harness/run.c harness/proc.c harness/view.c harness/scenario.c \
-              harness/cclient.c harness/workload.c harness/migrate.c policies/policy.c shim/ctl.c
+              harness/cclient.c harness/workload.c harness/migrate.c harness/probes.c policies/policy.c \
+              shim/ctl.c
 RIFT_LIBS  := -lhiredis -linih -lm -pthread
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))

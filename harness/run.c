@@ -24,6 +24,7 @@
 
 #include "../shim/ctl.h"
 #include "migrate.h"
+#include "probes.h"
 #include "proc.h"
 #include "workload.h"
 #include "view.h"
@@ -75,6 +76,9 @@ struct run {
     struct wl_result wl_res;
     struct migration mig[8];
     int n_mig;
+    struct probe_rt probes[SCN_MAX_PROBES];
+    bool probes_started;
+    int64_t first_fault_ms;
 };
 
 static volatile sig_atomic_t interrupted;
@@ -836,21 +840,77 @@ static void observe_ledger(void *ctx, const char *check, const char *what)
     observe(ctx, check, "ledger", what);
 }
 
+/* ---- client probes ---- */
+
+static int64_t ready_mono_ms(const struct run *r)
+{
+    return (int64_t)(r->t_ready / 1000000ull);
+}
+
+static void start_probes(struct run *r)
+{
+    const struct scenario *s = r->scn;
+    char seeds[512] = "", src[32];
+    size_t off = 0;
+    for (int i = 0; i < s->n_nodes; i++) {
+        bool want = s->probe_seeds ? (s->probe_seeds >> i) & 1 : s->primary_of[i] < 0;
+        char a[32];
+        if (!want)
+            continue;
+        node_addr(i, a, sizeof(a));
+        off += (size_t)snprintf(seeds + off, sizeof(seeds) - off, "%s%s", off ? "," : "", a);
+    }
+    ip4(SCN_CLIENTS_IP, src, sizeof(src));
+    for (int i = 0; i < s->n_probes; i++) {
+        pid_t pid = probe_start(&r->probes[i], &s->probes[i], r->o->self_dir, seeds, src,
+                                r->tmp);
+        if (pid > 0)
+            reg_add_pid(&r->reg, pid);
+    }
+    r->probes_started = true;
+    progress(r, "client probes started: %d, seeds %s, from %s", s->n_probes, seeds, src);
+}
+
+static bool probes_healed(struct run *r)
+{
+    for (int i = 0; i < r->scn->n_probes; i++)
+        if (!probe_healed_since(&r->probes[i], r->converged_ms))
+            return false;
+    return true;
+}
+
+static void poll_probes(struct run *r)
+{
+    for (int i = 0; r->probes_started && i < r->scn->n_probes; i++)
+        probe_poll(&r->probes[i], ready_mono_ms(r), r->first_fault_ms, r->converged_ms);
+}
+
 /* ---- the run loop ---- */
 
 static int timeline(struct run *r, char *err, size_t el)
 {
     const struct scenario *s = r->scn;
     uint64_t next_sample = now_ns();
-    uint64_t settle = s->check.converge_within_ns ? s->check.converge_within_ns + 2000000000ull
-                                                  : SETTLE_DEFAULT_NS;
+    uint64_t heal = s->n_probes ? (s->check.heal_within_ns ? s->check.heal_within_ns
+                                                            : 10000000000ull)
+                                : 0;
+    uint64_t settle = (s->check.converge_within_ns ? s->check.converge_within_ns + 2000000000ull
+                                                   : SETTLE_DEFAULT_NS) +
+                      heal;
     uint64_t t_end = 0;
     char why[256];
     int i = 0;
     r->converged_ms = -1;
+    r->first_fault_ms = -1;
     while (!interrupted) {
         uint64_t t = now_ns();
+        if (s->n_probes && !r->probes_started && t >= r->t_ready + s->probes_start_ns) {
+            start_probes(r);
+            continue;
+        }
         if (i < s->n_steps && t >= r->t_ready + s->steps[i].at_ns) {
+            if (s->steps[i].kind == STEP_FAULT && s->steps[i].on && r->first_fault_ms < 0)
+                r->first_fault_ms = run_ms(r);
             if (run_step(r, &s->steps[i], err, el) < 0)
                 return -1;
             r->steps_done++;
@@ -868,6 +928,7 @@ static int timeline(struct run *r, char *err, size_t el)
         if (t >= next_sample) {
             sample_views(r, true);
             reap_nodes(r);
+            poll_probes(r);
             if (r->converged_ms < 0 && converged_now(r, why, sizeof(why)))
                 r->converged_ms = run_ms(r);
             else if (r->converged_ms >= 0 && !converged_now(r, why, sizeof(why)))
@@ -882,7 +943,10 @@ static int timeline(struct run *r, char *err, size_t el)
             /* Done: migrations over and converged for a second after the
              * last step, or out of time. */
             if (migrations_done(r) && r->converged_ms >= 0 &&
-                run_ms(r) - r->converged_ms >= 1000)
+                run_ms(r) - r->converged_ms >= 1000 &&
+                (!s->n_probes ||
+                 (r->probes_started && (probes_healed(r) || (uint64_t)(run_ms(r) -
+                                        r->converged_ms) * 1000000ull >= heal))))
                 break;
             if (now_ns() >= t_end)
                 break;
@@ -890,6 +954,8 @@ static int timeline(struct run *r, char *err, size_t el)
         uint64_t wake = next_sample;
         if (i < s->n_steps && r->t_ready + s->steps[i].at_ns < wake)
             wake = r->t_ready + s->steps[i].at_ns;
+        if (s->n_probes && !r->probes_started && r->t_ready + s->probes_start_ns < wake)
+            wake = r->t_ready + s->probes_start_ns;
         t = now_ns();
         if (wake > t)
             sleep_ms((int)((wake - t + 999999) / 1000000));
@@ -954,6 +1020,29 @@ static int evaluate(struct run *r, struct check_result *res)
             c->status = c->seen ? "pass" : "fail";
         else
             c->status = rule == SCN_FORBID && c->seen ? "fail" : "pass";
+    }
+    if (s->n_probes > 0) {
+        struct check_result *c = &res[n++];
+        size_t off = 0;
+        bool all = true;
+        c->name = "heal";
+        for (int i = 0; i < s->n_probes; i++) {
+            const struct probe_rt *p = &r->probes[i];
+            bool ok = p->healed && (!s->check.heal_within_ns ||
+                                    (uint64_t)p->heal_ms * 1000000ull <= s->check.heal_within_ns);
+            all &= ok;
+            if (p->healed)
+                off += (size_t)snprintf(c->detail + off, sizeof(c->detail) - off,
+                                        "%s%s %" PRId64 " ms", i ? ", " : "", p->cfg->name,
+                                        p->heal_ms);
+            else
+                off += (size_t)snprintf(c->detail + off, sizeof(c->detail) - off, "%s%s never",
+                                        i ? ", " : "", p->cfg->name);
+            if (off >= sizeof(c->detail))
+                break;
+        }
+        c->seen = !all;
+        c->status = all ? "pass" : "fail";
     }
     /* Convergence after the last step. */
     struct check_result *c = &res[n++];
@@ -1048,6 +1137,20 @@ static void write_summary(struct run *r, FILE *f, const struct check_result *res
         if (more)
             fprintf(f, "  ... and %d more slots with unavailable keys\n", more);
     }
+    if (r->scn->n_probes) {
+        const char *base = strrchr(r->scn->file, '/');
+        base = base ? base + 1 : r->scn->file;
+        fprintf(f, "%-10s %-10s %-28s %-7s %8s  %s\n", "client", "version", "scenario", "healed",
+                "heal_ms", "last error");
+        for (int i = 0; i < r->scn->n_probes; i++) {
+            const struct probe_rt *p = &r->probes[i];
+            char ms[24];
+            snprintf(ms, sizeof(ms), p->healed ? "%" PRId64 : "-", p->heal_ms);
+            fprintf(f, "%-10s %-10s %-28s %-7s %8s  %s\n", p->cfg->name,
+                    p->version[0] ? p->version : "?", base, p->healed ? "yes" : "never", ms,
+                    p->last_error[0] ? p->last_error : "-");
+        }
+    }
     for (int i = 0; i < r->n_mig; i++)
         fprintf(f, "migration %d-%d: %d of %d slots, %ld keys moved in %" PRIu64
                    " ms, %d retries%s%s\n",
@@ -1105,7 +1208,28 @@ static void write_report(struct run *r, const struct check_result *res, int n,
             }
             fputs("]}", f);
         }
-        fputs("],\"clients\":[]", f);
+        fputs("],\"clients\":[", f);
+        for (int i = 0; r->probes_started && i < r->scn->n_probes; i++) {
+            const struct probe_rt *p = &r->probes[i];
+            fprintf(f, "%s{\"name\":\"%s\",\"version\":", i ? "," : "", p->cfg->name);
+            json_str(f, p->version);
+            fprintf(f, ",\"healed\":%s,\"heal_ms\":", p->healed ? "true" : "false");
+            if (p->healed)
+                fprintf(f, "%" PRId64, p->heal_ms);
+            else
+                fputs("null", f);
+            fputs(",\"last_error\":", f);
+            json_str(f, p->last_error);
+            fprintf(f, ",\"ops\":%" PRIu64 ",\"failures\":%" PRIu64 ",\"errors_during_fault\":{",
+                    p->ops, p->failures);
+            for (int k = 0; k < p->n_kinds; k++) {
+                fputs(k ? "," : "", f);
+                json_str(f, p->kinds[k]);
+                fprintf(f, ":%" PRIu64, p->kind_count[k]);
+            }
+            fprintf(f, "},\"options\":%s}", p->options[0] ? p->options : "{}");
+        }
+        fputs("]", f);
         if (r->scn->writers > 0) {
             const struct wl_result *w = &r->wl_res;
             fprintf(f, ",\"workload\":{\"writers\":%d,\"ops\":%" PRIu64 ",\"acknowledged\":%" PRIu64
@@ -1163,6 +1287,12 @@ static void write_report(struct run *r, const struct check_result *res, int n,
         snprintf(path, sizeof(path), "%s/%s.log", dir, r->scn->names[i]);
         copy_file(r->nodes[i].log, path);
     }
+    for (int i = 0; r->probes_started && i < r->scn->n_probes; i++) {
+        snprintf(path, sizeof(path), "%s/probe-%s.jsonl", dir, r->scn->probes[i].name);
+        copy_file(r->probes[i].out_path, path);
+        snprintf(path, sizeof(path), "%s/probe-%s.log", dir, r->scn->probes[i].name);
+        copy_file(r->probes[i].log_path, path);
+    }
     static const char *const files[] = {"views.jsonl", "shim.pcap", "shim.events.jsonl",
                                         "shim.log", "shim.ini"};
     for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
@@ -1184,6 +1314,8 @@ static void teardown(struct run *r)
         r->wl_running = false;
     }
     wl_free(&r->wl);
+    for (int i = 0; r->probes_started && i < r->scn->n_probes; i++)
+        probe_stop(&r->probes[i]);
     if (r->shim_pid > 0) {
         if (shim_request(r, "stats", reply, sizeof(reply)) == 0 && reply[0] == '{')
             r->shim_stats = strdup(reply);
@@ -1361,6 +1493,16 @@ int run_scenario(const struct run_opts *o)
     if (interrupted)
         goto fail;
     join_migrations(r);
+    for (int i = 0; r->probes_started && i < scn.n_probes; i++) {
+        struct probe_rt *p = &r->probes[i];
+        probe_poll(p, ready_mono_ms(r), r->first_fault_ms < 0 ? 0 : r->first_fault_ms,
+                   r->converged_ms);
+        probe_stop(p);
+        probe_finish(p, ready_mono_ms(r), r->converged_ms);
+        progress(r, "client %s %s: %s%s%s", p->cfg->name, p->version,
+                 p->healed ? "healed" : "never healed", p->healed ? "" : "; last error: ",
+                 p->healed ? "" : p->last_error);
+    }
     if (r->wl_running) {
         char admin[32], seed[32];
         wl_stop(&r->wl);

@@ -20,6 +20,7 @@ enum sec {
     SEC_WORKLOAD,
     SEC_CHECK,
     SEC_EXPECT,
+    SEC_CLIENTS,
     SEC_FAULT,
     SEC_BAD,
 };
@@ -29,13 +30,16 @@ enum sec {
 static const char *const sec_names[] = {
     [SEC_CLUSTER] = "cluster", [SEC_SERVER] = "server", [SEC_TIMELINE] = "timeline",
     [SEC_WORKLOAD] = "workload", [SEC_CHECK] = "check", [SEC_EXPECT] = "expect",
+    [SEC_CLIENTS] = "clients",
 };
+/* Probe drivers this version ships (harness/clients/). */
+static const char *const probe_names[] = {"rift", "redis-py", NULL};
 static const char *const cluster_keys[] = {"server", "masters", "replicas", "node_timeout",
                                            NULL};
 static const char *const workload_keys[] = {"writers", NULL};
 static const char *const check_keys[] = {"cycles",     "lost_slots",      "lost_writes",
                                          "crashes",    "open_slots",      "converge_within",
-                                         NULL};
+                                         "heal_within", NULL};
 static const char *const expect_keys[] = {"cycles", "lost_slots", "lost_writes", "crashes",
                                           NULL};
 
@@ -57,6 +61,8 @@ struct loader {
     int sec_line[SEC_BAD]; /* header line of each section seen */
     unsigned key_seen;     /* keys of the current section, by table index */
     char step_text[SCN_MAX_STEPS][STEP_TEXT_MAX];
+    char seeds_spec[256];
+    int seeds_line;
 };
 
 static int fail(struct loader *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -140,10 +146,6 @@ static int begin_section(struct loader *L, const char *section)
         L->sec = SEC_FAULT;
         return 1;
     }
-    if (!strcmp(section, "clients")) {
-        L->sec = SEC_BAD;
-        return fail(L, "[clients] probes are not supported by this version of rift");
-    }
     for (int i = SEC_CLUSTER; i < SEC_FAULT; i++) {
         if (strcmp(section, sec_names[i]) != 0)
             continue;
@@ -179,9 +181,6 @@ static int section_key(struct loader *L, const char *const *keys, const char *ke
         }
         n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", keys[i]);
     }
-    if (L->sec == SEC_CHECK && !strcmp(key, "heal_within"))
-        return fail(L, "heal_within: client probes are not supported by this version of rift"),
-               -1;
     return fail(L, "unknown key '%s' in [%s] (expected %s)", key, sec, list), -1;
 }
 
@@ -249,11 +248,10 @@ static int check_key(struct loader *L, const char *key, const char *v)
     int k = section_key(L, check_keys, key);
     if (k < 0)
         return 0;
-    if (k == 5) {
-        if (pol_parse_time(v, &c->converge_within_ns) < 0 || !c->converge_within_ns)
-            return fail(L, "converge_within: expected a time greater than 0 (e.g. 10s), "
-                           "got '%s'",
-                        v);
+    if (k == 5 || k == 6) {
+        uint64_t *t = k == 5 ? &c->converge_within_ns : &c->heal_within_ns;
+        if (pol_parse_time(v, t) < 0 || !*t)
+            return fail(L, "%s: expected a time greater than 0 (e.g. 10s), got '%s'", key, v);
         return 1;
     }
     if (!strcmp(v, "forbid"))
@@ -276,6 +274,64 @@ static int expect_key(struct loader *L, const char *key, const char *v)
         return fail(L, "%s: expected present (what a known bug shows), got '%s'", key, v);
     *flag[k] = true;
     return 1;
+}
+
+/* [clients]: probes = a, b; start = TIME; seeds = nodes; PROBE.OPTION = VALUE */
+static int clients_key(struct loader *L, const char *key, const char *v)
+{
+    struct scenario *s = L->s;
+    const char *dot = strchr(key, '.');
+    if (dot) {
+        char probe[32];
+        snprintf(probe, sizeof(probe), "%.*s", (int)(dot - key), key);
+        for (int i = 0; i < s->n_probes; i++) {
+            struct scn_probe *p = &s->probes[i];
+            if (strcmp(p->name, probe) != 0)
+                continue;
+            if (p->n_opts == SCN_MAX_PROBE_OPTS || strlen(dot + 1) >= 64 || strlen(v) >= 64)
+                return fail(L, "%s: too many or too long options", key);
+            snprintf(p->opts[p->n_opts][0], 64, "%s", dot + 1);
+            snprintf(p->opts[p->n_opts][1], 64, "%s", v);
+            p->n_opts++;
+            return 1;
+        }
+        return fail(L, "%s: '%s' is not in probes = (give probes first)", key, probe);
+    }
+    if (!strcmp(key, "probes")) {
+        char buf[256], *save = NULL;
+        if (s->n_probes)
+            return fail(L, "'probes' is given twice in [clients]");
+        snprintf(buf, sizeof(buf), "%s", v);
+        for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+            int k;
+            for (k = 0; probe_names[k] && strcmp(probe_names[k], t); k++)
+                ;
+            if (!probe_names[k])
+                return fail(L, "probes: unknown probe '%s' (this version has rift, redis-py)",
+                            t);
+            if (s->n_probes == SCN_MAX_PROBES)
+                return fail(L, "probes: at most %d", SCN_MAX_PROBES);
+            snprintf(s->probes[s->n_probes++].name, 32, "%s", t);
+        }
+        if (!s->n_probes)
+            return fail(L, "probes: name at least one probe");
+        return 1;
+    }
+    if (!strcmp(key, "start")) {
+        if (pol_parse_time(v, &s->probes_start_ns) < 0)
+            return fail(L, "start: expected a time (e.g. 2.5s), got '%s'", v);
+        return 1;
+    }
+    if (!strcmp(key, "seeds")) {
+        if (strlen(v) >= sizeof(L->seeds_spec))
+            return fail(L, "seeds: too long");
+        snprintf(L->seeds_spec, sizeof(L->seeds_spec), "%s", v);
+        L->seeds_line = L->in.line;
+        return 1;
+    }
+    return fail(L, "unknown key '%s' in [clients] (expected probes, start, seeds or "
+                   "PROBE.OPTION)",
+                key);
 }
 
 static int timeline_key(struct loader *L, const char *key, const char *v)
@@ -343,6 +399,8 @@ static int handler(void *user, const char *section, const char *key, const char 
         return 1;
     case SEC_CHECK:
         return check_key(L, key, value);
+    case SEC_CLIENTS:
+        return clients_key(L, key, value);
     case SEC_EXPECT:
         return expect_key(L, key, value);
     default:
@@ -578,6 +636,18 @@ static int validate(struct loader *L)
     for (int i = 0; i < s->n_steps; i++)
         if (parse_step(L, &s->steps[i], L->step_text[i]) < 0)
             return -1;
+    if (L->seeds_line) {
+        char buf[256], *save = NULL;
+        snprintf(buf, sizeof(buf), "%s", L->seeds_spec);
+        for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+            int n = scn_node(s, t);
+            if (n < 0)
+                return fail_at(L, L->seeds_line, "seeds: unknown node '%s'", t);
+            s->probe_seeds |= UINT64_C(1) << n;
+        }
+    }
+    if (s->check.heal_within_ns && !s->n_probes)
+        return fail_at(L, L->sec_line[SEC_CHECK], "heal_within needs [clients] probes");
     if (s->has_expect &&
         !(s->expect.cycles || s->expect.lost_slots || s->expect.lost_writes || s->expect.crashes))
         return fail_at(L, L->sec_line[SEC_EXPECT],

@@ -50,6 +50,17 @@ enum scn_rule { SCN_UNSET = 0, SCN_FORBID, SCN_ALLOW };
 struct scn_checks {
     enum scn_rule cycles, lost_slots, lost_writes, crashes, open_slots;
     uint64_t converge_within_ns; /* 0: not checked */
+    uint64_t heal_within_ns;     /* 0: not checked */
+};
+
+#define SCN_MAX_PROBES 8
+#define SCN_MAX_PROBE_OPTS 8
+
+/* A client probe: a real client library driven by harness/clients/. */
+struct scn_probe {
+    char name[32];               /* rift | redis-py */
+    int n_opts;
+    char opts[SCN_MAX_PROBE_OPTS][2][64]; /* library option, value */
 };
 
 struct scn_expect {
@@ -72,6 +83,10 @@ struct scenario {
     struct scn_step steps[SCN_MAX_STEPS];
     int n_steps;
     int writers;                 /* [workload] writers, 0: none */
+    struct scn_probe probes[SCN_MAX_PROBES];
+    int n_probes;
+    uint64_t probes_start_ns;    /* [clients] start, from the start of the timeline */
+    uint64_t probe_seeds;        /* node bitmask the probes are given; 0: every primary */
     struct scn_checks check;
     struct scn_expect expect;
     bool has_expect;

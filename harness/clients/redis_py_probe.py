@@ -97,7 +97,7 @@ def main():
     nodes = [ClusterNode(h, int(p)) for h, p in (s.rsplit(":", 1) for s in a.seeds.split(","))]
     out = sys.stdout
     out.write(json.dumps({"probe": "redis-py", "version": redis.__version__,
-                          "options": options}) + "\n")
+                          "options": options}, separators=(",", ":")) + "\n")
     out.flush()
     keys = spread_keys(a.keys, "py")
     client = None
@@ -119,7 +119,7 @@ def main():
                 rec.update(ok=True, kind="ok", msg="")
             except Exception as e:  # every failure is data
                 rec.update(ok=False, kind=type(e).__name__, msg=str(e)[:200])
-            out.write(json.dumps(rec) + "\n")
+            out.write(json.dumps(rec, separators=(",", ":")) + "\n")
         out.flush()
         time.sleep(a.interval_ms / 1000.0)
     return 0

@@ -379,13 +379,38 @@ static void expect_error(const char *text, int line, const char *word, int calle
 #define FAULT CLUSTER "[fault f]\nfrom = m1\nto = m2\n"
 #define TL FAULT "[timeline]\n"
 
+static void test_clients(void **state)
+{
+    struct scenario s;
+    char err[512];
+    (void)state;
+    assert_int_equal(scn_load_string(&s, "ok.ini",
+                                     "[cluster]\nmasters = 3\nreplicas = 1\n[clients]\n"
+                                     "probes = redis-py, rift\nstart = 2.5s\nseeds = m2\n"
+                                     "redis-py.require_full_coverage = false\n"
+                                     "[check]\nheal_within = 10s\n",
+                                     err, sizeof(err)),
+                     0);
+    assert_int_equal(s.n_probes, 2);
+    assert_string_equal(s.probes[0].name, "redis-py");
+    assert_string_equal(s.probes[1].name, "rift");
+    assert_int_equal(s.probes[0].n_opts, 1);
+    assert_string_equal(s.probes[0].opts[0][0], "require_full_coverage");
+    assert_string_equal(s.probes[0].opts[0][1], "false");
+    assert_int_equal(s.probes_start_ns, 2500000000ull);
+    assert_int_equal(s.probe_seeds, 1u << 1);
+    assert_int_equal(s.check.heal_within_ns, 10000000000ull);
+}
+
 static void test_err_sections(void **state)
 {
     (void)state;
     EXPECT_ERR(CLUSTER "[bogus]\nx = 1\n", 4, "unknown section [bogus]");
     EXPECT_ERR(CLUSTER "[bogus]\n", 4, "unknown section [bogus]");
-    EXPECT_ERR(CLUSTER "[clients]\nprobes = redis-py\nstart = 1.5s\n", 4,
-               "[clients] probes are not supported by this version of rift");
+    EXPECT_ERR(CLUSTER "[clients]\nprobes = redis-py, jedis\n", 5, "unknown probe 'jedis'");
+    EXPECT_ERR(CLUSTER "[clients]\nprobes = rift\nseeds = m9\n", 6, "seeds: unknown node 'm9'");
+    EXPECT_ERR(CLUSTER "[clients]\nredis-py.x = 1\n", 5, "not in probes");
+    EXPECT_ERR(CLUSTER "[clients]\nprobes = rift\nstart = soon\n", 6, "start:");
     EXPECT_ERR(CLUSTER "[cluster]\nmasters = 4\n", 4, "[cluster] is given twice");
     EXPECT_ERR("[check]\ncycles = forbid\n" TL "[check]\n", 10, "[check] is given twice");
     EXPECT_ERR("masters = 3\n" CLUSTER, 1, "outside any section");
@@ -404,7 +429,7 @@ static void test_err_unknown_keys(void **state)
     EXPECT_ERR(CLUSTER "[workload]\nreaders = 2\n", 5, "unknown key 'readers' in [workload]");
     EXPECT_ERR(CLUSTER "[check]\ncycles = forbid\nloops = forbid\n", 6,
                "unknown key 'loops' in [check]");
-    EXPECT_ERR(CLUSTER "[check]\nheal_within = 10s\n", 5, "client probes are not supported");
+    EXPECT_ERR(CLUSTER "[check]\nheal_within = 10s\n", 4, "heal_within needs [clients]");
     EXPECT_ERR(CLUSTER "[expect]\nloops = present\n", 5, "unknown key 'loops' in [expect]");
     EXPECT_ERR(FAULT "messages = PING\n", 7, "not supported");
 }
@@ -626,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_clients),
         cmocka_unit_test(test_err_sections),
         cmocka_unit_test(test_err_unknown_keys),
         cmocka_unit_test(test_err_cluster_values),

@@ -1,0 +1,214 @@
+/* probes: starting drivers, reading their lines, healing. */
+#include "probes.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "proc.h"
+
+pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, const char *self_dir,
+                  const char *seeds, const char *source, const char *tmpdir)
+{
+    char prog[600], opt[SCN_MAX_PROBE_OPTS][140];
+    char *argv[32 + 2 * SCN_MAX_PROBE_OPTS];
+    int a = 0;
+    memset(p, 0, sizeof(*p));
+    p->cfg = cfg;
+    p->heal_ms = -1;
+    snprintf(p->out_path, sizeof(p->out_path), "%s/probe-%s.jsonl", tmpdir, cfg->name);
+    snprintf(p->log_path, sizeof(p->log_path), "%s/probe-%s.log", tmpdir, cfg->name);
+    if (!strcmp(cfg->name, "rift")) {
+        snprintf(prog, sizeof(prog), "%s/rift-probe", self_dir);
+        argv[a++] = prog;
+    } else {
+        snprintf(prog, sizeof(prog), "%s/../harness/clients/redis_py_probe.py", self_dir);
+        argv[a++] = "/usr/bin/python3";
+        argv[a++] = prog;
+    }
+    argv[a++] = "--seeds";
+    argv[a++] = (char *)seeds;
+    argv[a++] = "--source";
+    argv[a++] = (char *)source;
+    argv[a++] = "--duration";
+    argv[a++] = "600";
+    for (int i = 0; i < cfg->n_opts; i++) {
+        snprintf(opt[i], sizeof(opt[i]), "%s=%s", cfg->opts[i][0], cfg->opts[i][1]);
+        argv[a++] = "--option";
+        argv[a++] = opt[i];
+    }
+    argv[a] = NULL;
+    /* stdout to the jsonl file, stderr to the log: a shell-free redirect. */
+    pid_t pid = fork();
+    if (pid == 0) {
+        FILE *o = freopen(p->out_path, "w", stdout);
+        FILE *e = freopen(p->log_path, "w", stderr);
+        sigset_t none;
+        (void)o;
+        (void)e;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        setpgid(0, 0);
+        execv(argv[0], argv);
+        fprintf(stderr, "cannot run %s\n", argv[0]);
+        _exit(127);
+    }
+    p->pid = pid;
+    return pid;
+}
+
+static bool str_field(const char *line, const char *name, char *out, size_t len)
+{
+    char pat[40];
+    const char *s, *e;
+    size_t n = 0;
+    snprintf(pat, sizeof(pat), "\"%s\":\"", name);
+    s = strstr(line, pat);
+    if (!s)
+        return false;
+    s += strlen(pat);
+    for (e = s; *e && *e != '"'; e++)
+        if (*e == '\\' && e[1])
+            e++;
+    n = (size_t)(e - s) < len - 1 ? (size_t)(e - s) : len - 1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return true;
+}
+
+static int key_index(struct probe_rt *p, const char *name)
+{
+    for (int i = 0; i < p->n_keys; i++)
+        if (!strcmp(p->keys[i].name, name))
+            return i;
+    if (p->n_keys == PROBE_MAX_KEYS)
+        return -1;
+    snprintf(p->keys[p->n_keys].name, sizeof(p->keys[0].name), "%s", name);
+    p->keys[p->n_keys].last_ok_ms = -1;
+    p->keys[p->n_keys].last_fail_ms = -1;
+    return p->n_keys++;
+}
+
+static void count_kind(struct probe_rt *p, const char *kind)
+{
+    for (int i = 0; i < p->n_kinds; i++)
+        if (!strcmp(p->kinds[i], kind)) {
+            p->kind_count[i]++;
+            return;
+        }
+    if (p->n_kinds < 16) {
+        snprintf(p->kinds[p->n_kinds], sizeof(p->kinds[0]), "%s", kind);
+        p->kind_count[p->n_kinds++] = 1;
+    }
+}
+
+/* One output line; returns the op's run time, or -1 for other lines. */
+static int64_t take_line(struct probe_rt *p, const char *line, int64_t t0_ms, int64_t fault_ms,
+                         int64_t conv_ms)
+{
+    char key[64], kind[40], msg[160];
+    const char *t = strstr(line, "\"t_ms\":");
+    int64_t when;
+    int k;
+    if (!t) {
+        if (strstr(line, "\"probe\"")) {
+            const char *o = strstr(line, "\"options\":");
+            str_field(line, "version", p->version, sizeof(p->version));
+            if (o) {
+                size_t n = strlen(o + 10);
+                while (n && (o[10 + n - 1] == '\n' || o[10 + n - 1] == '}'))
+                    n--;
+                snprintf(p->options, sizeof(p->options), "%.*s}", (int)n, o + 10);
+            }
+        }
+        return -1;
+    }
+    when = strtoll(t + 7, NULL, 10) - t0_ms;
+    if (!str_field(line, "key", key, sizeof(key)) || (k = key_index(p, key)) < 0)
+        return -1;
+    p->ops++;
+    if (strstr(line, "\"ok\":true")) {
+        p->keys[k].last_ok_ms = when;
+        return when;
+    }
+    p->failures++;
+    p->keys[k].last_fail_ms = when;
+    str_field(line, "kind", kind, sizeof(kind));
+    str_field(line, "msg", msg, sizeof(msg));
+    snprintf(p->last_error, sizeof(p->last_error), "%s: %s", kind, msg);
+    if (when >= fault_ms && (conv_ms < 0 || when <= conv_ms))
+        count_kind(p, kind);
+    return when;
+}
+
+void probe_poll(struct probe_rt *p, int64_t t0_ms, int64_t fault_ms, int64_t conv_ms)
+{
+    char line[1024];
+    if (!p->in && !(p->in = fopen(p->out_path, "r")))
+        return;
+    while (fgets(line, sizeof(line), p->in)) {
+        if (!strchr(line, '\n')) {
+            /* a line still being written: read it again next time */
+            fseek(p->in, -(long)strlen(line), SEEK_CUR);
+            break;
+        }
+        take_line(p, line, t0_ms, fault_ms, conv_ms);
+    }
+    clearerr(p->in);
+}
+
+bool probe_healed_since(const struct probe_rt *p, int64_t conv_ms)
+{
+    if (conv_ms < 0 || p->n_keys == 0)
+        return false;
+    for (int i = 0; i < p->n_keys; i++)
+        if (p->keys[i].last_ok_ms < conv_ms)
+            return false;
+    return true;
+}
+
+void probe_finish(struct probe_rt *p, int64_t t0_ms, int64_t conv_ms)
+{
+    FILE *f = fopen(p->out_path, "r");
+    char line[1024];
+    bool ok_since[PROBE_MAX_KEYS] = {false};
+    int n_ok = 0;
+    p->healed = false;
+    p->heal_ms = -1;
+    if (!f || conv_ms < 0) {
+        if (f)
+            fclose(f);
+        return;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        char key[64];
+        const char *t = strstr(line, "\"t_ms\":");
+        int k;
+        if (!t || !str_field(line, "key", key, sizeof(key)) || !strstr(line, "\"ok\":true"))
+            continue;
+        int64_t when = strtoll(t + 7, NULL, 10) - t0_ms;
+        if (when < conv_ms || (k = key_index(p, key)) < 0 || ok_since[k])
+            continue;
+        ok_since[k] = true;
+        if (++n_ok == p->n_keys) {
+            p->healed = true;
+            p->heal_ms = when - conv_ms;
+            break;
+        }
+    }
+    fclose(f);
+}
+
+void probe_stop(struct probe_rt *p)
+{
+    if (p->pid > 0) {
+        proc_stop(p->pid, 3000);
+        p->pid = 0;
+    }
+    if (p->in) {
+        fclose(p->in);
+        p->in = NULL;
+    }
+}

@@ -1,0 +1,54 @@
+/* probes: real cluster client libraries run as probe processes during a
+ * run (drivers in harness/clients/), their JSON-lines output read as it
+ * comes, and whether and how fast each heals once the cluster converged. */
+#ifndef RIFT_PROBES_H
+#define RIFT_PROBES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "scenario.h"
+
+#define PROBE_MAX_KEYS 64
+
+struct probe_key {
+    char name[64];
+    int64_t last_ok_ms;     /* run time of the last success, -1 none */
+    int64_t last_fail_ms;
+};
+
+struct probe_rt {
+    const struct scn_probe *cfg;
+    pid_t pid;
+    char out_path[300], log_path[300];
+    FILE *in;
+    char version[64];
+    char options[512];      /* the driver's own JSON object of settings */
+    struct probe_key keys[PROBE_MAX_KEYS];
+    int n_keys;
+    uint64_t ops, failures;
+    char kinds[16][40];     /* error kinds seen during the fault, and counts */
+    uint64_t kind_count[16];
+    int n_kinds;
+    char last_error[200];
+    bool healed;
+    int64_t heal_ms;        /* from convergence, -1 never */
+};
+
+/* argv for a probe; the driver files are found relative to self_dir. */
+pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, const char *self_dir,
+                  const char *seeds, const char *source, const char *tmpdir);
+/* Read what the probe wrote since the last call. t0_ms: the run's time
+ * origin on CLOCK_MONOTONIC; fault_ms..conv_ms is the window whose errors
+ * are counted by kind (conv_ms < 0: still open). */
+void probe_poll(struct probe_rt *p, int64_t t0_ms, int64_t fault_ms, int64_t conv_ms);
+/* Every key succeeded at or after conv_ms. */
+bool probe_healed_since(const struct probe_rt *p, int64_t conv_ms);
+/* Final verdict: heal_ms is the first moment after conv_ms at which every
+ * key had succeeded since conv_ms (re-reads the whole output). */
+void probe_finish(struct probe_rt *p, int64_t t0_ms, int64_t conv_ms);
+void probe_stop(struct probe_rt *p);
+
+#endif
