@@ -69,11 +69,12 @@ static bool str_field(const char *line, const char *name, char *out, size_t len)
     if (!s)
         return false;
     s += strlen(pat);
-    for (e = s; *e && *e != '"'; e++)
+    /* copy up to the closing quote, dropping JSON's escaping backslashes */
+    for (e = s; *e && *e != '"' && n < len - 1; e++) {
         if (*e == '\\' && e[1])
             e++;
-    n = (size_t)(e - s) < len - 1 ? (size_t)(e - s) : len - 1;
-    memcpy(out, s, n);
+        out[n++] = *e;
+    }
     out[n] = '\0';
     return true;
 }
@@ -159,46 +160,61 @@ void probe_poll(struct probe_rt *p, int64_t t0_ms, int64_t fault_ms, int64_t con
     clearerr(p->in);
 }
 
+/* A key is healthy once an operation succeeded after its last failure. */
 bool probe_healed_since(const struct probe_rt *p, int64_t conv_ms)
 {
     if (conv_ms < 0 || p->n_keys == 0)
         return false;
     for (int i = 0; i < p->n_keys; i++)
-        if (p->keys[i].last_ok_ms < conv_ms)
+        if (p->keys[i].last_fail_ms >= 0 && p->keys[i].last_ok_ms < p->keys[i].last_fail_ms)
             return false;
     return true;
 }
 
+/* heal_ms: for each key, the first success after its last failure, counted
+ * from the convergence (0 when it recovered before, or never failed); the
+ * probe heals when its slowest key does. */
 void probe_finish(struct probe_rt *p, int64_t t0_ms, int64_t conv_ms)
 {
     FILE *f = fopen(p->out_path, "r");
     char line[1024];
-    bool ok_since[PROBE_MAX_KEYS] = {false};
-    int n_ok = 0;
+    int64_t last_fail[PROBE_MAX_KEYS], ok_after[PROBE_MAX_KEYS];
     p->healed = false;
     p->heal_ms = -1;
-    if (!f || conv_ms < 0) {
+    if (!f || conv_ms < 0 || p->n_keys == 0) {
         if (f)
             fclose(f);
         return;
     }
+    for (int i = 0; i < PROBE_MAX_KEYS; i++)
+        last_fail[i] = ok_after[i] = -1;
     while (fgets(line, sizeof(line), f)) {
         char key[64];
         const char *t = strstr(line, "\"t_ms\":");
         int k;
-        if (!t || !str_field(line, "key", key, sizeof(key)) || !strstr(line, "\"ok\":true"))
+        if (!t || !str_field(line, "key", key, sizeof(key)) || (k = key_index(p, key)) < 0)
             continue;
         int64_t when = strtoll(t + 7, NULL, 10) - t0_ms;
-        if (when < conv_ms || (k = key_index(p, key)) < 0 || ok_since[k])
-            continue;
-        ok_since[k] = true;
-        if (++n_ok == p->n_keys) {
-            p->healed = true;
-            p->heal_ms = when - conv_ms;
-            break;
+        if (strstr(line, "\"ok\":true")) {
+            if (last_fail[k] >= 0 && ok_after[k] < 0)
+                ok_after[k] = when;
+        } else {
+            last_fail[k] = when;
+            ok_after[k] = -1;
         }
     }
     fclose(f);
+    int64_t worst = 0;
+    for (int k = 0; k < p->n_keys; k++) {
+        if (last_fail[k] < 0)
+            continue;
+        if (ok_after[k] < 0)
+            return; /* never */
+        if (ok_after[k] - conv_ms > worst)
+            worst = ok_after[k] - conv_ms;
+    }
+    p->healed = true;
+    p->heal_ms = worst;
 }
 
 void probe_stop(struct probe_rt *p)

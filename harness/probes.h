@@ -44,10 +44,11 @@ pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, const char *s
  * origin on CLOCK_MONOTONIC; fault_ms..conv_ms is the window whose errors
  * are counted by kind (conv_ms < 0: still open). */
 void probe_poll(struct probe_rt *p, int64_t t0_ms, int64_t fault_ms, int64_t conv_ms);
-/* Every key succeeded at or after conv_ms. */
+/* Converged, and every key succeeded after its last failure. */
 bool probe_healed_since(const struct probe_rt *p, int64_t conv_ms);
-/* Final verdict: heal_ms is the first moment after conv_ms at which every
- * key had succeeded since conv_ms (re-reads the whole output). */
+/* Final verdict (re-reads the whole output): healed when every key has
+ * succeeded after its last failure; heal_ms from conv_ms to the slowest
+ * key's recovery (0 if all recovered before the convergence). */
 void probe_finish(struct probe_rt *p, int64_t t0_ms, int64_t conv_ms);
 void probe_stop(struct probe_rt *p);
 

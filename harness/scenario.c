@@ -41,7 +41,7 @@ static const char *const check_keys[] = {"cycles",     "lost_slots",      "lost_
                                          "crashes",    "open_slots",      "converge_within",
                                          "heal_within", NULL};
 static const char *const expect_keys[] = {"cycles", "lost_slots", "lost_writes", "crashes",
-                                          NULL};
+                                          "never_heals", NULL};
 
 /* Directives rift sets itself on every node. */
 static const char *const reserved_conf[] = {
@@ -63,6 +63,8 @@ struct loader {
     char step_text[SCN_MAX_STEPS][STEP_TEXT_MAX];
     char seeds_spec[256];
     int seeds_line;
+    char never_spec[256];
+    int never_line;
 };
 
 static int fail(struct loader *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -270,6 +272,12 @@ static int expect_key(struct loader *L, const char *key, const char *v)
     int k = section_key(L, expect_keys, key);
     if (k < 0)
         return 0;
+    if (k == 4) {
+        /* probes are resolved after parsing: keep the text */
+        snprintf(L->never_spec, sizeof(L->never_spec), "%s", v);
+        L->never_line = L->in.line;
+        return 1;
+    }
     if (strcmp(v, "present") != 0)
         return fail(L, "%s: expected present (what a known bug shows), got '%s'", key, v);
     *flag[k] = true;
@@ -646,10 +654,24 @@ static int validate(struct loader *L)
             s->probe_seeds |= UINT64_C(1) << n;
         }
     }
+    if (L->never_line) {
+        char buf[256], *save = NULL;
+        snprintf(buf, sizeof(buf), "%s", L->never_spec);
+        for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+            int k;
+            for (k = 0; k < s->n_probes && strcmp(s->probes[k].name, t); k++)
+                ;
+            if (k == s->n_probes)
+                return fail_at(L, L->never_line, "never_heals: '%s' is not in [clients] probes",
+                               t);
+            s->expect.never_heals |= 1u << k;
+        }
+    }
     if (s->check.heal_within_ns && !s->n_probes)
         return fail_at(L, L->sec_line[SEC_CHECK], "heal_within needs [clients] probes");
     if (s->has_expect &&
-        !(s->expect.cycles || s->expect.lost_slots || s->expect.lost_writes || s->expect.crashes))
+        !(s->expect.cycles || s->expect.lost_slots || s->expect.lost_writes || s->expect.crashes ||
+          s->expect.never_heals))
         return fail_at(L, L->sec_line[SEC_EXPECT],
                        "[expect] names nothing: give at least one of cycles, lost_slots, "
                        "lost_writes, crashes = present");

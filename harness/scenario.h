@@ -65,6 +65,7 @@ struct scn_probe {
 
 struct scn_expect {
     bool cycles, lost_slots, lost_writes, crashes; /* true: must be seen ("present") */
+    unsigned never_heals;        /* probes (bit per index) that must NOT heal */
 };
 
 struct scenario {

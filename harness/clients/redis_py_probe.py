@@ -80,7 +80,7 @@ def main():
     ap.add_argument("--seeds", required=True)
     ap.add_argument("--source", required=True)
     ap.add_argument("--duration", type=float, required=True)
-    ap.add_argument("--interval-ms", type=float, default=20)
+    ap.add_argument("--interval-ms", type=float, default=10)
     ap.add_argument("--keys", type=int, default=32)
     ap.add_argument("--option", action="append", default=[])
     a = ap.parse_args()

@@ -38,7 +38,7 @@ int main(int argc, char **argv)
         {"keys", required_argument, NULL, 'k'},        {NULL, 0, NULL, 0},
     };
     char seeds[512] = "", source[64] = "", keys[256][48];
-    double duration = 0, interval = 20;
+    double duration = 0, interval = 10;
     int nkeys = 32, c;
     struct cclient cc;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {

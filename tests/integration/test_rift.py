@@ -43,11 +43,14 @@ def test_baseline_passes_every_check(ns):
     rep = json.load(open(os.path.join(report, "report.json")))
     check(rep["verdict"] == "pass" and rep["server_version"] == "7.0.15", "report %s" % rep)
     names = {c["name"]: c for c in rep["checks"]}
-    for c in ("cycles", "lost_slots", "crashes", "open_slots", "convergence"):
+    for c in ("cycles", "lost_slots", "crashes", "open_slots", "convergence", "heal"):
         check(names[c]["status"] == "pass", "check %s: %s" % (c, names[c]))
+    # Every probe heals trivially in the baseline.
+    check([(c["name"], c["healed"]) for c in rep["clients"]] ==
+          [("rift", True), ("redis-py", True)], "clients %s" % rep["clients"])
     check(names["cycles"]["observations"] == [], "a cycle in the baseline")
     junit = open(os.path.join(report, "junit.xml")).read()
-    check(junit.count("<testcase") == 5 and 'failures="0"' in junit, junit)
+    check(junit.count("<testcase") == 6 and 'failures="0"' in junit, junit)
     for f in ("summary.txt", "views.jsonl", "m1.log", "m1r1.log", "shim.log"):
         check(os.path.exists(os.path.join(report, f)), "report lacks " + f)
     views = open(os.path.join(report, "views.jsonl")).read().splitlines()
@@ -198,4 +201,23 @@ def test_a_server_dying_unasked_is_a_crash(ns):
     check(p.returncode == 1 and rep["verdict"] == "fail", "exit %d: %s" % (p.returncode, out))
     check(crash["status"] == "fail" and any("m3 exited (signal 9)" in o["what"]
                                             for o in crash["observations"]), crash)
+    check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
+
+
+def test_client_heal_matrix_same_verdict_3_of_3(ns):
+    verdicts = []
+    for i in range(3):
+        report = os.path.join(ns.tmp, "heal%d" % i)
+        r, secs = rift_run(os.path.join(SCN, "client-slot-cache-heal.ini"), report)
+        rep = json.load(open(os.path.join(report, "report.json")))
+        clients = {c["name"]: c for c in rep["clients"]}
+        row = {n: (c["healed"], c["heal_ms"], c["last_error"][:60]) for n, c in clients.items()}
+        print("  run %d: exit %d in %.1f s: %s" % (i + 1, r.returncode, secs, row))
+        check(r.returncode == 0, "exit %d:\n%s\n%s" % (r.returncode, r.stdout, r.stderr[-3000:]))
+        check(clients["redis-py"]["version"] == "4.3.4", clients["redis-py"])
+        verdicts.append((clients["rift"]["healed"], clients["redis-py"]["healed"]))
+        check("SlotNotCoveredError" in clients["redis-py"]["last_error"], clients["redis-py"])
+        check(clients["rift"]["heal_ms"] is not None and clients["rift"]["heal_ms"] < 5000,
+              clients["rift"])
+    check(verdicts == [(True, False)] * 3, "verdicts per run (rift, redis-py): %s" % verdicts)
     check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
