@@ -44,7 +44,7 @@ test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c policies/poli
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe
 
-.PHONY: all test unit integration bench deps clean install format demo run
+.PHONY: all test unit integration bench deps clean install format demo run clients
 all: bin/rift-shim bin/rift bin/rift-probe
 
 bin/rift-probe: $(call obj,harness/clients/rift_probe.c harness/cclient.c)
@@ -92,10 +92,20 @@ deps:
 	        --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
 
+# Client probes: the Node libraries pinned by package-lock.json, and
+# redis-py 6.1.0 from Debian trixie unpacked into build/trixie.
+CLIENT_DEPS := harness/clients/node_modules/.package-lock.json build/trixie/.stamp
+harness/clients/node_modules/.package-lock.json: harness/clients/package-lock.json
+	cd harness/clients && npm ci --no-audit --no-fund --loglevel=error
+build/trixie/.stamp: harness/clients/fetch-trixie.sh
+	harness/clients/fetch-trixie.sh build/trixie python3-redis
+	@touch $@
+clients: $(CLIENT_DEPS)
+
 unit: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 	@for t in $^; do echo "== $$t"; $$t || exit 1; done
 
-integration: bin/rift-shim bin/rift $(BENCH_BIN)
+integration: bin/rift-shim bin/rift bin/rift-probe $(BENCH_BIN) $(CLIENT_DEPS)
 	$(Q)/usr/bin/python3 tests/integration/run.py
 
 test: deps
@@ -108,7 +118,7 @@ bench: deps
 
 # The main job on the default scenario: a real cluster, a real fault, a verdict.
 run: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all clients
 	$(Q)bin/rift run harness/scenarios/failover-pong-race.ini --report out/failover-pong-race
 
 demo: deps

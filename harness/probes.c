@@ -12,7 +12,8 @@
 pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, const char *self_dir,
                   const char *seeds, const char *source, const char *tmpdir)
 {
-    char prog[600], opt[SCN_MAX_PROBE_OPTS][140];
+    char prog[600], opt[SCN_MAX_PROBE_OPTS][140], pypath[700];
+    char *env_extra = NULL;
     char *argv[32 + 2 * SCN_MAX_PROBE_OPTS];
     int a = 0;
     memset(p, 0, sizeof(*p));
@@ -23,10 +24,23 @@ pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, const char *s
     if (!strcmp(cfg->name, "rift")) {
         snprintf(prog, sizeof(prog), "%s/rift-probe", self_dir);
         argv[a++] = prog;
+    } else if (!strcmp(cfg->name, "ioredis") || !strcmp(cfg->name, "node-redis")) {
+        snprintf(prog, sizeof(prog), "%s/../harness/clients/node_probe.js", self_dir);
+        argv[a++] = "node";
+        argv[a++] = prog;
+        argv[a++] = "--lib";
+        argv[a++] = (char *)cfg->name;
     } else {
+        /* redis-py: Debian's python3-redis; redis-py-6: trixie's, unpacked
+         * into build/trixie by harness/clients/fetch-trixie.sh */
         snprintf(prog, sizeof(prog), "%s/../harness/clients/redis_py_probe.py", self_dir);
         argv[a++] = "/usr/bin/python3";
         argv[a++] = prog;
+        if (!strcmp(cfg->name, "redis-py-6")) {
+            snprintf(pypath, sizeof(pypath),
+                     "PYTHONPATH=%s/../build/trixie/root/usr/lib/python3/dist-packages", self_dir);
+            env_extra = pypath;
+        }
     }
     argv[a++] = "--seeds";
     argv[a++] = (char *)seeds;
@@ -51,7 +65,9 @@ pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, const char *s
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         setpgid(0, 0);
-        execv(argv[0], argv);
+        if (env_extra)
+            putenv(env_extra);
+        execvp(argv[0], argv);
         fprintf(stderr, "cannot run %s\n", argv[0]);
         _exit(127);
     }

@@ -33,7 +33,8 @@ static const char *const sec_names[] = {
     [SEC_CLIENTS] = "clients",
 };
 /* Probe drivers this version ships (harness/clients/). */
-static const char *const probe_names[] = {"rift", "redis-py", NULL};
+static const char *const probe_names[] = {"rift", "redis-py", "redis-py-6", "ioredis",
+                                          "node-redis", NULL};
 static const char *const cluster_keys[] = {"server", "masters", "replicas", "node_timeout",
                                            NULL};
 static const char *const workload_keys[] = {"writers", NULL};
@@ -315,7 +316,8 @@ static int clients_key(struct loader *L, const char *key, const char *v)
             for (k = 0; probe_names[k] && strcmp(probe_names[k], t); k++)
                 ;
             if (!probe_names[k])
-                return fail(L, "probes: unknown probe '%s' (this version has rift, redis-py)",
+                return fail(L, "probes: unknown probe '%s' (expected rift, redis-py, redis-py-6, "
+                               "ioredis or node-redis)",
                             t);
             if (s->n_probes == SCN_MAX_PROBES)
                 return fail(L, "probes: at most %d", SCN_MAX_PROBES);

@@ -58,7 +58,7 @@ struct scn_checks {
 
 /* A client probe: a real client library driven by harness/clients/. */
 struct scn_probe {
-    char name[32];               /* rift | redis-py */
+    char name[32];               /* rift | redis-py | redis-py-6 | ioredis | node-redis */
     int n_opts;
     char opts[SCN_MAX_PROBE_OPTS][2][64]; /* library option, value */
 };

@@ -215,9 +215,14 @@ def test_client_heal_matrix_same_verdict_3_of_3(ns):
         print("  run %d: exit %d in %.1f s: %s" % (i + 1, r.returncode, secs, row))
         check(r.returncode == 0, "exit %d:\n%s\n%s" % (r.returncode, r.stdout, r.stderr[-3000:]))
         check(clients["redis-py"]["version"] == "4.3.4", clients["redis-py"])
-        verdicts.append((clients["rift"]["healed"], clients["redis-py"]["healed"]))
+        check(clients["redis-py-6"]["version"] == "6.1.0", clients["redis-py-6"])
+        check(clients["ioredis"]["version"] == "6.0.0", clients["ioredis"])
+        check(clients["node-redis"]["version"] == "6.3.1", clients["node-redis"])
+        verdicts.append(tuple(clients[n]["healed"] for n in
+                              ("rift", "redis-py", "redis-py-6", "ioredis", "node-redis")))
         check("SlotNotCoveredError" in clients["redis-py"]["last_error"], clients["redis-py"])
         check(clients["rift"]["heal_ms"] is not None and clients["rift"]["heal_ms"] < 5000,
               clients["rift"])
-    check(verdicts == [(True, False)] * 3, "verdicts per run (rift, redis-py): %s" % verdicts)
+    check(verdicts == [(True, False, False, True, False)] * 3,
+          "healed per run (rift, redis-py, redis-py-6, ioredis, node-redis): %s" % verdicts)
     check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
