@@ -134,10 +134,13 @@ static int64_t take_line(struct probe_rt *p, const char *line, int64_t t0_ms, in
             const char *o = strstr(line, "\"options\":");
             str_field(line, "version", p->version, sizeof(p->version));
             if (o) {
+                /* the options object runs to the header's own closing brace */
                 size_t n = strlen(o + 10);
-                while (n && (o[10 + n - 1] == '\n' || o[10 + n - 1] == '}'))
+                while (n && (o[10 + n - 1] == '\n' || o[10 + n - 1] == ' '))
                     n--;
-                snprintf(p->options, sizeof(p->options), "%.*s}", (int)n, o + 10);
+                if (n && o[10 + n - 1] == '}')
+                    n--;
+                snprintf(p->options, sizeof(p->options), "%.*s", (int)n, o + 10);
             }
         }
         return -1;
