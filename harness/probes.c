@@ -10,7 +10,7 @@
 #include "proc.h"
 
 pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, const char *self_dir,
-                  const char *seeds, const char *source, const char *tmpdir)
+                  const char *seeds, const char *source, const char *ranges, const char *tmpdir)
 {
     char prog[600], opt[SCN_MAX_PROBE_OPTS][140], pypath[700];
     char *env_extra = NULL;
@@ -48,6 +48,10 @@ pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, const char *s
     argv[a++] = (char *)source;
     argv[a++] = "--duration";
     argv[a++] = "600";
+    if (ranges[0]) {
+        argv[a++] = "--ranges";
+        argv[a++] = (char *)ranges;
+    }
     for (int i = 0; i < cfg->n_opts; i++) {
         snprintf(opt[i], sizeof(opt[i]), "%s=%s", cfg->opts[i][0], cfg->opts[i][1]);
         argv[a++] = "--option";

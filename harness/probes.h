@@ -38,8 +38,9 @@ struct probe_rt {
 };
 
 /* argv for a probe; the driver files are found relative to self_dir. */
+/* ranges: "LO-HI,..." the scenario migrates; the probe adds keys there. */
 pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, const char *self_dir,
-                  const char *seeds, const char *source, const char *tmpdir);
+                  const char *seeds, const char *source, const char *ranges, const char *tmpdir);
 /* Read what the probe wrote since the last call. t0_ms: the run's time
  * origin on CLOCK_MONOTONIC; fault_ms..conv_ms is the window whose errors
  * are counted by kind (conv_ms < 0: still open). */

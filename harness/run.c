@@ -860,9 +860,15 @@ static void start_probes(struct run *r)
         node_addr(i, a, sizeof(a));
         off += (size_t)snprintf(seeds + off, sizeof(seeds) - off, "%s%s", off ? "," : "", a);
     }
+    char ranges[512] = "";
+    size_t roff = 0;
+    for (int i = 0; i < s->n_steps; i++)
+        if (s->steps[i].kind == STEP_MIGRATE && roff < sizeof(ranges) - 16)
+            roff += (size_t)snprintf(ranges + roff, sizeof(ranges) - roff, "%s%d-%d",
+                                     roff ? "," : "", s->steps[i].slot_lo, s->steps[i].slot_hi);
     ip4(SCN_CLIENTS_IP, src, sizeof(src));
     for (int i = 0; i < s->n_probes; i++) {
-        pid_t pid = probe_start(&r->probes[i], &s->probes[i], r->o->self_dir, seeds, src,
+        pid_t pid = probe_start(&r->probes[i], &s->probes[i], r->o->self_dir, seeds, src, ranges,
                                 r->tmp);
         if (pid > 0)
             reg_add_pid(&r->reg, pid);

@@ -17,6 +17,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--duration') opt.duration = parseFloat(v);
   else if (a === '--interval-ms') opt.interval = parseFloat(v);
   else if (a === '--keys') opt.keys = parseInt(v, 10);
+  else if (a === '--ranges') opt.ranges = v.split(',').filter((x) => x);
   else if (a === '--option') {
     const eq = v.indexOf('=');
     const val = v.slice(eq + 1);
@@ -68,6 +69,18 @@ function spreadKeys(n, tag) {
   }
   return keys;
 }
+function rangeKeys(ranges, tag) {
+  const keys = [];
+  (ranges || []).forEach((part, r) => {
+    const [lo, hi] = part.split('-').map(Number);
+    for (let t = 0, n = 0; n < 4; t++) {
+      const k = `rift:probe:${tag}:r${r}:{${t}}`;
+      const s = keySlot(k);
+      if (s >= lo && s <= (isNaN(hi) ? lo : hi)) { keys.push(k); n++; }
+    }
+  });
+  return keys;
+}
 const monoMs = () => Number(process.hrtime.bigint() / 1000000n);
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 const withTimeout = (p, ms) => Promise.race([p, new Promise((_, rej) =>
@@ -77,8 +90,9 @@ async function makeClient() {
   const nodes = opt.seeds.map((s) => { const i = s.lastIndexOf(':'); return { host: s.slice(0, i), port: +s.slice(i + 1) }; });
   if (opt.lib === 'ioredis') {
     const Redis = require('ioredis');
+    // ioredis' own defaults, written out so that the report records them.
     const settings = Object.assign({ slotsRefreshTimeout: 1000, slotsRefreshInterval: 5000,
-      enableOfflineQueue: false, redisOptions: { connectTimeout: 1000, maxRetriesPerRequest: 0 } }, opt.options);
+      enableOfflineQueue: true, maxRedirections: 16, redisOptions: { connectTimeout: 1000 } }, opt.options);
     out({ probe: 'ioredis', version: require('ioredis/package.json').version, options: settings });
     const c = new Redis.Cluster(nodes, settings);
     c.on('error', () => {});
@@ -97,7 +111,8 @@ async function makeClient() {
 }
 
 async function main() {
-  const keys = spreadKeys(opt.keys, opt.lib === 'ioredis' ? 'io' : 'nr');
+  const tag = opt.lib === 'ioredis' ? 'io' : 'nr';
+  const keys = spreadKeys(opt.keys, tag).concat(rangeKeys(opt.ranges, tag));
   const end = monoMs() + opt.duration * 1000;
   let client = null, i = 0;
   while (monoMs() < end) {

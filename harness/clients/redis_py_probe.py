@@ -65,6 +65,21 @@ def spread_keys(n, tag):
     return keys
 
 
+def range_keys(spec, tag):
+    """4 keys in each LO-HI range (the slots a scenario migrates)."""
+    keys = []
+    for r, part in enumerate(x for x in spec.split(",") if x):
+        lo, _, hi = part.partition("-")
+        lo, hi = int(lo), int(hi or lo)
+        t = 0
+        while len([k for k in keys if k.startswith("rift:probe:%s:r%d" % (tag, r))]) < 4:
+            k = "rift:probe:%s:r%d:{%d}" % (tag, r, t)
+            if lo <= key_slot(k) <= hi:
+                keys.append(k)
+            t += 1
+    return keys
+
+
 def parse_value(v):
     if v.lower() in ("true", "false"):
         return v.lower() == "true"
@@ -83,6 +98,7 @@ def main():
     ap.add_argument("--interval-ms", type=float, default=10)
     ap.add_argument("--keys", type=int, default=32)
     ap.add_argument("--option", action="append", default=[])
+    ap.add_argument("--ranges", default="", help="LO-HI,...: 4 more keys in each")
     a = ap.parse_args()
     SOURCE = a.source
     socket.socket = _BoundSocket
@@ -99,7 +115,7 @@ def main():
     out.write(json.dumps({"probe": "redis-py", "version": redis.__version__,
                           "options": options}, separators=(",", ":")) + "\n")
     out.flush()
-    keys = spread_keys(a.keys, "py")
+    keys = spread_keys(a.keys, "py") + range_keys(a.ranges, "py")
     client = None
     end = time.monotonic() + a.duration
     i = 0

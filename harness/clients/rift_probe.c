@@ -35,9 +35,10 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"seeds", required_argument, NULL, 's'},       {"source", required_argument, NULL, 'S'},
         {"duration", required_argument, NULL, 'd'},    {"interval-ms", required_argument, NULL, 'i'},
-        {"keys", required_argument, NULL, 'k'},        {NULL, 0, NULL, 0},
+        {"keys", required_argument, NULL, 'k'},        {"ranges", required_argument, NULL, 'r'},
+        {NULL, 0, NULL, 0},
     };
-    char seeds[512] = "", source[64] = "", keys[256][48];
+    char seeds[512] = "", source[64] = "", ranges[512] = "", keys[256][48];
     double duration = 0, interval = 10;
     int nkeys = 32, c;
     struct cclient cc;
@@ -58,6 +59,9 @@ int main(int argc, char **argv)
         case 'k':
             nkeys = atoi(optarg);
             break;
+        case 'r':
+            snprintf(ranges, sizeof(ranges), "%s", optarg);
+            break;
         default:
             fprintf(stderr, "usage: rift-probe --seeds H:P[,..] --source IP --duration S\n");
             return 2;
@@ -77,6 +81,20 @@ int main(int argc, char **argv)
             int s = cc_key_slot(keys[i], strlen(keys[i]));
             if (s >= lo && s <= hi)
                 break;
+        }
+    }
+    /* 4 more keys in each LO-HI range (the slots a scenario migrates) */
+    int r = 0;
+    for (char *save = NULL, *t = strtok_r(ranges, ",", &save); t && nkeys < 252;
+         t = strtok_r(NULL, ",", &save), r++) {
+        int lo = atoi(t), hi = strchr(t, '-') ? atoi(strchr(t, '-') + 1) : lo;
+        for (int n = 0, k = 0; n < 4 && k < 10000000; k++) {
+            snprintf(keys[nkeys], sizeof(keys[0]), "rift:probe:c:r%d:{%d}", r, k);
+            int s = cc_key_slot(keys[nkeys], strlen(keys[nkeys]));
+            if (s >= lo && s <= hi) {
+                nkeys++;
+                n++;
+            }
         }
     }
     printf("{\"probe\":\"rift\",\"version\":\"cclient\",\"options\":{\"refresh\":\"on every "

@@ -47,7 +47,9 @@ def test_baseline_passes_every_check(ns):
         check(names[c]["status"] == "pass", "check %s: %s" % (c, names[c]))
     # Every probe heals trivially in the baseline.
     check([(c["name"], c["healed"]) for c in rep["clients"]] ==
-          [("rift", True), ("redis-py", True)], "clients %s" % rep["clients"])
+          [("rift", True), ("redis-py", True), ("redis-py-6", True), ("ioredis", True),
+           ("node-redis", True)], "clients %s" % rep["clients"])
+    check(all(c["heal_ms"] <= 5000 for c in rep["clients"]), "clients %s" % rep["clients"])
     check(names["cycles"]["observations"] == [], "a cycle in the baseline")
     junit = open(os.path.join(report, "junit.xml")).read()
     check(junit.count("<testcase") == 6 and 'failures="0"' in junit, junit)
