@@ -81,36 +81,43 @@ static void drop(struct cc_node *n)
     }
 }
 
-static redisContext *conn(struct cclient *cc, struct cc_node *n)
+redisContext *cc_connect(const char *addr, const char *source, int timeout_ms)
 {
     char ip[32];
-    int port, so = 0;
+    int so = 0;
     socklen_t sl = sizeof(so);
     struct pollfd p;
-    struct timeval tv = {cc->timeout_ms / 1000, (cc->timeout_ms % 1000) * 1000};
-    const char *colon = strrchr(n->addr, ':');
-    if (n->c)
-        return n->c;
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    const char *colon = strrchr(addr, ':');
+    redisContext *c;
     if (!colon)
         return NULL;
-    snprintf(ip, sizeof(ip), "%.*s", (int)(colon - n->addr), n->addr);
-    port = atoi(colon + 1);
-    /* hiredis 0.14 binds a source address only when not blocking. */
-    n->c = redisConnectBindNonBlock(ip, port, cc->source);
-    if (!n->c || n->c->err)
+    snprintf(ip, sizeof(ip), "%.*s", (int)(colon - addr), addr);
+    /* hiredis 0.14 binds a source address only when not blocking: connect
+     * that way, wait for it, then make the context blocking. */
+    c = redisConnectBindNonBlock(ip, atoi(colon + 1), source);
+    if (!c || c->err)
         goto fail;
-    p.fd = n->c->fd;
+    p.fd = c->fd;
     p.events = POLLOUT;
-    if (poll(&p, 1, cc->timeout_ms) != 1 ||
-        getsockopt(n->c->fd, SOL_SOCKET, SO_ERROR, &so, &sl) < 0 || so)
+    if (poll(&p, 1, timeout_ms) != 1 || getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &so, &sl) < 0 ||
+        so)
         goto fail;
-    fcntl(n->c->fd, F_SETFL, fcntl(n->c->fd, F_GETFL) & ~O_NONBLOCK);
-    n->c->flags |= REDIS_BLOCK;
-    redisSetTimeout(n->c, tv);
-    return n->c;
+    fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) & ~O_NONBLOCK);
+    c->flags |= REDIS_BLOCK;
+    redisSetTimeout(c, tv);
+    return c;
 fail:
-    drop(n);
+    if (c)
+        redisFree(c);
     return NULL;
+}
+
+static redisContext *conn(struct cclient *cc, struct cc_node *n)
+{
+    if (!n->c)
+        n->c = cc_connect(n->addr, cc->source, cc->timeout_ms);
+    return n->c;
 }
 
 static int load_slots(struct cclient *cc, struct cc_node *n)

@@ -48,6 +48,9 @@ struct cclient {
 const char *cc_err_name(enum cc_err e);
 uint16_t cc_key_slot(const char *key, size_t len);
 
+/* A blocking hiredis connection to "ip:port" from source, or NULL. */
+redisContext *cc_connect(const char *addr, const char *source, int timeout_ms);
+
 void cc_init(struct cclient *cc, const char *source, int timeout_ms);
 void cc_add_seed(struct cclient *cc, const char *addr);
 /* (Re)load the slot map from the seeds or any known node. 0 or -1. */

@@ -1,14 +1,13 @@
 /* migrate: slot migration in a thread. */
 #include "migrate.h"
 
-#include <fcntl.h>
+#include "cclient.h"
+
 #include <hiredis.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,31 +23,8 @@ static uint64_t now_ms(void)
 
 static redisContext *connect_to(const char *addr, const char *source)
 {
-    char ip[32];
-    const char *colon = strrchr(addr, ':');
-    struct timeval tv = {10, 0};
-    struct pollfd p;
-    int so = 0;
-    socklen_t sl = sizeof(so);
-    redisContext *c;
-    if (!colon)
-        return NULL;
-    snprintf(ip, sizeof(ip), "%.*s", (int)(colon - addr), addr);
-    c = redisConnectBindNonBlock(ip, atoi(colon + 1), source);
-    if (!c || c->err)
-        goto fail;
-    p.fd = c->fd;
-    p.events = POLLOUT;
-    if (poll(&p, 1, 2000) != 1 || getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &so, &sl) < 0 || so)
-        goto fail;
-    fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) & ~O_NONBLOCK);
-    c->flags |= REDIS_BLOCK;
-    redisSetTimeout(c, tv);
-    return c;
-fail:
-    if (c)
-        redisFree(c);
-    return NULL;
+    /* MIGRATE of a batch may take long on a faulty link: 10 s. */
+    return cc_connect(addr, source, 10000);
 }
 
 static void sleep_ms(int ms)

@@ -123,6 +123,13 @@ static void ip4(uint32_t ip, char *out, size_t len)
     snprintf(out, len, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
 }
 
+static void node_addr(int i, char *out, size_t len)
+{
+    char ip[32];
+    ip4(SCN_NODE_IP(i), ip, sizeof(ip));
+    snprintf(out, len, "%s:%d", ip, SCN_PORT);
+}
+
 /* ---- namespace ---- */
 
 static int enter_netns(struct run *r, char *err, size_t el)
@@ -171,32 +178,10 @@ static void leave_netns(struct run *r)
 
 static redisContext *connect_node(int i, int timeout_ms)
 {
-    char ip[32], src[32];
-    redisContext *c;
-    struct pollfd p;
-    int fl, so = 0;
-    socklen_t sl = sizeof(so);
-    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    ip4(SCN_NODE_IP(i), ip, sizeof(ip));
+    char addr[32], src[32];
+    node_addr(i, addr, sizeof(addr));
     ip4(SCN_ADMIN_IP, src, sizeof(src));
-    /* hiredis 0.14 binds a source address only in non-blocking mode. */
-    c = redisConnectBindNonBlock(ip, SCN_PORT, src);
-    if (!c || c->err)
-        goto fail;
-    p.fd = c->fd;
-    p.events = POLLOUT;
-    if (poll(&p, 1, timeout_ms) != 1 || getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &so, &sl) < 0 ||
-        so != 0)
-        goto fail;
-    fl = fcntl(c->fd, F_GETFL);
-    fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
-    c->flags |= REDIS_BLOCK;
-    redisSetTimeout(c, tv);
-    return c;
-fail:
-    if (c)
-        redisFree(c);
-    return NULL;
+    return cc_connect(addr, src, timeout_ms);
 }
 
 /* A command on node i's admin connection; reconnects once. Returns the
@@ -615,12 +600,6 @@ static int start_shim(struct run *r, char *err, size_t el)
 
 /* ---- steps ---- */
 
-static void node_addr(int i, char *out, size_t len)
-{
-    char ip[32];
-    ip4(SCN_NODE_IP(i), ip, sizeof(ip));
-    snprintf(out, len, "%s:%d", ip, SCN_PORT);
-}
 
 static bool migrations_done(const struct run *r)
 {
