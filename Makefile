@@ -25,7 +25,8 @@ SHIM_SRC   := shim/shim.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/
               shim/capture.c $(POLICY_SRC)
 
 RIFT_SRC   := harness/rift.c harness/run.c harness/proc.c harness/view.c harness/scenario.c \
-              harness/cclient.c harness/workload.c harness/migrate.c harness/probes.c policies/policy.c \
+              harness/cclient.c harness/workload.c harness/migrate.c harness/probes.c harness/matrix.c \
+              policies/policy.c \
               shim/ctl.c
 RIFT_LIBS  := -lhiredis -linih -lm -pthread
 
@@ -97,8 +98,13 @@ deps:
 CLIENT_DEPS := harness/clients/node_modules/.package-lock.json build/trixie/.stamp
 harness/clients/node_modules/.package-lock.json: harness/clients/package-lock.json
 	cd harness/clients && npm ci --no-audit --no-fund --loglevel=error
+# Debian trixie: redis-py 6.1.0, Redis 8.0 and Valkey 8.1 with the libraries
+# they need (run through trixie's own loader).
+TRIXIE_PKGS := python3-redis redis-server redis-tools valkey-server valkey-tools libc6 \
+               libstdc++6 libgcc-s1 libatomic1 liblzf1 libjemalloc2 libsystemd0 libssl3t64 \
+               libcap2 libgcrypt20 liblzma5 libzstd1 liblz4-1 libgpg-error0 zlib1g
 build/trixie/.stamp: harness/clients/fetch-trixie.sh
-	harness/clients/fetch-trixie.sh build/trixie python3-redis
+	harness/clients/fetch-trixie.sh build/trixie $(TRIXIE_PKGS)
 	@touch $@
 clients: $(CLIENT_DEPS)
 
@@ -136,4 +142,4 @@ format:
 clean:
 	rm -rf build build-asan bin out
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -path $(BUILD)/trixie -prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -10,12 +10,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "matrix.h"
 #include "proc.h"
 #include "run.h"
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: rift run SCENARIO.ini [--seed N] [--report DIR] [--server redis|PATH]\n"
+    fprintf(f, "usage: rift run SCENARIO.ini [--seed N] [--report DIR] "
+               "[--server redis|redis8|valkey|PATH]\n"
+               "       rift matrix SCENARIO.ini --servers redis,redis8,valkey [--runs N] "
+               "[--report DIR]\n"
                "       rift cleanup\n"
                "Exit status of run: 0 every check holds, 1 a check failed, 2 rift failed,\n"
                "130 interrupted. See README.md for the scenario format.\n");
@@ -50,6 +54,38 @@ int main(int argc, char **argv)
         runs = reg_cleanup_all();
         printf("rift cleanup: %d run%s cleaned\n", runs, runs == 1 ? "" : "s");
         return 0;
+    }
+    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n < 0) {
+        fprintf(stderr, "rift: cannot find my own binary: %s\n", strerror(errno));
+        return 2;
+    }
+    self[n] = '\0';
+    if (!strcmp(argv[1], "matrix")) {
+        static const struct option mopts[] = {
+            {"servers", required_argument, NULL, 'S'}, {"runs", required_argument, NULL, 'n'},
+            {"report", required_argument, NULL, 'r'},  {NULL, 0, NULL, 0},
+        };
+        const char *servers = "redis,redis8,valkey", *report = NULL;
+        int runs = 1;
+        optind = 2;
+        while ((c = getopt_long(argc, argv, "S:n:r:", mopts, NULL)) != -1) {
+            if (c == 'S')
+                servers = optarg;
+            else if (c == 'n')
+                runs = atoi(optarg);
+            else if (c == 'r')
+                report = optarg;
+            else {
+                usage(stderr);
+                return 2;
+            }
+        }
+        if (optind != argc - 1) {
+            usage(stderr);
+            return 2;
+        }
+        return matrix_main(self, argv[optind], servers, runs, report);
     }
     if (strcmp(argv[1], "run") != 0) {
         usage(stderr);
@@ -88,12 +124,6 @@ int main(int argc, char **argv)
         return 2;
     }
     o.scenario_file = argv[optind];
-    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n < 0) {
-        fprintf(stderr, "rift: cannot find my own binary: %s\n", strerror(errno));
-        return 2;
-    }
-    self[n] = '\0';
     dir = dirname(self);
     o.self_dir = dir;
     return run_scenario(&o);

@@ -57,6 +57,11 @@ struct run {
     const struct run_opts *o;
     uint64_t seed;
     char id[16], netns[32], tmp[256], server_bin[POL_PATH_MAX], server_version[64];
+    char server_name[32];        /* redis | redis8 | valkey | path */
+    /* How to start a server: for trixie's, its own loader, the library
+     * path and the name the binary must see as argv[0]. */
+    char launch[5][POL_PATH_MAX];
+    int n_launch;
     struct registry reg;
     int orig_ns;
     bool ns_made, reg_made;
@@ -252,7 +257,10 @@ static int start_node(struct run *r, int i, char *err, size_t el)
     snprintf(port, sizeof(port), "%d", SCN_PORT);
     snprintf(timeout, sizeof(timeout), "%d", s->node_timeout_ms);
     snprintf(conf, sizeof(conf), "%s/nodes.conf", n->dir);
-    argv[a++] = r->server_bin;
+    for (int k = 0; k < r->n_launch; k++)
+        argv[a++] = r->launch[k];
+    if (r->n_launch > 1)
+        argv[a++] = r->server_bin;
     argv[a++] = "--bind";
     argv[a++] = ip;
     argv[a++] = "--bind-source-addr";
@@ -1075,8 +1083,8 @@ static void json_str(FILE *f, const char *s)
 static void write_summary(struct run *r, FILE *f, const struct check_result *res, int n,
                           const char *verdict)
 {
-    fprintf(f, "rift run %s: seed %" PRIu64 ", server %s %s, %d nodes\n", r->scn->file, r->seed,
-            r->server_bin, r->server_version, r->scn->n_nodes);
+    fprintf(f, "rift run %s: seed %" PRIu64 ", server %s %s (%s), %d nodes\n", r->scn->file,
+            r->seed, r->server_name, r->server_version, r->server_bin, r->scn->n_nodes);
     for (int i = 0; i < r->steps_done; i++)
         fprintf(f, "  step %s\n", r->step_log[i]);
     fprintf(f, "%-12s %-6s %s\n", "check", "status", "detail");
@@ -1171,6 +1179,8 @@ static void write_report(struct run *r, const struct check_result *res, int n,
         fputs("{\"scenario\":", f);
         json_str(f, r->scn->file);
         fprintf(f, ",\"seed\":%" PRIu64 ",\"server\":", r->seed);
+        json_str(f, r->server_name);
+        fputs(",\"server_binary\":", f);
         json_str(f, r->server_bin);
         fputs(",\"server_version\":", f);
         json_str(f, r->server_version);
@@ -1331,19 +1341,72 @@ static void teardown(struct run *r)
     }
 }
 
-static int server_version(struct run *r)
+/* The server binary and how to launch it. redis: Debian bookworm's. redis8
+ * and valkey: trixie's, unpacked by `make` into build/trixie and run
+ * through trixie's own dynamic loader, as bookworm's glibc is too old. */
+static int pick_server(struct run *r, const char *server, char *err, size_t el)
 {
-    char cmd[POL_PATH_MAX + 32];
-    FILE *p;
-    char line[256];
-    snprintf(cmd, sizeof(cmd), "'%s' --version 2>/dev/null", r->server_bin);
-    if (strchr(r->server_bin, '\'') || !(p = popen(cmd, "r")))
-        return -1;
-    if (!fgets(line, sizeof(line), p)) {
-        pclose(p);
+    snprintf(r->server_name, sizeof(r->server_name), "%.*s", 31, server);
+    if (!strcmp(server, "redis") || server[0] == '/') {
+        snprintf(r->server_bin, sizeof(r->server_bin), "%s",
+                 server[0] == '/' ? server : "/usr/bin/redis-server");
+        snprintf(r->launch[0], sizeof(r->launch[0]), "%s", r->server_bin);
+        r->n_launch = 1;
+    } else if (!strcmp(server, "redis8") || !strcmp(server, "valkey")) {
+        bool vk = server[0] == 'v';
+        char root[POL_PATH_MAX];
+        snprintf(root, sizeof(root), "%s/../build/trixie/root", r->o->self_dir);
+        snprintf(r->server_bin, sizeof(r->server_bin), "%s/usr/bin/%s", root,
+                 vk ? "valkey-check-rdb" : "redis-check-rdb");
+        snprintf(r->launch[0], sizeof(r->launch[0]), "%s/usr/lib64/ld-linux-x86-64.so.2", root);
+        snprintf(r->launch[1], sizeof(r->launch[1]), "--library-path");
+        snprintf(r->launch[2], sizeof(r->launch[2]), "%s/usr/lib/x86_64-linux-gnu", root);
+        snprintf(r->launch[3], sizeof(r->launch[3]), "--argv0");
+        snprintf(r->launch[4], sizeof(r->launch[4]), "%s", vk ? "valkey-server" : "redis-server");
+        r->n_launch = 5;
+        /* the binary goes after the loader's options */
+        if (access(r->server_bin, X_OK) != 0) {
+            snprintf(err, el, "%s not found: run make (it fetches trixie's servers)",
+                     r->server_bin);
+            return -1;
+        }
+    } else {
+        snprintf(err, el, "server '%s': expected redis, redis8, valkey or an absolute path",
+                 server);
         return -1;
     }
-    pclose(p);
+    return 0;
+}
+
+static int server_version(struct run *r)
+{
+    char *argv[8], line[256];
+    int fd[2], a = 0, status;
+    ssize_t n;
+    pid_t pid;
+    for (int k = 0; k < r->n_launch; k++)
+        argv[a++] = r->launch[k];
+    if (r->n_launch > 1)
+        argv[a++] = r->server_bin;
+    argv[a++] = "--version";
+    argv[a] = NULL;
+    if (pipe(fd) < 0)
+        return -1;
+    pid = fork();
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(fd[1]);
+    n = pid > 0 ? read(fd[0], line, sizeof(line) - 1) : -1;
+    close(fd[0]);
+    if (pid > 0)
+        waitpid(pid, &status, 0);
+    if (n <= 0)
+        return -1;
+    line[n] = '\0';
     char *v = strstr(line, "v=");
     if (!v)
         return -1;
@@ -1374,18 +1437,12 @@ int run_scenario(const struct run_opts *o)
         return 2;
     }
     const char *server = o->server ? o->server : scn.server;
-    if (!strcmp(server, "redis"))
-        snprintf(r->server_bin, sizeof(r->server_bin), "/usr/bin/redis-server");
-    else if (server[0] == '/')
-        snprintf(r->server_bin, sizeof(r->server_bin), "%s", server);
-    else {
-        fprintf(stderr, "rift: server '%s' is not supported by this version (redis or a path)\n",
-                server);
+    if (pick_server(r, server, err, sizeof(err)) < 0) {
+        fprintf(stderr, "rift: %s\n", err);
         return 2;
     }
     if (access(r->server_bin, X_OK) != 0 || server_version(r) < 0) {
-        fprintf(stderr, "rift: %s does not run (redis-server --version failed)\n",
-                r->server_bin);
+        fprintf(stderr, "rift: %s does not run (--version failed)\n", r->server_bin);
         return 2;
     }
     if (geteuid() != 0) {

@@ -1,0 +1,276 @@
+/* matrix: `rift matrix SCENARIO --servers redis,redis8,valkey [--runs N]
+ * [--report DIR]`: runs the scenario N times on each server flavour (each
+ * run a `rift run` of its own, with its own report) and tabulates, per
+ * check, in how many runs it was seen and passed, with the median time it
+ * was seen for. */
+#include "matrix.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "proc.h"
+
+#define MAX_SERVERS 8
+#define MAX_RUNS 50
+#define MAX_CHECKS 12
+
+struct cell {
+    int seen, passed;
+    int64_t dur_ms[MAX_RUNS];
+    int n_dur;
+};
+
+struct column {
+    char server[32], version[32];
+    int runs, passes, errors;
+    struct cell cells[MAX_CHECKS];
+};
+
+static char check_names[MAX_CHECKS][24];
+static int n_checks;
+
+static int check_index(const char *name)
+{
+    for (int i = 0; i < n_checks; i++)
+        if (!strcmp(check_names[i], name))
+            return i;
+    if (n_checks == MAX_CHECKS)
+        return -1;
+    snprintf(check_names[n_checks], sizeof(check_names[0]), "%s", name);
+    return n_checks++;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf;
+    long n;
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    if (buf)
+        buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void field(const char *s, const char *name, char *out, size_t len)
+{
+    char pat[48];
+    const char *p;
+    snprintf(pat, sizeof(pat), "\"%s\":\"", name);
+    out[0] = '\0';
+    if ((p = strstr(s, pat)))
+        snprintf(out, len, "%.*s", (int)strcspn(p + strlen(pat), "\""), p + strlen(pat));
+}
+
+/* Fold one report.json (written by rift run) into a column. */
+static void take_report(struct column *c, const char *json)
+{
+    char verdict[16], name[24], status[16];
+    const char *p = strstr(json, "\"checks\":[");
+    field(json, "server_version", c->version, sizeof(c->version));
+    field(json, "verdict", verdict, sizeof(verdict));
+    c->passes += !strcmp(verdict, "pass");
+    while (p && (p = strstr(p, "{\"name\":\""))) {
+        const char *obs, *end;
+        int64_t longest = -1;
+        int k;
+        field(p, "name", name, sizeof(name));
+        field(p, "status", status, sizeof(status));
+        obs = strstr(p, "\"observations\":[");
+        if (!obs)
+            break;
+        obs += 16;
+        end = strstr(obs, "]}");
+        if (!end)
+            break;
+        for (const char *o = obs; o < end && (o = strstr(o, "\"first_ms\":")) && o < end;) {
+            int64_t first = strtoll(o + 11, NULL, 10), last = first;
+            const char *l = strstr(o, "\"last_ms\":");
+            if (l && l < end)
+                last = strtoll(l + 10, NULL, 10);
+            if (last - first > longest)
+                longest = last - first;
+            o += 11;
+        }
+        if ((k = check_index(name)) >= 0) {
+            struct cell *cell = &c->cells[k];
+            cell->passed += !strcmp(status, "pass");
+            if (longest >= 0) {
+                cell->seen++;
+                if (cell->n_dur < MAX_RUNS)
+                    cell->dur_ms[cell->n_dur++] = longest;
+            }
+        }
+        p = end;
+    }
+}
+
+static int cmp64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int64_t median(struct cell *c)
+{
+    qsort(c->dur_ms, (size_t)c->n_dur, sizeof(int64_t), cmp64);
+    return c->dur_ms[c->n_dur / 2];
+}
+
+static void print_table(FILE *f, const char *scenario, struct column *cols, int n, int runs)
+{
+    fprintf(f, "rift matrix %s: %d run%s per server; cells: seen in k of N runs (median time "
+               "seen), checks passed\n",
+            scenario, runs, runs == 1 ? "" : "s");
+    fprintf(f, "%-12s", "check");
+    for (int i = 0; i < n; i++) {
+        char head[64];
+        snprintf(head, sizeof(head), "%s %s", cols[i].server, cols[i].version);
+        fprintf(f, " %-26s", head);
+    }
+    fputc('\n', f);
+    for (int k = 0; k < n_checks; k++) {
+        fprintf(f, "%-12s", check_names[k]);
+        for (int i = 0; i < n; i++) {
+            struct cell *c = &cols[i].cells[k];
+            char txt[64];
+            if (c->seen)
+                snprintf(txt, sizeof(txt), "seen %d/%d (%.1f s), pass %d", c->seen,
+                         cols[i].runs, (double)median(c) / 1000.0, c->passed);
+            else
+                snprintf(txt, sizeof(txt), "seen 0/%d, pass %d", cols[i].runs, c->passed);
+            fprintf(f, " %-26s", txt);
+        }
+        fputc('\n', f);
+    }
+    fprintf(f, "%-12s", "verdict");
+    for (int i = 0; i < n; i++) {
+        char txt[64];
+        snprintf(txt, sizeof(txt), "pass %d/%d%s", cols[i].passes, cols[i].runs,
+                 cols[i].errors ? " (errors)" : "");
+        fprintf(f, " %-26s", txt);
+    }
+    fputc('\n', f);
+}
+
+static void write_json(FILE *f, const char *scenario, struct column *cols, int n, int runs)
+{
+    fprintf(f, "{\"scenario\":\"%s\",\"runs\":%d,\"servers\":[", scenario, runs);
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "%s{\"server\":\"%s\",\"version\":\"%s\",\"runs\":%d,\"passed\":%d,"
+                   "\"errors\":%d,\"checks\":{",
+                i ? "," : "", cols[i].server, cols[i].version, cols[i].runs, cols[i].passes,
+                cols[i].errors);
+        for (int k = 0; k < n_checks; k++) {
+            struct cell *c = &cols[i].cells[k];
+            fprintf(f, "%s\"%s\":{\"seen\":%d,\"passed\":%d,\"median_seen_ms\":", k ? "," : "",
+                    check_names[k], c->seen, c->passed);
+            if (c->seen)
+                fprintf(f, "%" PRId64 "}", median(c));
+            else
+                fputs("null}", f);
+        }
+        fputs("}}", f);
+    }
+    fputs("]}\n", f);
+}
+
+int matrix_main(const char *self, const char *scenario, const char *servers, int runs,
+                const char *report_dir)
+{
+    struct column cols[MAX_SERVERS];
+    char list[256], *save = NULL, dir[512];
+    int n = 0, status = 0;
+    bool own_dir = !report_dir;
+    if (runs < 1 || runs > MAX_RUNS) {
+        fprintf(stderr, "rift matrix: --runs: 1 to %d\n", MAX_RUNS);
+        return 2;
+    }
+    if (own_dir) {
+        snprintf(dir, sizeof(dir), "/tmp/rift-matrix-XXXXXX");
+        if (!mkdtemp(dir)) {
+            fprintf(stderr, "rift matrix: %s\n", strerror(errno));
+            return 2;
+        }
+    } else {
+        char *const mk[] = {"mkdir", "-p", (char *)report_dir, NULL};
+        snprintf(dir, sizeof(dir), "%s", report_dir);
+        if (proc_run(mk) != 0) {
+            fprintf(stderr, "rift matrix: cannot create %s\n", report_dir);
+            return 2;
+        }
+    }
+    memset(cols, 0, sizeof(cols));
+    snprintf(list, sizeof(list), "%s", servers);
+    for (char *s = strtok_r(list, ",", &save); s && n < MAX_SERVERS; s = strtok_r(NULL, ",", &save)) {
+        struct column *c = &cols[n++];
+        snprintf(c->server, sizeof(c->server), "%s", s);
+        for (int i = 0; i < runs; i++) {
+            char rep[600], path[700];
+            int st;
+            snprintf(rep, sizeof(rep), "%s/%s-%d", dir, s, i + 1);
+            fprintf(stderr, "rift matrix: %s run %d of %d\n", s, i + 1, runs);
+            char *const argv[] = {(char *)self, "run", (char *)scenario, "--server", s, "--report",
+                                  rep, NULL};
+            pid_t pid = fork();
+            if (pid == 0) {
+                /* each run's summary is in its report; keep stdout for the table */
+                FILE *null = freopen("/dev/null", "w", stdout);
+                (void)null;
+                execv(self, argv);
+                _exit(127);
+            }
+            while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                ;
+            if (WIFEXITED(st) && WEXITSTATUS(st) == 130) {
+                fprintf(stderr, "rift matrix: interrupted\n");
+                return 130;
+            }
+            c->runs++;
+            snprintf(path, sizeof(path), "%s/report.json", rep);
+            char *json = slurp(path);
+            if (!json || (WIFEXITED(st) && WEXITSTATUS(st) == 2)) {
+                c->errors++;
+                status = 2;
+            }
+            if (json)
+                take_report(c, json);
+            free(json);
+        }
+    }
+    print_table(stdout, scenario, cols, n, runs);
+    if (!own_dir) {
+        char path[600];
+        FILE *f;
+        snprintf(path, sizeof(path), "%s/matrix.json", dir);
+        if ((f = fopen(path, "w"))) {
+            write_json(f, scenario, cols, n, runs);
+            fclose(f);
+        }
+        snprintf(path, sizeof(path), "%s/summary.txt", dir);
+        if ((f = fopen(path, "w"))) {
+            print_table(f, scenario, cols, n, runs);
+            fclose(f);
+        }
+    } else {
+        char *const rm[] = {"rm", "-rf", dir, NULL};
+        proc_run(rm);
+    }
+    return status;
+}
