@@ -1,5 +1,6 @@
 # rift: make, make test, make bench, make deps, make clean, make install.
 # ASAN=1 builds with sanitizers, V=1 shows commands.
+SHELL   := /bin/bash
 CC      ?= gcc
 PREFIX  ?= /usr/local
 BUILD   := build
@@ -18,21 +19,21 @@ endif
 SHIM_LIBS := -lnetfilter_queue -lmnl -lpcap -linih -lm
 DEB_PKGS  := build-essential pkg-config libnetfilter-queue-dev libmnl-dev libpcap-dev \
              libinih-dev libcmocka-dev libhiredis-dev iptables iproute2 redis-server \
-             redis-tools python3-redis tcpdump
+             redis-tools python3-redis tcpdump clang libclang-rt-14-dev
 
 POLICY_SRC := policies/policy.c policies/model.c
-SHIM_SRC   := shim/shim.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/ctl.c \
+SHIM_SRC   := shim/shim.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/ctl.c shim/bus.c \
               shim/capture.c $(POLICY_SRC)
 
 RIFT_SRC   := harness/rift.c harness/run.c harness/proc.c harness/view.c harness/scenario.c \
               harness/cclient.c harness/workload.c harness/migrate.c harness/probes.c harness/matrix.c \
-              policies/policy.c \
+              harness/decode.c shim/bus.c shim/match.c policies/policy.c \
               shim/ctl.c
-RIFT_LIBS  := -lhiredis -linih -lm -pthread
+RIFT_LIBS  := -lhiredis -linih -lpcap -lm -pthread
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
-UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view test_scenario test_ledger
+UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view test_scenario test_ledger test_bus
 test_policy_SRC := tests/unit/test_policy.c policies/policy.c
 test_model_SRC  := tests/unit/test_model.c $(POLICY_SRC)
 test_hold_SRC   := tests/unit/test_hold.c shim/hold.c
@@ -41,11 +42,12 @@ test_ctl_SRC    := tests/unit/test_ctl.c shim/ctl.c
 test_decide_SRC := tests/unit/test_decide.c shim/hold.c $(POLICY_SRC)
 test_view_SRC   := tests/unit/test_view.c harness/view.c
 test_ledger_SRC := tests/unit/test_ledger.c harness/workload.c harness/cclient.c
+test_bus_SRC    := tests/unit/test_bus.c shim/bus.c
 test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c policies/policy.c
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe
 
-.PHONY: all test unit integration bench deps clean install format demo run clients
+.PHONY: all test unit integration bench deps clean install format demo run clients fuzz
 all: bin/rift-shim bin/rift bin/rift-probe
 
 bin/rift-probe: $(call obj,harness/clients/rift_probe.c harness/cclient.c)
@@ -115,7 +117,7 @@ integration: bin/rift-shim bin/rift bin/rift-probe $(BENCH_BIN) $(CLIENT_DEPS)
 	$(Q)/usr/bin/python3 tests/integration/run.py
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all unit
+	$(Q)$(MAKE) --no-print-directory all unit fuzz
 	$(Q)$(MAKE) --no-print-directory integration
 
 bench: deps
@@ -126,6 +128,19 @@ bench: deps
 run: deps
 	$(Q)$(MAKE) --no-print-directory all clients
 	$(Q)bin/rift run harness/scenarios/failover-pong-race.ini --report out/failover-pong-race
+
+# libFuzzer with ASan/UBSan on the bus framer and decoder. FUZZ_SECONDS=600
+# for a long run; `make test` runs 30 s. Seeds: the captured messages.
+FUZZ_SECONDS ?= 30
+$(BUILD)/fuzz/fuzz_bus: tests/fuzz/fuzz_bus.c shim/bus.c shim/bus.h
+	@mkdir -p $(@D)
+	$(Q)clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -o $@ tests/fuzz/fuzz_bus.c shim/bus.c
+fuzz: $(BUILD)/fuzz/fuzz_bus
+	@mkdir -p $(BUILD)/fuzz/corpus
+	@cp tests/unit/data/bus-*.bin $(BUILD)/fuzz/corpus/
+	$(Q)$(BUILD)/fuzz/fuzz_bus -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 \
+	    $(BUILD)/fuzz/corpus 2>&1 | grep -E "^(stat::number_of_executed_units|stat::peak_rss|==|SUMMARY|Done)" ; \
+	    test $${PIPESTATUS[0]} -eq 0
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

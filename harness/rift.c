@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "decode.h"
 #include "matrix.h"
 #include "proc.h"
 #include "run.h"
@@ -20,6 +21,7 @@ static void usage(FILE *f)
                "[--server redis|redis8|valkey|PATH]\n"
                "       rift matrix SCENARIO.ini --servers redis,redis8,valkey [--runs N] "
                "[--report DIR]\n"
+               "       rift decode FILE.pcap [--json]\n"
                "       rift cleanup\n"
                "Exit status of run: 0 every check holds, 1 a check failed, 2 rift failed,\n"
                "130 interrupted. See README.md for the scenario format.\n");
@@ -86,6 +88,22 @@ int main(int argc, char **argv)
             return 2;
         }
         return matrix_main(self, argv[optind], servers, runs, report);
+    }
+    if (!strcmp(argv[1], "decode")) {
+        char err[512];
+        bool json = argc == 4 && !strcmp(argv[3], "--json");
+        long n;
+        if (argc < 3 || (argc == 4 && !json) || argc > 4) {
+            usage(stderr);
+            return 2;
+        }
+        n = decode_pcap(argv[2], json, 0, stdout, err, sizeof(err));
+        if (n < 0) {
+            fprintf(stderr, "rift decode: %s\n", err);
+            return 2;
+        }
+        fprintf(stderr, "rift decode: %ld cluster-bus messages\n", n);
+        return 0;
     }
     if (strcmp(argv[1], "run") != 0) {
         usage(stderr);
