@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "../shim/ctl.h"
+#include "decode.h"
 #include "migrate.h"
 #include "probes.h"
 #include "proc.h"
@@ -69,6 +70,7 @@ struct run {
     pid_t shim_pid;
     char shim_sock[300], shim_bin[POL_PATH_MAX + 16], shim_log[300];
     uint64_t t_start, t_ready;
+    double t_ready_real;         /* t_ready on CLOCK_REALTIME (pcap times) */
     FILE *views;
     struct obs obs[MAX_OBS];
     int n_obs;
@@ -1066,6 +1068,64 @@ static int evaluate(struct run *r, struct check_result *res)
     return n;
 }
 
+/* The bus timeline of the run, from the shim's capture (every bus packet
+ * passes through it): bus.txt and bus.jsonl, times from the timeline. */
+static void decode_bus(struct run *r)
+{
+    char pcap[300], path[300], err[512];
+    for (int json = 0; json < 2; json++) {
+        FILE *f;
+        long n;
+        snprintf(pcap, sizeof(pcap), "%s/shim.pcap", r->tmp);
+        snprintf(path, sizeof(path), "%s/bus.%s", r->tmp, json ? "jsonl" : "txt");
+        if (!(f = fopen(path, "w")))
+            return;
+        n = decode_pcap(pcap, json, r->t_ready_real, f, err, sizeof(err));
+        fclose(f);
+        if (n < 0) {
+            progress(r, "bus timeline: %s", err);
+            return;
+        }
+        if (!json)
+            progress(r, "bus timeline: %ld cluster-bus messages decoded", n);
+    }
+}
+
+/* Bus messages to the observer in the second before a finding's first
+ * sample: what it had just heard. */
+static void bus_context(const struct run *r, FILE *out, const char *observer, int64_t first_ms)
+{
+    char path[300], line[512], to[40], keep[6][512];
+    int node = scn_node(r->scn, observer), n = 0;
+    FILE *f;
+    if (node < 0)
+        return;
+    snprintf(path, sizeof(path), "%s/bus.txt", r->tmp);
+    if (!(f = fopen(path, "r")))
+        return;
+    ip4(SCN_NODE_IP(node), to, sizeof(to));
+    strcat(to, ":");
+    while (fgets(line, sizeof(line), f)) {
+        double t = atof(line);
+        const char *gt = strstr(line, " > ");
+        if (t * 1000 < first_ms - 1000 || t * 1000 > first_ms)
+            continue;
+        if (!gt || strncmp(gt + 3, to, strlen(to)) != 0)
+            continue;
+        memmove(keep[0], keep[1], sizeof(keep[0]) * 5);
+        snprintf(keep[5], sizeof(keep[5]), "%s", line);
+        n++;
+    }
+    fclose(f);
+    if (!n)
+        return;
+    fprintf(out, "%-21s bus messages to %s in the second before (last %d; times are when the "
+                 "shim got them, held ones arrived later):\n",
+            "", observer, n < 6 ? n : 6);
+    for (int i = n < 6 ? 6 - n : 0; i < 6; i++)
+        fprintf(out, "%-23s%s", "", keep[i]);
+}
+
 static void json_str(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -1106,6 +1166,8 @@ static void write_summary(struct run *r, FILE *f, const struct check_result *res
                 fprintf(f, "%-19s  %s saw %s from %.3f s to %.3f s (%d samples)\n", "",
                         o->observer, o->what, o->first_ms / 1000.0, o->last_ms / 1000.0,
                         o->samples);
+            if (!strcmp(o->check, "cycles") || !strcmp(o->check, "lost_slots"))
+                bus_context(r, f, o->observer, o->first_ms);
         }
         if (more)
             fprintf(f, "%-19s  ... and %d more (report.json has them all)\n", "", more);
@@ -1293,7 +1355,7 @@ static void write_report(struct run *r, const struct check_result *res, int n,
         copy_file(r->probes[i].log_path, path);
     }
     static const char *const files[] = {"views.jsonl", "shim.pcap", "shim.events.jsonl",
-                                        "shim.log", "shim.ini"};
+                                        "shim.log", "shim.ini", "bus.txt", "bus.jsonl"};
     for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
         char from[400];
         snprintf(from, sizeof(from), "%s/%s", r->tmp, files[k]);
@@ -1514,6 +1576,11 @@ int run_scenario(const struct run_opts *o)
             preload(r, scn.steps[i].slot_lo, scn.steps[i].slot_hi, 1000, err, sizeof(err)) < 0)
             goto fail;
     r->t_ready = now_ns(); /* timeline times count from here */
+    {
+        struct timespec rt;
+        clock_gettime(CLOCK_REALTIME, &rt);
+        r->t_ready_real = (double)rt.tv_sec + (double)rt.tv_nsec / 1e9;
+    }
     if (scn.writers > 0) {
         int ranges[SCN_MAX_STEPS][2], nr = 0;
         char src[32], seed[32];
@@ -1575,6 +1642,7 @@ int run_scenario(const struct run_opts *o)
     reap_nodes(r);
     teardown(r);
     scan_logs(r);
+    decode_bus(r);
     nres = evaluate(r, res);
     status = 0;
     for (int i = 0; i < nres; i++)

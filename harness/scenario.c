@@ -912,10 +912,11 @@ char *scn_policy_text(const struct scenario *s, const char *control, const char 
     }
     for (int i = 0; i < p->n_rules; i++)
         put_rule(o, &p->rules[i]);
-    /* A policy needs a rule: without faults, one that is never turned on. */
-    if (!p->n_rules)
-        fprintf(o, "\n; the scenario has no [fault]: this rule is never turned on\n"
-                   "[rule no-faults]\nfrom = *\nto = *\nstart = manual\n");
+    /* Last, so that every fault matches first: all bus traffic passes
+     * through the shim unchanged, for the capture and the decoded bus
+     * timeline of the report. */
+    fprintf(o, "\n; every cluster-bus packet, unchanged: for the capture\n"
+               "[rule observe-bus]\nfrom = *\nto = *\nports = bus\nstart = 0s\n");
     if (fclose(o) != 0) {
         free(buf);
         return NULL;

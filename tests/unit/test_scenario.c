@@ -586,11 +586,16 @@ static void roundtrip(const char *control, const char *capture, uint64_t seed)
         assert_int_equal(P.nodes[i].port, S.faults.nodes[i].port);
         assert_int_equal(P.nodes[i].bus, S.faults.nodes[i].bus);
     }
-    if (S.faults.n_rules) {
-        assert_int_equal(P.n_rules, S.faults.n_rules);
-        for (int i = 0; i < P.n_rules; i++)
-            same_rule(&P.rules[i], &S.faults.rules[i]);
-    }
+    /* the faults in order, then the bus observer (bus ports, every node) */
+    assert_int_equal(P.n_rules, S.faults.n_rules + 1);
+    for (int i = 0; i < S.faults.n_rules; i++)
+        same_rule(&P.rules[i], &S.faults.rules[i]);
+    const struct pol_rule *obs = &P.rules[P.n_rules - 1];
+    assert_string_equal(obs->name, "observe-bus");
+    assert_int_equal(obs->ports, POL_PORTS_BUS);
+    assert_int_equal(obs->start_ns, 0);
+    assert_int_equal(obs->from, (UINT64_C(1) << P.n_nodes) - 1);
+    assert_false(obs->fx.delay_ns || obs->fx.loss || obs->fx.hold || obs->fx.duplicate);
     free(text);
 }
 
@@ -629,13 +634,12 @@ static void test_policy_text(void **state)
     assert_int_equal(P.rules[1].to, 0x5);
     assert_true(P.rules[2].fx.hold);
 
-    /* No faults: still a policy the shim accepts, whose rule never runs. */
+    /* No faults: the policy has the bus observer alone. */
     assert_int_equal(
         scn_load_string(&S, "none.ini", "[cluster]\nmasters = 1\nreplicas = 0\n", err, sizeof(err)),
         0);
     roundtrip("/tmp/s.sock", NULL, 1);
     assert_int_equal(P.n_rules, 1);
-    assert_int_equal(P.rules[0].start_ns, POL_START_MANUAL);
 
     /* A path inih would cut short is refused rather than mangled. */
     assert_null(scn_policy_text(&S, "/tmp/a ;b.sock", NULL, 1));
