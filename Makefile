@@ -23,6 +23,7 @@ DEB_PKGS  := build-essential pkg-config libnetfilter-queue-dev libmnl-dev libpca
 
 POLICY_SRC := policies/policy.c policies/model.c
 SHIM_SRC   := shim/shim.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/ctl.c shim/bus.c \
+              shim/msgflow.c \
               shim/capture.c $(POLICY_SRC)
 
 RIFT_SRC   := harness/rift.c harness/run.c harness/proc.c harness/view.c harness/scenario.c \
@@ -43,7 +44,7 @@ test_decide_SRC := tests/unit/test_decide.c shim/hold.c $(POLICY_SRC)
 test_view_SRC   := tests/unit/test_view.c harness/view.c
 test_ledger_SRC := tests/unit/test_ledger.c harness/workload.c harness/cclient.c
 test_bus_SRC    := tests/unit/test_bus.c shim/bus.c
-test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c policies/policy.c
+test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c policies/policy.c shim/bus.c
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe
 

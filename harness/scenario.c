@@ -2,6 +2,8 @@
  * as in policies/policy.c; faults become a shim policy (struct policy). */
 #include "scenario.h"
 
+#include "../shim/bus.h"
+
 #include <errno.h>
 #include <ini.h>
 #include <stdarg.h>
@@ -803,6 +805,14 @@ static void put_rule(FILE *o, const struct pol_rule *r)
         case PK_PROTO:
             fprintf(o, "proto = %s\n", r->proto == POL_PROTO_UDP ? "udp" : "tcp");
             break;
+        case PK_MESSAGES: {
+            fprintf(o, "messages =");
+            for (int t = 0; t < 16; t++)
+                if ((r->messages >> t) & 1)
+                    fprintf(o, " %s", bus_type_name((uint16_t)t));
+            fprintf(o, "\n");
+            break;
+        }
         case PK_DELAY:
             put_time(o, pol_key_name(k), fx->delay_ns);
             break;

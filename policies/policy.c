@@ -257,10 +257,32 @@ int pol_rule_set(struct pol_rule *r, const char *key, const char *v, char *err, 
         else
             goto bad_enum;
         return 0;
-    case PK_MESSAGES:
-        errf(err, el, "messages: rules by cluster-bus message type are not supported by this "
-                      "version of rift-shim");
-        return -1;
+    case PK_MESSAGES: {
+        /* type names as the bus decoder knows them */
+        static const char *const types[] = {
+            "PING",   "PONG",    "MEET",    "FAIL",   "PUBLISH", "FAILOVER_AUTH_REQUEST",
+            "FAILOVER_AUTH_ACK", "UPDATE", "MFSTART", "MODULE", "PUBLISHSHARD"};
+        char buf[256], *save = NULL;
+        r->messages = 0;
+        snprintf(buf, sizeof(buf), "%s", v);
+        for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+            size_t i;
+            for (i = 0; i < sizeof(types) / sizeof(types[0]) && strcasecmp(t, types[i]); i++)
+                ;
+            if (i == sizeof(types) / sizeof(types[0])) {
+                errf(err, el, "messages: unknown cluster-bus message type '%s' (PING, PONG, "
+                              "MEET, FAIL, PUBLISH, FAILOVER_AUTH_REQUEST, FAILOVER_AUTH_ACK, "
+                              "UPDATE, MFSTART, MODULE, PUBLISHSHARD)", t);
+                return -1;
+            }
+            r->messages |= 1u << i;
+        }
+        if (!r->messages) {
+            errf(err, el, "messages: name at least one message type");
+            return -1;
+        }
+        return 0;
+    }
     case PK_DELAY:
     case PK_JITTER:
         if (pol_parse_time(v, k == PK_DELAY ? &fx->delay_ns : &fx->jitter_ns) < 0) {
@@ -491,6 +513,19 @@ int pol_rule_check(const struct policy *p, struct pol_rule *r, int *line, char *
         errf(err, el, "hold cannot be combined with delay, reorder or rate: held packets "
                       "are released when the rule turns off");
         return -1;
+    }
+    if (r->messages) {
+        *line = KEYLINE(r, PK_MESSAGES);
+        if (r->ports != POL_PORTS_BUS) {
+            errf(err, el, "messages needs ports = bus");
+            return -1;
+        }
+        if (fx->reorder || fx->duplicate || fx->rate_bps || fx->loss_model == POL_LOSS_GEMODEL) {
+            errf(err, el, "messages works with delay, jitter, hold and loss (which drops "
+                          "exactly those messages); not with reorder, duplicate, rate or "
+                          "gemodel");
+            return -1;
+        }
     }
     if (fx->loss_corr && !fx->loss) {
         *line = KEYLINE(r, PK_LOSS_CORR);

@@ -69,6 +69,7 @@ struct pol_rule {
     struct pol_effects fx;
     int64_t start_ns;               /* POL_START_MANUAL or offset from shim start */
     uint64_t duration_ns;           /* 0: until turned off */
+    uint32_t messages;              /* cluster-bus types (bit per type), 0: all traffic */
 };
 
 struct pol_shim {

@@ -9,6 +9,7 @@
 
 #define HOLD_FOREVER UINT64_MAX
 #define HOLD_F_DUP 0x1
+#define HOLD_F_MODIFIED 0x2 /* data was rewritten: the verdict carries it */
 
 /* One held packet; the payload copy follows the header in one allocation. */
 struct hold_pkt {

@@ -28,7 +28,9 @@
 #include "../policies/policy.h"
 #include "capture.h"
 #include "ctl.h"
+#include "bus.h"
 #include "hold.h"
+#include "msgflow.h"
 #include "ipt.h"
 #include "match.h"
 #include "queue.h"
@@ -94,6 +96,8 @@ struct shim {
     uint64_t next_sample;
     uint64_t kq_dropped0, kq_user0, kq_dropped, kq_user;
     uint64_t total, unmatched, unparsed, verdict_errors;
+    struct msgflow_table flows;  /* message boundaries, for `messages =` rules */
+    uint8_t scratch[65536];      /* a packet being rewritten */
     bool use_ipt;
 };
 
@@ -270,7 +274,12 @@ static void event(struct shim *s, uint64_t now, int ri, const unsigned char *dat
 static void release_one(struct shim *s, struct hold_pkt *p, uint64_t now)
 {
     struct rule_rt *rt = &s->rt[p->rule];
-    verdict(s, p->queue, p->id, NF_ACCEPT);
+    if (p->flags & HOLD_F_MODIFIED) {
+        if (queue_verdict(&s->q, p->queue, p->id, NF_ACCEPT, p->data, p->len) < 0)
+            s->verdict_errors++;
+    } else {
+        verdict(s, p->queue, p->id, NF_ACCEPT);
+    }
     if (s->capturing) {
         char detail[64];
         /* 32-bit arithmetic: right for holds shorter than 71 minutes. */
@@ -439,6 +448,9 @@ static uint64_t arrival_time(struct shim *s, const struct queue_packet *pkt)
     return age < 50000000ull && age < now - s->t0 ? now - age : now;
 }
 
+static void on_message_rule(struct shim *s, const struct queue_packet *pkt,
+                            const struct pkt_info *pi, int ri, uint64_t now);
+
 static void on_packet(const struct queue_packet *pkt, void *arg)
 {
     struct shim *s = arg;
@@ -483,6 +495,10 @@ static void on_packet(const struct queue_packet *pkt, void *arg)
     rt = &s->rt[ri];
     r = &pol->rules[ri];
     rt->st.matched++;
+    if (r->messages) {
+        on_message_rule(s, pkt, &pi, ri, now);
+        return;
+    }
     model_decide(&r->fx, &rt->model, now, pi.ip_len, &d);
 
     switch (d.verdict) {
@@ -550,6 +566,89 @@ static void on_packet(const struct queue_packet *pkt, void *arg)
         return;
     }
     }
+}
+
+/* A rule with `messages =`: it acts on the segments that carry those
+ * cluster-bus messages. Its loss drops single messages (rewritten so that
+ * the receiver ignores them, checksum fixed); delay and hold apply to the
+ * whole segment. Everything else in the flow passes untouched. */
+static void on_message_rule(struct shim *s, const struct queue_packet *pkt,
+                            const struct pkt_info *pi, int ri, uint64_t now)
+{
+    struct rule_rt *rt = &s->rt[ri];
+    const struct pol_rule *r = &s->pol->rules[ri];
+    struct msgflow_scan ms;
+    struct model_decision d;
+    struct pol_effects fx = r->fx;
+    bool changed = false;
+    uint8_t *buf = s->scratch;
+    size_t plen = pi->ip_len > pi->data_off ? (size_t)(pi->ip_len - pi->data_off) : 0;
+
+    if (pkt->len < pkt->orig_len || pkt->len < pi->ip_len) {
+        /* not the whole packet: nothing to look into */
+        rt->st.passed++;
+        verdict(s, pkt->queue, pkt->id, NF_ACCEPT);
+        return;
+    }
+    memcpy(buf, pkt->data, pkt->len);
+    msgflow_scan(&s->flows, pi, buf + pi->data_off, plen, &ms, &changed);
+    for (int i = 0; fx.loss && i < ms.n_hdrs; i++) {
+        if (!((r->messages >> ms.hdrs[i].type) & 1))
+            continue;
+        if (model_bernoulli(&rt->model.rng, &rt->model.loss, fx.loss, fx.loss_corr) &&
+            msgflow_drop(&s->flows, pi, buf + pi->data_off, plen, ms.hdrs[i].offset) == 0) {
+            changed = true;
+            rt->st.dropped++;
+            if (s->capturing) {
+                char detail[64];
+                snprintf(detail, sizeof(detail), "\"message\":\"%s\"",
+                         bus_type_name(ms.hdrs[i].type));
+                event(s, now, ri, pkt->data, pkt->len, "drop-message", detail);
+            }
+        }
+    }
+    if (changed)
+        msgflow_tcp_checksum(buf, pi->ip_len);
+    fx.loss = 0;
+    fx.loss_corr = 0;
+    if (!(ms.carried & r->messages) || (!fx.delay_ns && !fx.hold)) {
+        rt->st.passed++;
+        if (queue_verdict(&s->q, pkt->queue, pkt->id, NF_ACCEPT, changed ? buf : NULL,
+                          changed ? pi->ip_len : 0) < 0)
+            s->verdict_errors++;
+        return;
+    }
+    model_decide(&fx, &rt->model, now, pi->ip_len, &d);
+    struct hold_pkt *h = malloc(sizeof(*h) + pi->ip_len);
+    if (!h) {
+        rt->st.hold_failed++;
+        queue_verdict(&s->q, pkt->queue, pkt->id, NF_ACCEPT, changed ? buf : NULL,
+                      changed ? pi->ip_len : 0);
+        return;
+    }
+    h->deadline = d.verdict == MODEL_HOLD ? HOLD_FOREVER : d.deadline;
+    h->seq = s->seq++;
+    h->id = pkt->id;
+    h->len = pi->ip_len;
+    h->rule = (uint8_t)ri;
+    h->queue = pkt->queue;
+    h->flags = changed ? HOLD_F_MODIFIED : 0;
+    h->arrived_us = (uint32_t)since_start_us(s, now);
+    memcpy(h->data, buf, pi->ip_len);
+    if (hold_push(&rt->store, h) < 0) {
+        rt->st.hold_failed++;
+        queue_verdict(&s->q, pkt->queue, pkt->id, NF_ACCEPT, changed ? buf : NULL,
+                      changed ? pi->ip_len : 0);
+        free(h);
+        return;
+    }
+    if (d.verdict == MODEL_HOLD)
+        rt->st.held_total++;
+    else
+        rt->st.delayed++;
+    if (hold_count(&rt->store) > rt->st.max_held)
+        rt->st.max_held = hold_count(&rt->store);
+    event(s, now, ri, pkt->data, pkt->len, d.verdict == MODEL_HOLD ? "hold" : "delay", NULL);
 }
 
 /* ---- timer ---- */
@@ -657,7 +756,7 @@ static uint32_t wanted_copy_range(const struct shim *s)
     if (s->capturing)
         return FULL_COPY;
     for (int i = 0; i < s->pol->n_rules; i++)
-        if (s->pol->rules[i].fx.duplicate)
+        if (s->pol->rules[i].fx.duplicate || s->pol->rules[i].messages)
             return FULL_COPY;
     return HEADER_COPY;
 }
@@ -665,7 +764,7 @@ static uint32_t wanted_copy_range(const struct shim *s)
 /* set RULE KEY VALUE: validate on a copy of the policy, then swap it in. */
 static void ctl_set(struct shim *s, int fd, int ri, const struct ctl_cmd *c)
 {
-    static const char *const fixed[] = {"from", "to", "ports", "direction", "proto", "messages"};
+    static const char *const fixed[] = {"from", "to", "ports", "direction", "proto"};
     struct policy *np;
     char err[POL_ERR_MAX];
     int line;
@@ -1117,6 +1216,8 @@ int main(int argc, char **argv)
     s->t0 = s->now();
     for (int i = 0; i < s->pol->n_rules; i++) {
         model_init(&s->rt[i].model, s->seed, (unsigned)i);
+        if (i == 0)
+            msgflow_init(&s->flows);
         hold_init(&s->rt[i].store);
         if (s->pol->rules[i].start_ns != POL_START_MANUAL)
             s->rt[i].on_at = s->t0 + (uint64_t)s->pol->rules[i].start_ns;

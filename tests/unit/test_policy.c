@@ -318,7 +318,9 @@ static void test_err_rule_checks(void **state)
     EXPECT_ERR(RULE "hold = yes\nrate = 1mbit\n", 8, "hold cannot be combined");
     EXPECT_ERR(RULE "loss_correlation = 5%\n", 8, "loss_correlation needs a loss");
     EXPECT_ERR(RULE "duplicate_correlation = 5%\n", 8, "duplicate_correlation needs");
-    EXPECT_ERR(RULE "messages = PING\n", 8, "not supported");
+    EXPECT_ERR(RULE "messages = PING\n", 8, "messages needs ports = bus");
+    EXPECT_ERR(RULE "ports = bus\nmessages = PING, BOGUS\n", 9, "unknown cluster-bus message type 'BOGUS'");
+    EXPECT_ERR(RULE "ports = bus\nmessages = PONG\nduplicate = 5%\n", 9, "not with reorder");
 }
 
 static void test_err_structure(void **state)

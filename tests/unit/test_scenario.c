@@ -431,7 +431,7 @@ static void test_err_unknown_keys(void **state)
                "unknown key 'loops' in [check]");
     EXPECT_ERR(CLUSTER "[check]\nheal_within = 10s\n", 4, "heal_within needs [clients]");
     EXPECT_ERR(CLUSTER "[expect]\nloops = present\n", 5, "unknown key 'loops' in [expect]");
-    EXPECT_ERR(FAULT "messages = PING\n", 7, "not supported");
+    EXPECT_ERR(FAULT "messages = PING\n", 7, "messages needs ports = bus");
 }
 
 static void test_err_cluster_values(void **state)
