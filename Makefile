@@ -133,9 +133,10 @@ run: deps
 # libFuzzer with ASan/UBSan on the bus framer and decoder. FUZZ_SECONDS=600
 # for a long run; `make test` runs 30 s. Seeds: the captured messages.
 FUZZ_SECONDS ?= 30
-$(BUILD)/fuzz/fuzz_bus: tests/fuzz/fuzz_bus.c shim/bus.c shim/bus.h
+$(BUILD)/fuzz/fuzz_bus: tests/fuzz/fuzz_bus.c shim/bus.c shim/bus.h shim/msgflow.c shim/msgflow.h
 	@mkdir -p $(@D)
-	$(Q)clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -o $@ tests/fuzz/fuzz_bus.c shim/bus.c
+	$(Q)clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -o $@ tests/fuzz/fuzz_bus.c \
+	    shim/bus.c shim/msgflow.c
 fuzz: $(BUILD)/fuzz/fuzz_bus
 	@mkdir -p $(BUILD)/fuzz/corpus
 	@cp tests/unit/data/bus-*.bin $(BUILD)/fuzz/corpus/

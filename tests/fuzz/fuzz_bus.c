@@ -1,12 +1,17 @@
-/* fuzz_bus: libFuzzer harness for the cluster-bus framer and decoder.
- * The input is read as TCP segments: [2 bytes sequence step][2 bytes
- * length][length bytes], fed to one bus_stream; every framed message goes
- * through bus_decode, and the whole input through bus_decode as well. */
+/* fuzz_bus: libFuzzer harness for the cluster-bus framer and decoder and
+ * for rift-shim's per-flow message tracker. The input is read as TCP
+ * segments: [2 bytes sequence step][2 bytes length][length bytes], fed to
+ * one bus_stream (every framed message goes through bus_decode) and to
+ * msgflow_scan, which drops every message it finds a header for; the
+ * whole input also goes through bus_decode. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "../../shim/bus.h"
+#include "../../shim/msgflow.h"
+
+static struct msgflow_table flows;
 
 static void on_msg(void *ctx, const uint8_t *msg, size_t len)
 {
@@ -27,6 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t off = 0;
     bus_decode(data, size, &m);
     bus_stream_init(&s);
+    msgflow_init(&flows);
     while (off + 4 <= size) {
         int16_t step = (int16_t)(data[off] << 8 | data[off + 1]);
         size_t len = (size_t)(data[off + 2] << 8 | data[off + 3]);
@@ -35,6 +41,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             len = size - off;
         seq += (uint32_t)(int32_t)step;
         bus_stream_segment(&s, seq, data + off, len, on_msg, NULL);
+        {
+            uint8_t copy[65536];
+            struct pkt_info pi = {.saddr = 1, .daddr = 2, .sport = 3, .dport = 4, .tcp_seq = seq};
+            struct msgflow_scan ms;
+            bool changed = false;
+            memcpy(copy, data + off, len);
+            msgflow_scan(&flows, &pi, copy, len, &ms, &changed);
+            for (int i = 0; i < ms.n_hdrs; i++)
+                msgflow_drop(&flows, &pi, copy, len, ms.hdrs[i].offset);
+        }
         off += len;
     }
     bus_stream_free(&s);

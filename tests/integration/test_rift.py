@@ -259,3 +259,60 @@ def test_pong_race_outcome_per_flavour(ns):
     check(seen == {"redis": (1, 1), "redis8": (0, 0), "valkey": (0, 1)},
           "cycles/lost slots seen per server: %s" % seen)
     check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
+
+
+def bus_messages(report):
+    return [json.loads(l) for l in open(os.path.join(report, "bus.jsonl"))]
+
+
+def test_single_message_drop_times_out_a_manual_failover(ns):
+    report = os.path.join(ns.tmp, "report")
+    r, secs = rift_run(os.path.join(SCN, "drop-auth-acks.ini"), report)
+    rep = json.load(open(os.path.join(report, "report.json")))
+    rule = rep["shim"]["rules"]["no-acks"]
+    acks = [m for m in bus_messages(report)
+            if m["type"] == "FAILOVER_AUTH_ACK" and m["to"].startswith("127.0.0.14:")]
+    others = [m for m in bus_messages(report) if m["type"] != "FAILOVER_AUTH_ACK"]
+    log = open(os.path.join(report, "m1r1.log")).read()
+    views = [json.loads(l) for l in open(os.path.join(report, "views.jsonl"))]
+    promoted = [v for v in views if "127.0.0.14:7000@17000 master" in v["nodes"] or
+                "127.0.0.14:7000@17000 myself,master" in v["nodes"]]
+    print("  exit %d in %.1f s: %d FAILOVER_AUTH_ACKs to m1r1 on the bus, %d dropped by "
+          "rewrite; %d segments matched, %d passed; %d other messages; m1r1 %s" % (
+              r.returncode, secs, len(acks), rule["dropped"], rule["matched"], rule["passed"],
+              len(others), "timed out" if "Manual failover timed out" in log else "?"))
+    check(r.returncode == 0, "exit %d:\n%s\n%s" % (r.returncode, r.stdout, r.stderr[-3000:]))
+    check(len(acks) >= 2 and rule["dropped"] == len(acks),
+          "acks %d, dropped %d" % (len(acks), rule["dropped"]))
+    check(rule["passed"] == rule["matched"], "a segment was not passed: %s" % rule)
+    check("Manual failover timed out" in log, "m1r1's failover did not time out")
+    check(promoted == [], "m1r1 became a primary in %d views" % len(promoted))
+    check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
+
+
+def test_message_type_delay_holds_back_only_pongs(ns):
+    path = os.path.join(ns.tmp, "pong-delay.ini")
+    with open(path, "w") as f:
+        f.write("[cluster]\nmasters = 3\nreplicas = 0\n[fault slow-pongs]\nfrom = m2\nto = m1\n"
+                "ports = bus\nmessages = PONG\ndelay = 300ms\n[timeline]\n0.2s = fault slow-pongs on\n"
+                "4.0s = fault slow-pongs off\n[check]\nconverge_within = 10s\n")
+    report = os.path.join(ns.tmp, "report")
+    r, secs = rift_run(path, report)
+    rep = json.load(open(os.path.join(report, "report.json")))
+    rule = rep["shim"]["rules"]["slow-pongs"]
+    events = [json.loads(l) for l in open(os.path.join(report, "shim.events.jsonl"))]
+    delays = [e for e in events if e["rule"] == "slow-pongs" and e["decision"] == "delay"]
+    held = [e["held_us"] for e in events if e["rule"] == "slow-pongs" and
+            e["decision"] == "release"]
+    pings = [m for m in bus_messages(report) if m["type"] == "PING" and
+             m["from"].startswith("127.0.0.12:") and m["to"].startswith("127.0.0.11:")]
+    print("  exit %d: %d segments matched, %d delayed (median held %.0f ms), %d passed; "
+          "%d PINGs m2 -> m1 on the bus" % (r.returncode, rule["matched"], rule["delayed"],
+                                             sorted(held)[len(held) // 2] / 1000 if held else 0,
+                                             rule["passed"], len(pings)))
+    check(r.returncode == 0, "exit %d:\n%s\n%s" % (r.returncode, r.stdout, r.stderr[-3000:]))
+    check(rule["delayed"] > 0 and rule["passed"] > 0, "rule %s" % rule)
+    check(len(delays) == rule["delayed"], "events %d vs %d" % (len(delays), rule["delayed"]))
+    check(held and 295000 <= sorted(held)[len(held) // 2] <= 320000, "held %s" % held[:5])
+    check(len(pings) > 0, "no PING from m2 to m1 in the capture")
+    check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
