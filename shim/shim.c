@@ -451,6 +451,50 @@ static uint64_t arrival_time(struct shim *s, const struct queue_packet *pkt)
 static void on_message_rule(struct shim *s, const struct queue_packet *pkt,
                             const struct pkt_info *pi, int ri, uint64_t now);
 
+/* Keep a copy of the packet (data, len: what its verdict will carry if
+ * HOLD_F_MODIFIED) until its deadline or until the rule turns off. Never
+ * lose a packet for want of memory: let it through instead. */
+static void hold_packet(struct shim *s, int ri, const struct queue_packet *pkt,
+                        const uint8_t *data, uint32_t len, uint16_t flags,
+                        const struct model_decision *d, uint64_t now)
+{
+    struct rule_rt *rt = &s->rt[ri];
+    struct hold_pkt *h = malloc(sizeof(*h) + len);
+    if (h) {
+        h->deadline = d->verdict == MODEL_HOLD ? HOLD_FOREVER : d->deadline;
+        h->seq = s->seq++;
+        h->id = pkt->id;
+        h->len = len;
+        h->rule = (uint8_t)ri;
+        h->queue = pkt->queue;
+        h->flags = (uint8_t)flags;
+        h->arrived_us = (uint32_t)since_start_us(s, now);
+        memcpy(h->data, data, len);
+    }
+    if (!h || hold_push(&rt->store, h) < 0) {
+        free(h);
+        rt->st.hold_failed++;
+        if (queue_verdict(&s->q, pkt->queue, pkt->id, NF_ACCEPT,
+                          flags & HOLD_F_MODIFIED ? data : NULL,
+                          flags & HOLD_F_MODIFIED ? len : 0) < 0)
+            s->verdict_errors++;
+        return;
+    }
+    if (d->verdict == MODEL_HOLD)
+        rt->st.held_total++;
+    else
+        rt->st.delayed++;
+    if (hold_count(&rt->store) > rt->st.max_held)
+        rt->st.max_held = hold_count(&rt->store);
+    if (s->capturing) {
+        char detail[64] = "";
+        if (d->verdict != MODEL_HOLD)
+            snprintf(detail, sizeof(detail), "\"delay_us\":%" PRIu64, (d->deadline - now) / 1000);
+        event(s, now, ri, pkt->data, pkt->len, d->verdict == MODEL_HOLD ? "hold" : "delay",
+              detail[0] ? detail : NULL);
+    }
+}
+
 static void on_packet(const struct queue_packet *pkt, void *arg)
 {
     struct shim *s = arg;
@@ -522,47 +566,14 @@ static void on_packet(const struct queue_packet *pkt, void *arg)
         return;
     case MODEL_DELAY:
     case MODEL_HOLD: {
-        struct hold_pkt *h = malloc(sizeof(*h) + pkt->len);
-        if (h) {
-            h->deadline = d.verdict == MODEL_HOLD ? HOLD_FOREVER : d.deadline;
-            h->seq = s->seq++;
-            h->id = pkt->id;
-            h->len = pkt->len;
-            h->rule = (uint8_t)ri;
-            h->queue = pkt->queue;
-            h->flags = 0;
-            h->arrived_us = (uint32_t)since_start_us(s, now);
-            memcpy(h->data, pkt->data, pkt->len);
-        }
-        if (!h || hold_push(&rt->store, h) < 0) {
-            /* Never lose a packet for want of memory: let it through. */
-            free(h);
-            rt->st.hold_failed++;
-            verdict(s, pkt->queue, pkt->id, NF_ACCEPT);
-            return;
-        }
+        uint16_t flags = 0;
         if (d.duplicate) {
             if (pkt->len == pkt->orig_len)
-                h->flags |= HOLD_F_DUP;
+                flags |= HOLD_F_DUP;
             else
                 rt->st.dup_failed++;
         }
-        if (d.verdict == MODEL_HOLD)
-            rt->st.held_total++;
-        else
-            rt->st.delayed++;
-        if (hold_count(&rt->store) > rt->st.max_held)
-            rt->st.max_held = hold_count(&rt->store);
-        if (s->capturing) {
-            char detail[64];
-            if (d.verdict == MODEL_HOLD)
-                detail[0] = '\0';
-            else
-                snprintf(detail, sizeof(detail), "\"delay_us\":%" PRIu64,
-                         (d.deadline - now) / 1000);
-            event(s, now, ri, pkt->data, pkt->len, d.verdict == MODEL_HOLD ? "hold" : "delay",
-                  detail[0] ? detail : NULL);
-        }
+        hold_packet(s, ri, pkt, pkt->data, pkt->len, flags, &d, now);
         return;
     }
     }
@@ -619,36 +630,7 @@ static void on_message_rule(struct shim *s, const struct queue_packet *pkt,
         return;
     }
     model_decide(&fx, &rt->model, now, pi->ip_len, &d);
-    struct hold_pkt *h = malloc(sizeof(*h) + pi->ip_len);
-    if (!h) {
-        rt->st.hold_failed++;
-        queue_verdict(&s->q, pkt->queue, pkt->id, NF_ACCEPT, changed ? buf : NULL,
-                      changed ? pi->ip_len : 0);
-        return;
-    }
-    h->deadline = d.verdict == MODEL_HOLD ? HOLD_FOREVER : d.deadline;
-    h->seq = s->seq++;
-    h->id = pkt->id;
-    h->len = pi->ip_len;
-    h->rule = (uint8_t)ri;
-    h->queue = pkt->queue;
-    h->flags = changed ? HOLD_F_MODIFIED : 0;
-    h->arrived_us = (uint32_t)since_start_us(s, now);
-    memcpy(h->data, buf, pi->ip_len);
-    if (hold_push(&rt->store, h) < 0) {
-        rt->st.hold_failed++;
-        queue_verdict(&s->q, pkt->queue, pkt->id, NF_ACCEPT, changed ? buf : NULL,
-                      changed ? pi->ip_len : 0);
-        free(h);
-        return;
-    }
-    if (d.verdict == MODEL_HOLD)
-        rt->st.held_total++;
-    else
-        rt->st.delayed++;
-    if (hold_count(&rt->store) > rt->st.max_held)
-        rt->st.max_held = hold_count(&rt->store);
-    event(s, now, ri, pkt->data, pkt->len, d.verdict == MODEL_HOLD ? "hold" : "delay", NULL);
+    hold_packet(s, ri, pkt, buf, pi->ip_len, changed ? HOLD_F_MODIFIED : 0, &d, now);
 }
 
 /* ---- timer ---- */
