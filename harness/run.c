@@ -1550,8 +1550,10 @@ int run_scenario(const struct run_opts *o)
     if (enter_netns(r, err, sizeof(err)) < 0)
         goto fail;
     for (int i = 0; i < scn.n_nodes; i++) {
-        snprintf(r->nodes[i].dir, sizeof(r->nodes[i].dir), "%s/%s", r->tmp, scn.names[i]);
-        snprintf(r->nodes[i].log, sizeof(r->nodes[i].log), "%s/server.log", r->nodes[i].dir);
+        char dir[sizeof(r->nodes[i].dir)];
+        snprintf(dir, sizeof(dir), "%s/%s", r->tmp, scn.names[i]);
+        memcpy(r->nodes[i].dir, dir, sizeof(dir));
+        snprintf(r->nodes[i].log, sizeof(r->nodes[i].log), "%s/server.log", dir);
         mkdir(r->nodes[i].dir, 0700);
         if (start_node(r, i, err, sizeof(err)) < 0)
             goto fail;
