@@ -51,20 +51,27 @@ BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe
 .PHONY: all test unit integration bench deps clean install format demo run clients fuzz
 all: bin/rift-shim bin/rift bin/rift-probe
 
-bin/rift-probe: $(call obj,harness/clients/rift_probe.c harness/cclient.c)
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lhiredis
+# bin/ holds one build flavour at a time: switching ASAN on or off relinks.
+FLAVOUR := bin/.built-$(if $(filter 1,$(ASAN)),asan,plain)
+$(FLAVOUR):
+	@mkdir -p bin
+	@rm -f bin/.built-*
+	@touch $@
 
-bin/rift: $(call obj,$(RIFT_SRC))
+bin/rift-probe: $(call obj,harness/clients/rift_probe.c harness/cclient.c) $(FLAVOUR)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(RIFT_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) -lhiredis
 
-bin/rift-shim: $(call obj,$(SHIM_SRC))
+bin/rift: $(call obj,$(RIFT_SRC)) $(FLAVOUR)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(SHIM_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(RIFT_LIBS)
+
+bin/rift-shim: $(call obj,$(SHIM_SRC)) $(FLAVOUR)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(SHIM_LIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
