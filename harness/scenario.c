@@ -140,11 +140,7 @@ static int begin_section(struct loader *L, const char *section)
         L->cur = p->n_rules++;
         r = &p->rules[L->cur];
         /* The defaults of a policy rule, but started by the timeline. */
-        memset(r, 0, sizeof(*r));
-        r->ports = POL_PORTS_ALL;
-        r->proto = POL_PROTO_TCP;
-        r->fx.dist = POL_DIST_UNIFORM;
-        r->fx.ge_k = POL_P_ONE;
+        pol_rule_defaults(r);
         r->start_ns = POL_START_MANUAL;
         snprintf(r->name, sizeof(r->name), "%.*s", POL_NAME_MAX - 1, name); /* valid_name */
         r->line = L->in.line;
@@ -706,15 +702,7 @@ static int load(struct scenario *s, const char *name, FILE *f, const char *text,
     s->node_timeout_ms = 2000;
     /* [shim] as pol_load leaves it when the section is absent. */
     snprintf(p->file, sizeof(p->file), "%s", name);
-    p->shim.queue = 0;
-    p->shim.queues = 1;
-    p->shim.rules = POL_RULES_IPTABLES;
-    p->shim.queue_maxlen = 65536;
-    p->shim.overflow_pass = false;
-    p->shim.timer_spin_ns = 200000;
-    p->shim.busy_poll_ns = 0;
-    p->shim.realtime = true;
-    snprintf(p->shim.control, sizeof(p->shim.control), "/run/rift/shim.sock");
+    pol_shim_defaults(&p->shim);
 
     rc = ini_parse_stream(pol_lines_read, &L->in, handler, L);
     if (rc != 0 || L->err_line) {

@@ -185,6 +185,20 @@ bool pol_valid_name(const char *s)
     return true;
 }
 
+void pol_shim_defaults(struct pol_shim *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->queue = 0;
+    s->queues = 1;
+    s->rules = POL_RULES_IPTABLES;
+    s->queue_maxlen = 65536;
+    s->overflow_pass = false;
+    s->timer_spin_ns = 300000;
+    s->busy_poll_ns = 0;
+    s->realtime = true;
+    snprintf(s->control, sizeof(s->control), "/run/rift/shim.sock");
+}
+
 const char *pol_dist_name(enum pol_dist d)
 {
     switch (d) {
@@ -390,7 +404,7 @@ bad_enum: {
 }
 }
 
-static void rule_defaults(struct pol_rule *r)
+void pol_rule_defaults(struct pol_rule *r)
 {
     memset(r, 0, sizeof(*r));
     r->ports = POL_PORTS_ALL;
@@ -667,7 +681,7 @@ static int begin_section(struct loader *L, const char *section)
                 return fail(L, "too many rules (at most %d)", POL_MAX_RULES);
             }
             L->cur = p->n_rules++;
-            rule_defaults(&p->rules[L->cur]);
+            pol_rule_defaults(&p->rules[L->cur]);
             snprintf(p->rules[L->cur].name, POL_NAME_MAX, "%s", name);
             p->rules[L->cur].line = L->in.line;
             L->sec = SEC_RULE;
@@ -867,15 +881,7 @@ static int load(struct policy *p, const char *name, FILE *f, const char *text, c
     ini_allow_multiline = false;
     memset(p, 0, sizeof(*p));
     snprintf(p->file, sizeof(p->file), "%s", name);
-    p->shim.queue = 0;
-    p->shim.rules = POL_RULES_IPTABLES;
-    p->shim.queue_maxlen = 65536;
-    p->shim.queues = 1;
-    p->shim.overflow_pass = false;
-    p->shim.timer_spin_ns = 300000;
-    p->shim.busy_poll_ns = 0;
-    p->shim.realtime = true;
-    snprintf(p->shim.control, sizeof(p->shim.control), "/run/rift/shim.sock");
+    pol_shim_defaults(&p->shim);
 
     L.in = (struct pol_lines){.f = f, .text = text, .on_section = on_section, .ctx = &L};
     rc = ini_parse_stream(pol_lines_read, &L.in, handler, &L);

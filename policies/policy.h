@@ -128,6 +128,10 @@ bool pol_valid_name(const char *s);
 const char *pol_key_name(int k);
 /* Index of a rule key (enum pol_key), or -1. */
 int pol_key_index(const char *key);
+/* What a policy has when the file does not say: [shim] keys, a rule's keys. */
+void pol_shim_defaults(struct pol_shim *s);
+void pol_rule_defaults(struct pol_rule *r);
+
 int pol_find_rule(const struct policy *p, const char *name);
 int pol_find_node(const struct policy *p, const char *name);
 

@@ -232,7 +232,6 @@ int queue_verdict(struct queue *q, uint16_t queue, uint32_t id, int verdict, con
     if (payload)
         nfq_nlmsg_verdict_put_pkt(nlh, payload, len);
     q->vlen += MNL_ALIGN(nlh->nlmsg_len);
-    q->vcount++;
     return 0;
 }
 
@@ -274,6 +273,5 @@ int queue_flush(struct queue *q)
         break;
     }
     q->vlen = 0;
-    q->vcount = 0;
     return rc;
 }

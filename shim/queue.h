@@ -24,7 +24,6 @@ struct queue {
     /* verdict batch */
     char *vbuf;
     size_t vlen, vcap;
-    unsigned vcount;
     uint64_t send_errors, kernel_errors;
     uint64_t rx_calls, tx_calls; /* syscalls, to see how well batches form */
     uint32_t cfg_seq;

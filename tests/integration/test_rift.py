@@ -25,6 +25,12 @@ def rift_leftovers():
     return left
 
 
+def registered_pids():
+    """PIDs the runs in progress registered (servers first, then the shim)."""
+    return [int(x) for d in glob.glob("/run/rift/runs/*") if os.path.exists(d + "/pids")
+            for x in open(os.path.join(d, "pids")).read().split()]
+
+
 def rift_run(scenario, report=None, timeout=120, extra=()):
     argv = [RIFT, "run", scenario] + list(extra)
     if report:
@@ -113,12 +119,8 @@ def test_sigint_cleans_up_and_exits_130(ns):
 def test_sigkill_then_rift_cleanup_leaves_nothing(ns):
     p = subprocess.Popen([RIFT, "run", os.path.join(SCN, "failover-pong-race.ini")],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    wait_for(lambda: any(os.path.exists(os.path.join(d, "pids")) and
-                         len(open(os.path.join(d, "pids")).read().split()) >= 7
-                         for d in glob.glob("/run/rift/runs/*")), 30,
-             "the servers and the shim to start")
-    pids = [int(x) for d in glob.glob("/run/rift/runs/*")
-            for x in open(os.path.join(d, "pids")).read().split()]
+    wait_for(lambda: len(registered_pids()) >= 7, 30, "the servers and the shim to start")
+    pids = registered_pids()
     p.kill()
     p.wait()
     before = rift_leftovers()
@@ -189,12 +191,8 @@ def test_a_server_dying_unasked_is_a_crash(ns):
     report = os.path.join(ns.tmp, "report")
     p = subprocess.Popen([RIFT, "run", os.path.join(SCN, "baseline.ini"), "--report", report],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_for(lambda: any("cluster ready" in l for l in []) or
-             any(len(open(os.path.join(d, "pids")).read().split()) >= 7
-                 for d in glob.glob("/run/rift/runs/*") if os.path.exists(d + "/pids")),
-             30, "the run to start its shim")
-    pids = [int(x) for d in glob.glob("/run/rift/runs/*")
-            for x in open(os.path.join(d, "pids")).read().split()]
+    wait_for(lambda: len(registered_pids()) >= 7, 30, "the run to start its shim")
+    pids = registered_pids()
     os.kill(pids[2], signal.SIGKILL)  # m3, as nobody asked
     out, err = p.communicate(timeout=120)
     rep = json.load(open(os.path.join(report, "report.json")))

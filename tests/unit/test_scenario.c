@@ -159,7 +159,7 @@ static void test_good_faults(void **state)
     assert_int_equal(f->shim.queues, 1);
     assert_int_equal(f->shim.rules, POL_RULES_IPTABLES);
     assert_int_equal(f->shim.queue_maxlen, 65536);
-    assert_int_equal(f->shim.timer_spin_ns, 200000);
+    assert_int_equal(f->shim.timer_spin_ns, 300000);
     assert_int_equal(f->shim.busy_poll_ns, 0);
     assert_true(f->shim.realtime);
     assert_string_equal(f->shim.control, "/run/rift/shim.sock");
