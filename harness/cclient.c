@@ -2,6 +2,7 @@
 #include "cclient.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -81,21 +82,36 @@ static void drop(struct cc_node *n)
     }
 }
 
+/* The port of "ip:port": digits only, 1-65535; -1 otherwise. */
+static int parse_port(const char *s)
+{
+    char *end;
+    long v;
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    return *end || errno || v < 1 || v > 65535 ? -1 : (int)v;
+}
+
 redisContext *cc_connect(const char *addr, const char *source, int timeout_ms)
 {
     char ip[32];
-    int so = 0;
+    int so = 0, port;
     socklen_t sl = sizeof(so);
     struct pollfd p;
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     const char *colon = strrchr(addr, ':');
     redisContext *c;
-    if (!colon)
+    /* a bad port is not port 0: no connect at all */
+    if (!colon || (port = parse_port(colon + 1)) < 0) {
+        errno = EINVAL;
         return NULL;
+    }
     snprintf(ip, sizeof(ip), "%.*s", (int)(colon - addr), addr);
     /* hiredis 0.14 binds a source address only when not blocking: connect
      * that way, wait for it, then make the context blocking. */
-    c = redisConnectBindNonBlock(ip, atoi(colon + 1), source);
+    c = redisConnectBindNonBlock(ip, port, source);
     if (!c || c->err)
         goto fail;
     p.fd = c->fd;

@@ -78,8 +78,22 @@ static void field(const char *s, const char *name, char *out, size_t len)
         snprintf(out, len, "%.*s", (int)strcspn(p + strlen(pat), "\""), p + strlen(pat));
 }
 
-/* Fold one report.json (written by rift run) into a column. */
-static void take_report(struct column *c, const char *json)
+/* A JSON integer field's value ending at ',' or '}'; -1 if it is not one. */
+static int json_int(const char *s, int64_t *out)
+{
+    char *end;
+    long long v;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (end == s || errno || (*end != ',' && *end != '}'))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Fold one report.json (written by rift run) into a column; -1 if a number
+ * in it is not one. */
+static int take_report(struct column *c, const char *json)
 {
     char verdict[16], name[24], status[16];
     const char *p = strstr(json, "\"checks\":[");
@@ -100,10 +114,13 @@ static void take_report(struct column *c, const char *json)
         if (!end)
             break;
         for (const char *o = obs; o < end && (o = strstr(o, "\"first_ms\":")) && o < end;) {
-            int64_t first = strtoll(o + 11, NULL, 10), last = first;
+            int64_t first, last;
             const char *l = strstr(o, "\"last_ms\":");
-            if (l && l < end)
-                last = strtoll(l + 10, NULL, 10);
+            if (json_int(o + 11, &first) < 0)
+                return -1;
+            last = first;
+            if (l && l < end && json_int(l + 10, &last) < 0)
+                return -1;
             if (last - first > longest)
                 longest = last - first;
             o += 11;
@@ -119,6 +136,7 @@ static void take_report(struct column *c, const char *json)
         }
         p = end;
     }
+    return 0;
 }
 
 static int cmp64(const void *a, const void *b)
@@ -245,12 +263,16 @@ int matrix_main(const char *self, const char *scenario, const char *servers, int
             c->runs++;
             snprintf(path, sizeof(path), "%s/report.json", rep);
             char *json = slurp(path);
-            if (!json || (WIFEXITED(st) && WEXITSTATUS(st) == 2)) {
+            bool bad = !json || (WIFEXITED(st) && WEXITSTATUS(st) == 2);
+            if (json && take_report(c, json) < 0) {
+                fprintf(stderr, "rift matrix: %s: a first_ms or last_ms that is not a number\n",
+                        path);
+                bad = true;
+            }
+            if (bad) {
                 c->errors++;
                 status = 2;
             }
-            if (json)
-                take_report(c, json);
             free(json);
         }
     }

@@ -2,6 +2,7 @@
 #include "probes.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -9,8 +10,9 @@
 
 #include "proc.h"
 
-pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, const char *self_dir,
-                  const char *seeds, const char *source, const char *ranges, const char *tmpdir)
+pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, struct registry *reg,
+                  const char *self_dir, const char *seeds, const char *source, const char *ranges,
+                  const char *tmpdir)
 {
     char prog[600], opt[SCN_MAX_PROBE_OPTS][140], pypath[700];
     char *env_extra = NULL;
@@ -59,22 +61,9 @@ pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, const char *s
     }
     argv[a] = NULL;
     /* stdout to the jsonl file, stderr to the log: a shell-free redirect. */
-    pid_t pid = fork();
-    if (pid == 0) {
-        FILE *o = freopen(p->out_path, "w", stdout);
-        FILE *e = freopen(p->log_path, "w", stderr);
-        sigset_t none;
-        (void)o;
-        (void)e;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        setpgid(0, 0);
-        if (env_extra)
-            putenv(env_extra);
-        execvp(argv[0], argv);
-        fprintf(stderr, "cannot run %s\n", argv[0]);
-        _exit(127);
-    }
+    char role[48];
+    snprintf(role, sizeof(role), "probe:%s", cfg->name);
+    pid_t pid = proc_spawn_reg(reg, role, argv, p->out_path, p->log_path, env_extra);
     p->pid = pid;
     return pid;
 }
@@ -125,6 +114,26 @@ static void count_kind(struct probe_rt *p, const char *kind)
     }
 }
 
+/* The line's "t_ms": value; -1 when it has none or it is not a number (read
+ * as 0, the operation would seem to predate the run). */
+static int parse_t_ms(const char *line, int64_t *out)
+{
+    const char *t = strstr(line, "\"t_ms\":");
+    char *end;
+    long long v;
+    if (!t)
+        return -1;
+    for (t += 7; *t == ' ';)
+        t++;
+    if (*t < '0' || *t > '9')
+        return -1;
+    v = strtoll(t, &end, 10);
+    if ((*end != ',' && *end != '}') || v == INT64_MAX) /* INT64_MAX: an overflow */
+        return -1;
+    *out = v;
+    return 0;
+}
+
 /* One output line; returns the op's run time, or -1 for other lines. */
 static int64_t take_line(struct probe_rt *p, const char *line, int64_t t0_ms, int64_t fault_ms,
                          int64_t conv_ms)
@@ -149,7 +158,9 @@ static int64_t take_line(struct probe_rt *p, const char *line, int64_t t0_ms, in
         }
         return -1;
     }
-    when = strtoll(t + 7, NULL, 10) - t0_ms;
+    if (parse_t_ms(line, &when) < 0)
+        return -1;
+    when -= t0_ms;
     if (!str_field(line, "key", key, sizeof(key)) || (k = key_index(p, key)) < 0)
         return -1;
     p->ops++;
@@ -169,18 +180,47 @@ static int64_t take_line(struct probe_rt *p, const char *line, int64_t t0_ms, in
 
 void probe_poll(struct probe_rt *p, int64_t t0_ms, int64_t fault_ms, int64_t conv_ms)
 {
-    char line[1024];
+    ssize_t n;
     if (!p->in && !(p->in = fopen(p->out_path, "r")))
         return;
-    while (fgets(line, sizeof(line), p->in)) {
-        if (!strchr(line, '\n')) {
-            /* a line still being written: read it again next time */
-            fseek(p->in, -(long)strlen(line), SEEK_CUR);
+    /* Lines of any length; one still being written is read again later. */
+    while ((n = getline(&p->line, &p->line_cap, p->in)) > 0) {
+        if (p->line[n - 1] != '\n') {
+            fseek(p->in, -(long)n, SEEK_CUR);
             break;
         }
-        take_line(p, line, t0_ms, fault_ms, conv_ms);
+        take_line(p, p->line, t0_ms, fault_ms, conv_ms);
     }
     clearerr(p->in);
+}
+
+int probe_check(struct probe_rt *p, int64_t now_ms, char *err, size_t errlen)
+{
+    int status;
+    if (p->pid > 0 && proc_reap(p->pid, &status)) {
+        char last[256] = "";
+        FILE *f = fopen(p->log_path, "r");
+        p->pid = 0;
+        if (f) {
+            char line[256];
+            while (fgets(line, sizeof(line), f))
+                if (line[0] != '\n')
+                    snprintf(last, sizeof(last), "%s", line);
+            fclose(f);
+        }
+        last[strcspn(last, "\n")] = '\0';
+        snprintf(err, errlen, "probe %s exited on its own (%s %d)%s%s", p->cfg->name,
+                 WIFSIGNALED(status) ? "signal" : "status",
+                 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+                 last[0] ? ": " : "", last);
+        return -1;
+    }
+    if (!p->version[0] && now_ms - p->started_ms > PROBE_START_MS) {
+        snprintf(err, errlen, "probe %s wrote no header line within %d s (see probe-%s.log)",
+                 p->cfg->name, PROBE_START_MS / 1000, p->cfg->name);
+        return -1;
+    }
+    return 0;
 }
 
 /* A key is healthy once an operation succeeded after its last failure. */
@@ -200,7 +240,8 @@ bool probe_healed_since(const struct probe_rt *p, int64_t conv_ms)
 void probe_finish(struct probe_rt *p, int64_t t0_ms, int64_t conv_ms)
 {
     FILE *f = fopen(p->out_path, "r");
-    char line[1024];
+    char *line = NULL;
+    size_t cap = 0;
     int64_t last_fail[PROBE_MAX_KEYS], ok_after[PROBE_MAX_KEYS];
     p->healed = false;
     p->heal_ms = -1;
@@ -211,13 +252,14 @@ void probe_finish(struct probe_rt *p, int64_t t0_ms, int64_t conv_ms)
     }
     for (int i = 0; i < PROBE_MAX_KEYS; i++)
         last_fail[i] = ok_after[i] = -1;
-    while (fgets(line, sizeof(line), f)) {
+    while (getline(&line, &cap, f) > 0) {
         char key[64];
-        const char *t = strstr(line, "\"t_ms\":");
+        int64_t when;
         int k;
-        if (!t || !str_field(line, "key", key, sizeof(key)) || (k = key_index(p, key)) < 0)
+        if (parse_t_ms(line, &when) < 0 || !str_field(line, "key", key, sizeof(key)) ||
+            (k = key_index(p, key)) < 0)
             continue;
-        int64_t when = strtoll(t + 7, NULL, 10) - t0_ms;
+        when -= t0_ms;
         if (strstr(line, "\"ok\":true")) {
             if (last_fail[k] >= 0 && ok_after[k] < 0)
                 ok_after[k] = when;
@@ -226,6 +268,7 @@ void probe_finish(struct probe_rt *p, int64_t t0_ms, int64_t conv_ms)
             ok_after[k] = -1;
         }
     }
+    free(line);
     fclose(f);
     int64_t worst = 0;
     for (int k = 0; k < p->n_keys; k++) {
@@ -250,4 +293,7 @@ void probe_stop(struct probe_rt *p)
         fclose(p->in);
         p->in = NULL;
     }
+    free(p->line);
+    p->line = NULL;
+    p->line_cap = 0;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "proc.h"
 #include "scenario.h"
 
 #define PROBE_MAX_KEYS 64
@@ -24,6 +25,9 @@ struct probe_rt {
     pid_t pid;
     char out_path[300], log_path[300];
     FILE *in;
+    char *line;             /* getline's buffer: lines of any length */
+    size_t line_cap;
+    int64_t started_ms;     /* set by the caller: when it was started */
     char version[64];
     char options[512];      /* the driver's own JSON object of settings */
     struct probe_key keys[PROBE_MAX_KEYS];
@@ -39,8 +43,13 @@ struct probe_rt {
 
 /* argv for a probe; the driver files are found relative to self_dir. */
 /* ranges: "LO-HI,..." the scenario migrates; the probe adds keys there. */
-pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, const char *self_dir,
-                  const char *seeds, const char *source, const char *ranges, const char *tmpdir);
+pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, struct registry *reg,
+                  const char *self_dir, const char *seeds, const char *source, const char *ranges,
+                  const char *tmpdir);
+/* A probe that exited on its own, or never said who it is within
+ * PROBE_START_MS, is rift's trouble, not a finding: -1 with err. */
+#define PROBE_START_MS 20000
+int probe_check(struct probe_rt *p, int64_t now_ms, char *err, size_t errlen);
 /* Read what the probe wrote since the last call. t0_ms: the run's time
  * origin on CLOCK_MONOTONIC; fault_ms..conv_ms is the window whose errors
  * are counted by kind (conv_ms < 0: still open). */

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,45 +28,121 @@ static int mkdirs(const char *path)
     return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
 }
 
-static int write_file(const char *dir, const char *name, const char *text)
+/* One write(2) per line, appended: a harness killed mid-way leaves whole
+ * lines or none. */
+static int append_line(const char *dir, const char *name, const char *text)
 {
     char path[512];
-    FILE *f;
+    size_t len = strlen(text);
+    int fd, rc = 0;
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "a");
-    if (!f)
-        return -1;
-    fputs(text, f);
-    fclose(f);
-    return 0;
+    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    if (write(fd, text, len) != (ssize_t)len)
+        rc = errno ? -errno : -EIO;
+    if (close(fd) < 0 && !rc)
+        rc = -errno;
+    return rc;
+}
+
+uint64_t proc_start_time(pid_t pid)
+{
+    char path[64], buf[1024], *p, *end;
+    ssize_t n;
+    int fd;
+    unsigned long long v;
+    if (pid <= 0)
+        return 0;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return 0;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    /* comm may hold spaces and parentheses: fields count from the last ')' */
+    if (!(p = strrchr(buf, ')')))
+        return 0;
+    p++;
+    for (int field = 3; field < 22; field++) {
+        p = strchr(p + 1, ' ');
+        if (!p)
+            return 0;
+    }
+    errno = 0;
+    v = strtoull(p + 1, &end, 10);
+    if (errno || end == p + 1 || (*end != ' ' && *end != '\n' && *end != '\0'))
+        return 0;
+    return (uint64_t)v;
+}
+
+static char proc_state(pid_t pid)
+{
+    char path[64], buf[512], *p;
+    ssize_t n;
+    int fd;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return 0;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    p = strrchr(buf, ')');
+    return p && p[1] == ' ' ? p[2] : 0;
+}
+
+bool proc_alive_since(pid_t pid, uint64_t start)
+{
+    char st;
+    if (pid <= 1 || !start || proc_start_time(pid) != start)
+        return false;
+    st = proc_state(pid);
+    return st && st != 'Z' && st != 'X';
 }
 
 int reg_create(struct registry *r, const char *id, const char *netns, const char *tmpdir,
                char *err, size_t errlen)
 {
     char line[512];
+    pid_t self = getpid();
     snprintf(r->dir, sizeof(r->dir), "%s/%s", PROC_REGISTRY, id);
     if (mkdirs(r->dir) < 0) {
         snprintf(err, errlen, "cannot create %s: %s", r->dir, strerror(errno));
         return -1;
     }
+    snprintf(line, sizeof(line), "%d %" PRIu64 "\n", (int)self, proc_start_time(self));
+    if (append_line(r->dir, "owner", line) < 0)
+        goto fail;
     snprintf(line, sizeof(line), "%s\n", netns);
-    write_file(r->dir, "netns", line);
+    if (append_line(r->dir, "netns", line) < 0)
+        goto fail;
     snprintf(line, sizeof(line), "%s\n", tmpdir);
-    write_file(r->dir, "tmpdir", line);
+    if (append_line(r->dir, "tmpdir", line) < 0)
+        goto fail;
     return 0;
+fail:
+    snprintf(err, errlen, "cannot write the registry %s: %s", r->dir, strerror(errno));
+    reg_remove(r);
+    return -1;
 }
 
-void reg_add_pid(struct registry *r, pid_t pid)
+int reg_add_pid(struct registry *r, pid_t pid, const char *role)
 {
-    char line[32];
-    snprintf(line, sizeof(line), "%d\n", (int)pid);
-    write_file(r->dir, "pids", line);
+    char line[128];
+    uint64_t start = proc_start_time(pid);
+    if (!start)
+        return -ESRCH;
+    snprintf(line, sizeof(line), "%d %" PRIu64 " %s\n", (int)pid, start, role ? role : "-");
+    return append_line(r->dir, "pids", line);
 }
 
 void reg_remove(struct registry *r)
 {
-    static const char *const files[] = {"netns", "tmpdir", "pids"};
+    static const char *const files[] = {"netns", "tmpdir", "pids", "owner"};
     char path[512];
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         snprintf(path, sizeof(path), "%s/%s", r->dir, files[i]);
@@ -74,47 +151,132 @@ void reg_remove(struct registry *r)
     rmdir(r->dir);
 }
 
-pid_t proc_spawn(char *const argv[], const char *log)
+static int open_out(const char *path)
 {
-    pid_t pid = fork();
+    return path ? open(path, O_WRONLY | O_CREAT | O_APPEND, 0644) : open("/dev/null", O_WRONLY);
+}
+
+pid_t proc_spawn_reg(struct registry *reg, const char *role, char *const argv[],
+                     const char *out, const char *err, const char *env)
+{
+    int gate[2];
+    pid_t pid;
+    if (pipe2(gate, O_CLOEXEC) < 0)
+        return -1;
+    pid = fork();
+    if (pid < 0) {
+        close(gate[0]);
+        close(gate[1]);
+        return -1;
+    }
     if (pid == 0) {
-        int fd = log ? open(log, O_WRONLY | O_CREAT | O_APPEND, 0644) : open("/dev/null", O_WRONLY);
-        int in = open("/dev/null", O_RDONLY);
+        int fo, fe, in;
+        char go;
+        ssize_t n;
         sigset_t none;
+        close(gate[1]);
+        /* Wait until the parent has registered us; EOF means it died. */
+        while ((n = read(gate[0], &go, 1)) < 0 && errno == EINTR)
+            ;
+        if (n != 1)
+            _exit(126);
+        fo = open_out(out);
+        fe = err ? open_out(err) : -1;
+        in = open("/dev/null", O_RDONLY);
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
         /* Own process group: a Ctrl-C meant for rift does not hit the
          * servers before rift has decided what to do. */
         setpgid(0, 0);
         if (in >= 0)
             dup2(in, 0);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
+        if (fo >= 0) {
+            dup2(fo, 1);
+            dup2(fe >= 0 ? fe : fo, 2);
         }
         for (int i = 3; i < 1024; i++)
             close(i);
+        if (env)
+            putenv((char *)env);
         execvp(argv[0], argv);
         dprintf(2, "rift: cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
+    close(gate[0]);
+    if (reg && reg_add_pid(reg, pid, role) < 0) {
+        int st;
+        close(gate[1]); /* the child exits without running anything */
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+        errno = EIO;
+        return -1;
+    }
+    if (write(gate[1], "g", 1) != 1) {
+        int st;
+        close(gate[1]);
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+        return -1;
+    }
+    close(gate[1]);
     return pid;
+}
+
+pid_t proc_spawn(char *const argv[], const char *log)
+{
+    return proc_spawn_reg(NULL, NULL, argv, log, NULL, NULL);
+}
+
+int proc_signal_child(pid_t pid, int sig)
+{
+    siginfo_t si;
+    if (pid <= 1)
+        return -EINVAL;
+    /* WNOWAIT: look without reaping, so whoever reaps still gets the status.
+     * An unreaped child's PID cannot have been reused. */
+    memset(&si, 0, sizeof(si));
+    if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+        return -errno;
+    if (si.si_pid == pid)
+        return -ESRCH;
+    return kill(pid, sig) < 0 ? -errno : 0;
+}
+
+bool proc_reap(pid_t pid, int *status)
+{
+    int st;
+    pid_t r;
+    if (pid <= 1)
+        return false;
+    while ((r = waitpid(pid, &st, WNOHANG)) < 0 && errno == EINTR)
+        ;
+    if (r != pid)
+        return false;
+    if (status)
+        *status = st;
+    return true;
 }
 
 int proc_stop(pid_t pid, int ms)
 {
     int status = 0;
-    if (pid <= 0)
-        return 0;
-    kill(pid, SIGTERM);
+    if (proc_signal_child(pid, SIGTERM) < 0) {
+        /* exited already (reap it) or not ours: nothing to signal */
+        proc_reap(pid, &status);
+        return status;
+    }
+    /* a paused process cannot act on SIGTERM */
+    proc_signal_child(pid, SIGCONT);
     for (int waited = 0; waited < ms; waited += 10) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid || (r < 0 && errno == ECHILD))
+        if (proc_reap(pid, &status))
             return status;
         struct timespec ts = {0, 10000000};
         nanosleep(&ts, NULL);
     }
-    kill(pid, SIGKILL);
+    int rc = proc_signal_child(pid, SIGKILL);
+    if (rc == -ECHILD || rc == -EINVAL)
+        return status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     return status;
@@ -149,39 +311,72 @@ static int read_line(const char *dir, const char *name, char *out, size_t len)
     return 0;
 }
 
-/* Only stop a registered PID if it still runs one of our programs: the
- * number may have been reused since. */
-static bool is_ours(pid_t pid)
+/* "PID START [...]" with both numbers whole and PID > 1. */
+static bool parse_pid_start(const char *line, pid_t *pid, uint64_t *start)
 {
-    char path[64], cmd[256] = "";
-    FILE *f;
-    size_t n;
-    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-    f = fopen(path, "r");
-    if (!f)
+    char *end;
+    long p;
+    unsigned long long s;
+    errno = 0;
+    p = strtol(line, &end, 10);
+    if (errno || end == line || *end != ' ' || p <= 1 || p > 4194304)
         return false;
-    n = fread(cmd, 1, sizeof(cmd) - 1, f);
-    fclose(f);
-    cmd[n] = '\0';
-    return strstr(cmd, "redis-server") || strstr(cmd, "valkey-server") ||
-           strstr(cmd, "rift-shim") || strstr(cmd, "ld-linux");
+    line = end + 1;
+    s = strtoull(line, &end, 10);
+    if (errno || end == line || (*end != ' ' && *end != '\n' && *end != '\0') || !s)
+        return false;
+    *pid = (pid_t)p;
+    *start = (uint64_t)s;
+    return true;
 }
 
-static bool alive(pid_t pid)
+/* A run whose rift process still runs is not left over: leave it be. */
+static bool owner_alive(const struct registry *r, pid_t *owner)
 {
-    char path[64], line[256];
-    FILE *f;
-    bool running = false;
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    if (!(f = fopen(path, "r")))
+    char line[64];
+    uint64_t start;
+    if (read_line(r->dir, "owner", line, sizeof(line)) < 0 ||
+        !parse_pid_start(line, owner, &start))
         return false;
-    while (fgets(line, sizeof(line), f))
-        if (!strncmp(line, "State:", 6)) {
-            running = !strchr(line, 'Z') && !strchr(line, 'X');
-            break;
+    return proc_alive_since(*owner, start);
+}
+
+#define CLEANUP_MAX_PIDS 1024
+
+/* SIGKILL every registered process that is still the one registered. */
+static int stop_registered(const struct registry *r)
+{
+    char path[512], line[256];
+    pid_t pids[CLEANUP_MAX_PIDS];
+    uint64_t starts[CLEANUP_MAX_PIDS];
+    int np = 0;
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/pids", r->dir);
+    if (!(f = fopen(path, "r")))
+        return 0;
+    while (np < CLEANUP_MAX_PIDS && fgets(line, sizeof(line), f)) {
+        pid_t pid;
+        uint64_t start;
+        if (!parse_pid_start(line, &pid, &start) || !proc_alive_since(pid, start))
+            continue;
+        if (kill(pid, SIGKILL) == 0) {
+            pids[np] = pid;
+            starts[np++] = start;
         }
+    }
     fclose(f);
-    return running;
+    /* Wait until they are gone (or zombies): the caller's next look should
+     * not find them. */
+    for (int waited = 0; waited < 5000; waited += 10) {
+        int running = 0;
+        for (int k = 0; k < np; k++)
+            running += proc_alive_since(pids[k], starts[k]);
+        if (!running)
+            break;
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    return np;
 }
 
 int reg_cleanup_all(void)
@@ -194,40 +389,31 @@ int reg_cleanup_all(void)
     while ((e = readdir(d))) {
         struct registry r;
         char netns[128], tmp[256], path[512];
-        FILE *f;
-        int killed = 0;
+        pid_t owner;
+        int killed;
         if (e->d_name[0] == '.')
             continue;
         snprintf(r.dir, sizeof(r.dir), "%s/%s", PROC_REGISTRY, e->d_name);
-        snprintf(path, sizeof(path), "%s/pids", r.dir);
-        if ((f = fopen(path, "r"))) {
-            int pid, pids[256], np = 0;
-            while (fscanf(f, "%d", &pid) == 1)
-                if (pid > 1 && is_ours(pid) && np < 256) {
-                    kill(pid, SIGKILL);
-                    pids[np++] = pid;
-                    killed++;
-                }
-            fclose(f);
-            /* Wait until they are gone (or zombies): the caller's next look
-             * should not find them. */
-            for (int waited = 0; waited < 3000; waited += 10) {
-                int running = 0;
-                for (int k = 0; k < np; k++)
-                    running += alive(pids[k]);
-                if (!running)
-                    break;
-                struct timespec ts = {0, 10000000};
-                nanosleep(&ts, NULL);
-            }
+        if (owner_alive(&r, &owner)) {
+            printf("rift cleanup: run %s is still running (rift pid %d): left alone\n",
+                   e->d_name, (int)owner);
+            continue;
         }
-        if (read_line(r.dir, "netns", netns, sizeof(netns)) == 0 && !strncmp(netns, "rift-", 5)) {
-            char *const argv[] = {"ip", "netns", "delete", netns, NULL};
-            proc_run(argv);
+        killed = stop_registered(&r);
+        if (read_line(r.dir, "netns", netns, sizeof(netns)) == 0 && !strncmp(netns, "rift-", 5) &&
+            !strchr(netns, '/')) {
+            snprintf(path, sizeof(path), "/run/netns/%s", netns);
+            if (access(path, F_OK) == 0) {
+                char *const argv[] = {"ip", "netns", "delete", netns, NULL};
+                proc_run(argv);
+            } else {
+                netns[0] = '\0';
+            }
         } else {
             netns[0] = '\0';
         }
-        if (read_line(r.dir, "tmpdir", tmp, sizeof(tmp)) == 0 && !strncmp(tmp, "/tmp/rift-", 10)) {
+        if (read_line(r.dir, "tmpdir", tmp, sizeof(tmp)) == 0 && !strncmp(tmp, "/tmp/rift-", 10) &&
+            !strstr(tmp, "..") && access(tmp, F_OK) == 0) {
             char *const argv[] = {"rm", "-rf", tmp, NULL};
             proc_run(argv);
         } else {

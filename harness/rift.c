@@ -15,6 +15,21 @@
 #include "proc.h"
 #include "run.h"
 
+/* A decimal number 0..max: digits only (no sign, space or suffix). */
+static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    unsigned long long v;
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (*end || errno || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: rift run SCENARIO.ini [--seed N] [--report DIR] "
@@ -74,9 +89,16 @@ int main(int argc, char **argv)
         while ((c = getopt_long(argc, argv, "S:n:r:", mopts, NULL)) != -1) {
             if (c == 'S')
                 servers = optarg;
-            else if (c == 'n')
-                runs = atoi(optarg);
-            else if (c == 'r')
+            else if (c == 'n') {
+                unsigned long long v;
+                if (parse_uint(optarg, 1000, &v) < 0 || v < 1) {
+                    fprintf(stderr, "rift matrix: --runs: expected a positive number of runs, "
+                                    "not \"%s\"\n",
+                            optarg);
+                    return 2;
+                }
+                runs = (int)v;
+            } else if (c == 'r')
                 report = optarg;
             else {
                 usage(stderr);
@@ -113,13 +135,12 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "s:r:S:h", opts, NULL)) != -1) {
         switch (c) {
         case 's': {
-            char *end;
-            errno = 0;
-            o.seed = strtoull(optarg, &end, 10);
-            if (*end || errno || *optarg == '-') {
-                fprintf(stderr, "rift: --seed: expected an unsigned integer\n");
+            unsigned long long v;
+            if (parse_uint(optarg, UINT64_MAX, &v) < 0) {
+                fprintf(stderr, "rift: --seed: expected an unsigned integer, not \"%s\"\n", optarg);
                 return 2;
             }
+            o.seed = v;
             o.seed_given = true;
             break;
         }

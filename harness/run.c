@@ -25,6 +25,7 @@
 #include "../shim/ctl.h"
 #include "decode.h"
 #include "migrate.h"
+#include "need.h"
 #include "probes.h"
 #include "proc.h"
 #include "workload.h"
@@ -36,13 +37,22 @@
 #define SETTLE_DEFAULT_NS 15000000000ull
 
 struct node_rt {
-    pid_t pid;
-    bool down;          /* a step stopped it on purpose */
+    pid_t pid;          /* an unreaped child of ours, or 0 */
+    bool down;          /* a step stopped it on purpose, or it exited */
     bool paused;
+    char down_why[96];  /* how it went down, for steps skipped on it */
     char dir[300], log[340], id[41];
     redisContext *admin;
     struct view view;   /* last sample */
     bool have_view;
+};
+
+/* A timeline step as it ran: skipped (with the reason) when its node was
+ * not there to act on. */
+struct step_rec {
+    int64_t t_ms;
+    char step[160];
+    char skipped[160];
 };
 
 struct obs {
@@ -76,7 +86,7 @@ struct run {
     int n_obs;
     int64_t last_step_ms, converged_ms;
     int steps_done;
-    char step_log[SCN_MAX_STEPS][160];
+    struct step_rec steps[SCN_MAX_STEPS];
     char *shim_stats;
     struct workload wl;
     bool wl_running;
@@ -297,12 +307,14 @@ static int start_node(struct run *r, int i, char *err, size_t el)
         argv[a++] = (char *)s->conf[k][1];
     }
     argv[a] = NULL;
-    n->pid = proc_spawn(argv, NULL);
+    char role[32];
+    snprintf(role, sizeof(role), "server:%s", s->names[i]);
+    n->pid = proc_spawn_reg(&r->reg, role, argv, NULL, NULL, NULL);
     if (n->pid < 0) {
+        n->pid = 0;
         snprintf(err, el, "cannot start %s: %s", s->names[i], strerror(errno));
         return -1;
     }
-    reg_add_pid(&r->reg, n->pid);
     n->down = false;
     n->paused = false;
     return 0;
@@ -579,15 +591,14 @@ static int start_shim(struct run *r, char *err, size_t el)
     fclose(f);
     free(text);
     char *const argv[] = {r->shim_bin, "--policy", policy, NULL};
-    r->shim_pid = proc_spawn(argv, r->shim_log);
+    r->shim_pid = proc_spawn_reg(&r->reg, "shim", argv, r->shim_log, NULL, NULL);
     if (r->shim_pid < 0) {
+        r->shim_pid = 0;
         snprintf(err, el, "cannot start %s", r->shim_bin);
         return -1;
     }
-    reg_add_pid(&r->reg, r->shim_pid);
     for (int waited = 0; waited < 10000; waited += 20) {
-        int st;
-        if (waitpid(r->shim_pid, &st, WNOHANG) == r->shim_pid) {
+        if (proc_reap(r->shim_pid, NULL)) {
             FILE *lf = fopen(r->shim_log, "r");
             char line[512] = "";
             if (lf) {
@@ -635,10 +646,59 @@ static void join_migrations(struct run *r)
 
 static void reap_nodes(struct run *r);
 
+static void node_down(struct run *r, int i, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void node_down(struct run *r, int i, const char *fmt, ...)
+{
+    va_list ap;
+    r->nodes[i].down = true;
+    va_start(ap, fmt);
+    vsnprintf(r->nodes[i].down_why, sizeof(r->nodes[i].down_why), fmt, ap);
+    va_end(ap);
+}
+
+/* A step can act on node i: it runs and is not paused. */
+static bool node_usable(struct run *r, int i, char *why, size_t wl)
+{
+    const struct node_rt *n = &r->nodes[i];
+    reap_nodes(r);
+    if (n->down || n->pid <= 0) {
+        snprintf(why, wl, "%s is not running (%s)", r->scn->names[i],
+                 n->down_why[0] ? n->down_why : "down");
+        return false;
+    }
+    if (n->paused) {
+        snprintf(why, wl, "%s is paused", r->scn->names[i]);
+        return false;
+    }
+    return true;
+}
+
+/* Signal node i's server, only if it is a live child of this run: a PID of
+ * 0 or of a process that exited must never reach kill(2). */
+static bool node_signal(struct run *r, int i, int sig, char *why, size_t wl)
+{
+    const struct node_rt *n = &r->nodes[i];
+    int rc;
+    reap_nodes(r);
+    if (n->down || n->pid <= 0) {
+        snprintf(why, wl, "%s is not running (%s)", r->scn->names[i],
+                 n->down_why[0] ? n->down_why : "down");
+        return false;
+    }
+    rc = proc_signal_child(n->pid, sig);
+    if (rc < 0) {
+        snprintf(why, wl, "%s (pid %d) %s", r->scn->names[i], (int)n->pid,
+                 rc == -ESRCH ? "has exited" : strerror(-rc));
+        return false;
+    }
+    return true;
+}
+
 static int run_step(struct run *r, const struct scn_step *st, char *err, size_t el)
 {
     const struct scenario *s = r->scn;
-    char line[160], reply[512];
+    char line[160], reply[512], skip[160] = "";
     switch (st->kind) {
     case STEP_FAULT:
         snprintf(line, sizeof(line), "%s %s", st->on ? "on" : "off",
@@ -652,37 +712,41 @@ static int run_step(struct run *r, const struct scn_step *st, char *err, size_t 
         break;
     case STEP_FAILOVER: {
         char cmd[64];
+        snprintf(line, sizeof(line), "failover %s%s%s", s->names[st->node], st->mode[0] ? " " : "",
+                 st->mode);
+        if (!node_usable(r, st->node, skip, sizeof(skip)))
+            break;
         snprintf(cmd, sizeof(cmd), "CLUSTER FAILOVER%s%s", st->mode[0] ? " " : "", st->mode);
         if (!node_ok(r, st->node, cmd, err, el))
             return -1;
-        snprintf(line, sizeof(line), "failover %s%s%s", s->names[st->node], st->mode[0] ? " " : "",
-                 st->mode);
         break;
     }
     case STEP_KILL:
-        kill(r->nodes[st->node].pid, SIGKILL);
-        r->nodes[st->node].down = true;
         snprintf(line, sizeof(line), "kill %s", s->names[st->node]);
+        if (node_signal(r, st->node, SIGKILL, skip, sizeof(skip))) {
+            node_down(r, st->node, "killed by the step at %.3f s", (double)run_ms(r) / 1000.0);
+            r->nodes[st->node].paused = false;
+        }
         break;
     case STEP_PAUSE:
-        kill(r->nodes[st->node].pid, SIGSTOP);
-        r->nodes[st->node].paused = true;
         snprintf(line, sizeof(line), "pause %s", s->names[st->node]);
+        if (node_signal(r, st->node, SIGSTOP, skip, sizeof(skip)))
+            r->nodes[st->node].paused = true;
         break;
     case STEP_RESUME:
-        kill(r->nodes[st->node].pid, SIGCONT);
-        r->nodes[st->node].paused = false;
         snprintf(line, sizeof(line), "resume %s", s->names[st->node]);
+        if (node_signal(r, st->node, SIGCONT, skip, sizeof(skip)))
+            r->nodes[st->node].paused = false;
         break;
     case STEP_RESTART: {
         struct node_rt *n = &r->nodes[st->node];
         if (!n->down) {
-            n->down = true;
+            node_down(r, st->node, "stopped by the restart at %.3f s", (double)run_ms(r) / 1000.0);
             proc_stop(n->pid, 5000);
         } else {
-            int status;
-            waitpid(n->pid, &status, WNOHANG);
+            proc_reap(n->pid, NULL);
         }
+        n->pid = 0;
         if (n->admin) {
             redisFree(n->admin);
             n->admin = NULL;
@@ -746,9 +810,16 @@ static int run_step(struct run *r, const struct scn_step *st, char *err, size_t 
         snprintf(err, el, "unknown step");
         return -1;
     }
-    snprintf(r->step_log[r->steps_done], sizeof(r->step_log[0]), "%.3f s: %s",
-             (double)run_ms(r) / 1000.0, line);
-    progress(r, "step %s", line);
+    {
+        struct step_rec *rec = &r->steps[r->steps_done];
+        rec->t_ms = run_ms(r);
+        snprintf(rec->step, sizeof(rec->step), "%s", line);
+        snprintf(rec->skipped, sizeof(rec->skipped), "%s", skip);
+    }
+    if (skip[0])
+        progress(r, "step %s: skipped: %s", line, skip);
+    else
+        progress(r, "step %s", line);
     return 0;
 }
 
@@ -759,15 +830,17 @@ static void reap_nodes(struct run *r)
         struct node_rt *n = &r->nodes[i];
         int status;
         char what[128];
-        if (n->pid <= 0 || waitpid(n->pid, &status, WNOHANG) != n->pid)
+        if (n->pid <= 0 || !proc_reap(n->pid, &status))
             continue;
         if (!n->down) {
             snprintf(what, sizeof(what), "%s exited (%s %d)", r->scn->names[i],
                      WIFSIGNALED(status) ? "signal" : "status",
                      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
             observe(r, "crashes", r->scn->names[i], what);
+            node_down(r, i, "exited on its own at %.3f s", (double)run_ms(r) / 1000.0);
         }
         n->down = true;
+        n->paused = false;
         n->pid = 0;
     }
 }
@@ -836,7 +909,7 @@ static int64_t ready_mono_ms(const struct run *r)
     return (int64_t)(r->t_ready / 1000000ull);
 }
 
-static void start_probes(struct run *r)
+static int start_probes(struct run *r, char *err, size_t el)
 {
     const struct scenario *s = r->scn;
     char seeds[512] = "", src[32];
@@ -856,14 +929,17 @@ static void start_probes(struct run *r)
             roff += (size_t)snprintf(ranges + roff, sizeof(ranges) - roff, "%s%d-%d",
                                      roff ? "," : "", s->steps[i].slot_lo, s->steps[i].slot_hi);
     ip4(SCN_CLIENTS_IP, src, sizeof(src));
+    r->probes_started = true; /* teardown stops those that did start */
     for (int i = 0; i < s->n_probes; i++) {
-        pid_t pid = probe_start(&r->probes[i], &s->probes[i], r->o->self_dir, seeds, src, ranges,
-                                r->tmp);
-        if (pid > 0)
-            reg_add_pid(&r->reg, pid);
+        if (probe_start(&r->probes[i], &s->probes[i], &r->reg, r->o->self_dir, seeds, src,
+                        ranges, r->tmp) < 0) {
+            snprintf(err, el, "cannot start probe %s: %s", s->probes[i].name, strerror(errno));
+            return -1;
+        }
+        r->probes[i].started_ms = run_ms(r);
     }
-    r->probes_started = true;
     progress(r, "client probes started: %d, seeds %s, from %s", s->n_probes, seeds, src);
+    return 0;
 }
 
 static bool probes_healed(struct run *r)
@@ -874,10 +950,16 @@ static bool probes_healed(struct run *r)
     return true;
 }
 
-static void poll_probes(struct run *r)
+/* Reads what the probes wrote; a probe that died or never started is
+ * rift's own trouble: -1 with err. */
+static int poll_probes(struct run *r, char *err, size_t el)
 {
-    for (int i = 0; r->probes_started && i < r->scn->n_probes; i++)
+    for (int i = 0; r->probes_started && i < r->scn->n_probes; i++) {
         probe_poll(&r->probes[i], ready_mono_ms(r), r->first_fault_ms, r->converged_ms);
+        if (probe_check(&r->probes[i], run_ms(r), err, el) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* ---- the run loop ---- */
@@ -900,7 +982,8 @@ static int timeline(struct run *r, char *err, size_t el)
     while (!interrupted) {
         uint64_t t = now_ns();
         if (s->n_probes && !r->probes_started && t >= r->t_ready + s->probes_start_ns) {
-            start_probes(r);
+            if (start_probes(r, err, el) < 0)
+                return -1;
             continue;
         }
         if (i < s->n_steps && t >= r->t_ready + s->steps[i].at_ns) {
@@ -923,7 +1006,8 @@ static int timeline(struct run *r, char *err, size_t el)
         if (t >= next_sample) {
             sample_views(r, true);
             reap_nodes(r);
-            poll_probes(r);
+            if (poll_probes(r, err, el) < 0)
+                return -1;
             if (r->converged_ms < 0 && converged_now(r, why, sizeof(why)))
                 r->converged_ms = run_ms(r);
             else if (r->converged_ms >= 0 && !converged_now(r, why, sizeof(why)))
@@ -1146,7 +1230,8 @@ static void write_summary(struct run *r, FILE *f, const struct check_result *res
     fprintf(f, "rift run %s: seed %" PRIu64 ", server %s %s (%s), %d nodes\n", r->scn->file,
             r->seed, r->server_name, r->server_version, r->server_bin, r->scn->n_nodes);
     for (int i = 0; i < r->steps_done; i++)
-        fprintf(f, "  step %s\n", r->step_log[i]);
+        fprintf(f, "  step %.3f s: %s%s%s\n", (double)r->steps[i].t_ms / 1000.0, r->steps[i].step,
+                r->steps[i].skipped[0] ? ": skipped: " : "", r->steps[i].skipped);
     fprintf(f, "%-12s %-6s %s\n", "check", "status", "detail");
     for (int i = 0; i < n; i++) {
         int shown = 0, more = 0;
@@ -1226,7 +1311,7 @@ static int copy_file(const char *from, const char *to)
 }
 
 static void write_report(struct run *r, const struct check_result *res, int n,
-                         const char *verdict)
+                         const char *verdict, const char *error)
 {
     const char *dir = r->o->report_dir;
     char path[700];
@@ -1246,10 +1331,31 @@ static void write_report(struct run *r, const struct check_result *res, int n,
         json_str(f, r->server_bin);
         fputs(",\"server_version\":", f);
         json_str(f, r->server_version);
-        fprintf(f, ",\"verdict\":\"%s\",\"nodes\":%d,\"timeline\":[", verdict, r->scn->n_nodes);
+        fprintf(f, ",\"verdict\":\"%s\",", verdict);
+        if (error) {
+            fputs("\"error\":", f);
+            json_str(f, error);
+            fputc(',', f);
+        }
+        fprintf(f, "\"nodes\":%d,\"timeline\":[", r->scn->n_nodes);
         for (int i = 0; i < r->steps_done; i++) {
             fputs(i ? "," : "", f);
-            json_str(f, r->step_log[i]);
+            char text[400];
+            snprintf(text, sizeof(text), "%.3f s: %s%s%s", (double)r->steps[i].t_ms / 1000.0,
+                     r->steps[i].step, r->steps[i].skipped[0] ? ": skipped: " : "",
+                     r->steps[i].skipped);
+            json_str(f, text);
+        }
+        fputs("],\"steps\":[", f);
+        for (int i = 0; i < r->steps_done; i++) {
+            fprintf(f, "%s{\"t_ms\":%" PRId64 ",\"step\":", i ? "," : "", r->steps[i].t_ms);
+            json_str(f, r->steps[i].step);
+            fprintf(f, ",\"status\":\"%s\"", r->steps[i].skipped[0] ? "skipped" : "done");
+            if (r->steps[i].skipped[0]) {
+                fputs(",\"reason\":", f);
+                json_str(f, r->steps[i].skipped);
+            }
+            fputc('}', f);
         }
         fputs("],\"checks\":[", f);
         for (int i = 0; i < n; i++) {
@@ -1390,8 +1496,6 @@ static void teardown(struct run *r)
             n->admin = NULL;
         }
         if (n->pid > 0) {
-            if (n->paused)
-                kill(n->pid, SIGCONT);
             n->down = true;
             proc_stop(n->pid, 3000);
             n->pid = 0;
@@ -1428,9 +1532,9 @@ static int pick_server(struct run *r, const char *server, char *err, size_t el)
         r->n_launch = 5;
         /* the binary goes after the loader's options */
         if (access(r->server_bin, X_OK) != 0) {
-            snprintf(err, el, "%s not found: run make (it fetches trixie's servers)",
-                     r->server_bin);
-            return -1;
+            snprintf(err, el, "server %s (trixie's %s, %s): run `make servers`",
+                     server, vk ? "valkey-server 8.1" : "redis-server 8.0", r->server_bin);
+            return -2;
         }
     } else {
         snprintf(err, el, "server '%s': expected redis, redis8, valkey or an absolute path",
@@ -1499,11 +1603,28 @@ int run_scenario(const struct run_opts *o)
         return 2;
     }
     const char *server = o->server ? o->server : scn.server;
-    if (pick_server(r, server, err, sizeof(err)) < 0) {
-        fprintf(stderr, "rift: %s\n", err);
+    /* Everything the scenario needs, before anything starts: what is
+     * missing is named in one line with the make target that installs it. */
+    {
+        char missing[1024];
+        int ps = pick_server(r, server, err, sizeof(err));
+        int nc = need_check(&scn, o->self_dir, missing, sizeof(missing));
+        if (ps == -1) {
+            fprintf(stderr, "rift: %s\n", err);
+            return 2;
+        }
+        if (ps == -2 || nc < 0) {
+            fprintf(stderr, "rift: missing: %s%s%s\n", ps == -2 ? err : "",
+                    ps == -2 && nc < 0 ? "; " : "", nc < 0 ? missing : "");
+            return 2;
+        }
+    }
+    if (access(r->server_bin, X_OK) != 0) {
+        fprintf(stderr, "rift: missing: server %s: run `make deps` (Debian's redis-server) "
+                        "or give an existing binary\n", r->server_bin);
         return 2;
     }
-    if (access(r->server_bin, X_OK) != 0 || server_version(r) < 0) {
+    if (server_version(r) < 0) {
         fprintf(stderr, "rift: %s does not run (--version failed)\n", r->server_bin);
         return 2;
     }
@@ -1512,10 +1633,6 @@ int run_scenario(const struct run_opts *o)
         return 2;
     }
     snprintf(r->shim_bin, sizeof(r->shim_bin), "%s/rift-shim", o->self_dir);
-    if (access(r->shim_bin, X_OK) != 0) {
-        fprintf(stderr, "rift: %s not found (run make)\n", r->shim_bin);
-        return 2;
-    }
     if (o->seed_given)
         r->seed = o->seed;
     else if (getrandom(&r->seed, sizeof(r->seed), 0) != sizeof(r->seed))
@@ -1534,15 +1651,18 @@ int run_scenario(const struct run_opts *o)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (mkdir(r->tmp, 0700) < 0) {
-        fprintf(stderr, "rift: cannot create %s: %s\n", r->tmp, strerror(errno));
-        return 2;
-    }
+    /* Registered before it exists: a kill at any moment leaves nothing that
+     * `rift cleanup` does not know of. */
     if (reg_create(&r->reg, r->id, r->netns, r->tmp, err, sizeof(err)) < 0) {
         fprintf(stderr, "rift: %s\n", err);
-        goto out_tmp;
+        return 2;
     }
     r->reg_made = true;
+    if (mkdir(r->tmp, 0700) < 0) {
+        fprintf(stderr, "rift: cannot create %s: %s\n", r->tmp, strerror(errno));
+        reg_remove(&r->reg);
+        return 2;
+    }
     progress(r, "rift: run %s of %s: seed %" PRIu64 ", %s %s, %d primaries x %d replicas, "
                 "namespace %s",
              r->id, scn.file, r->seed, r->server_bin, r->server_version, scn.masters,
@@ -1608,6 +1728,8 @@ int run_scenario(const struct run_opts *o)
     if (interrupted)
         goto fail;
     join_migrations(r);
+    if (poll_probes(r, err, sizeof(err)) < 0)
+        goto fail;
     for (int i = 0; r->probes_started && i < scn.n_probes; i++) {
         struct probe_rt *p = &r->probes[i];
         probe_poll(p, ready_mono_ms(r), r->first_fault_ms < 0 ? 0 : r->first_fault_ms,
@@ -1653,7 +1775,7 @@ int run_scenario(const struct run_opts *o)
     verdict = status ? "fail" : "pass";
     write_summary(r, stdout, res, nres, verdict);
     if (o->report_dir)
-        write_report(r, res, nres, verdict);
+        write_report(r, res, nres, verdict, NULL);
     goto out;
 fail:
     if (interrupted) {
@@ -1666,17 +1788,17 @@ fail:
     teardown(r);
     if (o->report_dir && !interrupted) {
         nres = 0;
-        write_report(r, res, nres, "error");
+        write_report(r, res, nres, "error", err);
     }
 out:
     free(r->shim_stats);
     leave_netns(r);
+    {
+        char *const rm[] = {"rm", "-rf", r->tmp, NULL};
+        proc_run(rm);
+    }
     if (r->reg_made)
         reg_remove(&r->reg);
-out_tmp: {
-    char *const rm[] = {"rm", "-rf", r->tmp, NULL};
-    proc_run(rm);
-}
     progress(r, "run %s finished: %s; namespace, processes and temp dir removed", r->id,
              status == 130 ? "interrupted" : status == 2 ? "error" : verdict);
     return status;

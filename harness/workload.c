@@ -1,6 +1,7 @@
 /* workload: INCR ledger writers and their verification. */
 #include "workload.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,21 @@ void wl_stop(struct workload *wl)
         }
 }
 
+/* A ledger value as INCR leaves it: digits only, the whole string. */
+static int parse_count(const char *s, long long *out)
+{
+    char *end;
+    long long v;
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (*end || errno)
+        return -1;
+    *out = v;
+    return 0;
+}
+
 void wl_verify(struct workload *wl, const char *source, const char *seed,
                void (*observe)(void *ctx, const char *check, const char *what), void *ctx,
                struct wl_result *res)
@@ -158,13 +174,15 @@ void wl_verify(struct workload *wl, const char *source, const char *seed,
             enum cc_err kind;
             redisReply *r = NULL;
             long long v = -1;
-            char what[200];
+            char what[200], why[160];
             res->ops += key->ok + key->failed;
             res->ok += key->ok;
             for (int attempt = 0; attempt < 5 && !r; attempt++)
                 r = cc_command(&rd, key->name, 2, argv, &kind);
-            if (r && r->type == REDIS_REPLY_STRING)
-                v = atoll(r->str);
+            snprintf(why, sizeof(why), "%s", rd.last_error);
+            /* not a count is unreadable, not 0 (which would read as lost writes) */
+            if (r && r->type == REDIS_REPLY_STRING && parse_count(r->str, &v) < 0)
+                snprintf(why, sizeof(why), "not a count: \"%.40s\"", r->str);
             else if (r && r->type == REDIS_REPLY_NIL)
                 v = 0;
             if (r)
@@ -172,7 +190,7 @@ void wl_verify(struct workload *wl, const char *source, const char *seed,
             if (v < 0) {
                 res->unreadable++;
                 snprintf(what, sizeof(what), "%s (slot %u): cannot be read back: %s", key->name,
-                         key->slot, rd.last_error);
+                         key->slot, why);
                 observe(ctx, "lost_writes", what);
                 continue;
             }

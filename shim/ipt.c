@@ -216,6 +216,24 @@ int ipt_chain_exists(unsigned queue)
     return found;
 }
 
+/* The queue of a ":RIFT-Q<n> - [0:0]" line, or -1. Only the name we write
+ * (n as "%u" prints it, 0-65535) is ours: RIFT-Q12abc or RIFT-Q012 is not
+ * RIFT-Q12, and a huge n must not wrap onto another shim's queue. */
+static int chain_queue(const char *line, unsigned *q)
+{
+    const char *d = line + 7;
+    char *end;
+    unsigned long v;
+    if (strncmp(line, ":RIFT-Q", 7) != 0 || *d < '0' || *d > '9' || (*d == '0' && d[1] != ' '))
+        return -1;
+    errno = 0;
+    v = strtoul(d, &end, 10);
+    if (errno || *end != ' ' || v > 65535)
+        return -1;
+    *q = (unsigned)v;
+    return 0;
+}
+
 int ipt_cleanup(int only_queue, char *err, size_t errlen)
 {
     char *s = save_filter(err, errlen), *line, *save = NULL, *script = NULL;
@@ -228,7 +246,7 @@ int ipt_cleanup(int only_queue, char *err, size_t errlen)
         return -1;
     for (line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         unsigned q;
-        if (sscanf(line, ":RIFT-Q%u ", &q) == 1 && nq < 256 &&
+        if (chain_queue(line, &q) == 0 && nq < 256 &&
             (only_queue < 0 || (unsigned)only_queue == q))
             queues[nq++] = q;
     }

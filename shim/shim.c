@@ -1020,7 +1020,8 @@ int main(int argc, char **argv)
             char *end;
             errno = 0;
             seed = strtoull(optarg, &end, 0);
-            if (*end || errno || *optarg == '-') {
+            /* digits first: strtoull takes "", " 5" and "-1" */
+            if (*optarg < '0' || *optarg > '9' || *end || errno) {
                 fprintf(stderr, "rift-shim: --seed: expected an unsigned integer\n");
                 return 2;
             }
@@ -1033,9 +1034,21 @@ int main(int argc, char **argv)
         case 'C':
             cleanup = true;
             break;
-        case 'q':
-            queue_opt = atoi(optarg);
+        case 'q': {
+            char *end;
+            unsigned long v;
+            errno = 0;
+            v = strtoul(optarg, &end, 10);
+            /* a typo must not become queue 0: --cleanup would remove its chain */
+            if (*optarg < '0' || *optarg > '9' || *end || errno || v > 65535) {
+                fprintf(stderr, "rift-shim: --queue: expected a queue number 0-65535, not "
+                                "\"%s\"\n",
+                        optarg);
+                return 2;
+            }
+            queue_opt = (int)v;
             break;
+        }
         case 'h':
             usage(stdout);
             return 0;

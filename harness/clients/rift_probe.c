@@ -4,7 +4,9 @@
  * Same output as the other probes: a header line, then one JSON line per
  * operation (t_ms on CLOCK_MONOTONIC, key, slot, op, ok, kind, msg). On an
  * error it reloads its slot map before the next operation. */
+#include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,51 @@ static uint64_t mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A decimal integer lo..hi: digits only, the whole string. */
+static int parse_int(const char *s, long lo, long hi, int *out)
+{
+    char *end;
+    long v;
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (*end || errno || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+/* A finite decimal number lo..hi, the whole string. */
+static int parse_double(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    double v;
+    if ((*s < '0' || *s > '9') && *s != '.')
+        return -1;
+    errno = 0;
+    v = strtod(s, &end);
+    if (*end || errno || !isfinite(v) || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* "LO-HI" or "SLOT": slots 0-16383, lo <= hi. */
+static int parse_range(const char *s, int *lo, int *hi)
+{
+    char first[16];
+    const char *dash = strchr(s, '-');
+    size_t n = dash ? (size_t)(dash - s) : strlen(s);
+    if (n >= sizeof(first))
+        return -1;
+    memcpy(first, s, n);
+    first[n] = '\0';
+    if (parse_int(first, 0, 16383, lo) < 0 || parse_int(dash ? dash + 1 : first, 0, 16383, hi) < 0)
+        return -1;
+    return *lo <= *hi ? 0 : -1;
 }
 
 static void json_msg(const char *s)
@@ -51,13 +98,29 @@ int main(int argc, char **argv)
             snprintf(source, sizeof(source), "%s", optarg);
             break;
         case 'd':
-            duration = atof(optarg);
+            if (parse_double(optarg, 0, 604800, &duration) < 0 || duration <= 0) {
+                fprintf(stderr, "rift-probe: --duration: expected seconds, more than 0 and at "
+                                "most 604800, not \"%s\"\n",
+                        optarg);
+                return 2;
+            }
             break;
         case 'i':
-            interval = atof(optarg);
+            /* below a second: the sleep is one struct timespec's tv_nsec */
+            if (parse_double(optarg, 0, 999, &interval) < 0) {
+                fprintf(stderr, "rift-probe: --interval-ms: expected milliseconds, 0 to 999, not "
+                                "\"%s\"\n",
+                        optarg);
+                return 2;
+            }
             break;
         case 'k':
-            nkeys = atoi(optarg);
+            if (parse_int(optarg, 1, 256, &nkeys) < 0) {
+                fprintf(stderr, "rift-probe: --keys: expected a number of keys, 1 to 256, not "
+                                "\"%s\"\n",
+                        optarg);
+                return 2;
+            }
             break;
         case 'r':
             snprintf(ranges, sizeof(ranges), "%s", optarg);
@@ -85,9 +148,17 @@ int main(int argc, char **argv)
     }
     /* 4 more keys in each LO-HI range (the slots a scenario migrates) */
     int r = 0;
-    for (char *save = NULL, *t = strtok_r(ranges, ",", &save); t && nkeys < 252;
+    for (char *save = NULL, *t = strtok_r(ranges, ",", &save); t;
          t = strtok_r(NULL, ",", &save), r++) {
-        int lo = atoi(t), hi = strchr(t, '-') ? atoi(strchr(t, '-') + 1) : lo;
+        int lo, hi;
+        if (parse_range(t, &lo, &hi) < 0) {
+            fprintf(stderr, "rift-probe: --ranges: expected LO-HI slot ranges (0-16383, LO <= "
+                            "HI), not \"%s\"\n",
+                    t);
+            return 2;
+        }
+        if (nkeys >= 252)
+            continue; /* no room for more keys; later ranges are still checked */
         for (int n = 0, k = 0; n < 4 && k < 10000000; k++) {
             snprintf(keys[nkeys], sizeof(keys[0]), "rift:probe:c:r%d:{%d}", r, k);
             int s = cc_key_slot(keys[nkeys], strlen(keys[nkeys]));

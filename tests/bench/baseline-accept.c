@@ -38,15 +38,36 @@ static int on_msg(const struct nlmsghdr *nlh, void *data)
     return MNL_CB_OK;
 }
 
+/* A queue number 0-65535, digits only; -1 otherwise. */
+static int parse_queue(const char *s, unsigned *out)
+{
+    char *end;
+    unsigned long v;
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (*end || errno || v > 65535)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    unsigned queue = argc > 1 ? (unsigned)atoi(argv[1]) : 0;
+    unsigned queue = 0;
     size_t sz = 0xffff + (MNL_SOCKET_BUFFER_SIZE / 2);
-    char *buf = malloc(sz);
-    struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+    char *buf;
+    struct mnl_socket *nl;
     struct nlmsghdr *nlh;
     unsigned portid;
 
+    if (argc > 1 && parse_queue(argv[1], &queue) < 0) {
+        fprintf(stderr, "baseline-accept: expected a queue number 0-65535, not \"%s\"\n", argv[1]);
+        return 2;
+    }
+    buf = malloc(sz);
+    nl = mnl_socket_open(NETLINK_NETFILTER);
     if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
         perror("netlink");
         return 2;

@@ -32,19 +32,60 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* A decimal integer lo..hi, the whole string; -1 otherwise. */
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long v;
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (*end || errno || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* An argv number; a bad one is reported and is -1 (the caller exits 2). */
+static int arg_int(const char *name, const char *s, long lo, long hi, int *out)
+{
+    long v;
+    if (parse_long(s, lo, hi, &v) < 0) {
+        fprintf(stderr, "udp-probe: %s: expected an integer %ld-%ld, not \"%s\"\n", name, lo, hi,
+                s);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
 static int addr(const char *s, struct sockaddr_in *sa)
 {
     char host[64];
     const char *c = strchr(s, ':');
+    long port;
     memset(sa, 0, sizeof(*sa));
     sa->sin_family = AF_INET;
     if (!c) {
         snprintf(host, sizeof(host), "%s", s);
     } else {
         snprintf(host, sizeof(host), "%.*s", (int)(c - s), s);
-        sa->sin_port = htons((uint16_t)atoi(c + 1));
+        if (parse_long(c + 1, 0, 65535, &port) < 0)
+            return -1;
+        sa->sin_port = htons((uint16_t)port);
     }
     return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
+}
+
+/* A destination IP:PORT from argv; a bad one is reported and is -1. */
+static int arg_addr(const char *s, struct sockaddr_in *sa)
+{
+    if (addr(s, sa) < 0) {
+        fprintf(stderr, "udp-probe: expected IP:PORT (port 0-65535), not \"%s\"\n", s);
+        return -1;
+    }
+    return 0;
 }
 
 static int udp_socket(const char *bind_to)
@@ -92,13 +133,13 @@ static int ping(int argc, char **argv)
     bool spin;
     uint64_t *rtt;
     int got = 0;
-    if (argc < 6 || addr(argv[3], &to) < 0)
+    if (argc < 6 || arg_addr(argv[3], &to) < 0 ||
+        arg_int("COUNT", argv[4], 1, 10000000, &count) < 0 ||
+        arg_int("INTERVAL_US", argv[5], 0, 10000000, &interval) < 0)
         return 2;
     char from[80];
     snprintf(from, sizeof(from), "%s:0", argv[2]);
     fd = udp_socket(from);
-    count = atoi(argv[4]);
-    interval = atoi(argv[5]);
     spin = argc > 6 && !strcmp(argv[6], "--spin");
     rtt = calloc((size_t)count, sizeof(*rtt));
     for (int i = 0; i < count; i++) {
@@ -145,13 +186,13 @@ static int owd(int argc, char **argv)
     int a, b, count, interval, got = 0;
     uint64_t *d;
     struct sockaddr_in to;
-    if (argc < 6 || addr(argv[3], &to) < 0)
+    if (argc < 6 || arg_addr(argv[3], &to) < 0 ||
+        arg_int("COUNT", argv[4], 1, 10000000, &count) < 0 ||
+        arg_int("INTERVAL_US", argv[5], 0, 10000000, &interval) < 0)
         return 2;
     snprintf(from, sizeof(from), "%s:0", argv[2]);
     a = udp_socket(from);
     b = udp_socket(argv[3]);
-    count = atoi(argv[4]);
-    interval = atoi(argv[5]);
     d = calloc((size_t)count, sizeof(*d));
     for (int i = 0; i < count; i++) {
         uint32_t seq = (uint32_t)i, back;
@@ -203,11 +244,8 @@ static int wake(int argc, char **argv)
     pthread_t th;
     cpu_set_t set;
     int interval;
-    if (argc < 4)
-        return 2;
-    wake_count = atoi(argv[2]);
-    interval = atoi(argv[3]);
-    if (wake_count < 1 || wake_count > 100000 || pipe(wake_fds) < 0)
+    if (argc < 4 || arg_int("COUNT", argv[2], 1, 100000, &wake_count) < 0 ||
+        arg_int("INTERVAL_US", argv[3], 0, 10000000, &interval) < 0 || pipe(wake_fds) < 0)
         return 2;
     pthread_create(&th, NULL, wake_reader, NULL);
     CPU_ZERO(&set);
@@ -234,17 +272,24 @@ static int send_mode(int argc, char **argv)
     char from[80], buf[65536] = {0};
     int fds[64], nflows = 1, count, size = 64;
     double pps = 0;
-    if (argc < 5 || addr(argv[3], &to) < 0)
+    if (argc < 5 || arg_addr(argv[3], &to) < 0 ||
+        arg_int("COUNT", argv[4], 0, INT32_MAX, &count) < 0)
         return 2;
     snprintf(from, sizeof(from), "%s:0", argv[2]);
-    count = atoi(argv[4]);
-    if (argc > 5)
-        size = atoi(argv[5]);
-    if (argc > 6)
-        pps = atof(argv[6]);
-    if (argc > 7)
-        nflows = atoi(argv[7]);
-    if (nflows < 1 || nflows > 64)
+    /* 65507: the largest UDP payload over IPv4 */
+    if (argc > 5 && arg_int("SIZE", argv[5], 0, 65507, &size) < 0)
+        return 2;
+    if (argc > 6) {
+        char *end;
+        errno = 0;
+        pps = strtod(argv[6], &end);
+        if (*argv[6] < '0' || *argv[6] > '9' || *end || errno || !isfinite(pps)) {
+            fprintf(stderr, "udp-probe: PPS: expected a rate, 0 for no limit, not \"%s\"\n",
+                    argv[6]);
+            return 2;
+        }
+    }
+    if (argc > 7 && arg_int("FLOWS", argv[7], 1, 64, &nflows) < 0)
         return 2;
     for (int f = 0; f < nflows; f++)
         fds[f] = udp_socket(from);
@@ -275,11 +320,10 @@ static int send_mode(int argc, char **argv)
 static int recv_mode(int argc, char **argv)
 {
     int fd, count, timeout_ms;
-    if (argc < 5)
+    if (argc < 5 || arg_int("COUNT", argv[3], 1, 100000000, &count) < 0 ||
+        arg_int("TIMEOUT_MS", argv[4], 0, 86400000, &timeout_ms) < 0)
         return 2;
     fd = udp_socket(argv[2]);
-    count = atoi(argv[3]);
-    timeout_ms = atoi(argv[4]);
     unsigned char *seen = calloc((size_t)count, 1);
     long received = 0, dups = 0, ooo = 0, unique = 0;
     int64_t maxseq = -1;

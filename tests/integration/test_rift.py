@@ -25,10 +25,24 @@ def rift_leftovers():
     return left
 
 
+def registered():
+    """(pid, start time, role) of every process the runs in progress
+    registered, in the order they started (servers, the shim, probes)."""
+    out = []
+    for d in glob.glob("/run/rift/runs/*"):
+        if os.path.exists(d + "/pids"):
+            for line in open(os.path.join(d, "pids")):
+                pid, start, role = line.split()
+                out.append((int(pid), int(start), role))
+    return out
+
+
 def registered_pids():
-    """PIDs the runs in progress registered (servers first, then the shim)."""
-    return [int(x) for d in glob.glob("/run/rift/runs/*") if os.path.exists(d + "/pids")
-            for x in open(os.path.join(d, "pids")).read().split()]
+    return [p for p, _, _ in registered()]
+
+
+def registered_role(role):
+    return [p for p, _, r in registered() if r == role]
 
 
 def rift_run(scenario, report=None, timeout=120, extra=()):
@@ -192,8 +206,7 @@ def test_a_server_dying_unasked_is_a_crash(ns):
     p = subprocess.Popen([RIFT, "run", os.path.join(SCN, "baseline.ini"), "--report", report],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(lambda: len(registered_pids()) >= 7, 30, "the run to start its shim")
-    pids = registered_pids()
-    os.kill(pids[2], signal.SIGKILL)  # m3, as nobody asked
+    os.kill(registered_role("server:m3")[0], signal.SIGKILL)  # as nobody asked
     out, err = p.communicate(timeout=120)
     rep = json.load(open(os.path.join(report, "report.json")))
     crash = [c for c in rep["checks"] if c["name"] == "crashes"][0]

@@ -1,0 +1,128 @@
+/* need: preflight of tools and probe libraries. */
+#include "need.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "proc.h"
+
+static bool on_path(const char *prog)
+{
+    const char *path = getenv("PATH");
+    char buf[1024];
+    if (!path || !*path)
+        path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    for (const char *p = path; *p;) {
+        size_t n = strcspn(p, ":");
+        if (n && n < sizeof(buf) - strlen(prog) - 2) {
+            snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, prog);
+            if (access(buf, X_OK) == 0)
+                return true;
+        }
+        p += n;
+        if (*p == ':')
+            p++;
+    }
+    return false;
+}
+
+/* argv runs and exits 0 (its output thrown away). */
+static bool runs_ok(char *const argv[], const char *env)
+{
+    int st;
+    pid_t pid = proc_spawn_reg(NULL, NULL, argv, NULL, NULL, env);
+    if (pid < 0)
+        return false;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return false;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+const char *need_probe_target(const char *probe)
+{
+    if (!strcmp(probe, "rift"))
+        return "make";
+    if (!strcmp(probe, "redis-py"))
+        return "make deps";
+    return "make clients";
+}
+
+/* Appends "WHAT: run `TARGET`" to the list. */
+static void add(char *err, size_t el, size_t *off, const char *what, const char *target)
+{
+    int n;
+    if (*off >= el)
+        return;
+    n = snprintf(err + *off, el - *off, "%s", *off ? "; " : "");
+    if (n > 0)
+        *off += (size_t)n;
+    if (*off >= el)
+        return;
+    n = snprintf(err + *off, el - *off, "%s: run `%s`", what, target);
+    if (n > 0)
+        *off += (size_t)n;
+}
+
+/* One probe's library: really loaded by the interpreter that runs it. */
+static bool probe_present(const char *probe, const char *self_dir, char *what, size_t wl)
+{
+    char path[700], env[800];
+    if (!strcmp(probe, "rift")) {
+        snprintf(path, sizeof(path), "%s/rift-probe", self_dir);
+        snprintf(what, wl, "rift-probe (%s)", path);
+        return access(path, X_OK) == 0;
+    }
+    if (!strcmp(probe, "redis-py")) {
+        char *const argv[] = {"/usr/bin/python3", "-c", "import redis.cluster", NULL};
+        snprintf(what, wl, "redis-py for probe redis-py (Debian's python3-redis)");
+        return access(argv[0], X_OK) == 0 && runs_ok(argv, NULL);
+    }
+    if (!strcmp(probe, "redis-py-6")) {
+        char *const argv[] = {"/usr/bin/python3", "-c",
+                              "import redis.cluster, sys; "
+                              "sys.exit(0 if redis.__version__.startswith('6.') else 1)",
+                              NULL};
+        snprintf(env, sizeof(env), "PYTHONPATH=%s/../build/trixie/root/usr/lib/python3/dist-packages",
+                 self_dir);
+        snprintf(what, wl, "redis-py 6.1 for probe redis-py-6 (trixie's python3-redis, build/trixie)");
+        return access(argv[0], X_OK) == 0 && runs_ok(argv, env);
+    }
+    if (!strcmp(probe, "ioredis") || !strcmp(probe, "node-redis")) {
+        const char *pkg = probe[0] == 'i' ? "ioredis" : "redis";
+        snprintf(path, sizeof(path), "%s/../harness/clients/node_modules/%s", self_dir, pkg);
+        char *const argv[] = {"node", "-e", "require(process.argv[1])", path, NULL};
+        if (!on_path("node")) {
+            snprintf(what, wl, "node (Node.js, for probe %s)", probe);
+            return false;
+        }
+        snprintf(what, wl, "npm package %s for probe %s (harness/clients/node_modules)", pkg,
+                 probe);
+        return runs_ok(argv, NULL);
+    }
+    snprintf(what, wl, "probe %s (unknown)", probe);
+    return false;
+}
+
+int need_check(const struct scenario *s, const char *self_dir, char *err, size_t errlen)
+{
+    static const char *const tools[] = {"ip", "iptables", "iptables-restore", "iptables-save"};
+    char path[700], what[300];
+    size_t off = 0;
+    err[0] = '\0';
+    for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++)
+        if (!on_path(tools[i]))
+            add(err, errlen, &off, tools[i], "make deps");
+    snprintf(path, sizeof(path), "%s/rift-shim", self_dir);
+    if (access(path, X_OK) != 0)
+        add(err, errlen, &off, path, "make");
+    for (int i = 0; i < s->n_probes; i++)
+        if (!probe_present(s->probes[i].name, self_dir, what, sizeof(what)))
+            add(err, errlen, &off, what, need_probe_target(s->probes[i].name));
+    return off ? -1 : 0;
+}

@@ -1,0 +1,83 @@
+"""Numbers from the command line: a typo exits 2 with a message naming the
+option, never becomes 0 (rift-shim --cleanup --queue abc was queue 0 and
+removed another shim's chain)."""
+import os
+import subprocess
+
+import lib
+from lib import check
+
+RIFT = os.path.join(lib.ROOT, "bin", "rift")
+RIFT_PROBE = os.path.join(lib.ROOT, "bin", "rift-probe")
+
+
+def expect_usage_error(argv, message):
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    check(r.returncode == 2, "%s: exit %d, not 2\n%s%s" % (argv, r.returncode, r.stdout, r.stderr))
+    check(message in r.stderr, "%s: %r not in stderr %r" % (argv, message, r.stderr))
+    return r
+
+
+def chains(ns):
+    return sorted(l.split()[0][1:] for l in ns.iptables_rift() if l.startswith(":"))
+
+
+def test_shim_cleanup_bad_queue_removes_nothing(ns):
+    ns.run(["iptables", "-N", "RIFT-Q0"], check=True)
+    try:
+        for q in ("abc", "-1", "70000", "1x", "", " 5", "99999999999999999999"):
+            expect_usage_error(ns.cmd([lib.SHIM, "--cleanup", "--queue", q]),
+                               "rift-shim: --queue: expected a queue number 0-65535")
+            check(chains(ns) == ["RIFT-Q0"], "--queue %r: chains now %s" % (q, chains(ns)))
+    finally:
+        ns.run(["iptables", "-X", "RIFT-Q0"])
+    check(chains(ns) == [], "left: %s" % chains(ns))
+
+
+def test_shim_cleanup_takes_only_its_own_chain_names(ns):
+    # "%u" would read each of these as queue 12 (the last one wraps).
+    others = ["RIFT-Q12abc", "RIFT-Q012", "RIFT-Q4294967308"]
+    for c in others + ["RIFT-Q12"]:
+        ns.run(["iptables", "-N", c], check=True)
+    try:
+        r = ns.run([lib.SHIM, "--cleanup", "--queue", "12"])
+        check(r.returncode == 0 and "removed 1 rift chain" in r.stderr,
+              "exit %d: %s" % (r.returncode, r.stderr))
+        check(chains(ns) == sorted(others), "chains now %s" % chains(ns))
+        r = ns.run([lib.SHIM, "--cleanup"])
+        check(r.returncode == 0 and "removed 0 rift chains" in r.stderr,
+              "exit %d: %s" % (r.returncode, r.stderr))
+        check(chains(ns) == sorted(others), "chains now %s" % chains(ns))
+    finally:
+        for c in others + ["RIFT-Q12"]:
+            ns.run(["iptables", "-X", c])
+    check(chains(ns) == [], "left: %s" % chains(ns))
+
+
+def test_rift_bad_numbers(ns):
+    scn = os.path.join(lib.ROOT, "harness", "scenarios", "baseline.ini")
+    for runs in ("0", "abc", "-1", "2x", "99999999999"):
+        expect_usage_error([RIFT, "matrix", scn, "--runs", runs], "rift matrix: --runs:")
+    for seed in ("12x", "-1", "", "99999999999999999999999"):
+        expect_usage_error([RIFT, "run", "X", "--seed", seed], "rift: --seed: expected")
+
+
+def test_rift_probe_bad_numbers(ns):
+    base = [RIFT_PROBE, "--seeds", "%s:%d" % (lib.NODE, lib.PORT), "--source", lib.CLIENT,
+            "--duration", "1"]
+    cases = [
+        (["--keys", "abc"], "rift-probe: --keys:"),
+        (["--keys", "0"], "rift-probe: --keys:"),
+        (["--keys", "300"], "rift-probe: --keys:"),
+        (["--duration", "1s"], "rift-probe: --duration:"),
+        (["--duration", "-5"], "rift-probe: --duration:"),
+        (["--duration", "nan"], "rift-probe: --duration:"),
+        (["--interval-ms", "ten"], "rift-probe: --interval-ms:"),
+        (["--ranges", "5-3"], "rift-probe: --ranges:"),
+        (["--ranges", "0-16384"], "rift-probe: --ranges:"),
+        (["--ranges", "0-100,x"], "rift-probe: --ranges:"),
+        (["--ranges", "10-"], "rift-probe: --ranges:"),
+    ]
+    for extra, message in cases:
+        r = expect_usage_error(ns.cmd(base + extra), message)
+        check(r.stdout == "", "%s: wrote %r" % (extra, r.stdout))
