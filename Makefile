@@ -28,13 +28,14 @@ SHIM_SRC   := shim/shim.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/
 
 RIFT_SRC   := harness/rift.c harness/run.c harness/proc.c harness/view.c harness/scenario.c \
               harness/cclient.c harness/workload.c harness/migrate.c harness/probes.c harness/matrix.c \
-              harness/decode.c shim/bus.c shim/match.c policies/policy.c \
+              harness/decode.c harness/need.c harness/esc.c shim/bus.c shim/match.c policies/policy.c \
               shim/ctl.c
 RIFT_LIBS  := -lhiredis -linih -lpcap -lm -pthread
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
-UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view test_scenario test_ledger test_bus
+UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view test_scenario test_ledger test_bus \
+              test_queue test_esc
 test_policy_SRC := tests/unit/test_policy.c policies/policy.c
 test_model_SRC  := tests/unit/test_model.c $(POLICY_SRC)
 test_hold_SRC   := tests/unit/test_hold.c shim/hold.c
@@ -44,12 +45,17 @@ test_decide_SRC := tests/unit/test_decide.c shim/hold.c $(POLICY_SRC)
 test_view_SRC   := tests/unit/test_view.c harness/view.c
 test_ledger_SRC := tests/unit/test_ledger.c harness/workload.c harness/cclient.c
 test_bus_SRC    := tests/unit/test_bus.c shim/bus.c
+test_queue_SRC  := tests/unit/test_queue.c shim/queue.c
+test_esc_SRC    := tests/unit/test_esc.c harness/esc.c
 test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c policies/policy.c shim/bus.c
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe
 
-.PHONY: all test unit integration bench deps clean install format demo run clients fuzz
-all: bin/rift-shim bin/rift bin/rift-probe
+.PHONY: all bins servers test unit integration bench deps clean install format demo run clients fuzz
+# Everything the shipped scenarios need: the programs, the client probes'
+# libraries and the trixie servers.
+all: bins clients servers
+bins: bin/rift-shim bin/rift bin/rift-probe
 
 # bin/ holds one build flavour at a time: switching ASAN on or off relinks.
 FLAVOUR := bin/.built-$(if $(filter 1,$(ASAN)),asan,plain)
@@ -78,11 +84,13 @@ $(BUILD)/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
+# A test's mocks: every __wrap_NAME it defines becomes -Wl,--wrap=NAME.
+wraps = $(shell grep -o '__wrap_[A-Za-z0-9_]*' tests/unit/$(1).c | sort -u | sed 's/__wrap_/-Wl,--wrap=/')
 define unit_rule
 $(BUILD)/tests/$(1): $(call obj,$($(1)_SRC))
 	@mkdir -p $$(@D)
 	@$$(if $$(Q),echo "  LD      $$@")
-	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ -lcmocka -linih -lhiredis -lm -pthread
+	$$(Q)$$(CC) $$(LDFLAGS) $(call wraps,$(1)) -o $$@ $$^ -lcmocka -linih -lhiredis -lnetfilter_queue -lmnl -lm -pthread
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
@@ -117,6 +125,7 @@ build/trixie/.stamp: harness/clients/fetch-trixie.sh
 	harness/clients/fetch-trixie.sh build/trixie $(TRIXIE_PKGS)
 	@touch $@
 clients: $(CLIENT_DEPS)
+servers: build/trixie/.stamp
 
 unit: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 	@for t in $^; do echo "== $$t"; $$t || exit 1; done
@@ -137,19 +146,51 @@ run: deps
 	$(Q)$(MAKE) --no-print-directory all clients
 	$(Q)bin/rift run harness/scenarios/failover-pong-race.ini --report out/failover-pong-race
 
-# libFuzzer with ASan/UBSan on the bus framer and decoder. FUZZ_SECONDS=600
-# for a long run; `make test` runs 30 s. Seeds: the captured messages.
+# libFuzzer with ASan/UBSan, one harness per parser: the bus framer and
+# decoder, the policy loader, the scenario loader (and the shim policy it
+# generates), the control requests. Each runs FUZZ_SECONDS (600 for a long
+# run; `make test` runs 30 s each) on a working corpus in
+# $(BUILD)/fuzz/corpus-NAME, seeded from the captured bus messages and
+# tests/fuzz/corpus/NAME/; a crashing input goes to $(BUILD)/fuzz/artifacts-NAME/.
+# A crash, a sanitizer report, a leak or a timeout fails the make.
 FUZZ_SECONDS ?= 30
-$(BUILD)/fuzz/fuzz_bus: tests/fuzz/fuzz_bus.c shim/bus.c shim/bus.h shim/msgflow.c shim/msgflow.h
-	@mkdir -p $(@D)
-	$(Q)clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -o $@ tests/fuzz/fuzz_bus.c \
-	    shim/bus.c shim/msgflow.c
-fuzz: $(BUILD)/fuzz/fuzz_bus
-	@mkdir -p $(BUILD)/fuzz/corpus
-	@cp tests/unit/data/bus-*.bin $(BUILD)/fuzz/corpus/
-	$(Q)$(BUILD)/fuzz/fuzz_bus -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 \
-	    $(BUILD)/fuzz/corpus 2>&1 | grep -E "^(stat::number_of_executed_units|stat::peak_rss|==|SUMMARY|Done)" ; \
+FUZZ_CC      := clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE
+FUZZERS      := bus policy scenario ctl
+fuzz_bus_SRC      := shim/bus.c shim/msgflow.c
+fuzz_bus_SEEDS    := tests/unit/data/bus-*.bin
+fuzz_bus_MAXLEN   := 65536
+fuzz_policy_SRC   := policies/policy.c
+fuzz_policy_LIBS  := -linih -lm
+fuzz_scenario_SRC := harness/scenario.c policies/policy.c shim/bus.c
+fuzz_scenario_LIBS := -linih -lm
+fuzz_ctl_SRC      := shim/ctl.c policies/policy.c
+fuzz_ctl_LIBS     := -linih -lm
+fuzz_ctl_MAXLEN   := 2048
+
+define fuzz_rule
+$(BUILD)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(fuzz_$(1)_SRC) $(wildcard $(fuzz_$(1)_SRC:.c=.h))
+	@mkdir -p $$(@D)
+	@$$(if $$(Q),echo "  FUZZCC  $$@")
+	$$(Q)$$(FUZZ_CC) -o $$@ tests/fuzz/fuzz_$(1).c $(fuzz_$(1)_SRC) $(fuzz_$(1)_LIBS)
+endef
+$(foreach f,$(FUZZERS),$(eval $(call fuzz_rule,$(f))))
+
+# One harness: seed its corpus, run, print the final figures.
+define fuzz_run
+	@echo "== fuzz_$(1)"
+	@mkdir -p $(BUILD)/fuzz/corpus-$(1) $(BUILD)/fuzz/artifacts-$(1)
+	@cp $(or $(fuzz_$(1)_SEEDS),tests/fuzz/corpus/$(1)/*) $(BUILD)/fuzz/corpus-$(1)/
+	$(Q)$(BUILD)/fuzz/fuzz_$(1) -max_total_time=$(FUZZ_SECONDS) -max_len=$(or $(fuzz_$(1)_MAXLEN),16384) \
+	    -timeout=20 -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/artifacts-$(1)/ \
+	    $(if $(wildcard tests/fuzz/$(1).dict),-dict=tests/fuzz/$(1).dict) $(BUILD)/fuzz/corpus-$(1) 2>&1 \
+	    | grep -E "^(stat::number_of_executed_units|stat::peak_rss|#[0-9]+.*DONE|==|SUMMARY|Done|fuzz_|artifact_prefix|Test unit)" ; \
 	    test $${PIPESTATUS[0]} -eq 0
+
+endef
+fuzz: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZERS))
+	$(foreach f,$(FUZZERS),$(call fuzz_run,$(f)))
+fuzz-%: $(BUILD)/fuzz/fuzz_%
+	$(call fuzz_run,$*)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -1,5 +1,6 @@
 /* decode: pcap -> TCP flows -> bus_stream -> bus_decode -> timeline. */
 #include "decode.h"
+#include "esc.h"
 
 #include <pcap/pcap.h>
 #include <stdint.h>
@@ -54,14 +55,23 @@ static void on_msg(void *arg, const uint8_t *buf, size_t len)
                 "{\"t\":%.6f,\"from\":\"%s:%u\",\"to\":\"%s:%u\",\"type\":\"%s\",\"len\":%u",
                 c->now - c->t0, from, c->cur->sport, to, c->cur->dport, bus_type_name(m.type),
                 m.totlen);
-        if (!m.light)
+        if (!m.light) {
+            /* node ids and the ip string are bytes from the wire */
+            char addr[80];
+            snprintf(addr, sizeof(addr), "%s:%u", m.ip[0] ? m.ip : "-", m.port);
+            fputs(",\"sender\":", c->out);
+            esc_json(c->out, m.sender);
+            fputs(",\"sender_addr\":", c->out);
+            esc_json(c->out, addr);
             fprintf(c->out,
-                    ",\"sender\":\"%s\",\"sender_addr\":\"%s:%u\",\"flags\":\"%s\","
-                    "\"replicaof\":\"%s\",\"current_epoch\":%llu,\"config_epoch\":%llu,"
+                    ",\"flags\":\"%s\",\"replicaof\":", flags);
+            esc_json(c->out, m.replicaof);
+            fprintf(c->out,
+                    ",\"current_epoch\":%llu,\"config_epoch\":%llu,"
                     "\"offset\":%llu,\"slots\":\"%s\",\"n_slots\":%d,\"gossip\":%u",
-                    m.sender, m.ip[0] ? m.ip : "-", m.port, flags, m.replicaof,
                     (unsigned long long)m.current_epoch, (unsigned long long)m.config_epoch,
                     (unsigned long long)m.offset, slots, m.n_slots, m.count);
+        }
         fputs("}\n", c->out);
         return;
     }
@@ -71,8 +81,20 @@ static void on_msg(void *arg, const uint8_t *buf, size_t len)
         fprintf(c->out, " (light header) len %u\n", m.totlen);
         return;
     }
-    fprintf(c->out, " sender %.8s %s:%u %s replicaof %.8s epoch %llu/%llu slots %s gossip %u\n",
-            m.sender, m.ip[0] ? m.ip : "-", m.port, flags, m.replicaof[0] ? m.replicaof : "-",
+    /* one line per message whatever the wire held */
+    char sender[48], ip[200], replicaof[48];
+    snprintf(sender, sizeof(sender), "%.8s", m.sender);
+    snprintf(replicaof, sizeof(replicaof), "%.8s", m.replicaof[0] ? m.replicaof : "-");
+    esc_text(ip, sizeof(ip), m.ip[0] ? m.ip : "-");
+    {
+        char tmp[48];
+        esc_text(tmp, sizeof(tmp), sender);
+        snprintf(sender, sizeof(sender), "%s", tmp);
+        esc_text(tmp, sizeof(tmp), replicaof);
+        snprintf(replicaof, sizeof(replicaof), "%s", tmp);
+    }
+    fprintf(c->out, " sender %s %s:%u %s replicaof %s epoch %llu/%llu slots %s gossip %u\n",
+            sender, ip, m.port, flags, replicaof,
             (unsigned long long)m.current_epoch, (unsigned long long)m.config_epoch,
             slots[0] ? slots : "-", m.count);
 }

@@ -4,6 +4,7 @@
  * check, in how many runs it was seen and passed, with the median time it
  * was seen for. */
 #include "matrix.h"
+#include "esc.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -189,12 +190,16 @@ static void print_table(FILE *f, const char *scenario, struct column *cols, int 
 
 static void write_json(FILE *f, const char *scenario, struct column *cols, int n, int runs)
 {
-    fprintf(f, "{\"scenario\":\"%s\",\"runs\":%d,\"servers\":[", scenario, runs);
+    fputs("{\"scenario\":", f);
+    esc_json(f, scenario);
+    fprintf(f, ",\"runs\":%d,\"servers\":[", runs);
     for (int i = 0; i < n; i++) {
-        fprintf(f, "%s{\"server\":\"%s\",\"version\":\"%s\",\"runs\":%d,\"passed\":%d,"
-                   "\"errors\":%d,\"checks\":{",
-                i ? "," : "", cols[i].server, cols[i].version, cols[i].runs, cols[i].passes,
-                cols[i].errors);
+        fprintf(f, "%s{\"server\":", i ? "," : "");
+        esc_json(f, cols[i].server);
+        fputs(",\"version\":", f);
+        esc_json(f, cols[i].version);
+        fprintf(f, ",\"runs\":%d,\"passed\":%d,\"errors\":%d,\"checks\":{", cols[i].runs,
+                cols[i].passes, cols[i].errors);
         for (int k = 0; k < n_checks; k++) {
             struct cell *c = &cols[i].cells[k];
             fprintf(f, "%s\"%s\":{\"seen\":%d,\"passed\":%d,\"median_seen_ms\":", k ? "," : "",

@@ -24,6 +24,7 @@
 
 #include "../shim/ctl.h"
 #include "decode.h"
+#include "esc.h"
 #include "migrate.h"
 #include "need.h"
 #include "probes.h"
@@ -78,7 +79,7 @@ struct run {
     bool ns_made, reg_made;
     struct node_rt nodes[SCN_MAX_NODES];
     pid_t shim_pid;
-    char shim_sock[300], shim_bin[POL_PATH_MAX + 16], shim_log[300];
+    char shim_sock[300], shim_bin[POL_PATH_MAX + 16], shim_log[300], shim_err[512];
     uint64_t t_start, t_ready;
     double t_ready_real;         /* t_ready on CLOCK_REALTIME (pcap times) */
     FILE *views;
@@ -543,14 +544,10 @@ static bool sample_views(struct run *r, bool record)
             if (record) {
                 if (r->views) {
                     fprintf(r->views, "{\"t_ms\":%" PRId64 ",\"node\":\"%s\",\"state\":\"%s\","
-                                      "\"nodes\":\"",
+                                      "\"nodes\":",
                             t, r->scn->names[i], n->view.state_ok ? "ok" : "fail");
-                    for (const char *c = nodes->str; *c; c++)
-                        if (*c == '\n')
-                            fputs("\\n", r->views);
-                        else if (*c != '\r' && *c != '"' && *c != '\\')
-                            fputc(*c, r->views);
-                    fputs("\"}\n", r->views);
+                    esc_json(r->views, nodes->str);
+                    fputs("}\n", r->views);
                 }
                 analyse(r, i);
             }
@@ -565,15 +562,15 @@ static bool sample_views(struct run *r, bool record)
 
 /* ---- shim ---- */
 
+/* One control request; on failure r->shim_err says why. */
 static int shim_request(struct run *r, const char *line, char *reply, size_t len)
 {
-    char err[256];
-    return ctl_request(r->shim_sock, line, reply, len, 10000, err, sizeof(err));
+    return ctl_request(r->shim_sock, line, reply, len, 10000, r->shim_err, sizeof(r->shim_err));
 }
 
 static int start_shim(struct run *r, char *err, size_t el)
 {
-    char policy[300], capture[300], reply[256];
+    char policy[300], capture[300];
     char *text;
     FILE *f;
     snprintf(r->shim_sock, sizeof(r->shim_sock), "%s/shim.sock", r->tmp);
@@ -611,7 +608,10 @@ static int start_shim(struct run *r, char *err, size_t el)
             r->shim_pid = 0;
             return -1;
         }
-        if (shim_request(r, "stats", reply, sizeof(reply)) == 0)
+        char *reply = malloc(CTL_REPLY_MAX);
+        int rc = reply ? shim_request(r, "stats", reply, CTL_REPLY_MAX) : -1;
+        free(reply);
+        if (rc == 0)
             return 0;
         sleep_ms(20);
     }
@@ -1190,8 +1190,11 @@ static void bus_context(const struct run *r, FILE *out, const char *observer, in
     ip4(SCN_NODE_IP(node), to, sizeof(to));
     strcat(to, ":");
     while (fgets(line, sizeof(line), f)) {
-        double t = atof(line);
+        char *end;
+        double t = strtod(line, &end);
         const char *gt = strstr(line, " > ");
+        if (end == line || *end != ' ')
+            continue; /* not a message line */
         if (t * 1000 < first_ms - 1000 || t * 1000 > first_ms)
             continue;
         if (!gt || strncmp(gt + 3, to, strlen(to)) != 0)
@@ -1208,20 +1211,6 @@ static void bus_context(const struct run *r, FILE *out, const char *observer, in
             "", observer, n < 6 ? n : 6);
     for (int i = n < 6 ? 6 - n : 0; i < 6; i++)
         fprintf(out, "%-23s%s", "", keep[i]);
-}
-
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(f, "\\u%04x", *s);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
 }
 
 static void write_summary(struct run *r, FILE *f, const struct check_result *res, int n,
@@ -1324,17 +1313,17 @@ static void write_report(struct run *r, const struct check_result *res, int n,
     snprintf(path, sizeof(path), "%s/report.json", dir);
     if ((f = fopen(path, "w"))) {
         fputs("{\"scenario\":", f);
-        json_str(f, r->scn->file);
+        esc_json(f, r->scn->file);
         fprintf(f, ",\"seed\":%" PRIu64 ",\"server\":", r->seed);
-        json_str(f, r->server_name);
+        esc_json(f, r->server_name);
         fputs(",\"server_binary\":", f);
-        json_str(f, r->server_bin);
+        esc_json(f, r->server_bin);
         fputs(",\"server_version\":", f);
-        json_str(f, r->server_version);
+        esc_json(f, r->server_version);
         fprintf(f, ",\"verdict\":\"%s\",", verdict);
         if (error) {
             fputs("\"error\":", f);
-            json_str(f, error);
+            esc_json(f, error);
             fputc(',', f);
         }
         fprintf(f, "\"nodes\":%d,\"timeline\":[", r->scn->n_nodes);
@@ -1344,16 +1333,16 @@ static void write_report(struct run *r, const struct check_result *res, int n,
             snprintf(text, sizeof(text), "%.3f s: %s%s%s", (double)r->steps[i].t_ms / 1000.0,
                      r->steps[i].step, r->steps[i].skipped[0] ? ": skipped: " : "",
                      r->steps[i].skipped);
-            json_str(f, text);
+            esc_json(f, text);
         }
         fputs("],\"steps\":[", f);
         for (int i = 0; i < r->steps_done; i++) {
             fprintf(f, "%s{\"t_ms\":%" PRId64 ",\"step\":", i ? "," : "", r->steps[i].t_ms);
-            json_str(f, r->steps[i].step);
+            esc_json(f, r->steps[i].step);
             fprintf(f, ",\"status\":\"%s\"", r->steps[i].skipped[0] ? "skipped" : "done");
             if (r->steps[i].skipped[0]) {
                 fputs(",\"reason\":", f);
-                json_str(f, r->steps[i].skipped);
+                esc_json(f, r->steps[i].skipped);
             }
             fputc('}', f);
         }
@@ -1361,15 +1350,17 @@ static void write_report(struct run *r, const struct check_result *res, int n,
         for (int i = 0; i < n; i++) {
             fprintf(f, "%s{\"name\":\"%s\",\"status\":\"%s\",\"detail\":", i ? "," : "",
                     res[i].name, res[i].status);
-            json_str(f, res[i].detail);
+            esc_json(f, res[i].detail);
             fputs(",\"observations\":[", f);
             int k2 = 0;
             for (int k = 0; k < r->n_obs; k++) {
                 const struct obs *o = &r->obs[k];
                 if (strcmp(o->check, res[i].name))
                     continue;
-                fprintf(f, "%s{\"observer\":\"%s\",\"what\":", k2++ ? "," : "", o->observer);
-                json_str(f, o->what);
+                fprintf(f, "%s{\"observer\":", k2++ ? "," : "");
+                esc_json(f, o->observer);
+                fputs(",\"what\":", f);
+                esc_json(f, o->what);
                 fprintf(f, ",\"first_ms\":%" PRId64 ",\"last_ms\":%" PRId64 ",\"samples\":%d}",
                         o->first_ms, o->last_ms, o->samples);
             }
@@ -1379,19 +1370,19 @@ static void write_report(struct run *r, const struct check_result *res, int n,
         for (int i = 0; r->probes_started && i < r->scn->n_probes; i++) {
             const struct probe_rt *p = &r->probes[i];
             fprintf(f, "%s{\"name\":\"%s\",\"version\":", i ? "," : "", p->cfg->name);
-            json_str(f, p->version);
+            esc_json(f, p->version);
             fprintf(f, ",\"healed\":%s,\"heal_ms\":", p->healed ? "true" : "false");
             if (p->healed)
                 fprintf(f, "%" PRId64, p->heal_ms);
             else
                 fputs("null", f);
             fputs(",\"last_error\":", f);
-            json_str(f, p->last_error);
+            esc_json(f, p->last_error);
             fprintf(f, ",\"ops\":%" PRIu64 ",\"failures\":%" PRIu64 ",\"errors_during_fault\":{",
                     p->ops, p->failures);
             for (int k = 0; k < p->n_kinds; k++) {
                 fputs(k ? "," : "", f);
-                json_str(f, p->kinds[k]);
+                esc_json(f, p->kinds[k]);
                 fprintf(f, ":%" PRIu64, p->kind_count[k]);
             }
             fprintf(f, "},\"options\":%s}", p->options[0] ? p->options : "{}");
@@ -1411,7 +1402,7 @@ static void write_report(struct run *r, const struct check_result *res, int n,
             for (int k = 0; k < r->n_obs; k++)
                 if (!strcmp(r->obs[k].check, "unavailable")) {
                     fputs(k2++ ? "," : "", f);
-                    json_str(f, r->obs[k].what);
+                    esc_json(f, r->obs[k].what);
                 }
             fputs("]}", f);
         }
@@ -1433,14 +1424,28 @@ static void write_report(struct run *r, const struct check_result *res, int n,
         for (int i = 0; i < n; i++)
             failures += !strcmp(res[i].status, "fail");
         fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                   "<testsuite name=\"rift\" tests=\"%d\" failures=\"%d\">\n",
-                n, failures);
+                   "<testsuite name=\"rift\" tests=\"%d\" failures=\"%d\" errors=\"%d\">\n",
+                n + (error != NULL), failures, error != NULL);
         for (int i = 0; i < n; i++) {
-            fprintf(f, "  <testcase classname=\"rift.%s\" name=\"%s\"", r->scn->file, res[i].name);
-            if (!strcmp(res[i].status, "fail"))
-                fprintf(f, ">\n    <failure message=\"%s\"/>\n  </testcase>\n", res[i].detail);
-            else
+            fputs("  <testcase classname=\"rift.", f);
+            esc_xml(f, r->scn->file);
+            fputs("\" name=\"", f);
+            esc_xml(f, res[i].name);
+            fputc('"', f);
+            if (!strcmp(res[i].status, "fail")) {
+                fputs(">\n    <failure message=\"", f);
+                esc_xml(f, res[i].detail);
+                fputs("\"/>\n  </testcase>\n", f);
+            } else {
                 fputs("/>\n", f);
+            }
+        }
+        if (error) {
+            fputs("  <testcase classname=\"rift.", f);
+            esc_xml(f, r->scn->file);
+            fputs("\" name=\"rift\">\n    <error message=\"", f);
+            esc_xml(f, error);
+            fputs("\"/>\n  </testcase>\n", f);
         }
         fputs("</testsuite>\n", f);
         fclose(f);
@@ -1472,7 +1477,7 @@ static void write_report(struct run *r, const struct check_result *res, int n,
 
 static void teardown(struct run *r)
 {
-    char reply[1 << 14];
+    char *reply = malloc(CTL_REPLY_MAX);
     for (int i = 0; i < r->n_mig; i++)
         r->mig[i].abort = true;
     join_migrations(r);
@@ -1484,8 +1489,10 @@ static void teardown(struct run *r)
     for (int i = 0; r->probes_started && i < r->scn->n_probes; i++)
         probe_stop(&r->probes[i]);
     if (r->shim_pid > 0) {
-        if (shim_request(r, "stats", reply, sizeof(reply)) == 0 && reply[0] == '{')
+        if (reply && shim_request(r, "stats", reply, CTL_REPLY_MAX) == 0 && reply[0] == '{')
             r->shim_stats = strdup(reply);
+        else
+            progress(r, "rift-shim's counters: %s", reply ? r->shim_err : "out of memory");
         proc_stop(r->shim_pid, 5000);
         r->shim_pid = 0;
     }
@@ -1505,6 +1512,7 @@ static void teardown(struct run *r)
         fclose(r->views);
         r->views = NULL;
     }
+    free(reply);
 }
 
 /* The server binary and how to launch it. redis: Debian bookworm's. redis8

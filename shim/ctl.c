@@ -158,9 +158,16 @@ int ctl_request(const char *path, const char *line, char *reply, size_t len, int
         close(fd);
         return -1;
     }
-    while (got < len - 1) {
+    for (;;) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         ssize_t n;
+        if (got == len - 1) {
+            /* a reply cut short is no reply: report.json would embed half a
+             * JSON object */
+            snprintf(err, errlen, "the reply from %s is longer than %zu bytes", path, len - 1);
+            close(fd);
+            return -1;
+        }
         if (poll(&pfd, 1, timeout_ms) <= 0) {
             snprintf(err, errlen, "no reply from %s within %d ms", path, timeout_ms);
             close(fd);
@@ -181,13 +188,18 @@ int ctl_request(const char *path, const char *line, char *reply, size_t len, int
         snprintf(err, errlen, "the shim closed the connection without a reply");
         return -1;
     }
+    if (!memchr(reply, '\n', got)) {
+        snprintf(err, errlen, "the reply from %s was cut short (no end of line)", path);
+        return -1;
+    }
     reply[strcspn(reply, "\n")] = '\0';
     return 0;
 }
 
 int ctl_client(const char *path, int argc, char **argv)
 {
-    char line[CTL_LINE_MAX], reply[1 << 16], err[256];
+    char line[CTL_LINE_MAX], *reply, err[512];
+    int rc;
     size_t len = 0;
 
     for (int i = 0; i < argc; i++) {
@@ -198,10 +210,17 @@ int ctl_client(const char *path, int argc, char **argv)
         }
         len += (size_t)n;
     }
-    if (ctl_request(path, line, reply, sizeof(reply), 30000, err, sizeof(err)) < 0) {
+    if (!(reply = malloc(CTL_REPLY_MAX))) {
+        fprintf(stderr, "rift-shim ctl: out of memory\n");
+        return 2;
+    }
+    if (ctl_request(path, line, reply, CTL_REPLY_MAX, 30000, err, sizeof(err)) < 0) {
         fprintf(stderr, "rift-shim ctl: %s\n", err);
+        free(reply);
         return 2;
     }
     puts(reply);
-    return strncmp(reply, "error", 5) == 0 ? 1 : 0;
+    rc = strncmp(reply, "error", 5) == 0 ? 1 : 0;
+    free(reply);
+    return rc;
 }

@@ -6,6 +6,8 @@
 #include <stddef.h>
 
 #define CTL_LINE_MAX 1024
+/* The longest reply a client takes: stats of many rules fit easily. */
+#define CTL_REPLY_MAX (4 << 20)
 
 enum ctl_op { CTL_ON, CTL_OFF, CTL_SET, CTL_STATS, CTL_RELEASE, CTL_QUIT };
 
@@ -24,7 +26,8 @@ int ctl_parse(const char *line, struct ctl_cmd *c, char *err, size_t errlen);
 int ctl_listen(const char *path, char *err, size_t errlen);
 
 /* One request line, one reply line (without its newline) into reply.
- * 0, or -1 with err. */
+ * 0, or -1 with err; a reply that does not fit in len bytes or does not
+ * end with a newline is an error, never a silently shortened reply. */
 int ctl_request(const char *path, const char *line, char *reply, size_t len, int timeout_ms,
                 char *err, size_t errlen);
 

@@ -222,11 +222,13 @@ int queue_verdict(struct queue *q, uint16_t queue, uint32_t id, int verdict, con
 {
     size_t need = MNL_ALIGN(sizeof(struct nlmsghdr)) + 64 + (payload ? MNL_ALIGN(len) + 8 : 0);
     struct nlmsghdr *nlh;
-    if (q->vlen + need > q->vcap) {
-        int rc = queue_flush(q);
-        if (rc < 0)
-            return rc;
-    }
+    if (need > q->vcap)
+        return -EMSGSIZE;
+    /* A failed flush has sent what it could one by one and counted each
+     * verdict the kernel refused in send_errors: this packet's verdict is
+     * queued all the same. */
+    if (q->vlen + need > q->vcap)
+        queue_flush(q);
     nlh = nfq_nlmsg_put(q->vbuf + q->vlen, NFQNL_MSG_VERDICT, queue);
     nfq_nlmsg_verdict_put(nlh, (int)id, verdict);
     if (payload)

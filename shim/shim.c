@@ -230,10 +230,17 @@ static void verdict(struct shim *s, uint16_t queue, uint32_t id, int v)
         s->verdict_errors++;
 }
 
+/* A failed batch is resent one verdict at a time; each verdict the kernel
+ * still refuses is counted in the queue's send_errors. */
 static void flush(struct shim *s)
 {
-    if (queue_flush(&s->q) < 0)
-        s->verdict_errors++;
+    queue_flush(&s->q);
+}
+
+/* Verdicts that did not reach the kernel or that it refused. */
+static uint64_t verdict_errors(const struct shim *s)
+{
+    return s->verdict_errors + s->q.send_errors + s->q.kernel_errors;
 }
 
 /* A second copy of the packet, sent after the original's verdict through a
@@ -275,8 +282,9 @@ static void release_one(struct shim *s, struct hold_pkt *p, uint64_t now)
 {
     struct rule_rt *rt = &s->rt[p->rule];
     if (p->flags & HOLD_F_MODIFIED) {
+        /* the rewrite cannot be sent: at least deliver the packet */
         if (queue_verdict(&s->q, p->queue, p->id, NF_ACCEPT, p->data, p->len) < 0)
-            s->verdict_errors++;
+            verdict(s, p->queue, p->id, NF_ACCEPT);
     } else {
         verdict(s, p->queue, p->id, NF_ACCEPT);
     }
@@ -708,12 +716,12 @@ static char *stats_json(struct shim *s, uint64_t now)
             "{\"uptime_ms\":%" PRIu64 ",\"seed\":%" PRIu64 ",\"queue\":%u,\"queues\":%u,"
             "\"packets\":%" PRIu64
             ",\"unmatched\":%" PRIu64 ",\"unparsed\":%" PRIu64 ",\"queue_overflows\":%" PRIu64
-            ",\"queue_user_dropped\":%" PRIu64 ",\"verdict_errors\":%" PRIu64 ",\"rx_syscalls\":%" PRIu64
-            ",\"verdict_syscalls\":%" PRIu64 ",\"rules\":{",
+            ",\"queue_user_dropped\":%" PRIu64 ",\"verdict_errors\":%" PRIu64
+            ",\"verdict_send_errors\":%" PRIu64 ",\"verdict_kernel_errors\":%" PRIu64
+            ",\"rx_syscalls\":%" PRIu64 ",\"verdict_syscalls\":%" PRIu64 ",\"rules\":{",
             (now - s->t0) / 1000000, s->seed, s->pol->shim.queue, s->pol->shim.queues, s->total,
-            s->unmatched,
-            s->unparsed, s->kq_dropped, s->kq_user, s->verdict_errors + s->q.kernel_errors,
-            s->q.rx_calls, s->q.tx_calls);
+            s->unmatched, s->unparsed, s->kq_dropped, s->kq_user, verdict_errors(s),
+            s->q.send_errors, s->q.kernel_errors, s->q.rx_calls, s->q.tx_calls);
     for (int i = 0; i < s->pol->n_rules; i++) {
         struct rule_rt *rt = &s->rt[i];
         const struct rule_stats *st = &rt->st;
@@ -916,8 +924,8 @@ static void print_counters(struct shim *s, FILE *out)
     fprintf(out,
             "rift-shim: %.1f s, %" PRIu64 " packets: %" PRIu64 " matched no rule, %" PRIu64
             " queue overflows, %" PRIu64 " verdict errors\n",
-            (double)(now - s->t0) / 1e9, s->total, s->unmatched + s->unparsed, s->kq_dropped,
-            s->verdict_errors + s->q.kernel_errors);
+            (double)(now - s->t0) / 1e9, s->total, s->unmatched + s->unparsed,
+            s->kq_dropped + s->kq_user, verdict_errors(s));
     fprintf(out, "%-20s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "rule", "matched", "passed",
             "delayed", "dropped", "reordered", "dupl", "held", "max_held", "overflows");
     for (int i = 0; i < s->pol->n_rules; i++) {

@@ -190,3 +190,83 @@ def test_a_probe_that_dies_is_an_error_not_never_healed(ns):
     check("probe ioredis exited on its own (signal 9)" in err, err[-2000:])
     check("never healed" not in out + err, out)
     check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
+
+
+def raw_pcap(path, segments):
+    """A pcap (LINKTYPE_RAW) of TCP segments [(src, sport, dst, dport, seq, payload)]."""
+    import socket as s
+    import struct
+
+    def csum(b):
+        if len(b) % 2:
+            b += b"\0"
+        t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+        while t >> 16:
+            t = (t & 0xffff) + (t >> 16)
+        return ~t & 0xffff
+
+    out = struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 101)
+    for i, (src, sport, dst, dport, seq, payload) in enumerate(segments):
+        tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, 1, 5 << 4, 0x18, 65535, 0, 0)
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp) + len(payload), i, 0, 64, 6,
+                         0, s.inet_aton(src), s.inet_aton(dst))
+        ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+        pkt = ip + tcp + payload
+        out += struct.pack("<IIII", 1700000000 + i, 0, len(pkt), len(pkt)) + pkt
+    with open(path, "wb") as f:
+        f.write(out)
+
+
+def test_reports_parse_with_hostile_paths_and_wire_bytes(ns):
+    import xml.etree.ElementTree as ET
+    # A cluster-bus PING whose sender id, replica-of id and ip string hold
+    # quotes, backslashes, newlines, control bytes and invalid UTF-8.
+    msg = bytearray(open(os.path.join(lib.ROOT, "tests", "unit", "data",
+                                      "bus-7.0.15-ping.bin"), "rb").read())
+    hostile = b'"\\\n\x01<&>\xff\xfe' + b"a" * 40
+    msg[40:80] = hostile[:40]
+    msg[2128:2168] = hostile[:40]
+    msg[2168:2214] = (b'1.2.3.4"}\n,{"x":\x00' + b"\x1b\xc3" * 20)[:46]
+    pcap = os.path.join(ns.tmp, "hostile.pcap")
+    raw_pcap(pcap, [("127.0.0.11", 17000, "127.0.0.12", 40000, 1000, bytes(msg)),
+                    ("127.0.0.11", 17000, "127.0.0.12", 40000, 1000 + len(msg), bytes(msg))])
+    r = subprocess.run([RIFT, "decode", pcap, "--json"], capture_output=True)
+    lines = r.stdout.decode("utf-8").splitlines()   # strict: must be valid UTF-8
+    decoded = [json.loads(l) for l in lines]
+    print("  rift decode --json: %d messages; sender %r" % (len(decoded),
+                                                           decoded[0]["sender"][:12]))
+    check(r.returncode == 0 and len(decoded) == 2, r.stderr)
+    # the decoder keeps printable bytes (others become '?'); quotes and
+    # backslashes must survive as data
+    check(decoded[0]["sender"].startswith('"\\') and "<&>" in decoded[0]["sender"],
+          decoded[0]["sender"])
+    check(decoded[0]["sender_addr"].startswith('1.2.3.4"}'), decoded[0]["sender_addr"])
+    text = subprocess.run([RIFT, "decode", pcap], capture_output=True)
+    tlines = text.stdout.decode("ascii").splitlines()
+    check(len(tlines) == 2 and all(" PING " in l for l in tlines), tlines)
+
+    # A report under a path with quotes, markup, a newline, control and
+    # non-UTF-8 bytes, with a failing check (a cycle expected but absent).
+    d = os.path.join(ns.tmp.encode(), b'we"ird <&\'>\n\x01\xff dir')
+    os.makedirs(d)
+    scn = os.path.join(d, b"s.ini")
+    with open(scn, "w") as f:
+        f.write("[cluster]\nmasters = 3\nreplicas = 0\n[timeline]\n0.5s = wait converged\n"
+                "[expect]\ncycles = present\n")
+    report = os.path.join(d, b"report")
+    r = subprocess.run([RIFT.encode(), b"run", scn, b"--report", report], capture_output=True,
+                       timeout=120)
+    check(r.returncode == 1, "exit %d: %s" % (r.returncode, r.stderr[-2000:]))
+    rep = json.loads(open(os.path.join(report, b"report.json"), "rb").read().decode("utf-8"))
+    check(rep["scenario"].endswith("<&'>\n\x01\ufffd dir/s.ini"), rep["scenario"])
+    check(rep["verdict"] == "fail", rep["verdict"])
+    junit = ET.parse(os.path.join(report, b"junit.xml")).getroot()
+    fails = [tc for tc in junit if tc.find("failure") is not None]
+    check(junit.get("failures") == "1" and len(fails) == 1 and
+          fails[0].get("name") == "cycles", ET.tostring(junit)[:500])
+    check("we\"ird <&'>\n\ufffd\ufffd dir" in fails[0].get("classname"),
+          fails[0].get("classname"))
+    views = [json.loads(l) for l in open(os.path.join(report, b"views.jsonl"), "rb")]
+    print("  report.json, junit.xml and %d views parse under %r" % (len(views), d[-20:]))
+    check(len(views) > 10, len(views))
+    check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())

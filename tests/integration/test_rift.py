@@ -98,12 +98,13 @@ def test_pong_race_shows_cycle_and_lost_slots_3_of_3(ns):
             ["%s saw %s" % (o["observer"], o["what"]) for o in lost]))
         check(r.returncode == 0, "run %d exit %d:\n%s\n%s" % (i + 1, r.returncode, r.stdout,
                                                               r.stderr[-3000:]))
-        check(any(o["observer"] == "m2" and "m1r1" in o["what"] and "m1 " in o["what"] + " "
-                  for o in cyc), "no m1/m1r1 cycle in m2's view: %s" % cyc)
-        check(any(o["observer"] == "m2" and o["what"] == "0-5460" for o in lost),
-              "m2 did not lose 0-5460: %s" % lost)
-        seen.append(True)
-    check(len(seen) == runs, "%d runs" % runs)
+        cycle = any(o["observer"] == "m2" and "m1r1" in o["what"] and "m1 " in o["what"] + " "
+                    for o in cyc)
+        hole = any(o["observer"] == "m2" and o["what"] == "0-5460" for o in lost)
+        seen.append(cycle and hole)
+    print("  the m1/m1r1 cycle and the hole 0-5460 in m2's view in %d of %d runs" % (
+        seen.count(True), runs))
+    check(seen.count(True) == runs, "seen in %d of %d runs: %s" % (seen.count(True), runs, seen))
     check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
 
 

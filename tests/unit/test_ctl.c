@@ -6,7 +6,13 @@
 
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "../../shim/ctl.h"
 
@@ -139,6 +145,80 @@ static void test_long_lines(void **state)
     BAD(line, "key or value too long");
 }
 
+/* A one-shot server on a real socket: answers one request with `reply`
+ * (exactly these bytes), then closes. */
+struct server {
+    int fd;
+    const char *reply;
+    size_t len;
+};
+
+static void *serve(void *arg)
+{
+    struct server *sv = arg;
+    char buf[256];
+    int c = accept(sv->fd, NULL, NULL);
+    if (c < 0)
+        return NULL;
+    if (read(c, buf, sizeof(buf)) > 0) {
+        size_t off = 0;
+        while (off < sv->len) {
+            ssize_t n = write(c, sv->reply + off, sv->len - off);
+            if (n <= 0)
+                break;
+            off += (size_t)n;
+        }
+    }
+    close(c);
+    return NULL;
+}
+
+/* ctl_request against a server that sends `reply`; returns its result. */
+static int request(const char *reply, size_t len, char *out, size_t outlen, char *err)
+{
+    char path[64], e[256];
+    struct server sv = {.reply = reply, .len = len};
+    pthread_t th;
+    int rc;
+    snprintf(path, sizeof(path), "/tmp/rift-test-ctl-%d.sock", (int)getpid());
+    sv.fd = ctl_listen(path, e, sizeof(e));
+    assert_true(sv.fd >= 0);
+    /* ctl_listen's socket is non-blocking; this test server blocks */
+    assert_int_equal(fcntl(sv.fd, F_SETFL, fcntl(sv.fd, F_GETFL) & ~O_NONBLOCK), 0);
+    assert_int_equal(pthread_create(&th, NULL, serve, &sv), 0);
+    rc = ctl_request(path, "stats", out, outlen, 5000, err, 256);
+    pthread_join(th, NULL);
+    close(sv.fd);
+    unlink(path);
+    return rc;
+}
+
+/* A reply that does not fit, or that ends without a newline, is an error:
+ * report.json once embedded half a stats object. */
+static void test_request_never_truncates(void **state)
+{
+    char *big = malloc(5001), out[1024], err[256] = "";
+    (void)state;
+    memset(big, 'x', 5000);
+    big[0] = '{';
+    big[4999] = '\n';
+    assert_int_equal(request(big, 5000, out, sizeof(out), err), -1);
+    assert_non_null(strstr(err, "longer than 1023 bytes"));
+
+    char *whole = malloc(8192);
+    assert_int_equal(request(big, 5000, whole, 8192, err), 0);
+    assert_int_equal(strlen(whole), 4999);
+    free(whole);
+
+    err[0] = '\0';
+    assert_int_equal(request("{\"packets\":1", 13, out, sizeof(out), err), -1);
+    assert_non_null(strstr(err, "cut short"));
+
+    assert_int_equal(request("ok\n", 3, out, sizeof(out), err), 0);
+    assert_string_equal(out, "ok");
+    free(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -147,6 +227,7 @@ int main(void)
         cmocka_unit_test(test_no_argument_verbs),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_long_lines),
+        cmocka_unit_test(test_request_never_truncates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

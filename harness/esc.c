@@ -1,0 +1,152 @@
+/* esc: JSON, XML and text escaping. */
+#include "esc.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+size_t esc_utf8_len(const unsigned char *s)
+{
+    size_t n;
+    unsigned cp;
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        n = 2;
+        cp = s[0] & 0x1f;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        n = 3;
+        cp = s[0] & 0x0f;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        n = 4;
+        cp = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    /* overlong forms, surrogates, beyond U+10FFFF */
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+void esc_json(FILE *f, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)(str ? str : "");
+    fputc('"', f);
+    while (*s) {
+        size_t n = esc_utf8_len(s);
+        if (n == 0) {
+            fputs("\\ufffd", f);
+            s++;
+            continue;
+        }
+        if (n > 1) {
+            fwrite(s, 1, n, f);
+            s += n;
+            continue;
+        }
+        switch (*s) {
+        case '"':
+            fputs("\\\"", f);
+            break;
+        case '\\':
+            fputs("\\\\", f);
+            break;
+        case '\n':
+            fputs("\\n", f);
+            break;
+        case '\t':
+            fputs("\\t", f);
+            break;
+        case '\r':
+            fputs("\\r", f);
+            break;
+        default:
+            if (*s < 0x20 || *s == 0x7f)
+                fprintf(f, "\\u%04x", *s);
+            else
+                fputc(*s, f);
+        }
+        s++;
+    }
+    fputc('"', f);
+}
+
+void esc_xml(FILE *f, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)(str ? str : "");
+    while (*s) {
+        size_t n = esc_utf8_len(s);
+        if (n == 0) {
+            fputs("&#xFFFD;", f);
+            s++;
+            continue;
+        }
+        if (n > 1) {
+            /* U+FFFE and U+FFFF are not XML characters */
+            if (n == 3 && s[0] == 0xef && s[1] == 0xbf && s[2] >= 0xbe)
+                fputs("&#xFFFD;", f);
+            else
+                fwrite(s, 1, n, f);
+            s += n;
+            continue;
+        }
+        switch (*s) {
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        case '\'':
+            fputs("&apos;", f);
+            break;
+        case '\n':
+            fputs("&#10;", f);
+            break;
+        case '\t':
+            fputs("&#9;", f);
+            break;
+        case '\r':
+            fputs("&#13;", f);
+            break;
+        default:
+            /* XML 1.0 has no other control characters at all */
+            if (*s < 0x20)
+                fputs("&#xFFFD;", f);
+            else
+                fputc(*s, f);
+        }
+        s++;
+    }
+}
+
+void esc_text(char *out, size_t len, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)(str ? str : "");
+    size_t o = 0;
+    if (!len)
+        return;
+    for (; *s && o + 1 < len; s++) {
+        if (*s >= 0x20 && *s < 0x7f && *s != '\\') {
+            out[o++] = (char)*s;
+        } else {
+            if (o + 5 > len)
+                break;
+            snprintf(out + o, len - o, "\\x%02x", *s);
+            o += 4;
+        }
+    }
+    out[o] = '\0';
+}

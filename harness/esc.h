@@ -1,0 +1,20 @@
+/* esc: escaping for everything that leaves rift (JSON, XML, text lines), so
+ * that report.json and junit.xml parse whatever a path, a server reply or
+ * a packet on the wire holds. Bytes that are not valid UTF-8 become
+ * U+FFFD. */
+#ifndef RIFT_ESC_H
+#define RIFT_ESC_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* s as a JSON string, quotes included. */
+void esc_json(FILE *f, const char *s);
+/* s as XML character data or an attribute value (no quotes added). */
+void esc_xml(FILE *f, const char *s);
+/* s with every byte outside printable ASCII as \xNN, for one-line text. */
+void esc_text(char *out, size_t len, const char *s);
+/* Length of the valid UTF-8 sequence at s (1-4), 0 if it is not one. */
+size_t esc_utf8_len(const unsigned char *s);
+
+#endif

@@ -1,0 +1,94 @@
+/* test_esc: what leaves rift is escaped whatever the input holds: JSON
+ * strings, XML attributes and one-line text, with invalid UTF-8. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../harness/esc.h"
+
+static char *render(void (*fn)(FILE *, const char *), const char *in)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    fn(f, in);
+    fclose(f);
+    return buf;
+}
+
+static void json_is(const char *in, const char *want)
+{
+    char *got = render(esc_json, in);
+    if (strcmp(got, want))
+        fail_msg("esc_json: got %s, want %s", got, want);
+    free(got);
+}
+
+static void xml_is(const char *in, const char *want)
+{
+    char *got = render(esc_xml, in);
+    if (strcmp(got, want))
+        fail_msg("esc_xml: got %s, want %s", got, want);
+    free(got);
+}
+
+static void test_json(void **state)
+{
+    (void)state;
+    json_is("plain", "\"plain\"");
+    json_is("a\"b\\c", "\"a\\\"b\\\\c\"");
+    json_is("line\nnext\ttab\r", "\"line\\nnext\\ttab\\r\"");
+    json_is("\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\"");
+    /* valid UTF-8 passes, invalid bytes become U+FFFD */
+    json_is("caf\xc3\xa9", "\"caf\xc3\xa9\"");
+    json_is("\xff\xfe", "\"\\ufffd\\ufffd\"");
+    json_is("\xc3", "\"\\ufffd\"");                  /* cut short */
+    json_is("\xc0\xaf", "\"\\ufffd\\ufffd\"");       /* overlong '/' */
+    json_is("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""); /* a surrogate */
+    json_is("\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"");
+    json_is("", "\"\"");
+    json_is(NULL, "\"\"");
+}
+
+static void test_xml(void **state)
+{
+    (void)state;
+    xml_is("a<b>&\"c'", "a&lt;b&gt;&amp;&quot;c&apos;");
+    xml_is("x\ny", "x&#10;y");
+    xml_is("\x01\x1b", "&#xFFFD;&#xFFFD;");
+    xml_is("\xff", "&#xFFFD;");
+    xml_is("\xef\xbf\xbf", "&#xFFFD;");
+    xml_is("caf\xc3\xa9", "caf\xc3\xa9");
+}
+
+static void test_text(void **state)
+{
+    char out[64];
+    (void)state;
+    esc_text(out, sizeof(out), "ok 1.2.3.4");
+    assert_string_equal(out, "ok 1.2.3.4");
+    esc_text(out, sizeof(out), "a\nb\\c\xff");
+    assert_string_equal(out, "a\\x0ab\\x5cc\\xff");
+    esc_text(out, 6, "\x01\x02\x03");
+    assert_string_equal(out, "\\x01");
+    esc_text(out, 1, "abc");
+    assert_string_equal(out, "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_xml),
+        cmocka_unit_test(test_text),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
