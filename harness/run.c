@@ -80,6 +80,7 @@ struct run {
     struct node_rt nodes[SCN_MAX_NODES];
     pid_t shim_pid;
     char shim_sock[300], shim_bin[POL_PATH_MAX + 16], shim_log[300], shim_err[512];
+    char invalid[512];           /* why the verdict does not count, or "" */
     uint64_t t_start, t_ready;
     double t_ready_real;         /* t_ready on CLOCK_REALTIME (pcap times) */
     FILE *views;
@@ -1290,6 +1291,8 @@ static void write_summary(struct run *r, FILE *f, const struct check_result *res
                 r->mig[i].lo, r->mig[i].hi, r->mig[i].slots_moved, r->mig[i].hi - r->mig[i].lo + 1,
                 r->mig[i].keys_moved, r->mig[i].ms, r->mig[i].retries,
                 r->mig[i].error[0] ? "; last error: " : "", r->mig[i].error);
+    if (r->invalid[0])
+        fprintf(f, "invalid: %s\n", r->invalid);
     fprintf(f, "verdict: %s\n", verdict);
 }
 
@@ -1322,7 +1325,9 @@ static void write_report(struct run *r, const struct check_result *res, int n,
         esc_json(f, r->server_version);
         fprintf(f, ",\"verdict\":\"%s\",", verdict);
         if (error) {
-            fputs("\"error\":", f);
+            /* why the run has no verdict: rift's trouble, or a fault that
+             * could not be applied in full */
+            fputs(r->invalid[0] ? "\"invalid\":" : "\"error\":", f);
             esc_json(f, error);
             fputc(',', f);
         }
@@ -1513,6 +1518,72 @@ static void teardown(struct run *r)
         r->views = NULL;
     }
     free(reply);
+}
+
+/* A top-level counter of the shim's stats object (before its "rules"). */
+static uint64_t stat_u64(const char *json, const char *key)
+{
+    char pat[64], *end;
+    const char *rules = strstr(json, "\"rules\":"), *at;
+    unsigned long long v;
+    snprintf(pat, sizeof(pat), "\"%s\":", key);
+    at = strstr(json, pat);
+    if (!at || (rules && at > rules))
+        return 0;
+    errno = 0;
+    v = strtoull(at + strlen(pat), &end, 10);
+    return errno || end == at + strlen(pat) ? 0 : (uint64_t)v;
+}
+
+/* The shim could not apply every fault: its kernel queue was full (what
+ * arrived then was dropped or passed unheld), or verdicts were lost. Then
+ * no finding, and no absence of one, can be trusted. */
+static bool faults_not_applied(struct run *r, char *why, size_t wl)
+{
+    const char *st = r->shim_stats;
+    uint64_t full, over, user, verr;
+    why[0] = '\0';
+    if (!st) {
+        if (r->scn->faults.n_rules)
+            snprintf(why, wl, "the shim's counters could not be read (%s)", r->shim_err);
+        return why[0] != '\0';
+    }
+    full = stat_u64(st, "queue_full");
+    over = stat_u64(st, "queue_overflows");
+    user = stat_u64(st, "queue_user_dropped");
+    verr = stat_u64(st, "verdict_errors");
+    if (!full && !over && !user && !verr)
+        return false;
+    {
+        size_t off = 0;
+        int n = snprintf(why, wl, "faults not applied in full:");
+        off = n > 0 ? (size_t)n : 0;
+        if (full && off < wl) {
+            n = snprintf(why + off, wl - off,
+                         " the shim's kernel queue (queue_maxlen %" PRIu64 ") was full %" PRIu64
+                         " time%s for %" PRIu64 " ms%s",
+                         stat_u64(st, "queue_maxlen"), full, full == 1 ? "" : "s",
+                         stat_u64(st, "queue_full_ms"),
+                         r->scn->faults.shim.overflow_pass
+                             ? "; with on_overflow = pass what arrived then passed without the "
+                               "faults (the kernel does not count it)"
+                             : "");
+            off += n > 0 ? (size_t)n : 0;
+        }
+        if (over && off < wl) {
+            n = snprintf(why + off, wl - off, "%s %" PRIu64 " packets dropped by the kernel "
+                                              "(queue full)", full ? ";" : "", over);
+            off += n > 0 ? (size_t)n : 0;
+        }
+        if (user && off < wl) {
+            n = snprintf(why + off, wl - off, "; %" PRIu64 " packets lost to a full queue socket",
+                         user);
+            off += n > 0 ? (size_t)n : 0;
+        }
+        if (verr && off < wl)
+            snprintf(why + off, wl - off, "; %" PRIu64 " verdict errors", verr);
+    }
+    return true;
 }
 
 /* The server binary and how to launch it. redis: Debian bookworm's. redis8
@@ -1781,9 +1852,15 @@ int run_scenario(const struct run_opts *o)
         if (!strcmp(res[i].status, "fail"))
             status = 1;
     verdict = status ? "fail" : "pass";
+    /* A fault that was not applied in full makes the verdict worthless. */
+    if (faults_not_applied(r, r->invalid, sizeof(r->invalid))) {
+        verdict = "invalid";
+        status = 2;
+        progress(r, "run invalid: %s", r->invalid);
+    }
     write_summary(r, stdout, res, nres, verdict);
     if (o->report_dir)
-        write_report(r, res, nres, verdict, NULL);
+        write_report(r, res, nres, verdict, r->invalid[0] ? r->invalid : NULL);
     goto out;
 fail:
     if (interrupted) {

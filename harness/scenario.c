@@ -4,6 +4,7 @@
 
 #include "../shim/bus.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdarg.h>
@@ -13,6 +14,9 @@
 
 #define SLOTS 16384
 #define STEP_TEXT_MAX 256 /* longer than inih's line */
+/* inih reads at most this many characters of a line (its INI_MAX_LINE less
+ * the NUL); the rest comes back as a line of its own. */
+#define INI_LINE 199
 
 enum sec {
     SEC_NONE,
@@ -23,6 +27,7 @@ enum sec {
     SEC_CHECK,
     SEC_EXPECT,
     SEC_CLIENTS,
+    SEC_SHIM,
     SEC_FAULT,
     SEC_BAD,
 };
@@ -32,7 +37,7 @@ enum sec {
 static const char *const sec_names[] = {
     [SEC_CLUSTER] = "cluster", [SEC_SERVER] = "server", [SEC_TIMELINE] = "timeline",
     [SEC_WORKLOAD] = "workload", [SEC_CHECK] = "check", [SEC_EXPECT] = "expect",
-    [SEC_CLIENTS] = "clients",
+    [SEC_CLIENTS] = "clients", [SEC_SHIM] = "shim",
 };
 /* Probe drivers this version ships (harness/clients/). */
 static const char *const probe_names[] = {"rift", "redis-py", "redis-py-6", "ioredis",
@@ -43,6 +48,9 @@ static const char *const workload_keys[] = {"writers", NULL};
 static const char *const check_keys[] = {"cycles",     "lost_slots",      "lost_writes",
                                          "crashes",    "open_slots",      "converge_within",
                                          "heal_within", NULL};
+/* The shim settings a scenario may change (the rest belong to the run). */
+static const char *const shim_keys[] = {"queue_maxlen", "on_overflow", "queues", "realtime",
+                                        "timer_spin",   "busy_poll",   NULL};
 static const char *const expect_keys[] = {"cycles", "lost_slots", "lost_writes", "crashes",
                                           "never_heals", NULL};
 
@@ -135,8 +143,11 @@ static int begin_section(struct loader *L, const char *section)
                         section);
         if (pol_find_rule(p, name) >= 0)
             return fail(L, "fault '%s' is declared twice", name);
-        if (p->n_rules == POL_MAX_RULES)
-            return fail(L, "too many faults (at most %d)", POL_MAX_RULES);
+        /* The shim policy adds a rule of its own (scn_policy_text). */
+        if (!strcmp(name, "observe-bus"))
+            return fail(L, "[%s]: observe-bus is the name of rift's bus observer", section);
+        if (p->n_rules == POL_MAX_RULES - 1)
+            return fail(L, "too many faults (at most %d)", POL_MAX_RULES - 1);
         L->cur = p->n_rules++;
         r = &p->rules[L->cur];
         /* The defaults of a policy rule, but started by the timeline. */
@@ -163,7 +174,7 @@ static int begin_section(struct loader *L, const char *section)
     }
     L->sec = SEC_BAD;
     return fail(L, "unknown section [%s] (expected [cluster], [server], [fault NAME], "
-                   "[timeline], [workload], [check] or [expect])",
+                   "[timeline], [workload], [clients], [shim], [check] or [expect])",
                 section);
 }
 
@@ -183,6 +194,36 @@ static int section_key(struct loader *L, const char *const *keys, const char *ke
         n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", keys[i]);
     }
     return fail(L, "unknown key '%s' in [%s] (expected %s)", key, sec, list), -1;
+}
+
+/* [shim]: validated by the policy loader itself, then passed on to the
+ * shim's policy as written. */
+static int shim_key(struct loader *L, const char *key, const char *v)
+{
+    static struct policy tmp; /* large: not on the stack */
+    struct scenario *s = L->s;
+    char text[256], err[POL_ERR_MAX];
+    const char *msg;
+    if (section_key(L, shim_keys, key) < 0)
+        return 0;
+    if (strlen(v) >= sizeof(s->shim_conf[0][1]))
+        return fail(L, "%s: value too long", key);
+    snprintf(text, sizeof(text), "[shim]\n%s = %s\n[node a]\naddr = 127.0.0.1\n[node b]\naddr = 127.0.0.3\n"
+                                 "[rule r]\nfrom = a\n"
+                                 "to = b\n",
+             key, v);
+    if (pol_load_string(&tmp, "shim", text, err, sizeof(err)) < 0) {
+        /* "shim:2: what": keep the what */
+        msg = strstr(err, ":2: ");
+        return fail(L, "%s", msg ? msg + 4 : err);
+    }
+    s->faults.shim.queue_maxlen = tmp.shim.queue_maxlen;
+    s->faults.shim.overflow_pass = tmp.shim.overflow_pass;
+    s->faults.shim.queues = tmp.shim.queues;
+    snprintf(s->shim_conf[s->n_shim][0], sizeof(s->shim_conf[0][0]), "%s", key);
+    snprintf(s->shim_conf[s->n_shim][1], sizeof(s->shim_conf[0][1]), "%s", v);
+    s->n_shim++;
+    return 1;
 }
 
 static int cluster_key(struct loader *L, const char *key, const char *v)
@@ -409,6 +450,8 @@ static int handler(void *user, const char *section, const char *key, const char 
         return check_key(L, key, value);
     case SEC_CLIENTS:
         return clients_key(L, key, value);
+    case SEC_SHIM:
+        return shim_key(L, key, value);
     case SEC_EXPECT:
         return expect_key(L, key, value);
     default:
@@ -776,11 +819,11 @@ static void put_rule(FILE *o, const struct pol_rule *r)
         if (!r->key_line[k] || !pol_key_name(k))
             continue;
         switch (k) {
-        case PK_FROM:
-            fprintf(o, "from = %s\n", r->from_spec);
+        case PK_FROM: /* no blanks: no longer than the scenario's line (INI_LINE) */
+            fprintf(o, "from=%s\n", r->from_spec);
             break;
         case PK_TO:
-            fprintf(o, "to = %s\n", r->to_spec);
+            fprintf(o, "to=%s\n", r->to_spec);
             break;
         case PK_PORTS:
             fprintf(o, "ports = %s\n", r->ports == POL_PORTS_BUS      ? "bus"
@@ -868,21 +911,22 @@ static void put_rule(FILE *o, const struct pol_rule *r)
         fprintf(o, "start = manual\n");
 }
 
-/* A path on a line of its own in the INI text: inih would cut it at " ;"
- * or a newline, and strip its outer blanks. */
+/* A path on a line of its own in the INI text ("control = PATH"): inih
+ * would cut it at " ;", a newline or INI_LINE, and strip its outer blanks. */
 static bool ini_safe(const char *v)
 {
     size_t n = strlen(v);
-    return n < POL_PATH_MAX && !strpbrk(v, "\n\r;") && v[0] != ' ' && v[0] != '\t' &&
-           (n == 0 || (v[n - 1] != ' ' && v[n - 1] != '\t'));
+    return n <= INI_LINE - strlen("control = ") && !strpbrk(v, "\n\r;") &&
+           (n == 0 || (!isspace((unsigned char)v[0]) && !isspace((unsigned char)v[n - 1])));
 }
 
 char *scn_policy_text(const struct scenario *s, const char *control, const char *capture,
                       uint64_t seed)
 {
+    static const char head[] = "; rift-shim policy for the faults of scenario ";
     const struct policy *p = &s->faults;
     char *buf = NULL;
-    size_t len = 0;
+    size_t len = 0, file_len = strcspn(s->file, "\n");
     FILE *o;
     if (!control || !*control)
         control = p->shim.control;
@@ -894,10 +938,15 @@ char *scn_policy_text(const struct scenario *s, const char *control, const char 
     }
     if (!(o = open_memstream(&buf, &len)))
         return NULL;
-    fprintf(o, "; rift-shim policy for the faults of scenario %s\n", s->file);
+    /* The scenario's path, cut at a newline or where inih would cut the line. */
+    if (file_len > INI_LINE - strlen(head))
+        file_len = INI_LINE - strlen(head);
+    fprintf(o, "%s%.*s\n", head, (int)file_len, s->file);
     fprintf(o, "[shim]\nseed = %llu\ncontrol = %s\n", (unsigned long long)seed, control);
     if (*capture)
         fprintf(o, "capture = %s\n", capture);
+    for (int i = 0; i < s->n_shim; i++)
+        fprintf(o, "%s = %s\n", s->shim_conf[i][0], s->shim_conf[i][1]);
     for (int i = 0; i < p->n_nodes; i++) {
         const struct pol_node *n = &p->nodes[i];
         fprintf(o, "\n[node %s]\naddr = %u.%u.%u.%u", n->name, n->ip >> 24, (n->ip >> 16) & 255,

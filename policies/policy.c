@@ -604,7 +604,7 @@ char *pol_lines_read(char *str, int num, void *stream)
     }
     if (r) {
         const char *s = r, *end;
-        char name[POL_NAME_MAX + 16];
+        char name[256]; /* a whole header of inih's 200-byte line: never cut short */
         in->line++;
         if (in->line == 1 && !strncmp(s, "\xEF\xBB\xBF", 3))
             s += 3;
@@ -757,7 +757,7 @@ static int shim_key(struct loader *L, const char *key, const char *v)
                         v);
         break;
     case 9:
-        if (parse_uint(v, 64, &n) < 0 || n < 1)
+        if (parse_uint(v, POL_MAX_QUEUES, &n) < 0 || n < 1)
             return fail(L, "queues: expected 1 to 64 queues, got '%s'", v);
         s->queues = (unsigned)n;
         break;

@@ -10,6 +10,7 @@
 
 #define POL_MAX_NODES 64
 #define POL_MAX_RULES 64
+#define POL_MAX_QUEUES 64 /* [shim] queues */
 #define POL_NAME_MAX 64
 #define POL_PATH_MAX 512
 #define POL_ERR_MAX 512

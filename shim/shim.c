@@ -96,6 +96,11 @@ struct shim {
     uint64_t next_sample;
     uint64_t kq_dropped0, kq_user0, kq_dropped, kq_user;
     uint64_t total, unmatched, unparsed, verdict_errors;
+    /* Packets of each queue waiting for their verdict, and when a queue was
+     * full: the kernel then drops (on_overflow = drop, counted by it) or
+     * passes unqueued (pass: it counts nothing) what arrives. */
+    uint32_t waiting[POL_MAX_QUEUES];
+    uint64_t queue_full, queue_full_ns, full_since[POL_MAX_QUEUES];
     struct msgflow_table flows;  /* message boundaries, for `messages =` rules */
     uint8_t scratch[65536];      /* a packet being rewritten */
     bool use_ipt;
@@ -278,9 +283,41 @@ static void event(struct shim *s, uint64_t now, int ri, const unsigned char *dat
                   decision, detail);
 }
 
+/* A packet of queue q now waits for its verdict (+1) or got it (-1). */
+static void queue_fill(struct shim *s, uint16_t queue, int delta, uint64_t now)
+{
+    unsigned qi = queue - s->pol->shim.queue;
+    if (qi >= s->pol->shim.queues || qi >= POL_MAX_QUEUES)
+        return;
+    if (delta > 0 && ++s->waiting[qi] >= s->pol->shim.queue_maxlen && !s->full_since[qi]) {
+        s->queue_full++;
+        s->full_since[qi] = now ? now : 1;
+        fprintf(stderr, "rift-shim: %.3f s: queue %u is full (%u packets waiting): %s\n",
+                (double)since_start_us(s, now) / 1e6, queue, s->waiting[qi],
+                s->pol->shim.overflow_pass ? "what arrives now passes without the rules"
+                                           : "the kernel drops what arrives now");
+    } else if (delta < 0 && s->waiting[qi]) {
+        if (s->waiting[qi]-- == s->pol->shim.queue_maxlen && s->full_since[qi]) {
+            s->queue_full_ns += now - s->full_since[qi];
+            s->full_since[qi] = 0;
+        }
+    }
+}
+
+/* Time queues have been full, up to now. */
+static uint64_t queue_full_ns(const struct shim *s, uint64_t now)
+{
+    uint64_t t = s->queue_full_ns;
+    for (unsigned i = 0; i < s->pol->shim.queues && i < POL_MAX_QUEUES; i++)
+        if (s->full_since[i])
+            t += now - s->full_since[i];
+    return t;
+}
+
 static void release_one(struct shim *s, struct hold_pkt *p, uint64_t now)
 {
     struct rule_rt *rt = &s->rt[p->rule];
+    queue_fill(s, p->queue, -1, now);
     if (p->flags & HOLD_F_MODIFIED) {
         /* the rewrite cannot be sent: at least deliver the packet */
         if (queue_verdict(&s->q, p->queue, p->id, NF_ACCEPT, p->data, p->len) < 0)
@@ -488,6 +525,7 @@ static void hold_packet(struct shim *s, int ri, const struct queue_packet *pkt,
             s->verdict_errors++;
         return;
     }
+    queue_fill(s, pkt->queue, +1, now);
     if (d->verdict == MODEL_HOLD)
         rt->st.held_total++;
     else
@@ -718,10 +756,14 @@ static char *stats_json(struct shim *s, uint64_t now)
             ",\"unmatched\":%" PRIu64 ",\"unparsed\":%" PRIu64 ",\"queue_overflows\":%" PRIu64
             ",\"queue_user_dropped\":%" PRIu64 ",\"verdict_errors\":%" PRIu64
             ",\"verdict_send_errors\":%" PRIu64 ",\"verdict_kernel_errors\":%" PRIu64
-            ",\"rx_syscalls\":%" PRIu64 ",\"verdict_syscalls\":%" PRIu64 ",\"rules\":{",
+            ",\"queue_full\":%" PRIu64 ",\"queue_full_ms\":%" PRIu64 ",\"queue_maxlen\":%u"
+            ",\"on_overflow\":\"%s\",\"rx_syscalls\":%" PRIu64 ",\"verdict_syscalls\":%" PRIu64
+            ",\"rules\":{",
             (now - s->t0) / 1000000, s->seed, s->pol->shim.queue, s->pol->shim.queues, s->total,
             s->unmatched, s->unparsed, s->kq_dropped, s->kq_user, verdict_errors(s),
-            s->q.send_errors, s->q.kernel_errors, s->q.rx_calls, s->q.tx_calls);
+            s->q.send_errors, s->q.kernel_errors, s->queue_full, queue_full_ns(s, now) / 1000000,
+            s->pol->shim.queue_maxlen, s->pol->shim.overflow_pass ? "pass" : "drop",
+            s->q.rx_calls, s->q.tx_calls);
     for (int i = 0; i < s->pol->n_rules; i++) {
         struct rule_rt *rt = &s->rt[i];
         const struct rule_stats *st = &rt->st;
@@ -923,9 +965,11 @@ static void print_counters(struct shim *s, FILE *out)
     sample_overflows(s);
     fprintf(out,
             "rift-shim: %.1f s, %" PRIu64 " packets: %" PRIu64 " matched no rule, %" PRIu64
-            " queue overflows, %" PRIu64 " verdict errors\n",
+            " queue overflows, queue full %" PRIu64 " time%s for %.3f s, %" PRIu64
+            " verdict errors\n",
             (double)(now - s->t0) / 1e9, s->total, s->unmatched + s->unparsed,
-            s->kq_dropped + s->kq_user, verdict_errors(s));
+            s->kq_dropped + s->kq_user, s->queue_full, s->queue_full == 1 ? "" : "s",
+            (double)queue_full_ns(s, now) / 1e9, verdict_errors(s));
     fprintf(out, "%-20s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "rule", "matched", "passed",
             "delayed", "dropped", "reordered", "dupl", "held", "max_held", "overflows");
     for (int i = 0; i < s->pol->n_rules; i++) {

@@ -270,3 +270,74 @@ def test_reports_parse_with_hostile_paths_and_wire_bytes(ns):
     print("  report.json, junit.xml and %d views parse under %r" % (len(views), d[-20:]))
     check(len(views) > 10, len(views))
     check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
+
+
+def overflow_run(ns, mode):
+    """Hold 300 UDP datagrams with a kernel queue of 100: the queue fills."""
+    shim = lib.Shim(ns, "[rule f]\nfrom = cl\nto = r1\nports = client\nproto = udp\n"
+                        "hold = yes\nstart = manual\n",
+                    shim_extra="queue_maxlen = 100\non_overflow = %s\n" % mode)
+    shim.ctl("on", "f")
+    recv = ns.popen([lib.PROBE, "recv", "%s:%d" % (lib.NODE, lib.PORT), "300", "4000"],
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    check(recv.stderr.readline().strip() == "ready", "udp receiver did not start")
+    r = ns.run([lib.PROBE, "send", lib.CLIENT, "%s:%d" % (lib.NODE, lib.PORT), "300", "64",
+                "5000"])
+    check(r.returncode == 0, r.stderr)
+    time.sleep(0.5)
+    during = shim.stats()
+    shim.ctl("off", "f")
+    out, _ = recv.communicate(timeout=30)
+    got = json.loads(out)
+    shim.stop()
+    return during, got, shim.stderr()
+
+
+def test_queue_overflow_is_counted_never_silent(ns):
+    st, got, err = overflow_run(ns, "pass")
+    rule = st["rules"]["f"]
+    print("  on_overflow = pass: held %d, queue full %d time(s) for %d ms; the receiver got "
+          "%d of 300" % (rule["held_now"], st["queue_full"], st["queue_full_ms"],
+                         got["unique"]))
+    check(rule["held_now"] == 100 and st["queue_full"] == 1 and st["queue_full_ms"] >= 400,
+          "stats %s" % st)
+    # 200 passed unheld while the queue was full, then the 100 held ones.
+    check(got["unique"] == 300, got)
+    check("queue 0 is full (100 packets waiting): what arrives now passes" in err, err)
+    check("queue full 1 time for" in err, err)
+
+    st, got, err = overflow_run(ns, "drop")
+    print("  on_overflow = drop: held %d, kernel dropped %d, queue full %d; the receiver got "
+          "%d of 300" % (st["rules"]["f"]["held_now"], st["queue_overflows"],
+                         st["queue_full"], got["unique"]))
+    check(st["queue_overflows"] == 200 and st["queue_full"] == 1, "stats %s" % st)
+    check(got["unique"] == 100, got)
+    check("200 queue overflows, queue full 1 time" in err, err)
+
+
+def test_run_with_a_full_shim_queue_is_invalid_not_a_verdict(ns):
+    # Everything m1 receives on the bus is held for 3 s, with room for 16
+    # packets in the kernel's queue: it fills, and with on_overflow = pass
+    # the rest reaches m1 unheld. The run goes on but cannot give a verdict.
+    path = os.path.join(ns.tmp, "full.ini")
+    with open(path, "w") as f:
+        f.write("[cluster]\nmasters = 3\nreplicas = 1\n[shim]\nqueue_maxlen = 16\n"
+                "on_overflow = pass\n[fault cut]\nfrom = *\nto = m1\nports = bus\nhold = yes\n"
+                "[timeline]\n0.5s = fault cut on\n3.5s = fault cut off\n"
+                "4.0s = wait converged\n")
+    report = os.path.join(ns.tmp, "report")
+    r, secs = rift_run(path, report)
+    rep = json.load(open(os.path.join(report, "report.json")))
+    print("  exit %d in %.1f s; verdict %s; %s" % (r.returncode, secs, rep["verdict"],
+                                                   rep.get("invalid")))
+    check(r.returncode == 2 and rep["verdict"] == "invalid", "exit %d: %s" % (r.returncode,
+                                                                         r.stdout))
+    check(rep["shim"]["queue_full"] >= 1 and rep["shim"]["queue_full_ms"] > 0, rep["shim"])
+    check(rep["shim"]["rules"]["cut"]["max_held"] >= 15, rep["shim"]["rules"]["cut"])
+    check("kernel queue (queue_maxlen 16) was full" in rep["invalid"] and
+          "on_overflow = pass" in rep["invalid"],
+          rep["invalid"])
+    check("invalid: faults not applied in full" in r.stdout and "verdict: invalid" in r.stdout,
+          r.stdout)
+    check([c["name"] for c in rep["checks"]][:2] == ["cycles", "lost_slots"], rep["checks"])
+    check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
