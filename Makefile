@@ -21,14 +21,14 @@ DEB_PKGS  := build-essential pkg-config libnetfilter-queue-dev libmnl-dev libpca
              libinih-dev libcmocka-dev libhiredis-dev iptables iproute2 redis-server \
              redis-tools python3-redis tcpdump clang libclang-rt-14-dev
 
-POLICY_SRC := policies/policy.c policies/model.c
+POLICY_SRC := policies/policy.c policies/esc.c policies/model.c
 SHIM_SRC   := shim/shim.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/ctl.c shim/bus.c \
               shim/msgflow.c \
               shim/capture.c $(POLICY_SRC)
 
 RIFT_SRC   := harness/rift.c harness/run.c harness/proc.c harness/view.c harness/scenario.c \
               harness/cclient.c harness/workload.c harness/migrate.c harness/probes.c harness/matrix.c \
-              harness/decode.c harness/need.c harness/esc.c shim/bus.c shim/match.c policies/policy.c \
+              harness/decode.c harness/need.c shim/bus.c shim/match.c policies/policy.c policies/esc.c \
               shim/ctl.c
 RIFT_LIBS  := -lhiredis -linih -lpcap -lm -pthread
 
@@ -36,18 +36,18 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view test_scenario test_ledger test_bus \
               test_queue test_esc
-test_policy_SRC := tests/unit/test_policy.c policies/policy.c
+test_policy_SRC := tests/unit/test_policy.c policies/policy.c policies/esc.c
 test_model_SRC  := tests/unit/test_model.c $(POLICY_SRC)
 test_hold_SRC   := tests/unit/test_hold.c shim/hold.c
-test_match_SRC  := tests/unit/test_match.c shim/match.c policies/policy.c
+test_match_SRC  := tests/unit/test_match.c shim/match.c policies/policy.c policies/esc.c
 test_ctl_SRC    := tests/unit/test_ctl.c shim/ctl.c
 test_decide_SRC := tests/unit/test_decide.c shim/hold.c $(POLICY_SRC)
 test_view_SRC   := tests/unit/test_view.c harness/view.c
 test_ledger_SRC := tests/unit/test_ledger.c harness/workload.c harness/cclient.c
 test_bus_SRC    := tests/unit/test_bus.c shim/bus.c
 test_queue_SRC  := tests/unit/test_queue.c shim/queue.c
-test_esc_SRC    := tests/unit/test_esc.c harness/esc.c
-test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c policies/policy.c shim/bus.c
+test_esc_SRC    := tests/unit/test_esc.c policies/esc.c
+test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c policies/policy.c policies/esc.c shim/bus.c
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe
 
@@ -159,11 +159,11 @@ FUZZERS      := bus policy scenario ctl
 fuzz_bus_SRC      := shim/bus.c shim/msgflow.c
 fuzz_bus_SEEDS    := tests/unit/data/bus-*.bin
 fuzz_bus_MAXLEN   := 65536
-fuzz_policy_SRC   := policies/policy.c
+fuzz_policy_SRC   := policies/policy.c policies/esc.c
 fuzz_policy_LIBS  := -linih -lm
-fuzz_scenario_SRC := harness/scenario.c policies/policy.c shim/bus.c
+fuzz_scenario_SRC := harness/scenario.c policies/policy.c policies/esc.c shim/bus.c
 fuzz_scenario_LIBS := -linih -lm
-fuzz_ctl_SRC      := shim/ctl.c policies/policy.c
+fuzz_ctl_SRC      := shim/ctl.c policies/policy.c policies/esc.c
 fuzz_ctl_LIBS     := -linih -lm
 fuzz_ctl_MAXLEN   := 2048
 

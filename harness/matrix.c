@@ -4,7 +4,7 @@
  * check, in how many runs it was seen and passed, with the median time it
  * was seen for. */
 #include "matrix.h"
-#include "esc.h"
+#include "../policies/esc.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -24,7 +24,7 @@
 
 #include "../shim/ctl.h"
 #include "decode.h"
-#include "esc.h"
+#include "../policies/esc.h"
 #include "migrate.h"
 #include "need.h"
 #include "probes.h"

@@ -2,11 +2,13 @@
  * as in policies/policy.c; faults become a shim policy (struct policy). */
 #include "scenario.h"
 
+#include "../policies/esc.h"
 #include "../shim/bus.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -628,6 +630,12 @@ static int parse_step(struct loader *L, struct scn_step *st, char *text)
     case STEP_FAULT:
         if ((st->fault = pol_find_rule(&s->faults, w[1])) < 0)
             return fail_at(L, st->line, "fault: no [fault %s] in this scenario", w[1]);
+        /* Read top to bottom: a step may only use a fault declared above. */
+        if (s->faults.rules[st->fault].line > st->line)
+            return fail_at(L, st->line,
+                           "fault: [fault %s] is declared below, on line %d: declare a fault "
+                           "before the timeline that uses it",
+                           w[1], s->faults.rules[st->fault].line);
         if (!strcmp(w[2], "on"))
             st->on = true;
         else if (strcmp(w[2], "off") != 0)
@@ -681,6 +689,12 @@ static int parse_step(struct loader *L, struct scn_step *st, char *text)
 static int validate(struct loader *L)
 {
     struct scenario *s = L->s;
+    /* No section at all: an empty file (or comments only) runs nothing a
+     * user meant; every section left out has its defaults. */
+    if (!L->sec_seen && !s->faults.n_rules)
+        return fail_at(L, L->in.line ? L->in.line : 1,
+                       "%s: no section (a scenario has [cluster], [timeline], ...)",
+                       L->in.line ? "nothing but comments" : "the file is empty");
     build_nodes(L);
     if (build_faults(L) < 0)
         return -1;
@@ -759,7 +773,7 @@ static int load(struct scenario *s, const char *name, FILE *f, const char *text,
         rc = validate(L);
     }
     if (rc < 0)
-        snprintf(err, errlen, "%s:%d: %s", name, L->err_line, L->err);
+        esc_file_line(err, errlen, name, L->err_line, L->err);
     free(L);
     return rc < 0 ? -1 : 0;
 }
@@ -767,9 +781,16 @@ static int load(struct scenario *s, const char *name, FILE *f, const char *text,
 int scn_load(struct scenario *s, const char *file, char *err, size_t errlen)
 {
     FILE *f = fopen(file, "r");
+    struct stat sb;
     int rc;
     if (!f) {
         snprintf(err, errlen, "%s: %s", file, strerror(errno));
+        return -1;
+    }
+    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > SCN_FILE_MAX) {
+        snprintf(err, errlen, "%s:1: %lld bytes: a scenario file is at most %d KiB", file,
+                 (long long)sb.st_size, SCN_FILE_MAX / 1024);
+        fclose(f);
         return -1;
     }
     rc = load(s, file, f, NULL, err, errlen);

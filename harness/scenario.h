@@ -15,6 +15,7 @@
 #define SCN_MAX_STEPS 256
 #define SCN_MAX_CONF 64
 #define SCN_ERR_MAX 512
+#define SCN_FILE_MAX (1024 * 1024) /* bytes */
 
 /* Addresses inside the run's namespace. */
 #define SCN_NODE_IP(i) (0x7f00000bu + (uint32_t)(i)) /* node i (0-based): 127.0.0.(11+i) */

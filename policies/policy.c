@@ -1,5 +1,6 @@
 /* policy: inih loader with line tracking, value parsers, validation. */
 #include "policy.h"
+#include "esc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -891,11 +892,11 @@ static int load(struct policy *p, const char *name, FILE *f, const char *text, c
             L.err_line = rc;
             snprintf(L.err, sizeof(L.err), "syntax error (expected [section] or key = value)");
         }
-        snprintf(err, errlen, "%s:%d: %s", name, L.err_line, L.err);
+        esc_file_line(err, errlen, name, L.err_line, L.err);
         return -1;
     }
     if (validate(&L) < 0) {
-        snprintf(err, errlen, "%s:%d: %s", name, L.err_line, L.err);
+        esc_file_line(err, errlen, name, L.err_line, L.err);
         return -1;
     }
     return 0;

@@ -4,6 +4,7 @@ trouble (a missing library or server, a probe that dies) is an error with
 exit status 2 and never a finding, and `rift cleanup` after SIGKILL stops
 every process a run started, probes included."""
 import json
+import random
 import os
 import shutil
 import signal
@@ -341,3 +342,56 @@ def test_run_with_a_full_shim_queue_is_invalid_not_a_verdict(ns):
           r.stdout)
     check([c["name"] for c in rep["checks"]][:2] == ["cycles", "lost_slots"], rep["checks"])
     check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
+
+
+BAD_SCENARIOS = [
+    # (name, text, line, words in the message)
+    ("unknown-key", "[cluster]\nmasters = 3\nbogus = 1\n", 3, "unknown key 'bogus'"),
+    ("bad-time", "[cluster]\n[timeline]\n1x = failover m1r1\n", 3, "bad time '1x'"),
+    ("unknown-node", "[cluster]\n[timeline]\n1s = kill m9\n", 3, "unknown node 'm9'"),
+    ("fault-declared-below", "[cluster]\n[timeline]\n1s = fault late on\n[fault late]\n"
+     "from = m1\nto = m2\ndelay = 1ms\n", 3, "declared below, on line 4"),
+    ("unknown-fault", "[cluster]\n[timeline]\n1s = fault nosuch on\n", 3,
+     "no [fault nosuch]"),
+    ("node-past-topology", "[cluster]\nmasters = 2\nreplicas = 1\n[timeline]\n"
+     "1s = kill m3r1\n", 5, "unknown node 'm3r1' (this cluster has m1..m2, m1r1..m2r1)"),
+    ("replica-past-topology", "[cluster]\nmasters = 3\nreplicas = 1\n[timeline]\n"
+     "1s = failover m1r2\n", 5, "unknown node 'm1r2'"),
+    ("duplicated-section", "[cluster]\nmasters = 3\n[check]\n[cluster]\n", 4,
+     "[cluster] is given twice (first on line 1)"),
+    ("duplicated-fault", "[fault a]\nfrom = m1\nto = m2\nloss = 1%\n[fault a]\n", 5,
+     "fault 'a' is declared twice"),
+    ("binary-junk", None, 1, None),
+    ("empty", "", 1, "the file is empty"),
+    ("ten-megabytes", "[cluster]\n" + "; padding\n" * ((10 << 20) // 10), 1,
+     "a scenario file is at most 1024 KiB"),
+]
+
+
+def test_bad_scenarios_exit_2_with_file_line_and_start_nothing(ns):
+    rng = random.Random(7)
+    for name, text, line, words in BAD_SCENARIOS:
+        path = os.path.join(ns.tmp, name + ".ini")
+        with open(path, "wb") as f:
+            if text is None:
+                f.write(bytes([rng.choice([0, 1, 0xff, 0x5b, 0x0a, 0x3d, 0x80])
+                               for _ in range(4096)]))
+            else:
+                f.write(text.encode())
+        size = os.path.getsize(path)
+        t = time.monotonic()
+        r = subprocess.run([RIFT, "run", path], capture_output=True, text=True,
+                           errors="replace", timeout=30)
+        secs = time.monotonic() - t
+        first = r.stderr.splitlines()[0] if r.stderr else ""
+        print("  %-22s %8d bytes: exit %d in %.2f s: %s" % (name, size, r.returncode, secs,
+                                                            first[len(ns.tmp) + 1:][:110]))
+        check(r.returncode == 2, "%s: exit %d\n%s" % (name, r.returncode, r.stderr[-2000:]))
+        check(first.startswith("%s:%d: " % (path, line)), "%s: %r" % (name, first))
+        check(words is None or words in first, "%s: %r lacks %r" % (name, first, words))
+        # what the file held is quoted escaped: one printable line
+        check(all(32 <= ord(c) < 127 for c in first), "%s: not escaped: %r" % (name, first))
+        check(len(r.stderr.splitlines()) == 1, "%s: %r" % (name, r.stderr))
+        check(rift_leftovers() == [], "%s: left behind: %s" % (name, rift_leftovers()))
+    check(not os.path.exists("/run/rift/runs") or os.listdir("/run/rift/runs") == [],
+          "a run registered")

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../harness/esc.h"
+#include "../../policies/esc.h"
 
 static char *render(void (*fn)(FILE *, const char *), const char *in)
 {

@@ -272,13 +272,13 @@ static void test_defaults(void **state)
     char err[SCN_ERR_MAX] = "";
     (void)state;
     assert_int_equal(scn_load_string(&S, "min.ini",
-                                     "[timeline]\n"
-                                     "1s = fault f on\n"
-                                     "2s = failover m3r1 force\n"
                                      "[fault f]\n"
                                      "from = m1\n"
                                      "to = clients\n"
-                                     "loss = 100%\n",
+                                     "loss = 100%\n"
+                                     "[timeline]\n"
+                                     "1s = fault f on\n"
+                                     "2s = failover m3r1 force\n",
                                      err, sizeof(err)),
                      0);
     assert_string_equal(err, "");
@@ -300,8 +300,24 @@ static void test_defaults(void **state)
     assert_int_equal(S.steps[1].node, 5);
     assert_string_equal(S.steps[1].mode, "force");
 
-    /* An empty file is a 3+3 cluster with nothing to do. */
-    assert_int_equal(scn_load_string(&S, "empty.ini", "", err, sizeof(err)), 0);
+    /* An empty file runs nothing anyone meant: an error. [cluster] alone is
+     * a 3+3 cluster with nothing to do. */
+    assert_int_equal(scn_load_string(&S, "empty.ini", "", err, sizeof(err)), -1);
+    assert_string_equal(err, "empty.ini:1: the file is empty: no section (a scenario has "
+                             "[cluster], [timeline], ...)");
+    assert_int_equal(scn_load_string(&S, "c.ini", "; only\n; comments\n", err, sizeof(err)),
+                     -1);
+    assert_string_equal(err, "c.ini:2: nothing but comments: no section (a scenario has "
+                             "[cluster], [timeline], ...)");
+    /* A step may only use a fault declared above it. */
+    assert_int_equal(scn_load_string(&S, "late.ini",
+                                     "[timeline]\n1s = fault f on\n[fault f]\nfrom = m1\n"
+                                     "to = m2\nloss = 1%\n",
+                                     err, sizeof(err)),
+                     -1);
+    assert_string_equal(err, "late.ini:2: fault: [fault f] is declared below, on line 3: "
+                             "declare a fault before the timeline that uses it");
+    assert_int_equal(scn_load_string(&S, "empty.ini", "[cluster]\n", err, sizeof(err)), 0);
     assert_int_equal(S.n_nodes, 6);
     assert_int_equal(S.n_steps, 0);
     assert_int_equal(S.faults.n_rules, 0);

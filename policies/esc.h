@@ -14,6 +14,9 @@ void esc_json(FILE *f, const char *s);
 void esc_xml(FILE *f, const char *s);
 /* s with every byte outside printable ASCII as \xNN, for one-line text. */
 void esc_text(char *out, size_t len, const char *s);
+/* "FILE:LINE: MSG" with the file name and the message escaped as text: a
+ * loader's error quotes what the file held. */
+void esc_file_line(char *out, size_t len, const char *file, int line, const char *msg);
 /* Length of the valid UTF-8 sequence at s (1-4), 0 if it is not one. */
 size_t esc_utf8_len(const unsigned char *s);
 

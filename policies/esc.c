@@ -150,3 +150,11 @@ void esc_text(char *out, size_t len, const char *str)
     }
     out[o] = '\0';
 }
+
+void esc_file_line(char *out, size_t len, const char *file, int line, const char *msg)
+{
+    char f[1024], m[1024];
+    esc_text(f, sizeof(f), file);
+    esc_text(m, sizeof(m), msg);
+    snprintf(out, len, "%s:%d: %s", f, line, m);
+}
