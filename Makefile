@@ -35,7 +35,7 @@ RIFT_LIBS  := -lhiredis -linih -lpcap -lm -pthread
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view test_scenario test_ledger test_bus \
-              test_queue test_esc
+              test_queue test_esc test_probes
 test_policy_SRC := tests/unit/test_policy.c policies/policy.c policies/esc.c
 test_model_SRC  := tests/unit/test_model.c $(POLICY_SRC)
 test_hold_SRC   := tests/unit/test_hold.c shim/hold.c
@@ -47,6 +47,7 @@ test_ledger_SRC := tests/unit/test_ledger.c harness/workload.c harness/cclient.c
 test_bus_SRC    := tests/unit/test_bus.c shim/bus.c
 test_queue_SRC  := tests/unit/test_queue.c shim/queue.c
 test_esc_SRC    := tests/unit/test_esc.c policies/esc.c
+test_probes_SRC := tests/unit/test_probes.c harness/probes.c harness/proc.c
 test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c policies/policy.c policies/esc.c shim/bus.c
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe
