@@ -219,9 +219,13 @@ static int shim_key(struct loader *L, const char *key, const char *v)
         msg = strstr(err, ":2: ");
         return fail(L, "%s", msg ? msg + 4 : err);
     }
-    s->faults.shim.queue_maxlen = tmp.shim.queue_maxlen;
-    s->faults.shim.overflow_pass = tmp.shim.overflow_pass;
-    s->faults.shim.queues = tmp.shim.queues;
+    /* tmp holds this one key; the others are its defaults */
+    if (!strcmp(key, "queue_maxlen"))
+        s->faults.shim.queue_maxlen = tmp.shim.queue_maxlen;
+    else if (!strcmp(key, "on_overflow"))
+        s->faults.shim.overflow_pass = tmp.shim.overflow_pass;
+    else if (!strcmp(key, "queues"))
+        s->faults.shim.queues = tmp.shim.queues;
     snprintf(s->shim_conf[s->n_shim][0], sizeof(s->shim_conf[0][0]), "%s", key);
     snprintf(s->shim_conf[s->n_shim][1], sizeof(s->shim_conf[0][1]), "%s", v);
     s->n_shim++;

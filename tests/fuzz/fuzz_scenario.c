@@ -44,6 +44,10 @@ static const char *roundtrip_diff(const char *control, const char *capture)
     if (!pol.shim.seed_given || strcmp(pol.shim.control, control) ||
         strcmp(pol.shim.capture, capture))
         return "[shim]";
+    /* the scenario's own [shim] settings reach the shim */
+    if (pol.shim.queue_maxlen != f->shim.queue_maxlen ||
+        pol.shim.overflow_pass != f->shim.overflow_pass || pol.shim.queues != f->shim.queues)
+        return "[shim] queue settings";
     if (pol.n_nodes != f->n_nodes)
         return "number of nodes";
     for (int i = 0; i < f->n_nodes; i++)

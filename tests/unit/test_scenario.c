@@ -615,6 +615,35 @@ static void roundtrip(const char *control, const char *capture, uint64_t seed)
     free(text);
 }
 
+/* [shim]: each key keeps its value whatever comes after it, reaches the
+ * shim's policy, and is validated with the policy's own messages. */
+static void test_shim_section(void **state)
+{
+    char err[SCN_ERR_MAX] = "";
+    char *text;
+    (void)state;
+    assert_int_equal(scn_load_string(&S, "q.ini",
+                                     "[cluster]\n[shim]\nqueue_maxlen = 100\non_overflow = pass\n"
+                                     "queues = 2\n",
+                                     err, sizeof(err)),
+                     0);
+    assert_int_equal(S.faults.shim.queue_maxlen, 100);
+    assert_true(S.faults.shim.overflow_pass);
+    assert_int_equal(S.faults.shim.queues, 2);
+    text = scn_policy_text(&S, "/tmp/x.sock", "", 1);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "queue_maxlen = 100\non_overflow = pass\nqueues = 2\n"));
+    free(text);
+    assert_int_equal(scn_load_string(&S, "q.ini", "[cluster]\n[shim]\nqueue_maxlen = 5\n", err,
+                                     sizeof(err)),
+                     -1);
+    assert_string_equal(err, "q.ini:3: queue_maxlen: expected 16 to 4194304 packets, got '5'");
+    assert_int_equal(scn_load_string(&S, "q.ini", "[cluster]\n[shim]\ncontrol = /x\n", err,
+                                     sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "q.ini:3: unknown key 'control' in [shim]"));
+}
+
 static void test_policy_text(void **state)
 {
     char err[SCN_ERR_MAX] = "";
@@ -680,6 +709,7 @@ int main(void)
         cmocka_unit_test(test_err_faults),
         cmocka_unit_test(test_err_timeline),
         cmocka_unit_test(test_policy_text),
+        cmocka_unit_test(test_shim_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
