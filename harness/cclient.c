@@ -82,8 +82,7 @@ static void drop(struct cc_node *n)
     }
 }
 
-/* The port of "ip:port": digits only, 1-65535; -1 otherwise. */
-static int parse_port(const char *s)
+int cc_parse_int(const char *s, long lo, long hi, int *out)
 {
     char *end;
     long v;
@@ -91,7 +90,10 @@ static int parse_port(const char *s)
         return -1;
     errno = 0;
     v = strtol(s, &end, 10);
-    return *end || errno || v < 1 || v > 65535 ? -1 : (int)v;
+    if (*end || errno || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
 }
 
 redisContext *cc_connect(const char *addr, const char *source, int timeout_ms)
@@ -104,7 +106,7 @@ redisContext *cc_connect(const char *addr, const char *source, int timeout_ms)
     const char *colon = strrchr(addr, ':');
     redisContext *c;
     /* a bad port is not port 0: no connect at all */
-    if (!colon || (port = parse_port(colon + 1)) < 0) {
+    if (!colon || cc_parse_int(colon + 1, 1, 65535, &port) < 0) {
         errno = EINVAL;
         return NULL;
     }

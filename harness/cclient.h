@@ -50,6 +50,8 @@ uint16_t cc_key_slot(const char *key, size_t len);
 
 /* A blocking hiredis connection to "ip:port" from source, or NULL. */
 redisContext *cc_connect(const char *addr, const char *source, int timeout_ms);
+/* A decimal integer lo..hi: digits only, the whole string. 0 or -1. */
+int cc_parse_int(const char *s, long lo, long hi, int *out);
 
 void cc_init(struct cclient *cc, const char *source, int timeout_ms);
 void cc_add_seed(struct cclient *cc, const char *addr);

@@ -46,53 +46,52 @@ static int append_line(const char *dir, const char *name, const char *text)
     return rc;
 }
 
-uint64_t proc_start_time(pid_t pid)
+/* /proc/PID/stat read into buf; returns what follows the command name
+ * (which may hold spaces and parentheses: fields count from the last ')'),
+ * or NULL. */
+static char *read_stat(pid_t pid, char *buf, size_t len)
 {
-    char path[64], buf[1024], *p, *end;
+    char path[64], *p;
     ssize_t n;
     int fd;
-    unsigned long long v;
     if (pid <= 0)
-        return 0;
+        return NULL;
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-        return 0;
-    n = read(fd, buf, sizeof(buf) - 1);
+        return NULL;
+    n = read(fd, buf, len - 1);
     close(fd);
     if (n <= 0)
-        return 0;
+        return NULL;
     buf[n] = '\0';
-    /* comm may hold spaces and parentheses: fields count from the last ')' */
-    if (!(p = strrchr(buf, ')')))
+    p = strrchr(buf, ')');
+    return p && p[1] == ' ' ? p + 2 : NULL;
+}
+
+uint64_t proc_start_time(pid_t pid)
+{
+    char buf[1024], *p = read_stat(pid, buf, sizeof(buf)), *end;
+    unsigned long long v;
+    if (!p)
         return 0;
-    p++;
+    /* p is field 3 (state); the start time is field 22 */
     for (int field = 3; field < 22; field++) {
-        p = strchr(p + 1, ' ');
+        p = strchr(p, ' ');
         if (!p)
             return 0;
+        p++;
     }
     errno = 0;
-    v = strtoull(p + 1, &end, 10);
-    if (errno || end == p + 1 || (*end != ' ' && *end != '\n' && *end != '\0'))
+    v = strtoull(p, &end, 10);
+    if (errno || end == p || (*end != ' ' && *end != '\n' && *end != '\0'))
         return 0;
     return (uint64_t)v;
 }
 
 static char proc_state(pid_t pid)
 {
-    char path[64], buf[512], *p;
-    ssize_t n;
-    int fd;
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-        return 0;
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    p = strrchr(buf, ')');
-    return p && p[1] == ' ' ? p[2] : 0;
+    char buf[1024], *p = read_stat(pid, buf, sizeof(buf));
+    return p ? *p : 0;
 }
 
 bool proc_alive_since(pid_t pid, uint64_t start)

@@ -21,21 +21,6 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* A decimal integer lo..hi: digits only, the whole string. */
-static int parse_int(const char *s, long lo, long hi, int *out)
-{
-    char *end;
-    long v;
-    if (*s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (*end || errno || v < lo || v > hi)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
 /* A finite decimal number lo..hi, the whole string. */
 static int parse_double(const char *s, double lo, double hi, double *out)
 {
@@ -61,7 +46,7 @@ static int parse_range(const char *s, int *lo, int *hi)
         return -1;
     memcpy(first, s, n);
     first[n] = '\0';
-    if (parse_int(first, 0, 16383, lo) < 0 || parse_int(dash ? dash + 1 : first, 0, 16383, hi) < 0)
+    if (cc_parse_int(first, 0, 16383, lo) < 0 || cc_parse_int(dash ? dash + 1 : first, 0, 16383, hi) < 0)
         return -1;
     return *lo <= *hi ? 0 : -1;
 }
@@ -115,7 +100,7 @@ int main(int argc, char **argv)
             }
             break;
         case 'k':
-            if (parse_int(optarg, 1, 256, &nkeys) < 0) {
+            if (cc_parse_int(optarg, 1, 256, &nkeys) < 0) {
                 fprintf(stderr, "rift-probe: --keys: expected a number of keys, 1 to 256, not "
                                 "\"%s\"\n",
                         optarg);
