@@ -342,6 +342,9 @@ static int clients_key(struct loader *L, const char *key, const char *v)
             struct scn_probe *p = &s->probes[i];
             if (strcmp(p->name, probe) != 0)
                 continue;
+            /* rift-probe has no library settings to pass */
+            if (!strcmp(probe, "rift"))
+                return fail(L, "%s: the rift probe takes no options", key);
             if (p->n_opts == SCN_MAX_PROBE_OPTS || strlen(dot + 1) >= 64 || strlen(v) >= 64)
                 return fail(L, "%s: too many or too long options", key);
             snprintf(p->opts[p->n_opts][0], 64, "%s", dot + 1);

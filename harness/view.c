@@ -1,6 +1,7 @@
 /* view: CLUSTER NODES parsing and the checks on one or several views. */
 #include "view.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,7 +115,16 @@ int view_parse(struct view *v, const char *text, char *err, size_t errlen)
         snprintf(node->addr, sizeof(node->addr), "%.*s", (int)strcspn(f[1], "@,"), f[1]);
         node->flags = parse_flags(f[2]);
         snprintf(node->primary, sizeof(node->primary), "%s", strcmp(f[3], "-") ? f[3] : "");
-        node->config_epoch = strtoull(f[6], NULL, 10);
+        {
+            char *end;
+            errno = 0;
+            node->config_epoch = strtoull(f[6], &end, 10);
+            if (*end || end == f[6] || errno || f[6][0] == '-') {
+                snprintf(err, errlen, "CLUSTER NODES line %d: config epoch '%.20s' is not a number",
+                         line, f[6]);
+                return -1;
+            }
+        }
         node->connected = !strcmp(f[7], "connected");
         if (node->flags & VIEW_F_MYSELF)
             v->myself = v->n;

@@ -426,6 +426,7 @@ static void test_err_sections(void **state)
     EXPECT_ERR(CLUSTER "[clients]\nprobes = redis-py, jedis\n", 5, "unknown probe 'jedis'");
     EXPECT_ERR(CLUSTER "[clients]\nprobes = rift\nseeds = m9\n", 6, "seeds: unknown node 'm9'");
     EXPECT_ERR(CLUSTER "[clients]\nredis-py.x = 1\n", 5, "not in probes");
+    EXPECT_ERR(CLUSTER "[clients]\nprobes = rift\nrift.x = 1\n", 6, "the rift probe takes no options");
     EXPECT_ERR(CLUSTER "[clients]\nprobes = rift\nstart = soon\n", 6, "start:");
     EXPECT_ERR(CLUSTER "[cluster]\nmasters = 4\n", 4, "[cluster] is given twice");
     EXPECT_ERR("[check]\ncycles = forbid\n" TL "[check]\n", 10, "[check] is given twice");

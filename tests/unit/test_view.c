@@ -86,6 +86,11 @@ static void test_parse_errors(void **state)
     assert_int_equal(view_parse(&v, B " 1.1.1.1:1@2 master - 0 0 1 connected 9-3\n", err,
                                 sizeof(err)),
                      -1);
+    /* a config epoch that is not a number is an error, not epoch 0 */
+    assert_int_equal(view_parse(&v, B " 1.1.1.1:1@2 master - 0 0 7x connected 0-9\n", err,
+                                sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "config epoch '7x' is not a number"));
 }
 
 static void test_cycle(void **state)
