@@ -226,9 +226,9 @@ int matrix_main(const char *self, const char *scenario, const char *servers, int
         return 2;
     }
     if (own_dir) {
-        snprintf(dir, sizeof(dir), "/tmp/rift-matrix-XXXXXX");
-        if (!mkdtemp(dir)) {
-            fprintf(stderr, "rift matrix: %s\n", strerror(errno));
+        snprintf(dir, sizeof(dir), PROC_TMP_PREFIX "XXXXXX");
+        if (!mkdtemp(dir) || proc_mark_owner(dir) < 0) {
+            fprintf(stderr, "rift matrix: %s: %s\n", dir, strerror(errno));
             return 2;
         }
     } else {

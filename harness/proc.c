@@ -329,12 +329,13 @@ static bool parse_pid_start(const char *line, pid_t *pid, uint64_t *start)
     return true;
 }
 
-/* A run whose rift process still runs is not left over: leave it be. */
+/* A run (or matrix) whose rift process still runs is not left over. */
 static bool owner_alive(const struct registry *r, pid_t *owner)
 {
     char line[64];
     uint64_t start;
-    if (read_line(r->dir, "owner", line, sizeof(line)) < 0 ||
+    if ((read_line(r->dir, "owner", line, sizeof(line)) < 0 &&
+         read_line(r->dir, ".rift-owner", line, sizeof(line)) < 0) ||
         !parse_pid_start(line, owner, &start))
         return false;
     return proc_alive_since(*owner, start);
@@ -378,12 +379,44 @@ static int stop_registered(const struct registry *r)
     return np;
 }
 
+int proc_mark_owner(const char *dir)
+{
+    char line[64];
+    pid_t self = getpid();
+    snprintf(line, sizeof(line), "%d %" PRIu64 "\n", (int)self, proc_start_time(self));
+    return append_line(dir, ".rift-owner", line);
+}
+
+/* rift matrix's temp dirs whose rift process is gone. */
+static void cleanup_owned_tmp(void)
+{
+    DIR *d = opendir("/tmp");
+    struct dirent *e;
+    const char *base = PROC_TMP_PREFIX + 5; /* after "/tmp/" */
+    if (!d)
+        return;
+    while ((e = readdir(d))) {
+        struct registry r;
+        pid_t owner;
+        if (strncmp(e->d_name, base, strlen(base)) != 0 || strchr(e->d_name, '/'))
+            continue;
+        snprintf(r.dir, sizeof(r.dir), "/tmp/%s", e->d_name);
+        if (owner_alive(&r, &owner))
+            continue;
+        char *const argv[] = {"rm", "-rf", r.dir, NULL};
+        proc_run(argv);
+        printf("rift cleanup: removed %s (its rift matrix is gone)\n", r.dir);
+    }
+    closedir(d);
+}
+
 int reg_cleanup_all(void)
 {
-    DIR *d = opendir(PROC_REGISTRY);
+    DIR *d;
     struct dirent *e;
     int runs = 0;
-    if (!d)
+    cleanup_owned_tmp();
+    if (!(d = opendir(PROC_REGISTRY)))
         return 0;
     while ((e = readdir(d))) {
         struct registry r;

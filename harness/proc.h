@@ -51,9 +51,15 @@ int proc_stop(pid_t pid, int ms);
 /* Run argv to completion; returns its exit status, -1 if it could not run. */
 int proc_run(char *const argv[]);
 
+/* Mark a temp dir of this process (rift matrix's) as ours: `rift cleanup`
+ * removes it once this process is gone. */
+#define PROC_TMP_PREFIX "/tmp/rift-matrix-"
+int proc_mark_owner(const char *dir);
+
 /* `rift cleanup`: stop what every registered run left whose rift process
- * is gone, delete its network namespace and temp dir. Prints what it
- * removed. Returns the number of runs cleaned. */
+ * is gone, delete its network namespace and temp dir, and the temp dirs
+ * of `rift matrix` processes that are gone. Prints what it removed.
+ * Returns the number of runs cleaned. */
 int reg_cleanup_all(void);
 
 #endif

@@ -3,6 +3,7 @@ start (a step on a node that is down is skipped, never kill(0)), its own
 trouble (a missing library or server, a probe that dies) is an error with
 exit status 2 and never a finding, and `rift cleanup` after SIGKILL stops
 every process a run started, probes included."""
+import glob
 import json
 import random
 import os
@@ -395,3 +396,24 @@ def test_bad_scenarios_exit_2_with_file_line_and_start_nothing(ns):
         check(rift_leftovers() == [], "%s: left behind: %s" % (name, rift_leftovers()))
     check(not os.path.exists("/run/rift/runs") or os.listdir("/run/rift/runs") == [],
           "a run registered")
+
+
+def test_sigkill_of_rift_matrix_then_cleanup_leaves_nothing(ns):
+    # rift matrix keeps the runs' reports in a temp dir of its own when no
+    # --report is given; killed, it and its current run leave it behind.
+    m = subprocess.Popen([RIFT, "matrix", os.path.join(SCN, "baseline.ini"), "--servers",
+                          "redis", "--runs", "1"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    wait_for(lambda: len(registered()) >= 6, 60, "the matrix's run to start its servers")
+    tmp = [d for d in os.listdir("/tmp") if d.startswith("rift-matrix-")]
+    owner = int(open(glob.glob("/run/rift/runs/*/owner")[0]).read().split()[0])
+    m.kill()
+    m.wait()
+    os.kill(owner, signal.SIGKILL)  # the `rift run` the matrix had started
+    wait_for(lambda: proc_state(owner) in (None, "Z"), 10, "the run to die")
+    before = rift_leftovers()
+    r = subprocess.run([RIFT, "cleanup"], capture_output=True, text=True)
+    print("  left by the kill: %s; %s" % (before, " / ".join(r.stdout.strip().splitlines())))
+    check(len(tmp) == 1 and "/tmp/" + tmp[0] in before, "no matrix temp dir: %s" % before)
+    check("removed /tmp/%s (its rift matrix is gone)" % tmp[0] in r.stdout, r.stdout)
+    check(rift_leftovers() == [], "left after cleanup: %s" % rift_leftovers())

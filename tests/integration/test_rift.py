@@ -22,6 +22,7 @@ def rift_leftovers():
              not l.startswith("rift-t")]
     left += glob.glob("/run/rift/runs/*")
     left += glob.glob("/tmp/rift-[0-9a-f]*")
+    left += glob.glob("/tmp/rift-matrix-*")
     return left
 
 
