@@ -21,34 +21,33 @@ DEB_PKGS  := build-essential pkg-config libnetfilter-queue-dev libmnl-dev libpca
              libinih-dev libcmocka-dev libhiredis-dev iptables iproute2 redis-server \
              redis-tools python3-redis tcpdump clang libclang-rt-14-dev
 
+PROTO_SRC  := proto/bus.c proto/pkt.c proto/ctl.c
 POLICY_SRC := policies/policy.c policies/esc.c policies/model.c
-SHIM_SRC   := shim/shim.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/ctl.c shim/bus.c \
-              shim/msgflow.c \
-              shim/capture.c $(POLICY_SRC)
+SHIM_SRC   := shim/shim.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/msgflow.c \
+              shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
 
 RIFT_SRC   := harness/rift.c harness/run.c harness/proc.c harness/view.c harness/scenario.c \
               harness/cclient.c harness/workload.c harness/migrate.c harness/probes.c harness/matrix.c \
-              harness/decode.c harness/need.c shim/bus.c shim/match.c policies/policy.c policies/esc.c \
-              shim/ctl.c
+              harness/decode.c harness/need.c $(POLICY_SRC) $(PROTO_SRC)
 RIFT_LIBS  := -lhiredis -linih -lpcap -lm -pthread
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view test_scenario test_ledger test_bus \
               test_queue test_esc test_probes
-test_policy_SRC := tests/unit/test_policy.c policies/policy.c policies/esc.c
-test_model_SRC  := tests/unit/test_model.c $(POLICY_SRC)
+test_policy_SRC := tests/unit/test_policy.c policies/policy.c policies/esc.c proto/bus.c
+test_model_SRC  := tests/unit/test_model.c $(POLICY_SRC) proto/bus.c
 test_hold_SRC   := tests/unit/test_hold.c shim/hold.c
-test_match_SRC  := tests/unit/test_match.c shim/match.c policies/policy.c policies/esc.c
-test_ctl_SRC    := tests/unit/test_ctl.c shim/ctl.c
-test_decide_SRC := tests/unit/test_decide.c shim/hold.c $(POLICY_SRC)
+test_match_SRC  := tests/unit/test_match.c shim/match.c policies/policy.c policies/esc.c proto/pkt.c proto/bus.c
+test_ctl_SRC    := tests/unit/test_ctl.c proto/ctl.c
+test_decide_SRC := tests/unit/test_decide.c shim/hold.c $(POLICY_SRC) proto/bus.c
 test_view_SRC   := tests/unit/test_view.c harness/view.c
 test_ledger_SRC := tests/unit/test_ledger.c harness/workload.c harness/cclient.c
-test_bus_SRC    := tests/unit/test_bus.c shim/bus.c
+test_bus_SRC    := tests/unit/test_bus.c proto/bus.c
 test_queue_SRC  := tests/unit/test_queue.c shim/queue.c
 test_esc_SRC    := tests/unit/test_esc.c policies/esc.c
 test_probes_SRC := tests/unit/test_probes.c harness/probes.c harness/proc.c
-test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c policies/policy.c policies/esc.c shim/bus.c
+test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c policies/policy.c policies/esc.c proto/bus.c proto/pkt.c
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe
 
@@ -157,14 +156,14 @@ run: deps
 FUZZ_SECONDS ?= 30
 FUZZ_CC      := clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE
 FUZZERS      := bus policy scenario ctl
-fuzz_bus_SRC      := shim/bus.c shim/msgflow.c
+fuzz_bus_SRC      := proto/bus.c proto/pkt.c shim/msgflow.c
 fuzz_bus_SEEDS    := tests/unit/data/bus-*.bin
 fuzz_bus_MAXLEN   := 65536
-fuzz_policy_SRC   := policies/policy.c policies/esc.c
+fuzz_policy_SRC   := policies/policy.c policies/esc.c proto/bus.c
 fuzz_policy_LIBS  := -linih -lm
-fuzz_scenario_SRC := harness/scenario.c policies/policy.c policies/esc.c shim/bus.c
+fuzz_scenario_SRC := harness/scenario.c policies/policy.c policies/esc.c proto/bus.c proto/pkt.c
 fuzz_scenario_LIBS := -linih -lm
-fuzz_ctl_SRC      := shim/ctl.c policies/policy.c policies/esc.c
+fuzz_ctl_SRC      := proto/ctl.c policies/policy.c policies/esc.c proto/bus.c
 fuzz_ctl_LIBS     := -linih -lm
 fuzz_ctl_MAXLEN   := 2048
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../shim/bus.h"
-#include "../shim/match.h"
+#include "../proto/bus.h"
+#include "../proto/pkt.h"
 
 #define MAX_FLOWS 4096
 
@@ -28,11 +28,6 @@ struct ctx {
     long messages;
 };
 
-static void ip4(uint32_t ip, char *out, size_t len)
-{
-    snprintf(out, len, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
-}
-
 static void on_msg(void *arg, const uint8_t *buf, size_t len)
 {
     struct ctx *c = arg;
@@ -42,8 +37,8 @@ static void on_msg(void *arg, const uint8_t *buf, size_t len)
     if (bus_decode(buf, len, &m) < 0)
         return;
     c->messages++;
-    ip4(c->cur->saddr, from, sizeof(from));
-    ip4(c->cur->daddr, to, sizeof(to));
+    pkt_addr(c->cur->saddr, from, sizeof(from));
+    pkt_addr(c->cur->daddr, to, sizeof(to));
     for (int i = 0; i < m.n_ranges && i < BUS_MAX_RANGES && off < sizeof(slots) - 16; i++)
         off += (size_t)snprintf(slots + off, sizeof(slots) - off, "%s%u-%u", i ? "," : "",
                                 m.ranges[i][0], m.ranges[i][1]);

@@ -22,7 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../shim/ctl.h"
+#include "../proto/ctl.h"
+#include "../proto/pkt.h"
 #include "decode.h"
 #include "../policies/esc.h"
 #include "migrate.h"
@@ -137,15 +138,10 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-static void ip4(uint32_t ip, char *out, size_t len)
-{
-    snprintf(out, len, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
-}
-
 static void node_addr(int i, char *out, size_t len)
 {
     char ip[32];
-    ip4(SCN_NODE_IP(i), ip, sizeof(ip));
+    pkt_addr(SCN_NODE_IP(i), ip, sizeof(ip));
     snprintf(out, len, "%s:%d", ip, SCN_PORT);
 }
 
@@ -199,7 +195,7 @@ static redisContext *connect_node(int i, int timeout_ms)
 {
     char addr[32], src[32];
     node_addr(i, addr, sizeof(addr));
-    ip4(SCN_ADMIN_IP, src, sizeof(src));
+    pkt_addr(SCN_ADMIN_IP, src, sizeof(src));
     return cc_connect(addr, src, timeout_ms);
 }
 
@@ -267,7 +263,7 @@ static int start_node(struct run *r, int i, char *err, size_t el)
     char ip[32], port[16], timeout[16], conf[340];
     char *argv[32 + 2 * SCN_MAX_CONF];
     int a = 0;
-    ip4(SCN_NODE_IP(i), ip, sizeof(ip));
+    pkt_addr(SCN_NODE_IP(i), ip, sizeof(ip));
     snprintf(port, sizeof(port), "%d", SCN_PORT);
     snprintf(timeout, sizeof(timeout), "%d", s->node_timeout_ms);
     snprintf(conf, sizeof(conf), "%s/nodes.conf", n->dir);
@@ -405,7 +401,7 @@ static int build_cluster(struct run *r, char *err, size_t el)
 {
     const struct scenario *s = r->scn;
     char why[256], ip[32];
-    ip4(SCN_NODE_IP(0), ip, sizeof(ip));
+    pkt_addr(SCN_NODE_IP(0), ip, sizeof(ip));
     if (!wait_until(r, all_answer, 10000, why, sizeof(why))) {
         snprintf(err, el, "servers did not start within 10 s: %s", why);
         return -1;
@@ -790,7 +786,7 @@ static int run_step(struct run *r, const struct scn_step *st, char *err, size_t 
         memset(m, 0, sizeof(*m));
         m->lo = st->slot_lo;
         m->hi = st->slot_hi;
-        ip4(SCN_ADMIN_IP, m->source, sizeof(m->source));
+        pkt_addr(SCN_ADMIN_IP, m->source, sizeof(m->source));
         node_addr(st->src, m->src_addr, sizeof(m->src_addr));
         node_addr(st->dst, m->dst_addr, sizeof(m->dst_addr));
         memcpy(m->src_id, r->nodes[st->src].id, sizeof(m->src_id));
@@ -872,7 +868,7 @@ static int preload(struct run *r, int lo, int hi, int count, char *err, size_t e
     struct cclient cc;
     char src[32], seed[32], key[64];
     int done = 0;
-    ip4(SCN_ADMIN_IP, src, sizeof(src));
+    pkt_addr(SCN_ADMIN_IP, src, sizeof(src));
     node_addr(0, seed, sizeof(seed));
     cc_init(&cc, src, 2000);
     cc_add_seed(&cc, seed);
@@ -929,7 +925,7 @@ static int start_probes(struct run *r, char *err, size_t el)
         if (s->steps[i].kind == STEP_MIGRATE && roff < sizeof(ranges) - 16)
             roff += (size_t)snprintf(ranges + roff, sizeof(ranges) - roff, "%s%d-%d",
                                      roff ? "," : "", s->steps[i].slot_lo, s->steps[i].slot_hi);
-    ip4(SCN_CLIENTS_IP, src, sizeof(src));
+    pkt_addr(SCN_CLIENTS_IP, src, sizeof(src));
     r->probes_started = true; /* teardown stops those that did start */
     for (int i = 0; i < s->n_probes; i++) {
         if (probe_start(&r->probes[i], &s->probes[i], &r->reg, r->o->self_dir, seeds, src,
@@ -1188,7 +1184,7 @@ static void bus_context(const struct run *r, FILE *out, const char *observer, in
     snprintf(path, sizeof(path), "%s/bus.txt", r->tmp);
     if (!(f = fopen(path, "r")))
         return;
-    ip4(SCN_NODE_IP(node), to, sizeof(to));
+    pkt_addr(SCN_NODE_IP(node), to, sizeof(to));
     strcat(to, ":");
     while (fgets(line, sizeof(line), f)) {
         char *end;
@@ -1791,7 +1787,7 @@ int run_scenario(const struct run_opts *o)
                 ranges[nr][1] = scn.steps[i].slot_hi;
                 nr++;
             }
-        ip4(SCN_CLIENTS_IP, src, sizeof(src));
+        pkt_addr(SCN_CLIENTS_IP, src, sizeof(src));
         node_addr(0, seed, sizeof(seed));
         wl_init(&r->wl, scn.writers, src, seed, (const int(*)[2])ranges, nr, 1000);
         if (wl_start(&r->wl) < 0) {
@@ -1823,7 +1819,7 @@ int run_scenario(const struct run_opts *o)
         char admin[32], seed[32];
         wl_stop(&r->wl);
         r->wl_running = false;
-        ip4(SCN_ADMIN_IP, admin, sizeof(admin));
+        pkt_addr(SCN_ADMIN_IP, admin, sizeof(admin));
         node_addr(0, seed, sizeof(seed));
         wl_verify(&r->wl, admin, seed, observe_ledger, r, &r->wl_res);
         progress(r, "workload: %" PRIu64 " INCRs, %" PRIu64 " acknowledged; read back: %d "

@@ -3,7 +3,8 @@
 #include "scenario.h"
 
 #include "../policies/esc.h"
-#include "../shim/bus.h"
+#include "../proto/bus.h"
+#include "../proto/pkt.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -977,8 +978,8 @@ char *scn_policy_text(const struct scenario *s, const char *control, const char 
         fprintf(o, "%s = %s\n", s->shim_conf[i][0], s->shim_conf[i][1]);
     for (int i = 0; i < p->n_nodes; i++) {
         const struct pol_node *n = &p->nodes[i];
-        fprintf(o, "\n[node %s]\naddr = %u.%u.%u.%u", n->name, n->ip >> 24, (n->ip >> 16) & 255,
-                (n->ip >> 8) & 255, n->ip & 255);
+        char a[PKT_ADDR_MAX];
+        fprintf(o, "\n[node %s]\naddr = %s", n->name, pkt_addr(n->ip, a, sizeof(a)));
         if (n->port)
             fprintf(o, ":%u", n->port);
         fprintf(o, "\n");

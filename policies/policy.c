@@ -1,6 +1,7 @@
 /* policy: inih loader with line tracking, value parsers, validation. */
 #include "policy.h"
 #include "esc.h"
+#include "../proto/bus.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -273,18 +274,14 @@ int pol_rule_set(struct pol_rule *r, const char *key, const char *v, char *err, 
             goto bad_enum;
         return 0;
     case PK_MESSAGES: {
-        /* type names as the bus decoder knows them */
-        static const char *const types[] = {
-            "PING",   "PONG",    "MEET",    "FAIL",   "PUBLISH", "FAILOVER_AUTH_REQUEST",
-            "FAILOVER_AUTH_ACK", "UPDATE", "MFSTART", "MODULE", "PUBLISHSHARD"};
         char buf[256], *save = NULL;
         r->messages = 0;
         snprintf(buf, sizeof(buf), "%s", v);
         for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
             size_t i;
-            for (i = 0; i < sizeof(types) / sizeof(types[0]) && strcasecmp(t, types[i]); i++)
+            for (i = 0; i < BUS_N_TYPES && strcasecmp(t, bus_type_names[i]); i++)
                 ;
-            if (i == sizeof(types) / sizeof(types[0])) {
+            if (i == BUS_N_TYPES) {
                 errf(err, el, "messages: unknown cluster-bus message type '%s' (PING, PONG, "
                               "MEET, FAIL, PUBLISH, FAILOVER_AUTH_REQUEST, FAILOVER_AUTH_ACK, "
                               "UPDATE, MFSTART, MODULE, PUBLISHSHARD)", t);

@@ -11,7 +11,8 @@
 
 static void ip4(FILE *f, uint32_t ip)
 {
-    fprintf(f, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+    char a[PKT_ADDR_MAX];
+    fputs(pkt_addr(ip, a, sizeof(a)), f);
 }
 
 void ipt_script_begin(FILE *f)

@@ -1,77 +1,8 @@
 /* match: packet selection by node pair, port class and direction. */
 #include "match.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
-
-int pkt_parse(const unsigned char *b, size_t len, struct pkt_info *pi)
-{
-    size_t ihl;
-    memset(pi, 0, sizeof(*pi));
-    if (len < 20 || (b[0] >> 4) != 4)
-        return -1;
-    ihl = (size_t)(b[0] & 0xf) * 4;
-    if (ihl < 20 || len < ihl)
-        return -1;
-    pi->ip_len = (uint16_t)(b[2] << 8 | b[3]);
-    pi->proto = b[9];
-    memcpy(&pi->saddr, b + 12, 4);
-    memcpy(&pi->daddr, b + 16, 4);
-    pi->saddr = ntohl(pi->saddr);
-    pi->daddr = ntohl(pi->daddr);
-    pi->l4_off = (uint16_t)ihl;
-    /* A fragment other than the first has no ports. */
-    if ((b[6] & 0x1f) || b[7])
-        return -1;
-    if (pi->proto == POL_PROTO_TCP) {
-        size_t doff;
-        if (len < ihl + 20)
-            return -1;
-        pi->sport = (uint16_t)(b[ihl] << 8 | b[ihl + 1]);
-        pi->dport = (uint16_t)(b[ihl + 2] << 8 | b[ihl + 3]);
-        pi->tcp_seq = (uint32_t)b[ihl + 4] << 24 | (uint32_t)b[ihl + 5] << 16 |
-                      (uint32_t)b[ihl + 6] << 8 | b[ihl + 7];
-        doff = (size_t)(b[ihl + 12] >> 4) * 4;
-        pi->tcp_flags = b[ihl + 13];
-        if (doff < 20 || ihl + doff > len)
-            return -1;
-        pi->data_off = (uint16_t)(ihl + doff);
-    } else if (pi->proto == POL_PROTO_UDP) {
-        if (len < ihl + 8)
-            return -1;
-        pi->sport = (uint16_t)(b[ihl] << 8 | b[ihl + 1]);
-        pi->dport = (uint16_t)(b[ihl + 2] << 8 | b[ihl + 3]);
-        pi->data_off = (uint16_t)(ihl + 8);
-    } else {
-        return -1;
-    }
-    if (pi->data_off > pi->ip_len)
-        return -1;
-    return 0;
-}
-
-int pkt_summary(const struct pkt_info *pi, char *out, size_t outlen)
-{
-    char flags[8] = "", *f = flags;
-    unsigned payload = (unsigned)(pi->ip_len - pi->data_off);
-    if (pi->proto == POL_PROTO_TCP) {
-        static const char names[] = "FSRPAU";
-        for (int i = 0; i < 6; i++)
-            if (pi->tcp_flags & (1 << i))
-                *f++ = names[i];
-        *f = '\0';
-        return snprintf(out, outlen, "%u.%u.%u.%u:%u>%u.%u.%u.%u:%u tcp [%s] seq %u len %u",
-                        pi->saddr >> 24, (pi->saddr >> 16) & 255, (pi->saddr >> 8) & 255,
-                        pi->saddr & 255, pi->sport, pi->daddr >> 24, (pi->daddr >> 16) & 255,
-                        (pi->daddr >> 8) & 255, pi->daddr & 255, pi->dport, flags, pi->tcp_seq,
-                        payload);
-    }
-    return snprintf(out, outlen, "%u.%u.%u.%u:%u>%u.%u.%u.%u:%u udp len %u", pi->saddr >> 24,
-                    (pi->saddr >> 16) & 255, (pi->saddr >> 8) & 255, pi->saddr & 255,
-                    pi->sport, pi->daddr >> 24, (pi->daddr >> 16) & 255,
-                    (pi->daddr >> 8) & 255, pi->daddr & 255, pi->dport, payload);
-}
 
 void match_index_build(const struct policy *p, struct match_index *mi)
 {

@@ -1,6 +1,6 @@
-/* match: which packets a rule selects. Parses IPv4 headers and decides, by
- * node pair, port class and direction, whether a rule applies; also lists
- * the same selection as address/port patterns for iptables. */
+/* match: which packets a rule selects: by node pair, port class and
+ * direction, whether a rule applies to a parsed packet (proto/pkt.h); also
+ * lists the same selection as address/port patterns for iptables. */
 #ifndef RIFT_MATCH_H
 #define RIFT_MATCH_H
 
@@ -9,22 +9,7 @@
 #include <stdint.h>
 
 #include "../policies/policy.h"
-
-struct pkt_info {
-    uint32_t saddr, daddr; /* host byte order */
-    uint16_t sport, dport;
-    uint8_t proto;
-    uint8_t tcp_flags;
-    uint16_t ip_len;       /* IPv4 total length */
-    uint16_t l4_off;       /* offset of the TCP/UDP header */
-    uint16_t data_off;     /* offset of the transport payload */
-    uint32_t tcp_seq;
-};
-
-/* 0, or -1 for anything that is not a complete IPv4 TCP/UDP header. */
-int pkt_parse(const unsigned char *buf, size_t len, struct pkt_info *pi);
-/* "127.0.0.14:41234>127.0.0.12:17000 tcp [PA] seq 1234 len 2300" */
-int pkt_summary(const struct pkt_info *pi, char *out, size_t outlen);
+#include "../proto/pkt.h"
 
 /* Node masks for a policy: which nodes own an address. */
 struct match_index {

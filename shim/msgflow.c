@@ -3,16 +3,13 @@
 
 #include <string.h>
 
+#include "../proto/bus.h"
+
 #define DROP_VER 0xFFFFu /* any version but 1: Redis and Valkey ignore the message */
 
 static inline int32_t sdiff(uint32_t a, uint32_t b)
 {
     return (int32_t)(a - b);
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 void msgflow_init(struct msgflow_table *t)
@@ -44,11 +41,11 @@ static struct msgflow *lookup(struct msgflow_table *t, const struct pkt_info *pi
     return lru;
 }
 
-/* Find "RCmb" from offset; -1 if none. */
+/* Find the signature from offset; -1 if none. */
 static long find_sig(const uint8_t *p, size_t len, size_t from)
 {
-    for (size_t i = from; i + 4 <= len; i++)
-        if (!memcmp(p + i, "RCmb", 4))
+    for (size_t i = from; i + BUS_SIG_LEN <= len; i++)
+        if (bus_has_sig(p + i))
             return (long)i;
     return -1;
 }
@@ -69,7 +66,7 @@ void msgflow_scan(struct msgflow_table *t, const struct pkt_info *pi, uint8_t *p
         return;
     /* Retransmission (or overlap): re-apply the rewrites of its messages. */
     for (int i = 0; i < f->n_dropped; i++) {
-        uint32_t ver_at = f->dropped[i] + 8;
+        uint32_t ver_at = f->dropped[i] + BUS_OFF_VER;
         if (sdiff(ver_at, seq) >= 0 && sdiff(end, ver_at + 2) >= 0 &&
             sdiff(seq, f->next_msg) < 0) {
             rewrite(p + (ver_at - seq));
@@ -97,37 +94,36 @@ void msgflow_scan(struct msgflow_table *t, const struct pkt_info *pi, uint8_t *p
     }
     while (sdiff(end, f->next_msg) > 0) {
         uint32_t off = f->next_msg - seq;
-        uint8_t hdr[16];
+        uint8_t hdr[BUS_PREFIX_LEN];
         uint32_t totlen;
         uint16_t type;
         if (f->hdr_len) {
             /* the rest of a header that began in the previous segment */
-            uint32_t need = 16 - f->hdr_len, have = (uint32_t)len < need ? (uint32_t)len : need;
+            uint32_t need = BUS_PREFIX_LEN - f->hdr_len;
+            uint32_t have = (uint32_t)len < need ? (uint32_t)len : need;
             memcpy(f->hdr + f->hdr_len, p, have);
             f->hdr_len += have;
-            if (f->hdr_len < 16)
+            if (f->hdr_len < BUS_PREFIX_LEN)
                 return;
-            memcpy(hdr, f->hdr, 16);
+            memcpy(hdr, f->hdr, BUS_PREFIX_LEN);
             f->hdr_len = 0;
             t->split_headers++;
             off = 0; /* not droppable: its version field was in the segment before */
-        } else if (len - off < 16) {
+        } else if (len - off < BUS_PREFIX_LEN) {
             f->hdr_len = (uint32_t)(len - off);
             memcpy(f->hdr, p + off, f->hdr_len);
             return;
         } else {
-            memcpy(hdr, p + off, 16);
+            memcpy(hdr, p + off, BUS_PREFIX_LEN);
         }
-        totlen = be32(hdr + 4);
-        if (memcmp(hdr, "RCmb", 4) != 0 || totlen < 16 || totlen > (64u << 20)) {
+        if (bus_prefix(hdr, &totlen, &type) < 0) {
             f->synced = false; /* lost track: resynchronise on the next segment */
             return;
         }
-        type = (uint16_t)(hdr[12] << 8 | hdr[13]) & 0x7fff;
         if (type < 32) {
             out->carried |= 1u << type;
-            if (out->n_hdrs < MSGFLOW_MAX_IN_SEG && memcmp(p + off, "RCmb", 4) == 0 &&
-                off + 10 <= len) {
+            if (out->n_hdrs < MSGFLOW_MAX_IN_SEG && bus_has_sig(p + off) &&
+                off + BUS_OFF_VER + 2 <= len) {
                 out->hdrs[out->n_hdrs].type = type;
                 out->hdrs[out->n_hdrs].offset = off;
                 out->n_hdrs++;
@@ -143,34 +139,12 @@ int msgflow_drop(struct msgflow_table *t, const struct pkt_info *pi, uint8_t *p,
                  uint32_t offset)
 {
     struct msgflow *f = lookup(t, pi);
-    if (offset + 10 > len)
+    if (offset + BUS_OFF_VER + 2 > len)
         return -1;
-    rewrite(p + offset + 8);
+    rewrite(p + offset + BUS_OFF_VER);
     f->dropped[f->next_dropped] = pi->tcp_seq + offset;
     f->next_dropped = (f->next_dropped + 1) % MSGFLOW_DROPPED;
     if (f->n_dropped < MSGFLOW_DROPPED)
         f->n_dropped++;
     return 0;
-}
-
-void msgflow_tcp_checksum(uint8_t *pkt, size_t len)
-{
-    size_t ihl = (size_t)(pkt[0] & 0xf) * 4;
-    size_t tcp_len = len - ihl;
-    uint32_t sum = 0;
-    uint8_t *tcp = pkt + ihl;
-    tcp[16] = tcp[17] = 0;
-    for (int i = 12; i < 20; i += 2) /* source and destination addresses */
-        sum += (uint32_t)(pkt[i] << 8 | pkt[i + 1]);
-    sum += 6;
-    sum += (uint32_t)tcp_len;
-    for (size_t i = 0; i + 1 < tcp_len; i += 2)
-        sum += (uint32_t)(tcp[i] << 8 | tcp[i + 1]);
-    if (tcp_len & 1)
-        sum += (uint32_t)(tcp[tcp_len - 1] << 8);
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    uint16_t c = (uint16_t)~sum;
-    tcp[16] = (uint8_t)(c >> 8);
-    tcp[17] = (uint8_t)(c & 0xff);
 }

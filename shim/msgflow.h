@@ -22,7 +22,7 @@ struct msgflow {
     uint32_t next_msg;          /* sequence number where the next message starts */
     uint32_t span_end;          /* end of the last message whose header we read */
     uint16_t span_type;
-    uint8_t hdr[16];            /* a header split across segments */
+    uint8_t hdr[16];            /* a header split across segments (BUS_PREFIX_LEN) */
     uint32_t hdr_len;
     uint32_t dropped[MSGFLOW_DROPPED]; /* starts of rewritten messages (retransmissions) */
     int n_dropped, next_dropped;
@@ -60,7 +60,5 @@ void msgflow_scan(struct msgflow_table *t, const struct pkt_info *pi, uint8_t *p
  * segment. */
 int msgflow_drop(struct msgflow_table *t, const struct pkt_info *pi, uint8_t *payload, size_t len,
                  uint32_t offset);
-/* Recompute the TCP checksum of an IPv4 packet in place. */
-void msgflow_tcp_checksum(uint8_t *pkt, size_t len);
 
 #endif

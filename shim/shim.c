@@ -27,8 +27,8 @@
 #include "../policies/model.h"
 #include "../policies/policy.h"
 #include "capture.h"
-#include "ctl.h"
-#include "bus.h"
+#include "../proto/ctl.h"
+#include "../proto/bus.h"
 #include "hold.h"
 #include "msgflow.h"
 #include "ipt.h"
@@ -665,7 +665,7 @@ static void on_message_rule(struct shim *s, const struct queue_packet *pkt,
         }
     }
     if (changed)
-        msgflow_tcp_checksum(buf, pi->ip_len);
+        pkt_tcp_checksum(buf, pi->ip_len);
     fx.loss = 0;
     fx.loss_corr = 0;
     if (!(ms.carried & r->messages) || (!fx.delay_ns && !fx.hold)) {

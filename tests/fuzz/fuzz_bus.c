@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../shim/bus.h"
+#include "../../proto/bus.h"
 #include "../../shim/msgflow.h"
 
 static struct msgflow_table flows;

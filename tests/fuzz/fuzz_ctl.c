@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "../../policies/policy.h"
-#include "../../shim/ctl.h"
+#include "../../proto/ctl.h"
 
 static const char policy_text[] = "[node a]\naddr = 127.0.0.11:7000\n"
                                   "[node b]\naddr = 127.0.0.12:7000\n"

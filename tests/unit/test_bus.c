@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../shim/bus.h"
+#include "../../proto/bus.h"
 
 static uint8_t pong[4096], auth[4096], ping[4096];
 static size_t pong_len, auth_len, ping_len;

@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../../shim/ctl.h"
+#include "../../proto/ctl.h"
 
 /* Parse a line that must be accepted. */
 static void ok(const char *line, struct ctl_cmd *c)

@@ -5,22 +5,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const type_names[] = {
+const char *const bus_type_names[BUS_N_TYPES] = {
     "PING",   "PONG",   "MEET",   "FAIL",  "PUBLISH", "FAILOVER_AUTH_REQUEST",
     "FAILOVER_AUTH_ACK", "UPDATE", "MFSTART", "MODULE", "PUBLISHSHARD",
 };
-#define N_TYPES (sizeof(type_names) / sizeof(type_names[0]))
 
 const char *bus_type_name(uint16_t type)
 {
     type &= (uint16_t)~BUS_TYPE_LIGHT;
-    return type < N_TYPES ? type_names[type] : "UNKNOWN";
+    return type < BUS_N_TYPES ? bus_type_names[type] : "UNKNOWN";
 }
 
 int bus_type_by_name(const char *name)
 {
-    for (size_t i = 0; i < N_TYPES; i++)
-        if (!strcmp(name, type_names[i]))
+    for (size_t i = 0; i < BUS_N_TYPES; i++)
+        if (!strcmp(name, bus_type_names[i]))
             return (int)i;
     return -1;
 }
@@ -33,6 +32,16 @@ static uint16_t be16(const uint8_t *p)
 static uint32_t be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int bus_prefix(const uint8_t *p, uint32_t *totlen, uint16_t *type)
+{
+    uint32_t n = be32(p + BUS_OFF_TOTLEN);
+    if (!bus_has_sig(p) || n < BUS_PREFIX_LEN || n > BUS_MAX_MSG)
+        return -1;
+    *totlen = n;
+    *type = be16(p + BUS_OFF_TYPE) & (uint16_t)~BUS_TYPE_LIGHT;
+    return 0;
 }
 
 static uint64_t be64(const uint8_t *p)
@@ -57,14 +66,14 @@ static void node_id(const uint8_t *p, char out[41])
 int bus_decode(const uint8_t *b, size_t len, struct bus_msg *m)
 {
     memset(m, 0, sizeof(*m));
-    if (len < BUS_LIGHT_HDR_LEN || memcmp(b, "RCmb", 4) != 0)
+    if (len < BUS_LIGHT_HDR_LEN || !bus_has_sig(b))
         return -1;
     m->totlen = be32(b + 4);
     if (m->totlen != len)
         return -1;
-    m->ver = be16(b + 8);
+    m->ver = be16(b + BUS_OFF_VER);
     m->port = be16(b + 10);
-    m->type = be16(b + 12);
+    m->type = be16(b + BUS_OFF_TYPE);
     m->count = be16(b + 14);
     if (m->type & BUS_TYPE_LIGHT) {
         m->light = true;
@@ -168,9 +177,9 @@ static void frame(struct bus_stream *s, bus_msg_cb cb, void *ctx)
 {
     while (s->len >= 8) {
         uint32_t totlen;
-        if (memcmp(s->buf, "RCmb", 4) != 0) {
+        if (!bus_has_sig(s->buf)) {
             size_t i;
-            for (i = 1; i + 4 <= s->len && memcmp(s->buf + i, "RCmb", 4) != 0; i++)
+            for (i = 1; i + 4 <= s->len && !bus_has_sig(s->buf + i); i++)
                 ;
             if (i + 4 > s->len)
                 i = s->len >= 3 ? s->len - 3 : 0; /* keep a possible partial signature */
@@ -179,7 +188,7 @@ static void frame(struct bus_stream *s, bus_msg_cb cb, void *ctx)
             consume(s, i);
             continue;
         }
-        totlen = be32(s->buf + 4);
+        totlen = be32(s->buf + BUS_OFF_TOTLEN);
         if (totlen < BUS_LIGHT_HDR_LEN || totlen > BUS_MAX_MSG) {
             s->dropped_bytes++;
             s->resyncs++;

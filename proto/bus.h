@@ -9,6 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Every message starts with the same 16 bytes: signature, total length,
+ * version, port, type, gossip count (big-endian). */
+#define BUS_SIG "RCmb"
+#define BUS_SIG_LEN 4
+#define BUS_OFF_TOTLEN 4
+#define BUS_OFF_VER 8
+#define BUS_OFF_TYPE 12
+#define BUS_PREFIX_LEN 16
 #define BUS_HDR_LEN 2256      /* full header, data follows */
 #define BUS_LIGHT_HDR_LEN 16  /* Valkey's light header (PUBLISH, MODULE) */
 #define BUS_MAX_MSG (64u << 20)
@@ -34,7 +42,18 @@ struct bus_msg {
     int n_ranges;                   /* may exceed BUS_MAX_RANGES */
 };
 
+/* The first BUS_PREFIX_LEN bytes of a message: 0 with its length and
+ * type (light flag cleared) when the signature and length are sane, else -1. */
+int bus_prefix(const uint8_t *p, uint32_t *totlen, uint16_t *type);
+static inline bool bus_has_sig(const uint8_t *p)
+{
+    return p[0] == 'R' && p[1] == 'C' && p[2] == 'm' && p[3] == 'b';
+}
+
 const char *bus_type_name(uint16_t type);
+/* The names of every type, in order, for messages ("PING, PONG, ..."). */
+extern const char *const bus_type_names[];
+#define BUS_N_TYPES 11
 /* Type by name (PING, PONG, ...), or -1. */
 int bus_type_by_name(const char *name);
 
