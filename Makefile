@@ -26,7 +26,9 @@ POLICY_SRC := policies/policy.c policies/esc.c policies/model.c
 SHIM_SRC   := shim/shim.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/msgflow.c \
               shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
 
-RIFT_SRC   := harness/rift.c harness/run.c harness/proc.c harness/view.c harness/scenario.c \
+RIFT_SRC   := harness/rift.c harness/run.c harness/runstate.c harness/netns.c harness/nodes.c \
+              harness/observe.c harness/cluster.c harness/steps.c harness/checks.c harness/report.c \
+              harness/proc.c harness/view.c harness/scenario.c \
               harness/cclient.c harness/workload.c harness/migrate.c harness/probes.c harness/matrix.c \
               harness/decode.c harness/need.c $(POLICY_SRC) $(PROTO_SRC)
 RIFT_LIBS  := -lhiredis -linih -lpcap -lm -pthread

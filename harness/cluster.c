@@ -1,0 +1,163 @@
+/* cluster: forming and waiting. */
+#include "cluster.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../proto/pkt.h"
+#include "cclient.h"
+#include "nodes.h"
+#include "observe.h"
+
+static bool cluster_wait(struct run *r, bool (*pred)(struct run *, char *, size_t), int ms,
+                       char *why, size_t wl)
+{
+    uint64_t end = run_now_ns() + (uint64_t)ms * 1000000ull;
+    while (run_now_ns() < end && !run_interrupted) {
+        if (pred(r, why, wl))
+            return true;
+        run_sleep_ms(20);
+    }
+    return false;
+}
+
+static bool all_answer(struct run *r, char *why, size_t wl)
+{
+    for (int i = 0; i < r->scn->n_nodes; i++) {
+        redisReply *rep = node_cmd(r, i, "PING");
+        bool ok = rep && rep->type == REDIS_REPLY_STATUS;
+        if (rep)
+            freeReplyObject(rep);
+        if (!ok) {
+            snprintf(why, wl, "%s does not answer PING", r->scn->names[i]);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool all_know_all(struct run *r, char *why, size_t wl)
+{
+    obs_sample(r, false);
+    for (int i = 0; i < r->scn->n_nodes; i++)
+        if (!r->nodes[i].have_view || r->nodes[i].view.n != r->scn->n_nodes) {
+            snprintf(why, wl, "%s knows %d of %d nodes", r->scn->names[i],
+                     r->nodes[i].have_view ? r->nodes[i].view.n : 0, r->scn->n_nodes);
+            return false;
+        }
+    return true;
+}
+
+static bool cluster_ready(struct run *r, char *why, size_t wl)
+{
+    obs_sample(r, false);
+    if (!obs_converged(r, why, wl))
+        return false;
+    for (int i = 0; i < r->scn->n_nodes; i++) {
+        redisReply *rep;
+        bool up;
+        if (r->scn->primary_of[i] < 0)
+            continue;
+        rep = node_cmd(r, i, "INFO replication");
+        up = rep && rep->type == REDIS_REPLY_STRING && strstr(rep->str, "master_link_status:up");
+        if (rep)
+            freeReplyObject(rep);
+        if (!up) {
+            snprintf(why, wl, "%s has not synced with its primary", r->scn->names[i]);
+            return false;
+        }
+    }
+    return true;
+}
+
+int cluster_build(struct run *r, char *err, size_t el)
+{
+    const struct scenario *s = r->scn;
+    char why[256], ip[32];
+    pkt_addr(SCN_NODE_IP(0), ip, sizeof(ip));
+    if (!cluster_wait(r, all_answer, 10000, why, sizeof(why))) {
+        snprintf(err, el, "servers did not start within 10 s: %s", why);
+        return -1;
+    }
+    for (int i = 0; i < s->n_nodes; i++) {
+        redisReply *rep = node_cmd(r, i, "CLUSTER MYID");
+        if (!rep || rep->type != REDIS_REPLY_STRING) {
+            snprintf(err, el, "CLUSTER MYID on %s failed (is it a cluster-enabled server?)",
+                     s->names[i]);
+            if (rep)
+                freeReplyObject(rep);
+            return -1;
+        }
+        snprintf(r->nodes[i].id, sizeof(r->nodes[i].id), "%s", rep->str);
+        freeReplyObject(rep);
+    }
+    for (int i = 1; i < s->n_nodes; i++) {
+        char cmd[64];
+        snprintf(cmd, sizeof(cmd), "CLUSTER MEET %s %d", ip, SCN_PORT);
+        if (!node_ok(r, i, cmd, err, el))
+            return -1;
+    }
+    for (int m = 0; m < s->masters; m++) {
+        int lo = (int)((long)VIEW_SLOTS * m / s->masters);
+        int hi = (int)((long)VIEW_SLOTS * (m + 1) / s->masters) - 1;
+        char cmd[64];
+        snprintf(cmd, sizeof(cmd), "CLUSTER ADDSLOTSRANGE %d %d", lo, hi);
+        if (!node_ok(r, m, cmd, err, el))
+            return -1;
+    }
+    if (!cluster_wait(r, all_know_all, 20000, why, sizeof(why))) {
+        snprintf(err, el, "nodes did not meet within 20 s: %s", why);
+        return -1;
+    }
+    for (int i = 0; i < s->n_nodes; i++) {
+        char cmd[96];
+        if (s->primary_of[i] < 0)
+            continue;
+        snprintf(cmd, sizeof(cmd), "CLUSTER REPLICATE %s", r->nodes[s->primary_of[i]].id);
+        if (!node_ok(r, i, cmd, err, el))
+            return -1;
+    }
+    if (!cluster_wait(r, cluster_ready, 30000, why, sizeof(why))) {
+        snprintf(err, el, "the cluster did not converge within 30 s: %s", why);
+        return -1;
+    }
+    return 0;
+}
+
+int cluster_preload(struct run *r, int lo, int hi, int count, char *err, size_t el)
+{
+    struct cclient cc;
+    char src[32], seed[32], key[64];
+    int done = 0;
+    pkt_addr(SCN_ADMIN_IP, src, sizeof(src));
+    run_node_addr(0, seed, sizeof(seed));
+    cc_init(&cc, src, 2000);
+    cc_add_seed(&cc, seed);
+    for (int t = 0; done < count && t < 100000000; t++) {
+        snprintf(key, sizeof(key), "rift:pre:{%d}", t);
+        uint16_t s = cc_key_slot(key, strlen(key));
+        const char *argv[3] = {"SET", key, "preloaded"};
+        enum cc_err kind;
+        redisReply *rep;
+        if (s < lo || s > hi)
+            continue;
+        rep = cc_command(&cc, key, 3, argv, &kind);
+        if (!rep) {
+            snprintf(err, el, "preloading slots %d-%d: %s", lo, hi, cc.last_error);
+            cc_close(&cc);
+            return -1;
+        }
+        freeReplyObject(rep);
+        done++;
+    }
+    cc_close(&cc);
+    run_progress(r, "preloaded %d keys into slots %d-%d", done, lo, hi);
+    return 0;
+}

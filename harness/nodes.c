@@ -1,0 +1,267 @@
+/* nodes: flavours, launching, admin commands, signals. */
+#include "nodes.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sys/wait.h>
+
+#include "../proto/pkt.h"
+#include "cclient.h"
+
+redisContext *node_connect(int i, int timeout_ms)
+{
+    char addr[32], src[32];
+    run_node_addr(i, addr, sizeof(addr));
+    pkt_addr(SCN_ADMIN_IP, src, sizeof(src));
+    return cc_connect(addr, src, timeout_ms);
+}
+
+/* A command on node i's admin connection; reconnects once. Returns the
+ * reply (caller frees) or NULL. */
+redisReply *node_cmd(struct run *r, int i, const char *fmt, ...)
+{
+    struct node_rt *n = &r->nodes[i];
+    for (int attempt = 0; attempt < 2; attempt++) {
+        redisReply *rep;
+        va_list ap;
+        if (!n->admin && !(n->admin = node_connect(i, 500)))
+            return NULL;
+        va_start(ap, fmt);
+        rep = redisvCommand(n->admin, fmt, ap);
+        va_end(ap);
+        if (rep)
+            return rep;
+        redisFree(n->admin);
+        n->admin = NULL;
+    }
+    return NULL;
+}
+
+/* A command given as one string of space-separated words. */
+redisReply *node_words(struct run *r, int i, const char *cmd)
+{
+    struct node_rt *n = &r->nodes[i];
+    char buf[512], *argv[16], *save = NULL;
+    int argc = 0;
+    snprintf(buf, sizeof(buf), "%s", cmd);
+    for (char *t = strtok_r(buf, " ", &save); t && argc < 16; t = strtok_r(NULL, " ", &save))
+        argv[argc++] = t;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        redisReply *rep;
+        if (!n->admin && !(n->admin = node_connect(i, 500)))
+            return NULL;
+        rep = redisCommandArgv(n->admin, argc, (const char **)argv, NULL);
+        if (rep)
+            return rep;
+        redisFree(n->admin);
+        n->admin = NULL;
+    }
+    return NULL;
+}
+
+bool node_ok(struct run *r, int i, const char *cmd, char *err, size_t el)
+{
+    redisReply *rep = node_words(r, i, cmd);
+    bool ok = rep && rep->type != REDIS_REPLY_ERROR;
+    if (!ok)
+        snprintf(err, el, "%s on %s: %s", cmd, r->scn->names[i],
+                 rep ? rep->str : "no reply");
+    if (rep)
+        freeReplyObject(rep);
+    return ok;
+}
+
+int node_start(struct run *r, int i, char *err, size_t el)
+{
+    const struct scenario *s = r->scn;
+    struct node_rt *n = &r->nodes[i];
+    char ip[32], port[16], timeout[16], conf[340];
+    char *argv[32 + 2 * SCN_MAX_CONF];
+    int a = 0;
+    pkt_addr(SCN_NODE_IP(i), ip, sizeof(ip));
+    snprintf(port, sizeof(port), "%d", SCN_PORT);
+    snprintf(timeout, sizeof(timeout), "%d", s->node_timeout_ms);
+    snprintf(conf, sizeof(conf), "%s/nodes.conf", n->dir);
+    for (int k = 0; k < r->n_launch; k++)
+        argv[a++] = r->launch[k];
+    if (r->n_launch > 1)
+        argv[a++] = r->server_bin;
+    argv[a++] = "--bind";
+    argv[a++] = ip;
+    argv[a++] = "--bind-source-addr";
+    argv[a++] = ip;
+    argv[a++] = "--port";
+    argv[a++] = port;
+    argv[a++] = "--cluster-enabled";
+    argv[a++] = "yes";
+    argv[a++] = "--cluster-config-file";
+    argv[a++] = conf;
+    argv[a++] = "--cluster-node-timeout";
+    argv[a++] = timeout;
+    argv[a++] = "--protected-mode";
+    argv[a++] = "no";
+    argv[a++] = "--save";
+    argv[a++] = "";
+    argv[a++] = "--appendonly";
+    argv[a++] = "no";
+    argv[a++] = "--dir";
+    argv[a++] = n->dir;
+    argv[a++] = "--logfile";
+    argv[a++] = n->log;
+    argv[a++] = "--daemonize";
+    argv[a++] = "no";
+    /* Replicas sync at once instead of after the default 5 s. */
+    argv[a++] = "--repl-diskless-sync-delay";
+    argv[a++] = "0";
+    char opt[SCN_MAX_CONF][132];
+    for (int k = 0; k < s->n_conf; k++) {
+        snprintf(opt[k], sizeof(opt[k]), "--%s", s->conf[k][0]);
+        argv[a++] = opt[k];
+        argv[a++] = (char *)s->conf[k][1];
+    }
+    argv[a] = NULL;
+    char role[32];
+    snprintf(role, sizeof(role), "server:%s", s->names[i]);
+    n->pid = proc_spawn_reg(&r->reg, role, argv, NULL, NULL, NULL);
+    if (n->pid < 0) {
+        n->pid = 0;
+        snprintf(err, el, "cannot start %s: %s", s->names[i], strerror(errno));
+        return -1;
+    }
+    n->down = false;
+    n->paused = false;
+    return 0;
+}
+
+void node_down(struct run *r, int i, const char *fmt, ...)
+{
+    va_list ap;
+    r->nodes[i].down = true;
+    va_start(ap, fmt);
+    vsnprintf(r->nodes[i].down_why, sizeof(r->nodes[i].down_why), fmt, ap);
+    va_end(ap);
+}
+
+/* A step can act on node i: it runs and is not paused. The caller reaps
+ * first (obs_reap_nodes) so that exits are recorded as what they were. */
+bool node_usable(struct run *r, int i, char *why, size_t wl)
+{
+    const struct node_rt *n = &r->nodes[i];
+    if (n->down || n->pid <= 0) {
+        snprintf(why, wl, "%s is not running (%s)", r->scn->names[i],
+                 n->down_why[0] ? n->down_why : "down");
+        return false;
+    }
+    /* exited, not reaped yet: the timeline's next reap records it */
+    if (proc_signal_child(n->pid, 0) == -ESRCH) {
+        snprintf(why, wl, "%s (pid %d) has exited", r->scn->names[i], (int)n->pid);
+        return false;
+    }
+    if (n->paused) {
+        snprintf(why, wl, "%s is paused", r->scn->names[i]);
+        return false;
+    }
+    return true;
+}
+
+/* Signal node i's server, only if it is a live child of this run: a PID of
+ * 0 or of a process that exited must never reach kill(2). */
+bool node_signal(struct run *r, int i, int sig, char *why, size_t wl)
+{
+    const struct node_rt *n = &r->nodes[i];
+    int rc;
+    if (n->down || n->pid <= 0) {
+        snprintf(why, wl, "%s is not running (%s)", r->scn->names[i],
+                 n->down_why[0] ? n->down_why : "down");
+        return false;
+    }
+    rc = proc_signal_child(n->pid, sig);
+    if (rc < 0) {
+        snprintf(why, wl, "%s (pid %d) %s", r->scn->names[i], (int)n->pid,
+                 rc == -ESRCH ? "has exited" : strerror(-rc));
+        return false;
+    }
+    return true;
+}
+
+/* The server binary and how to launch it. redis: Debian bookworm's. redis8
+ * and valkey: trixie's, unpacked by `make` into build/trixie and run
+ * through trixie's own dynamic loader, as bookworm's glibc is too old. */
+int node_pick_server(struct run *r, const char *server, char *err, size_t el)
+{
+    snprintf(r->server_name, sizeof(r->server_name), "%.*s", 31, server);
+    if (!strcmp(server, "redis") || server[0] == '/') {
+        snprintf(r->server_bin, sizeof(r->server_bin), "%s",
+                 server[0] == '/' ? server : "/usr/bin/redis-server");
+        snprintf(r->launch[0], sizeof(r->launch[0]), "%s", r->server_bin);
+        r->n_launch = 1;
+    } else if (!strcmp(server, "redis8") || !strcmp(server, "valkey")) {
+        bool vk = server[0] == 'v';
+        char root[POL_PATH_MAX];
+        snprintf(root, sizeof(root), "%s/../build/trixie/root", r->o->self_dir);
+        snprintf(r->server_bin, sizeof(r->server_bin), "%s/usr/bin/%s", root,
+                 vk ? "valkey-check-rdb" : "redis-check-rdb");
+        snprintf(r->launch[0], sizeof(r->launch[0]), "%s/usr/lib64/ld-linux-x86-64.so.2", root);
+        snprintf(r->launch[1], sizeof(r->launch[1]), "--library-path");
+        snprintf(r->launch[2], sizeof(r->launch[2]), "%s/usr/lib/x86_64-linux-gnu", root);
+        snprintf(r->launch[3], sizeof(r->launch[3]), "--argv0");
+        snprintf(r->launch[4], sizeof(r->launch[4]), "%s", vk ? "valkey-server" : "redis-server");
+        r->n_launch = 5;
+        /* the binary goes after the loader's options */
+        if (access(r->server_bin, X_OK) != 0) {
+            snprintf(err, el, "server %s (trixie's %s, %s): run `make servers`",
+                     server, vk ? "valkey-server 8.1" : "redis-server 8.0", r->server_bin);
+            return -2;
+        }
+    } else {
+        snprintf(err, el, "server '%s': expected redis, redis8, valkey or an absolute path",
+                 server);
+        return -1;
+    }
+    return 0;
+}
+
+int node_server_version(struct run *r)
+{
+    char *argv[8], line[256];
+    int fd[2], a = 0, status;
+    ssize_t n;
+    pid_t pid;
+    for (int k = 0; k < r->n_launch; k++)
+        argv[a++] = r->launch[k];
+    if (r->n_launch > 1)
+        argv[a++] = r->server_bin;
+    argv[a++] = "--version";
+    argv[a] = NULL;
+    if (pipe(fd) < 0)
+        return -1;
+    pid = fork();
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(fd[1]);
+    n = pid > 0 ? read(fd[0], line, sizeof(line) - 1) : -1;
+    close(fd[0]);
+    if (pid > 0)
+        waitpid(pid, &status, 0);
+    if (n <= 0)
+        return -1;
+    line[n] = '\0';
+    char *v = strstr(line, "v=");
+    if (!v)
+        return -1;
+    snprintf(r->server_version, sizeof(r->server_version), "%.*s", (int)strcspn(v + 2, " \n"),
+             v + 2);
+    return 0;
+}

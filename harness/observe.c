@@ -1,0 +1,197 @@
+/* observe: observations, samples, exits, logs. */
+#include "observe.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../policies/esc.h"
+#include "nodes.h"
+
+bool obs_converged(struct run *r, char *why, size_t wl)
+{
+    const struct view *vs[SCN_MAX_NODES];
+    int n = 0;
+    for (int i = 0; i < r->scn->n_nodes; i++) {
+        if (r->nodes[i].down || r->nodes[i].paused)
+            continue;
+        if (!r->nodes[i].have_view) {
+            snprintf(why, wl, "no view from %s", r->scn->names[i]);
+            return false;
+        }
+        vs[n++] = &r->nodes[i].view;
+    }
+    return view_converged(vs, n, why, wl);
+}
+
+void obs_record(struct run *r, const char *check, const char *observer, const char *what)
+{
+    int64_t t = run_ms(r);
+    for (int i = r->n_obs - 1; i >= 0; i--) {
+        struct obs *o = &r->obs[i];
+        if (!strcmp(o->check, check) && !strcmp(o->observer, observer) &&
+            !strcmp(o->what, what)) {
+            o->last_ms = t;
+            o->samples++;
+            return;
+        }
+    }
+    if (r->n_obs == MAX_OBS)
+        return;
+    struct obs *o = &r->obs[r->n_obs++];
+    snprintf(o->check, sizeof(o->check), "%s", check);
+    snprintf(o->observer, sizeof(o->observer), "%s", observer);
+    snprintf(o->what, sizeof(o->what), "%s", what);
+    o->first_ms = o->last_ms = t;
+    o->samples = 1;
+    if (strcmp(observer, "ledger") != 0)
+        run_progress(r, "%s seen by %s: %s", check, observer, what);
+}
+
+const char *obs_name_of(const struct run *r, const char *id)
+{
+    for (int i = 0; i < r->scn->n_nodes; i++)
+        if (!strcmp(r->nodes[i].id, id))
+            return r->scn->names[i];
+    return "?";
+}
+
+static void analyse(struct run *r, int i)
+{
+    const struct view *v = &r->nodes[i].view;
+    const char *me = r->scn->names[i];
+    int cyc[VIEW_MAX_NODES], len;
+    uint16_t ranges[16][2];
+    int nr, lost;
+    char what[256];
+    size_t off = 0;
+
+    len = view_cycle(v, cyc, VIEW_MAX_NODES);
+    if (len > 0) {
+        for (int k = 0; k < len && off < sizeof(what) - 40; k++)
+            off += (size_t)snprintf(what + off, sizeof(what) - off, "%s -> ",
+                                    obs_name_of(r, v->nodes[cyc[k]].id));
+        snprintf(what + off, sizeof(what) - off, "%s", obs_name_of(r, v->nodes[cyc[0]].id));
+        obs_record(r, "cycles", me, what);
+    }
+    lost = view_lost_slots(v, ranges, 16, &nr);
+    if (lost > 0) {
+        off = 0;
+        for (int k = 0; k < nr && k < 16 && off < sizeof(what) - 40; k++)
+            off += (size_t)snprintf(what + off, sizeof(what) - off, "%s%u-%u", k ? "," : "",
+                                    ranges[k][0], ranges[k][1]);
+        if (nr > 16)
+            snprintf(what + off, sizeof(what) - off, ",...");
+        obs_record(r, "lost_slots", me, what);
+    }
+}
+
+/* One round: CLUSTER NODES and cluster_state of every live node. */
+bool obs_sample(struct run *r, bool record)
+{
+    int64_t t = run_ms(r);
+    bool all = true;
+    for (int i = 0; i < r->scn->n_nodes; i++) {
+        struct node_rt *n = &r->nodes[i];
+        redisReply *nodes, *info;
+        char err[256];
+        if (n->down || n->paused) {
+            n->have_view = false;
+            continue;
+        }
+        nodes = node_cmd(r, i, "CLUSTER NODES");
+        info = nodes ? node_cmd(r, i, "CLUSTER INFO") : NULL;
+        if (!nodes || nodes->type != REDIS_REPLY_STRING || !info ||
+            info->type != REDIS_REPLY_STRING ||
+            view_parse(&n->view, nodes->str, err, sizeof(err)) < 0) {
+            n->have_view = false;
+            all = false;
+        } else {
+            n->have_view = true;
+            n->view.state_ok = strstr(info->str, "cluster_state:ok") != NULL;
+            if (record) {
+                if (r->views) {
+                    fprintf(r->views, "{\"t_ms\":%" PRId64 ",\"node\":\"%s\",\"state\":\"%s\","
+                                      "\"nodes\":",
+                            t, r->scn->names[i], n->view.state_ok ? "ok" : "fail");
+                    esc_json(r->views, nodes->str);
+                    fputs("}\n", r->views);
+                }
+                analyse(r, i);
+            }
+        }
+        if (nodes)
+            freeReplyObject(nodes);
+        if (info)
+            freeReplyObject(info);
+    }
+    return all;
+}
+
+/* Unexpected exits: a crash finding, not a harness error. */
+void obs_reap_nodes(struct run *r)
+{
+    for (int i = 0; i < r->scn->n_nodes; i++) {
+        struct node_rt *n = &r->nodes[i];
+        int status;
+        char what[128];
+        if (n->pid <= 0 || !proc_reap(n->pid, &status))
+            continue;
+        if (!n->down) {
+            snprintf(what, sizeof(what), "%s exited (%s %d)", r->scn->names[i],
+                     WIFSIGNALED(status) ? "signal" : "status",
+                     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+            obs_record(r, "crashes", r->scn->names[i], what);
+            node_down(r, i, "exited on its own at %.3f s", (double)run_ms(r) / 1000.0);
+        }
+        n->down = true;
+        n->paused = false;
+        n->pid = 0;
+    }
+}
+
+void obs_scan_logs(struct run *r)
+{
+    static const char *const marks[] = {"ASSERTION FAILED", "BUG REPORT", "crashed by signal",
+                                        "Guru Meditation"};
+    for (int i = 0; i < r->scn->n_nodes; i++) {
+        FILE *f = fopen(r->nodes[i].log, "r");
+        char line[1024];
+        if (!f)
+            continue;
+        while (fgets(line, sizeof(line), f)) {
+            for (size_t k = 0; k < sizeof(marks) / sizeof(marks[0]); k++)
+                if (strstr(line, marks[k])) {
+                    line[strcspn(line, "\n")] = '\0';
+                    obs_record(r, "crashes", r->scn->names[i], line);
+                    break;
+                }
+        }
+        fclose(f);
+    }
+}
+
+void obs_ledger(void *ctx, const char *check, const char *what)
+{
+    obs_record(ctx, check, "ledger", what);
+}
+
+void obs_open_slots(struct run *r)
+{
+    for (int i = 0; i < r->scn->n_nodes; i++) {
+        const struct view *v = &r->nodes[i].view;
+        for (int k = 0; r->nodes[i].have_view && k < v->n_open; k++) {
+            char what[96];
+            snprintf(what, sizeof(what), "slot %u %s %s", v->open[k].slot,
+                     v->open[k].importing ? "importing from" : "migrating to",
+                     obs_name_of(r, v->open[k].peer));
+            obs_record(r, "open_slots", r->scn->names[i], what);
+        }
+    }
+}

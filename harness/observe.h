@@ -1,0 +1,25 @@
+/* observe: what the run saw: observations (check, observer, what, first
+ * and last time), sampling every node's view and analysing it (cycles,
+ * lost slots, convergence), server exits and crash reports in logs. */
+#ifndef RIFT_OBSERVE_H
+#define RIFT_OBSERVE_H
+
+#include "runstate.h"
+
+/* Record one sighting; repeated ones extend the first. */
+void obs_record(struct run *r, const char *check, const char *observer, const char *what);
+/* Scenario name of a node id, "?" if unknown. */
+const char *obs_name_of(const struct run *r, const char *id);
+/* One round of CLUSTER NODES/INFO on every live node; record: keep and
+ * analyse the samples. true when every node answered. */
+bool obs_sample(struct run *r, bool record);
+bool obs_converged(struct run *r, char *why, size_t wl);
+/* Reap servers that exited: one that no step stopped is a crash. */
+void obs_reap_nodes(struct run *r);
+void obs_scan_logs(struct run *r);
+/* Slots left MIGRATING/IMPORTING in the last views. */
+void obs_open_slots(struct run *r);
+/* The workload's verification reports lost writes through this. */
+void obs_ledger(void *ctx, const char *check, const char *what);
+
+#endif

@@ -1,0 +1,343 @@
+/* report: what a run leaves for its caller. */
+#include "report.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../policies/esc.h"
+#include "../proto/pkt.h"
+#include "decode.h"
+
+/* The bus timeline of the run, from the shim's capture (every bus packet
+ * passes through it): bus.txt and bus.jsonl, times from the timeline. */
+void report_decode_bus(struct run *r)
+{
+    char pcap[300], path[300], err[512];
+    for (int json = 0; json < 2; json++) {
+        FILE *f;
+        long n;
+        snprintf(pcap, sizeof(pcap), "%s/shim.pcap", r->tmp);
+        snprintf(path, sizeof(path), "%s/bus.%s", r->tmp, json ? "jsonl" : "txt");
+        if (!(f = fopen(path, "w")))
+            return;
+        n = decode_pcap(pcap, json, r->t_ready_real, f, err, sizeof(err));
+        fclose(f);
+        if (n < 0) {
+            run_progress(r, "bus timeline: %s", err);
+            return;
+        }
+        if (!json)
+            run_progress(r, "bus timeline: %ld cluster-bus messages decoded", n);
+    }
+}
+
+/* Bus messages to the observer in the second before a finding's first
+ * sample: what it had just heard. */
+static void bus_context(const struct run *r, FILE *out, const char *observer, int64_t first_ms)
+{
+    char path[300], line[512], to[40], keep[6][512];
+    int node = scn_node(r->scn, observer), n = 0;
+    FILE *f;
+    if (node < 0)
+        return;
+    snprintf(path, sizeof(path), "%s/bus.txt", r->tmp);
+    if (!(f = fopen(path, "r")))
+        return;
+    pkt_addr(SCN_NODE_IP(node), to, sizeof(to));
+    strcat(to, ":");
+    while (fgets(line, sizeof(line), f)) {
+        char *end;
+        double t = strtod(line, &end);
+        const char *gt = strstr(line, " > ");
+        if (end == line || *end != ' ')
+            continue; /* not a message line */
+        if (t * 1000 < first_ms - 1000 || t * 1000 > first_ms)
+            continue;
+        if (!gt || strncmp(gt + 3, to, strlen(to)) != 0)
+            continue;
+        memmove(keep[0], keep[1], sizeof(keep[0]) * 5);
+        snprintf(keep[5], sizeof(keep[5]), "%s", line);
+        n++;
+    }
+    fclose(f);
+    if (!n)
+        return;
+    fprintf(out, "%-21s bus messages to %s in the second before (last %d; times are when the "
+                 "shim got them, held ones arrived later):\n",
+            "", observer, n < 6 ? n : 6);
+    for (int i = n < 6 ? 6 - n : 0; i < 6; i++)
+        fprintf(out, "%-23s%s", "", keep[i]);
+}
+
+void report_summary(struct run *r, FILE *f, const struct check_result *res, int n,
+                          const char *verdict)
+{
+    fprintf(f, "rift run %s: seed %" PRIu64 ", server %s %s (%s), %d nodes\n", r->scn->file,
+            r->seed, r->server_name, r->server_version, r->server_bin, r->scn->n_nodes);
+    for (int i = 0; i < r->steps_done; i++)
+        fprintf(f, "  step %.3f s: %s%s%s\n", (double)r->steps[i].t_ms / 1000.0, r->steps[i].step,
+                r->steps[i].skipped[0] ? ": skipped: " : "", r->steps[i].skipped);
+    fprintf(f, "%-12s %-6s %s\n", "check", "status", "detail");
+    for (int i = 0; i < n; i++) {
+        int shown = 0, more = 0;
+        fprintf(f, "%-12s %-6s %s\n", res[i].name, res[i].status, res[i].detail);
+        for (int k = 0; k < r->n_obs; k++) {
+            const struct obs *o = &r->obs[k];
+            if (strcmp(o->check, res[i].name))
+                continue;
+            if (shown == SUMMARY_ROWS) {
+                more++;
+                continue;
+            }
+            shown++;
+            if (!strcmp(o->observer, "ledger"))
+                fprintf(f, "%-19s  %s\n", "", o->what);
+            else
+                fprintf(f, "%-19s  %s saw %s from %.3f s to %.3f s (%d samples)\n", "",
+                        o->observer, o->what, o->first_ms / 1000.0, o->last_ms / 1000.0,
+                        o->samples);
+            if (!strcmp(o->check, "cycles") || !strcmp(o->check, "lost_slots"))
+                bus_context(r, f, o->observer, o->first_ms);
+        }
+        if (more)
+            fprintf(f, "%-19s  ... and %d more (report.json has them all)\n", "", more);
+    }
+    if (r->scn->writers > 0) {
+        const struct wl_result *w = &r->wl_res;
+        fprintf(f, "workload: %d writers, %" PRIu64 " INCRs, %" PRIu64 " acknowledged; errors:",
+                r->wl.n, w->ops, w->ok);
+        int any = 0;
+        for (int e = 1; e < CC__COUNT; e++)
+            if (w->errors[e]) {
+                fprintf(f, " %s %" PRIu64, cc_err_name((enum cc_err)e), w->errors[e]);
+                any = 1;
+            }
+        fprintf(f, "%s\n", any ? "" : " none");
+        if (w->last_error[0])
+            fprintf(f, "  last error: %s\n", w->last_error);
+        int shown = 0, more = 0;
+        for (int k = 0; k < r->n_obs; k++)
+            if (!strcmp(r->obs[k].check, "unavailable")) {
+                if (shown++ < SUMMARY_ROWS)
+                    fprintf(f, "  %s\n", r->obs[k].what);
+                else
+                    more++;
+            }
+        if (more)
+            fprintf(f, "  ... and %d more slots with unavailable keys\n", more);
+    }
+    if (r->scn->n_probes) {
+        const char *base = strrchr(r->scn->file, '/');
+        base = base ? base + 1 : r->scn->file;
+        fprintf(f, "%-10s %-10s %-28s %-7s %8s  %s\n", "client", "version", "scenario", "healed",
+                "heal_ms", "last error");
+        for (int i = 0; i < r->scn->n_probes; i++) {
+            const struct probe_rt *p = &r->probes[i];
+            char ms[24];
+            snprintf(ms, sizeof(ms), p->healed ? "%" PRId64 : "-", p->heal_ms);
+            fprintf(f, "%-10s %-10s %-28s %-7s %8s  %s\n", p->cfg->name,
+                    p->version[0] ? p->version : "?", base, p->healed ? "yes" : "never", ms,
+                    p->last_error[0] ? p->last_error : "-");
+        }
+    }
+    for (int i = 0; i < r->n_mig; i++)
+        fprintf(f, "migration %d-%d: %d of %d slots, %ld keys moved in %" PRIu64
+                   " ms, %d retries%s%s\n",
+                r->mig[i].lo, r->mig[i].hi, r->mig[i].slots_moved, r->mig[i].hi - r->mig[i].lo + 1,
+                r->mig[i].keys_moved, r->mig[i].ms, r->mig[i].retries,
+                r->mig[i].error[0] ? "; last error: " : "", r->mig[i].error);
+    if (r->invalid[0])
+        fprintf(f, "invalid: %s\n", r->invalid);
+    fprintf(f, "verdict: %s\n", verdict);
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    char *const argv[] = {"cp", "-f", (char *)from, (char *)to, NULL};
+    return access(from, R_OK) == 0 ? proc_run(argv) : -1;
+}
+
+void report_write(struct run *r, const struct check_result *res, int n,
+                         const char *verdict, const char *error)
+{
+    const char *dir = r->o->report_dir;
+    char path[700];
+    FILE *f;
+    char *const mk[] = {"mkdir", "-p", (char *)dir, NULL};
+    if (proc_run(mk) != 0) {
+        fprintf(stderr, "rift: cannot create report folder %s\n", dir);
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/report.json", dir);
+    if ((f = fopen(path, "w"))) {
+        fputs("{\"scenario\":", f);
+        esc_json(f, r->scn->file);
+        fprintf(f, ",\"seed\":%" PRIu64 ",\"server\":", r->seed);
+        esc_json(f, r->server_name);
+        fputs(",\"server_binary\":", f);
+        esc_json(f, r->server_bin);
+        fputs(",\"server_version\":", f);
+        esc_json(f, r->server_version);
+        fprintf(f, ",\"verdict\":\"%s\",", verdict);
+        if (error) {
+            /* why the run has no verdict: rift's trouble, or a fault that
+             * could not be applied in full */
+            fputs(r->invalid[0] ? "\"invalid\":" : "\"error\":", f);
+            esc_json(f, error);
+            fputc(',', f);
+        }
+        fprintf(f, "\"nodes\":%d,\"timeline\":[", r->scn->n_nodes);
+        for (int i = 0; i < r->steps_done; i++) {
+            fputs(i ? "," : "", f);
+            char text[400];
+            snprintf(text, sizeof(text), "%.3f s: %s%s%s", (double)r->steps[i].t_ms / 1000.0,
+                     r->steps[i].step, r->steps[i].skipped[0] ? ": skipped: " : "",
+                     r->steps[i].skipped);
+            esc_json(f, text);
+        }
+        fputs("],\"steps\":[", f);
+        for (int i = 0; i < r->steps_done; i++) {
+            fprintf(f, "%s{\"t_ms\":%" PRId64 ",\"step\":", i ? "," : "", r->steps[i].t_ms);
+            esc_json(f, r->steps[i].step);
+            fprintf(f, ",\"status\":\"%s\"", r->steps[i].skipped[0] ? "skipped" : "done");
+            if (r->steps[i].skipped[0]) {
+                fputs(",\"reason\":", f);
+                esc_json(f, r->steps[i].skipped);
+            }
+            fputc('}', f);
+        }
+        fputs("],\"checks\":[", f);
+        for (int i = 0; i < n; i++) {
+            fprintf(f, "%s{\"name\":\"%s\",\"status\":\"%s\",\"detail\":", i ? "," : "",
+                    res[i].name, res[i].status);
+            esc_json(f, res[i].detail);
+            fputs(",\"observations\":[", f);
+            int k2 = 0;
+            for (int k = 0; k < r->n_obs; k++) {
+                const struct obs *o = &r->obs[k];
+                if (strcmp(o->check, res[i].name))
+                    continue;
+                fprintf(f, "%s{\"observer\":", k2++ ? "," : "");
+                esc_json(f, o->observer);
+                fputs(",\"what\":", f);
+                esc_json(f, o->what);
+                fprintf(f, ",\"first_ms\":%" PRId64 ",\"last_ms\":%" PRId64 ",\"samples\":%d}",
+                        o->first_ms, o->last_ms, o->samples);
+            }
+            fputs("]}", f);
+        }
+        fputs("],\"clients\":[", f);
+        for (int i = 0; r->probes_started && i < r->scn->n_probes; i++) {
+            const struct probe_rt *p = &r->probes[i];
+            fprintf(f, "%s{\"name\":\"%s\",\"version\":", i ? "," : "", p->cfg->name);
+            esc_json(f, p->version);
+            fprintf(f, ",\"healed\":%s,\"heal_ms\":", p->healed ? "true" : "false");
+            if (p->healed)
+                fprintf(f, "%" PRId64, p->heal_ms);
+            else
+                fputs("null", f);
+            fputs(",\"last_error\":", f);
+            esc_json(f, p->last_error);
+            fprintf(f, ",\"ops\":%" PRIu64 ",\"failures\":%" PRIu64 ",\"errors_during_fault\":{",
+                    p->ops, p->failures);
+            for (int k = 0; k < p->n_kinds; k++) {
+                fputs(k ? "," : "", f);
+                esc_json(f, p->kinds[k]);
+                fprintf(f, ":%" PRIu64, p->kind_count[k]);
+            }
+            fprintf(f, "},\"options\":%s}", p->options[0] ? p->options : "{}");
+        }
+        fputs("]", f);
+        if (r->scn->writers > 0) {
+            const struct wl_result *w = &r->wl_res;
+            fprintf(f, ",\"workload\":{\"writers\":%d,\"ops\":%" PRIu64 ",\"acknowledged\":%" PRIu64
+                       ",\"lost_writes\":%d,\"lost_keys\":%d,\"unacknowledged_applied\":%d,"
+                       "\"errors\":{",
+                    r->wl.n, w->ops, w->ok, w->lost_writes, w->lost_keys, w->unacked_applied);
+            for (int e = 1; e < CC__COUNT; e++)
+                fprintf(f, "%s\"%s\":%" PRIu64, e > 1 ? "," : "", cc_err_name((enum cc_err)e),
+                        w->errors[e]);
+            fputs("},\"unavailable\":[", f);
+            int k2 = 0;
+            for (int k = 0; k < r->n_obs; k++)
+                if (!strcmp(r->obs[k].check, "unavailable")) {
+                    fputs(k2++ ? "," : "", f);
+                    esc_json(f, r->obs[k].what);
+                }
+            fputs("]}", f);
+        }
+        fputs(",\"migrations\":[", f);
+        for (int i = 0; i < r->n_mig; i++)
+            fprintf(f, "%s{\"slots\":\"%d-%d\",\"moved\":%d,\"keys\":%ld,\"ms\":%" PRIu64
+                       ",\"retries\":%d}",
+                    i ? "," : "", r->mig[i].lo, r->mig[i].hi, r->mig[i].slots_moved,
+                    r->mig[i].keys_moved, r->mig[i].ms, r->mig[i].retries);
+        fputs("]", f);
+        if (r->shim_stats)
+            fprintf(f, ",\"shim\":%s", r->shim_stats);
+        fputs("}\n", f);
+        fclose(f);
+    }
+    snprintf(path, sizeof(path), "%s/junit.xml", dir);
+    if ((f = fopen(path, "w"))) {
+        int failures = 0;
+        for (int i = 0; i < n; i++)
+            failures += !strcmp(res[i].status, "fail");
+        fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                   "<testsuite name=\"rift\" tests=\"%d\" failures=\"%d\" errors=\"%d\">\n",
+                n + (error != NULL), failures, error != NULL);
+        for (int i = 0; i < n; i++) {
+            fputs("  <testcase classname=\"rift.", f);
+            esc_xml(f, r->scn->file);
+            fputs("\" name=\"", f);
+            esc_xml(f, res[i].name);
+            fputc('"', f);
+            if (!strcmp(res[i].status, "fail")) {
+                fputs(">\n    <failure message=\"", f);
+                esc_xml(f, res[i].detail);
+                fputs("\"/>\n  </testcase>\n", f);
+            } else {
+                fputs("/>\n", f);
+            }
+        }
+        if (error) {
+            fputs("  <testcase classname=\"rift.", f);
+            esc_xml(f, r->scn->file);
+            fputs("\" name=\"rift\">\n    <error message=\"", f);
+            esc_xml(f, error);
+            fputs("\"/>\n  </testcase>\n", f);
+        }
+        fputs("</testsuite>\n", f);
+        fclose(f);
+    }
+    snprintf(path, sizeof(path), "%s/summary.txt", dir);
+    if ((f = fopen(path, "w"))) {
+        report_summary(r, f, res, n, verdict);
+        fclose(f);
+    }
+    for (int i = 0; i < r->scn->n_nodes; i++) {
+        snprintf(path, sizeof(path), "%s/%s.log", dir, r->scn->names[i]);
+        copy_file(r->nodes[i].log, path);
+    }
+    for (int i = 0; r->probes_started && i < r->scn->n_probes; i++) {
+        snprintf(path, sizeof(path), "%s/probe-%s.jsonl", dir, r->scn->probes[i].name);
+        copy_file(r->probes[i].out_path, path);
+        snprintf(path, sizeof(path), "%s/probe-%s.log", dir, r->scn->probes[i].name);
+        copy_file(r->probes[i].log_path, path);
+    }
+    static const char *const files[] = {"views.jsonl", "shim.pcap", "shim.events.jsonl",
+                                        "shim.log", "shim.ini", "bus.txt", "bus.jsonl"};
+    for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
+        char from[400];
+        snprintf(from, sizeof(from), "%s/%s", r->tmp, files[k]);
+        snprintf(path, sizeof(path), "%s/%s", dir, files[k]);
+        copy_file(from, path);
+    }
+}

@@ -1,0 +1,17 @@
+/* report: summary.txt and stdout, report.json, junit.xml, the bus
+ * timeline and the bus messages behind each finding, copied logs. */
+#ifndef RIFT_REPORT_H
+#define RIFT_REPORT_H
+
+#include "runstate.h"
+
+#include "checks.h"
+
+void report_decode_bus(struct run *r);
+void report_summary(struct run *r, FILE *f, const struct check_result *res, int n,
+                    const char *verdict);
+/* The report folder; error: why there is no verdict, or NULL. */
+void report_write(struct run *r, const struct check_result *res, int n, const char *verdict,
+                  const char *error);
+
+#endif

@@ -1,0 +1,104 @@
+/* runstate: the state one `rift run` shares between its modules (the
+ * nodes, observations, steps as they ran, the shim, probes, workload), the
+ * harness's one clock and its progress output. The bottom of the harness:
+ * it calls nothing above it. */
+#ifndef RIFT_RUNSTATE_H
+#define RIFT_RUNSTATE_H
+
+#include <hiredis.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "migrate.h"
+#include "probes.h"
+#include "proc.h"
+#include "run.h"
+#include "scenario.h"
+#include "view.h"
+#include "workload.h"
+
+#define SAMPLE_MS 20
+#define SUMMARY_ROWS 8
+#define MAX_OBS 512
+
+struct node_rt {
+    pid_t pid;          /* an unreaped child of ours, or 0 */
+    bool down;          /* a step stopped it on purpose, or it exited */
+    bool paused;
+    char down_why[96];  /* how it went down, for steps skipped on it */
+    char dir[300], log[340], id[41];
+    redisContext *admin;
+    struct view view;   /* last sample */
+    bool have_view;
+};
+
+/* A timeline step as it ran: skipped (with the reason) when its node was
+ * not there to act on. */
+struct step_rec {
+    int64_t t_ms;
+    char step[160];
+    char skipped[160];
+};
+
+struct obs {
+    char check[16];
+    char observer[16];
+    char what[256];
+    int64_t first_ms, last_ms;
+    int samples;
+};
+
+struct run {
+    const struct scenario *scn;
+    const struct run_opts *o;
+    uint64_t seed;
+    char id[16], netns[32], tmp[256], server_bin[POL_PATH_MAX], server_version[64];
+    char server_name[32];        /* redis | redis8 | valkey | path */
+    /* How to start a server: for trixie's, its own loader, the library
+     * path and the name the binary must see as argv[0]. */
+    char launch[5][POL_PATH_MAX];
+    int n_launch;
+    struct registry reg;
+    int orig_ns;
+    bool ns_made, reg_made;
+    struct node_rt nodes[SCN_MAX_NODES];
+    pid_t shim_pid;
+    char shim_sock[300], shim_bin[POL_PATH_MAX + 16], shim_log[300], shim_err[512];
+    char invalid[512];           /* why the verdict does not count, or "" */
+    uint64_t t_start, t_ready;
+    double t_ready_real;         /* t_ready on CLOCK_REALTIME (pcap times) */
+    FILE *views;
+    struct obs obs[MAX_OBS];
+    int n_obs;
+    int64_t last_step_ms, converged_ms;
+    int steps_done;
+    struct step_rec steps[SCN_MAX_STEPS];
+    char *shim_stats;
+    struct workload wl;
+    bool wl_running;
+    struct wl_result wl_res;
+    struct migration mig[8];
+    int n_mig;
+    struct probe_rt probes[SCN_MAX_PROBES];
+    bool probes_started;
+    int64_t first_fault_ms;
+};
+
+/* Set by SIGINT/SIGTERM: every wait gives up. */
+extern volatile sig_atomic_t run_interrupted;
+
+/* The harness's monotonic clock, in ns; tests replace the source. */
+extern uint64_t (*run_clock)(void);
+uint64_t run_now_ns(void);
+/* ms since the timeline started (0 before). */
+int64_t run_ms(const struct run *r);
+/* "[   1.234] what" on stderr, seconds since the run started. */
+void run_progress(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void run_sleep_ms(int ms);
+/* "127.0.0.X:7000" of node i. */
+void run_node_addr(int i, char *out, size_t len);
+
+#endif

@@ -1,0 +1,226 @@
+/* steps: running the timeline's steps. */
+#include "steps.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../proto/ctl.h"
+#include "../proto/pkt.h"
+#include "nodes.h"
+#include "observe.h"
+
+/* One control request; on failure r->shim_err says why. */
+int step_shim_request(struct run *r, const char *line, char *reply, size_t len)
+{
+    return ctl_request(r->shim_sock, line, reply, len, 10000, r->shim_err, sizeof(r->shim_err));
+}
+
+int step_start_shim(struct run *r, char *err, size_t el)
+{
+    char policy[300], capture[300];
+    char *text;
+    FILE *f;
+    snprintf(r->shim_sock, sizeof(r->shim_sock), "%s/shim.sock", r->tmp);
+    snprintf(policy, sizeof(policy), "%s/shim.ini", r->tmp);
+    snprintf(capture, sizeof(capture), "%s/shim.pcap", r->tmp);
+    snprintf(r->shim_log, sizeof(r->shim_log), "%s/shim.log", r->tmp);
+    text = scn_policy_text(r->scn, r->shim_sock, capture, r->seed);
+    f = text ? fopen(policy, "w") : NULL;
+    if (!f) {
+        snprintf(err, el, "cannot write %s", policy);
+        free(text);
+        return -1;
+    }
+    fputs(text, f);
+    fclose(f);
+    free(text);
+    char *const argv[] = {r->shim_bin, "--policy", policy, NULL};
+    r->shim_pid = proc_spawn_reg(&r->reg, "shim", argv, r->shim_log, NULL, NULL);
+    if (r->shim_pid < 0) {
+        r->shim_pid = 0;
+        snprintf(err, el, "cannot start %s", r->shim_bin);
+        return -1;
+    }
+    for (int waited = 0; waited < 10000; waited += 20) {
+        if (proc_reap(r->shim_pid, NULL)) {
+            FILE *lf = fopen(r->shim_log, "r");
+            char line[512] = "";
+            if (lf) {
+                if (!fgets(line, sizeof(line), lf))
+                    line[0] = '\0';
+                fclose(lf);
+            }
+            line[strcspn(line, "\n")] = '\0';
+            snprintf(err, el, "rift-shim exited: %s", line);
+            r->shim_pid = 0;
+            return -1;
+        }
+        char *reply = malloc(CTL_REPLY_MAX);
+        int rc = reply ? step_shim_request(r, "stats", reply, CTL_REPLY_MAX) : -1;
+        free(reply);
+        if (rc == 0)
+            return 0;
+        run_sleep_ms(20);
+    }
+    snprintf(err, el, "rift-shim did not answer on %s within 10 s", r->shim_sock);
+    return -1;
+}
+
+bool step_migrations_done(const struct run *r)
+{
+    for (int i = 0; i < r->n_mig; i++)
+        if (!r->mig[i].done)
+            return false;
+    return true;
+}
+
+void step_join_migrations(struct run *r)
+{
+    for (int i = 0; i < r->n_mig; i++) {
+        struct migration *m = &r->mig[i];
+        if (m->th) {
+            mig_join(m);
+            m->th = 0;
+            run_progress(r, "migration %d-%d: %d slots, %ld keys moved in %" PRIu64 " ms, %d retries%s%s",
+                     m->lo, m->hi, m->slots_moved, m->keys_moved, m->ms, m->retries,
+                     m->error[0] ? ", last error: " : "", m->error);
+        }
+    }
+}
+
+int step_run(struct run *r, const struct scn_step *st, char *err, size_t el)
+{
+    const struct scenario *s = r->scn;
+    char line[160], reply[512], skip[160] = "";
+    /* exits since the last sample are recorded before a step acts on a node */
+    obs_reap_nodes(r);
+    switch (st->kind) {
+    case STEP_FAULT:
+        snprintf(line, sizeof(line), "%s %s", st->on ? "on" : "off",
+                 s->faults.rules[st->fault].name);
+        if (step_shim_request(r, line, reply, sizeof(reply)) < 0 || strcmp(reply, "ok") != 0) {
+            snprintf(err, el, "rift-shim: %s: %s", line, reply);
+            return -1;
+        }
+        snprintf(line, sizeof(line), "fault %s %s", s->faults.rules[st->fault].name,
+                 st->on ? "on" : "off");
+        break;
+    case STEP_FAILOVER: {
+        char cmd[64];
+        snprintf(line, sizeof(line), "failover %s%s%s", s->names[st->node], st->mode[0] ? " " : "",
+                 st->mode);
+        if (!node_usable(r, st->node, skip, sizeof(skip)))
+            break;
+        snprintf(cmd, sizeof(cmd), "CLUSTER FAILOVER%s%s", st->mode[0] ? " " : "", st->mode);
+        if (!node_ok(r, st->node, cmd, err, el))
+            return -1;
+        break;
+    }
+    case STEP_KILL:
+        snprintf(line, sizeof(line), "kill %s", s->names[st->node]);
+        if (node_signal(r, st->node, SIGKILL, skip, sizeof(skip))) {
+            node_down(r, st->node, "killed by the step at %.3f s", (double)run_ms(r) / 1000.0);
+            r->nodes[st->node].paused = false;
+        }
+        break;
+    case STEP_PAUSE:
+        snprintf(line, sizeof(line), "pause %s", s->names[st->node]);
+        if (node_signal(r, st->node, SIGSTOP, skip, sizeof(skip)))
+            r->nodes[st->node].paused = true;
+        break;
+    case STEP_RESUME:
+        snprintf(line, sizeof(line), "resume %s", s->names[st->node]);
+        if (node_signal(r, st->node, SIGCONT, skip, sizeof(skip)))
+            r->nodes[st->node].paused = false;
+        break;
+    case STEP_RESTART: {
+        struct node_rt *n = &r->nodes[st->node];
+        if (!n->down) {
+            node_down(r, st->node, "stopped by the restart at %.3f s", (double)run_ms(r) / 1000.0);
+            proc_stop(n->pid, 5000);
+        } else {
+            proc_reap(n->pid, NULL);
+        }
+        n->pid = 0;
+        if (n->admin) {
+            redisFree(n->admin);
+            n->admin = NULL;
+        }
+        if (node_start(r, st->node, err, el) < 0)
+            return -1;
+        snprintf(line, sizeof(line), "restart %s", s->names[st->node]);
+        break;
+    }
+    case STEP_WAIT_CONVERGED: {
+        /* Waits at most converge_within (or 60 s); a cluster that does not
+         * converge is a finding of the convergence check, not an error. */
+        char why[256] = "run_interrupted";
+        uint64_t limit = s->check.converge_within_ns ? s->check.converge_within_ns
+                                                     : 60000000000ull;
+        uint64_t end = run_now_ns() + limit;
+        bool ok = false;
+        while (!run_interrupted && run_now_ns() < end) {
+            obs_sample(r, true);
+            obs_reap_nodes(r);
+            if (step_migrations_done(r) && (ok = obs_converged(r, why, sizeof(why))))
+                break;
+            run_sleep_ms(SAMPLE_MS);
+        }
+        step_join_migrations(r);
+        if (ok)
+            snprintf(line, sizeof(line), "wait converged");
+        else
+            snprintf(line, sizeof(line), "wait converged: gave up after %.1f s (%s)",
+                     (double)limit / 1e9, why);
+        break;
+    }
+    case STEP_MIGRATE: {
+        struct migration *m;
+        if (r->n_mig == 8) {
+            snprintf(err, el, "at most 8 migrations per run");
+            return -1;
+        }
+        m = &r->mig[r->n_mig];
+        memset(m, 0, sizeof(*m));
+        m->lo = st->slot_lo;
+        m->hi = st->slot_hi;
+        pkt_addr(SCN_ADMIN_IP, m->source, sizeof(m->source));
+        run_node_addr(st->src, m->src_addr, sizeof(m->src_addr));
+        run_node_addr(st->dst, m->dst_addr, sizeof(m->dst_addr));
+        memcpy(m->src_id, r->nodes[st->src].id, sizeof(m->src_id));
+        memcpy(m->dst_id, r->nodes[st->dst].id, sizeof(m->dst_id));
+        for (int k = 0; k < s->n_nodes && m->n_others < MIG_MAX_PRIMARIES; k++)
+            if (k != st->src && k != st->dst)
+                run_node_addr(k, m->others[m->n_others++], sizeof(m->others[0]));
+        if (mig_start(m) < 0) {
+            snprintf(err, el, "cannot start the migration thread");
+            return -1;
+        }
+        r->n_mig++;
+        snprintf(line, sizeof(line), "migrate %d-%d %s %s (started)", st->slot_lo, st->slot_hi,
+                 s->names[st->src], s->names[st->dst]);
+        break;
+    }
+    default:
+        snprintf(err, el, "unknown step");
+        return -1;
+    }
+    {
+        struct step_rec *rec = &r->steps[r->steps_done];
+        rec->t_ms = run_ms(r);
+        snprintf(rec->step, sizeof(rec->step), "%s", line);
+        snprintf(rec->skipped, sizeof(rec->skipped), "%s", skip);
+    }
+    if (skip[0])
+        run_progress(r, "step %s: skipped: %s", line, skip);
+    else
+        run_progress(r, "step %s", line);
+    return 0;
+}
