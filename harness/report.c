@@ -164,164 +164,165 @@ static int copy_file(const char *from, const char *to)
     return access(from, R_OK) == 0 ? proc_run(argv) : -1;
 }
 
-void report_write(struct run *r, const struct check_result *res, int n,
-                         const char *verdict, const char *error)
+/* report.json: the run, its steps as they ran. */
+static void json_run(FILE *f, const struct run *r, const char *verdict, const char *error)
 {
-    const char *dir = r->o->report_dir;
-    char path[700];
-    FILE *f;
-    char *const mk[] = {"mkdir", "-p", (char *)dir, NULL};
-    if (proc_run(mk) != 0) {
-        fprintf(stderr, "rift: cannot create report folder %s\n", dir);
-        return;
+    fputs("{\"scenario\":", f);
+    esc_json(f, r->scn->file);
+    fprintf(f, ",\"seed\":%" PRIu64 ",\"server\":", r->seed);
+    esc_json(f, r->server_name);
+    fputs(",\"server_binary\":", f);
+    esc_json(f, r->server_bin);
+    fputs(",\"server_version\":", f);
+    esc_json(f, r->server_version);
+    fprintf(f, ",\"verdict\":\"%s\",", verdict);
+    if (error) {
+        /* why the run has no verdict: rift's trouble, or a fault that
+         * could not be applied in full */
+        fputs(r->invalid[0] ? "\"invalid\":" : "\"error\":", f);
+        esc_json(f, error);
+        fputc(',', f);
     }
-    snprintf(path, sizeof(path), "%s/report.json", dir);
-    if ((f = fopen(path, "w"))) {
-        fputs("{\"scenario\":", f);
-        esc_json(f, r->scn->file);
-        fprintf(f, ",\"seed\":%" PRIu64 ",\"server\":", r->seed);
-        esc_json(f, r->server_name);
-        fputs(",\"server_binary\":", f);
-        esc_json(f, r->server_bin);
-        fputs(",\"server_version\":", f);
-        esc_json(f, r->server_version);
-        fprintf(f, ",\"verdict\":\"%s\",", verdict);
-        if (error) {
-            /* why the run has no verdict: rift's trouble, or a fault that
-             * could not be applied in full */
-            fputs(r->invalid[0] ? "\"invalid\":" : "\"error\":", f);
-            esc_json(f, error);
-            fputc(',', f);
-        }
-        fprintf(f, "\"nodes\":%d,\"timeline\":[", r->scn->n_nodes);
-        for (int i = 0; i < r->steps_done; i++) {
-            fputs(i ? "," : "", f);
-            char text[400];
-            snprintf(text, sizeof(text), "%.3f s: %s%s%s", (double)r->steps[i].t_ms / 1000.0,
-                     r->steps[i].step, r->steps[i].skipped[0] ? ": skipped: " : "",
-                     r->steps[i].skipped);
-            esc_json(f, text);
-        }
-        fputs("],\"steps\":[", f);
-        for (int i = 0; i < r->steps_done; i++) {
-            fprintf(f, "%s{\"t_ms\":%" PRId64 ",\"step\":", i ? "," : "", r->steps[i].t_ms);
-            esc_json(f, r->steps[i].step);
-            fprintf(f, ",\"status\":\"%s\"", r->steps[i].skipped[0] ? "skipped" : "done");
-            if (r->steps[i].skipped[0]) {
-                fputs(",\"reason\":", f);
-                esc_json(f, r->steps[i].skipped);
-            }
-            fputc('}', f);
-        }
-        fputs("],\"checks\":[", f);
-        for (int i = 0; i < n; i++) {
-            fprintf(f, "%s{\"name\":\"%s\",\"status\":\"%s\",\"detail\":", i ? "," : "",
-                    res[i].name, res[i].status);
-            esc_json(f, res[i].detail);
-            fputs(",\"observations\":[", f);
-            int k2 = 0;
-            for (int k = 0; k < r->n_obs; k++) {
-                const struct obs *o = &r->obs[k];
-                if (strcmp(o->check, res[i].name))
-                    continue;
-                fprintf(f, "%s{\"observer\":", k2++ ? "," : "");
-                esc_json(f, o->observer);
-                fputs(",\"what\":", f);
-                esc_json(f, o->what);
-                fprintf(f, ",\"first_ms\":%" PRId64 ",\"last_ms\":%" PRId64 ",\"samples\":%d}",
-                        o->first_ms, o->last_ms, o->samples);
-            }
-            fputs("]}", f);
-        }
-        fputs("],\"clients\":[", f);
-        for (int i = 0; r->probes_started && i < r->scn->n_probes; i++) {
-            const struct probe_rt *p = &r->probes[i];
-            fprintf(f, "%s{\"name\":\"%s\",\"version\":", i ? "," : "", p->cfg->name);
-            esc_json(f, p->version);
-            fprintf(f, ",\"healed\":%s,\"heal_ms\":", p->healed ? "true" : "false");
-            if (p->healed)
-                fprintf(f, "%" PRId64, p->heal_ms);
-            else
-                fputs("null", f);
-            fputs(",\"last_error\":", f);
-            esc_json(f, p->last_error);
-            fprintf(f, ",\"ops\":%" PRIu64 ",\"failures\":%" PRIu64 ",\"errors_during_fault\":{",
-                    p->ops, p->failures);
-            for (int k = 0; k < p->n_kinds; k++) {
-                fputs(k ? "," : "", f);
-                esc_json(f, p->kinds[k]);
-                fprintf(f, ":%" PRIu64, p->kind_count[k]);
-            }
-            fprintf(f, "},\"options\":%s}", p->options[0] ? p->options : "{}");
-        }
-        fputs("]", f);
-        if (r->scn->writers > 0) {
-            const struct wl_result *w = &r->wl_res;
-            fprintf(f, ",\"workload\":{\"writers\":%d,\"ops\":%" PRIu64 ",\"acknowledged\":%" PRIu64
-                       ",\"lost_writes\":%d,\"lost_keys\":%d,\"unacknowledged_applied\":%d,"
-                       "\"errors\":{",
-                    r->wl.n, w->ops, w->ok, w->lost_writes, w->lost_keys, w->unacked_applied);
-            for (int e = 1; e < CC__COUNT; e++)
-                fprintf(f, "%s\"%s\":%" PRIu64, e > 1 ? "," : "", cc_err_name((enum cc_err)e),
-                        w->errors[e]);
-            fputs("},\"unavailable\":[", f);
-            int k2 = 0;
-            for (int k = 0; k < r->n_obs; k++)
-                if (!strcmp(r->obs[k].check, "unavailable")) {
-                    fputs(k2++ ? "," : "", f);
-                    esc_json(f, r->obs[k].what);
-                }
-            fputs("]}", f);
-        }
-        fputs(",\"migrations\":[", f);
-        for (int i = 0; i < r->n_mig; i++)
-            fprintf(f, "%s{\"slots\":\"%d-%d\",\"moved\":%d,\"keys\":%ld,\"ms\":%" PRIu64
-                       ",\"retries\":%d}",
-                    i ? "," : "", r->mig[i].lo, r->mig[i].hi, r->mig[i].slots_moved,
-                    r->mig[i].keys_moved, r->mig[i].ms, r->mig[i].retries);
-        fputs("]", f);
-        if (r->shim_stats)
-            fprintf(f, ",\"shim\":%s", r->shim_stats);
-        fputs("}\n", f);
-        fclose(f);
+    fprintf(f, "\"nodes\":%d,\"timeline\":[", r->scn->n_nodes);
+    for (int i = 0; i < r->steps_done; i++) {
+        fputs(i ? "," : "", f);
+        char text[400];
+        snprintf(text, sizeof(text), "%.3f s: %s%s%s", (double)r->steps[i].t_ms / 1000.0,
+                 r->steps[i].step, r->steps[i].skipped[0] ? ": skipped: " : "",
+                 r->steps[i].skipped);
+        esc_json(f, text);
     }
-    snprintf(path, sizeof(path), "%s/junit.xml", dir);
-    if ((f = fopen(path, "w"))) {
-        int failures = 0;
-        for (int i = 0; i < n; i++)
-            failures += !strcmp(res[i].status, "fail");
-        fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                   "<testsuite name=\"rift\" tests=\"%d\" failures=\"%d\" errors=\"%d\">\n",
-                n + (error != NULL), failures, error != NULL);
-        for (int i = 0; i < n; i++) {
-            fputs("  <testcase classname=\"rift.", f);
-            esc_xml(f, r->scn->file);
-            fputs("\" name=\"", f);
-            esc_xml(f, res[i].name);
-            fputc('"', f);
-            if (!strcmp(res[i].status, "fail")) {
-                fputs(">\n    <failure message=\"", f);
-                esc_xml(f, res[i].detail);
-                fputs("\"/>\n  </testcase>\n", f);
-            } else {
-                fputs("/>\n", f);
-            }
+    fputs("],\"steps\":[", f);
+    for (int i = 0; i < r->steps_done; i++) {
+        fprintf(f, "%s{\"t_ms\":%" PRId64 ",\"step\":", i ? "," : "", r->steps[i].t_ms);
+        esc_json(f, r->steps[i].step);
+        fprintf(f, ",\"status\":\"%s\"", r->steps[i].skipped[0] ? "skipped" : "done");
+        if (r->steps[i].skipped[0]) {
+            fputs(",\"reason\":", f);
+            esc_json(f, r->steps[i].skipped);
         }
-        if (error) {
-            fputs("  <testcase classname=\"rift.", f);
-            esc_xml(f, r->scn->file);
-            fputs("\" name=\"rift\">\n    <error message=\"", f);
-            esc_xml(f, error);
+        fputc('}', f);
+    }
+}
+
+static void json_checks(FILE *f, const struct run *r, const struct check_result *res, int n)
+{
+    fputs("],\"checks\":[", f);
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "%s{\"name\":\"%s\",\"status\":\"%s\",\"detail\":", i ? "," : "",
+                res[i].name, res[i].status);
+        esc_json(f, res[i].detail);
+        fputs(",\"observations\":[", f);
+        int k2 = 0;
+        for (int k = 0; k < r->n_obs; k++) {
+            const struct obs *o = &r->obs[k];
+            if (strcmp(o->check, res[i].name))
+                continue;
+            fprintf(f, "%s{\"observer\":", k2++ ? "," : "");
+            esc_json(f, o->observer);
+            fputs(",\"what\":", f);
+            esc_json(f, o->what);
+            fprintf(f, ",\"first_ms\":%" PRId64 ",\"last_ms\":%" PRId64 ",\"samples\":%d}",
+                    o->first_ms, o->last_ms, o->samples);
+        }
+        fputs("]}", f);
+    }
+}
+
+static void json_clients(FILE *f, const struct run *r)
+{
+    fputs("],\"clients\":[", f);
+    for (int i = 0; r->probes_started && i < r->scn->n_probes; i++) {
+        const struct probe_rt *p = &r->probes[i];
+        fprintf(f, "%s{\"name\":\"%s\",\"version\":", i ? "," : "", p->cfg->name);
+        esc_json(f, p->version);
+        fprintf(f, ",\"healed\":%s,\"heal_ms\":", p->healed ? "true" : "false");
+        if (p->healed)
+            fprintf(f, "%" PRId64, p->heal_ms);
+        else
+            fputs("null", f);
+        fputs(",\"last_error\":", f);
+        esc_json(f, p->last_error);
+        fprintf(f, ",\"ops\":%" PRIu64 ",\"failures\":%" PRIu64 ",\"errors_during_fault\":{",
+                p->ops, p->failures);
+        for (int k = 0; k < p->n_kinds; k++) {
+            fputs(k ? "," : "", f);
+            esc_json(f, p->kinds[k]);
+            fprintf(f, ":%" PRIu64, p->kind_count[k]);
+        }
+        fprintf(f, "},\"options\":%s}", p->options[0] ? p->options : "{}");
+    }
+    fputs("]", f);
+}
+
+static void json_workload_shim(FILE *f, const struct run *r)
+{
+    if (r->scn->writers > 0) {
+        const struct wl_result *w = &r->wl_res;
+        fprintf(f, ",\"workload\":{\"writers\":%d,\"ops\":%" PRIu64 ",\"acknowledged\":%" PRIu64
+                   ",\"lost_writes\":%d,\"lost_keys\":%d,\"unacknowledged_applied\":%d,"
+                   "\"errors\":{",
+                r->wl.n, w->ops, w->ok, w->lost_writes, w->lost_keys, w->unacked_applied);
+        for (int e = 1; e < CC__COUNT; e++)
+            fprintf(f, "%s\"%s\":%" PRIu64, e > 1 ? "," : "", cc_err_name((enum cc_err)e),
+                    w->errors[e]);
+        fputs("},\"unavailable\":[", f);
+        int k2 = 0;
+        for (int k = 0; k < r->n_obs; k++)
+            if (!strcmp(r->obs[k].check, "unavailable")) {
+                fputs(k2++ ? "," : "", f);
+                esc_json(f, r->obs[k].what);
+            }
+        fputs("]}", f);
+    }
+    fputs(",\"migrations\":[", f);
+    for (int i = 0; i < r->n_mig; i++)
+        fprintf(f, "%s{\"slots\":\"%d-%d\",\"moved\":%d,\"keys\":%ld,\"ms\":%" PRIu64
+                   ",\"retries\":%d}",
+                i ? "," : "", r->mig[i].lo, r->mig[i].hi, r->mig[i].slots_moved,
+                r->mig[i].keys_moved, r->mig[i].ms, r->mig[i].retries);
+    fputs("]", f);
+    if (r->shim_stats)
+        fprintf(f, ",\"shim\":%s", r->shim_stats);
+}
+
+static void write_junit(FILE *f, const struct run *r, const struct check_result *res, int n,
+                        const char *error)
+{
+    int failures = 0;
+    for (int i = 0; i < n; i++)
+        failures += !strcmp(res[i].status, "fail");
+    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+               "<testsuite name=\"rift\" tests=\"%d\" failures=\"%d\" errors=\"%d\">\n",
+            n + (error != NULL), failures, error != NULL);
+    for (int i = 0; i < n; i++) {
+        fputs("  <testcase classname=\"rift.", f);
+        esc_xml(f, r->scn->file);
+        fputs("\" name=\"", f);
+        esc_xml(f, res[i].name);
+        fputc('"', f);
+        if (!strcmp(res[i].status, "fail")) {
+            fputs(">\n    <failure message=\"", f);
+            esc_xml(f, res[i].detail);
             fputs("\"/>\n  </testcase>\n", f);
+        } else {
+            fputs("/>\n", f);
         }
-        fputs("</testsuite>\n", f);
-        fclose(f);
     }
-    snprintf(path, sizeof(path), "%s/summary.txt", dir);
-    if ((f = fopen(path, "w"))) {
-        report_summary(r, f, res, n, verdict);
-        fclose(f);
+    if (error) {
+        fputs("  <testcase classname=\"rift.", f);
+        esc_xml(f, r->scn->file);
+        fputs("\" name=\"rift\">\n    <error message=\"", f);
+        esc_xml(f, error);
+        fputs("\"/>\n  </testcase>\n", f);
     }
+    fputs("</testsuite>\n", f);
+}
+
+/* Node and probe logs, views, the shim's files and the bus timeline. */
+static void copy_artifacts(const struct run *r, const char *dir)
+{
+    char path[700];
     for (int i = 0; i < r->scn->n_nodes; i++) {
         snprintf(path, sizeof(path), "%s/%s.log", dir, r->scn->names[i]);
         copy_file(r->nodes[i].log, path);
@@ -340,4 +341,37 @@ void report_write(struct run *r, const struct check_result *res, int n,
         snprintf(path, sizeof(path), "%s/%s", dir, files[k]);
         copy_file(from, path);
     }
+}
+
+void report_write(struct run *r, const struct check_result *res, int n, const char *verdict,
+                  const char *error)
+{
+    const char *dir = r->o->report_dir;
+    char path[700];
+    FILE *f;
+    char *const mk[] = {"mkdir", "-p", (char *)dir, NULL};
+    if (proc_run(mk) != 0) {
+        fprintf(stderr, "rift: cannot create report folder %s\n", dir);
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/report.json", dir);
+    if ((f = fopen(path, "w"))) {
+        json_run(f, r, verdict, error);
+        json_checks(f, r, res, n);
+        json_clients(f, r);
+        json_workload_shim(f, r);
+        fputs("}\n", f);
+        fclose(f);
+    }
+    snprintf(path, sizeof(path), "%s/junit.xml", dir);
+    if ((f = fopen(path, "w"))) {
+        write_junit(f, r, res, n, error);
+        fclose(f);
+    }
+    snprintf(path, sizeof(path), "%s/summary.txt", dir);
+    if ((f = fopen(path, "w"))) {
+        report_summary(r, f, res, n, verdict);
+        fclose(f);
+    }
+    copy_artifacts(r, dir);
 }

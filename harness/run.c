@@ -210,16 +210,202 @@ static void teardown(struct run *r)
     free(reply);
 }
 
+/* Everything the scenario needs, before anything starts: what is missing
+ * is named in one line with the make target that installs it. 0 or 2. */
+static int preflight(struct run *r, char *err, size_t el)
+{
+    const struct scenario *scn = r->scn;
+    const struct run_opts *o = r->o;
+    const char *server = o->server ? o->server : scn->server;
+    char missing[1024];
+    int ps = node_pick_server(r, server, err, el);
+    int nc = need_check(scn, o->self_dir, missing, sizeof(missing));
+    if (ps == -1) {
+        fprintf(stderr, "rift: %s\n", err);
+        return 2;
+    }
+    if (ps == -2 || nc < 0) {
+        fprintf(stderr, "rift: missing: %s%s%s\n", ps == -2 ? err : "",
+                ps == -2 && nc < 0 ? "; " : "", nc < 0 ? missing : "");
+        return 2;
+    }
+    if (access(r->server_bin, X_OK) != 0) {
+        fprintf(stderr, "rift: missing: server %s: run `make deps` (Debian's redis-server) "
+                        "or give an existing binary\n",
+                r->server_bin);
+        return 2;
+    }
+    if (node_server_version(r) < 0) {
+        fprintf(stderr, "rift: %s does not run (--version failed)\n", r->server_bin);
+        return 2;
+    }
+    if (geteuid() != 0) {
+        fprintf(stderr, "rift: run needs root (network namespace, iptables, NFQUEUE)\n");
+        return 2;
+    }
+    return 0;
+}
+
+/* Seed, run id, names; the registry, written before the namespace and the
+ * temp dir exist, so that a kill at any moment leaves nothing `rift
+ * cleanup` does not know of. 0 or 2. */
+static int make_identity(struct run *r, char *err, size_t el)
+{
+    uint32_t rnd;
+    snprintf(r->shim_bin, sizeof(r->shim_bin), "%s/rift-shim", r->o->self_dir);
+    if (r->o->seed_given)
+        r->seed = r->o->seed;
+    else if (getrandom(&r->seed, sizeof(r->seed), 0) != sizeof(r->seed))
+        r->seed = (uint64_t)time(NULL);
+    r->seed &= 0xffffffffffffull; /* short enough to type */
+    if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+        rnd = (uint32_t)getpid();
+    snprintf(r->id, sizeof(r->id), "%06x", rnd & 0xffffff);
+    snprintf(r->netns, sizeof(r->netns), "rift-%s", r->id);
+    snprintf(r->tmp, sizeof(r->tmp), "/tmp/rift-%s", r->id);
+    if (reg_create(&r->reg, r->id, r->netns, r->tmp, err, el) < 0) {
+        fprintf(stderr, "rift: %s\n", err);
+        return 2;
+    }
+    r->reg_made = true;
+    if (mkdir(r->tmp, 0700) < 0) {
+        fprintf(stderr, "rift: cannot create %s: %s\n", r->tmp, strerror(errno));
+        reg_remove(&r->reg);
+        r->reg_made = false;
+        return 2;
+    }
+    return 0;
+}
+
+/* The namespace, the servers, the cluster, the shim, preloaded keys: up to
+ * the moment the timeline starts. */
+static int setup(struct run *r, char *err, size_t el)
+{
+    const struct scenario *scn = r->scn;
+    char vp[300];
+    if (netns_enter(r, err, el) < 0)
+        return -1;
+    for (int i = 0; i < scn->n_nodes; i++) {
+        char dir[sizeof(r->nodes[i].dir)];
+        snprintf(dir, sizeof(dir), "%s/%s", r->tmp, scn->names[i]);
+        memcpy(r->nodes[i].dir, dir, sizeof(dir));
+        snprintf(r->nodes[i].log, sizeof(r->nodes[i].log), "%s/server.log", dir);
+        mkdir(r->nodes[i].dir, 0700);
+        if (node_start(r, i, err, el) < 0)
+            return -1;
+    }
+    if (cluster_build(r, err, el) < 0)
+        return -1;
+    r->t_ready = run_now_ns();
+    run_progress(r, "cluster ready: %d nodes converged, replicas in sync", scn->n_nodes);
+    if (step_start_shim(r, err, el) < 0)
+        return -1;
+    run_progress(r, "rift-shim ready with %d fault%s", scn->faults.n_rules,
+                 scn->faults.n_rules == 1 ? "" : "s");
+    snprintf(vp, sizeof(vp), "%s/views.jsonl", r->tmp);
+    r->views = fopen(vp, "w");
+    /* Slots that migrate get keys of their own, so that MIGRATE has work
+     * to do while the writers hit them. */
+    for (int i = 0; i < scn->n_steps; i++)
+        if (scn->steps[i].kind == STEP_MIGRATE &&
+            cluster_preload(r, scn->steps[i].slot_lo, scn->steps[i].slot_hi, 1000, err, el) < 0)
+            return -1;
+    return 0;
+}
+
+/* The acknowledged-INCR writers, from the clients' address. */
+static int start_workload(struct run *r, char *err, size_t el)
+{
+    const struct scenario *scn = r->scn;
+    int ranges[SCN_MAX_STEPS][2], nr = 0;
+    char src[32], seed[32];
+    for (int i = 0; i < scn->n_steps; i++)
+        if (scn->steps[i].kind == STEP_MIGRATE) {
+            ranges[nr][0] = scn->steps[i].slot_lo;
+            ranges[nr][1] = scn->steps[i].slot_hi;
+            nr++;
+        }
+    pkt_addr(SCN_CLIENTS_IP, src, sizeof(src));
+    run_node_addr(0, seed, sizeof(seed));
+    wl_init(&r->wl, scn->writers, src, seed, (const int(*)[2])ranges, nr, 1000);
+    if (wl_start(&r->wl) < 0) {
+        snprintf(err, el, "cannot start the workload threads");
+        return -1;
+    }
+    r->wl_running = true;
+    run_progress(r, "workload: %d writers, %d keys each, from %s", r->wl.n, r->wl.w[0].n_keys,
+                 src);
+    return 0;
+}
+
+/* After the timeline: the probes' verdicts, the ledger read back, what the
+ * last views still show open; then everything is stopped. */
+static int verify(struct run *r, char *err, size_t el)
+{
+    step_join_migrations(r);
+    if (poll_probes(r, err, el) < 0)
+        return -1;
+    for (int i = 0; r->probes_started && i < r->scn->n_probes; i++) {
+        struct probe_rt *p = &r->probes[i];
+        probe_poll(p, ready_mono_ms(r), r->first_fault_ms < 0 ? 0 : r->first_fault_ms,
+                   r->converged_ms);
+        probe_stop(p);
+        probe_finish(p, ready_mono_ms(r), r->converged_ms);
+        run_progress(r, "client %s %s: %s%s%s", p->cfg->name, p->version,
+                     p->healed ? "healed" : "never healed", p->healed ? "" : "; last error: ",
+                     p->healed ? "" : p->last_error);
+    }
+    if (r->wl_running) {
+        char admin[32], seed[32];
+        wl_stop(&r->wl);
+        r->wl_running = false;
+        pkt_addr(SCN_ADMIN_IP, admin, sizeof(admin));
+        run_node_addr(0, seed, sizeof(seed));
+        wl_verify(&r->wl, admin, seed, obs_ledger, r, &r->wl_res);
+        run_progress(r, "workload: %" PRIu64 " INCRs, %" PRIu64 " acknowledged; read back: %d "
+                        "lost writes on %d keys, %d applied without acknowledgement",
+                     r->wl_res.ops, r->wl_res.ok, r->wl_res.lost_writes, r->wl_res.lost_keys,
+                     r->wl_res.unacked_applied);
+    }
+    obs_open_slots(r);
+    obs_reap_nodes(r);
+    teardown(r);
+    obs_scan_logs(r);
+    return 0;
+}
+
+/* Checks, verdict, summary and report; the exit status. */
+static int conclude(struct run *r)
+{
+    struct check_result res[12];
+    int n, status = 0;
+    const char *verdict;
+    report_decode_bus(r);
+    n = checks_evaluate(r, res);
+    for (int i = 0; i < n; i++)
+        if (!strcmp(res[i].status, "fail"))
+            status = 1;
+    verdict = status ? "fail" : "pass";
+    /* A fault that was not applied in full makes the verdict worthless. */
+    if (checks_faults_not_applied(r, r->invalid, sizeof(r->invalid))) {
+        verdict = "invalid";
+        status = 2;
+        run_progress(r, "run invalid: %s", r->invalid);
+    }
+    report_summary(r, stdout, res, n, verdict);
+    if (r->o->report_dir)
+        report_write(r, res, n, verdict, r->invalid[0] ? r->invalid : NULL);
+    snprintf(r->verdict, sizeof(r->verdict), "%s", verdict);
+    return status;
+}
+
 int run_scenario(const struct run_opts *o)
 {
     static struct scenario scn;
     static struct run R;
     struct run *r = &R;
     char err[768];
-    int status = 2;
-    struct check_result res[12];
-    int nres;
-    const char *verdict = "error";
+    int status;
     struct sigaction sa = {.sa_handler = on_sigint};
 
     memset(r, 0, sizeof(*r));
@@ -231,190 +417,42 @@ int run_scenario(const struct run_opts *o)
         fprintf(stderr, "%s\n", err);
         return 2;
     }
-    const char *server = o->server ? o->server : scn.server;
-    /* Everything the scenario needs, before anything starts: what is
-     * missing is named in one line with the make target that installs it. */
-    {
-        char missing[1024];
-        int ps = node_pick_server(r, server, err, sizeof(err));
-        int nc = need_check(&scn, o->self_dir, missing, sizeof(missing));
-        if (ps == -1) {
-            fprintf(stderr, "rift: %s\n", err);
-            return 2;
-        }
-        if (ps == -2 || nc < 0) {
-            fprintf(stderr, "rift: missing: %s%s%s\n", ps == -2 ? err : "",
-                    ps == -2 && nc < 0 ? "; " : "", nc < 0 ? missing : "");
-            return 2;
-        }
-    }
-    if (access(r->server_bin, X_OK) != 0) {
-        fprintf(stderr, "rift: missing: server %s: run `make deps` (Debian's redis-server) "
-                        "or give an existing binary\n", r->server_bin);
-        return 2;
-    }
-    if (node_server_version(r) < 0) {
-        fprintf(stderr, "rift: %s does not run (--version failed)\n", r->server_bin);
-        return 2;
-    }
-    if (geteuid() != 0) {
-        fprintf(stderr, "rift: run needs root (network namespace, iptables, NFQUEUE)\n");
-        return 2;
-    }
-    snprintf(r->shim_bin, sizeof(r->shim_bin), "%s/rift-shim", o->self_dir);
-    if (o->seed_given)
-        r->seed = o->seed;
-    else if (getrandom(&r->seed, sizeof(r->seed), 0) != sizeof(r->seed))
-        r->seed = (uint64_t)time(NULL);
-    r->seed &= 0xffffffffffffull; /* short enough to type */
-    {
-        uint32_t rnd;
-        if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
-            rnd = (uint32_t)getpid();
-        snprintf(r->id, sizeof(r->id), "%06x", rnd & 0xffffff);
-    }
-    snprintf(r->netns, sizeof(r->netns), "rift-%s", r->id);
-    snprintf(r->tmp, sizeof(r->tmp), "/tmp/rift-%s", r->id);
-
+    if ((status = preflight(r, err, sizeof(err))) != 0)
+        return status;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-
-    /* Registered before it exists: a kill at any moment leaves nothing that
-     * `rift cleanup` does not know of. */
-    if (reg_create(&r->reg, r->id, r->netns, r->tmp, err, sizeof(err)) < 0) {
-        fprintf(stderr, "rift: %s\n", err);
-        return 2;
-    }
-    r->reg_made = true;
-    if (mkdir(r->tmp, 0700) < 0) {
-        fprintf(stderr, "rift: cannot create %s: %s\n", r->tmp, strerror(errno));
-        reg_remove(&r->reg);
-        return 2;
-    }
+    if ((status = make_identity(r, err, sizeof(err))) != 0)
+        return status;
     run_progress(r, "rift: run %s of %s: seed %" PRIu64 ", %s %s, %d primaries x %d replicas, "
-                "namespace %s",
-             r->id, scn.file, r->seed, r->server_bin, r->server_version, scn.masters,
-             scn.replicas, r->netns);
-    if (netns_enter(r, err, sizeof(err)) < 0)
+                    "namespace %s",
+                 r->id, scn.file, r->seed, r->server_bin, r->server_version, scn.masters,
+                 scn.replicas, r->netns);
+    snprintf(r->verdict, sizeof(r->verdict), "error");
+    if (setup(r, err, sizeof(err)) < 0)
         goto fail;
-    for (int i = 0; i < scn.n_nodes; i++) {
-        char dir[sizeof(r->nodes[i].dir)];
-        snprintf(dir, sizeof(dir), "%s/%s", r->tmp, scn.names[i]);
-        memcpy(r->nodes[i].dir, dir, sizeof(dir));
-        snprintf(r->nodes[i].log, sizeof(r->nodes[i].log), "%s/server.log", dir);
-        mkdir(r->nodes[i].dir, 0700);
-        if (node_start(r, i, err, sizeof(err)) < 0)
-            goto fail;
-    }
-    if (cluster_build(r, err, sizeof(err)) < 0)
-        goto fail;
-    r->t_ready = run_now_ns();
-    run_progress(r, "cluster ready: %d nodes converged, replicas in sync", scn.n_nodes);
-    if (step_start_shim(r, err, sizeof(err)) < 0)
-        goto fail;
-    run_progress(r, "rift-shim ready with %d fault%s", scn.faults.n_rules,
-             scn.faults.n_rules == 1 ? "" : "s");
-    {
-        char vp[300];
-        snprintf(vp, sizeof(vp), "%s/views.jsonl", r->tmp);
-        r->views = fopen(vp, "w");
-    }
-    /* Slots that migrate get keys of their own, so that MIGRATE has work
-     * to do while the writers hit them. */
-    for (int i = 0; i < scn.n_steps; i++)
-        if (scn.steps[i].kind == STEP_MIGRATE &&
-            cluster_preload(r, scn.steps[i].slot_lo, scn.steps[i].slot_hi, 1000, err, sizeof(err)) < 0)
-            goto fail;
     r->t_ready = run_now_ns(); /* timeline times count from here */
     {
         struct timespec rt;
         clock_gettime(CLOCK_REALTIME, &rt);
         r->t_ready_real = (double)rt.tv_sec + (double)rt.tv_nsec / 1e9;
     }
-    if (scn.writers > 0) {
-        int ranges[SCN_MAX_STEPS][2], nr = 0;
-        char src[32], seed[32];
-        for (int i = 0; i < scn.n_steps; i++)
-            if (scn.steps[i].kind == STEP_MIGRATE) {
-                ranges[nr][0] = scn.steps[i].slot_lo;
-                ranges[nr][1] = scn.steps[i].slot_hi;
-                nr++;
-            }
-        pkt_addr(SCN_CLIENTS_IP, src, sizeof(src));
-        run_node_addr(0, seed, sizeof(seed));
-        wl_init(&r->wl, scn.writers, src, seed, (const int(*)[2])ranges, nr, 1000);
-        if (wl_start(&r->wl) < 0) {
-            snprintf(err, sizeof(err), "cannot start the workload threads");
-            goto fail;
-        }
-        r->wl_running = true;
-        run_progress(r, "workload: %d writers, %d keys each, from %s", r->wl.n, r->wl.w[0].n_keys,
-                 src);
-    }
-    if (timeline(r, err, sizeof(err)) < 0)
+    if ((scn.writers > 0 && start_workload(r, err, sizeof(err)) < 0) ||
+        timeline(r, err, sizeof(err)) < 0 || run_interrupted || verify(r, err, sizeof(err)) < 0)
         goto fail;
-    if (run_interrupted)
-        goto fail;
-    step_join_migrations(r);
-    if (poll_probes(r, err, sizeof(err)) < 0)
-        goto fail;
-    for (int i = 0; r->probes_started && i < scn.n_probes; i++) {
-        struct probe_rt *p = &r->probes[i];
-        probe_poll(p, ready_mono_ms(r), r->first_fault_ms < 0 ? 0 : r->first_fault_ms,
-                   r->converged_ms);
-        probe_stop(p);
-        probe_finish(p, ready_mono_ms(r), r->converged_ms);
-        run_progress(r, "client %s %s: %s%s%s", p->cfg->name, p->version,
-                 p->healed ? "healed" : "never healed", p->healed ? "" : "; last error: ",
-                 p->healed ? "" : p->last_error);
-    }
-    if (r->wl_running) {
-        char admin[32], seed[32];
-        wl_stop(&r->wl);
-        r->wl_running = false;
-        pkt_addr(SCN_ADMIN_IP, admin, sizeof(admin));
-        run_node_addr(0, seed, sizeof(seed));
-        wl_verify(&r->wl, admin, seed, obs_ledger, r, &r->wl_res);
-        run_progress(r, "workload: %" PRIu64 " INCRs, %" PRIu64 " acknowledged; read back: %d "
-                    "lost writes on %d keys, %d applied without acknowledgement",
-                 r->wl_res.ops, r->wl_res.ok, r->wl_res.lost_writes, r->wl_res.lost_keys,
-                 r->wl_res.unacked_applied);
-    }
-    obs_open_slots(r);
-    obs_reap_nodes(r);
-    teardown(r);
-    obs_scan_logs(r);
-    report_decode_bus(r);
-    nres = checks_evaluate(r, res);
-    status = 0;
-    for (int i = 0; i < nres; i++)
-        if (!strcmp(res[i].status, "fail"))
-            status = 1;
-    verdict = status ? "fail" : "pass";
-    /* A fault that was not applied in full makes the verdict worthless. */
-    if (checks_faults_not_applied(r, r->invalid, sizeof(r->invalid))) {
-        verdict = "invalid";
-        status = 2;
-        run_progress(r, "run invalid: %s", r->invalid);
-    }
-    report_summary(r, stdout, res, nres, verdict);
-    if (o->report_dir)
-        report_write(r, res, nres, verdict, r->invalid[0] ? r->invalid : NULL);
+    status = conclude(r);
     goto out;
 fail:
     if (run_interrupted) {
-        run_progress(r, "run_interrupted: cleaning up");
+        run_progress(r, "interrupted: cleaning up");
         status = 130;
     } else {
         fprintf(stderr, "rift: %s\n", err);
         status = 2;
     }
     teardown(r);
-    if (o->report_dir && !run_interrupted) {
-        nres = 0;
-        report_write(r, res, nres, "error", err);
-    }
+    if (o->report_dir && !run_interrupted)
+        report_write(r, NULL, 0, "error", err);
 out:
     free(r->shim_stats);
     netns_leave(r);
@@ -425,6 +463,6 @@ out:
     if (r->reg_made)
         reg_remove(&r->reg);
     run_progress(r, "run %s finished: %s; namespace, processes and temp dir removed", r->id,
-             status == 130 ? "run_interrupted" : status == 2 ? "error" : verdict);
+                 status == 130 ? "interrupted" : r->verdict);
     return status;
 }

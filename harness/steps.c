@@ -95,6 +95,76 @@ void step_join_migrations(struct run *r)
     }
 }
 
+/* restart NODE: stop it if it runs, start it again with its nodes.conf. */
+static int step_restart(struct run *r, const struct scn_step *st, char *err, size_t el)
+{
+    struct node_rt *n = &r->nodes[st->node];
+    if (!n->down) {
+        node_down(r, st->node, "stopped by the restart at %.3f s", (double)run_ms(r) / 1000.0);
+        proc_stop(n->pid, 5000);
+    } else {
+        proc_reap(n->pid, NULL);
+    }
+    n->pid = 0;
+    if (n->admin) {
+        redisFree(n->admin);
+        n->admin = NULL;
+    }
+    return node_start(r, st->node, err, el);
+}
+
+/* wait converged: at most converge_within (or 60 s); a cluster that does
+ * not converge is a finding of the convergence check, not an error. */
+static void step_wait_converged(struct run *r, char *line, size_t ll)
+{
+    const struct scenario *s = r->scn;
+    char why[256] = "interrupted";
+    uint64_t limit = s->check.converge_within_ns ? s->check.converge_within_ns : 60000000000ull;
+    uint64_t end = run_now_ns() + limit;
+    bool ok = false;
+    while (!run_interrupted && run_now_ns() < end) {
+        obs_sample(r, true);
+        obs_reap_nodes(r);
+        if (step_migrations_done(r) && (ok = obs_converged(r, why, sizeof(why))))
+            break;
+        run_sleep_ms(SAMPLE_MS);
+    }
+    step_join_migrations(r);
+    if (ok)
+        snprintf(line, ll, "wait converged");
+    else
+        snprintf(line, ll, "wait converged: gave up after %.1f s (%s)", (double)limit / 1e9, why);
+}
+
+/* migrate LO-HI SRC DST: in a thread of its own, under load. */
+static int step_migrate(struct run *r, const struct scn_step *st, char *err, size_t el)
+{
+    const struct scenario *s = r->scn;
+    struct migration *m;
+    if (r->n_mig == 8) {
+        snprintf(err, el, "at most 8 migrations per run");
+        return -1;
+    }
+    m = &r->mig[r->n_mig];
+    memset(m, 0, sizeof(*m));
+    m->lo = st->slot_lo;
+    m->hi = st->slot_hi;
+    pkt_addr(SCN_ADMIN_IP, m->source, sizeof(m->source));
+    run_node_addr(st->src, m->src_addr, sizeof(m->src_addr));
+    run_node_addr(st->dst, m->dst_addr, sizeof(m->dst_addr));
+    memcpy(m->src_id, r->nodes[st->src].id, sizeof(m->src_id));
+    memcpy(m->dst_id, r->nodes[st->dst].id, sizeof(m->dst_id));
+    for (int k = 0; k < s->n_nodes && m->n_others < MIG_MAX_PRIMARIES; k++)
+        if (k != st->src && k != st->dst)
+            run_node_addr(k, m->others[m->n_others++], sizeof(m->others[0]));
+    if (mig_start(m) < 0) {
+        snprintf(err, el, "cannot start the migration thread");
+        return -1;
+    }
+    r->n_mig++;
+    return 0;
+}
+
 int step_run(struct run *r, const struct scn_step *st, char *err, size_t el)
 {
     const struct scenario *s = r->scn;
@@ -140,74 +210,20 @@ int step_run(struct run *r, const struct scn_step *st, char *err, size_t el)
         if (node_signal(r, st->node, SIGCONT, skip, sizeof(skip)))
             r->nodes[st->node].paused = false;
         break;
-    case STEP_RESTART: {
-        struct node_rt *n = &r->nodes[st->node];
-        if (!n->down) {
-            node_down(r, st->node, "stopped by the restart at %.3f s", (double)run_ms(r) / 1000.0);
-            proc_stop(n->pid, 5000);
-        } else {
-            proc_reap(n->pid, NULL);
-        }
-        n->pid = 0;
-        if (n->admin) {
-            redisFree(n->admin);
-            n->admin = NULL;
-        }
-        if (node_start(r, st->node, err, el) < 0)
-            return -1;
+    case STEP_RESTART:
         snprintf(line, sizeof(line), "restart %s", s->names[st->node]);
-        break;
-    }
-    case STEP_WAIT_CONVERGED: {
-        /* Waits at most converge_within (or 60 s); a cluster that does not
-         * converge is a finding of the convergence check, not an error. */
-        char why[256] = "run_interrupted";
-        uint64_t limit = s->check.converge_within_ns ? s->check.converge_within_ns
-                                                     : 60000000000ull;
-        uint64_t end = run_now_ns() + limit;
-        bool ok = false;
-        while (!run_interrupted && run_now_ns() < end) {
-            obs_sample(r, true);
-            obs_reap_nodes(r);
-            if (step_migrations_done(r) && (ok = obs_converged(r, why, sizeof(why))))
-                break;
-            run_sleep_ms(SAMPLE_MS);
-        }
-        step_join_migrations(r);
-        if (ok)
-            snprintf(line, sizeof(line), "wait converged");
-        else
-            snprintf(line, sizeof(line), "wait converged: gave up after %.1f s (%s)",
-                     (double)limit / 1e9, why);
-        break;
-    }
-    case STEP_MIGRATE: {
-        struct migration *m;
-        if (r->n_mig == 8) {
-            snprintf(err, el, "at most 8 migrations per run");
+        if (step_restart(r, st, err, el) < 0)
             return -1;
-        }
-        m = &r->mig[r->n_mig];
-        memset(m, 0, sizeof(*m));
-        m->lo = st->slot_lo;
-        m->hi = st->slot_hi;
-        pkt_addr(SCN_ADMIN_IP, m->source, sizeof(m->source));
-        run_node_addr(st->src, m->src_addr, sizeof(m->src_addr));
-        run_node_addr(st->dst, m->dst_addr, sizeof(m->dst_addr));
-        memcpy(m->src_id, r->nodes[st->src].id, sizeof(m->src_id));
-        memcpy(m->dst_id, r->nodes[st->dst].id, sizeof(m->dst_id));
-        for (int k = 0; k < s->n_nodes && m->n_others < MIG_MAX_PRIMARIES; k++)
-            if (k != st->src && k != st->dst)
-                run_node_addr(k, m->others[m->n_others++], sizeof(m->others[0]));
-        if (mig_start(m) < 0) {
-            snprintf(err, el, "cannot start the migration thread");
+        break;
+    case STEP_WAIT_CONVERGED:
+        step_wait_converged(r, line, sizeof(line));
+        break;
+    case STEP_MIGRATE:
+        if (step_migrate(r, st, err, el) < 0)
             return -1;
-        }
-        r->n_mig++;
         snprintf(line, sizeof(line), "migrate %d-%d %s %s (started)", st->slot_lo, st->slot_hi,
                  s->names[st->src], s->names[st->dst]);
         break;
-    }
     default:
         snprintf(err, el, "unknown step");
         return -1;
