@@ -23,7 +23,7 @@ DEB_PKGS  := build-essential pkg-config libnetfilter-queue-dev libmnl-dev libpca
 
 PROTO_SRC  := proto/bus.c proto/pkt.c proto/ctl.c
 POLICY_SRC := policies/policy.c policies/esc.c policies/model.c
-SHIM_SRC   := shim/shim.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/msgflow.c \
+SHIM_SRC   := shim/shim.c shim/daemon.c shim/path.c shim/rules.c shim/ctlsrv.c shim/loop.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/msgflow.c \
               shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
 
 RIFT_SRC   := harness/rift.c harness/run.c harness/runstate.c harness/netns.c harness/nodes.c \

@@ -277,3 +277,26 @@ int queue_flush(struct queue *q)
     q->vlen = 0;
     return rc;
 }
+
+/* Kernel counters summed over our queues. */
+int queue_kernel_counters(unsigned queue, unsigned nqueues, uint64_t *dropped, uint64_t *user)
+{
+    FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "r");
+    unsigned qn, pid, total, mode, range, one;
+    unsigned long long d, u, idseq;
+    int found = -1;
+    if (!f)
+        return -1;
+    while (fscanf(f, "%u %u %u %u %u %llu %llu %llu %u", &qn, &pid, &total, &mode, &range, &d,
+                  &u, &idseq, &one) == 9) {
+        if (qn >= queue && qn < queue + nqueues) {
+            if (found < 0)
+                *dropped = *user = 0;
+            *dropped += d;
+            *user += u;
+            found = 0;
+        }
+    }
+    fclose(f);
+    return found;
+}

@@ -53,6 +53,11 @@ int queue_receive(struct queue *q, queue_packet_cb cb, void *arg);
 /* Queue a verdict (NF_ACCEPT/NF_DROP). payload != NULL replaces the packet. */
 int queue_verdict(struct queue *q, uint16_t queue, uint32_t id, int verdict, const void *payload,
                   uint32_t len);
+/* The kernel's counters summed over queues queue..queue+nqueues-1
+ * (/proc/net/netfilter/nfnetlink_queue): packets dropped because a queue
+ * was full, and lost to a full socket. 0, or -1 if none is listed. */
+int queue_kernel_counters(unsigned queue, unsigned nqueues, uint64_t *dropped, uint64_t *user);
+
 /* Send every queued verdict. Returns 0 or -errno. */
 int queue_flush(struct queue *q);
 
