@@ -3,6 +3,7 @@
 #include "scenario.h"
 
 #include "../policies/esc.h"
+#include "../policies/ini.h"
 #include "../proto/bus.h"
 #include "../proto/pkt.h"
 
@@ -65,10 +66,8 @@ static const char *const reserved_conf[] = {
 };
 
 struct loader {
+    struct ini ini;        /* lines, the first error */
     struct scenario *s;
-    struct pol_lines in;
-    int err_line;
-    char err[SCN_ERR_MAX];
     enum sec sec;
     int cur;               /* current fault (rule index) */
     unsigned sec_seen;     /* bitmask of enum sec */
@@ -80,19 +79,6 @@ struct loader {
     char never_spec[256];
     int never_line;
 };
-
-static int fail(struct loader *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(struct loader *L, const char *fmt, ...)
-{
-    if (!L->err_line) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(L->err, sizeof(L->err), fmt, ap);
-        va_end(ap);
-        L->err_line = L->in.line ? L->in.line : 1;
-    }
-    return 0;
-}
 
 static int parse_int(const char *s, long lo, long hi, int *v)
 {
@@ -142,22 +128,22 @@ static int begin_section(struct loader *L, const char *section)
             name++;
         L->sec = SEC_BAD;
         if (!pol_valid_name(name))
-            return fail(L, "[%s]: a name of letters, digits, '-', '_' or '.' is needed",
+            return ini_fail(&L->ini, "[%s]: a name of letters, digits, '-', '_' or '.' is needed",
                         section);
         if (pol_find_rule(p, name) >= 0)
-            return fail(L, "fault '%s' is declared twice", name);
+            return ini_fail(&L->ini, "fault '%s' is declared twice", name);
         /* The shim policy adds a rule of its own (scn_policy_text). */
         if (!strcmp(name, "observe-bus"))
-            return fail(L, "[%s]: observe-bus is the name of rift's bus observer", section);
+            return ini_fail(&L->ini, "[%s]: observe-bus is the name of rift's bus observer", section);
         if (p->n_rules == POL_MAX_RULES - 1)
-            return fail(L, "too many faults (at most %d)", POL_MAX_RULES - 1);
+            return ini_fail(&L->ini, "too many faults (at most %d)", POL_MAX_RULES - 1);
         L->cur = p->n_rules++;
         r = &p->rules[L->cur];
         /* The defaults of a policy rule, but started by the timeline. */
         pol_rule_defaults(r);
         r->start_ns = POL_START_MANUAL;
         snprintf(r->name, sizeof(r->name), "%.*s", POL_NAME_MAX - 1, name); /* valid_name */
-        r->line = L->in.line;
+        r->line = L->ini.line;
         L->sec = SEC_FAULT;
         return 1;
     }
@@ -166,17 +152,17 @@ static int begin_section(struct loader *L, const char *section)
             continue;
         if (L->sec_seen & (1u << i)) {
             L->sec = SEC_BAD;
-            return fail(L, "[%s] is given twice (first on line %d)", section, L->sec_line[i]);
+            return ini_fail(&L->ini, "[%s] is given twice (first on line %d)", section, L->sec_line[i]);
         }
         L->sec_seen |= 1u << i;
-        L->sec_line[i] = L->in.line;
+        L->sec_line[i] = L->ini.line;
         L->sec = (enum sec)i;
         if (i == SEC_EXPECT)
             L->s->has_expect = true;
         return 1;
     }
     L->sec = SEC_BAD;
-    return fail(L, "unknown section [%s] (expected [cluster], [server], [fault NAME], "
+    return ini_fail(&L->ini, "unknown section [%s] (expected [cluster], [server], [fault NAME], "
                    "[timeline], [workload], [clients], [shim], [check] or [expect])",
                 section);
 }
@@ -190,13 +176,13 @@ static int section_key(struct loader *L, const char *const *keys, const char *ke
     for (int i = 0; keys[i]; i++) {
         if (!strcmp(key, keys[i])) {
             if (L->key_seen & (1u << i))
-                return fail(L, "'%s' is given twice in [%s]", key, sec), -1;
+                return ini_fail(&L->ini, "'%s' is given twice in [%s]", key, sec), -1;
             L->key_seen |= 1u << i;
             return i;
         }
         n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", keys[i]);
     }
-    return fail(L, "unknown key '%s' in [%s] (expected %s)", key, sec, list), -1;
+    return ini_fail(&L->ini, "unknown key '%s' in [%s] (expected %s)", key, sec, list), -1;
 }
 
 /* [shim]: validated by the policy loader itself, then passed on to the
@@ -210,7 +196,7 @@ static int shim_key(struct loader *L, const char *key, const char *v)
     if (section_key(L, shim_keys, key) < 0)
         return 0;
     if (strlen(v) >= sizeof(s->shim_conf[0][1]))
-        return fail(L, "%s: value too long", key);
+        return ini_fail(&L->ini, "%s: value too long", key);
     snprintf(text, sizeof(text), "[shim]\n%s = %s\n[node a]\naddr = 127.0.0.1\n[node b]\naddr = 127.0.0.3\n"
                                  "[rule r]\nfrom = a\n"
                                  "to = b\n",
@@ -218,7 +204,7 @@ static int shim_key(struct loader *L, const char *key, const char *v)
     if (pol_load_string(&tmp, "shim", text, err, sizeof(err)) < 0) {
         /* "shim:2: what": keep the what */
         msg = strstr(err, ":2: ");
-        return fail(L, "%s", msg ? msg + 4 : err);
+        return ini_fail(&L->ini, "%s", msg ? msg + 4 : err);
     }
     /* tmp holds this one key; the others are its defaults */
     if (!strcmp(key, "queue_maxlen"))
@@ -240,22 +226,22 @@ static int cluster_key(struct loader *L, const char *key, const char *v)
     case 0:
         if (strcmp(v, "redis") && strcmp(v, "redis8") && strcmp(v, "valkey") &&
             (v[0] != '/' || strlen(v) >= sizeof(s->server)))
-            return fail(L, "server: expected redis, redis8, valkey or an absolute path, "
+            return ini_fail(&L->ini, "server: expected redis, redis8, valkey or an absolute path, "
                            "got '%s'",
                         v);
         snprintf(s->server, sizeof(s->server), "%s", v);
         return 1;
     case 1:
         if (parse_int(v, 1, 16, &s->masters) < 0)
-            return fail(L, "masters: expected 1 to 16, got '%s'", v);
+            return ini_fail(&L->ini, "masters: expected 1 to 16, got '%s'", v);
         return 1;
     case 2:
         if (parse_int(v, 0, 2, &s->replicas) < 0)
-            return fail(L, "replicas: expected 0 to 2 per master, got '%s'", v);
+            return ini_fail(&L->ini, "replicas: expected 0 to 2 per master, got '%s'", v);
         return 1;
     case 3:
         if (parse_int(v, 100, 60000, &s->node_timeout_ms) < 0)
-            return fail(L, "node_timeout: expected milliseconds from 100 to 60000, got '%s'",
+            return ini_fail(&L->ini, "node_timeout: expected milliseconds from 100 to 60000, got '%s'",
                         v);
         return 1;
     }
@@ -267,22 +253,22 @@ static int server_key(struct loader *L, const char *key, const char *v)
     struct scenario *s = L->s;
     size_t n = strlen(key);
     if (n >= sizeof(s->conf[0][0]) || strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
-        return fail(L, "[server]: '%s' is not a redis.conf directive (lowercase letters, "
+        return ini_fail(&L->ini, "[server]: '%s' is not a redis.conf directive (lowercase letters, "
                        "digits and '-')",
                     key);
     for (int i = 0; reserved_conf[i]; i++)
         if (!strcmp(key, reserved_conf[i]))
-            return fail(L, "[server]: %s is set by rift%s", key,
+            return ini_fail(&L->ini, "[server]: %s is set by rift%s", key,
                         strcmp(key, "cluster-node-timeout") ? ""
                                                             : " (use node_timeout in [cluster])");
     for (int i = 0; i < s->n_conf; i++)
         if (!strcmp(s->conf[i][0], key))
-            return fail(L, "'%s' is given twice in [server]", key);
+            return ini_fail(&L->ini, "'%s' is given twice in [server]", key);
     if (strlen(v) >= sizeof(s->conf[0][1]))
-        return fail(L, "%s: value too long (at most %zu characters)", key,
+        return ini_fail(&L->ini, "%s: value too long (at most %zu characters)", key,
                     sizeof(s->conf[0][1]) - 1);
     if (s->n_conf == SCN_MAX_CONF)
-        return fail(L, "too many [server] directives (at most %d)", SCN_MAX_CONF);
+        return ini_fail(&L->ini, "too many [server] directives (at most %d)", SCN_MAX_CONF);
     snprintf(s->conf[s->n_conf][0], sizeof(s->conf[0][0]), "%s", key);
     snprintf(s->conf[s->n_conf][1], sizeof(s->conf[0][1]), "%s", v);
     s->n_conf++;
@@ -300,7 +286,7 @@ static int check_key(struct loader *L, const char *key, const char *v)
     if (k == 5 || k == 6) {
         uint64_t *t = k == 5 ? &c->converge_within_ns : &c->heal_within_ns;
         if (pol_parse_time(v, t) < 0 || !*t)
-            return fail(L, "%s: expected a time greater than 0 (e.g. 10s), got '%s'", key, v);
+            return ini_fail(&L->ini, "%s: expected a time greater than 0 (e.g. 10s), got '%s'", key, v);
         return 1;
     }
     if (!strcmp(v, "forbid"))
@@ -308,7 +294,7 @@ static int check_key(struct loader *L, const char *key, const char *v)
     else if (!strcmp(v, "allow"))
         *rule[k] = SCN_ALLOW;
     else
-        return fail(L, "%s: expected forbid or allow, got '%s'", key, v);
+        return ini_fail(&L->ini, "%s: expected forbid or allow, got '%s'", key, v);
     return 1;
 }
 
@@ -322,11 +308,11 @@ static int expect_key(struct loader *L, const char *key, const char *v)
     if (k == 4) {
         /* probes are resolved after parsing: keep the text */
         snprintf(L->never_spec, sizeof(L->never_spec), "%s", v);
-        L->never_line = L->in.line;
+        L->never_line = L->ini.line;
         return 1;
     }
     if (strcmp(v, "present") != 0)
-        return fail(L, "%s: expected present (what a known bug shows), got '%s'", key, v);
+        return ini_fail(&L->ini, "%s: expected present (what a known bug shows), got '%s'", key, v);
     *flag[k] = true;
     return 1;
 }
@@ -345,50 +331,50 @@ static int clients_key(struct loader *L, const char *key, const char *v)
                 continue;
             /* rift-probe has no library settings to pass */
             if (!strcmp(probe, "rift"))
-                return fail(L, "%s: the rift probe takes no options", key);
+                return ini_fail(&L->ini, "%s: the rift probe takes no options", key);
             if (p->n_opts == SCN_MAX_PROBE_OPTS || strlen(dot + 1) >= 64 || strlen(v) >= 64)
-                return fail(L, "%s: too many or too long options", key);
+                return ini_fail(&L->ini, "%s: too many or too long options", key);
             snprintf(p->opts[p->n_opts][0], 64, "%s", dot + 1);
             snprintf(p->opts[p->n_opts][1], 64, "%s", v);
             p->n_opts++;
             return 1;
         }
-        return fail(L, "%s: '%s' is not in probes = (give probes first)", key, probe);
+        return ini_fail(&L->ini, "%s: '%s' is not in probes = (give probes first)", key, probe);
     }
     if (!strcmp(key, "probes")) {
         char buf[256], *save = NULL;
         if (s->n_probes)
-            return fail(L, "'probes' is given twice in [clients]");
+            return ini_fail(&L->ini, "'probes' is given twice in [clients]");
         snprintf(buf, sizeof(buf), "%s", v);
         for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
             int k;
             for (k = 0; probe_names[k] && strcmp(probe_names[k], t); k++)
                 ;
             if (!probe_names[k])
-                return fail(L, "probes: unknown probe '%s' (expected rift, redis-py, redis-py-6, "
+                return ini_fail(&L->ini, "probes: unknown probe '%s' (expected rift, redis-py, redis-py-6, "
                                "ioredis or node-redis)",
                             t);
             if (s->n_probes == SCN_MAX_PROBES)
-                return fail(L, "probes: at most %d", SCN_MAX_PROBES);
+                return ini_fail(&L->ini, "probes: at most %d", SCN_MAX_PROBES);
             snprintf(s->probes[s->n_probes++].name, 32, "%s", t);
         }
         if (!s->n_probes)
-            return fail(L, "probes: name at least one probe");
+            return ini_fail(&L->ini, "probes: name at least one probe");
         return 1;
     }
     if (!strcmp(key, "start")) {
         if (pol_parse_time(v, &s->probes_start_ns) < 0)
-            return fail(L, "start: expected a time (e.g. 2.5s), got '%s'", v);
+            return ini_fail(&L->ini, "start: expected a time (e.g. 2.5s), got '%s'", v);
         return 1;
     }
     if (!strcmp(key, "seeds")) {
         if (strlen(v) >= sizeof(L->seeds_spec))
-            return fail(L, "seeds: too long");
+            return ini_fail(&L->ini, "seeds: too long");
         snprintf(L->seeds_spec, sizeof(L->seeds_spec), "%s", v);
-        L->seeds_line = L->in.line;
+        L->seeds_line = L->ini.line;
         return 1;
     }
-    return fail(L, "unknown key '%s' in [clients] (expected probes, start, seeds or "
+    return ini_fail(&L->ini, "unknown key '%s' in [clients] (expected probes, start, seeds or "
                    "PROBE.OPTION)",
                 key);
 }
@@ -399,18 +385,18 @@ static int timeline_key(struct loader *L, const char *key, const char *v)
     struct scn_step *st;
     uint64_t ns;
     if (pol_parse_time(key, &ns) < 0)
-        return fail(L, "timeline: bad time '%s' (expected e.g. 1.5s, 250ms, 0)", key);
+        return ini_fail(&L->ini, "timeline: bad time '%s' (expected e.g. 1.5s, 250ms, 0)", key);
     if (s->n_steps && ns < s->steps[s->n_steps - 1].at_ns)
-        return fail(L, "timeline: %s comes before the step on line %d: steps must be in "
+        return ini_fail(&L->ini, "timeline: %s comes before the step on line %d: steps must be in "
                        "time order",
                     key, s->steps[s->n_steps - 1].line);
     if (s->n_steps == SCN_MAX_STEPS)
-        return fail(L, "too many timeline steps (at most %d)", SCN_MAX_STEPS);
+        return ini_fail(&L->ini, "too many timeline steps (at most %d)", SCN_MAX_STEPS);
     if (strlen(v) >= STEP_TEXT_MAX)
-        return fail(L, "timeline: step too long");
+        return ini_fail(&L->ini, "timeline: step too long");
     st = &s->steps[s->n_steps];
     memset(st, 0, sizeof(*st));
-    st->line = L->in.line;
+    st->line = L->ini.line;
     st->at_ns = ns;
     st->node = st->fault = st->src = st->dst = -1;
     snprintf(L->step_text[s->n_steps], STEP_TEXT_MAX, "%s", v);
@@ -424,13 +410,13 @@ static int fault_key(struct loader *L, const char *key, const char *v)
     char err[POL_ERR_MAX];
     int k = pol_key_index(key);
     if (k < 0)
-        return fail(L, "unknown key '%s' in [fault %s] (the keys of a shim [rule])", key,
+        return ini_fail(&L->ini, "unknown key '%s' in [fault %s] (the keys of a shim [rule])", key,
                     r->name);
     if (r->key_line[k])
-        return fail(L, "'%s' is given twice in [fault %s]", key, r->name);
+        return ini_fail(&L->ini, "'%s' is given twice in [fault %s]", key, r->name);
     if (pol_rule_set(r, key, v, err, sizeof(err)) < 0)
-        return fail(L, "%s", err);
-    r->key_line[k] = L->in.line;
+        return ini_fail(&L->ini, "%s", err);
+    r->key_line[k] = L->ini.line;
     return 1;
 }
 
@@ -441,7 +427,7 @@ static int handler(void *user, const char *section, const char *key, const char 
     (void)section; /* the reader saw its header: L->sec */
     switch (L->sec) {
     case SEC_NONE:
-        return fail(L, "'%s' is outside any section (start with [cluster])", key);
+        return ini_fail(&L->ini, "'%s' is outside any section (start with [cluster])", key);
     case SEC_CLUSTER:
         return cluster_key(L, key, value);
     case SEC_SERVER:
@@ -454,7 +440,7 @@ static int handler(void *user, const char *section, const char *key, const char 
         if ((k = section_key(L, workload_keys, key)) < 0)
             return 0;
         if (parse_int(value, 0, 64, &L->s->writers) < 0)
-            return fail(L, "writers: expected 0 to 64, got '%s'", value);
+            return ini_fail(&L->ini, "writers: expected 0 to 64, got '%s'", value);
         return 1;
     case SEC_CHECK:
         return check_key(L, key, value);
@@ -475,20 +461,6 @@ static void on_section(void *ctx, const char *name)
 }
 
 /* ---- after parsing: nodes, faults, steps ---- */
-
-static int fail_at(struct loader *L, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail_at(struct loader *L, int line, const char *fmt, ...)
-{
-    va_list ap;
-    if (L->err_line)
-        return -1;
-    va_start(ap, fmt);
-    vsnprintf(L->err, sizeof(L->err), fmt, ap);
-    va_end(ap);
-    L->err_line = line > 0 ? line : 1;
-    return -1;
-}
 
 static void build_nodes(struct loader *L)
 {
@@ -528,7 +500,7 @@ static int check_spec(struct loader *L, const struct pol_rule *r, int k)
     for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
         if (strcmp(tok, "*") && strcmp(tok, "clients") && scn_node(L->s, tok) < 0) {
             node_names(L->s, names, sizeof(names));
-            return fail_at(L, r->key_line[k],
+            return ini_fail_at(&L->ini, r->key_line[k],
                            "%s: unknown node '%s' (this cluster has %s; or clients, *)",
                            k == PK_FROM ? "from" : "to", tok, names);
         }
@@ -544,11 +516,11 @@ static int build_faults(struct loader *L)
     for (int i = 0; i < p->n_rules; i++) {
         struct pol_rule *r = &p->rules[i];
         if (!r->key_line[PK_FROM] || !r->key_line[PK_TO])
-            return fail_at(L, r->line, "[fault %s] needs both from = and to =", r->name);
+            return ini_fail_at(&L->ini, r->line, "[fault %s] needs both from = and to =", r->name);
         if (check_spec(L, r, PK_FROM) < 0 || check_spec(L, r, PK_TO) < 0)
             return -1;
         if (pol_rule_check(p, r, &line, err, sizeof(err)) < 0)
-            return fail_at(L, line, "%s", err);
+            return ini_fail_at(&L->ini, line, "%s", err);
     }
     return 0;
 }
@@ -560,7 +532,7 @@ static int step_node(struct loader *L, const struct scn_step *st, const char *ve
     int i = scn_node(L->s, name);
     if (i < 0) {
         node_names(L->s, names, sizeof(names));
-        return fail_at(L, st->line, "%s: unknown node '%s' (this cluster has %s)", verb, name,
+        return ini_fail_at(&L->ini, st->line, "%s: unknown node '%s' (this cluster has %s)", verb, name,
                        names);
     }
     return i;
@@ -574,7 +546,7 @@ static int step_primary(struct loader *L, const struct scn_step *st, const char 
         return i;
     if (L->s->masters > 1)
         snprintf(prim, sizeof(prim), "m1..m%d", L->s->masters);
-    return fail_at(L, st->line, "migrate: %s is a replica: slots move between primaries (%s)",
+    return ini_fail_at(&L->ini, st->line, "migrate: %s is a replica: slots move between primaries (%s)",
                    name, prim);
 }
 
@@ -618,36 +590,36 @@ static int parse_step(struct loader *L, struct scn_step *st, char *text)
     size_t k;
     for (tok = strtok_r(text, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
         if (n == 5)
-            return fail_at(L, st->line, "too many words in a step");
+            return ini_fail_at(&L->ini, st->line, "too many words in a step");
         w[n++] = tok;
     }
     if (n == 0)
-        return fail_at(L, st->line, "timeline: a step is needed after '='");
+        return ini_fail_at(&L->ini, st->line, "timeline: a step is needed after '='");
     for (k = 0; k < sizeof(steps) / sizeof(steps[0]); k++)
         if (!strcmp(w[0], steps[k].verb))
             break;
     if (k == sizeof(steps) / sizeof(steps[0]))
-        return fail_at(L, st->line, "unknown step '%s' (expected fault, failover, migrate, "
+        return ini_fail_at(&L->ini, st->line, "unknown step '%s' (expected fault, failover, migrate, "
                                     "kill, pause, resume, restart or wait converged)",
                        w[0]);
     if (n < steps[k].min || n > steps[k].max)
-        return fail_at(L, st->line, "%s: expected %s", w[0], steps[k].usage);
+        return ini_fail_at(&L->ini, st->line, "%s: expected %s", w[0], steps[k].usage);
     st->kind = steps[k].kind;
 
     switch (st->kind) {
     case STEP_FAULT:
         if ((st->fault = pol_find_rule(&s->faults, w[1])) < 0)
-            return fail_at(L, st->line, "fault: no [fault %s] in this scenario", w[1]);
+            return ini_fail_at(&L->ini, st->line, "fault: no [fault %s] in this scenario", w[1]);
         /* Read top to bottom: a step may only use a fault declared above. */
         if (s->faults.rules[st->fault].line > st->line)
-            return fail_at(L, st->line,
+            return ini_fail_at(&L->ini, st->line,
                            "fault: [fault %s] is declared below, on line %d: declare a fault "
                            "before the timeline that uses it",
                            w[1], s->faults.rules[st->fault].line);
         if (!strcmp(w[2], "on"))
             st->on = true;
         else if (strcmp(w[2], "off") != 0)
-            return fail_at(L, st->line, "fault: expected on or off, got '%s'", w[2]);
+            return ini_fail_at(&L->ini, st->line, "fault: expected on or off, got '%s'", w[2]);
         return 0;
     case STEP_FAILOVER:
         if ((st->node = step_node(L, st, "failover", w[1])) < 0)
@@ -656,37 +628,37 @@ static int parse_step(struct loader *L, struct scn_step *st, char *text)
             char reps[64] = "";
             size_t m = 0;
             if (!s->replicas)
-                return fail_at(L, st->line, "failover: %s is a primary and the cluster has "
+                return ini_fail_at(&L->ini, st->line, "failover: %s is a primary and the cluster has "
                                             "no replicas",
                                w[1]);
             for (int r = 1; r <= s->replicas; r++)
                 m += (size_t)snprintf(reps + m, sizeof(reps) - m, "%s%s", r > 1 ? ", " : "",
                                       s->names[r * s->masters + st->node]);
-            return fail_at(L, st->line,
+            return ini_fail_at(&L->ini, st->line,
                            "failover: %s is a primary: fail over one of its replicas (%s)",
                            w[1], reps);
         }
         if (n == 3) {
             if (strcmp(w[2], "force") && strcmp(w[2], "takeover"))
-                return fail_at(L, st->line, "failover: expected force or takeover, got '%s'",
+                return ini_fail_at(&L->ini, st->line, "failover: expected force or takeover, got '%s'",
                                w[2]);
             snprintf(st->mode, sizeof(st->mode), "%s", w[2]);
         }
         return 0;
     case STEP_MIGRATE:
         if (parse_slots(w[1], &st->slot_lo, &st->slot_hi) < 0)
-            return fail_at(L, st->line, "migrate: bad slots '%s' (expected LO or LO-HI, "
+            return ini_fail_at(&L->ini, st->line, "migrate: bad slots '%s' (expected LO or LO-HI, "
                                         "0 <= LO <= HI <= %d)",
                            w[1], SLOTS - 1);
         if ((st->src = step_primary(L, st, w[2])) < 0 ||
             (st->dst = step_primary(L, st, w[3])) < 0)
             return -1;
         if (st->src == st->dst)
-            return fail_at(L, st->line, "migrate: source and destination are both %s", w[2]);
+            return ini_fail_at(&L->ini, st->line, "migrate: source and destination are both %s", w[2]);
         return 0;
     case STEP_WAIT_CONVERGED:
         if (strcmp(w[1], "converged") != 0)
-            return fail_at(L, st->line, "wait: expected wait converged, got 'wait %s'", w[1]);
+            return ini_fail_at(&L->ini, st->line, "wait: expected wait converged, got 'wait %s'", w[1]);
         return 0;
     default: /* kill, pause, resume, restart */
         st->node = step_node(L, st, w[0], w[1]);
@@ -700,9 +672,9 @@ static int validate(struct loader *L)
     /* No section at all: an empty file (or comments only) runs nothing a
      * user meant; every section left out has its defaults. */
     if (!L->sec_seen && !s->faults.n_rules)
-        return fail_at(L, L->in.line ? L->in.line : 1,
+        return ini_fail_at(&L->ini, L->ini.line ? L->ini.line : 1,
                        "%s: no section (a scenario has [cluster], [timeline], ...)",
-                       L->in.line ? "nothing but comments" : "the file is empty");
+                       L->ini.line ? "nothing but comments" : "the file is empty");
     build_nodes(L);
     if (build_faults(L) < 0)
         return -1;
@@ -715,7 +687,7 @@ static int validate(struct loader *L)
         for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
             int n = scn_node(s, t);
             if (n < 0)
-                return fail_at(L, L->seeds_line, "seeds: unknown node '%s'", t);
+                return ini_fail_at(&L->ini, L->seeds_line, "seeds: unknown node '%s'", t);
             s->probe_seeds |= UINT64_C(1) << n;
         }
     }
@@ -727,24 +699,29 @@ static int validate(struct loader *L)
             for (k = 0; k < s->n_probes && strcmp(s->probes[k].name, t); k++)
                 ;
             if (k == s->n_probes)
-                return fail_at(L, L->never_line, "never_heals: '%s' is not in [clients] probes",
+                return ini_fail_at(&L->ini, L->never_line, "never_heals: '%s' is not in [clients] probes",
                                t);
             s->expect.never_heals |= 1u << k;
         }
     }
     if (s->check.heal_within_ns && !s->n_probes)
-        return fail_at(L, L->sec_line[SEC_CHECK], "heal_within needs [clients] probes");
+        return ini_fail_at(&L->ini, L->sec_line[SEC_CHECK], "heal_within needs [clients] probes");
     if (s->has_expect &&
         !(s->expect.cycles || s->expect.lost_slots || s->expect.lost_writes || s->expect.crashes ||
           s->expect.never_heals))
-        return fail_at(L, L->sec_line[SEC_EXPECT],
+        return ini_fail_at(&L->ini, L->sec_line[SEC_EXPECT],
                        "[expect] names nothing: give at least one of cycles, lost_slots, "
                        "lost_writes, crashes = present");
     return 0;
 }
 
-static int load(struct scenario *s, const char *name, FILE *f, const char *text, char *err,
-                size_t errlen)
+static int validate_cb(void *ctx)
+{
+    return validate(ctx);
+}
+
+static int load(struct scenario *s, const char *name, const char *file, const char *text,
+                char *err, size_t errlen)
 {
     struct policy *p = &s->faults;
     struct loader *L;
@@ -754,11 +731,9 @@ static int load(struct scenario *s, const char *name, FILE *f, const char *text,
         return -1;
     }
     L->s = s;
-    L->in = (struct pol_lines){.f = f, .text = text, .on_section = on_section, .ctx = L};
     L->cur = -1;
-    /* An indented line is a key like any other, not a continuation. */
-    ini_allow_multiline = false;
-
+    L->ini = (struct ini){.kind = "scenario", .on_section = on_section, .on_key = handler,
+                          .validate = validate_cb, .ctx = L};
     memset(s, 0, sizeof(*s));
     snprintf(s->file, sizeof(s->file), "%s", name);
     snprintf(s->server, sizeof(s->server), "redis");
@@ -768,42 +743,14 @@ static int load(struct scenario *s, const char *name, FILE *f, const char *text,
     /* [shim] as pol_load leaves it when the section is absent. */
     snprintf(p->file, sizeof(p->file), "%s", name);
     pol_shim_defaults(&p->shim);
-
-    rc = ini_parse_stream(pol_lines_read, &L->in, handler, L);
-    if (rc != 0 || L->err_line) {
-        /* inih's first failing line is ours unless it is an earlier one. */
-        if (!L->err_line || (rc > 0 && rc < L->err_line)) {
-            L->err_line = rc > 0 ? rc : 1;
-            snprintf(L->err, sizeof(L->err), "syntax error (expected [section] or key = value)");
-        }
-        rc = -1;
-    } else {
-        rc = validate(L);
-    }
-    if (rc < 0)
-        esc_file_line(err, errlen, name, L->err_line, L->err);
+    rc = ini_load(&L->ini, name, file, text, err, errlen);
     free(L);
-    return rc < 0 ? -1 : 0;
+    return rc;
 }
 
 int scn_load(struct scenario *s, const char *file, char *err, size_t errlen)
 {
-    FILE *f = fopen(file, "r");
-    struct stat sb;
-    int rc;
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", file, strerror(errno));
-        return -1;
-    }
-    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > SCN_FILE_MAX) {
-        snprintf(err, errlen, "%s:1: %lld bytes: a scenario file is at most %d KiB", file,
-                 (long long)sb.st_size, SCN_FILE_MAX / 1024);
-        fclose(f);
-        return -1;
-    }
-    rc = load(s, file, f, NULL, err, errlen);
-    fclose(f);
-    return rc;
+    return load(s, file, file, NULL, err, errlen);
 }
 
 int scn_load_string(struct scenario *s, const char *name, const char *text, char *err,

@@ -1,6 +1,7 @@
 /* policy: inih loader with line tracking, value parsers, validation. */
 #include "policy.h"
 #include "esc.h"
+#include "ini.h"
 #include "../proto/bus.h"
 
 #include <arpa/inet.h>
@@ -566,10 +567,8 @@ int pol_rule_check(const struct policy *p, struct pol_rule *r, int *line, char *
 /* ---- loader ---- */
 
 struct loader {
+    struct ini ini;     /* lines, the first error */
     struct policy *p;
-    struct pol_lines in;
-    int err_line;
-    char err[POL_ERR_MAX];
     enum { SEC_NONE, SEC_SHIM, SEC_NODE, SEC_RULE, SEC_BAD } sec;
     int cur;            /* current node or rule index */
     unsigned shim_seen; /* bitmask of [shim] keys, to catch duplicates */
@@ -579,59 +578,9 @@ struct loader {
 
 static int begin_section(struct loader *L, const char *section);
 
-/* inih calls the handler only for keys, and Debian's build does not tell it
- * about new sections or lines: count lines and spot [headers] here, as lines
- * are handed out, so that errors carry the right line and empty or repeated
- * sections are seen. inih has handled every earlier line by then. */
-char *pol_lines_read(char *str, int num, void *stream)
-{
-    struct pol_lines *in = stream;
-    char *r = str;
-    if (in->f) {
-        r = fgets(str, num, in->f);
-    } else {
-        const char *nl = strchr(in->text, '\n');
-        size_t n = nl ? (size_t)(nl - in->text + 1) : strlen(in->text);
-        if (!n)
-            return NULL;
-        if (n > (size_t)num - 1)
-            n = (size_t)num - 1;
-        memcpy(str, in->text, n);
-        str[n] = '\0';
-        in->text += n;
-    }
-    if (r) {
-        const char *s = r, *end;
-        char name[256]; /* a whole header of inih's 200-byte line: never cut short */
-        in->line++;
-        if (in->line == 1 && !strncmp(s, "\xEF\xBB\xBF", 3))
-            s += 3;
-        while (*s == ' ' || *s == '\t')
-            s++;
-        if (*s == '[' && (end = strchr(s, ']'))) {
-            snprintf(name, sizeof(name), "%.*s", (int)(end - s - 1), s + 1);
-            in->on_section(in->ctx, name);
-        }
-    }
-    return r;
-}
-
 static void on_section(void *ctx, const char *name)
 {
     begin_section(ctx, name);
-}
-
-static int fail(struct loader *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(struct loader *L, const char *fmt, ...)
-{
-    if (!L->err_line) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(L->err, sizeof(L->err), fmt, ap);
-        va_end(ap);
-        L->err_line = L->in.line;
-    }
-    return 0;
 }
 
 static int begin_section(struct loader *L, const char *section)
@@ -649,45 +598,45 @@ static int begin_section(struct loader *L, const char *section)
             name++;
         if (!pol_valid_name(name)) {
             L->sec = SEC_BAD;
-            return fail(L, "[%s]: a name of letters, digits, '-', '_' or '.' is needed",
+            return ini_fail(&L->ini, "[%s]: a name of letters, digits, '-', '_' or '.' is needed",
                         section);
         }
         if (node) {
             if (!strcmp(name, "*"))
-                return fail(L, "'*' cannot be a node name");
+                return ini_fail(&L->ini, "'*' cannot be a node name");
             if (pol_find_node(p, name) >= 0) {
                 L->sec = SEC_BAD;
-                return fail(L, "node '%s' is declared twice", name);
+                return ini_fail(&L->ini, "node '%s' is declared twice", name);
             }
             if (p->n_nodes == POL_MAX_NODES) {
                 L->sec = SEC_BAD;
-                return fail(L, "too many nodes (at most %d)", POL_MAX_NODES);
+                return ini_fail(&L->ini, "too many nodes (at most %d)", POL_MAX_NODES);
             }
             L->cur = p->n_nodes++;
             memset(&p->nodes[L->cur], 0, sizeof(p->nodes[0]));
             snprintf(p->nodes[L->cur].name, POL_NAME_MAX, "%s", name);
-            p->nodes[L->cur].line = L->in.line;
+            p->nodes[L->cur].line = L->ini.line;
             L->sec = SEC_NODE;
             L->node_seen = 0;
         } else {
             if (pol_find_rule(p, name) >= 0) {
                 L->sec = SEC_BAD;
-                return fail(L, "rule '%s' is declared twice", name);
+                return ini_fail(&L->ini, "rule '%s' is declared twice", name);
             }
             if (p->n_rules == POL_MAX_RULES) {
                 L->sec = SEC_BAD;
-                return fail(L, "too many rules (at most %d)", POL_MAX_RULES);
+                return ini_fail(&L->ini, "too many rules (at most %d)", POL_MAX_RULES);
             }
             L->cur = p->n_rules++;
             pol_rule_defaults(&p->rules[L->cur]);
             snprintf(p->rules[L->cur].name, POL_NAME_MAX, "%s", name);
-            p->rules[L->cur].line = L->in.line;
+            p->rules[L->cur].line = L->ini.line;
             L->sec = SEC_RULE;
         }
         return 1;
     }
     L->sec = SEC_BAD;
-    return fail(L, "unknown section [%s] (expected [shim], [node NAME] or [rule NAME])",
+    return ini_fail(&L->ini, "unknown section [%s] (expected [shim], [node NAME] or [rule NAME])",
                 section);
 }
 
@@ -705,27 +654,27 @@ static int shim_key(struct loader *L, const char *key, const char *v)
         if (!strcmp(key, keys[i]))
             break;
     if (i == sizeof(keys) / sizeof(keys[0]))
-        return fail(L, "unknown key '%s' in [shim]", key);
+        return ini_fail(&L->ini, "unknown key '%s' in [shim]", key);
     if (L->shim_seen & (1u << i))
-        return fail(L, "'%s' is given twice in [shim]", key);
+        return ini_fail(&L->ini, "'%s' is given twice in [shim]", key);
     L->shim_seen |= 1u << i;
-    L->shim_line[i] = L->in.line;
+    L->shim_line[i] = L->ini.line;
     switch (i) {
     case 0:
         if (parse_uint(v, 65535, &n) < 0)
-            return fail(L, "queue: expected a queue number 0-65535, got '%s'", v);
+            return ini_fail(&L->ini, "queue: expected a queue number 0-65535, got '%s'", v);
         s->queue = (unsigned)n;
         break;
     case 1:
         if (parse_uint(v, UINT64_MAX, &n) < 0)
-            return fail(L, "seed: expected an unsigned integer, got '%s'", v);
+            return ini_fail(&L->ini, "seed: expected an unsigned integer, got '%s'", v);
         s->seed = n;
         s->seed_given = true;
         break;
     case 2:
     case 3:
         if (!*v || strlen(v) >= POL_PATH_MAX)
-            return fail(L, "%s: expected a path", key);
+            return ini_fail(&L->ini, "%s: expected a path", key);
         snprintf(i == 2 ? s->capture : s->control, POL_PATH_MAX, "%s", v);
         break;
     case 4:
@@ -734,11 +683,11 @@ static int shim_key(struct loader *L, const char *key, const char *v)
         else if (!strcmp(v, "none"))
             s->rules = POL_RULES_NONE;
         else
-            return fail(L, "rules: expected iptables or none, got '%s'", v);
+            return ini_fail(&L->ini, "rules: expected iptables or none, got '%s'", v);
         break;
     case 5:
         if (parse_uint(v, 4u << 20, &n) < 0 || n < 16)
-            return fail(L, "queue_maxlen: expected 16 to 4194304 packets, got '%s'", v);
+            return ini_fail(&L->ini, "queue_maxlen: expected 16 to 4194304 packets, got '%s'", v);
         s->queue_maxlen = (uint32_t)n;
         break;
     case 6:
@@ -747,27 +696,27 @@ static int shim_key(struct loader *L, const char *key, const char *v)
         else if (!strcmp(v, "pass"))
             s->overflow_pass = true;
         else
-            return fail(L, "on_overflow: expected drop or pass, got '%s'", v);
+            return ini_fail(&L->ini, "on_overflow: expected drop or pass, got '%s'", v);
         break;
     case 7:
         if (pol_parse_time(v, &s->timer_spin_ns) < 0 || s->timer_spin_ns > 10000000)
-            return fail(L, "timer_spin: expected a time up to 10ms (e.g. 200us, 0), got '%s'",
+            return ini_fail(&L->ini, "timer_spin: expected a time up to 10ms (e.g. 200us, 0), got '%s'",
                         v);
         break;
     case 9:
         if (parse_uint(v, POL_MAX_QUEUES, &n) < 0 || n < 1)
-            return fail(L, "queues: expected 1 to 64 queues, got '%s'", v);
+            return ini_fail(&L->ini, "queues: expected 1 to 64 queues, got '%s'", v);
         s->queues = (unsigned)n;
         break;
     case 10:
         if (parse_bool(v, &s->realtime) < 0)
-            return fail(L, "realtime: expected yes or no, got '%s'", v);
+            return ini_fail(&L->ini, "realtime: expected yes or no, got '%s'", v);
         break;
     case 8:
         if (parse_bool(v, &b) == 0)
             s->busy_poll_ns = b ? UINT64_MAX : 0;
         else if (pol_parse_time(v, &s->busy_poll_ns) < 0 || s->busy_poll_ns > 1000000000)
-            return fail(L, "busy_poll: expected yes, no or a time up to 1s (e.g. 100us), "
+            return ini_fail(&L->ini, "busy_poll: expected yes, no or a time up to 1s (e.g. 100us), "
                            "got '%s'", v);
         break;
     }
@@ -782,7 +731,7 @@ static int handler(void *user, const char *section, const char *key, const char 
     (void)section; /* the reader saw its header: L->sec */
     switch (L->sec) {
     case SEC_NONE:
-        return fail(L, "'%s' is outside any section (start with [shim], [node NAME] or "
+        return ini_fail(&L->ini, "'%s' is outside any section (start with [shim], [node NAME] or "
                        "[rule NAME])", key);
     case SEC_SHIM:
         return shim_key(L, key, value);
@@ -790,13 +739,13 @@ static int handler(void *user, const char *section, const char *key, const char 
         struct pol_node *n = &L->p->nodes[L->cur];
         if (!strcmp(key, "addr")) {
             if (L->node_seen & 1)
-                return fail(L, "'addr' is given twice in [node %s]", n->name);
+                return ini_fail(&L->ini, "'addr' is given twice in [node %s]", n->name);
             L->node_seen |= 1;
             if (pol_parse_addr(value, &n->ip, &n->port) < 0)
-                return fail(L, "addr: expected IPv4[:PORT] (port 1-55535), got '%s'", value);
+                return ini_fail(&L->ini, "addr: expected IPv4[:PORT] (port 1-55535), got '%s'", value);
             if (!n->ip)
-                return fail(L, "addr: 0.0.0.0 cannot be a node's address");
-            n->addr_line = L->in.line;
+                return ini_fail(&L->ini, "addr: 0.0.0.0 cannot be a node's address");
+            n->addr_line = L->ini.line;
             if (!(L->node_seen & 2))
                 n->bus = n->port ? (uint16_t)(n->port + 10000) : 0;
             return 1;
@@ -804,23 +753,23 @@ static int handler(void *user, const char *section, const char *key, const char 
         if (!strcmp(key, "bus")) {
             unsigned long long b;
             if (L->node_seen & 2)
-                return fail(L, "'bus' is given twice in [node %s]", n->name);
+                return ini_fail(&L->ini, "'bus' is given twice in [node %s]", n->name);
             L->node_seen |= 2;
             if (parse_uint(value, 65535, &b) < 0 || b == 0)
-                return fail(L, "bus: expected a port 1-65535, got '%s'", value);
+                return ini_fail(&L->ini, "bus: expected a port 1-65535, got '%s'", value);
             n->bus = (uint16_t)b;
             return 1;
         }
-        return fail(L, "unknown key '%s' in [node %s] (expected addr, bus)", key, n->name);
+        return ini_fail(&L->ini, "unknown key '%s' in [node %s] (expected addr, bus)", key, n->name);
     }
     case SEC_RULE: {
         struct pol_rule *r = &L->p->rules[L->cur];
         int k = pol_key_index(key);
         if (k >= 0 && r->key_line[k])
-            return fail(L, "'%s' is given twice in [rule %s]", key, r->name);
+            return ini_fail(&L->ini, "'%s' is given twice in [rule %s]", key, r->name);
         if (pol_rule_set(r, key, value, err, sizeof(err)) < 0)
-            return fail(L, "%s", err);
-        r->key_line[k] = L->in.line;
+            return ini_fail(&L->ini, "%s", err);
+        r->key_line[k] = L->ini.line;
         return 1;
     }
     default:
@@ -836,80 +785,60 @@ static int validate(struct loader *L)
     for (int i = 0; i < p->n_nodes; i++) {
         struct pol_node *n = &p->nodes[i];
         if (!n->addr_line) {
-            L->in.line = n->line;
-            return fail(L, "[node %s] needs addr = IPv4[:PORT]", n->name), -1;
+            L->ini.line = n->line;
+            return ini_fail(&L->ini, "[node %s] needs addr = IPv4[:PORT]", n->name), -1;
         }
         if (!n->port && n->bus) {
-            L->in.line = n->line;
-            return fail(L, "[node %s] has a bus port but no client port: give addr = IP:PORT",
+            L->ini.line = n->line;
+            return ini_fail(&L->ini, "[node %s] has a bus port but no client port: give addr = IP:PORT",
                         n->name),
                    -1;
         }
         for (int j = 0; j < i; j++)
             if (p->nodes[j].ip == n->ip && p->nodes[j].port == n->port) {
-                L->in.line = n->line;
-                return fail(L, "node '%s' has the same address as node '%s'", n->name,
+                L->ini.line = n->line;
+                return ini_fail(&L->ini, "node '%s' has the same address as node '%s'", n->name,
                             p->nodes[j].name),
                        -1;
             }
     }
     if (p->shim.queue + p->shim.queues > 65536) {
-        L->in.line = L->shim_line[9];
-        return fail(L, "queue + queues goes past queue 65535"), -1;
+        L->ini.line = L->shim_line[9];
+        return ini_fail(&L->ini, "queue + queues goes past queue 65535"), -1;
     }
     if (p->n_rules == 0) {
-        L->in.line = L->in.line ? L->in.line : 1;
-        return fail(L, "the policy has no [rule NAME] section"), -1;
+        L->ini.line = L->ini.line ? L->ini.line : 1;
+        return ini_fail(&L->ini, "the policy has no [rule NAME] section"), -1;
     }
     for (int i = 0; i < p->n_rules; i++) {
         if (pol_rule_check(p, &p->rules[i], &line, err, sizeof(err)) < 0) {
-            L->in.line = line;
-            return fail(L, "%s", err), -1;
+            L->ini.line = line;
+            return ini_fail(&L->ini, "%s", err), -1;
         }
     }
     return 0;
 }
 
-static int load(struct policy *p, const char *name, FILE *f, const char *text, char *err,
-                size_t errlen)
+static int validate_cb(void *ctx)
+{
+    return validate(ctx);
+}
+
+static int load(struct policy *p, const char *name, const char *file, const char *text,
+                char *err, size_t errlen)
 {
     struct loader L = {.p = p, .cur = -1};
-    int rc;
-    /* An indented line is a key like any other, not a continuation. */
-    ini_allow_multiline = false;
     memset(p, 0, sizeof(*p));
     snprintf(p->file, sizeof(p->file), "%s", name);
     pol_shim_defaults(&p->shim);
-
-    L.in = (struct pol_lines){.f = f, .text = text, .on_section = on_section, .ctx = &L};
-    rc = ini_parse_stream(pol_lines_read, &L.in, handler, &L);
-    if (rc != 0 || L.err_line) {
-        /* inih's first failing line is ours unless it is an earlier one. */
-        if (!L.err_line || (rc > 0 && rc < L.err_line)) {
-            L.err_line = rc;
-            snprintf(L.err, sizeof(L.err), "syntax error (expected [section] or key = value)");
-        }
-        esc_file_line(err, errlen, name, L.err_line, L.err);
-        return -1;
-    }
-    if (validate(&L) < 0) {
-        esc_file_line(err, errlen, name, L.err_line, L.err);
-        return -1;
-    }
-    return 0;
+    L.ini = (struct ini){.kind = "policy", .on_section = on_section, .on_key = handler,
+                         .validate = validate_cb, .ctx = &L};
+    return ini_load(&L.ini, name, file, text, err, errlen);
 }
 
 int pol_load(struct policy *p, const char *file, char *err, size_t errlen)
 {
-    FILE *f = fopen(file, "r");
-    int rc;
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", file, strerror(errno));
-        return -1;
-    }
-    rc = load(p, file, f, NULL, err, errlen);
-    fclose(f);
-    return rc;
+    return load(p, file, file, NULL, err, errlen);
 }
 
 int pol_load_string(struct policy *p, const char *name, const char *text, char *err,

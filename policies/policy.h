@@ -112,17 +112,6 @@ int pol_rule_set(struct pol_rule *r, const char *key, const char *value, char *e
 int pol_rule_check(const struct policy *p, struct pol_rule *r, int *line, char *err,
                    size_t errlen);
 
-/* Line source for ini_parse_stream: counts lines and calls on_section for
- * every [header] as it hands the line out. */
-struct pol_lines {
-    FILE *f;            /* or */
-    const char *text;
-    int line;
-    void (*on_section)(void *ctx, const char *name);
-    void *ctx;
-};
-char *pol_lines_read(char *str, int num, void *stream);
-
 /* A name of letters, digits, '-', '_' or '.' that fits. */
 bool pol_valid_name(const char *s);
 /* Name of rule key k (enum pol_key), or NULL. */

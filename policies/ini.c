@@ -1,0 +1,120 @@
+/* ini: shared INI loading. */
+#include "ini.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "esc.h"
+
+/* inih's line source: counts lines and spots [headers] as it hands them
+ * out, so that errors carry the right line and empty or repeated sections
+ * are seen; inih has handled every earlier line by then. */
+static char *read_line(char *str, int num, void *stream)
+{
+    struct ini *in = stream;
+    char *r = str;
+    if (in->f) {
+        r = fgets(str, num, in->f);
+    } else {
+        const char *nl = strchr(in->text, '\n');
+        size_t n = nl ? (size_t)(nl - in->text + 1) : strlen(in->text);
+        if (!n)
+            return NULL;
+        if (n > (size_t)num - 1)
+            n = (size_t)num - 1;
+        memcpy(str, in->text, n);
+        str[n] = '\0';
+        in->text += n;
+    }
+    if (r) {
+        const char *s = r, *end;
+        char name[256]; /* a whole header of inih's 200-byte line: never cut short */
+        in->line++;
+        if (in->line == 1 && !strncmp(s, "\xEF\xBB\xBF", 3))
+            s += 3;
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (*s == '[' && (end = strchr(s, ']'))) {
+            snprintf(name, sizeof(name), "%.*s", (int)(end - s - 1), s + 1);
+            in->on_section(in->ctx, name);
+        }
+    }
+    return r;
+}
+
+static void vfail(struct ini *in, int line, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static void vfail(struct ini *in, int line, const char *fmt, va_list ap)
+{
+    if (in->err_line)
+        return;
+    vsnprintf(in->err, sizeof(in->err), fmt, ap);
+    in->err_line = line > 0 ? line : 1;
+}
+
+int ini_fail(struct ini *in, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(in, in->line, fmt, ap);
+    va_end(ap);
+    return 0;
+}
+
+int ini_fail_at(struct ini *in, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(in, line, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int ini_load(struct ini *in, const char *name, const char *file, const char *text, char *err,
+             size_t errlen)
+{
+    struct stat sb;
+    int rc;
+    in->f = NULL;
+    in->text = text;
+    in->line = in->err_line = 0;
+    in->err[0] = '\0';
+    if (file) {
+        if (!(in->f = fopen(file, "r"))) {
+            snprintf(err, errlen, "%s: %s", file, strerror(errno));
+            return -1;
+        }
+        if (fstat(fileno(in->f), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > INI_FILE_MAX) {
+            snprintf(err, errlen, "%s:1: %lld bytes: a %s file is at most %d KiB", file,
+                     (long long)sb.st_size, in->kind, INI_FILE_MAX / 1024);
+            fclose(in->f);
+            in->f = NULL;
+            return -1;
+        }
+    }
+    /* An indented line is a key like any other, not a continuation. */
+    ini_allow_multiline = false;
+    rc = ini_parse_stream(read_line, in, in->on_key, in->ctx);
+    if (in->f) {
+        fclose(in->f);
+        in->f = NULL;
+    }
+    if (rc != 0 || in->err_line) {
+        /* inih's first failing line is ours unless it is an earlier one. */
+        if (!in->err_line || (rc > 0 && rc < in->err_line)) {
+            in->err_line = rc > 0 ? rc : 1;
+            snprintf(in->err, sizeof(in->err), "syntax error (expected [section] or key = value)");
+        }
+        rc = -1;
+    } else {
+        rc = in->validate(in->ctx);
+    }
+    if (rc < 0) {
+        esc_file_line(err, errlen, name, in->err_line, in->err);
+        return -1;
+    }
+    return 0;
+}
