@@ -18,9 +18,6 @@
 
 #define SLOTS 16384
 #define STEP_TEXT_MAX 256 /* longer than inih's line */
-/* inih reads at most this many characters of a line (its INI_MAX_LINE less
- * the NUL); the rest comes back as a line of its own. */
-#define INI_LINE 199
 
 enum sec {
     SEC_NONE,
@@ -195,8 +192,6 @@ static int shim_key(struct loader *L, const char *key, const char *v)
     const char *msg;
     if (section_key(L, shim_keys, key) < 0)
         return 0;
-    if (strlen(v) >= sizeof(s->shim_conf[0][1]))
-        return ini_fail(&L->ini, "%s: value too long", key);
     snprintf(text, sizeof(text), "[shim]\n%s = %s\n[node a]\naddr = 127.0.0.1\n[node b]\naddr = 127.0.0.3\n"
                                  "[rule r]\nfrom = a\n"
                                  "to = b\n",
@@ -213,9 +208,12 @@ static int shim_key(struct loader *L, const char *key, const char *v)
         s->faults.shim.overflow_pass = tmp.shim.overflow_pass;
     else if (!strcmp(key, "queues"))
         s->faults.shim.queues = tmp.shim.queues;
-    snprintf(s->shim_conf[s->n_shim][0], sizeof(s->shim_conf[0][0]), "%s", key);
-    snprintf(s->shim_conf[s->n_shim][1], sizeof(s->shim_conf[0][1]), "%s", v);
-    s->n_shim++;
+    else if (!strcmp(key, "realtime"))
+        s->faults.shim.realtime = tmp.shim.realtime;
+    else if (!strcmp(key, "timer_spin"))
+        s->faults.shim.timer_spin_ns = tmp.shim.timer_spin_ns;
+    else
+        s->faults.shim.busy_poll_ns = tmp.shim.busy_poll_ns;
     return 1;
 }
 
@@ -761,187 +759,41 @@ int scn_load_string(struct scenario *s, const char *name, const char *text, char
 
 /* ---- the shim policy ---- */
 
-/* The shortest percentage that parses back to the same fixed-point value
- * (12 digits always do). */
-static void put_prob(FILE *o, const char *key, uint64_t p)
-{
-    double pct = (double)p * 100.0 / (double)POL_P_ONE;
-    char buf[64];
-    uint64_t back;
-    for (int digits = 6; digits <= 12; digits++) {
-        snprintf(buf, sizeof(buf), "%.*g%%", digits, pct);
-        if (pol_parse_prob(buf, &back) == 0 && back == p)
-            break;
-    }
-    fprintf(o, "%s = %s\n", key, buf);
-}
-
-static void put_time(FILE *o, const char *key, uint64_t ns)
-{
-    if (ns && ns % 1000000 == 0)
-        fprintf(o, "%s = %llums\n", key, (unsigned long long)(ns / 1000000));
-    else if (ns && ns % 1000 == 0)
-        fprintf(o, "%s = %lluus\n", key, (unsigned long long)(ns / 1000));
-    else
-        fprintf(o, "%s = %lluns\n", key, (unsigned long long)ns);
-}
-
-static void put_rule(FILE *o, const struct pol_rule *r)
-{
-    const struct pol_effects *fx = &r->fx;
-    fprintf(o, "\n[rule %s]\n", r->name);
-    /* Only the keys the fault gave: the checks look at which keys were set. */
-    for (int k = 0; k < PK__COUNT; k++) {
-        if (!r->key_line[k] || !pol_key_name(k))
-            continue;
-        switch (k) {
-        case PK_FROM: /* no blanks: no longer than the scenario's line (INI_LINE) */
-            fprintf(o, "from=%s\n", r->from_spec);
-            break;
-        case PK_TO:
-            fprintf(o, "to=%s\n", r->to_spec);
-            break;
-        case PK_PORTS:
-            fprintf(o, "ports = %s\n", r->ports == POL_PORTS_BUS      ? "bus"
-                                       : r->ports == POL_PORTS_CLIENT ? "client"
-                                                                      : "all");
-            break;
-        case PK_DIRECTION:
-            fprintf(o, "direction = %s\n", r->both ? "both" : "one-way");
-            break;
-        case PK_PROTO:
-            fprintf(o, "proto = %s\n", r->proto == POL_PROTO_UDP ? "udp" : "tcp");
-            break;
-        case PK_MESSAGES: {
-            fprintf(o, "messages =");
-            for (int t = 0; t < 16; t++)
-                if ((r->messages >> t) & 1)
-                    fprintf(o, " %s", bus_type_name((uint16_t)t));
-            fprintf(o, "\n");
-            break;
-        }
-        case PK_DELAY:
-            put_time(o, pol_key_name(k), fx->delay_ns);
-            break;
-        case PK_JITTER:
-            put_time(o, pol_key_name(k), fx->jitter_ns);
-            break;
-        case PK_DIST:
-            fprintf(o, "distribution = %s\n", pol_dist_name(fx->dist));
-            break;
-        case PK_LOSS_MODEL:
-            fprintf(o, "loss_model = %s\n",
-                    fx->loss_model == POL_LOSS_GEMODEL ? "gemodel" : "random");
-            break;
-        case PK_CORR:
-            put_prob(o, pol_key_name(k), fx->delay_corr);
-            break;
-        case PK_LOSS:
-            put_prob(o, pol_key_name(k), fx->loss);
-            break;
-        case PK_LOSS_CORR:
-            put_prob(o, pol_key_name(k), fx->loss_corr);
-            break;
-        case PK_GE_P:
-            put_prob(o, pol_key_name(k), fx->ge_p);
-            break;
-        case PK_GE_R:
-            put_prob(o, pol_key_name(k), fx->ge_r);
-            break;
-        case PK_GE_H:
-            put_prob(o, pol_key_name(k), fx->ge_h);
-            break;
-        case PK_GE_K:
-            put_prob(o, pol_key_name(k), fx->ge_k);
-            break;
-        case PK_REORDER:
-            put_prob(o, pol_key_name(k), fx->reorder);
-            break;
-        case PK_REORDER_CORR:
-            put_prob(o, pol_key_name(k), fx->reorder_corr);
-            break;
-        case PK_DUP:
-            put_prob(o, pol_key_name(k), fx->duplicate);
-            break;
-        case PK_DUP_CORR:
-            put_prob(o, pol_key_name(k), fx->duplicate_corr);
-            break;
-        case PK_RATE:
-            fprintf(o, "rate = %llubit\n", (unsigned long long)fx->rate_bps);
-            break;
-        case PK_HOLD:
-            fprintf(o, "hold = %s\n", fx->hold ? "yes" : "no");
-            break;
-        case PK_START:
-            if (r->start_ns == POL_START_MANUAL)
-                fprintf(o, "start = manual\n");
-            else
-                put_time(o, pol_key_name(k), (uint64_t)r->start_ns);
-            break;
-        case PK_DURATION:
-            put_time(o, pol_key_name(k), r->duration_ns);
-            break;
-        }
-    }
-    if (!r->key_line[PK_START])
-        fprintf(o, "start = manual\n");
-}
-
-/* A path on a line of its own in the INI text ("control = PATH"): inih
- * would cut it at " ;", a newline or INI_LINE, and strip its outer blanks. */
-static bool ini_safe(const char *v)
-{
-    size_t n = strlen(v);
-    return n <= INI_LINE - strlen("control = ") && !strpbrk(v, "\n\r;") &&
-           (n == 0 || (!isspace((unsigned char)v[0]) && !isspace((unsigned char)v[n - 1])));
-}
-
 char *scn_policy_text(const struct scenario *s, const char *control, const char *capture,
                       uint64_t seed)
 {
     static const char head[] = "; rift-shim policy for the faults of scenario ";
-    const struct policy *p = &s->faults;
+    struct policy *p = malloc(sizeof(*p));
     char *buf = NULL;
     size_t len = 0, file_len = strcspn(s->file, "\n");
     FILE *o;
-    if (!control || !*control)
-        control = p->shim.control;
-    if (!capture)
-        capture = "";
-    if (!ini_safe(control) || !ini_safe(capture)) {
-        errno = EINVAL;
+    int rc;
+    if (!p)
+        return NULL;
+    *p = s->faults;
+    if (control && *control)
+        snprintf(p->shim.control, sizeof(p->shim.control), "%s", control);
+    snprintf(p->shim.capture, sizeof(p->shim.capture), "%s", capture ? capture : "");
+    p->shim.seed = seed;
+    p->shim.seed_given = true;
+    if (!(o = open_memstream(&buf, &len))) {
+        free(p);
         return NULL;
     }
-    if (!(o = open_memstream(&buf, &len)))
-        return NULL;
     /* The scenario's path, cut at a newline or where inih would cut the line. */
-    if (file_len > INI_LINE - strlen(head))
-        file_len = INI_LINE - strlen(head);
+    if (file_len > POL_INI_LINE - strlen(head))
+        file_len = POL_INI_LINE - strlen(head);
     fprintf(o, "%s%.*s\n", head, (int)file_len, s->file);
-    fprintf(o, "[shim]\nseed = %llu\ncontrol = %s\n", (unsigned long long)seed, control);
-    if (*capture)
-        fprintf(o, "capture = %s\n", capture);
-    for (int i = 0; i < s->n_shim; i++)
-        fprintf(o, "%s = %s\n", s->shim_conf[i][0], s->shim_conf[i][1]);
-    for (int i = 0; i < p->n_nodes; i++) {
-        const struct pol_node *n = &p->nodes[i];
-        char a[PKT_ADDR_MAX];
-        fprintf(o, "\n[node %s]\naddr = %s", n->name, pkt_addr(n->ip, a, sizeof(a)));
-        if (n->port)
-            fprintf(o, ":%u", n->port);
-        fprintf(o, "\n");
-        if (n->port && n->bus != n->port + 10000)
-            fprintf(o, "bus = %u\n", n->bus);
-    }
-    for (int i = 0; i < p->n_rules; i++)
-        put_rule(o, &p->rules[i]);
+    rc = pol_write(o, p);
     /* Last, so that every fault matches first: all bus traffic passes
      * through the shim unchanged, for the capture and the decoded bus
      * timeline of the report. */
     fprintf(o, "\n; every cluster-bus packet, unchanged: for the capture\n"
                "[rule observe-bus]\nfrom = *\nto = *\nports = bus\nstart = 0s\n");
-    if (fclose(o) != 0) {
+    free(p);
+    if (fclose(o) != 0 || rc < 0) {
         free(buf);
+        errno = EINVAL;
         return NULL;
     }
     return buf;

@@ -82,8 +82,6 @@ struct scenario {
     /* Faults as a shim policy: nodes are the scenario nodes plus the
      * pseudo-node "clients"; one rule per [fault]; [shim] left default. */
     struct policy faults;
-    int n_shim;                  /* [shim] settings, passed to the shim's policy */
-    char shim_conf[8][2][64];
     struct scn_step steps[SCN_MAX_STEPS];
     int n_steps;
     int writers;                 /* [workload] writers, 0: none */

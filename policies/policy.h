@@ -112,6 +112,15 @@ int pol_rule_set(struct pol_rule *r, const char *key, const char *value, char *e
 int pol_rule_check(const struct policy *p, struct pol_rule *r, int *line, char *err,
                    size_t errlen);
 
+/* inih reads at most this many characters of a line (its INI_MAX_LINE less
+ * the NUL); the rest comes back as a line of its own. */
+#define POL_INI_LINE 199
+
+/* The policy as INI text that pol_load_string reads back to the same
+ * policy (rules with the keys they were given). 0, or -1 (errno EINVAL: a
+ * control or capture path that an INI line cannot carry). */
+int pol_write(FILE *o, const struct policy *p);
+
 /* A name of letters, digits, '-', '_' or '.' that fits. */
 bool pol_valid_name(const char *s);
 /* Name of rule key k (enum pol_key), or NULL. */
