@@ -22,7 +22,7 @@ DEB_PKGS  := build-essential pkg-config libnetfilter-queue-dev libmnl-dev libpca
              redis-tools python3-redis tcpdump clang libclang-rt-14-dev
 
 PROTO_SRC  := proto/bus.c proto/pkt.c proto/ctl.c
-POLICY_SRC := policies/policy.c policies/ini.c policies/write.c policies/esc.c policies/model.c
+POLICY_SRC := policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c policies/model.c
 SHIM_SRC   := shim/shim.c shim/daemon.c shim/path.c shim/rules.c shim/ctlsrv.c shim/loop.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/msgflow.c \
               shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
 
@@ -37,10 +37,10 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view test_scenario test_ledger test_bus \
               test_queue test_esc test_probes
-test_policy_SRC := tests/unit/test_policy.c policies/policy.c policies/ini.c policies/write.c policies/esc.c proto/bus.c proto/pkt.c
+test_policy_SRC := tests/unit/test_policy.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 test_model_SRC  := tests/unit/test_model.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_hold_SRC   := tests/unit/test_hold.c shim/hold.c
-test_match_SRC  := tests/unit/test_match.c shim/match.c policies/policy.c policies/ini.c policies/write.c policies/esc.c proto/pkt.c proto/bus.c
+test_match_SRC  := tests/unit/test_match.c shim/match.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/pkt.c proto/bus.c
 test_ctl_SRC    := tests/unit/test_ctl.c proto/ctl.c
 test_decide_SRC := tests/unit/test_decide.c shim/hold.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_view_SRC   := tests/unit/test_view.c harness/view.c
@@ -49,7 +49,7 @@ test_bus_SRC    := tests/unit/test_bus.c proto/bus.c
 test_queue_SRC  := tests/unit/test_queue.c shim/queue.c
 test_esc_SRC    := tests/unit/test_esc.c policies/esc.c
 test_probes_SRC := tests/unit/test_probes.c harness/probes.c harness/proc.c
-test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c policies/policy.c policies/ini.c policies/write.c policies/esc.c proto/bus.c proto/pkt.c
+test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe
 
@@ -161,11 +161,11 @@ FUZZERS      := bus policy scenario ctl
 fuzz_bus_SRC      := proto/bus.c proto/pkt.c shim/msgflow.c
 fuzz_bus_SEEDS    := tests/unit/data/bus-*.bin
 fuzz_bus_MAXLEN   := 65536
-fuzz_policy_SRC   := policies/policy.c policies/ini.c policies/write.c policies/esc.c proto/bus.c proto/pkt.c
+fuzz_policy_SRC   := policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 fuzz_policy_LIBS  := -linih -lm
-fuzz_scenario_SRC := harness/scenario.c policies/policy.c policies/ini.c policies/write.c policies/esc.c proto/bus.c proto/pkt.c
+fuzz_scenario_SRC := harness/scenario.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 fuzz_scenario_LIBS := -linih -lm
-fuzz_ctl_SRC      := proto/ctl.c policies/policy.c policies/ini.c policies/write.c policies/esc.c proto/bus.c proto/pkt.c
+fuzz_ctl_SRC      := proto/ctl.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 fuzz_ctl_LIBS     := -linih -lm
 fuzz_ctl_MAXLEN   := 2048
 

@@ -127,6 +127,11 @@ bool pol_valid_name(const char *s);
 const char *pol_key_name(int k);
 /* Index of a rule key (enum pol_key), or -1. */
 int pol_key_index(const char *key);
+/* Rule key k's value as the loader reads it back ("20ms", "33.333%",
+ * "bus", "PONG, FAILOVER_AUTH_ACK", "manual"). */
+void pol_key_format(const struct pol_rule *r, int k, char *out, size_t len);
+/* A time as "20ms", "250us" or "7ns". */
+void pol_format_time(char *out, size_t len, uint64_t ns);
 /* What a policy has when the file does not say: [shim] keys, a rule's keys. */
 void pol_shim_defaults(struct pol_shim *s);
 void pol_rule_defaults(struct pol_rule *r);
