@@ -62,6 +62,83 @@ static void json_msg(const char *s)
     putchar('"');
 }
 
+/* nkeys keys spread evenly over the 16384 slots, then 4 more in each LO-HI
+ * range (the slots a scenario migrates). The count, or -1 after a message. */
+static int make_keys(char keys[][48], int nkeys, char *ranges)
+{
+    int r = 0;
+    for (int i = 0; i < nkeys; i++) {
+        int lo = i * 16384 / nkeys, hi = (i + 1) * 16384 / nkeys - 1;
+        for (int t = 0;; t++) {
+            snprintf(keys[i], 48, "rift:probe:c:{%d-%d}", i, t);
+            int s = cc_key_slot(keys[i], strlen(keys[i]));
+            if (s >= lo && s <= hi)
+                break;
+        }
+    }
+    for (char *save = NULL, *t = strtok_r(ranges, ",", &save); t;
+         t = strtok_r(NULL, ",", &save), r++) {
+        int lo, hi;
+        if (parse_range(t, &lo, &hi) < 0) {
+            fprintf(stderr, "rift-probe: --ranges: expected LO-HI slot ranges (0-16383, LO <= "
+                            "HI), not \"%s\"\n",
+                    t);
+            return -1;
+        }
+        if (nkeys >= 252)
+            continue; /* no room for more keys; later ranges are still checked */
+        for (int n = 0, k = 0; n < 4 && k < 10000000; k++) {
+            snprintf(keys[nkeys], 48, "rift:probe:c:r%d:{%d}", r, k);
+            int s = cc_key_slot(keys[nkeys], strlen(keys[nkeys]));
+            if (s >= lo && s <= hi) {
+                nkeys++;
+                n++;
+            }
+        }
+    }
+    return nkeys;
+}
+
+/* SET then GET on each key in turn until the time is up, one JSON line
+ * per operation; the slot map is reloaded after every error. */
+static void run_probe(struct cclient *cc, char keys[][48], int nkeys, double duration,
+                      double interval)
+{
+    uint64_t end;
+    bool need_refresh = true;
+    printf("{\"probe\":\"rift\",\"version\":\"cclient\",\"options\":{\"refresh\":\"on every "
+           "error\",\"timeout_ms\":1000}}\n");
+    fflush(stdout);
+    end = mono_ms() + (uint64_t)(duration * 1000);
+    for (int i = 0; mono_ms() < end; i++) {
+        const char *key = keys[i % nkeys];
+        for (int op = 0; op < 2; op++) {
+            const char *set[] = {"SET", key, "v"}, *get[] = {"GET", key};
+            enum cc_err kind;
+            redisReply *r;
+            uint64_t t = mono_ms();
+            if (need_refresh) {
+                cc_refresh(cc);
+                need_refresh = false;
+            }
+            r = op == 0 ? cc_command(cc, key, 3, set, &kind) : cc_command(cc, key, 2, get, &kind);
+            printf("{\"t_ms\":%llu,\"key\":\"%s\",\"slot\":%u,\"op\":\"%s\",\"ok\":%s,"
+                   "\"kind\":\"%s\",\"msg\":",
+                   (unsigned long long)t, key, cc_key_slot(key, strlen(key)), op ? "get" : "set",
+                   r ? "true" : "false", cc_err_name(r ? CC_OK : kind));
+            json_msg(r ? "" : cc->last_error);
+            puts("}");
+            if (r)
+                freeReplyObject(r);
+            else
+                need_refresh = true;
+        }
+        fflush(stdout);
+        struct timespec ts = {0, (long)(interval * 1e6)};
+        nanosleep(&ts, NULL);
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -122,69 +199,9 @@ int main(int argc, char **argv)
     cc_init(&cc, source, 1000);
     for (char *save = NULL, *t = strtok_r(seeds, ",", &save); t; t = strtok_r(NULL, ",", &save))
         cc_add_seed(&cc, t);
-    for (int i = 0; i < nkeys; i++) {
-        int lo = i * 16384 / nkeys, hi = (i + 1) * 16384 / nkeys - 1;
-        for (int t = 0;; t++) {
-            snprintf(keys[i], sizeof(keys[i]), "rift:probe:c:{%d-%d}", i, t);
-            int s = cc_key_slot(keys[i], strlen(keys[i]));
-            if (s >= lo && s <= hi)
-                break;
-        }
-    }
-    /* 4 more keys in each LO-HI range (the slots a scenario migrates) */
-    int r = 0;
-    for (char *save = NULL, *t = strtok_r(ranges, ",", &save); t;
-         t = strtok_r(NULL, ",", &save), r++) {
-        int lo, hi;
-        if (parse_range(t, &lo, &hi) < 0) {
-            fprintf(stderr, "rift-probe: --ranges: expected LO-HI slot ranges (0-16383, LO <= "
-                            "HI), not \"%s\"\n",
-                    t);
-            return 2;
-        }
-        if (nkeys >= 252)
-            continue; /* no room for more keys; later ranges are still checked */
-        for (int n = 0, k = 0; n < 4 && k < 10000000; k++) {
-            snprintf(keys[nkeys], sizeof(keys[0]), "rift:probe:c:r%d:{%d}", r, k);
-            int s = cc_key_slot(keys[nkeys], strlen(keys[nkeys]));
-            if (s >= lo && s <= hi) {
-                nkeys++;
-                n++;
-            }
-        }
-    }
-    printf("{\"probe\":\"rift\",\"version\":\"cclient\",\"options\":{\"refresh\":\"on every "
-           "error\",\"timeout_ms\":1000}}\n");
-    fflush(stdout);
-    uint64_t end = mono_ms() + (uint64_t)(duration * 1000);
-    bool need_refresh = true;
-    for (int i = 0; mono_ms() < end; i++) {
-        const char *key = keys[i % nkeys];
-        for (int op = 0; op < 2; op++) {
-            const char *set[] = {"SET", key, "v"}, *get[] = {"GET", key};
-            enum cc_err kind;
-            redisReply *r;
-            uint64_t t = mono_ms();
-            if (need_refresh) {
-                cc_refresh(&cc);
-                need_refresh = false;
-            }
-            r = op == 0 ? cc_command(&cc, key, 3, set, &kind) : cc_command(&cc, key, 2, get, &kind);
-            printf("{\"t_ms\":%llu,\"key\":\"%s\",\"slot\":%u,\"op\":\"%s\",\"ok\":%s,\"kind\":\"%s\","
-                   "\"msg\":",
-                   (unsigned long long)t, key, cc_key_slot(key, strlen(key)), op ? "get" : "set",
-                   r ? "true" : "false", cc_err_name(r ? CC_OK : kind));
-            json_msg(r ? "" : cc.last_error);
-            puts("}");
-            if (r)
-                freeReplyObject(r);
-            else
-                need_refresh = true;
-        }
-        fflush(stdout);
-        struct timespec ts = {0, (long)(interval * 1e6)};
-        nanosleep(&ts, NULL);
-    }
+    if ((nkeys = make_keys(keys, nkeys, ranges)) < 0)
+        return 2;
+    run_probe(&cc, keys, nkeys, duration, interval);
     cc_close(&cc);
     return 0;
 }
