@@ -28,7 +28,7 @@ SHIM_SRC   := shim/shim.c shim/daemon.c shim/path.c shim/rules.c shim/ctlsrv.c s
 
 RIFT_SRC   := harness/rift.c harness/run.c harness/runstate.c harness/netns.c harness/nodes.c \
               harness/observe.c harness/cluster.c harness/steps.c harness/checks.c harness/report.c \
-              harness/proc.c harness/view.c harness/scenario.c \
+              harness/proc.c harness/view.c harness/scenario.c harness/timeline.c \
               harness/cclient.c harness/workload.c harness/migrate.c harness/probes.c harness/matrix.c \
               harness/decode.c harness/need.c $(POLICY_SRC) $(PROTO_SRC)
 RIFT_LIBS  := -lhiredis -linih -lpcap -lm -pthread
@@ -49,7 +49,7 @@ test_bus_SRC    := tests/unit/test_bus.c proto/bus.c
 test_queue_SRC  := tests/unit/test_queue.c shim/queue.c
 test_esc_SRC    := tests/unit/test_esc.c policies/esc.c
 test_probes_SRC := tests/unit/test_probes.c harness/probes.c harness/proc.c
-test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
+test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c harness/timeline.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe
 
@@ -163,7 +163,7 @@ fuzz_bus_SEEDS    := tests/unit/data/bus-*.bin
 fuzz_bus_MAXLEN   := 65536
 fuzz_policy_SRC   := policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 fuzz_policy_LIBS  := -linih -lm
-fuzz_scenario_SRC := harness/scenario.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
+fuzz_scenario_SRC := harness/scenario.c harness/timeline.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 fuzz_scenario_LIBS := -linih -lm
 fuzz_ctl_SRC      := proto/ctl.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 fuzz_ctl_LIBS     := -linih -lm

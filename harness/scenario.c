@@ -4,6 +4,7 @@
 
 #include "../policies/esc.h"
 #include "../policies/ini.h"
+#include "timeline.h"
 #include "../proto/bus.h"
 #include "../proto/pkt.h"
 
@@ -16,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SLOTS 16384
 #define STEP_TEXT_MAX 256 /* longer than inih's line */
 
 enum sec {
@@ -77,7 +77,7 @@ struct loader {
     int never_line;
 };
 
-static int parse_int(const char *s, long lo, long hi, int *v)
+int scn_parse_int(const char *s, long lo, long hi, int *v)
 {
     char *end;
     long n;
@@ -90,7 +90,7 @@ static int parse_int(const char *s, long lo, long hi, int *v)
 }
 
 /* "m1..m3, m1r1..m3r1": the node names, for messages. */
-static void node_names(const struct scenario *s, char *buf, size_t len)
+void scn_node_names(const struct scenario *s, char *buf, size_t len)
 {
     size_t n = 0;
     buf[0] = '\0';
@@ -230,15 +230,15 @@ static int cluster_key(struct loader *L, const char *key, const char *v)
         snprintf(s->server, sizeof(s->server), "%s", v);
         return 1;
     case 1:
-        if (parse_int(v, 1, 16, &s->masters) < 0)
+        if (scn_parse_int(v, 1, 16, &s->masters) < 0)
             return ini_fail(&L->ini, "masters: expected 1 to 16, got '%s'", v);
         return 1;
     case 2:
-        if (parse_int(v, 0, 2, &s->replicas) < 0)
+        if (scn_parse_int(v, 0, 2, &s->replicas) < 0)
             return ini_fail(&L->ini, "replicas: expected 0 to 2 per master, got '%s'", v);
         return 1;
     case 3:
-        if (parse_int(v, 100, 60000, &s->node_timeout_ms) < 0)
+        if (scn_parse_int(v, 100, 60000, &s->node_timeout_ms) < 0)
             return ini_fail(&L->ini, "node_timeout: expected milliseconds from 100 to 60000, got '%s'",
                         v);
         return 1;
@@ -437,7 +437,7 @@ static int handler(void *user, const char *section, const char *key, const char 
     case SEC_WORKLOAD:
         if ((k = section_key(L, workload_keys, key)) < 0)
             return 0;
-        if (parse_int(value, 0, 64, &L->s->writers) < 0)
+        if (scn_parse_int(value, 0, 64, &L->s->writers) < 0)
             return ini_fail(&L->ini, "writers: expected 0 to 64, got '%s'", value);
         return 1;
     case SEC_CHECK:
@@ -497,7 +497,7 @@ static int check_spec(struct loader *L, const struct pol_rule *r, int k)
     snprintf(buf, sizeof(buf), "%s", spec);
     for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
         if (strcmp(tok, "*") && strcmp(tok, "clients") && scn_node(L->s, tok) < 0) {
-            node_names(L->s, names, sizeof(names));
+            scn_node_names(L->s, names, sizeof(names));
             return ini_fail_at(&L->ini, r->key_line[k],
                            "%s: unknown node '%s' (this cluster has %s; or clients, *)",
                            k == PK_FROM ? "from" : "to", tok, names);
@@ -523,147 +523,6 @@ static int build_faults(struct loader *L)
     return 0;
 }
 
-static int step_node(struct loader *L, const struct scn_step *st, const char *verb,
-                     const char *name)
-{
-    char names[128];
-    int i = scn_node(L->s, name);
-    if (i < 0) {
-        node_names(L->s, names, sizeof(names));
-        return ini_fail_at(&L->ini, st->line, "%s: unknown node '%s' (this cluster has %s)", verb, name,
-                       names);
-    }
-    return i;
-}
-
-static int step_primary(struct loader *L, const struct scn_step *st, const char *name)
-{
-    char prim[32] = "m1";
-    int i = step_node(L, st, "migrate", name);
-    if (i < 0 || L->s->primary_of[i] < 0)
-        return i;
-    if (L->s->masters > 1)
-        snprintf(prim, sizeof(prim), "m1..m%d", L->s->masters);
-    return ini_fail_at(&L->ini, st->line, "migrate: %s is a replica: slots move between primaries (%s)",
-                   name, prim);
-}
-
-static int parse_slots(const char *s, int *lo, int *hi)
-{
-    char lo_s[16];
-    const char *dash = strchr(s, '-');
-    size_t n = dash ? (size_t)(dash - s) : strlen(s);
-    if (n == 0 || n >= sizeof(lo_s))
-        return -1;
-    memcpy(lo_s, s, n);
-    lo_s[n] = '\0';
-    if (parse_int(lo_s, 0, SLOTS - 1, lo) < 0)
-        return -1;
-    *hi = *lo;
-    if (dash && parse_int(dash + 1, 0, SLOTS - 1, hi) < 0)
-        return -1;
-    return *lo <= *hi ? 0 : -1;
-}
-
-static int parse_step(struct loader *L, struct scn_step *st, char *text)
-{
-    static const struct {
-        const char *verb;
-        enum scn_step_kind kind;
-        int min, max; /* words, with the verb */
-        const char *usage;
-    } steps[] = {
-        {"fault", STEP_FAULT, 3, 3, "fault NAME on|off"},
-        {"failover", STEP_FAILOVER, 2, 3, "failover NODE [force|takeover]"},
-        {"migrate", STEP_MIGRATE, 4, 4, "migrate LO[-HI] SRC DST"},
-        {"kill", STEP_KILL, 2, 2, "kill NODE"},
-        {"pause", STEP_PAUSE, 2, 2, "pause NODE"},
-        {"resume", STEP_RESUME, 2, 2, "resume NODE"},
-        {"restart", STEP_RESTART, 2, 2, "restart NODE"},
-        {"wait", STEP_WAIT_CONVERGED, 2, 2, "wait converged"},
-    };
-    struct scenario *s = L->s;
-    char *w[5], *save = NULL, *tok;
-    int n = 0;
-    size_t k;
-    for (tok = strtok_r(text, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
-        if (n == 5)
-            return ini_fail_at(&L->ini, st->line, "too many words in a step");
-        w[n++] = tok;
-    }
-    if (n == 0)
-        return ini_fail_at(&L->ini, st->line, "timeline: a step is needed after '='");
-    for (k = 0; k < sizeof(steps) / sizeof(steps[0]); k++)
-        if (!strcmp(w[0], steps[k].verb))
-            break;
-    if (k == sizeof(steps) / sizeof(steps[0]))
-        return ini_fail_at(&L->ini, st->line, "unknown step '%s' (expected fault, failover, migrate, "
-                                    "kill, pause, resume, restart or wait converged)",
-                       w[0]);
-    if (n < steps[k].min || n > steps[k].max)
-        return ini_fail_at(&L->ini, st->line, "%s: expected %s", w[0], steps[k].usage);
-    st->kind = steps[k].kind;
-
-    switch (st->kind) {
-    case STEP_FAULT:
-        if ((st->fault = pol_find_rule(&s->faults, w[1])) < 0)
-            return ini_fail_at(&L->ini, st->line, "fault: no [fault %s] in this scenario", w[1]);
-        /* Read top to bottom: a step may only use a fault declared above. */
-        if (s->faults.rules[st->fault].line > st->line)
-            return ini_fail_at(&L->ini, st->line,
-                           "fault: [fault %s] is declared below, on line %d: declare a fault "
-                           "before the timeline that uses it",
-                           w[1], s->faults.rules[st->fault].line);
-        if (!strcmp(w[2], "on"))
-            st->on = true;
-        else if (strcmp(w[2], "off") != 0)
-            return ini_fail_at(&L->ini, st->line, "fault: expected on or off, got '%s'", w[2]);
-        return 0;
-    case STEP_FAILOVER:
-        if ((st->node = step_node(L, st, "failover", w[1])) < 0)
-            return -1;
-        if (s->primary_of[st->node] < 0) {
-            char reps[64] = "";
-            size_t m = 0;
-            if (!s->replicas)
-                return ini_fail_at(&L->ini, st->line, "failover: %s is a primary and the cluster has "
-                                            "no replicas",
-                               w[1]);
-            for (int r = 1; r <= s->replicas; r++)
-                m += (size_t)snprintf(reps + m, sizeof(reps) - m, "%s%s", r > 1 ? ", " : "",
-                                      s->names[r * s->masters + st->node]);
-            return ini_fail_at(&L->ini, st->line,
-                           "failover: %s is a primary: fail over one of its replicas (%s)",
-                           w[1], reps);
-        }
-        if (n == 3) {
-            if (strcmp(w[2], "force") && strcmp(w[2], "takeover"))
-                return ini_fail_at(&L->ini, st->line, "failover: expected force or takeover, got '%s'",
-                               w[2]);
-            snprintf(st->mode, sizeof(st->mode), "%s", w[2]);
-        }
-        return 0;
-    case STEP_MIGRATE:
-        if (parse_slots(w[1], &st->slot_lo, &st->slot_hi) < 0)
-            return ini_fail_at(&L->ini, st->line, "migrate: bad slots '%s' (expected LO or LO-HI, "
-                                        "0 <= LO <= HI <= %d)",
-                           w[1], SLOTS - 1);
-        if ((st->src = step_primary(L, st, w[2])) < 0 ||
-            (st->dst = step_primary(L, st, w[3])) < 0)
-            return -1;
-        if (st->src == st->dst)
-            return ini_fail_at(&L->ini, st->line, "migrate: source and destination are both %s", w[2]);
-        return 0;
-    case STEP_WAIT_CONVERGED:
-        if (strcmp(w[1], "converged") != 0)
-            return ini_fail_at(&L->ini, st->line, "wait: expected wait converged, got 'wait %s'", w[1]);
-        return 0;
-    default: /* kill, pause, resume, restart */
-        st->node = step_node(L, st, w[0], w[1]);
-        return st->node < 0 ? -1 : 0;
-    }
-}
-
 static int validate(struct loader *L)
 {
     struct scenario *s = L->s;
@@ -677,7 +536,7 @@ static int validate(struct loader *L)
     if (build_faults(L) < 0)
         return -1;
     for (int i = 0; i < s->n_steps; i++)
-        if (parse_step(L, &s->steps[i], L->step_text[i]) < 0)
+        if (tl_parse_step(&L->ini, s, &s->steps[i], L->step_text[i]) < 0)
             return -1;
     if (L->seeds_line) {
         char buf[256], *save = NULL;

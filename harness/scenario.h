@@ -22,6 +22,7 @@
 #define SCN_CLIENTS_IP 0x7f000064u                   /* 127.0.0.100: workload and probes */
 #define SCN_ADMIN_IP 0x7f000002u                     /* 127.0.0.2: observer, admin; no rule */
 #define SCN_PORT 7000
+#define SCN_SLOTS 16384
 
 enum scn_step_kind {
     STEP_FAULT,          /* fault NAME on|off */
@@ -98,6 +99,10 @@ int scn_load(struct scenario *s, const char *file, char *err, size_t errlen);
 int scn_load_string(struct scenario *s, const char *name, const char *text, char *err,
                     size_t errlen);
 int scn_node(const struct scenario *s, const char *name); /* index or -1 */
+/* "m1..m3, m1r1..m3r1", for messages. */
+void scn_node_names(const struct scenario *s, char *buf, size_t len);
+/* A decimal integer lo..hi, the whole string: 0 or -1. */
+int scn_parse_int(const char *s, long lo, long hi, int *v);
 /* The shim policy for a run: [shim] with the given control socket, capture
  * and seed, the nodes, and the faults as rules (start = manual unless the
  * fault said otherwise). Returns a malloc'd string. */
