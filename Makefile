@@ -19,7 +19,8 @@ endif
 SHIM_LIBS := -lnetfilter_queue -lmnl -lpcap -linih -lm
 DEB_PKGS  := build-essential pkg-config libnetfilter-queue-dev libmnl-dev libpcap-dev \
              libinih-dev libcmocka-dev libhiredis-dev iptables iproute2 redis-server \
-             redis-tools python3-redis tcpdump clang libclang-rt-14-dev
+             redis-tools python3-redis tcpdump clang libclang-rt-14-dev clang-format clang-tidy \
+             cppcheck
 
 PROTO_SRC  := proto/bus.c proto/pkt.c proto/ctl.c
 POLICY_SRC := policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c policies/model.c
@@ -53,7 +54,7 @@ test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c harness/timel
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe
 
-.PHONY: all bins servers test unit integration bench deps clean install format demo run clients fuzz
+.PHONY: all bins servers format-check lint test unit integration bench deps clean install format demo run clients fuzz
 # Everything the shipped scenarios need: the programs, the client probes'
 # libraries and the trixie servers.
 all: bins clients servers
@@ -136,6 +137,7 @@ integration: bin/rift-shim bin/rift bin/rift-probe $(BENCH_BIN) $(CLIENT_DEPS)
 	$(Q)/usr/bin/python3 tests/integration/run.py
 
 test: deps
+	$(Q)$(MAKE) --no-print-directory format-check lint
 	$(Q)$(MAKE) --no-print-directory all unit fuzz
 	$(Q)$(MAKE) --no-print-directory integration
 
@@ -205,6 +207,30 @@ install: bin/rift-shim bin/rift bin/rift-probe
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
+
+# cppcheck and clang-tidy on everything but the tests: no finding is
+# allowed (a false positive is suppressed inline, with the reason).
+LINT_SRC := $(shell git ls-files '*.c' 2>/dev/null | grep -v '^tests/')
+TIDY_CHECKS := -*,bugprone-*,cert-*,-cert-err33-c,-bugprone-easily-swappable-parameters
+lint:
+	@out=$$(cppcheck --enable=warning,style,performance,portability --std=c11 -D_GNU_SOURCE \
+	    -I/usr/include/hiredis --suppress=missingIncludeSystem --suppress='*:/usr/include/*' \
+	    --inline-suppr --quiet $(LINT_SRC) 2>&1); \
+	if [ -n "$$out" ]; then echo "$$out"; echo "lint: cppcheck found the above"; exit 1; fi; \
+	echo "lint: cppcheck: 0 findings in $(words $(LINT_SRC)) files"
+	@out=$$(clang-tidy -quiet --checks='$(TIDY_CHECKS)' $(LINT_SRC) -- -std=c11 -D_GNU_SOURCE \
+	    -I/usr/include/hiredis 2>/dev/null | grep -A3 'warning:'); \
+	if [ -n "$$out" ]; then echo "$$out"; echo "lint: clang-tidy found the above"; exit 1; fi; \
+	echo "lint: clang-tidy: 0 findings in $(words $(LINT_SRC)) files"
+
+# Every C file as .clang-format has it; lists the files that differ.
+format-check:
+	@bad=$$(for f in $$(git ls-files '*.c' '*.h'); do \
+	    clang-format --style=file "$$f" | cmp -s - "$$f" || echo "$$f"; done); \
+	if [ -n "$$bad" ]; then echo "format-check: not formatted (run make format):"; \
+	    echo "$$bad" | sed 's/^/  /'; exit 1; fi; \
+	echo "format-check: $$(git ls-files '*.c' '*.h' | wc -l) files formatted"
+
 
 clean:
 	rm -rf build build-asan bin out

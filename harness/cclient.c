@@ -16,8 +16,8 @@
 const char *cc_err_name(enum cc_err e)
 {
     static const char *const names[CC__COUNT] = {
-        "ok",     "moved",   "ask",    "tryagain", "clusterdown", "loading",
-        "readonly", "timeout", "io",   "noslot",   "redirects",   "other",
+        "ok",       "moved",   "ask", "tryagain", "clusterdown", "loading",
+        "readonly", "timeout", "io",  "noslot",   "redirects",   "other",
     };
     return e < CC__COUNT ? names[e] : "?";
 }
@@ -36,10 +36,11 @@ static uint16_t crc16(const char *buf, size_t len)
 
 uint16_t cc_key_slot(const char *key, size_t len)
 {
-    size_t s, e;
+    size_t s;
     for (s = 0; s < len && key[s] != '{'; s++)
         ;
     if (s < len) {
+        size_t e;
         for (e = s + 1; e < len && key[e] != '}'; e++)
             ;
         if (e < len && e != s + 1)
@@ -102,7 +103,7 @@ redisContext *cc_connect(const char *addr, const char *source, int timeout_ms)
     int so = 0, port;
     socklen_t sl = sizeof(so);
     struct pollfd p;
-    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    struct timeval tv = {timeout_ms / 1000, (suseconds_t)(timeout_ms % 1000) * 1000};
     const char *colon = strrchr(addr, ':');
     redisContext *c;
     /* a bad port is not port 0: no connect at all */
@@ -118,8 +119,7 @@ redisContext *cc_connect(const char *addr, const char *source, int timeout_ms)
         goto fail;
     p.fd = c->fd;
     p.events = POLLOUT;
-    if (poll(&p, 1, timeout_ms) != 1 || getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &so, &sl) < 0 ||
-        so)
+    if (poll(&p, 1, timeout_ms) != 1 || getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &so, &sl) < 0 || so)
         goto fail;
     fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) & ~O_NONBLOCK);
     c->flags |= REDIS_BLOCK;
@@ -219,7 +219,6 @@ redisReply *cc_command(struct cclient *cc, const char *key, int argc, const char
         struct cc_node *n = &cc->nodes[target];
         redisContext *c = conn(cc, n);
         redisReply *r;
-        char where[32];
         if (!c) {
             char msg[96];
             snprintf(msg, sizeof(msg), "cannot connect to %s", n->addr);
@@ -233,10 +232,10 @@ redisReply *cc_command(struct cclient *cc, const char *key, int argc, const char
         }
         r = redisCommandArgv(c, argc, argv, NULL);
         if (!r) {
-            enum cc_err e = strstr(c->errstr, "temporarily unavailable") ||
-                                    strstr(c->errstr, "timed out")
-                                ? CC_TIMEOUT
-                                : CC_IO;
+            enum cc_err e =
+                strstr(c->errstr, "temporarily unavailable") || strstr(c->errstr, "timed out")
+                    ? CC_TIMEOUT
+                    : CC_IO;
             char msg[160];
             snprintf(msg, sizeof(msg), "%s: %s", n->addr, c->errstr);
             drop(n);
@@ -249,6 +248,7 @@ redisReply *cc_command(struct cclient *cc, const char *key, int argc, const char
         if (!strncmp(r->str, "MOVED ", 6) || !strncmp(r->str, "ASK ", 4)) {
             bool ask = r->str[0] == 'A';
             const char *sp = strchr(r->str + (ask ? 4 : 6), ' ');
+            char where[32];
             snprintf(where, sizeof(where), "%s", sp ? sp + 1 : "");
             cc->errors[ask ? CC_ASK : CC_MOVED]++;
             freeReplyObject(r);

@@ -14,22 +14,22 @@
 
 enum cc_err {
     CC_OK,
-    CC_MOVED,       /* redirections followed (not failures) */
+    CC_MOVED, /* redirections followed (not failures) */
     CC_ASK,
     CC_TRYAGAIN,
     CC_CLUSTERDOWN,
     CC_LOADING,
     CC_READONLY,
     CC_TIMEOUT,
-    CC_IO,          /* refused, reset, closed */
-    CC_NOSLOT,      /* no node known for the slot */
-    CC_REDIRECTS,   /* too many redirections */
+    CC_IO,        /* refused, reset, closed */
+    CC_NOSLOT,    /* no node known for the slot */
+    CC_REDIRECTS, /* too many redirections */
     CC_OTHER,
     CC__COUNT
 };
 
 struct cc_node {
-    char addr[32];      /* ip:port */
+    char addr[32]; /* ip:port */
     redisContext *c;
 };
 
@@ -38,7 +38,7 @@ struct cclient {
     int timeout_ms;
     struct cc_node nodes[CC_MAX_NODES];
     int n_nodes;
-    int16_t slot_node[16384];   /* index into nodes, -1 unknown */
+    int16_t slot_node[16384]; /* index into nodes, -1 unknown */
     char seeds[8][32];
     int n_seeds;
     uint64_t errors[CC__COUNT];

@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 static bool checks_seen(const struct run *r, const char *check)
 {
     for (int i = 0; i < r->n_obs; i++)
@@ -68,9 +67,9 @@ int checks_evaluate(struct run *r, struct check_result *res)
         c->name = "heal";
         for (int i = 0; i < s->n_probes; i++) {
             const struct probe_rt *p = &r->probes[i];
-            bool in_time = p->healed && (!s->check.heal_within_ns ||
-                                         (uint64_t)p->heal_ms * 1000000ull <=
-                                             s->check.heal_within_ns);
+            bool in_time =
+                p->healed && (!s->check.heal_within_ns ||
+                              (uint64_t)p->heal_ms * 1000000ull <= s->check.heal_within_ns);
             /* [expect] never_heals: the known bug is that it does not heal. */
             bool ok = (s->expect.never_heals >> i) & 1 ? !p->healed : in_time;
             all &= ok;
@@ -100,10 +99,13 @@ int checks_evaluate(struct run *r, struct check_result *res)
         if (took < 0)
             took = 0;
         c->seen = true;
-        if (s->check.converge_within_ns && (uint64_t)took * 1000000ull > s->check.converge_within_ns) {
+        if (s->check.converge_within_ns &&
+            (uint64_t)took * 1000000ull > s->check.converge_within_ns) {
             c->status = "fail";
-            snprintf(c->detail, sizeof(c->detail), "converged %" PRId64 " ms after the last "
-                     "step (limit %" PRIu64 " ms)", took, s->check.converge_within_ns / 1000000);
+            snprintf(c->detail, sizeof(c->detail),
+                     "converged %" PRId64 " ms after the last "
+                     "step (limit %" PRIu64 " ms)",
+                     took, s->check.converge_within_ns / 1000000);
         } else {
             c->status = "pass";
             snprintf(c->detail, sizeof(c->detail), "converged %" PRId64 " ms after the last step",
@@ -164,8 +166,10 @@ bool checks_faults_not_applied(struct run *r, char *why, size_t wl)
             off += n > 0 ? (size_t)n : 0;
         }
         if (over && off < wl) {
-            n = snprintf(why + off, wl - off, "%s %" PRIu64 " packets dropped by the kernel "
-                                              "(queue full)", full ? ";" : "", over);
+            n = snprintf(why + off, wl - off,
+                         "%s %" PRIu64 " packets dropped by the kernel "
+                         "(queue full)",
+                         full ? ";" : "", over);
             off += n > 0 ? (size_t)n : 0;
         }
         if (user && off < wl) {

@@ -17,7 +17,7 @@
 #include "observe.h"
 
 static bool cluster_wait(struct run *r, bool (*pred)(struct run *, char *, size_t), int ms,
-                       char *why, size_t wl)
+                         char *why, size_t wl)
 {
     uint64_t end = run_now_ns() + (uint64_t)ms * 1000000ull;
     while (run_now_ns() < end && !run_interrupted) {

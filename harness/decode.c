@@ -58,8 +58,7 @@ static void on_msg(void *arg, const uint8_t *buf, size_t len)
             esc_json(c->out, m.sender);
             fputs(",\"sender_addr\":", c->out);
             esc_json(c->out, addr);
-            fprintf(c->out,
-                    ",\"flags\":\"%s\",\"replicaof\":", flags);
+            fprintf(c->out, ",\"flags\":\"%s\",\"replicaof\":", flags);
             esc_json(c->out, m.replicaof);
             fprintf(c->out,
                     ",\"current_epoch\":%llu,\"config_epoch\":%llu,"
@@ -88,10 +87,9 @@ static void on_msg(void *arg, const uint8_t *buf, size_t len)
         esc_text(tmp, sizeof(tmp), replicaof);
         snprintf(replicaof, sizeof(replicaof), "%s", tmp);
     }
-    fprintf(c->out, " sender %s %s:%u %s replicaof %s epoch %llu/%llu slots %s gossip %u\n",
-            sender, ip, m.port, flags, replicaof,
-            (unsigned long long)m.current_epoch, (unsigned long long)m.config_epoch,
-            slots[0] ? slots : "-", m.count);
+    fprintf(c->out, " sender %s %s:%u %s replicaof %s epoch %llu/%llu slots %s gossip %u\n", sender,
+            ip, m.port, flags, replicaof, (unsigned long long)m.current_epoch,
+            (unsigned long long)m.config_epoch, slots[0] ? slots : "-", m.count);
 }
 
 static struct flow *flow_of(struct ctx *c, const struct pkt_info *pi)
@@ -113,8 +111,7 @@ static struct flow *flow_of(struct ctx *c, const struct pkt_info *pi)
     return f;
 }
 
-long decode_pcap(const char *path, bool json, double t0_real_s, FILE *out, char *err,
-                 size_t errlen)
+long decode_pcap(const char *path, bool json, double t0_real_s, FILE *out, char *err, size_t errlen)
 {
     char perr[PCAP_ERRBUF_SIZE];
     pcap_t *p = pcap_open_offline(path, perr);
@@ -141,8 +138,9 @@ long decode_pcap(const char *path, bool json, double t0_real_s, FILE *out, char 
         off = 4;
         break;
     default:
-        snprintf(err, errlen, "%s: link type %d is not supported (raw IP, Ethernet, "
-                              "Linux cooked, BSD loopback)",
+        snprintf(err, errlen,
+                 "%s: link type %d is not supported (raw IP, Ethernet, "
+                 "Linux cooked, BSD loopback)",
                  path, link);
         pcap_close(p);
         return -1;

@@ -154,8 +154,9 @@ static int64_t median(struct cell *c)
 
 static void print_table(FILE *f, const char *scenario, struct column *cols, int n, int runs)
 {
-    fprintf(f, "rift matrix %s: %d run%s per server; cells: seen in k of N runs (median time "
-               "seen), checks passed\n",
+    fprintf(f,
+            "rift matrix %s: %d run%s per server; cells: seen in k of N runs (median time "
+            "seen), checks passed\n",
             scenario, runs, runs == 1 ? "" : "s");
     fprintf(f, "%-12s", "check");
     for (int i = 0; i < n; i++) {
@@ -170,8 +171,8 @@ static void print_table(FILE *f, const char *scenario, struct column *cols, int 
             struct cell *c = &cols[i].cells[k];
             char txt[64];
             if (c->seen)
-                snprintf(txt, sizeof(txt), "seen %d/%d (%.1f s), pass %d", c->seen,
-                         cols[i].runs, (double)median(c) / 1000.0, c->passed);
+                snprintf(txt, sizeof(txt), "seen %d/%d (%.1f s), pass %d", c->seen, cols[i].runs,
+                         (double)median(c) / 1000.0, c->passed);
             else
                 snprintf(txt, sizeof(txt), "seen 0/%d, pass %d", cols[i].runs, c->passed);
             fprintf(f, " %-26s", txt);
@@ -241,7 +242,8 @@ int matrix_main(const char *self, const char *scenario, const char *servers, int
     }
     memset(cols, 0, sizeof(cols));
     snprintf(list, sizeof(list), "%s", servers);
-    for (char *s = strtok_r(list, ",", &save); s && n < MAX_SERVERS; s = strtok_r(NULL, ",", &save)) {
+    for (char *s = strtok_r(list, ",", &save); s && n < MAX_SERVERS;
+         s = strtok_r(NULL, ",", &save)) {
         struct column *c = &cols[n++];
         snprintf(c->server, sizeof(c->server), "%s", s);
         for (int i = 0; i < runs; i++) {
@@ -250,7 +252,7 @@ int matrix_main(const char *self, const char *scenario, const char *servers, int
             snprintf(rep, sizeof(rep), "%s/%s-%d", dir, s, i + 1);
             fprintf(stderr, "rift matrix: %s run %d of %d\n", s, i + 1, runs);
             char *const argv[] = {(char *)self, "run", (char *)scenario, "--server", s, "--report",
-                                  rep, NULL};
+                                  rep,          NULL};
             pid_t pid = fork();
             if (pid == 0) {
                 /* each run's summary is in its report; keep stdout for the table */

@@ -22,7 +22,7 @@ struct migration {
     /* results */
     pthread_t th;
     volatile bool done;
-    volatile bool abort;             /* set by the harness to stop early */
+    volatile bool abort; /* set by the harness to stop early */
     int slots_moved;
     long keys_moved;
     int retries;

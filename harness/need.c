@@ -72,7 +72,7 @@ static void add(char *err, size_t el, size_t *off, const char *what, const char 
 /* One probe's library: really loaded by the interpreter that runs it. */
 static bool probe_present(const char *probe, const char *self_dir, char *what, size_t wl)
 {
-    char path[700], env[800];
+    char path[700];
     if (!strcmp(probe, "rift")) {
         snprintf(path, sizeof(path), "%s/rift-probe", self_dir);
         snprintf(what, wl, "rift-probe (%s)", path);
@@ -84,13 +84,15 @@ static bool probe_present(const char *probe, const char *self_dir, char *what, s
         return access(argv[0], X_OK) == 0 && runs_ok(argv, NULL);
     }
     if (!strcmp(probe, "redis-py-6")) {
+        char env[800];
         char *const argv[] = {"/usr/bin/python3", "-c",
                               "import redis.cluster, sys; "
                               "sys.exit(0 if redis.__version__.startswith('6.') else 1)",
                               NULL};
-        snprintf(env, sizeof(env), "PYTHONPATH=%s/../build/trixie/root/usr/lib/python3/dist-packages",
-                 self_dir);
-        snprintf(what, wl, "redis-py 6.1 for probe redis-py-6 (trixie's python3-redis, build/trixie)");
+        snprintf(env, sizeof(env),
+                 "PYTHONPATH=%s/../build/trixie/root/usr/lib/python3/dist-packages", self_dir);
+        snprintf(what, wl,
+                 "redis-py 6.1 for probe redis-py-6 (trixie's python3-redis, build/trixie)");
         return access(argv[0], X_OK) == 0 && runs_ok(argv, env);
     }
     if (!strcmp(probe, "ioredis") || !strcmp(probe, "node-redis")) {

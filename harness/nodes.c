@@ -72,8 +72,7 @@ bool node_ok(struct run *r, int i, const char *cmd, char *err, size_t el)
     redisReply *rep = node_words(r, i, cmd);
     bool ok = rep && rep->type != REDIS_REPLY_ERROR;
     if (!ok)
-        snprintf(err, el, "%s on %s: %s", cmd, r->scn->names[i],
-                 rep ? rep->str : "no reply");
+        snprintf(err, el, "%s on %s: %s", cmd, r->scn->names[i], rep ? rep->str : "no reply");
     if (rep)
         freeReplyObject(rep);
     return ok;
@@ -217,8 +216,8 @@ int node_pick_server(struct run *r, const char *server, char *err, size_t el)
         r->n_launch = 5;
         /* the binary goes after the loader's options */
         if (access(r->server_bin, X_OK) != 0) {
-            snprintf(err, el, "server %s (trixie's %s, %s): run `make servers`",
-                     server, vk ? "valkey-server 8.1" : "redis-server 8.0", r->server_bin);
+            snprintf(err, el, "server %s (trixie's %s, %s): run `make servers`", server,
+                     vk ? "valkey-server 8.1" : "redis-server 8.0", r->server_bin);
             return -2;
         }
     } else {

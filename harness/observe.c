@@ -35,8 +35,7 @@ void obs_record(struct run *r, const char *check, const char *observer, const ch
     int64_t t = run_ms(r);
     for (int i = r->n_obs - 1; i >= 0; i--) {
         struct obs *o = &r->obs[i];
-        if (!strcmp(o->check, check) && !strcmp(o->observer, observer) &&
-            !strcmp(o->what, what)) {
+        if (!strcmp(o->check, check) && !strcmp(o->observer, observer) && !strcmp(o->what, what)) {
             o->last_ms = t;
             o->samples++;
             return;
@@ -117,8 +116,9 @@ bool obs_sample(struct run *r, bool record)
             n->view.state_ok = strstr(info->str, "cluster_state:ok") != NULL;
             if (record) {
                 if (r->views) {
-                    fprintf(r->views, "{\"t_ms\":%" PRId64 ",\"node\":\"%s\",\"state\":\"%s\","
-                                      "\"nodes\":",
+                    fprintf(r->views,
+                            "{\"t_ms\":%" PRId64 ",\"node\":\"%s\",\"state\":\"%s\","
+                            "\"nodes\":",
                             t, r->scn->names[i], n->view.state_ok ? "ok" : "fail");
                     esc_json(r->views, nodes->str);
                     fputs("}\n", r->views);
@@ -140,10 +140,10 @@ void obs_reap_nodes(struct run *r)
     for (int i = 0; i < r->scn->n_nodes; i++) {
         struct node_rt *n = &r->nodes[i];
         int status;
-        char what[128];
         if (n->pid <= 0 || !proc_reap(n->pid, &status))
             continue;
         if (!n->down) {
+            char what[128];
             snprintf(what, sizeof(what), "%s exited (%s %d)", r->scn->names[i],
                      WIFSIGNALED(status) ? "signal" : "status",
                      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));

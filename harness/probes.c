@@ -211,8 +211,8 @@ int probe_check(struct probe_rt *p, int64_t now_ms, char *err, size_t errlen)
         last[strcspn(last, "\n")] = '\0';
         snprintf(err, errlen, "probe %s exited on its own (%s %d)%s%s", p->cfg->name,
                  WIFSIGNALED(status) ? "signal" : "status",
-                 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
-                 last[0] ? ": " : "", last);
+                 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), last[0] ? ": " : "",
+                 last);
         return -1;
     }
     if (!p->version[0] && now_ms - p->started_ms > PROBE_START_MS) {

@@ -16,7 +16,7 @@
 
 struct probe_key {
     char name[64];
-    int64_t last_ok_ms;     /* run time of the last success, -1 none */
+    int64_t last_ok_ms; /* run time of the last success, -1 none */
     int64_t last_fail_ms;
 };
 
@@ -25,20 +25,20 @@ struct probe_rt {
     pid_t pid;
     char out_path[300], log_path[300];
     FILE *in;
-    char *line;             /* getline's buffer: lines of any length */
+    char *line; /* getline's buffer: lines of any length */
     size_t line_cap;
-    int64_t started_ms;     /* set by the caller: when it was started */
+    int64_t started_ms; /* set by the caller: when it was started */
     char version[64];
-    char options[512];      /* the driver's own JSON object of settings */
+    char options[512]; /* the driver's own JSON object of settings */
     struct probe_key keys[PROBE_MAX_KEYS];
     int n_keys;
     uint64_t ops, failures;
-    char kinds[16][40];     /* error kinds seen during the fault, and counts */
+    char kinds[16][40]; /* error kinds seen during the fault, and counts */
     uint64_t kind_count[16];
     int n_kinds;
     char last_error[200];
     bool healed;
-    int64_t heal_ms;        /* from convergence, -1 never */
+    int64_t heal_ms; /* from convergence, -1 never */
 };
 
 /* argv for a probe; the driver files are found relative to self_dir. */

@@ -91,7 +91,9 @@ uint64_t proc_start_time(pid_t pid)
 static char proc_state(pid_t pid)
 {
     char buf[1024], *p = read_stat(pid, buf, sizeof(buf));
-    return p ? *p : 0;
+    if (!p)
+        return '\0';
+    return *p;
 }
 
 bool proc_alive_since(pid_t pid, uint64_t start)
@@ -103,8 +105,8 @@ bool proc_alive_since(pid_t pid, uint64_t start)
     return st && st != 'Z' && st != 'X';
 }
 
-int reg_create(struct registry *r, const char *id, const char *netns, const char *tmpdir,
-               char *err, size_t errlen)
+int reg_create(struct registry *r, const char *id, const char *netns, const char *tmpdir, char *err,
+               size_t errlen)
 {
     char line[512];
     pid_t self = getpid();
@@ -155,8 +157,8 @@ static int open_out(const char *path)
     return path ? open(path, O_WRONLY | O_CREAT | O_APPEND, 0644) : open("/dev/null", O_WRONLY);
 }
 
-pid_t proc_spawn_reg(struct registry *reg, const char *role, char *const argv[],
-                     const char *out, const char *err, const char *env)
+pid_t proc_spawn_reg(struct registry *reg, const char *role, char *const argv[], const char *out,
+                     const char *err, const char *env)
 {
     int gate[2];
     pid_t pid;
@@ -420,20 +422,21 @@ int reg_cleanup_all(void)
         return 0;
     while ((e = readdir(d))) {
         struct registry r;
-        char netns[128], tmp[256], path[512];
+        char netns[128], tmp[256];
         pid_t owner;
         int killed;
         if (e->d_name[0] == '.')
             continue;
         snprintf(r.dir, sizeof(r.dir), "%s/%s", PROC_REGISTRY, e->d_name);
         if (owner_alive(&r, &owner)) {
-            printf("rift cleanup: run %s is still running (rift pid %d): left alone\n",
-                   e->d_name, (int)owner);
+            printf("rift cleanup: run %s is still running (rift pid %d): left alone\n", e->d_name,
+                   (int)owner);
             continue;
         }
         killed = stop_registered(&r);
         if (read_line(r.dir, "netns", netns, sizeof(netns)) == 0 && !strncmp(netns, "rift-", 5) &&
             !strchr(netns, '/')) {
+            char path[512];
             snprintf(path, sizeof(path), "/run/netns/%s", netns);
             if (access(path, F_OK) == 0) {
                 char *const argv[] = {"ip", "netns", "delete", netns, NULL};

@@ -14,13 +14,13 @@
 #define PROC_REGISTRY "/run/rift/runs"
 
 struct registry {
-    char dir[256];   /* /run/rift/runs/ID */
+    char dir[256]; /* /run/rift/runs/ID */
 };
 
 /* The registry folder of run ID, holding the namespace and temp dir names
  * (written before either exists) and the run's own PID. */
-int reg_create(struct registry *r, const char *id, const char *netns, const char *tmpdir,
-               char *err, size_t errlen);
+int reg_create(struct registry *r, const char *id, const char *netns, const char *tmpdir, char *err,
+               size_t errlen);
 /* Record a process: "PID STARTTIME ROLE". 0, or -errno. */
 int reg_add_pid(struct registry *r, pid_t pid, const char *role);
 void reg_remove(struct registry *r);
@@ -36,8 +36,8 @@ bool proc_alive_since(pid_t pid, uint64_t start);
  * With reg, the child is registered under role before it execs: a harness
  * killed in between leaves no unregistered process (the child sees its
  * gate close and exits). Returns the PID or -1. */
-pid_t proc_spawn_reg(struct registry *reg, const char *role, char *const argv[],
-                     const char *out, const char *err, const char *env);
+pid_t proc_spawn_reg(struct registry *reg, const char *role, char *const argv[], const char *out,
+                     const char *err, const char *env);
 pid_t proc_spawn(char *const argv[], const char *log);
 /* Signal a child of ours that has not exited: 0, -ESRCH when it has exited
  * (not reaped yet), -ECHILD when PID is not an unreaped child of this

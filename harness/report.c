@@ -58,7 +58,7 @@ static void bus_context(const struct run *r, FILE *out, const char *observer, in
         const char *gt = strstr(line, " > ");
         if (end == line || *end != ' ')
             continue; /* not a message line */
-        if (t * 1000 < first_ms - 1000 || t * 1000 > first_ms)
+        if (t * 1000 < (double)(first_ms - 1000) || t * 1000 > (double)first_ms)
             continue;
         if (!gt || strncmp(gt + 3, to, strlen(to)) != 0)
             continue;
@@ -69,15 +69,16 @@ static void bus_context(const struct run *r, FILE *out, const char *observer, in
     fclose(f);
     if (!n)
         return;
-    fprintf(out, "%-21s bus messages to %s in the second before (last %d; times are when the "
-                 "shim got them, held ones arrived later):\n",
+    fprintf(out,
+            "%-21s bus messages to %s in the second before (last %d; times are when the "
+            "shim got them, held ones arrived later):\n",
             "", observer, n < 6 ? n : 6);
     for (int i = n < 6 ? 6 - n : 0; i < 6; i++)
         fprintf(out, "%-23s%s", "", keep[i]);
 }
 
 void report_summary(struct run *r, FILE *f, const struct check_result *res, int n,
-                          const char *verdict)
+                    const char *verdict)
 {
     fprintf(f, "rift run %s: seed %" PRIu64 ", server %s %s (%s), %d nodes\n", r->scn->file,
             r->seed, r->server_name, r->server_version, r->server_bin, r->scn->n_nodes);
@@ -90,7 +91,7 @@ void report_summary(struct run *r, FILE *f, const struct check_result *res, int 
         fprintf(f, "%-12s %-6s %s\n", res[i].name, res[i].status, res[i].detail);
         for (int k = 0; k < r->n_obs; k++) {
             const struct obs *o = &r->obs[k];
-            if (strcmp(o->check, res[i].name))
+            if (strcmp(o->check, res[i].name) != 0)
                 continue;
             if (shown == SUMMARY_ROWS) {
                 more++;
@@ -100,8 +101,8 @@ void report_summary(struct run *r, FILE *f, const struct check_result *res, int 
             if (!strcmp(o->observer, "ledger"))
                 fprintf(f, "%-19s  %s\n", "", o->what);
             else
-                fprintf(f, "%-19s  %s saw %s from %.3f s to %.3f s (%d samples)\n", "",
-                        o->observer, o->what, o->first_ms / 1000.0, o->last_ms / 1000.0,
+                fprintf(f, "%-19s  %s saw %s from %.3f s to %.3f s (%d samples)\n", "", o->observer,
+                        o->what, (double)o->first_ms / 1000.0, (double)o->last_ms / 1000.0,
                         o->samples);
             if (!strcmp(o->check, "cycles") || !strcmp(o->check, "lost_slots"))
                 bus_context(r, f, o->observer, o->first_ms);
@@ -148,8 +149,9 @@ void report_summary(struct run *r, FILE *f, const struct check_result *res, int 
         }
     }
     for (int i = 0; i < r->n_mig; i++)
-        fprintf(f, "migration %d-%d: %d of %d slots, %ld keys moved in %" PRIu64
-                   " ms, %d retries%s%s\n",
+        fprintf(f,
+                "migration %d-%d: %d of %d slots, %ld keys moved in %" PRIu64
+                " ms, %d retries%s%s\n",
                 r->mig[i].lo, r->mig[i].hi, r->mig[i].slots_moved, r->mig[i].hi - r->mig[i].lo + 1,
                 r->mig[i].keys_moved, r->mig[i].ms, r->mig[i].retries,
                 r->mig[i].error[0] ? "; last error: " : "", r->mig[i].error);
@@ -209,14 +211,14 @@ static void json_checks(FILE *f, const struct run *r, const struct check_result 
 {
     fputs("],\"checks\":[", f);
     for (int i = 0; i < n; i++) {
-        fprintf(f, "%s{\"name\":\"%s\",\"status\":\"%s\",\"detail\":", i ? "," : "",
-                res[i].name, res[i].status);
+        fprintf(f, "%s{\"name\":\"%s\",\"status\":\"%s\",\"detail\":", i ? "," : "", res[i].name,
+                res[i].status);
         esc_json(f, res[i].detail);
         fputs(",\"observations\":[", f);
         int k2 = 0;
         for (int k = 0; k < r->n_obs; k++) {
             const struct obs *o = &r->obs[k];
-            if (strcmp(o->check, res[i].name))
+            if (strcmp(o->check, res[i].name) != 0)
                 continue;
             fprintf(f, "%s{\"observer\":", k2++ ? "," : "");
             esc_json(f, o->observer);
@@ -259,9 +261,10 @@ static void json_workload_shim(FILE *f, const struct run *r)
 {
     if (r->scn->writers > 0) {
         const struct wl_result *w = &r->wl_res;
-        fprintf(f, ",\"workload\":{\"writers\":%d,\"ops\":%" PRIu64 ",\"acknowledged\":%" PRIu64
-                   ",\"lost_writes\":%d,\"lost_keys\":%d,\"unacknowledged_applied\":%d,"
-                   "\"errors\":{",
+        fprintf(f,
+                ",\"workload\":{\"writers\":%d,\"ops\":%" PRIu64 ",\"acknowledged\":%" PRIu64
+                ",\"lost_writes\":%d,\"lost_keys\":%d,\"unacknowledged_applied\":%d,"
+                "\"errors\":{",
                 r->wl.n, w->ops, w->ok, w->lost_writes, w->lost_keys, w->unacked_applied);
         for (int e = 1; e < CC__COUNT; e++)
             fprintf(f, "%s\"%s\":%" PRIu64, e > 1 ? "," : "", cc_err_name((enum cc_err)e),
@@ -277,8 +280,9 @@ static void json_workload_shim(FILE *f, const struct run *r)
     }
     fputs(",\"migrations\":[", f);
     for (int i = 0; i < r->n_mig; i++)
-        fprintf(f, "%s{\"slots\":\"%d-%d\",\"moved\":%d,\"keys\":%ld,\"ms\":%" PRIu64
-                   ",\"retries\":%d}",
+        fprintf(f,
+                "%s{\"slots\":\"%d-%d\",\"moved\":%d,\"keys\":%ld,\"ms\":%" PRIu64
+                ",\"retries\":%d}",
                 i ? "," : "", r->mig[i].lo, r->mig[i].hi, r->mig[i].slots_moved,
                 r->mig[i].keys_moved, r->mig[i].ms, r->mig[i].retries);
     fputs("]", f);
@@ -292,8 +296,9 @@ static void write_junit(FILE *f, const struct run *r, const struct check_result 
     int failures = 0;
     for (int i = 0; i < n; i++)
         failures += !strcmp(res[i].status, "fail");
-    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-               "<testsuite name=\"rift\" tests=\"%d\" failures=\"%d\" errors=\"%d\">\n",
+    fprintf(f,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<testsuite name=\"rift\" tests=\"%d\" failures=\"%d\" errors=\"%d\">\n",
             n + (error != NULL), failures, error != NULL);
     for (int i = 0; i < n; i++) {
         fputs("  <testcase classname=\"rift.", f);
@@ -333,8 +338,8 @@ static void copy_artifacts(const struct run *r, const char *dir)
         snprintf(path, sizeof(path), "%s/probe-%s.log", dir, r->scn->probes[i].name);
         copy_file(r->probes[i].log_path, path);
     }
-    static const char *const files[] = {"views.jsonl", "shim.pcap", "shim.events.jsonl",
-                                        "shim.log", "shim.ini", "bus.txt", "bus.jsonl"};
+    static const char *const files[] = {"views.jsonl", "shim.pcap", "shim.events.jsonl", "shim.log",
+                                        "shim.ini",    "bus.txt",   "bus.jsonl"};
     for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
         char from[400];
         snprintf(from, sizeof(from), "%s/%s", r->tmp, files[k]);

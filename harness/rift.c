@@ -57,8 +57,10 @@ static int cmd_cleanup(void)
 static int cmd_matrix(int argc, char **argv, const char *self)
 {
     static const struct option mopts[] = {
-        {"servers", required_argument, NULL, 'S'}, {"runs", required_argument, NULL, 'n'},
-        {"report", required_argument, NULL, 'r'},  {NULL, 0, NULL, 0},
+        {"servers", required_argument, NULL, 'S'},
+        {"runs", required_argument, NULL, 'n'},
+        {"report", required_argument, NULL, 'r'},
+        {NULL, 0, NULL, 0},
     };
     const char *servers = "redis,redis8,valkey", *report = NULL;
     unsigned long long v;
@@ -69,8 +71,9 @@ static int cmd_matrix(int argc, char **argv, const char *self)
             servers = optarg;
         } else if (c == 'n') {
             if (parse_uint(optarg, 1000, &v) < 0 || v < 1) {
-                fprintf(stderr, "rift matrix: --runs: expected a positive number of runs, "
-                                "not \"%s\"\n",
+                fprintf(stderr,
+                        "rift matrix: --runs: expected a positive number of runs, "
+                        "not \"%s\"\n",
                         optarg);
                 return 2;
             }
@@ -110,8 +113,10 @@ static int cmd_decode(int argc, char **argv)
 static int cmd_run(int argc, char **argv, char *self)
 {
     static const struct option opts[] = {
-        {"seed", required_argument, NULL, 's'},   {"report", required_argument, NULL, 'r'},
-        {"server", required_argument, NULL, 'S'}, {"help", no_argument, NULL, 'h'},
+        {"seed", required_argument, NULL, 's'},
+        {"report", required_argument, NULL, 'r'},
+        {"server", required_argument, NULL, 'S'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct run_opts o = {0};
@@ -122,8 +127,7 @@ static int cmd_run(int argc, char **argv, char *self)
         switch (c) {
         case 's':
             if (parse_uint(optarg, UINT64_MAX, &v) < 0) {
-                fprintf(stderr, "rift: --seed: expected an unsigned integer, not \"%s\"\n",
-                        optarg);
+                fprintf(stderr, "rift: --seed: expected an unsigned integer, not \"%s\"\n", optarg);
                 return 2;
             }
             o.seed = v;

@@ -61,8 +61,8 @@ static int start_probes(struct run *r, char *err, size_t el)
     pkt_addr(SCN_CLIENTS_IP, src, sizeof(src));
     r->probes_started = true; /* teardown stops those that did start */
     for (int i = 0; i < s->n_probes; i++) {
-        if (probe_start(&r->probes[i], &s->probes[i], &r->reg, r->o->self_dir, seeds, src,
-                        ranges, r->tmp) < 0) {
+        if (probe_start(&r->probes[i], &s->probes[i], &r->reg, r->o->self_dir, seeds, src, ranges,
+                        r->tmp) < 0) {
             snprintf(err, el, "cannot start probe %s: %s", s->probes[i].name, strerror(errno));
             return -1;
         }
@@ -96,9 +96,8 @@ static int timeline(struct run *r, char *err, size_t el)
 {
     const struct scenario *s = r->scn;
     uint64_t next_sample = run_now_ns();
-    uint64_t heal = s->n_probes ? (s->check.heal_within_ns ? s->check.heal_within_ns
-                                                            : 10000000000ull)
-                                : 0;
+    uint64_t heal =
+        s->n_probes ? (s->check.heal_within_ns ? s->check.heal_within_ns : 10000000000ull) : 0;
     uint64_t settle = (s->check.converge_within_ns ? s->check.converge_within_ns + 2000000000ull
                                                    : SETTLE_DEFAULT_NS) +
                       heal;
@@ -151,9 +150,9 @@ static int timeline(struct run *r, char *err, size_t el)
              * last step, or out of time. */
             if (step_migrations_done(r) && r->converged_ms >= 0 &&
                 run_ms(r) - r->converged_ms >= 1000 &&
-                (!s->n_probes ||
-                 (r->probes_started && (probes_healed(r) || (uint64_t)(run_ms(r) -
-                                        r->converged_ms) * 1000000ull >= heal))))
+                (!s->n_probes || (r->probes_started &&
+                                  (probes_healed(r) ||
+                                   (uint64_t)(run_ms(r) - r->converged_ms) * 1000000ull >= heal))))
                 break;
             if (run_now_ns() >= t_end)
                 break;
@@ -230,8 +229,9 @@ static int preflight(struct run *r, char *err, size_t el)
         return 2;
     }
     if (access(r->server_bin, X_OK) != 0) {
-        fprintf(stderr, "rift: missing: server %s: run `make deps` (Debian's redis-server) "
-                        "or give an existing binary\n",
+        fprintf(stderr,
+                "rift: missing: server %s: run `make deps` (Debian's redis-server) "
+                "or give an existing binary\n",
                 r->server_bin);
         return 2;
     }
@@ -333,8 +333,7 @@ static int start_workload(struct run *r, char *err, size_t el)
         return -1;
     }
     r->wl_running = true;
-    run_progress(r, "workload: %d writers, %d keys each, from %s", r->wl.n, r->wl.w[0].n_keys,
-                 src);
+    run_progress(r, "workload: %d writers, %d keys each, from %s", r->wl.n, r->wl.w[0].n_keys, src);
     return 0;
 }
 
@@ -352,8 +351,8 @@ static int verify(struct run *r, char *err, size_t el)
         probe_stop(p);
         probe_finish(p, ready_mono_ms(r), r->converged_ms);
         run_progress(r, "client %s %s: %s%s%s", p->cfg->name, p->version,
-                     p->healed ? "healed" : "never healed", p->healed ? "" : "; last error: ",
-                     p->healed ? "" : p->last_error);
+                     p->healed ? "healed" : "never healed",
+                     p->healed ? "" : "; last error: ", p->healed ? "" : p->last_error);
     }
     if (r->wl_running) {
         char admin[32], seed[32];
@@ -362,8 +361,9 @@ static int verify(struct run *r, char *err, size_t el)
         pkt_addr(SCN_ADMIN_IP, admin, sizeof(admin));
         run_node_addr(0, seed, sizeof(seed));
         wl_verify(&r->wl, admin, seed, obs_ledger, r, &r->wl_res);
-        run_progress(r, "workload: %" PRIu64 " INCRs, %" PRIu64 " acknowledged; read back: %d "
-                        "lost writes on %d keys, %d applied without acknowledgement",
+        run_progress(r,
+                     "workload: %" PRIu64 " INCRs, %" PRIu64 " acknowledged; read back: %d "
+                     "lost writes on %d keys, %d applied without acknowledgement",
                      r->wl_res.ops, r->wl_res.ok, r->wl_res.lost_writes, r->wl_res.lost_keys,
                      r->wl_res.unacked_applied);
     }
@@ -424,8 +424,9 @@ int run_scenario(const struct run_opts *o)
     signal(SIGPIPE, SIG_IGN);
     if ((status = make_identity(r, err, sizeof(err))) != 0)
         return status;
-    run_progress(r, "rift: run %s of %s: seed %" PRIu64 ", %s %s, %d primaries x %d replicas, "
-                    "namespace %s",
+    run_progress(r,
+                 "rift: run %s of %s: seed %" PRIu64 ", %s %s, %d primaries x %d replicas, "
+                 "namespace %s",
                  r->id, scn.file, r->seed, r->server_bin, r->server_version, scn.masters,
                  scn.replicas, r->netns);
     snprintf(r->verdict, sizeof(r->verdict), "error");

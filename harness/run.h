@@ -10,11 +10,11 @@
 
 struct run_opts {
     const char *scenario_file;
-    const char *report_dir;   /* NULL: no report files */
-    const char *server;       /* overrides [cluster] server, or NULL */
+    const char *report_dir; /* NULL: no report files */
+    const char *server;     /* overrides [cluster] server, or NULL */
     uint64_t seed;
     bool seed_given;
-    const char *self_dir;     /* folder of the rift binary (rift-shim is beside it) */
+    const char *self_dir; /* folder of the rift binary (rift-shim is beside it) */
 };
 
 /* Exit status: 0 every check (or expectation) holds, 1 a check failed,

@@ -25,13 +25,13 @@
 #define MAX_OBS 512
 
 struct node_rt {
-    pid_t pid;          /* an unreaped child of ours, or 0 */
-    bool down;          /* a step stopped it on purpose, or it exited */
+    pid_t pid; /* an unreaped child of ours, or 0 */
+    bool down; /* a step stopped it on purpose, or it exited */
     bool paused;
-    char down_why[96];  /* how it went down, for steps skipped on it */
+    char down_why[96]; /* how it went down, for steps skipped on it */
     char dir[300], log[340], id[41];
     redisContext *admin;
-    struct view view;   /* last sample */
+    struct view view; /* last sample */
     bool have_view;
 };
 
@@ -56,7 +56,7 @@ struct run {
     const struct run_opts *o;
     uint64_t seed;
     char id[16], netns[32], tmp[256], server_bin[POL_PATH_MAX], server_version[64];
-    char server_name[32];        /* redis | redis8 | valkey | path */
+    char server_name[32]; /* redis | redis8 | valkey | path */
     /* How to start a server: for trixie's, its own loader, the library
      * path and the name the binary must see as argv[0]. */
     char launch[5][POL_PATH_MAX];
@@ -67,10 +67,10 @@ struct run {
     struct node_rt nodes[SCN_MAX_NODES];
     pid_t shim_pid;
     char shim_sock[300], shim_bin[POL_PATH_MAX + 16], shim_log[300], shim_err[512];
-    char invalid[512];           /* why the verdict does not count, or "" */
-    char verdict[16];            /* pass | fail | invalid | error */
+    char invalid[512]; /* why the verdict does not count, or "" */
+    char verdict[16];  /* pass | fail | invalid | error */
     uint64_t t_start, t_ready;
-    double t_ready_real;         /* t_ready on CLOCK_REALTIME (pcap times) */
+    double t_ready_real; /* t_ready on CLOCK_REALTIME (pcap times) */
     FILE *views;
     struct obs obs[MAX_OBS];
     int n_obs;

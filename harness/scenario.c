@@ -36,34 +36,44 @@ enum sec {
 /* Sections that appear at most once, and their keys ([server] and
  * [timeline] take any key). */
 static const char *const sec_names[] = {
-    [SEC_CLUSTER] = "cluster", [SEC_SERVER] = "server", [SEC_TIMELINE] = "timeline",
-    [SEC_WORKLOAD] = "workload", [SEC_CHECK] = "check", [SEC_EXPECT] = "expect",
-    [SEC_CLIENTS] = "clients", [SEC_SHIM] = "shim",
+    [SEC_CLUSTER] = "cluster",   [SEC_SERVER] = "server", [SEC_TIMELINE] = "timeline",
+    [SEC_WORKLOAD] = "workload", [SEC_CHECK] = "check",   [SEC_EXPECT] = "expect",
+    [SEC_CLIENTS] = "clients",   [SEC_SHIM] = "shim",
 };
 /* Probe drivers this version ships (harness/clients/). */
-static const char *const probe_names[] = {"rift", "redis-py", "redis-py-6", "ioredis",
-                                          "node-redis", NULL};
-static const char *const cluster_keys[] = {"server", "masters", "replicas", "node_timeout",
-                                           NULL};
+static const char *const probe_names[] = {"rift",    "redis-py",   "redis-py-6",
+                                          "ioredis", "node-redis", NULL};
+static const char *const cluster_keys[] = {"server", "masters", "replicas", "node_timeout", NULL};
 static const char *const workload_keys[] = {"writers", NULL};
-static const char *const check_keys[] = {"cycles",     "lost_slots",      "lost_writes",
-                                         "crashes",    "open_slots",      "converge_within",
-                                         "heal_within", NULL};
+static const char *const check_keys[] = {"cycles",     "lost_slots",      "lost_writes", "crashes",
+                                         "open_slots", "converge_within", "heal_within", NULL};
 /* The shim settings a scenario may change (the rest belong to the run). */
 static const char *const shim_keys[] = {"queue_maxlen", "on_overflow", "queues", "realtime",
                                         "timer_spin",   "busy_poll",   NULL};
-static const char *const expect_keys[] = {"cycles", "lost_slots", "lost_writes", "crashes",
-                                          "never_heals", NULL};
+static const char *const expect_keys[] = {"cycles",  "lost_slots",  "lost_writes",
+                                          "crashes", "never_heals", NULL};
 
 /* Directives rift sets itself on every node. */
 static const char *const reserved_conf[] = {
-    "port", "bind", "bind-source-addr", "cluster-enabled", "cluster-config-file",
-    "cluster-port", "cluster-node-timeout", "daemonize", "dir", "include", "pidfile",
-    "logfile", "replicaof", "slaveof", NULL,
+    "port",
+    "bind",
+    "bind-source-addr",
+    "cluster-enabled",
+    "cluster-config-file",
+    "cluster-port",
+    "cluster-node-timeout",
+    "daemonize",
+    "dir",
+    "include",
+    "pidfile",
+    "logfile",
+    "replicaof",
+    "slaveof",
+    NULL,
 };
 
 struct loader {
-    struct ini ini;        /* lines, the first error */
+    struct ini ini; /* lines, the first error */
     struct scenario *s;
     enum sec sec;
     int cur;               /* current fault (rule index) */
@@ -95,7 +105,7 @@ void scn_node_names(const struct scenario *s, char *buf, size_t len)
     size_t n = 0;
     buf[0] = '\0';
     for (int r = 0; r <= s->replicas && n < len; r++) {
-        const char *first = s->names[r * s->masters];
+        const char *first = s->names[(size_t)r * (size_t)s->masters];
         const char *last = s->names[r * s->masters + s->masters - 1];
         if (s->masters == 1)
             n += (size_t)snprintf(buf + n, len - n, "%s%s", r ? ", " : "", first);
@@ -126,12 +136,13 @@ static int begin_section(struct loader *L, const char *section)
         L->sec = SEC_BAD;
         if (!pol_valid_name(name))
             return ini_fail(&L->ini, "[%s]: a name of letters, digits, '-', '_' or '.' is needed",
-                        section);
+                            section);
         if (pol_find_rule(p, name) >= 0)
             return ini_fail(&L->ini, "fault '%s' is declared twice", name);
         /* The shim policy adds a rule of its own (scn_policy_text). */
         if (!strcmp(name, "observe-bus"))
-            return ini_fail(&L->ini, "[%s]: observe-bus is the name of rift's bus observer", section);
+            return ini_fail(&L->ini, "[%s]: observe-bus is the name of rift's bus observer",
+                            section);
         if (p->n_rules == POL_MAX_RULES - 1)
             return ini_fail(&L->ini, "too many faults (at most %d)", POL_MAX_RULES - 1);
         L->cur = p->n_rules++;
@@ -149,7 +160,8 @@ static int begin_section(struct loader *L, const char *section)
             continue;
         if (L->sec_seen & (1u << i)) {
             L->sec = SEC_BAD;
-            return ini_fail(&L->ini, "[%s] is given twice (first on line %d)", section, L->sec_line[i]);
+            return ini_fail(&L->ini, "[%s] is given twice (first on line %d)", section,
+                            L->sec_line[i]);
         }
         L->sec_seen |= 1u << i;
         L->sec_line[i] = L->ini.line;
@@ -159,9 +171,10 @@ static int begin_section(struct loader *L, const char *section)
         return 1;
     }
     L->sec = SEC_BAD;
-    return ini_fail(&L->ini, "unknown section [%s] (expected [cluster], [server], [fault NAME], "
-                   "[timeline], [workload], [clients], [shim], [check] or [expect])",
-                section);
+    return ini_fail(&L->ini,
+                    "unknown section [%s] (expected [cluster], [server], [fault NAME], "
+                    "[timeline], [workload], [clients], [shim], [check] or [expect])",
+                    section);
 }
 
 /* Index of key in a section's table, or -1 after an error. */
@@ -189,16 +202,16 @@ static int shim_key(struct loader *L, const char *key, const char *v)
     static struct policy tmp; /* large: not on the stack */
     struct scenario *s = L->s;
     char text[256], err[POL_ERR_MAX];
-    const char *msg;
     if (section_key(L, shim_keys, key) < 0)
         return 0;
-    snprintf(text, sizeof(text), "[shim]\n%s = %s\n[node a]\naddr = 127.0.0.1\n[node b]\naddr = 127.0.0.3\n"
-                                 "[rule r]\nfrom = a\n"
-                                 "to = b\n",
+    snprintf(text, sizeof(text),
+             "[shim]\n%s = %s\n[node a]\naddr = 127.0.0.1\n[node b]\naddr = 127.0.0.3\n"
+             "[rule r]\nfrom = a\n"
+             "to = b\n",
              key, v);
     if (pol_load_string(&tmp, "shim", text, err, sizeof(err)) < 0) {
         /* "shim:2: what": keep the what */
-        msg = strstr(err, ":2: ");
+        const char *msg = strstr(err, ":2: ");
         return ini_fail(&L->ini, "%s", msg ? msg + 4 : err);
     }
     /* tmp holds this one key; the others are its defaults */
@@ -222,11 +235,12 @@ static int cluster_key(struct loader *L, const char *key, const char *v)
     struct scenario *s = L->s;
     switch (section_key(L, cluster_keys, key)) {
     case 0:
-        if (strcmp(v, "redis") && strcmp(v, "redis8") && strcmp(v, "valkey") &&
+        if (strcmp(v, "redis") != 0 && strcmp(v, "redis8") != 0 && strcmp(v, "valkey") != 0 &&
             (v[0] != '/' || strlen(v) >= sizeof(s->server)))
-            return ini_fail(&L->ini, "server: expected redis, redis8, valkey or an absolute path, "
-                           "got '%s'",
-                        v);
+            return ini_fail(&L->ini,
+                            "server: expected redis, redis8, valkey or an absolute path, "
+                            "got '%s'",
+                            v);
         snprintf(s->server, sizeof(s->server), "%s", v);
         return 1;
     case 1:
@@ -239,8 +253,8 @@ static int cluster_key(struct loader *L, const char *key, const char *v)
         return 1;
     case 3:
         if (scn_parse_int(v, 100, 60000, &s->node_timeout_ms) < 0)
-            return ini_fail(&L->ini, "node_timeout: expected milliseconds from 100 to 60000, got '%s'",
-                        v);
+            return ini_fail(&L->ini,
+                            "node_timeout: expected milliseconds from 100 to 60000, got '%s'", v);
         return 1;
     }
     return 0;
@@ -251,20 +265,21 @@ static int server_key(struct loader *L, const char *key, const char *v)
     struct scenario *s = L->s;
     size_t n = strlen(key);
     if (n >= sizeof(s->conf[0][0]) || strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
-        return ini_fail(&L->ini, "[server]: '%s' is not a redis.conf directive (lowercase letters, "
-                       "digits and '-')",
-                    key);
+        return ini_fail(&L->ini,
+                        "[server]: '%s' is not a redis.conf directive (lowercase letters, "
+                        "digits and '-')",
+                        key);
     for (int i = 0; reserved_conf[i]; i++)
         if (!strcmp(key, reserved_conf[i]))
-            return ini_fail(&L->ini, "[server]: %s is set by rift%s", key,
-                        strcmp(key, "cluster-node-timeout") ? ""
-                                                            : " (use node_timeout in [cluster])");
+            return ini_fail(
+                &L->ini, "[server]: %s is set by rift%s", key,
+                strcmp(key, "cluster-node-timeout") ? "" : " (use node_timeout in [cluster])");
     for (int i = 0; i < s->n_conf; i++)
         if (!strcmp(s->conf[i][0], key))
             return ini_fail(&L->ini, "'%s' is given twice in [server]", key);
     if (strlen(v) >= sizeof(s->conf[0][1]))
         return ini_fail(&L->ini, "%s: value too long (at most %zu characters)", key,
-                    sizeof(s->conf[0][1]) - 1);
+                        sizeof(s->conf[0][1]) - 1);
     if (s->n_conf == SCN_MAX_CONF)
         return ini_fail(&L->ini, "too many [server] directives (at most %d)", SCN_MAX_CONF);
     snprintf(s->conf[s->n_conf][0], sizeof(s->conf[0][0]), "%s", key);
@@ -284,7 +299,8 @@ static int check_key(struct loader *L, const char *key, const char *v)
     if (k == 5 || k == 6) {
         uint64_t *t = k == 5 ? &c->converge_within_ns : &c->heal_within_ns;
         if (pol_parse_time(v, t) < 0 || !*t)
-            return ini_fail(&L->ini, "%s: expected a time greater than 0 (e.g. 10s), got '%s'", key, v);
+            return ini_fail(&L->ini, "%s: expected a time greater than 0 (e.g. 10s), got '%s'", key,
+                            v);
         return 1;
     }
     if (!strcmp(v, "forbid"))
@@ -346,12 +362,13 @@ static int clients_key(struct loader *L, const char *key, const char *v)
         snprintf(buf, sizeof(buf), "%s", v);
         for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
             int k;
-            for (k = 0; probe_names[k] && strcmp(probe_names[k], t); k++)
+            for (k = 0; probe_names[k] && strcmp(probe_names[k], t) != 0; k++)
                 ;
             if (!probe_names[k])
-                return ini_fail(&L->ini, "probes: unknown probe '%s' (expected rift, redis-py, redis-py-6, "
-                               "ioredis or node-redis)",
-                            t);
+                return ini_fail(&L->ini,
+                                "probes: unknown probe '%s' (expected rift, redis-py, redis-py-6, "
+                                "ioredis or node-redis)",
+                                t);
             if (s->n_probes == SCN_MAX_PROBES)
                 return ini_fail(&L->ini, "probes: at most %d", SCN_MAX_PROBES);
             snprintf(s->probes[s->n_probes++].name, 32, "%s", t);
@@ -372,9 +389,10 @@ static int clients_key(struct loader *L, const char *key, const char *v)
         L->seeds_line = L->ini.line;
         return 1;
     }
-    return ini_fail(&L->ini, "unknown key '%s' in [clients] (expected probes, start, seeds or "
-                   "PROBE.OPTION)",
-                key);
+    return ini_fail(&L->ini,
+                    "unknown key '%s' in [clients] (expected probes, start, seeds or "
+                    "PROBE.OPTION)",
+                    key);
 }
 
 static int timeline_key(struct loader *L, const char *key, const char *v)
@@ -385,9 +403,10 @@ static int timeline_key(struct loader *L, const char *key, const char *v)
     if (pol_parse_time(key, &ns) < 0)
         return ini_fail(&L->ini, "timeline: bad time '%s' (expected e.g. 1.5s, 250ms, 0)", key);
     if (s->n_steps && ns < s->steps[s->n_steps - 1].at_ns)
-        return ini_fail(&L->ini, "timeline: %s comes before the step on line %d: steps must be in "
-                       "time order",
-                    key, s->steps[s->n_steps - 1].line);
+        return ini_fail(&L->ini,
+                        "timeline: %s comes before the step on line %d: steps must be in "
+                        "time order",
+                        key, s->steps[s->n_steps - 1].line);
     if (s->n_steps == SCN_MAX_STEPS)
         return ini_fail(&L->ini, "too many timeline steps (at most %d)", SCN_MAX_STEPS);
     if (strlen(v) >= STEP_TEXT_MAX)
@@ -409,7 +428,7 @@ static int fault_key(struct loader *L, const char *key, const char *v)
     int k = pol_key_index(key);
     if (k < 0)
         return ini_fail(&L->ini, "unknown key '%s' in [fault %s] (the keys of a shim [rule])", key,
-                    r->name);
+                        r->name);
     if (r->key_line[k])
         return ini_fail(&L->ini, "'%s' is given twice in [fault %s]", key, r->name);
     if (pol_rule_set(r, key, v, err, sizeof(err)) < 0)
@@ -421,7 +440,6 @@ static int fault_key(struct loader *L, const char *key, const char *v)
 static int handler(void *user, const char *section, const char *key, const char *value)
 {
     struct loader *L = user;
-    int k;
     (void)section; /* the reader saw its header: L->sec */
     switch (L->sec) {
     case SEC_NONE:
@@ -435,7 +453,7 @@ static int handler(void *user, const char *section, const char *key, const char 
     case SEC_TIMELINE:
         return timeline_key(L, key, value);
     case SEC_WORKLOAD:
-        if ((k = section_key(L, workload_keys, key)) < 0)
+        if (section_key(L, workload_keys, key) < 0)
             return 0;
         if (scn_parse_int(value, 0, 64, &L->s->writers) < 0)
             return ini_fail(&L->ini, "writers: expected 0 to 64, got '%s'", value);
@@ -496,11 +514,11 @@ static int check_spec(struct loader *L, const struct pol_rule *r, int k)
     char buf[sizeof(r->from_spec)], names[128], *save = NULL, *tok;
     snprintf(buf, sizeof(buf), "%s", spec);
     for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-        if (strcmp(tok, "*") && strcmp(tok, "clients") && scn_node(L->s, tok) < 0) {
+        if (strcmp(tok, "*") != 0 && strcmp(tok, "clients") != 0 && scn_node(L->s, tok) < 0) {
             scn_node_names(L->s, names, sizeof(names));
             return ini_fail_at(&L->ini, r->key_line[k],
-                           "%s: unknown node '%s' (this cluster has %s; or clients, *)",
-                           k == PK_FROM ? "from" : "to", tok, names);
+                               "%s: unknown node '%s' (this cluster has %s; or clients, *)",
+                               k == PK_FROM ? "from" : "to", tok, names);
         }
     }
     return 0;
@@ -530,8 +548,8 @@ static int validate(struct loader *L)
      * user meant; every section left out has its defaults. */
     if (!L->sec_seen && !s->faults.n_rules)
         return ini_fail_at(&L->ini, L->ini.line ? L->ini.line : 1,
-                       "%s: no section (a scenario has [cluster], [timeline], ...)",
-                       L->ini.line ? "nothing but comments" : "the file is empty");
+                           "%s: no section (a scenario has [cluster], [timeline], ...)",
+                           L->ini.line ? "nothing but comments" : "the file is empty");
     build_nodes(L);
     if (build_faults(L) < 0)
         return -1;
@@ -553,22 +571,21 @@ static int validate(struct loader *L)
         snprintf(buf, sizeof(buf), "%s", L->never_spec);
         for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
             int k;
-            for (k = 0; k < s->n_probes && strcmp(s->probes[k].name, t); k++)
+            for (k = 0; k < s->n_probes && strcmp(s->probes[k].name, t) != 0; k++)
                 ;
             if (k == s->n_probes)
-                return ini_fail_at(&L->ini, L->never_line, "never_heals: '%s' is not in [clients] probes",
-                               t);
+                return ini_fail_at(&L->ini, L->never_line,
+                                   "never_heals: '%s' is not in [clients] probes", t);
             s->expect.never_heals |= 1u << k;
         }
     }
     if (s->check.heal_within_ns && !s->n_probes)
         return ini_fail_at(&L->ini, L->sec_line[SEC_CHECK], "heal_within needs [clients] probes");
-    if (s->has_expect &&
-        !(s->expect.cycles || s->expect.lost_slots || s->expect.lost_writes || s->expect.crashes ||
-          s->expect.never_heals))
+    if (s->has_expect && !(s->expect.cycles || s->expect.lost_slots || s->expect.lost_writes ||
+                           s->expect.crashes || s->expect.never_heals))
         return ini_fail_at(&L->ini, L->sec_line[SEC_EXPECT],
-                       "[expect] names nothing: give at least one of cycles, lost_slots, "
-                       "lost_writes, crashes = present");
+                           "[expect] names nothing: give at least one of cycles, lost_slots, "
+                           "lost_writes, crashes = present");
     return 0;
 }
 
@@ -577,8 +594,8 @@ static int validate_cb(void *ctx)
     return validate(ctx);
 }
 
-static int load(struct scenario *s, const char *name, const char *file, const char *text,
-                char *err, size_t errlen)
+static int load(struct scenario *s, const char *name, const char *file, const char *text, char *err,
+                size_t errlen)
 {
     struct policy *p = &s->faults;
     struct loader *L;
@@ -589,8 +606,11 @@ static int load(struct scenario *s, const char *name, const char *file, const ch
     }
     L->s = s;
     L->cur = -1;
-    L->ini = (struct ini){.kind = "scenario", .on_section = on_section, .on_key = handler,
-                          .validate = validate_cb, .ctx = L};
+    L->ini = (struct ini){.kind = "scenario",
+                          .on_section = on_section,
+                          .on_key = handler,
+                          .validate = validate_cb,
+                          .ctx = L};
     memset(s, 0, sizeof(*s));
     snprintf(s->file, sizeof(s->file), "%s", name);
     snprintf(s->server, sizeof(s->server), "redis");

@@ -25,9 +25,9 @@
 #define SCN_SLOTS 16384
 
 enum scn_step_kind {
-    STEP_FAULT,          /* fault NAME on|off */
-    STEP_FAILOVER,       /* failover NODE [force|takeover] */
-    STEP_MIGRATE,        /* migrate LO[-HI] SRC DST */
+    STEP_FAULT,    /* fault NAME on|off */
+    STEP_FAILOVER, /* failover NODE [force|takeover] */
+    STEP_MIGRATE,  /* migrate LO[-HI] SRC DST */
     STEP_KILL,
     STEP_PAUSE,
     STEP_RESUME,
@@ -37,14 +37,14 @@ enum scn_step_kind {
 
 struct scn_step {
     int line;
-    uint64_t at_ns;          /* from cluster ready */
+    uint64_t at_ns; /* from cluster ready */
     enum scn_step_kind kind;
-    int node;                /* FAILOVER, KILL..RESTART: node index */
-    int fault;               /* FAULT: rule index in faults */
-    bool on;                 /* FAULT */
-    char mode[16];           /* FAILOVER: "", "force" or "takeover" */
-    int slot_lo, slot_hi;    /* MIGRATE */
-    int src, dst;            /* MIGRATE: node indexes (primaries) */
+    int node;             /* FAILOVER, KILL..RESTART: node index */
+    int fault;            /* FAULT: rule index in faults */
+    bool on;              /* FAULT */
+    char mode[16];        /* FAILOVER: "", "force" or "takeover" */
+    int slot_lo, slot_hi; /* MIGRATE */
+    int src, dst;         /* MIGRATE: node indexes (primaries) */
 };
 
 enum scn_rule { SCN_UNSET = 0, SCN_FORBID, SCN_ALLOW };
@@ -60,21 +60,21 @@ struct scn_checks {
 
 /* A client probe: a real client library driven by harness/clients/. */
 struct scn_probe {
-    char name[32];               /* rift | redis-py | redis-py-6 | ioredis | node-redis */
+    char name[32]; /* rift | redis-py | redis-py-6 | ioredis | node-redis */
     int n_opts;
     char opts[SCN_MAX_PROBE_OPTS][2][64]; /* library option, value */
 };
 
 struct scn_expect {
     bool cycles, lost_slots, lost_writes, crashes; /* true: must be seen ("present") */
-    unsigned never_heals;        /* probes (bit per index) that must NOT heal */
+    unsigned never_heals;                          /* probes (bit per index) that must NOT heal */
 };
 
 struct scenario {
     char file[POL_PATH_MAX];
-    char server[POL_PATH_MAX];   /* redis | redis8 | valkey | /path */
+    char server[POL_PATH_MAX]; /* redis | redis8 | valkey | /path */
     int masters, replicas;
-    int n_nodes;                 /* masters * (1 + replicas) */
+    int n_nodes;                   /* masters * (1 + replicas) */
     char names[SCN_MAX_NODES][16]; /* m1..mN, then m1r1..mNr1, m1r2.. */
     int primary_of[SCN_MAX_NODES]; /* -1 for primaries */
     int node_timeout_ms;
@@ -85,11 +85,11 @@ struct scenario {
     struct policy faults;
     struct scn_step steps[SCN_MAX_STEPS];
     int n_steps;
-    int writers;                 /* [workload] writers, 0: none */
+    int writers; /* [workload] writers, 0: none */
     struct scn_probe probes[SCN_MAX_PROBES];
     int n_probes;
-    uint64_t probes_start_ns;    /* [clients] start, from the start of the timeline */
-    uint64_t probe_seeds;        /* node bitmask the probes are given; 0: every primary */
+    uint64_t probes_start_ns; /* [clients] start, from the start of the timeline */
+    uint64_t probe_seeds;     /* node bitmask the probes are given; 0: every primary */
     struct scn_checks check;
     struct scn_expect expect;
     bool has_expect;

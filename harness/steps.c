@@ -88,9 +88,10 @@ void step_join_migrations(struct run *r)
         if (m->th) {
             mig_join(m);
             m->th = 0;
-            run_progress(r, "migration %d-%d: %d slots, %ld keys moved in %" PRIu64 " ms, %d retries%s%s",
-                     m->lo, m->hi, m->slots_moved, m->keys_moved, m->ms, m->retries,
-                     m->error[0] ? ", last error: " : "", m->error);
+            run_progress(
+                r, "migration %d-%d: %d slots, %ld keys moved in %" PRIu64 " ms, %d retries%s%s",
+                m->lo, m->hi, m->slots_moved, m->keys_moved, m->ms, m->retries,
+                m->error[0] ? ", last error: " : "", m->error);
         }
     }
 }

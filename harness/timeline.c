@@ -13,15 +13,14 @@ struct tl {
     const struct scenario *s;
 };
 
-static int step_node(struct tl *L, const struct scn_step *st, const char *verb,
-                     const char *name)
+static int step_node(struct tl *L, const struct scn_step *st, const char *verb, const char *name)
 {
-    char names[128];
     int i = scn_node(L->s, name);
     if (i < 0) {
+        char names[128];
         scn_node_names(L->s, names, sizeof(names));
-        return ini_fail_at(L->ini, st->line, "%s: unknown node '%s' (this cluster has %s)", verb, name,
-                       names);
+        return ini_fail_at(L->ini, st->line, "%s: unknown node '%s' (this cluster has %s)", verb,
+                           name, names);
     }
     return i;
 }
@@ -34,8 +33,8 @@ static int step_primary(struct tl *L, const struct scn_step *st, const char *nam
         return i;
     if (L->s->masters > 1)
         snprintf(prim, sizeof(prim), "m1..m%d", L->s->masters);
-    return ini_fail_at(L->ini, st->line, "migrate: %s is a replica: slots move between primaries (%s)",
-                   name, prim);
+    return ini_fail_at(L->ini, st->line,
+                       "migrate: %s is a replica: slots move between primaries (%s)", name, prim);
 }
 
 static int parse_slots(const char *s, int *lo, int *hi)
@@ -87,9 +86,10 @@ static int parse_step(struct tl *L, struct scn_step *st, char *text)
         if (!strcmp(w[0], steps[k].verb))
             break;
     if (k == sizeof(steps) / sizeof(steps[0]))
-        return ini_fail_at(L->ini, st->line, "unknown step '%s' (expected fault, failover, migrate, "
-                                    "kill, pause, resume, restart or wait converged)",
-                       w[0]);
+        return ini_fail_at(L->ini, st->line,
+                           "unknown step '%s' (expected fault, failover, migrate, "
+                           "kill, pause, resume, restart or wait converged)",
+                           w[0]);
     if (n < steps[k].min || n > steps[k].max)
         return ini_fail_at(L->ini, st->line, "%s: expected %s", w[0], steps[k].usage);
     st->kind = steps[k].kind;
@@ -101,9 +101,9 @@ static int parse_step(struct tl *L, struct scn_step *st, char *text)
         /* Read top to bottom: a step may only use a fault declared above. */
         if (s->faults.rules[st->fault].line > st->line)
             return ini_fail_at(L->ini, st->line,
-                           "fault: [fault %s] is declared below, on line %d: declare a fault "
-                           "before the timeline that uses it",
-                           w[1], s->faults.rules[st->fault].line);
+                               "fault: [fault %s] is declared below, on line %d: declare a fault "
+                               "before the timeline that uses it",
+                               w[1], s->faults.rules[st->fault].line);
         if (!strcmp(w[2], "on"))
             st->on = true;
         else if (strcmp(w[2], "off") != 0)
@@ -116,44 +116,46 @@ static int parse_step(struct tl *L, struct scn_step *st, char *text)
             char reps[64] = "";
             size_t m = 0;
             if (!s->replicas)
-                return ini_fail_at(L->ini, st->line, "failover: %s is a primary and the cluster has "
-                                            "no replicas",
-                               w[1]);
+                return ini_fail_at(L->ini, st->line,
+                                   "failover: %s is a primary and the cluster has "
+                                   "no replicas",
+                                   w[1]);
             for (int r = 1; r <= s->replicas; r++)
                 m += (size_t)snprintf(reps + m, sizeof(reps) - m, "%s%s", r > 1 ? ", " : "",
                                       s->names[r * s->masters + st->node]);
             return ini_fail_at(L->ini, st->line,
-                           "failover: %s is a primary: fail over one of its replicas (%s)",
-                           w[1], reps);
+                               "failover: %s is a primary: fail over one of its replicas (%s)",
+                               w[1], reps);
         }
         if (n == 3) {
-            if (strcmp(w[2], "force") && strcmp(w[2], "takeover"))
-                return ini_fail_at(L->ini, st->line, "failover: expected force or takeover, got '%s'",
-                               w[2]);
+            if (strcmp(w[2], "force") != 0 && strcmp(w[2], "takeover") != 0)
+                return ini_fail_at(L->ini, st->line,
+                                   "failover: expected force or takeover, got '%s'", w[2]);
             snprintf(st->mode, sizeof(st->mode), "%s", w[2]);
         }
         return 0;
     case STEP_MIGRATE:
         if (parse_slots(w[1], &st->slot_lo, &st->slot_hi) < 0)
-            return ini_fail_at(L->ini, st->line, "migrate: bad slots '%s' (expected LO or LO-HI, "
-                                        "0 <= LO <= HI <= %d)",
-                           w[1], SCN_SLOTS - 1);
-        if ((st->src = step_primary(L, st, w[2])) < 0 ||
-            (st->dst = step_primary(L, st, w[3])) < 0)
+            return ini_fail_at(L->ini, st->line,
+                               "migrate: bad slots '%s' (expected LO or LO-HI, "
+                               "0 <= LO <= HI <= %d)",
+                               w[1], SCN_SLOTS - 1);
+        if ((st->src = step_primary(L, st, w[2])) < 0 || (st->dst = step_primary(L, st, w[3])) < 0)
             return -1;
         if (st->src == st->dst)
-            return ini_fail_at(L->ini, st->line, "migrate: source and destination are both %s", w[2]);
+            return ini_fail_at(L->ini, st->line, "migrate: source and destination are both %s",
+                               w[2]);
         return 0;
     case STEP_WAIT_CONVERGED:
         if (strcmp(w[1], "converged") != 0)
-            return ini_fail_at(L->ini, st->line, "wait: expected wait converged, got 'wait %s'", w[1]);
+            return ini_fail_at(L->ini, st->line, "wait: expected wait converged, got 'wait %s'",
+                               w[1]);
         return 0;
     default: /* kill, pause, resume, restart */
         st->node = step_node(L, st, w[0], w[1]);
         return st->node < 0 ? -1 : 0;
     }
 }
-
 
 int tl_parse_step(struct ini *ini, const struct scenario *s, struct scn_step *st, char *text)
 {

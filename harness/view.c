@@ -12,10 +12,10 @@ static unsigned parse_flags(const char *s)
         const char *name;
         unsigned bit;
     } names[] = {
-        {"myself", VIEW_F_MYSELF},     {"master", VIEW_F_PRIMARY},
-        {"slave", VIEW_F_REPLICA},     {"fail?", VIEW_F_PFAIL},
-        {"fail", VIEW_F_FAIL},         {"handshake", VIEW_F_HANDSHAKE},
-        {"noaddr", VIEW_F_NOADDR},     {"nofailover", VIEW_F_NOFAILOVER},
+        {"myself", VIEW_F_MYSELF}, {"master", VIEW_F_PRIMARY},
+        {"slave", VIEW_F_REPLICA}, {"fail?", VIEW_F_PFAIL},
+        {"fail", VIEW_F_FAIL},     {"handshake", VIEW_F_HANDSHAKE},
+        {"noaddr", VIEW_F_NOADDR}, {"nofailover", VIEW_F_NOFAILOVER},
     };
     unsigned f = 0;
     char buf[128], *save = NULL;
@@ -27,8 +27,7 @@ static unsigned parse_flags(const char *s)
     return f;
 }
 
-static int parse_slot_field(struct view *v, int idx, const char *f, char *err, size_t el,
-                            int line)
+static int parse_slot_field(struct view *v, int idx, const char *f, char *err, size_t el, int line)
 {
     char *end;
     long a, b;
@@ -95,13 +94,15 @@ int view_parse(struct view *v, const char *text, char *err, size_t errlen)
         memcpy(buf, p, n);
         buf[n] = '\0';
         p += n + (nl ? 1 : 0);
-        for (char *t = strtok_r(buf, " \r", &save); t && nf < 1024; t = strtok_r(NULL, " \r", &save))
+        for (char *t = strtok_r(buf, " \r", &save); t && nf < 1024;
+             t = strtok_r(NULL, " \r", &save))
             f[nf++] = t;
         if (nf == 0)
             continue;
         if (nf < 8 || strlen(f[0]) != 40) {
-            snprintf(err, errlen, "CLUSTER NODES line %d: expected id, address, flags, "
-                                  "primary, ping, pong, epoch, link",
+            snprintf(err, errlen,
+                     "CLUSTER NODES line %d: expected id, address, flags, "
+                     "primary, ping, pong, epoch, link",
                      line);
             return -1;
         }

@@ -25,27 +25,27 @@ enum {
 
 struct view_node {
     char id[41];
-    char addr[64];      /* ip:port */
+    char addr[64]; /* ip:port */
     unsigned flags;
-    char primary[41];   /* "" when none */
+    char primary[41]; /* "" when none */
     uint64_t config_epoch;
     bool connected;
 };
 
 struct view_open_slot {
     uint16_t slot;
-    bool importing;     /* else migrating */
+    bool importing; /* else migrating */
     char peer[41];
 };
 
 struct view {
     int n;
     struct view_node nodes[VIEW_MAX_NODES];
-    uint16_t owner[VIEW_SLOTS];   /* index into nodes, VIEW_NO_OWNER */
+    uint16_t owner[VIEW_SLOTS]; /* index into nodes, VIEW_NO_OWNER */
     int n_open;
     struct view_open_slot open[64];
-    int myself;                   /* index, -1 if not found */
-    bool state_ok;                /* cluster_state:ok */
+    int myself;    /* index, -1 if not found */
+    bool state_ok; /* cluster_state:ok */
 };
 
 /* Parse CLUSTER NODES output. 0, or -1 with a message naming the line. */
@@ -60,8 +60,7 @@ int view_cycle(const struct view *v, int *cycle, int max);
 /* A slot is lost when no node this view holds as a healthy primary (master
  * flag, not FAIL) owns it. Writes [start, end] ranges; returns the number
  * of lost slots. */
-int view_lost_slots(const struct view *v, uint16_t (*ranges)[2], int max_ranges,
-                    int *n_ranges);
+int view_lost_slots(const struct view *v, uint16_t (*ranges)[2], int max_ranges, int *n_ranges);
 
 /* Views agree: same owner id for every slot, same role and primary for
  * every node, nobody flagged PFAIL/FAIL, cluster_state ok in each. On

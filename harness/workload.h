@@ -19,10 +19,10 @@
 struct wl_key {
     char name[48];
     uint16_t slot;
-    long long acked;          /* highest acknowledged value */
+    long long acked; /* highest acknowledged value */
     uint64_t ok, failed;
-    uint64_t fail_since_ms;   /* 0: last op succeeded */
-    uint64_t unavailable_ms;  /* total time between a failure and the next success */
+    uint64_t fail_since_ms;  /* 0: last op succeeded */
+    uint64_t unavailable_ms; /* total time between a failure and the next success */
 };
 
 struct wl_writer {

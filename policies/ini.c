@@ -31,13 +31,13 @@ static char *read_line(char *str, int num, void *stream)
     }
     if (r) {
         const char *s = r, *end;
-        char name[256]; /* a whole header of inih's 200-byte line: never cut short */
         in->line++;
         if (in->line == 1 && !strncmp(s, "\xEF\xBB\xBF", 3))
             s += 3;
         while (*s == ' ' || *s == '\t')
             s++;
         if (*s == '[' && (end = strchr(s, ']'))) {
+            char name[256]; /* a whole header of inih's 200-byte line: never cut short */
             snprintf(name, sizeof(name), "%.*s", (int)(end - s - 1), s + 1);
             in->on_section(in->ctx, name);
         }
@@ -89,7 +89,7 @@ int ini_load(struct ini *in, const char *name, const char *file, const char *tex
         }
         if (fstat(fileno(in->f), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > INI_FILE_MAX) {
             snprintf(err, errlen, "%s:1: %lld bytes: a %s file is at most %d KiB", file,
-                     (long long)sb.st_size, in->kind, INI_FILE_MAX / 1024);
+                     (long long)sb.st_size, in->kind, (int)(INI_FILE_MAX / 1024));
             fclose(in->f);
             in->f = NULL;
             return -1;

@@ -9,19 +9,19 @@
 #include <stdio.h>
 
 #define INI_ERR_MAX 512
-#define INI_FILE_MAX (1024 * 1024) /* bytes: a bigger file is refused */
+#define INI_FILE_MAX (1024L * 1024) /* bytes: a bigger file is refused */
 
 struct ini {
     /* set by the caller */
-    const char *kind;   /* "policy", "scenario": for messages */
+    const char *kind; /* "policy", "scenario": for messages */
     void (*on_section)(void *ctx, const char *name);
     int (*on_key)(void *ctx, const char *section, const char *key, const char *value);
     int (*validate)(void *ctx); /* after every line: 0 or -1 with an error */
     void *ctx;
     /* kept by ini */
-    FILE *f;            /* the source: a file or */
-    const char *text;   /* a string */
-    int line;           /* the line being handled */
+    FILE *f;          /* the source: a file or */
+    const char *text; /* a string */
+    int line;         /* the line being handled */
     int err_line;
     char err[INI_ERR_MAX];
 };

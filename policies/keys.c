@@ -21,7 +21,7 @@ struct key_choice {
 struct rule_key {
     const char *name;
     enum key_kind kind;
-    size_t off, size; /* the field in struct pol_rule */
+    size_t off, size;                 /* the field in struct pol_rule */
     const struct key_choice *choices; /* KK_ENUM, ending with a NULL name */
     const char *expect;               /* what an error says is expected */
 };
@@ -40,9 +40,9 @@ static const struct key_choice dist[] = {{"uniform", POL_DIST_UNIFORM},
 static const struct key_choice loss_model[] = {
     {"random", POL_LOSS_RANDOM}, {"gemodel", POL_LOSS_GEMODEL}, {NULL, 0}};
 /* yes/no and their synonyms; the first of each value is written back */
-static const struct key_choice yes_no[] = {{"yes", 1}, {"no", 0},    {"true", 1}, {"false", 0},
-                                           {"on", 1},  {"off", 0},   {"1", 1},    {"0", 0},
-                                           {NULL, 0}};
+static const struct key_choice yes_no[] = {{"yes", 1},   {"no", 0}, {"true", 1},
+                                           {"false", 0}, {"on", 1}, {"off", 0},
+                                           {"1", 1},     {"0", 0},  {NULL, 0}};
 
 static const struct rule_key keys[PK__COUNT] = {
     [PK_FROM] = {"from", KK_SPEC, F(from_spec), NULL, "node names or *"},
@@ -57,8 +57,7 @@ static const struct rule_key keys[PK__COUNT] = {
     [PK_CORR] = {"correlation", KK_PROB, F(fx.delay_corr), NULL, NULL},
     [PK_LOSS] = {"loss", KK_PROB, F(fx.loss), NULL, NULL},
     [PK_LOSS_CORR] = {"loss_correlation", KK_PROB, F(fx.loss_corr), NULL, NULL},
-    [PK_LOSS_MODEL] = {"loss_model", KK_ENUM, F(fx.loss_model), loss_model,
-                       "random or gemodel"},
+    [PK_LOSS_MODEL] = {"loss_model", KK_ENUM, F(fx.loss_model), loss_model, "random or gemodel"},
     [PK_GE_P] = {"p", KK_PROB, F(fx.ge_p), NULL, NULL},
     [PK_GE_R] = {"r", KK_PROB, F(fx.ge_r), NULL, NULL},
     [PK_GE_H] = {"h", KK_PROB, F(fx.ge_h), NULL, NULL},
@@ -121,12 +120,13 @@ static int set_messages(uint32_t *types, const char *v, char *err, size_t el)
     snprintf(buf, sizeof(buf), "%s", v);
     for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
         size_t i;
-        for (i = 0; i < BUS_N_TYPES && strcasecmp(t, bus_type_names[i]); i++)
+        for (i = 0; i < BUS_N_TYPES && strcasecmp(t, bus_type_names[i]) != 0; i++)
             ;
         if (i == BUS_N_TYPES)
-            return errf(err, el, "messages: unknown cluster-bus message type '%s' (PING, PONG, "
-                                 "MEET, FAIL, PUBLISH, FAILOVER_AUTH_REQUEST, FAILOVER_AUTH_ACK, "
-                                 "UPDATE, MFSTART, MODULE, PUBLISHSHARD)",
+            return errf(err, el,
+                        "messages: unknown cluster-bus message type '%s' (PING, PONG, "
+                        "MEET, FAIL, PUBLISH, FAILOVER_AUTH_REQUEST, FAILOVER_AUTH_ACK, "
+                        "UPDATE, MFSTART, MODULE, PUBLISHSHARD)",
                         t);
         *types |= 1u << i;
     }
@@ -166,8 +166,8 @@ int pol_rule_set(struct pol_rule *r, const char *key, const char *v, char *err, 
         return 0;
     case KK_PROB:
         if (pol_parse_prob(v, field) < 0)
-            return errf(err, el, "%s: expected a percentage between 0%% and 100%%, got '%s'",
-                        key, v);
+            return errf(err, el, "%s: expected a percentage between 0%% and 100%%, got '%s'", key,
+                        v);
         return 0;
     case KK_RATE:
         if (pol_parse_rate(v, field) < 0)

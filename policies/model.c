@@ -119,8 +119,8 @@ uint64_t model_delay(struct model_state *m, const struct pol_effects *fx)
     return d <= 0 ? 0 : (uint64_t)d;
 }
 
-void model_decide(const struct pol_effects *fx, struct model_state *m, uint64_t now,
-                  uint32_t len, struct model_decision *d)
+void model_decide(const struct pol_effects *fx, struct model_state *m, uint64_t now, uint32_t len,
+                  struct model_decision *d)
 {
     uint64_t base = now, t;
     bool lost;

@@ -21,14 +21,14 @@ struct model_state {
     struct model_rng rng;
     struct model_bern loss, dup, reorder;
     bool ge_bad;
-    double z;          /* last standard normal of the delay process */
+    double z; /* last standard normal of the delay process */
     bool z_init;
     uint64_t rate_next;     /* when the rate-limited link is free again */
     uint64_t last_deadline; /* delayed packets leave in arrival order */
 };
 
 enum model_verdict {
-    MODEL_PASS,    /* accept now, nothing held */
+    MODEL_PASS, /* accept now, nothing held */
     MODEL_DROP,
     MODEL_DELAY,   /* hold until deadline */
     MODEL_HOLD,    /* hold until the rule turns off */
@@ -56,7 +56,7 @@ bool model_ge_loss(struct model_rng *r, bool *bad, const struct pol_effects *fx)
  * with lag-1 correlation through a Gaussian AR(1) process; never negative. */
 uint64_t model_delay(struct model_state *m, const struct pol_effects *fx);
 
-void model_decide(const struct pol_effects *fx, struct model_state *m, uint64_t now,
-                  uint32_t len, struct model_decision *d);
+void model_decide(const struct pol_effects *fx, struct model_state *m, uint64_t now, uint32_t len,
+                  struct model_decision *d);
 
 #endif

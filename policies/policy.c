@@ -14,9 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-
-static void errf(char *err, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void errf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void errf(char *err, size_t len, const char *fmt, ...)
 {
     va_list ap;
@@ -124,8 +122,7 @@ int pol_parse_addr(const char *s, uint32_t *ip, uint16_t *port)
 
 static int parse_bool(const char *s, bool *b)
 {
-    if (!strcasecmp(s, "yes") || !strcasecmp(s, "true") || !strcmp(s, "1") ||
-        !strcasecmp(s, "on"))
+    if (!strcasecmp(s, "yes") || !strcasecmp(s, "true") || !strcmp(s, "1") || !strcasecmp(s, "on"))
         *b = true;
     else if (!strcasecmp(s, "no") || !strcasecmp(s, "false") || !strcmp(s, "0") ||
              !strcasecmp(s, "off"))
@@ -310,8 +307,9 @@ int pol_rule_check(const struct policy *p, struct pol_rule *r, int *line, char *
     }
     if (fx->hold && (fx->delay_ns || fx->reorder || fx->rate_bps)) {
         *line = KEYLINE(r, PK_HOLD);
-        errf(err, el, "hold cannot be combined with delay, reorder or rate: held packets "
-                      "are released when the rule turns off");
+        errf(err, el,
+             "hold cannot be combined with delay, reorder or rate: held packets "
+             "are released when the rule turns off");
         return -1;
     }
     if (r->messages) {
@@ -321,9 +319,10 @@ int pol_rule_check(const struct policy *p, struct pol_rule *r, int *line, char *
             return -1;
         }
         if (fx->reorder || fx->duplicate || fx->rate_bps || fx->loss_model == POL_LOSS_GEMODEL) {
-            errf(err, el, "messages works with delay, jitter, hold and loss (which drops "
-                          "exactly those messages); not with reorder, duplicate, rate or "
-                          "gemodel");
+            errf(err, el,
+                 "messages works with delay, jitter, hold and loss (which drops "
+                 "exactly those messages); not with reorder, duplicate, rate or "
+                 "gemodel");
             return -1;
         }
     }
@@ -354,7 +353,7 @@ int pol_rule_check(const struct policy *p, struct pol_rule *r, int *line, char *
 /* ---- loader ---- */
 
 struct loader {
-    struct ini ini;     /* lines, the first error */
+    struct ini ini; /* lines, the first error */
     struct policy *p;
     enum { SEC_NONE, SEC_SHIM, SEC_NODE, SEC_RULE, SEC_BAD } sec;
     int cur;            /* current node or rule index */
@@ -373,20 +372,19 @@ static void on_section(void *ctx, const char *name)
 static int begin_section(struct loader *L, const char *section)
 {
     struct policy *p = L->p;
-    const char *name;
     if (!strcmp(section, "shim")) {
         L->sec = SEC_SHIM;
         return 1;
     }
     if (!strncmp(section, "node ", 5) || !strncmp(section, "rule ", 5)) {
         bool node = section[0] == 'n';
-        name = section + 5;
+        const char *name = section + 5;
         while (*name == ' ')
             name++;
         if (!pol_valid_name(name)) {
             L->sec = SEC_BAD;
             return ini_fail(&L->ini, "[%s]: a name of letters, digits, '-', '_' or '.' is needed",
-                        section);
+                            section);
         }
         if (node) {
             if (!strcmp(name, "*"))
@@ -424,15 +422,14 @@ static int begin_section(struct loader *L, const char *section)
     }
     L->sec = SEC_BAD;
     return ini_fail(&L->ini, "unknown section [%s] (expected [shim], [node NAME] or [rule NAME])",
-                section);
+                    section);
 }
 
 static int shim_key(struct loader *L, const char *key, const char *v)
 {
-    static const char *const keys[] = {"queue",        "seed",        "capture",
-                                       "control",      "rules",       "queue_maxlen",
-                                       "on_overflow",  "timer_spin",  "busy_poll",
-                                       "queues",       "realtime"};
+    static const char *const keys[] = {"queue",     "seed",         "capture",     "control",
+                                       "rules",     "queue_maxlen", "on_overflow", "timer_spin",
+                                       "busy_poll", "queues",       "realtime"};
     struct pol_shim *s = &L->p->shim;
     unsigned long long n;
     bool b;
@@ -487,8 +484,8 @@ static int shim_key(struct loader *L, const char *key, const char *v)
         break;
     case 7:
         if (pol_parse_time(v, &s->timer_spin_ns) < 0 || s->timer_spin_ns > 10000000)
-            return ini_fail(&L->ini, "timer_spin: expected a time up to 10ms (e.g. 200us, 0), got '%s'",
-                        v);
+            return ini_fail(&L->ini,
+                            "timer_spin: expected a time up to 10ms (e.g. 200us, 0), got '%s'", v);
         break;
     case 9:
         if (parse_uint(v, POL_MAX_QUEUES, &n) < 0 || n < 1)
@@ -503,8 +500,10 @@ static int shim_key(struct loader *L, const char *key, const char *v)
         if (parse_bool(v, &b) == 0)
             s->busy_poll_ns = b ? UINT64_MAX : 0;
         else if (pol_parse_time(v, &s->busy_poll_ns) < 0 || s->busy_poll_ns > 1000000000)
-            return ini_fail(&L->ini, "busy_poll: expected yes, no or a time up to 1s (e.g. 100us), "
-                           "got '%s'", v);
+            return ini_fail(&L->ini,
+                            "busy_poll: expected yes, no or a time up to 1s (e.g. 100us), "
+                            "got '%s'",
+                            v);
         break;
     }
     return 1;
@@ -513,13 +512,13 @@ static int shim_key(struct loader *L, const char *key, const char *v)
 static int handler(void *user, const char *section, const char *key, const char *value)
 {
     struct loader *L = user;
-    char err[POL_ERR_MAX];
-
     (void)section; /* the reader saw its header: L->sec */
     switch (L->sec) {
     case SEC_NONE:
-        return ini_fail(&L->ini, "'%s' is outside any section (start with [shim], [node NAME] or "
-                       "[rule NAME])", key);
+        return ini_fail(&L->ini,
+                        "'%s' is outside any section (start with [shim], [node NAME] or "
+                        "[rule NAME])",
+                        key);
     case SEC_SHIM:
         return shim_key(L, key, value);
     case SEC_NODE: {
@@ -529,7 +528,8 @@ static int handler(void *user, const char *section, const char *key, const char 
                 return ini_fail(&L->ini, "'addr' is given twice in [node %s]", n->name);
             L->node_seen |= 1;
             if (pol_parse_addr(value, &n->ip, &n->port) < 0)
-                return ini_fail(&L->ini, "addr: expected IPv4[:PORT] (port 1-55535), got '%s'", value);
+                return ini_fail(&L->ini, "addr: expected IPv4[:PORT] (port 1-55535), got '%s'",
+                                value);
             if (!n->ip)
                 return ini_fail(&L->ini, "addr: 0.0.0.0 cannot be a node's address");
             n->addr_line = L->ini.line;
@@ -547,13 +547,15 @@ static int handler(void *user, const char *section, const char *key, const char 
             n->bus = (uint16_t)b;
             return 1;
         }
-        return ini_fail(&L->ini, "unknown key '%s' in [node %s] (expected addr, bus)", key, n->name);
+        return ini_fail(&L->ini, "unknown key '%s' in [node %s] (expected addr, bus)", key,
+                        n->name);
     }
     case SEC_RULE: {
         struct pol_rule *r = &L->p->rules[L->cur];
         int k = pol_key_index(key);
         if (k >= 0 && r->key_line[k])
             return ini_fail(&L->ini, "'%s' is given twice in [rule %s]", key, r->name);
+        char err[POL_ERR_MAX];
         if (pol_rule_set(r, key, value, err, sizeof(err)) < 0)
             return ini_fail(&L->ini, "%s", err);
         r->key_line[k] = L->ini.line;
@@ -577,15 +579,16 @@ static int validate(struct loader *L)
         }
         if (!n->port && n->bus) {
             L->ini.line = n->line;
-            return ini_fail(&L->ini, "[node %s] has a bus port but no client port: give addr = IP:PORT",
-                        n->name),
+            return ini_fail(&L->ini,
+                            "[node %s] has a bus port but no client port: give addr = IP:PORT",
+                            n->name),
                    -1;
         }
         for (int j = 0; j < i; j++)
             if (p->nodes[j].ip == n->ip && p->nodes[j].port == n->port) {
                 L->ini.line = n->line;
                 return ini_fail(&L->ini, "node '%s' has the same address as node '%s'", n->name,
-                            p->nodes[j].name),
+                                p->nodes[j].name),
                        -1;
             }
     }
@@ -611,15 +614,18 @@ static int validate_cb(void *ctx)
     return validate(ctx);
 }
 
-static int load(struct policy *p, const char *name, const char *file, const char *text,
-                char *err, size_t errlen)
+static int load(struct policy *p, const char *name, const char *file, const char *text, char *err,
+                size_t errlen)
 {
     struct loader L = {.p = p, .cur = -1};
     memset(p, 0, sizeof(*p));
     snprintf(p->file, sizeof(p->file), "%s", name);
     pol_shim_defaults(&p->shim);
-    L.ini = (struct ini){.kind = "policy", .on_section = on_section, .on_key = handler,
-                         .validate = validate_cb, .ctx = &L};
+    L.ini = (struct ini){.kind = "policy",
+                         .on_section = on_section,
+                         .on_key = handler,
+                         .validate = validate_cb,
+                         .ctx = &L};
     return ini_load(&L.ini, name, file, text, err, errlen);
 }
 
@@ -628,8 +634,7 @@ int pol_load(struct policy *p, const char *file, char *err, size_t errlen)
     return load(p, file, file, NULL, err, errlen);
 }
 
-int pol_load_string(struct policy *p, const char *name, const char *text, char *err,
-                    size_t errlen)
+int pol_load_string(struct policy *p, const char *name, const char *text, char *err, size_t errlen)
 {
     return load(p, name, NULL, text, err, errlen);
 }

@@ -27,9 +27,9 @@ enum pol_rules_mode { POL_RULES_IPTABLES, POL_RULES_NONE };
 
 struct pol_node {
     char name[POL_NAME_MAX];
-    uint32_t ip;          /* host byte order */
-    uint16_t port;        /* client port, 0: a host without a listening port */
-    uint16_t bus;         /* bus port, 0 when port is 0 */
+    uint32_t ip;   /* host byte order */
+    uint16_t port; /* client port, 0: a host without a listening port */
+    uint16_t bus;  /* bus port, 0 when port is 0 */
     int line;
     int addr_line;
 };
@@ -39,42 +39,64 @@ struct pol_node {
 struct pol_effects {
     uint64_t delay_ns, jitter_ns;
     enum pol_dist dist;
-    uint64_t delay_corr;           /* correlation, fixed point */
+    uint64_t delay_corr; /* correlation, fixed point */
     enum pol_loss_model loss_model;
-    uint64_t loss, loss_corr;      /* random loss */
+    uint64_t loss, loss_corr;        /* random loss */
     uint64_t ge_p, ge_r, ge_h, ge_k; /* Gilbert-Elliott: p good->bad, r bad->good,
                                         h delivery in bad, k delivery in good */
     uint64_t reorder, reorder_corr;
     uint64_t duplicate, duplicate_corr;
-    uint64_t rate_bps;             /* 0: unlimited */
+    uint64_t rate_bps; /* 0: unlimited */
     bool hold;
 };
 
 /* Source line of each rule key, for errors found after parsing. */
 enum pol_key {
-    PK_FROM, PK_TO, PK_PORTS, PK_DIRECTION, PK_PROTO, PK_MESSAGES, PK_DELAY, PK_JITTER,
-    PK_DIST, PK_CORR, PK_LOSS, PK_LOSS_CORR, PK_LOSS_MODEL, PK_GE_P, PK_GE_R, PK_GE_H,
-    PK_GE_K, PK_REORDER, PK_REORDER_CORR, PK_DUP, PK_DUP_CORR, PK_RATE, PK_HOLD, PK_START,
-    PK_DURATION, PK__COUNT
+    PK_FROM,
+    PK_TO,
+    PK_PORTS,
+    PK_DIRECTION,
+    PK_PROTO,
+    PK_MESSAGES,
+    PK_DELAY,
+    PK_JITTER,
+    PK_DIST,
+    PK_CORR,
+    PK_LOSS,
+    PK_LOSS_CORR,
+    PK_LOSS_MODEL,
+    PK_GE_P,
+    PK_GE_R,
+    PK_GE_H,
+    PK_GE_K,
+    PK_REORDER,
+    PK_REORDER_CORR,
+    PK_DUP,
+    PK_DUP_CORR,
+    PK_RATE,
+    PK_HOLD,
+    PK_START,
+    PK_DURATION,
+    PK__COUNT
 };
 
 struct pol_rule {
     char name[POL_NAME_MAX];
-    int line;                       /* line of the section header */
-    int key_line[PK__COUNT];        /* 0: key not given */
+    int line;                /* line of the section header */
+    int key_line[PK__COUNT]; /* 0: key not given */
     char from_spec[256], to_spec[256];
-    uint64_t from, to;              /* node bitmasks, resolved */
+    uint64_t from, to; /* node bitmasks, resolved */
     enum pol_ports ports;
-    bool both;                      /* direction = both */
+    bool both; /* direction = both */
     enum pol_proto proto;
     struct pol_effects fx;
-    int64_t start_ns;               /* POL_START_MANUAL or offset from shim start */
-    uint64_t duration_ns;           /* 0: until turned off */
-    uint32_t messages;              /* cluster-bus types (bit per type), 0: all traffic */
+    int64_t start_ns;     /* POL_START_MANUAL or offset from shim start */
+    uint64_t duration_ns; /* 0: until turned off */
+    uint32_t messages;    /* cluster-bus types (bit per type), 0: all traffic */
 };
 
 struct pol_shim {
-    unsigned queue, queues;   /* NFQUEUE numbers queue .. queue+queues-1 */
+    unsigned queue, queues; /* NFQUEUE numbers queue .. queue+queues-1 */
     uint64_t seed;
     bool seed_given;
     char capture[POL_PATH_MAX];
@@ -82,10 +104,10 @@ struct pol_shim {
     enum pol_rules_mode rules;
     uint32_t queue_maxlen;
     bool overflow_pass;
-    uint64_t timer_spin_ns;   /* wake early by this much, then poll the clock */
-    uint64_t busy_poll_ns;    /* after a packet, poll this long before sleeping;
-                                 UINT64_MAX: never sleep */
-    bool realtime;            /* run SCHED_FIFO: wake up ahead of other work */
+    uint64_t timer_spin_ns; /* wake early by this much, then poll the clock */
+    uint64_t busy_poll_ns;  /* after a packet, poll this long before sleeping;
+                               UINT64_MAX: never sleep */
+    bool realtime;          /* run SCHED_FIFO: wake up ahead of other work */
 };
 
 struct policy {
@@ -101,16 +123,13 @@ struct policy {
  * into err. */
 int pol_load(struct policy *p, const char *file, char *err, size_t errlen);
 /* Same, from a string (tests); name is used in messages. */
-int pol_load_string(struct policy *p, const char *name, const char *text, char *err,
-                    size_t errlen);
+int pol_load_string(struct policy *p, const char *name, const char *text, char *err, size_t errlen);
 
 /* Set one rule key (used by the loader and by `set RULE KEY VALUE`), then
  * pol_rule_check() validates the rule as a whole. Both return 0 or -1 with
  * a message (without file:line) in err. */
-int pol_rule_set(struct pol_rule *r, const char *key, const char *value, char *err,
-                 size_t errlen);
-int pol_rule_check(const struct policy *p, struct pol_rule *r, int *line, char *err,
-                   size_t errlen);
+int pol_rule_set(struct pol_rule *r, const char *key, const char *value, char *err, size_t errlen);
+int pol_rule_check(const struct policy *p, struct pol_rule *r, int *line, char *err, size_t errlen);
 
 /* inih reads at most this many characters of a line (its INI_MAX_LINE less
  * the NUL); the rest comes back as a line of its own. */

@@ -6,8 +6,17 @@
 #include <string.h>
 
 const char *const bus_type_names[BUS_N_TYPES] = {
-    "PING",   "PONG",   "MEET",   "FAIL",  "PUBLISH", "FAILOVER_AUTH_REQUEST",
-    "FAILOVER_AUTH_ACK", "UPDATE", "MFSTART", "MODULE", "PUBLISHSHARD",
+    "PING",
+    "PONG",
+    "MEET",
+    "FAIL",
+    "PUBLISH",
+    "FAILOVER_AUTH_REQUEST",
+    "FAILOVER_AUTH_ACK",
+    "UPDATE",
+    "MFSTART",
+    "MODULE",
+    "PUBLISHSHARD",
 };
 
 const char *bus_type_name(uint16_t type)
@@ -56,7 +65,9 @@ static void node_id(const uint8_t *p, char out[41])
     for (int i = 0; i < 40; i++) {
         char c = (char)p[i];
         zero &= c == 0;
-        out[i] = (c >= 0x21 && c <= 0x7e) ? c : '?';
+        out[i] = '?';
+        if (c >= 0x21 && c <= 0x7e)
+            out[i] = c;
     }
     out[40] = '\0';
     if (zero)
@@ -120,8 +131,8 @@ void bus_flags_text(uint16_t flags, char *out, size_t len)
     static const struct {
         uint16_t bit;
         const char *name;
-    } names[] = {{1, "primary"}, {2, "replica"}, {4, "pfail"},     {8, "fail"},
-                 {16, "myself"}, {32, "handshake"}, {64, "noaddr"}, {128, "meet"},
+    } names[] = {{1, "primary"},      {2, "replica"},     {4, "pfail"},   {8, "fail"},
+                 {16, "myself"},      {32, "handshake"},  {64, "noaddr"}, {128, "meet"},
                  {256, "migrate-to"}, {512, "nofailover"}};
     size_t off = 0;
     out[0] = '\0';

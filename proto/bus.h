@@ -17,15 +17,24 @@
 #define BUS_OFF_VER 8
 #define BUS_OFF_TYPE 12
 #define BUS_PREFIX_LEN 16
-#define BUS_HDR_LEN 2256      /* full header, data follows */
-#define BUS_LIGHT_HDR_LEN 16  /* Valkey's light header (PUBLISH, MODULE) */
+#define BUS_HDR_LEN 2256     /* full header, data follows */
+#define BUS_LIGHT_HDR_LEN 16 /* Valkey's light header (PUBLISH, MODULE) */
 #define BUS_MAX_MSG (64u << 20)
 #define BUS_TYPE_LIGHT 0x8000
 #define BUS_MAX_RANGES 16
 
 enum bus_type {
-    BUS_PING, BUS_PONG, BUS_MEET, BUS_FAIL, BUS_PUBLISH, BUS_FAILOVER_AUTH_REQUEST,
-    BUS_FAILOVER_AUTH_ACK, BUS_UPDATE, BUS_MFSTART, BUS_MODULE, BUS_PUBLISHSHARD,
+    BUS_PING,
+    BUS_PONG,
+    BUS_MEET,
+    BUS_FAIL,
+    BUS_PUBLISH,
+    BUS_FAILOVER_AUTH_REQUEST,
+    BUS_FAILOVER_AUTH_ACK,
+    BUS_UPDATE,
+    BUS_MFSTART,
+    BUS_MODULE,
+    BUS_PUBLISHSHARD,
 };
 
 struct bus_msg {
@@ -37,9 +46,9 @@ struct bus_msg {
     char ip[47];
     uint16_t pport, cport, flags;
     uint8_t state;
-    int n_slots;                    /* slots claimed in the bitmap */
+    int n_slots; /* slots claimed in the bitmap */
     uint16_t ranges[BUS_MAX_RANGES][2];
-    int n_ranges;                   /* may exceed BUS_MAX_RANGES */
+    int n_ranges; /* may exceed BUS_MAX_RANGES */
 };
 
 /* The first BUS_PREFIX_LEN bytes of a message: 0 with its length and
@@ -68,7 +77,7 @@ typedef void (*bus_msg_cb)(void *ctx, const uint8_t *msg, size_t len);
 /* One direction of one TCP connection. */
 #define BUS_OOO_MAX 64
 struct bus_stream {
-    bool synced;                /* next_seq is known */
+    bool synced; /* next_seq is known */
     uint32_t next_seq;
     uint8_t *buf;
     size_t len, cap;

@@ -107,8 +107,7 @@ int ctl_listen(const char *path, char *err, size_t errlen)
     }
     strcpy(sa.sun_path, path);
     if (make_parent(path) < 0) {
-        snprintf(err, errlen, "control: cannot create the folder of %s: %s", path,
-                 strerror(errno));
+        snprintf(err, errlen, "control: cannot create the folder of %s: %s", path, strerror(errno));
         return -1;
     }
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -72,8 +72,7 @@ int pkt_summary(const struct pkt_info *pi, char *out, size_t outlen)
         return snprintf(out, outlen, "%s:%u>%s:%u tcp [%s] seq %u len %u", src, pi->sport, dst,
                         pi->dport, flags, pi->tcp_seq, payload);
     }
-    return snprintf(out, outlen, "%s:%u>%s:%u udp len %u", src, pi->sport, dst, pi->dport,
-                    payload);
+    return snprintf(out, outlen, "%s:%u>%s:%u udp len %u", src, pi->sport, dst, pi->dport, payload);
 }
 
 void pkt_tcp_checksum(uint8_t *pkt, size_t len)

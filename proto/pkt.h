@@ -15,9 +15,9 @@ struct pkt_info {
     uint16_t sport, dport;
     uint8_t proto;
     uint8_t tcp_flags;
-    uint16_t ip_len;       /* IPv4 total length */
-    uint16_t l4_off;       /* offset of the TCP/UDP header */
-    uint16_t data_off;     /* offset of the transport payload */
+    uint16_t ip_len;   /* IPv4 total length */
+    uint16_t l4_off;   /* offset of the TCP/UDP header */
+    uint16_t data_off; /* offset of the transport payload */
     uint32_t tcp_seq;
 };
 

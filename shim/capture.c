@@ -22,8 +22,7 @@ int capture_open(struct capture *c, const char *path, char *err, size_t errlen)
         return -1;
     }
     if (n > 5 && !strcmp(path + n - 5, ".pcap"))
-        snprintf(c->events_path, sizeof(c->events_path), "%.*s.events.jsonl", (int)(n - 5),
-                 path);
+        snprintf(c->events_path, sizeof(c->events_path), "%.*s.events.jsonl", (int)(n - 5), path);
     else
         snprintf(c->events_path, sizeof(c->events_path), "%s.events.jsonl", path);
     c->events = fopen(c->events_path, "w");

@@ -17,8 +17,7 @@ struct capture {
 
 /* The event log is PATH with .pcap replaced by .events.jsonl. */
 int capture_open(struct capture *c, const char *path, char *err, size_t errlen);
-void capture_packet(struct capture *c, const unsigned char *data, uint32_t caplen,
-                    uint32_t len);
+void capture_packet(struct capture *c, const unsigned char *data, uint32_t caplen, uint32_t len);
 /* t_us: microseconds since the shim started. rule may be NULL. */
 void capture_event(struct capture *c, uint64_t t_us, const char *rule, const char *pkt,
                    const char *decision, const char *detail);

@@ -50,18 +50,18 @@ static char *stats_json(struct shim *s, uint64_t now)
     path_sample_overflows(s);
     fprintf(f,
             "{\"uptime_ms\":%" PRIu64 ",\"seed\":%" PRIu64 ",\"queue\":%u,\"queues\":%u,"
-            "\"packets\":%" PRIu64
-            ",\"unmatched\":%" PRIu64 ",\"unparsed\":%" PRIu64 ",\"queue_overflows\":%" PRIu64
-            ",\"queue_user_dropped\":%" PRIu64 ",\"verdict_errors\":%" PRIu64
-            ",\"verdict_send_errors\":%" PRIu64 ",\"verdict_kernel_errors\":%" PRIu64
-            ",\"queue_full\":%" PRIu64 ",\"queue_full_ms\":%" PRIu64 ",\"queue_maxlen\":%u"
+            "\"packets\":%" PRIu64 ",\"unmatched\":%" PRIu64 ",\"unparsed\":%" PRIu64
+            ",\"queue_overflows\":%" PRIu64 ",\"queue_user_dropped\":%" PRIu64
+            ",\"verdict_errors\":%" PRIu64 ",\"verdict_send_errors\":%" PRIu64
+            ",\"verdict_kernel_errors\":%" PRIu64 ",\"queue_full\":%" PRIu64
+            ",\"queue_full_ms\":%" PRIu64 ",\"queue_maxlen\":%u"
             ",\"on_overflow\":\"%s\",\"rx_syscalls\":%" PRIu64 ",\"verdict_syscalls\":%" PRIu64
             ",\"rules\":{",
             (now - s->t0) / 1000000, s->seed, s->pol->shim.queue, s->pol->shim.queues, s->total,
             s->unmatched, s->unparsed, s->kq_dropped, s->kq_user, path_verdict_errors(s),
-            s->q.send_errors, s->q.kernel_errors, s->queue_full, path_queue_full_ns(s, now) / 1000000,
-            s->pol->shim.queue_maxlen, s->pol->shim.overflow_pass ? "pass" : "drop",
-            s->q.rx_calls, s->q.tx_calls);
+            s->q.send_errors, s->q.kernel_errors, s->queue_full,
+            path_queue_full_ns(s, now) / 1000000, s->pol->shim.queue_maxlen,
+            s->pol->shim.overflow_pass ? "pass" : "drop", s->q.rx_calls, s->q.tx_calls);
     for (int i = 0; i < s->pol->n_rules; i++) {
         struct rule_rt *rt = &s->rt[i];
         const struct rule_stats *st = &rt->st;
@@ -72,15 +72,14 @@ static char *stats_json(struct shim *s, uint64_t now)
                 ",\"max_held\":%" PRIu64 ",\"queue_overflows\":%" PRIu64
                 ",\"duplicate_failed\":%" PRIu64 ",\"hold_failed\":%" PRIu64 "}",
                 i ? "," : "", s->pol->rules[i].name, rt->active ? "true" : "false", st->matched,
-                st->passed, st->delayed, st->dropped, st->reordered, st->duplicated,
-                st->held_total, hold_count(&rt->store), st->max_held, st->queue_overflows,
-                st->dup_failed, st->hold_failed);
+                st->passed, st->delayed, st->dropped, st->reordered, st->duplicated, st->held_total,
+                hold_count(&rt->store), st->max_held, st->queue_overflows, st->dup_failed,
+                st->hold_failed);
     }
     fputs("}}", f);
     fclose(f);
     return buf;
 }
-
 
 /* set RULE KEY VALUE: validate on a copy of the policy, then swap it in. */
 static void ctl_set(struct shim *s, int fd, int ri, const struct ctl_cmd *c)
@@ -91,8 +90,10 @@ static void ctl_set(struct shim *s, int fd, int ri, const struct ctl_cmd *c)
     int line;
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         if (!strcmp(c->key, fixed[i])) {
-            ctlsrv_reply(fd, "error: %s cannot change while the shim runs (it decides which "
-                      "packets are queued)", c->key);
+            ctlsrv_reply(fd,
+                         "error: %s cannot change while the shim runs (it decides which "
+                         "packets are queued)",
+                         c->key);
             return;
         }
     np = malloc(sizeof(*np));
@@ -266,11 +267,10 @@ void ctlsrv_print_counters(struct shim *s, FILE *out)
     for (int i = 0; i < s->pol->n_rules; i++) {
         const struct rule_stats *st = &s->rt[i].st;
         fprintf(out,
-                "%-20s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64
-                " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 "\n",
+                "%-20s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64
+                " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 "\n",
                 s->pol->rules[i].name, st->matched, st->passed, st->delayed, st->dropped,
-                st->reordered, st->duplicated, st->held_total, st->max_held,
-                st->queue_overflows);
+                st->reordered, st->duplicated, st->held_total, st->max_held, st->queue_overflows);
     }
 }
 

@@ -22,10 +22,10 @@
 #define SHIM_VERSION "0.1.0"
 #define MAX_CLIENTS 16
 #define MAX_JOBS 64
-#define HEADER_COPY 128          /* IPv4 + TCP headers with options */
+#define HEADER_COPY 128 /* IPv4 + TCP headers with options */
 #define FULL_COPY 0xffff
 #define OVERFLOW_SAMPLE_NS 100000000ull
-#define RX_BUDGET 8              /* recvmmsg batches before looking at timers */
+#define RX_BUDGET 8 /* recvmmsg batches before looking at timers */
 
 struct rule_stats {
     uint64_t matched, passed, delayed, dropped, reordered, duplicated, held_total, max_held,
@@ -34,12 +34,12 @@ struct rule_stats {
 
 struct rule_rt {
     bool active;
-    uint64_t on_at, off_at;      /* monotonic ns, 0: nothing scheduled */
+    uint64_t on_at, off_at; /* monotonic ns, 0: nothing scheduled */
     struct model_state model;
     struct hold_store store;
     struct match_pat *pats;
     int npats;
-    bool installed;              /* its iptables rules are in the chain */
+    bool installed; /* its iptables rules are in the chain */
     struct rule_stats st;
 };
 
@@ -51,8 +51,8 @@ struct client {
 
 struct ipt_job {
     int rule;
-    bool add;                    /* install (on) or remove (off) its rules */
-    int client;                  /* fd waiting for the reply, -1 none */
+    bool add;   /* install (on) or remove (off) its rules */
+    int client; /* fd waiting for the reply, -1 none */
 };
 
 struct shim {
@@ -68,10 +68,10 @@ struct shim {
     uint64_t seq;
     uint64_t t0;
     uint64_t (*now)(void);
-    uint64_t armed;              /* deadline the timer is set to */
-    uint64_t spin_ns;            /* wake this early for a packet deadline */
-    uint64_t hot_until;          /* poll without sleeping until then */
-    int n_installed;             /* rules whose iptables rules are in */
+    uint64_t armed;     /* deadline the timer is set to */
+    uint64_t spin_ns;   /* wake this early for a packet deadline */
+    uint64_t hot_until; /* poll without sleeping until then */
+    int n_installed;    /* rules whose iptables rules are in */
     struct ipt_job jobs[MAX_JOBS];
     int njobs;
     pid_t job_pid;
@@ -85,10 +85,10 @@ struct shim {
      * passes unqueued (pass: it counts nothing) what arrives. */
     uint32_t waiting[POL_MAX_QUEUES];
     uint64_t queue_full, queue_full_ns, full_since[POL_MAX_QUEUES];
-    struct msgflow_table flows;  /* message boundaries, for `messages =` rules */
-    uint8_t scratch[65536];      /* a packet being rewritten */
+    struct msgflow_table flows; /* message boundaries, for `messages =` rules */
+    uint8_t scratch[65536];     /* a packet being rewritten */
     bool use_ipt;
-    bool timer_woke;             /* this loop turn began with the timer */
+    bool timer_woke; /* this loop turn began with the timer */
     /* What each descriptor in the epoll set is for (loop_add). */
     struct loop_src {
         int fd;

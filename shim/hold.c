@@ -28,7 +28,8 @@ void hold_destroy(struct hold_store *s)
 static int ring_grow(struct hold_store *s)
 {
     size_t cap = s->ring_cap ? s->ring_cap * 2 : 256;
-    struct hold_pkt **r = malloc(cap * sizeof(*r));
+    /* an array of pointers: sizeof a pointer is meant */
+    struct hold_pkt **r = malloc(cap * sizeof(*r)); // NOLINT(bugprone-sizeof-expression)
     if (!r)
         return -ENOMEM;
     for (size_t i = 0; i < s->ring_len; i++)
@@ -45,7 +46,9 @@ static int heap_push(struct hold_store *s, struct hold_pkt *p)
     size_t i;
     if (s->heap_len == s->heap_cap) {
         size_t cap = s->heap_cap ? s->heap_cap * 2 : 64;
-        struct hold_pkt **h = realloc(s->heap, cap * sizeof(*h));
+        /* an array of pointers: sizeof a pointer is meant */
+        struct hold_pkt **h =
+            realloc(s->heap, cap * sizeof(*h)); // NOLINT(bugprone-sizeof-expression)
         if (!h)
             return -ENOMEM;
         s->heap = h;

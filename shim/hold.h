@@ -15,11 +15,11 @@
 struct hold_pkt {
     uint64_t deadline;
     uint64_t seq;
-    uint32_t id;     /* NFQUEUE packet id */
-    uint32_t len;    /* bytes in data */
+    uint32_t id;  /* NFQUEUE packet id */
+    uint32_t len; /* bytes in data */
     uint8_t rule;
     uint8_t flags;
-    uint16_t queue;  /* NFQUEUE number the packet waits in */
+    uint16_t queue;      /* NFQUEUE number the packet waits in */
     uint32_t arrived_us; /* arrival, us since shim start (event log) */
     unsigned char data[];
 };

@@ -247,8 +247,7 @@ int ipt_cleanup(int only_queue, char *err, size_t errlen)
         return -1;
     for (line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         unsigned q;
-        if (chain_queue(line, &q) == 0 && nq < 256 &&
-            (only_queue < 0 || (unsigned)only_queue == q))
+        if (chain_queue(line, &q) == 0 && nq < 256 && (only_queue < 0 || (unsigned)only_queue == q))
             queues[nq++] = q;
     }
     free(s);

@@ -101,8 +101,8 @@ static void on_queue(struct shim *s, int arg)
     for (int b = 0; b < RX_BUDGET; b++)
         if (queue_receive(&s->q, path_on_packet, s) < QUEUE_RX_BATCH)
             break;
-    s->hot_until = s->pol->shim.busy_poll_ns == UINT64_MAX ? UINT64_MAX
-                                                           : s->now() + s->pol->shim.busy_poll_ns;
+    s->hot_until =
+        s->pol->shim.busy_poll_ns == UINT64_MAX ? UINT64_MAX : s->now() + s->pol->shim.busy_poll_ns;
 }
 
 static void on_timer(struct shim *s, int arg)

@@ -28,8 +28,8 @@ static uint16_t class_port(const struct pol_node *n, int cls)
 /* Packets from x to y in port class cls: y's listening port as destination
  * (x dialed y), or x's listening port as source (replies on y's dial).
  * Nodes without ports (client hosts) match on addresses alone. */
-static bool pair_ports(const struct pol_node *x, const struct pol_node *y, int cls,
-                       uint16_t sport, uint16_t dport)
+static bool pair_ports(const struct pol_node *x, const struct pol_node *y, int cls, uint16_t sport,
+                       uint16_t dport)
 {
     uint16_t px = class_port(x, cls), py = class_port(y, cls);
     if (!px && !py)
@@ -37,8 +37,8 @@ static bool pair_ports(const struct pol_node *x, const struct pol_node *y, int c
     return (py && dport == py) || (px && sport == px);
 }
 
-static bool pair_match(const struct policy *p, const struct pol_rule *r, uint64_t xs,
-                       uint64_t ys, const struct pkt_info *pi)
+static bool pair_match(const struct policy *p, const struct pol_rule *r, uint64_t xs, uint64_t ys,
+                       const struct pkt_info *pi)
 {
     for (uint64_t a = xs; a; a &= a - 1) {
         int x = __builtin_ctzll(a);
@@ -75,7 +75,9 @@ bool match_rule(const struct policy *p, const struct pol_rule *r, const struct p
 static int add_pat(struct match_pat *out, size_t *n, size_t max, struct match_pat pat)
 {
     for (size_t i = 0; i < *n; i++)
-        if (!memcmp(&out[i], &pat, sizeof(pat)))
+        /* member by member: the struct's padding is not initialised */
+        if (out[i].src == pat.src && out[i].dst == pat.dst && out[i].sport == pat.sport &&
+            out[i].dport == pat.dport && out[i].proto == pat.proto)
             return 0;
     if (*n == max)
         return -1;

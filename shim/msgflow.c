@@ -23,8 +23,8 @@ static struct msgflow *lookup(struct msgflow_table *t, const struct pkt_info *pi
     t->tick++;
     for (int i = 0; i < MSGFLOW_MAX; i++) {
         struct msgflow *f = &t->f[i];
-        if (f->used && f->saddr == pi->saddr && f->daddr == pi->daddr &&
-            f->sport == pi->sport && f->dport == pi->dport) {
+        if (f->used && f->saddr == pi->saddr && f->daddr == pi->daddr && f->sport == pi->sport &&
+            f->dport == pi->dport) {
             f->last_use = t->tick;
             return f;
         }
@@ -67,8 +67,7 @@ void msgflow_scan(struct msgflow_table *t, const struct pkt_info *pi, uint8_t *p
     /* Retransmission (or overlap): re-apply the rewrites of its messages. */
     for (int i = 0; i < f->n_dropped; i++) {
         uint32_t ver_at = f->dropped[i] + BUS_OFF_VER;
-        if (sdiff(ver_at, seq) >= 0 && sdiff(end, ver_at + 2) >= 0 &&
-            sdiff(seq, f->next_msg) < 0) {
+        if (sdiff(ver_at, seq) >= 0 && sdiff(end, ver_at + 2) >= 0 && sdiff(seq, f->next_msg) < 0) {
             rewrite(p + (ver_at - seq));
             *changed = true;
             out->n_retransmitted_drops++;
@@ -81,9 +80,8 @@ void msgflow_scan(struct msgflow_table *t, const struct pkt_info *pi, uint8_t *p
         return; /* nothing new in this segment */
     if (!f->synced || sdiff(seq, f->next_msg) > 0) {
         /* picked up mid-stream, or after a gap: find the next signature */
-        long at = find_sig(p, len, f->synced && sdiff(f->next_msg, seq) > 0
-                                       ? (size_t)(f->next_msg - seq)
-                                       : 0);
+        long at = find_sig(
+            p, len, f->synced && sdiff(f->next_msg, seq) > 0 ? (size_t)(f->next_msg - seq) : 0);
         f->hdr_len = 0;
         if (at < 0) {
             f->synced = false;

@@ -19,10 +19,10 @@ struct msgflow {
     uint32_t saddr, daddr;
     uint16_t sport, dport;
     bool used, synced;
-    uint32_t next_msg;          /* sequence number where the next message starts */
-    uint32_t span_end;          /* end of the last message whose header we read */
+    uint32_t next_msg; /* sequence number where the next message starts */
+    uint32_t span_end; /* end of the last message whose header we read */
     uint16_t span_type;
-    uint8_t hdr[16];            /* a header split across segments (BUS_PREFIX_LEN) */
+    uint8_t hdr[16]; /* a header split across segments (BUS_PREFIX_LEN) */
     uint32_t hdr_len;
     uint32_t dropped[MSGFLOW_DROPPED]; /* starts of rewritten messages (retransmissions) */
     int n_dropped, next_dropped;
@@ -32,20 +32,20 @@ struct msgflow {
 struct msgflow_table {
     struct msgflow f[MSGFLOW_MAX];
     uint64_t tick;
-    uint64_t split_headers;     /* headers split across segments: not droppable */
+    uint64_t split_headers; /* headers split across segments: not droppable */
 };
 
 /* One message whose header lies in the segment. */
 struct msgflow_hdr {
     uint16_t type;
-    uint32_t offset;            /* of the message start within the TCP payload */
+    uint32_t offset; /* of the message start within the TCP payload */
 };
 
 struct msgflow_scan {
-    uint32_t carried;           /* bit per type carried (wholly or in part) */
+    uint32_t carried; /* bit per type carried (wholly or in part) */
     struct msgflow_hdr hdrs[MSGFLOW_MAX_IN_SEG];
     int n_hdrs;
-    int n_retransmitted_drops;  /* rewrites re-applied to a retransmission */
+    int n_retransmitted_drops; /* rewrites re-applied to a retransmission */
 };
 
 void msgflow_init(struct msgflow_table *t);
@@ -53,8 +53,8 @@ void msgflow_init(struct msgflow_table *t);
  * boundaries are tracked in arrival order; a retransmitted segment gets
  * the rewrites its messages got the first time (payload is changed in
  * place, and *changed set). */
-void msgflow_scan(struct msgflow_table *t, const struct pkt_info *pi, uint8_t *payload,
-                  size_t len, struct msgflow_scan *out, bool *changed);
+void msgflow_scan(struct msgflow_table *t, const struct pkt_info *pi, uint8_t *payload, size_t len,
+                  struct msgflow_scan *out, bool *changed);
 /* Make the message at offset of this segment invalid for its receiver and
  * remember it. Returns 0, or -1 if its version field is not in this
  * segment. */

@@ -44,8 +44,8 @@ uint64_t path_verdict_errors(const struct shim *s)
  * raw socket; its mark lets it skip the queue. NFQUEUE copies at most 65531
  * bytes (a netlink attribute's limit), so the largest loopback packets
  * cannot be copied whole: those count as duplicate_failed. */
-static void inject_dup(struct shim *s, struct rule_rt *rt, const unsigned char *data,
-                       uint32_t len, uint32_t orig_len)
+static void inject_dup(struct shim *s, struct rule_rt *rt, const unsigned char *data, uint32_t len,
+                       uint32_t orig_len)
 {
     struct sockaddr_in dst = {.sin_family = AF_INET};
     if (len < orig_len || len < 20 || s->rawfd < 0) {
@@ -168,7 +168,6 @@ void path_release_all(struct shim *s, uint64_t now)
     path_flush(s);
 }
 
-
 /* Queue overflows are counted by the kernel per queue; attribute each new
  * one to the rules that were holding packets when it was seen. */
 void path_sample_overflows(struct shim *s)
@@ -213,9 +212,8 @@ static void on_message_rule(struct shim *s, const struct queue_packet *pkt,
 /* Keep a copy of the packet (data, len: what its verdict will carry if
  * HOLD_F_MODIFIED) until its deadline or until the rule turns off. Never
  * lose a packet for want of memory: let it through instead. */
-static void hold_packet(struct shim *s, int ri, const struct queue_packet *pkt,
-                        const uint8_t *data, uint32_t len, uint16_t flags,
-                        const struct model_decision *d, uint64_t now)
+static void hold_packet(struct shim *s, int ri, const struct queue_packet *pkt, const uint8_t *data,
+                        uint32_t len, uint16_t flags, const struct model_decision *d, uint64_t now)
 {
     struct rule_rt *rt = &s->rt[ri];
     struct hold_pkt *h = malloc(sizeof(*h) + len);

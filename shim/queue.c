@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define VBUF_CAP (160 * 1024)
+#define VBUF_CAP ((size_t)160 * 1024)
 
 /* Send a config message and wait for its own ack. Packets can already be
  * queued (rules = none, or a leftover chain): accept any that arrive in the
@@ -53,8 +53,8 @@ static int send_cfg(struct queue *q, struct nlmsghdr *nlh)
     }
 }
 
-int queue_open(struct queue *q, unsigned queue, unsigned nqueues, uint32_t maxlen,
-               bool fail_open, uint32_t copy_range, char *err, size_t errlen)
+int queue_open(struct queue *q, unsigned queue, unsigned nqueues, uint32_t maxlen, bool fail_open,
+               uint32_t copy_range, char *err, size_t errlen)
 {
     char buf[MNL_SOCKET_BUFFER_SIZE];
     struct nlmsghdr *nlh;
@@ -98,14 +98,14 @@ int queue_open(struct queue *q, unsigned queue, unsigned nqueues, uint32_t maxle
     q->copy_range = copy_range;
     /* A full socket buffer loses packets (or lets them through unseen with
      * fail-open): make it large and don't report ENOBUFS as an error. */
-    if (setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
-                   sizeof(rcvbuf)) < 0)
+    if (setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) <
+        0)
         setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
     setsockopt(mnl_socket_get_fd(q->nl), SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof(one));
     /* One sendmsg carries a whole verdict batch; netlink refuses messages
      * larger than the send buffer. */
-    if (setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf,
-                   sizeof(sndbuf)) < 0)
+    if (setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)) <
+        0)
         setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 
     q->rx = malloc((size_t)QUEUE_RX_BATCH * QUEUE_RX_BUFSZ);
@@ -140,11 +140,10 @@ int queue_fd(const struct queue *q)
 int queue_set_copy_range(struct queue *q, uint32_t range)
 {
     char buf[MNL_SOCKET_BUFFER_SIZE];
-    struct nlmsghdr *nlh;
     if (range == q->copy_range)
         return 0;
     for (unsigned i = 0; i < q->nqueues; i++) {
-        nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, q->queue + i);
+        struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, q->queue + i);
         nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, (int)range);
         /* No ack requested: a reply would mix with queued packets. */
         if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0)
@@ -278,24 +277,33 @@ int queue_flush(struct queue *q)
     return rc;
 }
 
-/* Kernel counters summed over our queues. */
+/* Kernel counters summed over our queues: one line per queue of numbers
+ * (queue, peer portid, queue total, copy mode, copy range, queue dropped,
+ * user dropped, id sequence, 1), each parsed whole. */
 int queue_kernel_counters(unsigned queue, unsigned nqueues, uint64_t *dropped, uint64_t *user)
 {
     FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "r");
-    unsigned qn, pid, total, mode, range, one;
-    unsigned long long d, u, idseq;
+    char line[256];
     int found = -1;
     if (!f)
         return -1;
-    while (fscanf(f, "%u %u %u %u %u %llu %llu %llu %u", &qn, &pid, &total, &mode, &range, &d,
-                  &u, &idseq, &one) == 9) {
-        if (qn >= queue && qn < queue + nqueues) {
-            if (found < 0)
-                *dropped = *user = 0;
-            *dropped += d;
-            *user += u;
-            found = 0;
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long long v[9];
+        char *p = line, *end;
+        int n = 0;
+        for (; n < 9; n++, p = end) {
+            errno = 0;
+            v[n] = strtoull(p, &end, 10);
+            if (end == p || errno)
+                break;
         }
+        if (n < 9 || v[0] < queue || v[0] >= (unsigned long long)queue + nqueues)
+            continue;
+        if (found < 0)
+            *dropped = *user = 0;
+        *dropped += v[5];
+        *user += v[6];
+        found = 0;
     }
     fclose(f);
     return found;

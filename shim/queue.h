@@ -33,14 +33,14 @@ struct queue_packet {
     uint32_t id;
     uint16_t queue;
     const unsigned char *data;
-    uint32_t len;      /* bytes copied to us */
-    uint32_t orig_len; /* bytes in the packet */
+    uint32_t len;       /* bytes copied to us */
+    uint32_t orig_len;  /* bytes in the packet */
     uint64_t tstamp_ns; /* CLOCK_REALTIME the kernel stamped, 0 if none */
     uint32_t mark;
 };
 
-int queue_open(struct queue *q, unsigned queue, unsigned nqueues, uint32_t maxlen,
-               bool fail_open, uint32_t copy_range, char *err, size_t errlen);
+int queue_open(struct queue *q, unsigned queue, unsigned nqueues, uint32_t maxlen, bool fail_open,
+               uint32_t copy_range, char *err, size_t errlen);
 void queue_close(struct queue *q);
 int queue_fd(const struct queue *q);
 int queue_set_copy_range(struct queue *q, uint32_t range);

@@ -47,8 +47,8 @@ static void job_start_next(struct shim *s)
             ipt_script_begin(f);
             if (j->add && s->n_installed == 0)
                 ipt_script_jump(f, s->pol->shim.queue, true);
-            ipt_script_rule(f, s->pol->shim.queue, s->pol->shim.queues,
-                            s->pol->rules[j->rule].name, rt->pats, rt->npats, j->add);
+            ipt_script_rule(f, s->pol->shim.queue, s->pol->shim.queues, s->pol->rules[j->rule].name,
+                            rt->pats, rt->npats, j->add);
             if (!j->add && s->n_installed == 1)
                 ipt_script_jump(f, s->pol->shim.queue, false);
             ipt_script_end(f);
@@ -130,8 +130,8 @@ void rules_on(struct shim *s, int ri, uint64_t now, int client)
     rt->on_at = 0;
     rt->off_at = r->duration_ns ? now + r->duration_ns : 0;
     if (!rt->active)
-        fprintf(stderr, "rift-shim: %.3f s: rule %s on\n",
-                (double)shim_since_us(s, now) / 1e6, r->name);
+        fprintf(stderr, "rift-shim: %.3f s: rule %s on\n", (double)shim_since_us(s, now) / 1e6,
+                r->name);
     rt->active = true;
     if (s->use_ipt) {
         job_add_rule(s, ri, true, client);

@@ -121,8 +121,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
         case 'q':
             /* a typo must not become queue 0: --cleanup would remove its chain */
             if (parse_u64(optarg, 10, 65535, &v) < 0) {
-                fprintf(stderr, "rift-shim: --queue: expected a queue number 0-65535, not "
-                                "\"%s\"\n",
+                fprintf(stderr,
+                        "rift-shim: --queue: expected a queue number 0-65535, not "
+                        "\"%s\"\n",
                         optarg);
                 return 2;
             }
@@ -163,8 +164,7 @@ static int load_policy(struct shim *s, const struct opts *o)
         }
     }
     if (o->check_only) {
-        printf("%s: ok: %d nodes, %d rules\n", o->policy_file, s->pol->n_nodes,
-               s->pol->n_rules);
+        printf("%s: ok: %d nodes, %d rules\n", o->policy_file, s->pol->n_nodes, s->pol->n_rules);
         return -1;
     }
     if (geteuid() != 0) {
@@ -198,8 +198,9 @@ static void init_context(struct shim *s, const struct opts *o)
          * (iptables-restore) go back to normal scheduling. */
         struct sched_param sp = {.sched_priority = 10};
         if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) < 0)
-            fprintf(stderr, "rift-shim: warning: cannot run SCHED_FIFO (%s); delays will be "
-                            "less precise\n",
+            fprintf(stderr,
+                    "rift-shim: warning: cannot run SCHED_FIFO (%s); delays will be "
+                    "less precise\n",
                     strerror(errno));
     }
 }
@@ -240,8 +241,7 @@ static int open_all(struct shim *s)
     if (queue_open(&s->q, s->pol->shim.queue, s->pol->shim.queues, s->pol->shim.queue_maxlen,
                    s->pol->shim.overflow_pass, path_copy_range(s), err, sizeof(err)) < 0)
         goto fail;
-    queue_kernel_counters(s->pol->shim.queue, s->pol->shim.queues, &s->kq_dropped0,
-                          &s->kq_user0);
+    queue_kernel_counters(s->pol->shim.queue, s->pol->shim.queues, &s->kq_dropped0, &s->kq_user0);
     if ((s->lfd = ctl_listen(s->pol->shim.control, err, sizeof(err))) < 0)
         goto fail;
     /* Any socket asking for receive timestamps makes the kernel stamp every

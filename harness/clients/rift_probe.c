@@ -46,7 +46,8 @@ static int parse_range(const char *s, int *lo, int *hi)
         return -1;
     memcpy(first, s, n);
     first[n] = '\0';
-    if (cc_parse_int(first, 0, 16383, lo) < 0 || cc_parse_int(dash ? dash + 1 : first, 0, 16383, hi) < 0)
+    if (cc_parse_int(first, 0, 16383, lo) < 0 ||
+        cc_parse_int(dash ? dash + 1 : first, 0, 16383, hi) < 0)
         return -1;
     return *lo <= *hi ? 0 : -1;
 }
@@ -80,8 +81,9 @@ static int make_keys(char keys[][48], int nkeys, char *ranges)
          t = strtok_r(NULL, ",", &save), r++) {
         int lo, hi;
         if (parse_range(t, &lo, &hi) < 0) {
-            fprintf(stderr, "rift-probe: --ranges: expected LO-HI slot ranges (0-16383, LO <= "
-                            "HI), not \"%s\"\n",
+            fprintf(stderr,
+                    "rift-probe: --ranges: expected LO-HI slot ranges (0-16383, LO <= "
+                    "HI), not \"%s\"\n",
                     t);
             return -1;
         }
@@ -142,9 +144,12 @@ static void run_probe(struct cclient *cc, char keys[][48], int nkeys, double dur
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"seeds", required_argument, NULL, 's'},       {"source", required_argument, NULL, 'S'},
-        {"duration", required_argument, NULL, 'd'},    {"interval-ms", required_argument, NULL, 'i'},
-        {"keys", required_argument, NULL, 'k'},        {"ranges", required_argument, NULL, 'r'},
+        {"seeds", required_argument, NULL, 's'},
+        {"source", required_argument, NULL, 'S'},
+        {"duration", required_argument, NULL, 'd'},
+        {"interval-ms", required_argument, NULL, 'i'},
+        {"keys", required_argument, NULL, 'k'},
+        {"ranges", required_argument, NULL, 'r'},
         {NULL, 0, NULL, 0},
     };
     char seeds[512] = "", source[64] = "", ranges[512] = "", keys[256][48];
@@ -161,8 +166,9 @@ int main(int argc, char **argv)
             break;
         case 'd':
             if (parse_double(optarg, 0, 604800, &duration) < 0 || duration <= 0) {
-                fprintf(stderr, "rift-probe: --duration: expected seconds, more than 0 and at "
-                                "most 604800, not \"%s\"\n",
+                fprintf(stderr,
+                        "rift-probe: --duration: expected seconds, more than 0 and at "
+                        "most 604800, not \"%s\"\n",
                         optarg);
                 return 2;
             }
@@ -170,16 +176,18 @@ int main(int argc, char **argv)
         case 'i':
             /* below a second: the sleep is one struct timespec's tv_nsec */
             if (parse_double(optarg, 0, 999, &interval) < 0) {
-                fprintf(stderr, "rift-probe: --interval-ms: expected milliseconds, 0 to 999, not "
-                                "\"%s\"\n",
+                fprintf(stderr,
+                        "rift-probe: --interval-ms: expected milliseconds, 0 to 999, not "
+                        "\"%s\"\n",
                         optarg);
                 return 2;
             }
             break;
         case 'k':
             if (cc_parse_int(optarg, 1, 256, &nkeys) < 0) {
-                fprintf(stderr, "rift-probe: --keys: expected a number of keys, 1 to 256, not "
-                                "\"%s\"\n",
+                fprintf(stderr,
+                        "rift-probe: --keys: expected a number of keys, 1 to 256, not "
+                        "\"%s\"\n",
                         optarg);
                 return 2;
             }

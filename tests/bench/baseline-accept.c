@@ -31,7 +31,8 @@ static int on_msg(const struct nlmsghdr *nlh, void *data)
     if (nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR])
         return MNL_CB_OK;
     ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
-    v = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT, ntohs(((struct nfgenmsg *)mnl_nlmsg_get_payload(nlh))->res_id));
+    v = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT,
+                      ntohs(((struct nfgenmsg *)mnl_nlmsg_get_payload(nlh))->res_id));
     nfq_nlmsg_verdict_put(v, (int)ntohl(ph->packet_id), NF_ACCEPT);
     if (mnl_socket_sendto(nl, v, v->nlmsg_len) < 0)
         perror("verdict");

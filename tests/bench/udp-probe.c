@@ -117,8 +117,8 @@ static int echo(int argc, char **argv)
     for (;;) {
         struct sockaddr_in from;
         socklen_t fl = sizeof(from);
-        ssize_t n = recvfrom(fd, buf, sizeof(buf), spin ? MSG_DONTWAIT : 0,
-                             (struct sockaddr *)&from, &fl);
+        ssize_t n =
+            recvfrom(fd, buf, sizeof(buf), spin ? MSG_DONTWAIT : 0, (struct sockaddr *)&from, &fl);
         if (n < 0)
             continue;
         sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);

@@ -160,7 +160,7 @@ static void test_frame_retransmitted_and_out_of_order(void **state)
     assert_int_equal(g.n, 0);
     feed(&s, isn, cut[1], cut[2], &g);
     assert_int_equal(g.n, 1);
-    feed(&s, isn, cut[1], cut[2], &g);       /* retransmission */
+    feed(&s, isn, cut[1], cut[2], &g);            /* retransmission */
     feed(&s, isn, cut[2] - 100, cut[3] + 50, &g); /* overlapping retransmission */
     feed(&s, isn, cut[6], cut[7], &g);
     feed(&s, isn, cut[5], cut[6], &g);

@@ -32,8 +32,7 @@ static void bad(const char *line, const char *word, int caller)
     if (ctl_parse(line, &c, err, sizeof(err)) != -1)
         fail_msg("(test line %d) \"%.40s\" accepted", caller, line);
     if (!err[0] || !strstr(err, word))
-        fail_msg("(test line %d) \"%.40s\": error \"%s\" lacks \"%s\"", caller, line, err,
-                 word);
+        fail_msg("(test line %d) \"%.40s\": error \"%s\" lacks \"%s\"", caller, line, err, word);
 }
 #define BAD(line, word) bad(line, word, __LINE__)
 

@@ -186,7 +186,7 @@ static void test_reorder_jitter_fifo(void **state)
     }
     ASSERT_NEAR("reorder share with jitter", (double)reordered / n, 0.25, binom_tol(0.25, n));
     assert_true(below3 <= (long)(0.00135 * (double)delayed));
-    assert_true(clamped > 1000); /* the clamp did work */
+    assert_true(clamped > 1000);     /* the clamp did work */
     assert_int_equal(s.heap_len, 0); /* all in order: ring only */
     for (uint64_t i = 0; i < seq; i++) {
         struct hold_pkt *p = hold_pop(&s);
@@ -348,12 +348,9 @@ static void test_loss_rate(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_determinism),
-        cmocka_unit_test(test_reorder_fixed_delay),
-        cmocka_unit_test(test_reorder_jitter_fifo),
-        cmocka_unit_test(test_duplicate),
-        cmocka_unit_test(test_hold_and_total_loss),
-        cmocka_unit_test(test_rate),
+        cmocka_unit_test(test_determinism),         cmocka_unit_test(test_reorder_fixed_delay),
+        cmocka_unit_test(test_reorder_jitter_fifo), cmocka_unit_test(test_duplicate),
+        cmocka_unit_test(test_hold_and_total_loss), cmocka_unit_test(test_rate),
         cmocka_unit_test(test_loss_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

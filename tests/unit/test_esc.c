@@ -50,8 +50,8 @@ static void test_json(void **state)
     /* valid UTF-8 passes, invalid bytes become U+FFFD */
     json_is("caf\xc3\xa9", "\"caf\xc3\xa9\"");
     json_is("\xff\xfe", "\"\\ufffd\\ufffd\"");
-    json_is("\xc3", "\"\\ufffd\"");                  /* cut short */
-    json_is("\xc0\xaf", "\"\\ufffd\\ufffd\"");       /* overlong '/' */
+    json_is("\xc3", "\"\\ufffd\"");                       /* cut short */
+    json_is("\xc0\xaf", "\"\\ufffd\\ufffd\"");            /* overlong '/' */
     json_is("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""); /* a surrogate */
     json_is("\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"");
     json_is("", "\"\"");

@@ -42,8 +42,7 @@ static void pop_expect(struct hold_store *s, uint64_t deadline, uint64_t seq)
     assert_non_null(p);
     if (p->deadline != deadline || p->seq != seq)
         fail_msg("popped (%llu, %llu), want (%llu, %llu)", (unsigned long long)p->deadline,
-                 (unsigned long long)p->seq, (unsigned long long)deadline,
-                 (unsigned long long)seq);
+                 (unsigned long long)p->seq, (unsigned long long)deadline, (unsigned long long)seq);
     assert_int_equal(p->data[0], seq & 0xff);
     assert_int_equal(p->data[p->len - 1], seq & 0xff);
     free(p);
@@ -122,8 +121,8 @@ static void test_out_of_order_sorted(void **state)
 {
     static const uint64_t dl[] = {50, 10, 40, 20, 30, 60, 5, 45, 15, 35};
     /* Expected pop order as (deadline, seq). */
-    static const uint64_t want[][2] = {{5, 6},   {10, 1}, {15, 8}, {20, 3}, {30, 4},
-                                       {35, 9},  {40, 2}, {45, 7}, {50, 0}, {60, 5}};
+    static const uint64_t want[][2] = {{5, 6},  {10, 1}, {15, 8}, {20, 3}, {30, 4},
+                                       {35, 9}, {40, 2}, {45, 7}, {50, 0}, {60, 5}};
     struct hold_store s;
     (void)state;
     hold_init(&s);

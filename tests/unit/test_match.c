@@ -73,8 +73,8 @@ static size_t build(uint8_t proto, uint32_t src, uint16_t sport, uint32_t dst, u
 static void test_parse_tcp(void **state)
 {
     struct pkt_info pi;
-    size_t len = build(TCP, IP4(127, 0, 0, 14), 41234, M2, 17000, 100, 0, 0, F_PSH | F_ACK,
-                       0xdeadbeef);
+    size_t len =
+        build(TCP, IP4(127, 0, 0, 14), 41234, M2, 17000, 100, 0, 0, F_PSH | F_ACK, 0xdeadbeef);
     (void)state;
     assert_int_equal(len, 140);
     assert_int_equal(pkt_parse(pkt, len, &pi), 0);
@@ -150,10 +150,10 @@ static void test_parse_rejects(void **state)
     size_t len;
     (void)state;
     len = build(TCP, M1, 1, M2, 2, 0, 0, 0, F_SYN, 0);
-    assert_int_equal(pkt_parse(pkt, 19, &pi), -1);  /* shorter than an IPv4 header */
-    assert_int_equal(pkt_parse(pkt, 39, &pi), -1);  /* TCP header cut short */
+    assert_int_equal(pkt_parse(pkt, 19, &pi), -1); /* shorter than an IPv4 header */
+    assert_int_equal(pkt_parse(pkt, 39, &pi), -1); /* TCP header cut short */
     assert_int_equal(pkt_parse(pkt, 0, &pi), -1);
-    assert_int_equal(pkt_parse(pkt, len, &pi), 0);  /* the same packet, whole */
+    assert_int_equal(pkt_parse(pkt, len, &pi), 0); /* the same packet, whole */
 
     pkt[0] = 0x65; /* IPv6 version nibble */
     assert_int_equal(pkt_parse(pkt, len, &pi), -1);
@@ -284,7 +284,7 @@ static void test_match_bus_one_way(void **state)
     assert_true(sel("bus1", TCP, M1, 17000, M2, 40000));  /* m1 answers m2's dial */
     assert_false(sel("bus1", TCP, M2, 40000, M1, 17000)); /* the other way */
     assert_false(sel("bus1", TCP, M2, 17000, M1, 40000));
-    assert_false(sel("bus1", TCP, M1, 40000, M2, 7000));  /* client port */
+    assert_false(sel("bus1", TCP, M1, 40000, M2, 7000)); /* client port */
     assert_false(sel("bus1", TCP, M1, 7000, M2, 40000));
     assert_false(sel("bus1", TCP, M1, 40000, M2, 17001)); /* no one listens there */
     assert_false(sel("bus1", TCP, CL, 40000, M2, 17000)); /* cl is not in from */
@@ -317,8 +317,8 @@ static void test_match_client(void **state)
     assert_true(sel("clm1", TCP, CL, 17000, M1, 7000));
     assert_false(sel("clm1", TCP, CL, 51000, M1, 17000)); /* bus port */
     assert_false(sel("clm1", TCP, CL, 51000, M1, 7001));
-    assert_false(sel("clm1", TCP, CL, 51000, M2, 7000));  /* m2 is not in to */
-    assert_false(sel("clm1", TCP, M1, 7000, CL, 51000));  /* reply: one-way */
+    assert_false(sel("clm1", TCP, CL, 51000, M2, 7000));    /* m2 is not in to */
+    assert_false(sel("clm1", TCP, M1, 7000, CL, 51000));    /* reply: one-way */
     assert_true(sel("clm1both", TCP, M1, 7000, CL, 51000)); /* reply: both */
     assert_true(sel("clm1both", TCP, CL, 51000, M1, 7000));
     assert_false(sel("clm1both", TCP, M1, 40000, CL, 7000));
@@ -340,7 +340,7 @@ static void test_match_proto_and_all(void **state)
     assert_true(sel("all", TCP, M2, 7000, CL, 3));
     assert_true(sel("all", TCP, CL, 3, CL2, 4)); /* two port-less hosts: any ports */
     assert_false(sel("all", TCP, M1, 40000, M2, 12345));
-    assert_false(sel("all", TCP, M1, 40000, M1, 17000)); /* a node to itself */
+    assert_false(sel("all", TCP, M1, 40000, M1, 17000));               /* a node to itself */
     assert_false(sel("all", TCP, IP4(127, 0, 0, 1), 40000, M1, 7000)); /* unknown host */
 }
 
@@ -379,10 +379,14 @@ static void test_patterns(void **state)
     static const struct want clm1both[] = {{CL, M1, 0, 7000, TCP}, {M1, CL, 7000, 0, TCP}};
     /* Both directions of m1 <-> m2 come up twice (from the forward and the
      * reverse pass) and are kept once. */
-    static const struct want mesh[] = {{M1, M2, 0, 17000, TCP}, {M1, M2, 17000, 0, TCP},
-                                       {M2, M1, 0, 17000, TCP}, {M2, M1, 17000, 0, TCP}};
-    static const struct want udp[] = {{M1, M2, 0, 17000, UDP}, {M1, M2, 17000, 0, UDP},
-                                      {M1, M2, 0, 7000, UDP}, {M1, M2, 7000, 0, UDP}};
+    static const struct want mesh[] = {{M1, M2, 0, 17000, TCP},
+                                       {M1, M2, 17000, 0, TCP},
+                                       {M2, M1, 0, 17000, TCP},
+                                       {M2, M1, 17000, 0, TCP}};
+    static const struct want udp[] = {{M1, M2, 0, 17000, UDP},
+                                      {M1, M2, 17000, 0, UDP},
+                                      {M1, M2, 0, 7000, UDP},
+                                      {M1, M2, 7000, 0, UDP}};
     /* Port-less pair: one address-only pattern, though both classes give it. */
     static const struct want hosts[] = {{CL, CL2, 0, 0, TCP}};
     struct match_pat out[4];
@@ -400,10 +404,8 @@ static void test_patterns(void **state)
 int main(void)
 {
     const struct CMUnitTest parse[] = {
-        cmocka_unit_test(test_parse_tcp),
-        cmocka_unit_test(test_parse_udp),
-        cmocka_unit_test(test_parse_fragments),
-        cmocka_unit_test(test_parse_rejects),
+        cmocka_unit_test(test_parse_tcp),       cmocka_unit_test(test_parse_udp),
+        cmocka_unit_test(test_parse_fragments), cmocka_unit_test(test_parse_rejects),
         cmocka_unit_test(test_summary),
     };
     const struct CMUnitTest match[] = {

@@ -159,7 +159,10 @@ static void test_bernoulli_correlated(void **state)
 static void test_gilbert_elliott(void **state)
 {
     struct pol_effects fx = {.loss_model = POL_LOSS_GEMODEL,
-                             .ge_p = PCT(1), .ge_r = PCT(10), .ge_h = 0, .ge_k = POL_P_ONE};
+                             .ge_p = PCT(1),
+                             .ge_r = PCT(10),
+                             .ge_h = 0,
+                             .ge_k = POL_P_ONE};
     struct model_rng r;
     bool bad = false;
     const long n = 1000000;
@@ -192,8 +195,8 @@ static void test_gilbert_elliott(void **state)
 static void test_gilbert_elliott_h_k(void **state)
 {
     /* p = 0: never leaves good, so loss = 1 - k. */
-    struct pol_effects fx = {.loss_model = POL_LOSS_GEMODEL,
-                             .ge_p = 0, .ge_r = PCT(50), .ge_h = 0, .ge_k = PCT(90)};
+    struct pol_effects fx = {
+        .loss_model = POL_LOSS_GEMODEL, .ge_p = 0, .ge_r = PCT(50), .ge_h = 0, .ge_k = PCT(90)};
     struct model_rng r;
     bool bad = false;
     long lost = 0;
@@ -224,8 +227,8 @@ static double delays[ND];
 
 static struct stats run_delay(uint64_t seed, enum pol_dist dist, uint64_t corr)
 {
-    struct pol_effects fx = {.delay_ns = 10000000, .jitter_ns = 2000000, .dist = dist,
-                             .delay_corr = corr};
+    struct pol_effects fx = {
+        .delay_ns = 10000000, .jitter_ns = 2000000, .dist = dist, .delay_corr = corr};
     struct model_state m;
     model_init(&m, seed, 0);
     for (int i = 0; i < ND; i++)
@@ -314,8 +317,8 @@ static void test_delay_correlated(void **state)
 
 static void test_delay_fixed_and_seeds(void **state)
 {
-    struct pol_effects fx = {.delay_ns = 10000000, .jitter_ns = 3000000,
-                             .dist = POL_DIST_NORMAL, .delay_corr = PCT(25)};
+    struct pol_effects fx = {
+        .delay_ns = 10000000, .jitter_ns = 3000000, .dist = POL_DIST_NORMAL, .delay_corr = PCT(25)};
     struct pol_effects fixed = {.delay_ns = 7000000};
     struct model_state a, b, c;
     int differ = 0;
@@ -345,16 +348,11 @@ static void test_delay_fixed_and_seeds(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rng_deterministic),
-        cmocka_unit_test(test_rng_unit),
-        cmocka_unit_test(test_bernoulli_rate),
-        cmocka_unit_test(test_bernoulli_correlated),
-        cmocka_unit_test(test_gilbert_elliott),
-        cmocka_unit_test(test_gilbert_elliott_h_k),
-        cmocka_unit_test(test_delay_uniform),
-        cmocka_unit_test(test_delay_normal),
-        cmocka_unit_test(test_delay_pareto),
-        cmocka_unit_test(test_delay_correlated),
+        cmocka_unit_test(test_rng_deterministic),     cmocka_unit_test(test_rng_unit),
+        cmocka_unit_test(test_bernoulli_rate),        cmocka_unit_test(test_bernoulli_correlated),
+        cmocka_unit_test(test_gilbert_elliott),       cmocka_unit_test(test_gilbert_elliott_h_k),
+        cmocka_unit_test(test_delay_uniform),         cmocka_unit_test(test_delay_normal),
+        cmocka_unit_test(test_delay_pareto),          cmocka_unit_test(test_delay_correlated),
         cmocka_unit_test(test_delay_fixed_and_seeds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,62 +23,61 @@ static struct policy P;
 
 /* ---- a good policy, every key ---- */
 
-static const char good_policy[] =
-    "; rift policy used by the unit tests\n"   /* 1 */
-    "[shim]\n"                                  /* 2 */
-    "queue = 3\n"                               /* 3 */
-    "seed = 42\n"                               /* 4 */
-    "capture = /tmp/rift-test.pcap\n"           /* 5 */
-    "control = /tmp/rift-test.sock\n"           /* 6 */
-    "rules = none\n"                            /* 7 */
-    "queue_maxlen = 1024\n"                     /* 8 */
-    "on_overflow = pass\n"                      /* 9 */
-    "\n"                                        /* 10 */
-    "[node m1]\n"                               /* 11 */
-    "addr = 127.0.0.11:7000\n"                  /* 12 */
-    "[node m2]\n"                               /* 13 */
-    "addr = 127.0.0.12:7001\n"                  /* 14 */
-    "bus = 18000\n"                             /* 15 */
-    "[node cl]\n"                               /* 16 */
-    "addr = 127.0.0.20\n"                       /* 17 */
-    "\n"                                        /* 18 */
-    "[rule slow]\n"                             /* 19 */
-    "from = m1, m2\n"                           /* 20 */
-    "to = *\n"                                  /* 21 */
-    "ports = bus\n"                             /* 22 */
-    "direction = both\n"                        /* 23 */
-    "proto = tcp\n"                             /* 24 */
-    "delay = 20ms\n"                            /* 25 */
-    "jitter = 5ms\n"                            /* 26 */
-    "distribution = normal\n"                   /* 27 */
-    "correlation = 25%\n"                       /* 28 */
-    "loss = 30%\n"                              /* 29 */
-    "loss_correlation = 10%\n"                  /* 30 */
-    "reorder = 25%\n"                           /* 31 */
-    "reorder_correlation = 50%\n"               /* 32 */
-    "duplicate = 1.5%\n"                        /* 33 */
-    "duplicate_correlation = 5%\n"              /* 34 */
-    "rate = 1mbit\n"                            /* 35 */
-    "start = 2.5s\n"                            /* 36 */
-    "duration = 10s\n"                          /* 37 */
-    "\n"                                        /* 38 */
-    "[rule ge]\n"                               /* 39 */
-    "from = cl\n"                               /* 40 */
-    "to = m1\n"                                 /* 41 */
-    "ports = client\n"                          /* 42 */
-    "proto = udp\n"                             /* 43 */
-    "loss_model = gemodel\n"                    /* 44 */
-    "p = 1%\n"                                  /* 45 */
-    "r = 10%\n"                                 /* 46 */
-    "h = 20%\n"                                 /* 47 */
-    "k = 99.5%\n"                               /* 48 */
-    "start = manual\n"                          /* 49 */
-    "\n"                                        /* 50 */
-    "[rule freeze]\n"                           /* 51 */
-    "from = m2\n"                               /* 52 */
-    "to = m1, cl\n"                             /* 53 */
-    "hold = yes\n"                              /* 54 */
-    "duplicate = 100%\n";                       /* 55 */
+static const char good_policy[] = "; rift policy used by the unit tests\n" /* 1 */
+                                  "[shim]\n"                               /* 2 */
+                                  "queue = 3\n"                            /* 3 */
+                                  "seed = 42\n"                            /* 4 */
+                                  "capture = /tmp/rift-test.pcap\n"        /* 5 */
+                                  "control = /tmp/rift-test.sock\n"        /* 6 */
+                                  "rules = none\n"                         /* 7 */
+                                  "queue_maxlen = 1024\n"                  /* 8 */
+                                  "on_overflow = pass\n"                   /* 9 */
+                                  "\n"                                     /* 10 */
+                                  "[node m1]\n"                            /* 11 */
+                                  "addr = 127.0.0.11:7000\n"               /* 12 */
+                                  "[node m2]\n"                            /* 13 */
+                                  "addr = 127.0.0.12:7001\n"               /* 14 */
+                                  "bus = 18000\n"                          /* 15 */
+                                  "[node cl]\n"                            /* 16 */
+                                  "addr = 127.0.0.20\n"                    /* 17 */
+                                  "\n"                                     /* 18 */
+                                  "[rule slow]\n"                          /* 19 */
+                                  "from = m1, m2\n"                        /* 20 */
+                                  "to = *\n"                               /* 21 */
+                                  "ports = bus\n"                          /* 22 */
+                                  "direction = both\n"                     /* 23 */
+                                  "proto = tcp\n"                          /* 24 */
+                                  "delay = 20ms\n"                         /* 25 */
+                                  "jitter = 5ms\n"                         /* 26 */
+                                  "distribution = normal\n"                /* 27 */
+                                  "correlation = 25%\n"                    /* 28 */
+                                  "loss = 30%\n"                           /* 29 */
+                                  "loss_correlation = 10%\n"               /* 30 */
+                                  "reorder = 25%\n"                        /* 31 */
+                                  "reorder_correlation = 50%\n"            /* 32 */
+                                  "duplicate = 1.5%\n"                     /* 33 */
+                                  "duplicate_correlation = 5%\n"           /* 34 */
+                                  "rate = 1mbit\n"                         /* 35 */
+                                  "start = 2.5s\n"                         /* 36 */
+                                  "duration = 10s\n"                       /* 37 */
+                                  "\n"                                     /* 38 */
+                                  "[rule ge]\n"                            /* 39 */
+                                  "from = cl\n"                            /* 40 */
+                                  "to = m1\n"                              /* 41 */
+                                  "ports = client\n"                       /* 42 */
+                                  "proto = udp\n"                          /* 43 */
+                                  "loss_model = gemodel\n"                 /* 44 */
+                                  "p = 1%\n"                               /* 45 */
+                                  "r = 10%\n"                              /* 46 */
+                                  "h = 20%\n"                              /* 47 */
+                                  "k = 99.5%\n"                            /* 48 */
+                                  "start = manual\n"                       /* 49 */
+                                  "\n"                                     /* 50 */
+                                  "[rule freeze]\n"                        /* 51 */
+                                  "from = m2\n"                            /* 52 */
+                                  "to = m1, cl\n"                          /* 53 */
+                                  "hold = yes\n"                           /* 54 */
+                                  "duplicate = 100%\n";                    /* 55 */
 
 static void test_good_shim_and_nodes(void **state)
 {
@@ -172,7 +171,7 @@ static void test_good_rule_effects(void **state)
 
     r = &P.rules[2];
     assert_int_equal(r->from, 0x2);
-    assert_int_equal(r->to, 0x5); /* m1, cl */
+    assert_int_equal(r->to, 0x5);              /* m1, cl */
     assert_int_equal(r->ports, POL_PORTS_ALL); /* default */
     assert_int_equal(r->proto, POL_PROTO_TCP); /* default */
     assert_true(r->fx.hold);
@@ -321,7 +320,8 @@ static void test_err_rule_checks(void **state)
     EXPECT_ERR(RULE "loss_correlation = 5%\n", 8, "loss_correlation needs a loss");
     EXPECT_ERR(RULE "duplicate_correlation = 5%\n", 8, "duplicate_correlation needs");
     EXPECT_ERR(RULE "messages = PING\n", 8, "messages needs ports = bus");
-    EXPECT_ERR(RULE "ports = bus\nmessages = PING, BOGUS\n", 9, "unknown cluster-bus message type 'BOGUS'");
+    EXPECT_ERR(RULE "ports = bus\nmessages = PING, BOGUS\n", 9,
+               "unknown cluster-bus message type 'BOGUS'");
     EXPECT_ERR(RULE "ports = bus\nmessages = PONG\nduplicate = 5%\n", 9, "not with reorder");
 }
 
@@ -338,8 +338,8 @@ static void test_err_structure(void **state)
     /* An empty node section still declares the node, which then has no addr. */
     EXPECT_ERR(NODES "[node c]\n[rule r]\nfrom = a\nto = c\n", 5, "[node c] needs addr");
     EXPECT_ERR(NODES "[node c]\naddr = 0.0.0.0:7000\n", 6, "0.0.0.0");
-    EXPECT_ERR(NODES "[node c]\naddr = 127.0.0.3\nbus = 17000\n[rule r]\nfrom = a\nto = c\n",
-               5, "no client port");
+    EXPECT_ERR(NODES "[node c]\naddr = 127.0.0.3\nbus = 17000\n[rule r]\nfrom = a\nto = c\n", 5,
+               "no client port");
     /* An indented key is a key, not the continuation of the line before. */
     EXPECT_ERR(RULE "loss = 5%\n  delay = 1\n", 9, "bad time");
     /* No rule at all: reported on the last line of the file. */
@@ -550,8 +550,7 @@ static void test_write_roundtrip(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(examples) / sizeof(examples[0]); i++) {
         char *text;
-        snprintf(path, sizeof(path), "%s/../../../policies/examples/%s.ini", DATA_DIR,
-                 examples[i]);
+        snprintf(path, sizeof(path), "%s/../../../policies/examples/%s.ini", DATA_DIR, examples[i]);
         text = slurp(path);
         roundtrip(path, text);
         free(text);

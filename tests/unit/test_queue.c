@@ -19,7 +19,7 @@
 
 enum mode { SEND_OK, SEND_FAIL, SEND_FAIL_BATCHES };
 static enum mode mode;
-static int delivered;   /* verdict messages the "kernel" took */
+static int delivered; /* verdict messages the "kernel" took */
 
 int __wrap_mnl_socket_get_fd(const struct mnl_socket *nl)
 {

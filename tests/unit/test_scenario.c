@@ -25,66 +25,65 @@ static struct policy P;
 
 /* ---- a good scenario, every section ---- */
 
-static const char good_scenario[] =
-    "; scenario used by the unit tests\n"      /* 1 */
-    "[cluster]\n"                              /* 2 */
-    "server = valkey\n"                        /* 3 */
-    "masters = 3\n"                            /* 4 */
-    "replicas = 1\n"                           /* 5 */
-    "node_timeout = 1500\n"                    /* 6 */
-    "[server]\n"                               /* 7 */
-    "cluster-require-full-coverage = no\n"     /* 8 */
-    "save = 900 1\n"                           /* 9 */
-    "[fault pong-race]\n"                      /* 10 */
-    "from = m1r1\n"                            /* 11 */
-    "to = m2\n"                                /* 12 */
-    "ports = bus\n"                            /* 13 */
-    "hold = yes\n"                             /* 14 */
-    "[fault slow-clients]\n"                   /* 15 */
-    "from = clients\n"                         /* 16 */
-    "to = *\n"                                 /* 17 */
-    "ports = client\n"                         /* 18 */
-    "direction = both\n"                       /* 19 */
-    "delay = 20ms\n"                           /* 20 */
-    "jitter = 5ms\n"                           /* 21 */
-    "distribution = normal\n"                  /* 22 */
-    "loss = 1.5%\n"                            /* 23 */
-    "reorder = 25%\n"                          /* 24 */
-    "rate = 10mbit\n"                          /* 25 */
-    "start = 2s\n"                             /* 26 */
-    "duration = 3s\n"                          /* 27 */
-    "[fault ge]\n"                             /* 28 */
-    "from = m3, m3r1\n"                        /* 29 */
-    "to = m1\n"                                /* 30 */
-    "loss_model = gemodel\n"                   /* 31 */
-    "p = 1%\n"                                 /* 32 */
-    "r = 10%\n"                                /* 33 */
-    "k = 99.5%\n"                              /* 34 */
-    "[timeline]\n"                             /* 35 */
-    "0 = wait converged\n"                     /* 36 */
-    "1.0s = fault pong-race on\n"              /* 37 */
-    "1.1s = failover m1r1\n"                   /* 38 */
-    "1.1s = failover m2r1 takeover\n"          /* 39 */
-    "4.0s = fault pong-race off\n"             /* 40 */
-    "6.0s = migrate 0-99 m2 m3\n"              /* 41 */
-    "6500ms = migrate 200 m3 m1\n"             /* 42 */
-    "8.0s = kill m3\n"                         /* 43 */
-    "8.5s = pause m2r1\n"                      /* 44 */
-    "9s = resume m2r1\n"                       /* 45 */
-    "10s = restart m3\n"                       /* 46 */
-    "12s = wait converged ; settle\n"          /* 47 */
-    "[workload]\n"                             /* 48 */
-    "writers = 2\n"                            /* 49 */
-    "[check]\n"                                /* 50 */
-    "cycles = forbid\n"                        /* 51 */
-    "lost_slots = forbid\n"                    /* 52 */
-    "converge_within = 10s\n"                  /* 53 */
-    "lost_writes = forbid\n"                   /* 54 */
-    "crashes = allow\n"                        /* 55 */
-    "open_slots = allow\n"                     /* 56 */
-    "[expect]\n"                               /* 57 */
-    "cycles = present\n"                       /* 58 */
-    "lost_writes = present\n";                 /* 59 */
+static const char good_scenario[] = "; scenario used by the unit tests\n"  /* 1 */
+                                    "[cluster]\n"                          /* 2 */
+                                    "server = valkey\n"                    /* 3 */
+                                    "masters = 3\n"                        /* 4 */
+                                    "replicas = 1\n"                       /* 5 */
+                                    "node_timeout = 1500\n"                /* 6 */
+                                    "[server]\n"                           /* 7 */
+                                    "cluster-require-full-coverage = no\n" /* 8 */
+                                    "save = 900 1\n"                       /* 9 */
+                                    "[fault pong-race]\n"                  /* 10 */
+                                    "from = m1r1\n"                        /* 11 */
+                                    "to = m2\n"                            /* 12 */
+                                    "ports = bus\n"                        /* 13 */
+                                    "hold = yes\n"                         /* 14 */
+                                    "[fault slow-clients]\n"               /* 15 */
+                                    "from = clients\n"                     /* 16 */
+                                    "to = *\n"                             /* 17 */
+                                    "ports = client\n"                     /* 18 */
+                                    "direction = both\n"                   /* 19 */
+                                    "delay = 20ms\n"                       /* 20 */
+                                    "jitter = 5ms\n"                       /* 21 */
+                                    "distribution = normal\n"              /* 22 */
+                                    "loss = 1.5%\n"                        /* 23 */
+                                    "reorder = 25%\n"                      /* 24 */
+                                    "rate = 10mbit\n"                      /* 25 */
+                                    "start = 2s\n"                         /* 26 */
+                                    "duration = 3s\n"                      /* 27 */
+                                    "[fault ge]\n"                         /* 28 */
+                                    "from = m3, m3r1\n"                    /* 29 */
+                                    "to = m1\n"                            /* 30 */
+                                    "loss_model = gemodel\n"               /* 31 */
+                                    "p = 1%\n"                             /* 32 */
+                                    "r = 10%\n"                            /* 33 */
+                                    "k = 99.5%\n"                          /* 34 */
+                                    "[timeline]\n"                         /* 35 */
+                                    "0 = wait converged\n"                 /* 36 */
+                                    "1.0s = fault pong-race on\n"          /* 37 */
+                                    "1.1s = failover m1r1\n"               /* 38 */
+                                    "1.1s = failover m2r1 takeover\n"      /* 39 */
+                                    "4.0s = fault pong-race off\n"         /* 40 */
+                                    "6.0s = migrate 0-99 m2 m3\n"          /* 41 */
+                                    "6500ms = migrate 200 m3 m1\n"         /* 42 */
+                                    "8.0s = kill m3\n"                     /* 43 */
+                                    "8.5s = pause m2r1\n"                  /* 44 */
+                                    "9s = resume m2r1\n"                   /* 45 */
+                                    "10s = restart m3\n"                   /* 46 */
+                                    "12s = wait converged ; settle\n"      /* 47 */
+                                    "[workload]\n"                         /* 48 */
+                                    "writers = 2\n"                        /* 49 */
+                                    "[check]\n"                            /* 50 */
+                                    "cycles = forbid\n"                    /* 51 */
+                                    "lost_slots = forbid\n"                /* 52 */
+                                    "converge_within = 10s\n"              /* 53 */
+                                    "lost_writes = forbid\n"               /* 54 */
+                                    "crashes = allow\n"                    /* 55 */
+                                    "open_slots = allow\n"                 /* 56 */
+                                    "[expect]\n"                           /* 57 */
+                                    "cycles = present\n"                   /* 58 */
+                                    "lost_writes = present\n";             /* 59 */
 
 static void load_good(void)
 {
@@ -305,8 +304,7 @@ static void test_defaults(void **state)
     assert_int_equal(scn_load_string(&S, "empty.ini", "", err, sizeof(err)), -1);
     assert_string_equal(err, "empty.ini:1: the file is empty: no section (a scenario has "
                              "[cluster], [timeline], ...)");
-    assert_int_equal(scn_load_string(&S, "c.ini", "; only\n; comments\n", err, sizeof(err)),
-                     -1);
+    assert_int_equal(scn_load_string(&S, "c.ini", "; only\n; comments\n", err, sizeof(err)), -1);
     assert_string_equal(err, "c.ini:2: nothing but comments: no section (a scenario has "
                              "[cluster], [timeline], ...)");
     /* A step may only use a fault declared above it. */
@@ -426,7 +424,8 @@ static void test_err_sections(void **state)
     EXPECT_ERR(CLUSTER "[clients]\nprobes = redis-py, jedis\n", 5, "unknown probe 'jedis'");
     EXPECT_ERR(CLUSTER "[clients]\nprobes = rift\nseeds = m9\n", 6, "seeds: unknown node 'm9'");
     EXPECT_ERR(CLUSTER "[clients]\nredis-py.x = 1\n", 5, "not in probes");
-    EXPECT_ERR(CLUSTER "[clients]\nprobes = rift\nrift.x = 1\n", 6, "the rift probe takes no options");
+    EXPECT_ERR(CLUSTER "[clients]\nprobes = rift\nrift.x = 1\n", 6,
+               "the rift probe takes no options");
     EXPECT_ERR(CLUSTER "[clients]\nprobes = rift\nstart = soon\n", 6, "start:");
     EXPECT_ERR(CLUSTER "[cluster]\nmasters = 4\n", 4, "[cluster] is given twice");
     EXPECT_ERR("[check]\ncycles = forbid\n" TL "[check]\n", 10, "[check] is given twice");
@@ -636,13 +635,12 @@ static void test_shim_section(void **state)
     assert_non_null(strstr(text, "queues = 2\n"));
     assert_non_null(strstr(text, "queue_maxlen = 100\non_overflow = pass\n"));
     free(text);
-    assert_int_equal(scn_load_string(&S, "q.ini", "[cluster]\n[shim]\nqueue_maxlen = 5\n", err,
-                                     sizeof(err)),
-                     -1);
+    assert_int_equal(
+        scn_load_string(&S, "q.ini", "[cluster]\n[shim]\nqueue_maxlen = 5\n", err, sizeof(err)),
+        -1);
     assert_string_equal(err, "q.ini:3: queue_maxlen: expected 16 to 4194304 packets, got '5'");
-    assert_int_equal(scn_load_string(&S, "q.ini", "[cluster]\n[shim]\ncontrol = /x\n", err,
-                                     sizeof(err)),
-                     -1);
+    assert_int_equal(
+        scn_load_string(&S, "q.ini", "[cluster]\n[shim]\ncontrol = /x\n", err, sizeof(err)), -1);
     assert_non_null(strstr(err, "q.ini:3: unknown key 'control' in [shim]"));
 }
 

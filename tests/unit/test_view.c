@@ -18,19 +18,18 @@
 /* A healthy cluster as C sees it: B owns 0-5460 with replica A, C owns
  * 5461-16383, D is C's replica. */
 static const char *healthy_c =
-    B " 127.0.0.11:7000@17000 master - 0 1700000000000 1 connected 0-5460\n"
-    A " 127.0.0.14:7000@17000 slave " B " 0 1700000000000 1 connected\n"
-    C " 127.0.0.12:7000@17000 myself,master - 0 1700000000000 2 connected 5461-10000 "
-    "10001-16383\n"
-    D " 127.0.0.15:7000@17000 slave " C " 0 1700000000000 2 connected\n";
+    B " 127.0.0.11:7000@17000 master - 0 1700000000000 1 connected 0-5460\n" A
+      " 127.0.0.14:7000@17000 slave " B " 0 1700000000000 1 connected\n" C
+      " 127.0.0.12:7000@17000 myself,master - 0 1700000000000 2 connected 5461-10000 "
+      "10001-16383\n" D " 127.0.0.15:7000@17000 slave " C " 0 1700000000000 2 connected\n";
 
 /* The pong race (SEEDS.md 1) as C sees it: B says it is a replica of A, C
  * still holds A as B's replica and has deleted B's slots. */
 static const char *race_c =
-    B " 127.0.0.11:7000@17000 slave " A " 0 1700000000000 1 connected\n"
-    A " 127.0.0.14:7000@17000 slave " B " 0 1700000000000 1 connected\n"
-    C " 127.0.0.12:7000@17000 myself,master - 0 1700000000000 2 connected 5461-16383\n"
-    D " 127.0.0.15:7000@17000 slave " C " 0 1700000000000 2 connected\n";
+    B " 127.0.0.11:7000@17000 slave " A " 0 1700000000000 1 connected\n" A
+      " 127.0.0.14:7000@17000 slave " B " 0 1700000000000 1 connected\n" C
+      " 127.0.0.12:7000@17000 myself,master - 0 1700000000000 2 connected 5461-16383\n" D
+      " 127.0.0.15:7000@17000 slave " C " 0 1700000000000 2 connected\n";
 
 static void test_parse_healthy(void **state)
 {
@@ -57,8 +56,8 @@ static void test_parse_open_slots_and_flags(void **state)
     struct view v;
     char err[256];
     const char *text =
-        B " 127.0.0.11:7000@17000,host1 myself,master - 0 0 3 connected 0-99 [100->-" C "]\n"
-        C " 127.0.0.12:7000@17000 master,fail? - 1 0 2 disconnected 100-16383 [5-<-" B "]\n";
+        B " 127.0.0.11:7000@17000,host1 myself,master - 0 0 3 connected 0-99 [100->-" C "]\n" C
+          " 127.0.0.12:7000@17000 master,fail? - 1 0 2 disconnected 100-16383 [5-<-" B "]\n";
     (void)state;
     assert_int_equal(view_parse(&v, text, err, sizeof(err)), 0);
     assert_string_equal(v.nodes[0].addr, "127.0.0.11:7000");
@@ -79,17 +78,14 @@ static void test_parse_errors(void **state)
     (void)state;
     assert_int_equal(view_parse(&v, "abc 127.0.0.1:1 master\n", err, sizeof(err)), -1);
     assert_non_null(strstr(err, "line 1"));
-    assert_int_equal(view_parse(&v, B " 1.1.1.1:1@2 master - 0 0 1 connected 0-99999\n", err,
-                                sizeof(err)),
-                     -1);
+    assert_int_equal(
+        view_parse(&v, B " 1.1.1.1:1@2 master - 0 0 1 connected 0-99999\n", err, sizeof(err)), -1);
     assert_non_null(strstr(err, "bad slot '0-99999'"));
-    assert_int_equal(view_parse(&v, B " 1.1.1.1:1@2 master - 0 0 1 connected 9-3\n", err,
-                                sizeof(err)),
-                     -1);
+    assert_int_equal(
+        view_parse(&v, B " 1.1.1.1:1@2 master - 0 0 1 connected 9-3\n", err, sizeof(err)), -1);
     /* a config epoch that is not a number is an error, not epoch 0 */
-    assert_int_equal(view_parse(&v, B " 1.1.1.1:1@2 master - 0 0 7x connected 0-9\n", err,
-                                sizeof(err)),
-                     -1);
+    assert_int_equal(
+        view_parse(&v, B " 1.1.1.1:1@2 master - 0 0 7x connected 0-9\n", err, sizeof(err)), -1);
     assert_non_null(strstr(err, "config epoch '7x' is not a number"));
 }
 
@@ -123,12 +119,10 @@ static void test_lost_slots(void **state)
     assert_int_equal(r[0][0], 0);
     assert_int_equal(r[0][1], 5460);
     /* A FAILed primary's slots are lost; a PFAIL one's are not (yet). */
-    const char *failed =
-        B " 127.0.0.11:7000@17000 master,fail - 0 0 1 disconnected 0-5460\n"
-        C " 127.0.0.12:7000@17000 myself,master - 0 0 2 connected 5461-16383\n";
-    const char *pfailed =
-        B " 127.0.0.11:7000@17000 master,fail? - 0 0 1 disconnected 0-5460\n"
-        C " 127.0.0.12:7000@17000 myself,master - 0 0 2 connected 5461-16383\n";
+    const char *failed = B " 127.0.0.11:7000@17000 master,fail - 0 0 1 disconnected 0-5460\n" C
+                           " 127.0.0.12:7000@17000 myself,master - 0 0 2 connected 5461-16383\n";
+    const char *pfailed = B " 127.0.0.11:7000@17000 master,fail? - 0 0 1 disconnected 0-5460\n" C
+                            " 127.0.0.12:7000@17000 myself,master - 0 0 2 connected 5461-16383\n";
     assert_int_equal(view_parse(&v, failed, err, sizeof(err)), 0);
     assert_int_equal(view_lost_slots(&v, r, 4, &nr), 5461);
     assert_int_equal(view_parse(&v, pfailed, err, sizeof(err)), 0);
@@ -197,7 +191,8 @@ static void test_recorded_pong_race(void **state)
     assert_int_equal(view_parse(&h3, slurp("healthy-m3.nodes"), err, sizeof(err)), 0);
     /* m2: 127.0.0.11 (m1) and 127.0.0.14 (m1r1) replicate each other. */
     assert_int_equal(view_cycle(&m2, cyc, 8), 2);
-    assert_true(strstr(m2.nodes[cyc[0]].addr, "127.0.0.11") || strstr(m2.nodes[cyc[0]].addr, "127.0.0.14"));
+    assert_true(strstr(m2.nodes[cyc[0]].addr, "127.0.0.11") ||
+                strstr(m2.nodes[cyc[0]].addr, "127.0.0.14"));
     assert_int_equal(view_lost_slots(&m2, r, 4, &nr), 5461);
     assert_int_equal(nr, 1);
     assert_int_equal(r[0][0], 0);
@@ -215,9 +210,12 @@ static void test_recorded_pong_race(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_healthy), cmocka_unit_test(test_parse_open_slots_and_flags),
-        cmocka_unit_test(test_parse_errors),  cmocka_unit_test(test_cycle),
-        cmocka_unit_test(test_lost_slots),    cmocka_unit_test(test_converged),
+        cmocka_unit_test(test_parse_healthy),
+        cmocka_unit_test(test_parse_open_slots_and_flags),
+        cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_cycle),
+        cmocka_unit_test(test_lost_slots),
+        cmocka_unit_test(test_converged),
         cmocka_unit_test(test_recorded_pong_race),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
