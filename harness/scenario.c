@@ -442,8 +442,6 @@ static int handler(void *user, const char *section, const char *key, const char 
     struct loader *L = user;
     (void)section; /* the reader saw its header: L->sec */
     switch (L->sec) {
-    case SEC_NONE:
-        return ini_fail(&L->ini, "'%s' is outside any section (start with [cluster])", key);
     case SEC_CLUSTER:
         return cluster_key(L, key, value);
     case SEC_SERVER:
@@ -607,6 +605,7 @@ static int load(struct scenario *s, const char *name, const char *file, const ch
     L->s = s;
     L->cur = -1;
     L->ini = (struct ini){.kind = "scenario",
+                          .first = "[cluster]",
                           .on_section = on_section,
                           .on_key = handler,
                           .validate = validate_cb,

@@ -39,6 +39,7 @@ static char *read_line(char *str, int num, void *stream)
         if (*s == '[' && (end = strchr(s, ']'))) {
             char name[256]; /* a whole header of inih's 200-byte line: never cut short */
             snprintf(name, sizeof(name), "%.*s", (int)(end - s - 1), s + 1);
+            in->sections++;
             in->on_section(in->ctx, name);
         }
     }
@@ -73,6 +74,15 @@ int ini_fail_at(struct ini *in, int line, const char *fmt, ...)
     return -1;
 }
 
+/* Every key: one before any section is an error here, for both loaders. */
+static int on_key(void *user, const char *section, const char *key, const char *value)
+{
+    struct ini *in = user;
+    if (!in->sections)
+        return ini_fail(in, "'%s' is outside any section (start with %s)", key, in->first);
+    return in->on_key(in->ctx, section, key, value);
+}
+
 int ini_load(struct ini *in, const char *name, const char *file, const char *text, char *err,
              size_t errlen)
 {
@@ -80,7 +90,7 @@ int ini_load(struct ini *in, const char *name, const char *file, const char *tex
     int rc;
     in->f = NULL;
     in->text = text;
-    in->line = in->err_line = 0;
+    in->line = in->err_line = in->sections = 0;
     in->err[0] = '\0';
     if (file) {
         if (!(in->f = fopen(file, "r"))) {
@@ -97,7 +107,7 @@ int ini_load(struct ini *in, const char *name, const char *file, const char *tex
     }
     /* An indented line is a key like any other, not a continuation. */
     ini_allow_multiline = false;
-    rc = ini_parse_stream(read_line, in, in->on_key, in->ctx);
+    rc = ini_parse_stream(read_line, in, on_key, in);
     if (in->f) {
         fclose(in->f);
         in->f = NULL;

@@ -13,7 +13,8 @@
 
 struct ini {
     /* set by the caller */
-    const char *kind; /* "policy", "scenario": for messages */
+    const char *kind;  /* "policy", "scenario": for messages */
+    const char *first; /* the sections a file starts with, for messages */
     void (*on_section)(void *ctx, const char *name);
     int (*on_key)(void *ctx, const char *section, const char *key, const char *value);
     int (*validate)(void *ctx); /* after every line: 0 or -1 with an error */
@@ -22,6 +23,7 @@ struct ini {
     FILE *f;          /* the source: a file or */
     const char *text; /* a string */
     int line;         /* the line being handled */
+    int sections;     /* [headers] seen so far */
     int err_line;
     char err[INI_ERR_MAX];
 };

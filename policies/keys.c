@@ -85,8 +85,7 @@ int pol_key_index(const char *key)
     return -1;
 }
 
-static int errf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int errf(char *err, size_t len, const char *fmt, ...)
+int pol_errf(char *err, size_t len, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -123,15 +122,15 @@ static int set_messages(uint32_t *types, const char *v, char *err, size_t el)
         for (i = 0; i < BUS_N_TYPES && strcasecmp(t, bus_type_names[i]) != 0; i++)
             ;
         if (i == BUS_N_TYPES)
-            return errf(err, el,
-                        "messages: unknown cluster-bus message type '%s' (PING, PONG, "
-                        "MEET, FAIL, PUBLISH, FAILOVER_AUTH_REQUEST, FAILOVER_AUTH_ACK, "
-                        "UPDATE, MFSTART, MODULE, PUBLISHSHARD)",
-                        t);
+            return pol_errf(err, el,
+                            "messages: unknown cluster-bus message type '%s' (PING, PONG, "
+                            "MEET, FAIL, PUBLISH, FAILOVER_AUTH_REQUEST, FAILOVER_AUTH_ACK, "
+                            "UPDATE, MFSTART, MODULE, PUBLISHSHARD)",
+                            t);
         *types |= 1u << i;
     }
     if (!*types)
-        return errf(err, el, "messages: name at least one message type");
+        return pol_errf(err, el, "messages: name at least one message type");
     return 0;
 }
 
@@ -142,13 +141,13 @@ int pol_rule_set(struct pol_rule *r, const char *key, const char *v, char *err, 
     void *field;
     uint64_t ns;
     if (k < 0)
-        return errf(err, el, "unknown key '%s' in a rule", key);
+        return pol_errf(err, el, "unknown key '%s' in a rule", key);
     rk = &keys[k];
     field = (char *)r + rk->off;
     switch (rk->kind) {
     case KK_SPEC:
         if (strlen(v) >= rk->size || !*v)
-            return errf(err, el, "%s: expected %s", key, rk->expect);
+            return pol_errf(err, el, "%s: expected %s", key, rk->expect);
         memcpy(field, v, strlen(v) + 1);
         return 0;
     case KK_ENUM:
@@ -157,21 +156,22 @@ int pol_rule_set(struct pol_rule *r, const char *key, const char *v, char *err, 
                 put_int(field, rk->size, c->value);
                 return 0;
             }
-        return errf(err, el, "%s: expected %s, got '%s'", key, rk->expect, v);
+        return pol_errf(err, el, "%s: expected %s, got '%s'", key, rk->expect, v);
     case KK_MESSAGES:
         return set_messages(field, v, err, el);
     case KK_TIME:
         if (pol_parse_time(v, field) < 0)
-            return errf(err, el, "%s: bad time '%s' (expected e.g. 20ms, 1.5s, 250us)", key, v);
+            return pol_errf(err, el, "%s: bad time '%s' (expected e.g. 20ms, 1.5s, 250us)", key, v);
         return 0;
     case KK_PROB:
         if (pol_parse_prob(v, field) < 0)
-            return errf(err, el, "%s: expected a percentage between 0%% and 100%%, got '%s'", key,
-                        v);
+            return pol_errf(err, el, "%s: expected a percentage between 0%% and 100%%, got '%s'",
+                            key, v);
         return 0;
     case KK_RATE:
         if (pol_parse_rate(v, field) < 0)
-            return errf(err, el, "rate: bad rate '%s' (expected e.g. 500kbit, 1mbit, 1gbit)", v);
+            return pol_errf(err, el, "rate: bad rate '%s' (expected e.g. 500kbit, 1mbit, 1gbit)",
+                            v);
         return 0;
     case KK_START:
         if (!strcmp(v, "manual")) {
@@ -179,15 +179,15 @@ int pol_rule_set(struct pol_rule *r, const char *key, const char *v, char *err, 
             return 0;
         }
         if (pol_parse_time(v, &ns) < 0)
-            return errf(err, el, "start: expected a time (0s, 2.5s) or manual, got '%s'", v);
+            return pol_errf(err, el, "start: expected a time (0s, 2.5s) or manual, got '%s'", v);
         r->start_ns = (int64_t)ns;
         return 0;
     case KK_DURATION:
         if (pol_parse_time(v, &r->duration_ns) < 0 || r->duration_ns == 0)
-            return errf(err, el, "duration: expected a time greater than 0, got '%s'", v);
+            return pol_errf(err, el, "duration: expected a time greater than 0, got '%s'", v);
         return 0;
     }
-    return errf(err, el, "unknown key '%s' in a rule", key);
+    return pol_errf(err, el, "unknown key '%s' in a rule", key);
 }
 
 static void fmt_time(char *out, size_t len, uint64_t ns)

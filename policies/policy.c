@@ -14,15 +14,6 @@
 #include <string.h>
 #include <strings.h>
 
-static void errf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void errf(char *err, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- value parsers ---- */
 
 static int parse_number(const char *s, double *v, const char **unit)
@@ -38,25 +29,29 @@ static int parse_number(const char *s, double *v, const char **unit)
     return 0;
 }
 
+struct unit {
+    const char *name;
+    double mul;
+};
+
+/* The multiplier of a unit from a table (case as given), or -1. */
+static double unit_mul(const struct unit *t, const char *u, bool nocase)
+{
+    for (; t->name; t++)
+        if (nocase ? !strcasecmp(u, t->name) : !strcmp(u, t->name))
+            return t->mul;
+    return -1;
+}
+
 int pol_parse_time(const char *s, uint64_t *ns)
 {
+    static const struct unit units[] = {{"s", 1e9}, {"ms", 1e6}, {"us", 1e3}, {"ns", 1}, {NULL, 0}};
     double v, mul;
     const char *u;
     if (parse_number(s, &v, &u) < 0)
         return -1;
-    if (!strcmp(u, "s"))
-        mul = 1e9;
-    else if (!strcmp(u, "ms"))
-        mul = 1e6;
-    else if (!strcmp(u, "us"))
-        mul = 1e3;
-    else if (!strcmp(u, "ns"))
-        mul = 1;
-    else if (*u == '\0' && v == 0)
-        mul = 0;
-    else
-        return -1;
-    if (v * mul > 86400e9)
+    mul = *u == '\0' && v == 0 ? 0 : unit_mul(units, u, false); /* a bare 0 is allowed */
+    if (mul < 0 || v * mul > 86400e9)
         return -1;
     *ns = (uint64_t)llround(v * mul);
     return 0;
@@ -74,19 +69,11 @@ int pol_parse_prob(const char *s, uint64_t *p)
 
 int pol_parse_rate(const char *s, uint64_t *bps)
 {
+    static const struct unit units[] = {
+        {"bit", 1}, {"kbit", 1e3}, {"mbit", 1e6}, {"gbit", 1e9}, {NULL, 0}};
     double v, mul;
     const char *u;
-    if (parse_number(s, &v, &u) < 0)
-        return -1;
-    if (!strcasecmp(u, "bit"))
-        mul = 1;
-    else if (!strcasecmp(u, "kbit"))
-        mul = 1e3;
-    else if (!strcasecmp(u, "mbit"))
-        mul = 1e6;
-    else if (!strcasecmp(u, "gbit"))
-        mul = 1e9;
-    else
+    if (parse_number(s, &v, &u) < 0 || (mul = unit_mul(units, u, true)) < 0)
         return -1;
     if (v * mul < 8 || v * mul > 1e12)
         return -1;
@@ -232,13 +219,13 @@ static int resolve_nodes(const struct policy *p, const char *spec, uint64_t *mas
         }
         int i = pol_find_node(p, tok);
         if (i < 0) {
-            errf(err, el, "unknown node '%s' (declare it in a [node %s] section)", tok, tok);
+            pol_errf(err, el, "unknown node '%s' (declare it in a [node %s] section)", tok, tok);
             return -1;
         }
         *mask |= UINT64_C(1) << i;
     }
     if (!*mask) {
-        errf(err, el, "no nodes given");
+        pol_errf(err, el, "no nodes given");
         return -1;
     }
     return 0;
@@ -251,7 +238,7 @@ int pol_rule_check(const struct policy *p, struct pol_rule *r, int *line, char *
     const struct pol_effects *fx = &r->fx;
     *line = r->line;
     if (!r->key_line[PK_FROM] || !r->key_line[PK_TO]) {
-        errf(err, el, "rule '%s' needs both from = and to =", r->name);
+        pol_errf(err, el, "rule '%s' needs both from = and to =", r->name);
         return -1;
     }
     *line = r->key_line[PK_FROM];
@@ -261,38 +248,39 @@ int pol_rule_check(const struct policy *p, struct pol_rule *r, int *line, char *
     if (resolve_nodes(p, r->to_spec, &r->to, err, el) < 0)
         return -1;
     if (r->from == r->to && __builtin_popcountll(r->from) == 1) {
-        errf(err, el, "from and to name the same single node");
+        pol_errf(err, el, "from and to name the same single node");
         return -1;
     }
     if (fx->jitter_ns && !fx->delay_ns) {
         *line = KEYLINE(r, PK_JITTER);
-        errf(err, el, "jitter needs a delay");
+        pol_errf(err, el, "jitter needs a delay");
         return -1;
     }
     if (fx->jitter_ns > fx->delay_ns && fx->dist == POL_DIST_UNIFORM) {
         *line = KEYLINE(r, PK_JITTER);
-        errf(err, el, "uniform jitter larger than the delay would need negative delays");
+        pol_errf(err, el, "uniform jitter larger than the delay would need negative delays");
         return -1;
     }
     if ((r->key_line[PK_DIST] || r->key_line[PK_CORR]) && !fx->jitter_ns) {
         *line = KEYLINE(r, r->key_line[PK_DIST] ? PK_DIST : PK_CORR);
-        errf(err, el, "%s needs a jitter", r->key_line[PK_DIST] ? "distribution" : "correlation");
+        pol_errf(err, el, "%s needs a jitter",
+                 r->key_line[PK_DIST] ? "distribution" : "correlation");
         return -1;
     }
     if (fx->reorder && !fx->delay_ns) {
         *line = KEYLINE(r, PK_REORDER);
-        errf(err, el, "reorder needs a delay: reordered packets overtake delayed ones");
+        pol_errf(err, el, "reorder needs a delay: reordered packets overtake delayed ones");
         return -1;
     }
     if (fx->loss_model == POL_LOSS_GEMODEL) {
         if (r->key_line[PK_LOSS] || r->key_line[PK_LOSS_CORR]) {
             *line = KEYLINE(r, r->key_line[PK_LOSS] ? PK_LOSS : PK_LOSS_CORR);
-            errf(err, el, "loss_model = gemodel takes p, r, h, k instead of loss");
+            pol_errf(err, el, "loss_model = gemodel takes p, r, h, k instead of loss");
             return -1;
         }
         if (!r->key_line[PK_GE_P] || !r->key_line[PK_GE_R]) {
             *line = KEYLINE(r, PK_LOSS_MODEL);
-            errf(err, el, "loss_model = gemodel needs p (good->bad) and r (bad->good)");
+            pol_errf(err, el, "loss_model = gemodel needs p (good->bad) and r (bad->good)");
             return -1;
         }
     } else {
@@ -300,51 +288,51 @@ int pol_rule_check(const struct policy *p, struct pol_rule *r, int *line, char *
         for (size_t i = 0; i < 4; i++)
             if (r->key_line[ge[i]]) {
                 *line = r->key_line[ge[i]];
-                errf(err, el, "%s is a Gilbert-Elliott parameter: set loss_model = gemodel",
-                     pol_key_name(ge[i]));
+                pol_errf(err, el, "%s is a Gilbert-Elliott parameter: set loss_model = gemodel",
+                         pol_key_name(ge[i]));
                 return -1;
             }
     }
     if (fx->hold && (fx->delay_ns || fx->reorder || fx->rate_bps)) {
         *line = KEYLINE(r, PK_HOLD);
-        errf(err, el,
-             "hold cannot be combined with delay, reorder or rate: held packets "
-             "are released when the rule turns off");
+        pol_errf(err, el,
+                 "hold cannot be combined with delay, reorder or rate: held packets "
+                 "are released when the rule turns off");
         return -1;
     }
     if (r->messages) {
         *line = KEYLINE(r, PK_MESSAGES);
         if (r->ports != POL_PORTS_BUS) {
-            errf(err, el, "messages needs ports = bus");
+            pol_errf(err, el, "messages needs ports = bus");
             return -1;
         }
         if (fx->reorder || fx->duplicate || fx->rate_bps || fx->loss_model == POL_LOSS_GEMODEL) {
-            errf(err, el,
-                 "messages works with delay, jitter, hold and loss (which drops "
-                 "exactly those messages); not with reorder, duplicate, rate or "
-                 "gemodel");
+            pol_errf(err, el,
+                     "messages works with delay, jitter, hold and loss (which drops "
+                     "exactly those messages); not with reorder, duplicate, rate or "
+                     "gemodel");
             return -1;
         }
     }
     if (fx->loss_corr && !fx->loss) {
         *line = KEYLINE(r, PK_LOSS_CORR);
-        errf(err, el, "loss_correlation needs a loss");
+        pol_errf(err, el, "loss_correlation needs a loss");
         return -1;
     }
     if (fx->reorder_corr && !fx->reorder) {
         *line = KEYLINE(r, PK_REORDER_CORR);
-        errf(err, el, "reorder_correlation needs a reorder");
+        pol_errf(err, el, "reorder_correlation needs a reorder");
         return -1;
     }
     if (fx->duplicate_corr && !fx->duplicate) {
         *line = KEYLINE(r, PK_DUP_CORR);
-        errf(err, el, "duplicate_correlation needs a duplicate");
+        pol_errf(err, el, "duplicate_correlation needs a duplicate");
         return -1;
     }
     if (fx->delay_corr == POL_P_ONE || fx->loss_corr == POL_P_ONE ||
         fx->reorder_corr == POL_P_ONE || fx->duplicate_corr == POL_P_ONE) {
         *line = r->line;
-        errf(err, el, "a correlation of 100%% would never change its first value");
+        pol_errf(err, el, "a correlation of 100%% would never change its first value");
         return -1;
     }
     return 0;
@@ -514,11 +502,6 @@ static int handler(void *user, const char *section, const char *key, const char 
     struct loader *L = user;
     (void)section; /* the reader saw its header: L->sec */
     switch (L->sec) {
-    case SEC_NONE:
-        return ini_fail(&L->ini,
-                        "'%s' is outside any section (start with [shim], [node NAME] or "
-                        "[rule NAME])",
-                        key);
     case SEC_SHIM:
         return shim_key(L, key, value);
     case SEC_NODE: {
@@ -622,6 +605,7 @@ static int load(struct policy *p, const char *name, const char *file, const char
     snprintf(p->file, sizeof(p->file), "%s", name);
     pol_shim_defaults(&p->shim);
     L.ini = (struct ini){.kind = "policy",
+                         .first = "[shim], [node NAME] or [rule NAME]",
                          .on_section = on_section,
                          .on_key = handler,
                          .validate = validate_cb,

@@ -149,6 +149,8 @@ int pol_key_index(const char *key);
 /* Rule key k's value as the loader reads it back ("20ms", "33.333%",
  * "bus", "PONG, FAILOVER_AUTH_ACK", "manual"). */
 void pol_key_format(const struct pol_rule *r, int k, char *out, size_t len);
+/* printf into err; returns -1, for `return pol_errf(...)`. */
+int pol_errf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A time as "20ms", "250us" or "7ns". */
 void pol_format_time(char *out, size_t len, uint64_t ns);
 /* What a policy has when the file does not say: [shim] keys, a rule's keys. */
