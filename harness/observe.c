@@ -32,6 +32,12 @@ bool obs_converged(struct run *r, char *why, size_t wl)
 
 void obs_record(struct run *r, const char *check, const char *observer, const char *what)
 {
+    obs_record_fields(r, check, observer, what, NULL);
+}
+
+void obs_record_fields(struct run *r, const char *check, const char *observer, const char *what,
+                       const struct obs_fields *f)
+{
     int64_t t = run_ms(r);
     for (int i = r->n_obs - 1; i >= 0; i--) {
         struct obs *o = &r->obs[i];
@@ -49,6 +55,8 @@ void obs_record(struct run *r, const char *check, const char *observer, const ch
     snprintf(o->what, sizeof(o->what), "%s", what);
     o->first_ms = o->last_ms = t;
     o->samples = 1;
+    if (f)
+        o->f = *f;
     if (strcmp(observer, "ledger") != 0)
         run_progress(r, "%s seen by %s: %s", check, observer, what);
 }
@@ -73,21 +81,29 @@ static void analyse(struct run *r, int i)
 
     len = view_cycle(v, cyc, VIEW_MAX_NODES);
     if (len > 0) {
-        for (int k = 0; k < len && off < sizeof(what) - 40; k++)
-            off += (size_t)snprintf(what + off, sizeof(what) - off, "%s -> ",
-                                    obs_name_of(r, v->nodes[cyc[k]].id));
+        struct obs_fields f = {0};
+        for (int k = 0; k < len && off < sizeof(what) - 40; k++) {
+            const char *name = obs_name_of(r, v->nodes[cyc[k]].id);
+            off += (size_t)snprintf(what + off, sizeof(what) - off, "%s -> ", name);
+            if (f.n_nodes < OBS_MAX_NODES)
+                snprintf(f.nodes[f.n_nodes++], sizeof(f.nodes[0]), "%s", name);
+        }
         snprintf(what + off, sizeof(what) - off, "%s", obs_name_of(r, v->nodes[cyc[0]].id));
-        obs_record(r, "cycles", me, what);
+        obs_record_fields(r, "cycles", me, what, &f);
     }
-    lost = view_lost_slots(v, ranges, 16, &nr);
+    lost = view_lost_slots(v, ranges, OBS_MAX_RANGES, &nr);
     if (lost > 0) {
+        struct obs_fields f = {0};
         off = 0;
-        for (int k = 0; k < nr && k < 16 && off < sizeof(what) - 40; k++)
+        for (int k = 0; k < nr && k < OBS_MAX_RANGES && off < sizeof(what) - 40; k++) {
             off += (size_t)snprintf(what + off, sizeof(what) - off, "%s%u-%u", k ? "," : "",
                                     ranges[k][0], ranges[k][1]);
-        if (nr > 16)
+            f.ranges[f.n_ranges][0] = ranges[k][0];
+            f.ranges[f.n_ranges++][1] = ranges[k][1];
+        }
+        if (nr > OBS_MAX_RANGES)
             snprintf(what + off, sizeof(what) - off, ",...");
-        obs_record(r, "lost_slots", me, what);
+        obs_record_fields(r, "lost_slots", me, what, &f);
     }
 }
 
@@ -188,10 +204,13 @@ void obs_open_slots(struct run *r)
         const struct view *v = &r->nodes[i].view;
         for (int k = 0; r->nodes[i].have_view && k < v->n_open; k++) {
             char what[96];
+            struct obs_fields f = {.n_ranges = 1, .n_nodes = 1};
             snprintf(what, sizeof(what), "slot %u %s %s", v->open[k].slot,
                      v->open[k].importing ? "importing from" : "migrating to",
                      obs_name_of(r, v->open[k].peer));
-            obs_record(r, "open_slots", r->scn->names[i], what);
+            f.ranges[0][0] = f.ranges[0][1] = v->open[k].slot;
+            snprintf(f.nodes[0], sizeof(f.nodes[0]), "%s", obs_name_of(r, v->open[k].peer));
+            obs_record_fields(r, "open_slots", r->scn->names[i], what, &f);
         }
     }
 }

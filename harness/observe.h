@@ -8,6 +8,9 @@
 
 /* Record one sighting; repeated ones extend the first. */
 void obs_record(struct run *r, const char *check, const char *observer, const char *what);
+/* The same with structured fields for report.json. */
+void obs_record_fields(struct run *r, const char *check, const char *observer, const char *what,
+                       const struct obs_fields *f);
 /* Scenario name of a node id, "?" if unknown. */
 const char *obs_name_of(const struct run *r, const char *id);
 /* One round of CLUSTER NODES/INFO on every live node; record: keep and

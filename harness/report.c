@@ -169,7 +169,7 @@ static int copy_file(const char *from, const char *to)
 /* report.json: the run, its steps as they ran. */
 static void json_run(FILE *f, const struct run *r, const char *verdict, const char *error)
 {
-    fputs("{\"scenario\":", f);
+    fprintf(f, "{\"schema_version\":%d,\"scenario\":", REPORT_SCHEMA_VERSION);
     esc_json(f, r->scn->file);
     fprintf(f, ",\"seed\":%" PRIu64 ",\"server\":", r->seed);
     esc_json(f, r->server_name);
@@ -207,6 +207,26 @@ static void json_run(FILE *f, const struct run *r, const char *verdict, const ch
     }
 }
 
+/* An observation's structured fields: "nodes" (a cycle in order, or the
+ * peer of an open slot) and "slots" as [lo, hi] ranges. */
+static void json_fields(FILE *f, const struct obs_fields *of)
+{
+    if (of->n_nodes) {
+        fputs(",\"nodes\":[", f);
+        for (int i = 0; i < of->n_nodes; i++) {
+            fputs(i ? "," : "", f);
+            esc_json(f, of->nodes[i]);
+        }
+        fputc(']', f);
+    }
+    if (of->n_ranges) {
+        fputs(",\"slots\":[", f);
+        for (int i = 0; i < of->n_ranges; i++)
+            fprintf(f, "%s[%u,%u]", i ? "," : "", of->ranges[i][0], of->ranges[i][1]);
+        fputc(']', f);
+    }
+}
+
 static void json_checks(FILE *f, const struct run *r, const struct check_result *res, int n)
 {
     fputs("],\"checks\":[", f);
@@ -224,8 +244,10 @@ static void json_checks(FILE *f, const struct run *r, const struct check_result 
             esc_json(f, o->observer);
             fputs(",\"what\":", f);
             esc_json(f, o->what);
-            fprintf(f, ",\"first_ms\":%" PRId64 ",\"last_ms\":%" PRId64 ",\"samples\":%d}",
+            fprintf(f, ",\"first_ms\":%" PRId64 ",\"last_ms\":%" PRId64 ",\"samples\":%d",
                     o->first_ms, o->last_ms, o->samples);
+            json_fields(f, &o->f);
+            fputc('}', f);
         }
         fputs("]}", f);
     }

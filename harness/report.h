@@ -7,6 +7,9 @@
 
 #include "checks.h"
 
+/* report.json's layout; README.md documents it field by field. */
+#define REPORT_SCHEMA_VERSION 1
+
 void report_decode_bus(struct run *r);
 void report_summary(struct run *r, FILE *f, const struct check_result *res, int n,
                     const char *verdict);

@@ -43,12 +43,24 @@ struct step_rec {
     char skipped[160];
 };
 
+/* What an observation is about, beside its text: the nodes of a cycle in
+ * order, slot ranges (lost or left open). */
+#define OBS_MAX_NODES 16
+#define OBS_MAX_RANGES 16
+struct obs_fields {
+    int n_nodes;
+    char nodes[OBS_MAX_NODES][16];
+    int n_ranges;
+    uint16_t ranges[OBS_MAX_RANGES][2];
+};
+
 struct obs {
     char check[16];
     char observer[16];
     char what[256];
     int64_t first_ms, last_ms;
     int samples;
+    struct obs_fields f;
 };
 
 struct run {

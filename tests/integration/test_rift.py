@@ -63,6 +63,7 @@ def test_baseline_passes_every_check(ns):
     check(r.returncode == 0, "exit %d:\n%s\n%s" % (r.returncode, r.stdout, r.stderr[-3000:]))
     rep = json.load(open(os.path.join(report, "report.json")))
     check(rep["verdict"] == "pass" and rep["server_version"] == "7.0.15", "report %s" % rep)
+    check(rep["schema_version"] == 1, "schema_version %s" % rep.get("schema_version"))
     names = {c["name"]: c for c in rep["checks"]}
     for c in ("cycles", "lost_slots", "crashes", "open_slots", "convergence", "heal"):
         check(names[c]["status"] == "pass", "check %s: %s" % (c, names[c]))
@@ -100,8 +101,9 @@ def test_pong_race_shows_cycle_and_lost_slots_3_of_3(ns):
         check(r.returncode == 0, "run %d exit %d:\n%s\n%s" % (i + 1, r.returncode, r.stdout,
                                                               r.stderr[-3000:]))
         cycle = any(o["observer"] == "m2" and "m1r1" in o["what"] and "m1 " in o["what"] + " "
-                    for o in cyc)
-        hole = any(o["observer"] == "m2" and o["what"] == "0-5460" for o in lost)
+                    and sorted(o["nodes"]) == ["m1", "m1r1"] for o in cyc)
+        hole = any(o["observer"] == "m2" and o["what"] == "0-5460" and o["slots"] == [[0, 5460]]
+                   for o in lost)
         seen.append(cycle and hole)
     print("  the m1/m1r1 cycle and the hole 0-5460 in m2's view in %d of %d runs" % (
         seen.count(True), runs))
