@@ -37,7 +37,7 @@ RIFT_LIBS  := -lhiredis -linih -lpcap -lm -pthread
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view test_scenario test_ledger test_bus \
-              test_queue test_esc test_probes
+              test_queue test_esc test_probes test_path
 test_policy_SRC := tests/unit/test_policy.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 test_model_SRC  := tests/unit/test_model.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_hold_SRC   := tests/unit/test_hold.c shim/hold.c
@@ -50,6 +50,8 @@ test_bus_SRC    := tests/unit/test_bus.c proto/bus.c
 test_queue_SRC  := tests/unit/test_queue.c shim/queue.c
 test_esc_SRC    := tests/unit/test_esc.c policies/esc.c
 test_probes_SRC := tests/unit/test_probes.c harness/probes.c harness/proc.c
+test_path_SRC   := tests/unit/test_path.c shim/path.c shim/daemon.c shim/hold.c shim/match.c \
+                   shim/msgflow.c shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
 test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c harness/timeline.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe
@@ -93,7 +95,7 @@ define unit_rule
 $(BUILD)/tests/$(1): $(call obj,$($(1)_SRC))
 	@mkdir -p $$(@D)
 	@$$(if $$(Q),echo "  LD      $$@")
-	$$(Q)$$(CC) $$(LDFLAGS) $(call wraps,$(1)) -o $$@ $$^ -lcmocka -linih -lhiredis -lnetfilter_queue -lmnl -lm -pthread
+	$$(Q)$$(CC) $$(LDFLAGS) $(call wraps,$(1)) -o $$@ $$^ -lcmocka -linih -lhiredis -lnetfilter_queue -lmnl -lpcap -lm -pthread
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
