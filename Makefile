@@ -27,7 +27,7 @@ POLICY_SRC := policies/policy.c policies/ini.c policies/write.c policies/keys.c 
 SHIM_SRC   := shim/shim.c shim/daemon.c shim/path.c shim/rules.c shim/ctlsrv.c shim/loop.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/msgflow.c \
               shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
 
-RIFT_SRC   := harness/rift.c harness/run.c harness/runstate.c harness/netns.c harness/nodes.c \
+RIFT_SRC   := harness/rift.c harness/run.c harness/runstate.c harness/clock.c harness/netns.c harness/nodes.c \
               harness/observe.c harness/cluster.c harness/steps.c harness/checks.c harness/report.c \
               harness/proc.c harness/view.c harness/scenario.c harness/timeline.c \
               harness/cclient.c harness/workload.c harness/migrate.c harness/probes.c harness/matrix.c \
@@ -37,7 +37,7 @@ RIFT_LIBS  := -lhiredis -linih -lpcap -lm -pthread
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view test_scenario test_ledger test_bus \
-              test_queue test_esc test_probes test_path
+              test_queue test_esc test_probes test_path test_runstate
 test_policy_SRC := tests/unit/test_policy.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 test_model_SRC  := tests/unit/test_model.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_hold_SRC   := tests/unit/test_hold.c shim/hold.c
@@ -45,11 +45,12 @@ test_match_SRC  := tests/unit/test_match.c shim/match.c policies/policy.c polici
 test_ctl_SRC    := tests/unit/test_ctl.c proto/ctl.c
 test_decide_SRC := tests/unit/test_decide.c shim/hold.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_view_SRC   := tests/unit/test_view.c harness/view.c
-test_ledger_SRC := tests/unit/test_ledger.c harness/workload.c harness/cclient.c
+test_ledger_SRC := tests/unit/test_ledger.c harness/workload.c harness/cclient.c harness/clock.c
 test_bus_SRC    := tests/unit/test_bus.c proto/bus.c
 test_queue_SRC  := tests/unit/test_queue.c shim/queue.c
 test_esc_SRC    := tests/unit/test_esc.c policies/esc.c
 test_probes_SRC := tests/unit/test_probes.c harness/probes.c harness/proc.c
+test_runstate_SRC := tests/unit/test_runstate.c harness/runstate.c harness/clock.c proto/pkt.c
 test_path_SRC   := tests/unit/test_path.c shim/path.c shim/daemon.c shim/hold.c shim/match.c \
                    shim/msgflow.c shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
 test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c harness/timeline.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c

@@ -1,6 +1,8 @@
 /* migrate: slot migration in a thread. */
 #include "migrate.h"
 
+#include "clock.h"
+
 #include "cclient.h"
 
 #include <hiredis.h>
@@ -13,13 +15,6 @@
 
 #define BATCH 100
 #define RETRIES 50
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static redisContext *connect_to(const char *addr, const char *source)
 {
@@ -152,7 +147,7 @@ static void *run(void *arg)
 {
     struct migration *m = arg;
     redisContext *src = NULL, *dst = NULL;
-    uint64_t t0 = now_ms();
+    uint64_t t0 = clk_now_ms();
     m->error[0] = '\0';
     for (int s = m->lo; s <= m->hi && !m->abort; s++) {
         if (!move_slot(m, &src, &dst, s))
@@ -160,7 +155,7 @@ static void *run(void *arg)
         m->slots_moved++;
         m->error[0] = '\0';
     }
-    m->ms = now_ms() - t0;
+    m->ms = clk_now_ms() - t0;
     if (src)
         redisFree(src);
     if (dst)

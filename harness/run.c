@@ -135,10 +135,7 @@ static int timeline(struct run *r, char *err, size_t el)
             obs_reap_nodes(r);
             if (poll_probes(r, err, el) < 0)
                 return -1;
-            if (r->converged_ms < 0 && obs_converged(r, why, sizeof(why)))
-                r->converged_ms = run_ms(r);
-            else if (r->converged_ms >= 0 && !obs_converged(r, why, sizeof(why)))
-                r->converged_ms = -1;
+            run_track_convergence(r, obs_converged(r, why, sizeof(why)));
             next_sample += SAMPLE_MS * 1000000ull;
             if (next_sample < t)
                 next_sample = t + SAMPLE_MS * 1000000ull;
@@ -146,13 +143,7 @@ static int timeline(struct run *r, char *err, size_t el)
         if (i == s->n_steps) {
             if (s->n_steps == 0 && !t_end)
                 t_end = run_now_ns() + settle;
-            /* Done: migrations over and converged for a second after the
-             * last step, or out of time. */
-            if (step_migrations_done(r) && r->converged_ms >= 0 &&
-                run_ms(r) - r->converged_ms >= 1000 &&
-                (!s->n_probes || (r->probes_started &&
-                                  (probes_healed(r) ||
-                                   (uint64_t)(run_ms(r) - r->converged_ms) * 1000000ull >= heal))))
+            if (run_settled(r, step_migrations_done(r), probes_healed(r), heal))
                 break;
             if (run_now_ns() >= t_end)
                 break;

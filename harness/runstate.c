@@ -1,6 +1,8 @@
 /* runstate: the clock, progress lines, addresses. */
 #include "runstate.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -15,18 +17,9 @@
 
 volatile sig_atomic_t run_interrupted;
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t (*run_clock)(void) = mono_ns;
-
 uint64_t run_now_ns(void)
 {
-    return run_clock();
+    return clk_now_ns();
 }
 
 int64_t run_ms(const struct run *r)
@@ -55,4 +48,25 @@ void run_node_addr(int i, char *out, size_t len)
     char ip[32];
     pkt_addr(SCN_NODE_IP(i), ip, sizeof(ip));
     snprintf(out, len, "%s:%d", ip, SCN_PORT);
+}
+
+void run_track_convergence(struct run *r, bool converged)
+{
+    if (converged && r->converged_ms < 0)
+        r->converged_ms = run_ms(r);
+    else if (!converged)
+        r->converged_ms = -1;
+}
+
+bool run_settled(const struct run *r, bool migrations_done, bool probes_healed, uint64_t heal_ns)
+{
+    int64_t stable;
+    if (!migrations_done || r->converged_ms < 0)
+        return false;
+    stable = run_ms(r) - r->converged_ms;
+    if (stable < 1000)
+        return false;
+    if (!r->scn->n_probes)
+        return true;
+    return r->probes_started && (probes_healed || (uint64_t)stable * 1000000ull >= heal_ns);
 }

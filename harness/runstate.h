@@ -103,14 +103,19 @@ struct run {
 /* Set by SIGINT/SIGTERM: every wait gives up. */
 extern volatile sig_atomic_t run_interrupted;
 
-/* The harness's monotonic clock, in ns; tests replace the source. */
-extern uint64_t (*run_clock)(void);
+/* The harness's clock (clock.h), in ns. */
 uint64_t run_now_ns(void);
 /* ms since the timeline started (0 before). */
 int64_t run_ms(const struct run *r);
 /* "[   1.234] what" on stderr, seconds since the run started. */
 void run_progress(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void run_sleep_ms(int ms);
+/* A sample round saw the cluster converged or not: converged_ms is when
+ * the current converged stretch began, -1 while it is not. */
+void run_track_convergence(struct run *r, bool converged);
+/* After the last step: migrations over, converged for a second, and the
+ * probes healed or given heal_ns to do so since the convergence. */
+bool run_settled(const struct run *r, bool migrations_done, bool probes_healed, uint64_t heal_ns);
 /* "127.0.0.X:7000" of node i. */
 void run_node_addr(int i, char *out, size_t len);
 

@@ -1,18 +1,13 @@
 /* workload: INCR ledger writers and their verification. */
 #include "workload.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-uint64_t wl_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void add_key(struct wl_writer *w, const char *name)
 {
@@ -97,7 +92,7 @@ static void *writer(void *arg)
         enum cc_err kind;
         redisReply *r = cc_command(&w->cc, k->name, 2, argv, &kind);
         bool ok = r && r->type == REDIS_REPLY_INTEGER;
-        wl_key_result(k, ok, ok ? r->integer : 0, wl_now_ms());
+        wl_key_result(k, ok, ok ? r->integer : 0, clk_now_ms());
         if (r)
             freeReplyObject(r);
         i = (i + 1) % w->n_keys;
@@ -109,7 +104,7 @@ static void *writer(void *arg)
 
 int wl_start(struct workload *wl)
 {
-    wl->t0_ms = wl_now_ms();
+    wl->t0_ms = clk_now_ms();
     for (int i = 0; i < wl->n; i++)
         if (pthread_create(&wl->w[i].th, NULL, writer, &wl->w[i]) != 0) {
             wl->stop = true;
@@ -127,7 +122,7 @@ void wl_stop(struct workload *wl)
     wl->stop = true;
     for (int i = 0; i < wl->n; i++)
         pthread_join(wl->w[i].th, NULL);
-    now = wl_now_ms();
+    now = clk_now_ms();
     for (int i = 0; i < wl->n; i++)
         for (int k = 0; k < wl->w[i].n_keys; k++) {
             struct wl_key *key = &wl->w[i].keys[k];

@@ -52,7 +52,6 @@ void wl_key_result(struct wl_key *k, bool ok, long long value, uint64_t now_ms);
 int wl_key_check(const struct wl_key *k, long long read, int *lost, int *unacked);
 int wl_start(struct workload *wl);
 void wl_stop(struct workload *wl);
-uint64_t wl_now_ms(void);
 
 struct wl_result {
     uint64_t ops, ok, errors[CC__COUNT];

@@ -18,8 +18,8 @@
 #define MAX_IDS 4096
 
 static uint64_t fake_ns;
-static int verdict_of[MAX_IDS];     /* 0: none yet, else NF_ACCEPT + 1 or NF_DROP + 1 */
-static int verdicts_for[MAX_IDS];   /* how many verdicts each id got */
+static int verdict_of[MAX_IDS];   /* 0: none yet, else NF_ACCEPT + 1 or NF_DROP + 1 */
+static int verdicts_for[MAX_IDS]; /* how many verdicts each id got */
 static uint64_t verdict_at[MAX_IDS];
 static uint32_t order[MAX_IDS];
 static int n_order;
@@ -97,8 +97,8 @@ static void teardown_shim(void)
 static void packet(uint32_t id, uint32_t src)
 {
     static unsigned char buf[28 + 8];
-    struct queue_packet pkt = {.id = id, .queue = 0, .data = buf, .len = sizeof(buf),
-                               .orig_len = sizeof(buf)};
+    struct queue_packet pkt = {
+        .id = id, .queue = 0, .data = buf, .len = sizeof(buf), .orig_len = sizeof(buf)};
     uint32_t s = htonl(src), d = htonl(0x7f00000bu);
     memset(buf, 0, sizeof(buf));
     buf[0] = 0x45;
@@ -108,7 +108,7 @@ static void packet(uint32_t id, uint32_t src)
     buf[9] = 17;
     memcpy(buf + 12, &s, 4);
     memcpy(buf + 16, &d, 4);
-    buf[20] = 0x9c, buf[21] = 0x40;     /* source port 40000 */
+    buf[20] = 0x9c, buf[21] = 0x40; /* source port 40000 */
     buf[22] = 7000 >> 8, buf[23] = 7000 & 255;
     buf[25] = 16;
     path_on_packet(&pkt, &S);
