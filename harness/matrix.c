@@ -253,13 +253,13 @@ int matrix_main(const char *self, const char *scenario, const char *servers, int
             fprintf(stderr, "rift matrix: %s run %d of %d\n", s, i + 1, runs);
             char *const argv[] = {(char *)self, "run", (char *)scenario, "--server", s, "--report",
                                   rep,          NULL};
-            pid_t pid = fork();
-            if (pid == 0) {
-                /* each run's summary is in its report; keep stdout for the table */
-                FILE *null = freopen("/dev/null", "w", stdout);
-                (void)null;
-                execv(self, argv);
-                _exit(127);
+            /* each run's summary is in its report: stdout stays for the table;
+             * the run shares our process group, so a Ctrl-C reaches it */
+            const struct proc_opts po = {.err = PROC_KEEP, .same_group = true};
+            pid_t pid = proc_start(argv, &po);
+            if (pid < 0) {
+                fprintf(stderr, "rift matrix: cannot run %s: %s\n", self, strerror(errno));
+                return 2;
             }
             while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
                 ;

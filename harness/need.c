@@ -35,7 +35,8 @@ static bool on_path(const char *prog)
 static bool runs_ok(char *const argv[], const char *env)
 {
     int st;
-    pid_t pid = proc_spawn_reg(NULL, NULL, argv, NULL, NULL, env);
+    const struct proc_opts o = {.env = env};
+    pid_t pid = proc_start(argv, &o);
     if (pid < 0)
         return false;
     while (waitpid(pid, &st, 0) < 0)

@@ -129,7 +129,8 @@ int node_start(struct run *r, int i, char *err, size_t el)
     argv[a] = NULL;
     char role[32];
     snprintf(role, sizeof(role), "server:%s", s->names[i]);
-    n->pid = proc_spawn_reg(&r->reg, role, argv, NULL, NULL, NULL);
+    const struct proc_opts po = {.reg = &r->reg, .role = role};
+    n->pid = proc_start(argv, &po);
     if (n->pid < 0) {
         n->pid = 0;
         snprintf(err, el, "cannot start %s: %s", s->names[i], strerror(errno));
@@ -230,35 +231,15 @@ int node_pick_server(struct run *r, const char *server, char *err, size_t el)
 
 int node_server_version(struct run *r)
 {
-    char *argv[8], line[256];
-    int fd[2], a = 0, status;
-    ssize_t n;
-    pid_t pid;
+    char *argv[8], line[256], *v;
+    int a = 0;
     for (int k = 0; k < r->n_launch; k++)
         argv[a++] = r->launch[k];
     if (r->n_launch > 1)
         argv[a++] = r->server_bin;
     argv[a++] = "--version";
     argv[a] = NULL;
-    if (pipe(fd) < 0)
-        return -1;
-    pid = fork();
-    if (pid == 0) {
-        dup2(fd[1], 1);
-        close(fd[0]);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(fd[1]);
-    n = pid > 0 ? read(fd[0], line, sizeof(line) - 1) : -1;
-    close(fd[0]);
-    if (pid > 0)
-        waitpid(pid, &status, 0);
-    if (n <= 0)
-        return -1;
-    line[n] = '\0';
-    char *v = strstr(line, "v=");
-    if (!v)
+    if (proc_capture(argv, line, sizeof(line)) != 0 || !(v = strstr(line, "v=")))
         return -1;
     snprintf(r->server_version, sizeof(r->server_version), "%.*s", (int)strcspn(v + 2, " \n"),
              v + 2);

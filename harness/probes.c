@@ -63,7 +63,9 @@ pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, struct regist
     /* stdout to the jsonl file, stderr to the log: a shell-free redirect. */
     char role[48];
     snprintf(role, sizeof(role), "probe:%s", cfg->name);
-    pid_t pid = proc_spawn_reg(reg, role, argv, p->out_path, p->log_path, env_extra);
+    const struct proc_opts po = {
+        .out = p->out_path, .err = p->log_path, .env = env_extra, .reg = reg, .role = role};
+    pid_t pid = proc_start(argv, &po);
     p->pid = pid;
     return pid;
 }

@@ -1,5 +1,7 @@
-/* proc: spawning, stopping and the registry of a run's resources. */
+/* proc: starting, signalling, reaping and stopping child processes. */
 #include "proc.h"
+
+#include "registry.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -13,38 +15,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static int mkdirs(const char *path)
-{
-    char buf[256];
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
-/* One write(2) per line, appended: a harness killed mid-way leaves whole
- * lines or none. */
-static int append_line(const char *dir, const char *name, const char *text)
-{
-    char path[512];
-    size_t len = strlen(text);
-    int fd, rc = 0;
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    if (write(fd, text, len) != (ssize_t)len)
-        rc = errno ? -errno : -EIO;
-    if (close(fd) < 0 && !rc)
-        rc = -errno;
-    return rc;
-}
 
 /* /proc/PID/stat read into buf; returns what follows the command name
  * (which may hold spaces and parentheses: fields count from the last ')'),
@@ -105,107 +75,74 @@ bool proc_alive_since(pid_t pid, uint64_t start)
     return st && st != 'Z' && st != 'X';
 }
 
-int reg_create(struct registry *r, const char *id, const char *netns, const char *tmpdir, char *err,
-               size_t errlen)
-{
-    char line[512];
-    pid_t self = getpid();
-    snprintf(r->dir, sizeof(r->dir), "%s/%s", PROC_REGISTRY, id);
-    if (mkdirs(r->dir) < 0) {
-        snprintf(err, errlen, "cannot create %s: %s", r->dir, strerror(errno));
-        return -1;
-    }
-    snprintf(line, sizeof(line), "%d %" PRIu64 "\n", (int)self, proc_start_time(self));
-    if (append_line(r->dir, "owner", line) < 0)
-        goto fail;
-    snprintf(line, sizeof(line), "%s\n", netns);
-    if (append_line(r->dir, "netns", line) < 0)
-        goto fail;
-    snprintf(line, sizeof(line), "%s\n", tmpdir);
-    if (append_line(r->dir, "tmpdir", line) < 0)
-        goto fail;
-    return 0;
-fail:
-    snprintf(err, errlen, "cannot write the registry %s: %s", r->dir, strerror(errno));
-    reg_remove(r);
-    return -1;
-}
-
-int reg_add_pid(struct registry *r, pid_t pid, const char *role)
-{
-    char line[128];
-    uint64_t start = proc_start_time(pid);
-    if (!start)
-        return -ESRCH;
-    snprintf(line, sizeof(line), "%d %" PRIu64 " %s\n", (int)pid, start, role ? role : "-");
-    return append_line(r->dir, "pids", line);
-}
-
-void reg_remove(struct registry *r)
-{
-    static const char *const files[] = {"netns", "tmpdir", "pids", "owner"};
-    char path[512];
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        snprintf(path, sizeof(path), "%s/%s", r->dir, files[i]);
-        unlink(path);
-    }
-    rmdir(r->dir);
-}
-
+/* A descriptor for out/err: a file appended to, /dev/null, or -1 to keep
+ * the caller's. */
 static int open_out(const char *path)
 {
+    if (path == PROC_KEEP)
+        return -1;
     return path ? open(path, O_WRONLY | O_CREAT | O_APPEND, 0644) : open("/dev/null", O_WRONLY);
 }
 
-pid_t proc_spawn_reg(struct registry *reg, const char *role, char *const argv[], const char *out,
-                     const char *err, const char *env)
+/* In the child, before exec: redirect, reset signals, detach the group. */
+static void child_setup(const struct proc_opts *o, int capture_fd)
+{
+    int fo = capture_fd >= 0 ? capture_fd : open_out(o->out);
+    int fe = o->err ? open_out(o->err) : fo;
+    int in = open("/dev/null", O_RDONLY);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    /* Own process group: a Ctrl-C meant for rift does not hit the servers
+     * before rift has decided what to do. */
+    if (!o->same_group)
+        setpgid(0, 0);
+    if (in >= 0)
+        dup2(in, 0);
+    if (fo >= 0)
+        dup2(fo, 1);
+    if (fe >= 0)
+        dup2(fe, 2);
+    for (int i = 3; i < 1024; i++)
+        close(i);
+    if (o->env)
+        putenv((char *)o->env);
+}
+
+/* Waits for the gate: the parent registers the child first; EOF means it
+ * died, and the child must not run anything. */
+static void child_wait_gate(int gate)
+{
+    char go;
+    ssize_t n;
+    while ((n = read(gate, &go, 1)) < 0 && errno == EINTR)
+        ;
+    if (n != 1)
+        _exit(126);
+}
+
+static pid_t start(char *const argv[], const struct proc_opts *o, int capture_fd)
 {
     int gate[2];
     pid_t pid;
     if (pipe2(gate, O_CLOEXEC) < 0)
         return -1;
-    pid = fork();
-    if (pid < 0) {
+    if ((pid = fork()) < 0) {
         close(gate[0]);
         close(gate[1]);
         return -1;
     }
     if (pid == 0) {
-        int fo, fe, in;
-        char go;
-        ssize_t n;
-        sigset_t none;
         close(gate[1]);
-        /* Wait until the parent has registered us; EOF means it died. */
-        while ((n = read(gate[0], &go, 1)) < 0 && errno == EINTR)
-            ;
-        if (n != 1)
-            _exit(126);
-        fo = open_out(out);
-        fe = err ? open_out(err) : -1;
-        in = open("/dev/null", O_RDONLY);
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGPIPE, SIG_DFL);
-        /* Own process group: a Ctrl-C meant for rift does not hit the
-         * servers before rift has decided what to do. */
-        setpgid(0, 0);
-        if (in >= 0)
-            dup2(in, 0);
-        if (fo >= 0) {
-            dup2(fo, 1);
-            dup2(fe >= 0 ? fe : fo, 2);
-        }
-        for (int i = 3; i < 1024; i++)
-            close(i);
-        if (env)
-            putenv((char *)env);
+        child_wait_gate(gate[0]);
+        child_setup(o, capture_fd);
         execvp(argv[0], argv);
         dprintf(2, "rift: cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
     close(gate[0]);
-    if (reg && reg_add_pid(reg, pid, role) < 0) {
+    if ((o->reg && reg_add_pid(o->reg, pid, o->role) < 0) || write(gate[1], "g", 1) != 1) {
         int st;
         close(gate[1]); /* the child exits without running anything */
         while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
@@ -213,20 +150,51 @@ pid_t proc_spawn_reg(struct registry *reg, const char *role, char *const argv[],
         errno = EIO;
         return -1;
     }
-    if (write(gate[1], "g", 1) != 1) {
-        int st;
-        close(gate[1]);
-        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-            ;
-        return -1;
-    }
     close(gate[1]);
     return pid;
 }
 
+pid_t proc_start(char *const argv[], const struct proc_opts *o)
+{
+    return start(argv, o, -1);
+}
+
 pid_t proc_spawn(char *const argv[], const char *log)
 {
-    return proc_spawn_reg(NULL, NULL, argv, log, NULL, NULL);
+    const struct proc_opts o = {.out = log};
+    return proc_start(argv, &o);
+}
+
+/* Wait for a child; its wait status, or -1. */
+static int wait_child(pid_t pid)
+{
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return status;
+}
+
+int proc_capture(char *const argv[], char *out, size_t len)
+{
+    const struct proc_opts o = {.err = PROC_KEEP};
+    int fd[2], status;
+    size_t got = 0;
+    ssize_t n;
+    pid_t pid;
+    if (pipe2(fd, O_CLOEXEC) < 0)
+        return -1;
+    pid = start(argv, &o, fd[1]);
+    close(fd[1]);
+    while (pid > 0 && got + 1 < len &&
+           ((n = read(fd[0], out + got, len - 1 - got)) > 0 || (n < 0 && errno == EINTR)))
+        if (n > 0)
+            got += (size_t)n;
+    close(fd[0]);
+    out[got] = '\0';
+    if (pid < 0 || (status = wait_child(pid)) < 0)
+        return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 int proc_signal_child(pid_t pid, int sig)
@@ -285,181 +253,7 @@ int proc_stop(pid_t pid, int ms)
 
 int proc_run(char *const argv[])
 {
-    int status;
     pid_t pid = proc_spawn(argv, NULL);
-    if (pid < 0)
-        return -1;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static int read_line(const char *dir, const char *name, char *out, size_t len)
-{
-    char path[512];
-    FILE *f;
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "r");
-    if (!f)
-        return -1;
-    if (!fgets(out, (int)len, f)) {
-        fclose(f);
-        return -1;
-    }
-    fclose(f);
-    out[strcspn(out, "\n")] = '\0';
-    return 0;
-}
-
-/* "PID START [...]" with both numbers whole and PID > 1. */
-static bool parse_pid_start(const char *line, pid_t *pid, uint64_t *start)
-{
-    char *end;
-    long p;
-    unsigned long long s;
-    errno = 0;
-    p = strtol(line, &end, 10);
-    if (errno || end == line || *end != ' ' || p <= 1 || p > 4194304)
-        return false;
-    line = end + 1;
-    s = strtoull(line, &end, 10);
-    if (errno || end == line || (*end != ' ' && *end != '\n' && *end != '\0') || !s)
-        return false;
-    *pid = (pid_t)p;
-    *start = (uint64_t)s;
-    return true;
-}
-
-/* A run (or matrix) whose rift process still runs is not left over. */
-static bool owner_alive(const struct registry *r, pid_t *owner)
-{
-    char line[64];
-    uint64_t start;
-    if ((read_line(r->dir, "owner", line, sizeof(line)) < 0 &&
-         read_line(r->dir, ".rift-owner", line, sizeof(line)) < 0) ||
-        !parse_pid_start(line, owner, &start))
-        return false;
-    return proc_alive_since(*owner, start);
-}
-
-#define CLEANUP_MAX_PIDS 1024
-
-/* SIGKILL every registered process that is still the one registered. */
-static int stop_registered(const struct registry *r)
-{
-    char path[512], line[256];
-    pid_t pids[CLEANUP_MAX_PIDS];
-    uint64_t starts[CLEANUP_MAX_PIDS];
-    int np = 0;
-    FILE *f;
-    snprintf(path, sizeof(path), "%s/pids", r->dir);
-    if (!(f = fopen(path, "r")))
-        return 0;
-    while (np < CLEANUP_MAX_PIDS && fgets(line, sizeof(line), f)) {
-        pid_t pid;
-        uint64_t start;
-        if (!parse_pid_start(line, &pid, &start) || !proc_alive_since(pid, start))
-            continue;
-        if (kill(pid, SIGKILL) == 0) {
-            pids[np] = pid;
-            starts[np++] = start;
-        }
-    }
-    fclose(f);
-    /* Wait until they are gone (or zombies): the caller's next look should
-     * not find them. */
-    for (int waited = 0; waited < 5000; waited += 10) {
-        int running = 0;
-        for (int k = 0; k < np; k++)
-            running += proc_alive_since(pids[k], starts[k]);
-        if (!running)
-            break;
-        struct timespec ts = {0, 10000000};
-        nanosleep(&ts, NULL);
-    }
-    return np;
-}
-
-int proc_mark_owner(const char *dir)
-{
-    char line[64];
-    pid_t self = getpid();
-    snprintf(line, sizeof(line), "%d %" PRIu64 "\n", (int)self, proc_start_time(self));
-    return append_line(dir, ".rift-owner", line);
-}
-
-/* rift matrix's temp dirs whose rift process is gone. */
-static void cleanup_owned_tmp(void)
-{
-    DIR *d = opendir("/tmp");
-    struct dirent *e;
-    const char *base = PROC_TMP_PREFIX + 5; /* after "/tmp/" */
-    if (!d)
-        return;
-    while ((e = readdir(d))) {
-        struct registry r;
-        pid_t owner;
-        if (strncmp(e->d_name, base, strlen(base)) != 0 || strchr(e->d_name, '/'))
-            continue;
-        snprintf(r.dir, sizeof(r.dir), "/tmp/%s", e->d_name);
-        if (owner_alive(&r, &owner))
-            continue;
-        char *const argv[] = {"rm", "-rf", r.dir, NULL};
-        proc_run(argv);
-        printf("rift cleanup: removed %s (its rift matrix is gone)\n", r.dir);
-    }
-    closedir(d);
-}
-
-int reg_cleanup_all(void)
-{
-    DIR *d;
-    struct dirent *e;
-    int runs = 0;
-    cleanup_owned_tmp();
-    if (!(d = opendir(PROC_REGISTRY)))
-        return 0;
-    while ((e = readdir(d))) {
-        struct registry r;
-        char netns[128], tmp[256];
-        pid_t owner;
-        int killed;
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(r.dir, sizeof(r.dir), "%s/%s", PROC_REGISTRY, e->d_name);
-        if (owner_alive(&r, &owner)) {
-            printf("rift cleanup: run %s is still running (rift pid %d): left alone\n", e->d_name,
-                   (int)owner);
-            continue;
-        }
-        killed = stop_registered(&r);
-        if (read_line(r.dir, "netns", netns, sizeof(netns)) == 0 && !strncmp(netns, "rift-", 5) &&
-            !strchr(netns, '/')) {
-            char path[512];
-            snprintf(path, sizeof(path), "/run/netns/%s", netns);
-            if (access(path, F_OK) == 0) {
-                char *const argv[] = {"ip", "netns", "delete", netns, NULL};
-                proc_run(argv);
-            } else {
-                netns[0] = '\0';
-            }
-        } else {
-            netns[0] = '\0';
-        }
-        if (read_line(r.dir, "tmpdir", tmp, sizeof(tmp)) == 0 && !strncmp(tmp, "/tmp/rift-", 10) &&
-            !strstr(tmp, "..") && access(tmp, F_OK) == 0) {
-            char *const argv[] = {"rm", "-rf", tmp, NULL};
-            proc_run(argv);
-        } else {
-            tmp[0] = '\0';
-        }
-        printf("rift cleanup: run %s: stopped %d process%s, removed namespace %s, temp dir %s\n",
-               e->d_name, killed, killed == 1 ? "" : "es", netns[0] ? netns : "-",
-               tmp[0] ? tmp : "-");
-        reg_remove(&r);
-        runs++;
-    }
-    closedir(d);
-    return runs;
+    int status = pid < 0 ? -1 : wait_child(pid);
+    return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

@@ -42,7 +42,8 @@ int step_start_shim(struct run *r, char *err, size_t el)
     fclose(f);
     free(text);
     char *const argv[] = {r->shim_bin, "--policy", policy, NULL};
-    r->shim_pid = proc_spawn_reg(&r->reg, "shim", argv, r->shim_log, NULL, NULL);
+    const struct proc_opts po = {.out = r->shim_log, .reg = &r->reg, .role = "shim"};
+    r->shim_pid = proc_start(argv, &po);
     if (r->shim_pid < 0) {
         r->shim_pid = 0;
         snprintf(err, el, "cannot start %s", r->shim_bin);

@@ -1,0 +1,266 @@
+/* registry: what a run created, written down before it exists
+ * (/run/rift/runs/ID: owner, netns, tmpdir, pids), and `rift cleanup`, which
+ * removes what runs whose rift process is gone left behind. */
+#include "registry.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proc.h"
+
+static int mkdirs(const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* One write(2) per line, appended: a harness killed mid-way leaves whole
+ * lines or none. */
+static int append_line(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    size_t len = strlen(text);
+    int fd, rc = 0;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    if (write(fd, text, len) != (ssize_t)len)
+        rc = errno ? -errno : -EIO;
+    if (close(fd) < 0 && !rc)
+        rc = -errno;
+    return rc;
+}
+
+int reg_create(struct registry *r, const char *id, const char *netns, const char *tmpdir, char *err,
+               size_t errlen)
+{
+    char line[512];
+    pid_t self = getpid();
+    snprintf(r->dir, sizeof(r->dir), "%s/%s", PROC_REGISTRY, id);
+    if (mkdirs(r->dir) < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", r->dir, strerror(errno));
+        return -1;
+    }
+    snprintf(line, sizeof(line), "%d %" PRIu64 "\n", (int)self, proc_start_time(self));
+    if (append_line(r->dir, "owner", line) < 0)
+        goto fail;
+    snprintf(line, sizeof(line), "%s\n", netns);
+    if (append_line(r->dir, "netns", line) < 0)
+        goto fail;
+    snprintf(line, sizeof(line), "%s\n", tmpdir);
+    if (append_line(r->dir, "tmpdir", line) < 0)
+        goto fail;
+    return 0;
+fail:
+    snprintf(err, errlen, "cannot write the registry %s: %s", r->dir, strerror(errno));
+    reg_remove(r);
+    return -1;
+}
+
+int reg_add_pid(struct registry *r, pid_t pid, const char *role)
+{
+    char line[128];
+    uint64_t start = proc_start_time(pid);
+    if (!start)
+        return -ESRCH;
+    snprintf(line, sizeof(line), "%d %" PRIu64 " %s\n", (int)pid, start, role ? role : "-");
+    return append_line(r->dir, "pids", line);
+}
+
+void reg_remove(struct registry *r)
+{
+    static const char *const files[] = {"netns", "tmpdir", "pids", "owner"};
+    char path[512];
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", r->dir, files[i]);
+        unlink(path);
+    }
+    rmdir(r->dir);
+}
+
+static int read_line(const char *dir, const char *name, char *out, size_t len)
+{
+    char path[512];
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "r");
+    if (!f)
+        return -1;
+    if (!fgets(out, (int)len, f)) {
+        fclose(f);
+        return -1;
+    }
+    fclose(f);
+    out[strcspn(out, "\n")] = '\0';
+    return 0;
+}
+
+/* "PID START [...]" with both numbers whole and PID > 1. */
+static bool parse_pid_start(const char *line, pid_t *pid, uint64_t *start)
+{
+    char *end;
+    long p;
+    unsigned long long s;
+    errno = 0;
+    p = strtol(line, &end, 10);
+    if (errno || end == line || *end != ' ' || p <= 1 || p > 4194304)
+        return false;
+    line = end + 1;
+    s = strtoull(line, &end, 10);
+    if (errno || end == line || (*end != ' ' && *end != '\n' && *end != '\0') || !s)
+        return false;
+    *pid = (pid_t)p;
+    *start = (uint64_t)s;
+    return true;
+}
+
+/* A run (or matrix) whose rift process still runs is not left over. */
+static bool owner_alive(const struct registry *r, pid_t *owner)
+{
+    char line[64];
+    uint64_t start;
+    if ((read_line(r->dir, "owner", line, sizeof(line)) < 0 &&
+         read_line(r->dir, ".rift-owner", line, sizeof(line)) < 0) ||
+        !parse_pid_start(line, owner, &start))
+        return false;
+    return proc_alive_since(*owner, start);
+}
+
+#define CLEANUP_MAX_PIDS 1024
+
+/* SIGKILL every registered process that is still the one registered. */
+static int stop_registered(const struct registry *r)
+{
+    char path[512], line[256];
+    pid_t pids[CLEANUP_MAX_PIDS];
+    uint64_t starts[CLEANUP_MAX_PIDS];
+    int np = 0;
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/pids", r->dir);
+    if (!(f = fopen(path, "r")))
+        return 0;
+    while (np < CLEANUP_MAX_PIDS && fgets(line, sizeof(line), f)) {
+        pid_t pid;
+        uint64_t start;
+        if (!parse_pid_start(line, &pid, &start) || !proc_alive_since(pid, start))
+            continue;
+        if (kill(pid, SIGKILL) == 0) {
+            pids[np] = pid;
+            starts[np++] = start;
+        }
+    }
+    fclose(f);
+    /* Wait until they are gone (or zombies): the caller's next look should
+     * not find them. */
+    for (int waited = 0; waited < 5000; waited += 10) {
+        int running = 0;
+        for (int k = 0; k < np; k++)
+            running += proc_alive_since(pids[k], starts[k]);
+        if (!running)
+            break;
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    return np;
+}
+
+int proc_mark_owner(const char *dir)
+{
+    char line[64];
+    pid_t self = getpid();
+    snprintf(line, sizeof(line), "%d %" PRIu64 "\n", (int)self, proc_start_time(self));
+    return append_line(dir, ".rift-owner", line);
+}
+
+/* rift matrix's temp dirs whose rift process is gone. */
+static void cleanup_owned_tmp(void)
+{
+    DIR *d = opendir("/tmp");
+    struct dirent *e;
+    const char *base = PROC_TMP_PREFIX + 5; /* after "/tmp/" */
+    if (!d)
+        return;
+    while ((e = readdir(d))) {
+        struct registry r;
+        pid_t owner;
+        if (strncmp(e->d_name, base, strlen(base)) != 0 || strchr(e->d_name, '/'))
+            continue;
+        snprintf(r.dir, sizeof(r.dir), "/tmp/%s", e->d_name);
+        if (owner_alive(&r, &owner))
+            continue;
+        char *const argv[] = {"rm", "-rf", r.dir, NULL};
+        proc_run(argv);
+        printf("rift cleanup: removed %s (its rift matrix is gone)\n", r.dir);
+    }
+    closedir(d);
+}
+
+int reg_cleanup_all(void)
+{
+    DIR *d;
+    struct dirent *e;
+    int runs = 0;
+    cleanup_owned_tmp();
+    if (!(d = opendir(PROC_REGISTRY)))
+        return 0;
+    while ((e = readdir(d))) {
+        struct registry r;
+        char netns[128], tmp[256];
+        pid_t owner;
+        int killed;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(r.dir, sizeof(r.dir), "%s/%s", PROC_REGISTRY, e->d_name);
+        if (owner_alive(&r, &owner)) {
+            printf("rift cleanup: run %s is still running (rift pid %d): left alone\n", e->d_name,
+                   (int)owner);
+            continue;
+        }
+        killed = stop_registered(&r);
+        if (read_line(r.dir, "netns", netns, sizeof(netns)) == 0 && !strncmp(netns, "rift-", 5) &&
+            !strchr(netns, '/')) {
+            char path[512];
+            snprintf(path, sizeof(path), "/run/netns/%s", netns);
+            if (access(path, F_OK) == 0) {
+                char *const argv[] = {"ip", "netns", "delete", netns, NULL};
+                proc_run(argv);
+            } else {
+                netns[0] = '\0';
+            }
+        } else {
+            netns[0] = '\0';
+        }
+        if (read_line(r.dir, "tmpdir", tmp, sizeof(tmp)) == 0 && !strncmp(tmp, "/tmp/rift-", 10) &&
+            !strstr(tmp, "..") && access(tmp, F_OK) == 0) {
+            char *const argv[] = {"rm", "-rf", tmp, NULL};
+            proc_run(argv);
+        } else {
+            tmp[0] = '\0';
+        }
+        printf("rift cleanup: run %s: stopped %d process%s, removed namespace %s, temp dir %s\n",
+               e->d_name, killed, killed == 1 ? "" : "es", netns[0] ? netns : "-",
+               tmp[0] ? tmp : "-");
+        reg_remove(&r);
+        runs++;
+    }
+    closedir(d);
+    return runs;
+}

@@ -1,0 +1,37 @@
+/* registry: the run registry. Every resource a run creates is written to
+ * /run/rift/runs/ID before it exists (the namespace and temp dir names) or
+ * before it may exec (each process, with its start time), so that `rift
+ * cleanup` can remove it even after the harness was killed, and never
+ * signals a process that merely reuses a PID. */
+#ifndef RIFT_REGISTRY_H
+#define RIFT_REGISTRY_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define PROC_REGISTRY "/run/rift/runs"
+
+struct registry {
+    char dir[256]; /* /run/rift/runs/ID */
+};
+
+/* The registry folder of run ID, holding the namespace and temp dir names
+ * (written before either exists) and the run's own PID. */
+int reg_create(struct registry *r, const char *id, const char *netns, const char *tmpdir, char *err,
+               size_t errlen);
+/* Record a process: "PID STARTTIME ROLE". 0, or -errno. */
+int reg_add_pid(struct registry *r, pid_t pid, const char *role);
+void reg_remove(struct registry *r);
+
+/* Mark a temp dir of this process (rift matrix's) as ours: `rift cleanup`
+ * removes it once this process is gone. */
+#define PROC_TMP_PREFIX "/tmp/rift-matrix-"
+int proc_mark_owner(const char *dir);
+
+/* `rift cleanup`: stop what every registered run left whose rift process
+ * is gone, delete its network namespace and temp dir, and the temp dirs
+ * of `rift matrix` processes that are gone. Prints what it removed.
+ * Returns the number of runs cleaned. */
+int reg_cleanup_all(void);
+
+#endif
