@@ -155,7 +155,11 @@ static int64_t take_line(struct probe_rt *p, const char *line, int64_t t0_ms, in
                     n--;
                 if (n && o[10 + n - 1] == '}')
                     n--;
-                snprintf(p->options, sizeof(p->options), "%.*s", (int)n, o + 10);
+                /* it goes into report.json as it is: whole or not at all */
+                if (n < sizeof(p->options) && n >= 2 && o[10] == '{' && o[10 + n - 1] == '}')
+                    snprintf(p->options, sizeof(p->options), "%.*s", (int)n, o + 10);
+                else
+                    snprintf(p->options, sizeof(p->options), "{\"unreadable\":true}");
             }
         }
         return -1;

@@ -180,16 +180,25 @@ int proc_capture(char *const argv[], char *out, size_t len)
     const struct proc_opts o = {.err = PROC_KEEP};
     int fd[2], status;
     size_t got = 0;
-    ssize_t n;
     pid_t pid;
     if (pipe2(fd, O_CLOEXEC) < 0)
         return -1;
     pid = start(argv, &o, fd[1]);
     close(fd[1]);
-    while (pid > 0 && got + 1 < len &&
-           ((n = read(fd[0], out + got, len - 1 - got)) > 0 || (n < 0 && errno == EINTR)))
-        if (n > 0)
+    /* read to the end: what does not fit is dropped, so that the child
+     * never dies of a closed pipe */
+    while (pid > 0) {
+        char sink[512];
+        char *to = got + 1 < len ? out + got : sink;
+        size_t room = got + 1 < len ? len - 1 - got : sizeof(sink);
+        ssize_t n = read(fd[0], to, room);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        if (to != sink)
             got += (size_t)n;
+    }
     close(fd[0]);
     out[got] = '\0';
     if (pid < 0 || (status = wait_child(pid)) < 0)

@@ -55,9 +55,13 @@ int reg_create(struct registry *r, const char *id, const char *netns, const char
     char line[512];
     pid_t self = getpid();
     snprintf(r->dir, sizeof(r->dir), "%s/%s", PROC_REGISTRY, id);
-    if (mkdirs(r->dir) < 0) {
-        snprintf(err, errlen, "cannot create %s: %s", r->dir, strerror(errno));
-        return -1;
+    /* the run's own folder must be new: an id that a leftover run still
+     * holds is refused (EEXIST), and the caller draws another */
+    if (mkdirs(PROC_REGISTRY) < 0 || mkdir(r->dir, 0755) < 0) {
+        int e = errno;
+        snprintf(err, errlen, "cannot create %s: %s", r->dir, strerror(e));
+        errno = e;
+        return e == EEXIST ? -2 : -1;
     }
     snprintf(line, sizeof(line), "%d %" PRIu64 "\n", (int)self, proc_start_time(self));
     if (append_line(r->dir, "owner", line) < 0)
@@ -190,6 +194,19 @@ int proc_mark_owner(const char *dir)
     return append_line(dir, ".rift-owner", line);
 }
 
+/* A directory (not a symlink) owned by us with a parseable .rift-owner. */
+static bool own_marked_dir(const struct registry *r)
+{
+    struct stat sb;
+    char line[64];
+    pid_t pid;
+    uint64_t start;
+    if (lstat(r->dir, &sb) < 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid())
+        return false;
+    return read_line(r->dir, ".rift-owner", line, sizeof(line)) == 0 &&
+           parse_pid_start(line, &pid, &start);
+}
+
 /* rift matrix's temp dirs whose rift process is gone. */
 static void cleanup_owned_tmp(void)
 {
@@ -204,7 +221,9 @@ static void cleanup_owned_tmp(void)
         if (strncmp(e->d_name, base, strlen(base)) != 0 || strchr(e->d_name, '/'))
             continue;
         snprintf(r.dir, sizeof(r.dir), "/tmp/%s", e->d_name);
-        if (owner_alive(&r, &owner))
+        /* only a real directory of ours, marked by its matrix, whose matrix
+         * is gone: a user's --report folder of the same name has no marker */
+        if (!own_marked_dir(&r) || owner_alive(&r, &owner))
             continue;
         char *const argv[] = {"rm", "-rf", r.dir, NULL};
         proc_run(argv);

@@ -16,7 +16,8 @@ struct registry {
 };
 
 /* The registry folder of run ID, holding the namespace and temp dir names
- * (written before either exists) and the run's own PID. */
+ * (written before either exists) and the run's own PID. -1 with err, or
+ * -2 when ID is taken (a leftover run of that id is still registered). */
 int reg_create(struct registry *r, const char *id, const char *netns, const char *tmpdir, char *err,
                size_t errlen);
 /* Record a process: "PID STARTTIME ROLE". 0, or -errno. */

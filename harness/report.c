@@ -142,6 +142,8 @@ void report_summary(struct run *r, FILE *f, const struct check_result *res, int 
         for (int i = 0; i < r->scn->n_probes; i++) {
             const struct probe_rt *p = &r->probes[i];
             char ms[24];
+            if (!p->cfg)
+                continue; /* never started: the run failed before */
             snprintf(ms, sizeof(ms), p->healed ? "%" PRId64 : "-", p->heal_ms);
             fprintf(f, "%-10s %-10s %-28s %-7s %8s  %s\n", p->cfg->name,
                     p->version[0] ? p->version : "?", base, p->healed ? "yes" : "never", ms,
@@ -256,9 +258,11 @@ static void json_checks(FILE *f, const struct run *r, const struct check_result 
 static void json_clients(FILE *f, const struct run *r)
 {
     fputs("],\"clients\":[", f);
-    for (int i = 0; r->probes_started && i < r->scn->n_probes; i++) {
+    for (int i = 0, k = 0; r->probes_started && i < r->scn->n_probes; i++) {
         const struct probe_rt *p = &r->probes[i];
-        fprintf(f, "%s{\"name\":\"%s\",\"version\":", i ? "," : "", p->cfg->name);
+        if (!p->cfg)
+            continue; /* never started: the run failed before it */
+        fprintf(f, "%s{\"name\":\"%s\",\"version\":", k++ ? "," : "", p->cfg->name);
         esc_json(f, p->version);
         fprintf(f, ",\"healed\":%s,\"heal_ms\":", p->healed ? "true" : "false");
         if (p->healed)

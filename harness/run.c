@@ -242,30 +242,45 @@ static int preflight(struct run *r, char *err, size_t el)
  * cleanup` does not know of. 0 or 2. */
 static int make_identity(struct run *r, char *err, size_t el)
 {
-    uint32_t rnd;
     snprintf(r->shim_bin, sizeof(r->shim_bin), "%s/rift-shim", r->o->self_dir);
     if (r->o->seed_given)
         r->seed = r->o->seed;
     else if (getrandom(&r->seed, sizeof(r->seed), 0) != sizeof(r->seed))
         r->seed = (uint64_t)time(NULL);
     r->seed &= 0xffffffffffffull; /* short enough to type */
-    if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
-        rnd = (uint32_t)getpid();
-    snprintf(r->id, sizeof(r->id), "%06x", rnd & 0xffffff);
-    snprintf(r->netns, sizeof(r->netns), "rift-%s", r->id);
-    snprintf(r->tmp, sizeof(r->tmp), "/tmp/rift-%s", r->id);
-    if (reg_create(&r->reg, r->id, r->netns, r->tmp, err, el) < 0) {
-        fprintf(stderr, "rift: %s\n", err);
-        return 2;
-    }
-    r->reg_made = true;
-    if (mkdir(r->tmp, 0700) < 0) {
-        fprintf(stderr, "rift: cannot create %s: %s\n", r->tmp, strerror(errno));
+    /* An id nothing holds yet: not a leftover run's registry, namespace or
+     * temp dir (those belong to `rift cleanup`, never to a new run). */
+    for (int attempt = 0; attempt < 16; attempt++) {
+        uint32_t rnd;
+        char ns_path[64];
+        int rc;
+        if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+            rnd = (uint32_t)getpid() + (uint32_t)attempt;
+        snprintf(r->id, sizeof(r->id), "%06x", rnd & 0xffffff);
+        snprintf(r->netns, sizeof(r->netns), "rift-%s", r->id);
+        snprintf(r->tmp, sizeof(r->tmp), "/tmp/rift-%s", r->id);
+        snprintf(ns_path, sizeof(ns_path), "/run/netns/%s", r->netns);
+        if (access(ns_path, F_OK) == 0)
+            continue;
+        if ((rc = reg_create(&r->reg, r->id, r->netns, r->tmp, err, el)) == -2)
+            continue;
+        if (rc < 0) {
+            fprintf(stderr, "rift: %s\n", err);
+            return 2;
+        }
+        if (mkdir(r->tmp, 0700) == 0) {
+            r->reg_made = true;
+            return 0;
+        }
+        rc = errno;
         reg_remove(&r->reg);
-        r->reg_made = false;
-        return 2;
+        if (rc != EEXIST) {
+            fprintf(stderr, "rift: cannot create %s: %s\n", r->tmp, strerror(rc));
+            return 2;
+        }
     }
-    return 0;
+    fprintf(stderr, "rift: no free run id after 16 tries (run `rift cleanup`)\n");
+    return 2;
 }
 
 /* The namespace, the servers, the cluster, the shim, preloaded keys: up to

@@ -101,12 +101,11 @@ void step_join_migrations(struct run *r)
 static int step_restart(struct run *r, const struct scn_step *st, char *err, size_t el)
 {
     struct node_rt *n = &r->nodes[st->node];
-    if (!n->down) {
+    if (!n->down)
         node_down(r, st->node, "stopped by the restart at %.3f s", (double)run_ms(r) / 1000.0);
+    /* a server killed a moment ago may still hold its port: wait for it */
+    if (n->pid > 0)
         proc_stop(n->pid, 5000);
-    } else {
-        proc_reap(n->pid, NULL);
-    }
     n->pid = 0;
     if (n->admin) {
         redisFree(n->admin);
@@ -170,14 +169,18 @@ static int step_migrate(struct run *r, const struct scn_step *st, char *err, siz
 int step_run(struct run *r, const struct scn_step *st, char *err, size_t el)
 {
     const struct scenario *s = r->scn;
-    char line[160], reply[512], skip[160] = "";
+    char line[160], reply[512] = "", skip[160] = "";
     /* exits since the last sample are recorded before a step acts on a node */
     obs_reap_nodes(r);
     switch (st->kind) {
     case STEP_FAULT:
         snprintf(line, sizeof(line), "%s %s", st->on ? "on" : "off",
                  s->faults.rules[st->fault].name);
-        if (step_shim_request(r, line, reply, sizeof(reply)) < 0 || strcmp(reply, "ok") != 0) {
+        if (step_shim_request(r, line, reply, sizeof(reply)) < 0) {
+            snprintf(err, el, "rift-shim: %s: %s", line, r->shim_err);
+            return -1;
+        }
+        if (strcmp(reply, "ok") != 0) {
             snprintf(err, el, "rift-shim: %s: %s", line, reply);
             return -1;
         }

@@ -417,3 +417,55 @@ def test_sigkill_of_rift_matrix_then_cleanup_leaves_nothing(ns):
     check(len(tmp) == 1 and "/tmp/" + tmp[0] in before, "no matrix temp dir: %s" % before)
     check("removed /tmp/%s (its rift matrix is gone)" % tmp[0] in r.stdout, r.stdout)
     check(rift_leftovers() == [], "left after cleanup: %s" % rift_leftovers())
+
+
+def test_cleanup_leaves_a_users_folder_named_like_a_matrix_dir(ns):
+    # `rift matrix --report /tmp/rift-matrix-results` is the user's folder:
+    # no owner marker, so `rift cleanup` must not touch it.
+    d = "/tmp/rift-matrix-results-%d" % os.getpid()
+    os.makedirs(d)
+    try:
+        with open(os.path.join(d, "matrix.json"), "w") as f:
+            f.write("{}")
+        r = subprocess.run([RIFT, "cleanup"], capture_output=True, text=True)
+        check(r.returncode == 0, r.stderr)
+        check(os.path.exists(os.path.join(d, "matrix.json")), "cleanup removed %s" % d)
+        print("  %s kept: %s" % (d, r.stdout.strip().splitlines()[-1]))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_restart_right_after_kill_waits_for_the_old_server(ns):
+    path = os.path.join(ns.tmp, "kr.ini")
+    with open(path, "w") as f:
+        f.write("[cluster]\nmasters = 3\nreplicas = 1\n[timeline]\n0.5s = kill m2r1\n"
+                "0.5s = restart m2r1\n1.0s = wait converged\n[check]\nconverge_within = 15s\n")
+    report = os.path.join(ns.tmp, "report")
+    r, secs = rift_run(path, report)
+    rep = json.load(open(os.path.join(report, "report.json")))
+    checks = {c["name"]: c for c in rep["checks"]}
+    print("  kill and restart at the same moment: exit %d in %.1f s; crashes %s" % (
+        r.returncode, secs, checks["crashes"]["detail"]))
+    check(r.returncode == 0, "exit %d:\n%s\n%s" % (r.returncode, r.stdout, r.stderr[-3000:]))
+    check(checks["crashes"]["status"] == "pass" and checks["convergence"]["status"] == "pass",
+          checks)
+    check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
+
+
+def test_a_shim_that_dies_is_an_error_naming_why(ns):
+    path = os.path.join(ns.tmp, "shim-dies.ini")
+    with open(path, "w") as f:
+        f.write("[cluster]\nmasters = 3\nreplicas = 0\n[fault f]\nfrom = m1\nto = m2\n"
+                "delay = 1ms\n[timeline]\n3s = fault f on\n4s = wait converged\n")
+    report = os.path.join(ns.tmp, "report")
+    p = subprocess.Popen([RIFT, "run", path, "--report", report], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: [x for x, _, role in registered() if role == "shim"], 60, "the shim")
+    time.sleep(0.5)
+    os.kill([x for x, _, role in registered() if role == "shim"][0], signal.SIGKILL)
+    out, err = p.communicate(timeout=60)
+    rep = json.load(open(os.path.join(report, "report.json")))
+    print("  exit %d: %s" % (p.returncode, rep.get("error")))
+    check(p.returncode == 2 and rep["verdict"] == "error", "exit %d: %s" % (p.returncode, err))
+    check("rift-shim: on f: cannot connect to" in rep["error"], rep["error"])
+    check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
