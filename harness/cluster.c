@@ -28,14 +28,20 @@ static bool cluster_wait(struct run *r, bool (*pred)(struct run *, char *, size_
     return false;
 }
 
+/* Node i answers cmd with a reply of this type (holding needle, if any). */
+static bool reply_is(struct run *r, int i, const char *cmd, int type, const char *needle)
+{
+    redisReply *rep = node_cmd(r, i, cmd);
+    bool ok = rep && rep->type == type && (!needle || strstr(rep->str, needle));
+    if (rep)
+        freeReplyObject(rep);
+    return ok;
+}
+
 static bool all_answer(struct run *r, char *why, size_t wl)
 {
     for (int i = 0; i < r->scn->n_nodes; i++) {
-        redisReply *rep = node_cmd(r, i, "PING");
-        bool ok = rep && rep->type == REDIS_REPLY_STATUS;
-        if (rep)
-            freeReplyObject(rep);
-        if (!ok) {
+        if (!reply_is(r, i, "PING", REDIS_REPLY_STATUS, NULL)) {
             snprintf(why, wl, "%s does not answer PING", r->scn->names[i]);
             return false;
         }
@@ -60,20 +66,12 @@ static bool cluster_ready(struct run *r, char *why, size_t wl)
     obs_sample(r, false);
     if (!obs_converged(r, why, wl))
         return false;
-    for (int i = 0; i < r->scn->n_nodes; i++) {
-        redisReply *rep;
-        bool up;
-        if (r->scn->primary_of[i] < 0)
-            continue;
-        rep = node_cmd(r, i, "INFO replication");
-        up = rep && rep->type == REDIS_REPLY_STRING && strstr(rep->str, "master_link_status:up");
-        if (rep)
-            freeReplyObject(rep);
-        if (!up) {
+    for (int i = 0; i < r->scn->n_nodes; i++)
+        if (r->scn->primary_of[i] >= 0 &&
+            !reply_is(r, i, "INFO replication", REDIS_REPLY_STRING, "master_link_status:up")) {
             snprintf(why, wl, "%s has not synced with its primary", r->scn->names[i]);
             return false;
         }
-    }
     return true;
 }
 

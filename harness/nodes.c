@@ -93,33 +93,29 @@ int node_start(struct run *r, int i, char *err, size_t el)
         argv[a++] = r->launch[k];
     if (r->n_launch > 1)
         argv[a++] = r->server_bin;
-    argv[a++] = "--bind";
-    argv[a++] = ip;
-    argv[a++] = "--bind-source-addr";
-    argv[a++] = ip;
-    argv[a++] = "--port";
-    argv[a++] = port;
-    argv[a++] = "--cluster-enabled";
-    argv[a++] = "yes";
-    argv[a++] = "--cluster-config-file";
-    argv[a++] = conf;
-    argv[a++] = "--cluster-node-timeout";
-    argv[a++] = timeout;
-    argv[a++] = "--protected-mode";
-    argv[a++] = "no";
-    argv[a++] = "--save";
-    argv[a++] = "";
-    argv[a++] = "--appendonly";
-    argv[a++] = "no";
-    argv[a++] = "--dir";
-    argv[a++] = n->dir;
-    argv[a++] = "--logfile";
-    argv[a++] = n->log;
-    argv[a++] = "--daemonize";
-    argv[a++] = "no";
-    /* Replicas sync at once instead of after the default 5 s. */
-    argv[a++] = "--repl-diskless-sync-delay";
-    argv[a++] = "0";
+    /* Directives rift sets on every node: its own address for both the
+     * clients and the bus (bind-source-addr, or bus links leave from
+     * 127.0.0.1), nothing on disk but nodes.conf, replicas syncing at once
+     * instead of after the default 5 s. */
+    const char *const fixed[][2] = {
+        {"--bind", ip},
+        {"--bind-source-addr", ip},
+        {"--port", port},
+        {"--cluster-enabled", "yes"},
+        {"--cluster-config-file", conf},
+        {"--cluster-node-timeout", timeout},
+        {"--protected-mode", "no"},
+        {"--save", ""},
+        {"--appendonly", "no"},
+        {"--dir", n->dir},
+        {"--logfile", n->log},
+        {"--daemonize", "no"},
+        {"--repl-diskless-sync-delay", "0"},
+    };
+    for (size_t k = 0; k < sizeof(fixed) / sizeof(fixed[0]); k++) {
+        argv[a++] = (char *)fixed[k][0];
+        argv[a++] = (char *)fixed[k][1];
+    }
     char opt[SCN_MAX_CONF][132];
     for (int k = 0; k < s->n_conf; k++) {
         snprintf(opt[k], sizeof(opt[k]), "--%s", s->conf[k][0]);

@@ -63,6 +63,13 @@ static void json_msg(const char *s)
     putchar('"');
 }
 
+/* The message for a bad value of --NAME (the current optarg); exit 2. */
+static int bad_option(const char *name, const char *expected)
+{
+    fprintf(stderr, "rift-probe: --%s: expected %s, not \"%s\"\n", name, expected, optarg);
+    return 2;
+}
+
 /* nkeys keys spread evenly over the 16384 slots, then 4 more in each LO-HI
  * range (the slots a scenario migrates). The count, or -1 after a message. */
 static int make_keys(char keys[][48], int nkeys, char *ranges)
@@ -165,32 +172,17 @@ int main(int argc, char **argv)
             snprintf(source, sizeof(source), "%s", optarg);
             break;
         case 'd':
-            if (parse_double(optarg, 0, 604800, &duration) < 0 || duration <= 0) {
-                fprintf(stderr,
-                        "rift-probe: --duration: expected seconds, more than 0 and at "
-                        "most 604800, not \"%s\"\n",
-                        optarg);
-                return 2;
-            }
+            if (parse_double(optarg, 0, 604800, &duration) < 0 || duration <= 0)
+                return bad_option("duration", "seconds, more than 0 and at most 604800");
             break;
         case 'i':
             /* below a second: the sleep is one struct timespec's tv_nsec */
-            if (parse_double(optarg, 0, 999, &interval) < 0) {
-                fprintf(stderr,
-                        "rift-probe: --interval-ms: expected milliseconds, 0 to 999, not "
-                        "\"%s\"\n",
-                        optarg);
-                return 2;
-            }
+            if (parse_double(optarg, 0, 999, &interval) < 0)
+                return bad_option("interval-ms", "milliseconds, 0 to 999");
             break;
         case 'k':
-            if (cc_parse_int(optarg, 1, 256, &nkeys) < 0) {
-                fprintf(stderr,
-                        "rift-probe: --keys: expected a number of keys, 1 to 256, not "
-                        "\"%s\"\n",
-                        optarg);
-                return 2;
-            }
+            if (cc_parse_int(optarg, 1, 256, &nkeys) < 0)
+                return bad_option("keys", "a number of keys, 1 to 256");
             break;
         case 'r':
             snprintf(ranges, sizeof(ranges), "%s", optarg);
