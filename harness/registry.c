@@ -166,7 +166,10 @@ static int stop_registered(const struct registry *r)
         uint64_t start;
         if (!parse_pid_start(line, &pid, &start) || !proc_alive_since(pid, start))
             continue;
-        if (kill(pid, SIGKILL) == 0) {
+        /* Each was started as the leader of a process group of its own, so
+         * its group holds only its own descendants (a server's fork for a
+         * replica's sync, say): stop them together. */
+        if (kill(getpgid(pid) == pid ? -pid : pid, SIGKILL) == 0) {
             pids[np] = pid;
             starts[np++] = start;
         }
