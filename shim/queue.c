@@ -180,8 +180,10 @@ static void handle_msg(struct queue *q, const struct nlmsghdr *nlh, queue_packet
     pkt.mark = attr[NFQA_MARK] ? ntohl(mnl_attr_get_u32(attr[NFQA_MARK])) : 0;
     pkt.tstamp_ns = 0;
     if (attr[NFQA_TIMESTAMP]) {
-        const struct nfqnl_msg_packet_timestamp *ts = mnl_attr_get_payload(attr[NFQA_TIMESTAMP]);
-        pkt.tstamp_ns = be64toh(ts->sec) * 1000000000ull + be64toh(ts->usec) * 1000ull;
+        /* netlink attributes are 4-byte aligned, the struct's u64s need 8 */
+        struct nfqnl_msg_packet_timestamp ts;
+        memcpy(&ts, mnl_attr_get_payload(attr[NFQA_TIMESTAMP]), sizeof(ts));
+        pkt.tstamp_ns = be64toh(ts.sec) * 1000000000ull + be64toh(ts.usec) * 1000ull;
     }
     pkt.orig_len = attr[NFQA_CAP_LEN] ? ntohl(mnl_attr_get_u32(attr[NFQA_CAP_LEN])) : pkt.len;
     cb(&pkt, arg);
