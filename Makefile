@@ -8,7 +8,7 @@ CFLAGS  := -DDATA_DIR='"$(CURDIR)/tests/unit/data"' -std=c11 -D_GNU_SOURCE -O2 -
            -Wno-format-truncation -Werror -MMD -MP -I/usr/include/hiredis $(EXTRA_CFLAGS)
 LDFLAGS :=
 ifeq ($(ASAN),1)
-CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
 BUILD   := build-asan
 endif
@@ -161,7 +161,7 @@ run: deps
 # tests/fuzz/corpus/NAME/; a crashing input goes to $(BUILD)/fuzz/artifacts-NAME/.
 # A crash, a sanitizer report, a leak or a timeout fails the make.
 FUZZ_SECONDS ?= 30
-FUZZ_CC      := clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE
+FUZZ_CC      := clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE
 FUZZERS      := bus policy scenario ctl
 fuzz_bus_SRC      := proto/bus.c proto/pkt.c shim/msgflow.c
 fuzz_bus_SEEDS    := tests/unit/data/bus-*.bin
