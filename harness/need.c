@@ -45,7 +45,7 @@ static bool runs_ok(char *const argv[], const char *env)
     return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
-const char *need_probe_target(const char *probe)
+static const char *need_probe_target(const char *probe)
 {
     if (!strcmp(probe, "rift"))
         return "make";

@@ -13,7 +13,4 @@
  * missing piece and its make target. */
 int need_check(const struct scenario *s, const char *self_dir, char *err, size_t errlen);
 
-/* The make target and what a probe library is, for messages. */
-const char *need_probe_target(const char *probe);
-
 #endif

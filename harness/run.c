@@ -348,12 +348,13 @@ static int start_workload(struct run *r, char *err, size_t el)
 static int verify(struct run *r, char *err, size_t el)
 {
     step_join_migrations(r);
-    if (poll_probes(r, err, el) < 0)
-        return -1;
     for (int i = 0; r->probes_started && i < r->scn->n_probes; i++) {
         struct probe_rt *p = &r->probes[i];
         probe_poll(p, ready_mono_ms(r), r->first_fault_ms < 0 ? 0 : r->first_fault_ms,
                    r->converged_ms);
+        /* one that died before the end is rift's trouble, not a verdict */
+        if (probe_check(p, run_ms(r), err, el) < 0)
+            return -1;
         probe_stop(p);
         probe_finish(p, ready_mono_ms(r), r->converged_ms);
         run_progress(r, "client %s %s: %s%s%s", p->cfg->name, p->version,

@@ -11,7 +11,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
-#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

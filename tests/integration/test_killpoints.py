@@ -151,7 +151,6 @@ def test_sigkill_anywhere_then_cleanup_leaves_nothing(ns):
             i + 1, phase, delay, alive))
         check(left == [], "kill %d (%s +%d ms): left after cleanup: %s" % (
             i + 1, phase, delay, left))
-    check(len(results) == points, results)
     # Most kills must have hit a run that had left something to clean up
     # (one at +0 ms of cluster start may come before the run registered).
     hits = sum(1 for r in results if r[3] > 0)
