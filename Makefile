@@ -31,13 +31,14 @@ RIFT_SRC   := harness/rift.c harness/run.c harness/runstate.c harness/clock.c ha
               harness/observe.c harness/cluster.c harness/steps.c harness/checks.c harness/report.c \
               harness/proc.c harness/registry.c harness/view.c harness/scenario.c harness/timeline.c \
               harness/cclient.c harness/workload.c harness/migrate.c harness/probes.c harness/matrix.c \
-              harness/decode.c harness/need.c $(POLICY_SRC) $(PROTO_SRC)
+              harness/decode.c harness/need.c harness/sched.c harness/chaosgen.c harness/shrink.c \
+              harness/chaos.c $(POLICY_SRC) $(PROTO_SRC)
 RIFT_LIBS  := -lhiredis -linih -lpcap -lm -pthread
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view test_scenario test_ledger test_bus \
-              test_queue test_esc test_probes test_path test_runstate
+              test_queue test_esc test_probes test_path test_runstate test_chaos
 test_policy_SRC := tests/unit/test_policy.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 test_model_SRC  := tests/unit/test_model.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_hold_SRC   := tests/unit/test_hold.c shim/hold.c
@@ -53,6 +54,8 @@ test_probes_SRC := tests/unit/test_probes.c harness/probes.c harness/proc.c harn
 test_runstate_SRC := tests/unit/test_runstate.c harness/runstate.c harness/clock.c proto/pkt.c
 test_path_SRC   := tests/unit/test_path.c shim/path.c shim/daemon.c shim/hold.c shim/match.c \
                    shim/msgflow.c shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
+test_chaos_SRC  := tests/unit/test_chaos.c harness/chaosgen.c harness/sched.c harness/shrink.c \
+                   harness/clock.c harness/scenario.c harness/timeline.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c harness/timeline.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe

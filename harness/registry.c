@@ -210,18 +210,20 @@ static bool own_marked_dir(const struct registry *r)
            parse_pid_start(line, &pid, &start);
 }
 
-/* rift matrix's temp dirs whose rift process is gone. */
+/* Temp dirs of rift matrix, chaos and shrink whose rift process is gone. */
 static void cleanup_owned_tmp(void)
 {
     DIR *d = opendir("/tmp");
     struct dirent *e;
-    const char *base = PROC_TMP_PREFIX + 5; /* after "/tmp/" */
+    const char *base = PROC_TMP_PREFIX + 5, *chaos = PROC_TMP_CHAOS + 5; /* after "/tmp/" */
     if (!d)
         return;
     while ((e = readdir(d))) {
         struct registry r;
         pid_t owner;
-        if (strncmp(e->d_name, base, strlen(base)) != 0 || strchr(e->d_name, '/'))
+        if ((strncmp(e->d_name, base, strlen(base)) != 0 &&
+             strncmp(e->d_name, chaos, strlen(chaos)) != 0) ||
+            strchr(e->d_name, '/'))
             continue;
         snprintf(r.dir, sizeof(r.dir), "/tmp/%s", e->d_name);
         /* only a real directory of ours, marked by its matrix, whose matrix
@@ -230,7 +232,8 @@ static void cleanup_owned_tmp(void)
             continue;
         char *const argv[] = {"rm", "-rf", r.dir, NULL};
         proc_run(argv);
-        printf("rift cleanup: removed %s (its rift matrix is gone)\n", r.dir);
+        printf("rift cleanup: removed %s (its rift %s is gone)\n", r.dir,
+               strncmp(e->d_name, base, strlen(base)) ? "chaos or shrink" : "matrix");
     }
     closedir(d);
 }

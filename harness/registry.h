@@ -27,6 +27,7 @@ void reg_remove(struct registry *r);
 /* Mark a temp dir of this process (rift matrix's) as ours: `rift cleanup`
  * removes it once this process is gone. */
 #define PROC_TMP_PREFIX "/tmp/rift-matrix-"
+#define PROC_TMP_CHAOS "/tmp/rift-chaos-" /* rift chaos and rift shrink */
 int proc_mark_owner(const char *dir);
 
 /* `rift cleanup`: stop what every registered run left whose rift process

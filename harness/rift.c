@@ -1,15 +1,19 @@
 /* rift: the cluster fault-injection harness.
  *   rift run SCENARIO.ini [--seed N] [--report DIR] [--server redis|PATH]
+ *   rift chaos SPEC.ini [--seed N] [--time D | --rounds N] [--server S] [--report DIR]
+ *   rift shrink SCENARIO.ini [--runs N] [--check NAME] [--out FILE]
  *   rift cleanup */
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "chaos.h"
 #include "decode.h"
 #include "matrix.h"
 #include "proc.h"
@@ -30,16 +34,46 @@ static int parse_uint(const char *s, unsigned long long max, unsigned long long 
     return 0;
 }
 
+static void usage(FILE *f);
+
+/* --seed N: 0, or -1 after saying what is wrong. */
+static int opt_seed(const char *cmd, const char *v, uint64_t *seed, bool *given)
+{
+    unsigned long long n;
+    if (parse_uint(v, UINT64_MAX, &n) < 0) {
+        fprintf(stderr, "%s: --seed: expected an unsigned integer, not \"%s\"\n", cmd, v);
+        return -1;
+    }
+    *seed = n;
+    *given = true;
+    return 0;
+}
+
+/* The one operand after the options, or NULL after the usage. */
+static const char *operand(int argc, char **argv)
+{
+    if (optind != argc - 1) {
+        usage(stderr);
+        return NULL;
+    }
+    return argv[optind];
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: rift run SCENARIO.ini [--seed N] [--report DIR] "
                "[--server redis|redis8|valkey|PATH]\n"
                "       rift matrix SCENARIO.ini --servers redis,redis8,valkey [--runs N] "
                "[--report DIR]\n"
+               "       rift chaos SPEC.ini [--seed N] [--time 10m | --rounds N] [--server S]\n"
+               "                  [--report DIR] [--shrink-time 5m] [--runs 3] [--dry-run]\n"
+               "       rift shrink SCENARIO.ini [--runs 3] [--check NAME] [--out FILE]\n"
+               "                  [--shrink-time 5m] [--server S]\n"
                "       rift decode FILE.pcap [--json]\n"
                "       rift cleanup\n"
                "Exit status of run: 0 every check holds, 1 a check failed, 2 rift failed,\n"
-               "130 interrupted. See README.md for the scenario format.\n");
+               "130 interrupted; of chaos: 0 no finding, 1 a finding, 2 rift failed.\n"
+               "See README.md for the scenario and SPEC formats.\n");
 }
 
 static int cmd_cleanup(void)
@@ -120,18 +154,13 @@ static int cmd_run(int argc, char **argv, char *self)
         {NULL, 0, NULL, 0},
     };
     struct run_opts o = {0};
-    unsigned long long v;
     int c;
     optind = 2;
     while ((c = getopt_long(argc, argv, "s:r:S:h", opts, NULL)) != -1) {
         switch (c) {
         case 's':
-            if (parse_uint(optarg, UINT64_MAX, &v) < 0) {
-                fprintf(stderr, "rift: --seed: expected an unsigned integer, not \"%s\"\n", optarg);
+            if (opt_seed("rift", optarg, &o.seed, &o.seed_given) < 0)
                 return 2;
-            }
-            o.seed = v;
-            o.seed_given = true;
             break;
         case 'r':
             o.report_dir = optarg;
@@ -147,13 +176,152 @@ static int cmd_run(int argc, char **argv, char *self)
             return 2;
         }
     }
-    if (optind != argc - 1) {
-        usage(stderr);
+    if (!(o.scenario_file = operand(argc, argv)))
         return 2;
-    }
-    o.scenario_file = argv[optind];
     o.self_dir = dirname(self);
     return run_scenario(&o);
+}
+
+static int opt_duration(const char *cmd, const char *opt, const char *v, uint64_t *ns)
+{
+    if (chaos_parse_duration(v, ns) < 0) {
+        fprintf(stderr, "rift %s: %s: expected a duration such as 90s, 10m or 2h, not \"%s\"\n",
+                cmd, opt, v);
+        return -1;
+    }
+    return 0;
+}
+
+static int opt_count(const char *cmd, const char *opt, const char *v, unsigned long long max,
+                     int *out)
+{
+    unsigned long long n;
+    if (parse_uint(v, max, &n) < 0 || n < 1) {
+        fprintf(stderr, "rift %s: %s: expected a number from 1 to %llu, not \"%s\"\n", cmd, opt,
+                max, v);
+        return -1;
+    }
+    *out = (int)n;
+    return 0;
+}
+
+static int cmd_chaos(int argc, char **argv, char *self)
+{
+    static const struct option opts[] = {
+        {"seed", required_argument, NULL, 's'},
+        {"time", required_argument, NULL, 't'},
+        {"rounds", required_argument, NULL, 'n'},
+        {"server", required_argument, NULL, 'S'},
+        {"report", required_argument, NULL, 'r'},
+        {"shrink-time", required_argument, NULL, 'k'},
+        {"runs", required_argument, NULL, 'R'},
+        {"dry-run", no_argument, NULL, 'd'},
+        {NULL, 0, NULL, 0},
+    };
+    struct chaos_opts o = {.time_ns = 600000000000ull, .shrink_ns = 300000000000ull, .runs = 3};
+    bool timed = false;
+    int c;
+    optind = 2;
+    while ((c = getopt_long(argc, argv, "s:t:n:S:r:k:R:d", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            if (opt_seed("rift chaos", optarg, &o.seed, &o.seed_given) < 0)
+                return 2;
+            break;
+        case 't':
+            if (opt_duration("chaos", "--time", optarg, &o.time_ns) < 0)
+                return 2;
+            timed = true;
+            break;
+        case 'n':
+            if (opt_count("chaos", "--rounds", optarg, 100000, &o.rounds) < 0)
+                return 2;
+            break;
+        case 'S':
+            o.server = optarg;
+            break;
+        case 'r':
+            o.report_dir = optarg;
+            break;
+        case 'k':
+            if (opt_duration("chaos", "--shrink-time", optarg, &o.shrink_ns) < 0)
+                return 2;
+            break;
+        case 'R':
+            if (opt_count("chaos", "--runs", optarg, 99, &o.runs) < 0)
+                return 2;
+            break;
+        case 'd':
+            o.dry_run = true;
+            break;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!(o.spec = operand(argc, argv)))
+        return 2;
+    if (timed && o.rounds) {
+        fprintf(stderr, "rift chaos: give --time or --rounds, not both\n");
+        return 2;
+    }
+    if (!o.rounds && !o.time_ns) {
+        fprintf(stderr, "rift chaos: --time: give a duration greater than 0\n");
+        return 2;
+    }
+    o.self_dir = dirname(self);
+    return chaos_main(&o);
+}
+
+static int cmd_shrink(int argc, char **argv, char *self)
+{
+    static const struct option opts[] = {
+        {"runs", required_argument, NULL, 'R'},   {"check", required_argument, NULL, 'c'},
+        {"out", required_argument, NULL, 'o'},    {"shrink-time", required_argument, NULL, 'k'},
+        {"server", required_argument, NULL, 'S'}, {NULL, 0, NULL, 0},
+    };
+    static const char *const checks[] = {"crashes",    "cycles", "lost_slots",  "lost_writes",
+                                         "open_slots", "heal",   "convergence", NULL};
+    struct shrink_cli o = {.runs = 3, .shrink_ns = 300000000000ull};
+    int c, k;
+    optind = 2;
+    while ((c = getopt_long(argc, argv, "R:c:o:k:S:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'R':
+            if (opt_count("shrink", "--runs", optarg, 99, &o.runs) < 0)
+                return 2;
+            break;
+        case 'c':
+            for (k = 0; checks[k] && strcmp(checks[k], optarg) != 0; k++)
+                ;
+            if (!checks[k]) {
+                fprintf(stderr,
+                        "rift shrink: --check: expected crashes, cycles, lost_slots, "
+                        "lost_writes, open_slots, heal or convergence, not \"%s\"\n",
+                        optarg);
+                return 2;
+            }
+            o.check = optarg;
+            break;
+        case 'o':
+            o.out = optarg;
+            break;
+        case 'k':
+            if (opt_duration("shrink", "--shrink-time", optarg, &o.shrink_ns) < 0)
+                return 2;
+            break;
+        case 'S':
+            o.server = optarg;
+            break;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!(o.scenario = operand(argc, argv)))
+        return 2;
+    o.self_dir = dirname(self);
+    return shrink_main(&o);
 }
 
 int main(int argc, char **argv)
@@ -182,6 +350,10 @@ int main(int argc, char **argv)
         return cmd_matrix(argc, argv, self);
     if (!strcmp(argv[1], "run"))
         return cmd_run(argc, argv, self);
+    if (!strcmp(argv[1], "chaos"))
+        return cmd_chaos(argc, argv, self);
+    if (!strcmp(argv[1], "shrink"))
+        return cmd_shrink(argc, argv, self);
     usage(stderr);
     return 2;
 }

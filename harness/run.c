@@ -245,6 +245,8 @@ static int make_identity(struct run *r, char *err, size_t el)
     snprintf(r->shim_bin, sizeof(r->shim_bin), "%s/rift-shim", r->o->self_dir);
     if (r->o->seed_given)
         r->seed = r->o->seed;
+    else if (r->scn->faults.shim.seed_given)
+        r->seed = r->scn->faults.shim.seed;
     else if (getrandom(&r->seed, sizeof(r->seed), 0) != sizeof(r->seed))
         r->seed = (uint64_t)time(NULL);
     r->seed &= 0xffffffffffffull; /* short enough to type */
@@ -399,7 +401,19 @@ static int conclude(struct run *r)
         status = 2;
         run_progress(r, "run invalid: %s", r->invalid);
     }
-    report_summary(r, stdout, res, n, verdict);
+    if (!r->o->quiet)
+        report_summary(r, stdout, res, n, verdict);
+    if (r->o->result) {
+        struct run_result *out = r->o->result;
+        for (int i = 0; i < n && i < RUN_MAX_CHECKS; i++) {
+            struct run_check *c = &out->c[out->n++];
+            snprintf(c->name, sizeof(c->name), "%s", res[i].name);
+            c->fail = !strcmp(res[i].status, "fail");
+            c->seen = res[i].seen;
+            snprintf(c->detail, sizeof(c->detail), "%s", res[i].detail);
+        }
+        snprintf(out->error, sizeof(out->error), "%s", r->invalid);
+    }
     if (r->o->report_dir)
         report_write(r, res, n, verdict, r->invalid[0] ? r->invalid : NULL);
     snprintf(r->verdict, sizeof(r->verdict), "%s", verdict);
@@ -411,17 +425,23 @@ int run_scenario(const struct run_opts *o)
     static struct scenario scn;
     static struct run R;
     struct run *r = &R;
-    char err[768];
+    char err[768] = "";
     int status;
     struct sigaction sa = {.sa_handler = on_sigint};
 
     memset(r, 0, sizeof(*r));
+    if (o->result) {
+        memset(o->result, 0, sizeof(*o->result));
+        snprintf(o->result->verdict, sizeof(o->result->verdict), "error");
+    }
     r->orig_ns = -1;
     r->o = o;
     r->scn = &scn;
     r->t_start = run_now_ns();
     if (scn_load(&scn, o->scenario_file, err, sizeof(err)) < 0) {
         fprintf(stderr, "%s\n", err);
+        if (o->result)
+            snprintf(o->result->error, sizeof(o->result->error), "%s", err);
         return 2;
     }
     if ((status = preflight(r, err, sizeof(err))) != 0)
@@ -470,6 +490,15 @@ out:
     }
     if (r->reg_made)
         reg_remove(&r->reg);
+    if (o->result) {
+        struct run_result *out = o->result;
+        snprintf(out->verdict, sizeof(out->verdict), "%s",
+                 status == 130 ? "interrupted" : r->verdict);
+        if (status == 2 && !out->error[0])
+            snprintf(out->error, sizeof(out->error), "%s", err);
+        out->seed = r->seed;
+        snprintf(out->server, sizeof(out->server), "%s %s", r->server_name, r->server_version);
+    }
     run_progress(r, "run %s finished: %s; namespace, processes and temp dir removed", r->id,
                  status == 130 ? "interrupted" : r->verdict);
     return status;

@@ -8,13 +8,33 @@
 
 #include "scenario.h"
 
+/* What a run found, for callers that run scenarios themselves (chaos,
+ * shrink): the verdict and each check as the summary shows it. */
+#define RUN_MAX_CHECKS 12
+struct run_check {
+    char name[16];
+    bool fail; /* status fail */
+    bool seen; /* the check saw what it looks for (forbidden or expected) */
+    char detail[256];
+};
+struct run_result {
+    char verdict[16]; /* pass | fail | invalid | error | interrupted */
+    char error[512];  /* why, for error and invalid */
+    uint64_t seed;
+    char server[64]; /* "redis 7.0.15" */
+    int n;
+    struct run_check c[RUN_MAX_CHECKS];
+};
+
 struct run_opts {
     const char *scenario_file;
     const char *report_dir; /* NULL: no report files */
     const char *server;     /* overrides [cluster] server, or NULL */
     uint64_t seed;
     bool seed_given;
-    const char *self_dir; /* folder of the rift binary (rift-shim is beside it) */
+    const char *self_dir;      /* folder of the rift binary (rift-shim is beside it) */
+    bool quiet;                /* no progress lines and no summary (errors still) */
+    struct run_result *result; /* filled in when not NULL */
 };
 
 /* Exit status: 0 every check (or expectation) holds, 1 a check failed,

@@ -30,6 +30,8 @@ int64_t run_ms(const struct run *r)
 void run_progress(struct run *r, const char *fmt, ...)
 {
     va_list ap;
+    if (r->o && r->o->quiet)
+        return;
     fprintf(stderr, "[%8.3f] ", (double)(run_now_ns() - r->t_start) / 1e9);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);

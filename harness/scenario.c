@@ -48,7 +48,7 @@ static const char *const check_keys[] = {"cycles",     "lost_slots",      "lost_
                                          "open_slots", "converge_within", "heal_within", NULL};
 /* The shim settings a scenario may change (the rest belong to the run). */
 static const char *const shim_keys[] = {"queue_maxlen", "on_overflow", "queues", "realtime",
-                                        "timer_spin",   "busy_poll",   NULL};
+                                        "timer_spin",   "busy_poll",   "seed",   NULL};
 static const char *const expect_keys[] = {"cycles",  "lost_slots",  "lost_writes",
                                           "crashes", "never_heals", NULL};
 
@@ -224,7 +224,11 @@ static int shim_key(struct loader *L, const char *key, const char *v)
         s->faults.shim.realtime = tmp.shim.realtime;
     else if (!strcmp(key, "timer_spin"))
         s->faults.shim.timer_spin_ns = tmp.shim.timer_spin_ns;
-    else
+    else if (!strcmp(key, "seed")) {
+        /* the run's seed when --seed is not given: a scenario that replays */
+        s->faults.shim.seed = tmp.shim.seed;
+        s->faults.shim.seed_given = true;
+    } else
         s->faults.shim.busy_poll_ns = tmp.shim.busy_poll_ns;
     return 1;
 }

@@ -194,8 +194,16 @@ int step_run(struct run *r, const struct scn_step *st, char *err, size_t el)
         if (!node_usable(r, st->node, skip, sizeof(skip)))
             break;
         snprintf(cmd, sizeof(cmd), "CLUSTER FAILOVER%s%s", st->mode[0] ? " " : "", st->mode);
-        if (!node_ok(r, st->node, cmd, err, el))
+        /* The server's refusal (a node that is a primary by now) is what the
+         * cluster did; no reply at all is rift's trouble. */
+        redisReply *rep = node_words(r, st->node, cmd);
+        if (!rep) {
+            snprintf(err, el, "%s on %s: no reply", cmd, s->names[st->node]);
             return -1;
+        }
+        if (rep->type == REDIS_REPLY_ERROR)
+            snprintf(skip, sizeof(skip), "%s refused: %.120s", s->names[st->node], rep->str);
+        freeReplyObject(rep);
         break;
     }
     case STEP_KILL:

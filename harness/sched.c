@@ -1,0 +1,462 @@
+/* sched: schedules of faults and steps, read from a scenario and written
+ * back as one. */
+#include "sched.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the sections a schedule does not write itself ---- */
+
+static bool dropped_section(const char *name, size_t n)
+{
+    static const char *const drop[] = {"timeline", "expect", "shim", "chaos", NULL};
+    for (int i = 0; drop[i]; i++)
+        if (n == strlen(drop[i]) && !strncmp(name, drop[i], n))
+            return true;
+    return n > 6 && !strncmp(name, "fault", 5) && isspace((unsigned char)name[5]);
+}
+
+char *sched_strip(const char *text, bool keep_lines)
+{
+    char *out = malloc(strlen(text) + 1);
+    size_t o = 0;
+    bool drop = false;
+    if (!out)
+        return NULL;
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
+        const char *q = p;
+        while (q < p + len && (*q == ' ' || *q == '\t'))
+            q++;
+        if (*q == '[') {
+            const char *close = memchr(q, ']', len - (size_t)(q - p));
+            if (close) {
+                const char *a = q + 1, *b = close;
+                while (a < b && isspace((unsigned char)*a))
+                    a++;
+                while (b > a && isspace((unsigned char)b[-1]))
+                    b--;
+                drop = dropped_section(a, (size_t)(b - a));
+            }
+        }
+        if (!drop) {
+            memcpy(out + o, p, len);
+            o += len;
+        } else if (keep_lines && nl) {
+            out[o++] = '\n';
+        }
+        p += len;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* ---- from a scenario ---- */
+
+static int add_el(struct sched *sc, enum sched_kind kind, char *err, size_t el)
+{
+    if (sc->n == SCHED_MAX) {
+        snprintf(err, el, "more than %d faults and steps: too many to shrink", SCHED_MAX);
+        return -1;
+    }
+    memset(&sc->el[sc->n], 0, sizeof(sc->el[0]));
+    sc->el[sc->n].kind = kind;
+    return sc->n++;
+}
+
+int sched_from_scenario(struct sched *sc, const struct scenario *s, const char *text, char *err,
+                        size_t el)
+{
+    bool used[SCN_MAX_STEPS] = {false};
+    memset(sc, 0, sizeof(*sc));
+    if (!(sc->base = sched_strip(text, false))) {
+        snprintf(err, el, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < s->n_nodes; i++)
+        memcpy(sc->names[i], s->names[i], sizeof(sc->names[i]));
+    sc->seed = s->faults.shim.seed;
+    sc->seed_given = s->faults.shim.seed_given;
+    sc->shim = s->faults.shim;
+    sc->expect = s->expect;
+    sc->has_expect = s->has_expect;
+    for (int i = 0; i < s->n_probes; i++)
+        memcpy(sc->probe_names[i], s->probes[i].name, sizeof(sc->probe_names[i]));
+    for (int f = 0; f < s->faults.n_rules; f++) {
+        int k = add_el(sc, SE_FAULT, err, el);
+        if (k < 0)
+            return -1;
+        sc->el[k].rule = s->faults.rules[f];
+        for (int i = 0; i < s->n_steps; i++) {
+            const struct scn_step *st = &s->steps[i];
+            if (st->kind != STEP_FAULT || st->fault != f)
+                continue;
+            if (sc->el[k].n_ev == SCHED_MAX_EV) {
+                snprintf(err, el, "fault %s is switched more than %d times: too many to shrink",
+                         s->faults.rules[f].name, SCHED_MAX_EV);
+                return -1;
+            }
+            sc->el[k].ev[sc->el[k].n_ev++] = (struct sched_ev){st->at_ns, st->on};
+        }
+    }
+    for (int i = 0; i < s->n_steps; i++) {
+        const struct scn_step *st = &s->steps[i];
+        int k;
+        if (st->kind == STEP_FAULT || used[i])
+            continue;
+        if ((k = add_el(sc, st->kind == STEP_WAIT_CONVERGED ? SE_WAIT : SE_STEP, err, el)) < 0)
+            return -1;
+        sc->el[k].st = *st;
+        if (st->kind == STEP_WAIT_CONVERGED) {
+            bool last = true;
+            for (int j = i + 1; j < s->n_steps; j++)
+                if (s->steps[j].kind != STEP_WAIT_CONVERGED)
+                    last = false;
+            sc->el[k].trailing = last;
+            continue;
+        }
+        if (st->kind != STEP_KILL && st->kind != STEP_PAUSE)
+            continue;
+        /* its closing step: the next restart (resume) of the same node */
+        for (int j = i + 1; j < s->n_steps; j++) {
+            const struct scn_step *e = &s->steps[j];
+            if (used[j] || e->node != st->node ||
+                e->kind != (st->kind == STEP_KILL ? STEP_RESTART : STEP_RESUME))
+                continue;
+            used[j] = true;
+            sc->el[k].has_end = true;
+            sc->el[k].end = *e;
+            break;
+        }
+    }
+    return 0;
+}
+
+void sched_free(struct sched *sc)
+{
+    free(sc->base);
+    sc->base = NULL;
+}
+
+int sched_copy(struct sched *dst, const struct sched *src)
+{
+    char *b = strdup(src->base ? src->base : "");
+    if (!b)
+        return -1;
+    if (dst != src) {
+        memcpy(dst, src, sizeof(*dst));
+    }
+    dst->base = b;
+    return 0;
+}
+
+/* ---- writing ---- */
+
+static void fmt_s(char *out, size_t len, uint64_t ns)
+{
+    uint64_t ms = (ns + 500000) / 1000000;
+    snprintf(out, len, "%" PRIu64 ".%03" PRIu64 "s", ms / 1000, ms % 1000);
+}
+
+void sched_step_text(const struct sched *sc, const struct scn_step *st, char *out, size_t len)
+{
+    static const char *const verbs[] = {
+        [STEP_KILL] = "kill",
+        [STEP_PAUSE] = "pause",
+        [STEP_RESUME] = "resume",
+        [STEP_RESTART] = "restart",
+    };
+    switch (st->kind) {
+    case STEP_FAILOVER:
+        snprintf(out, len, "failover %s%s%s", sc->names[st->node], st->mode[0] ? " " : "",
+                 st->mode);
+        return;
+    case STEP_MIGRATE:
+        if (st->slot_lo == st->slot_hi)
+            snprintf(out, len, "migrate %d %s %s", st->slot_lo, sc->names[st->src],
+                     sc->names[st->dst]);
+        else
+            snprintf(out, len, "migrate %d-%d %s %s", st->slot_lo, st->slot_hi,
+                     sc->names[st->src], sc->names[st->dst]);
+        return;
+    case STEP_WAIT_CONVERGED:
+        snprintf(out, len, "wait converged");
+        return;
+    case STEP_FAULT:
+        snprintf(out, len, "fault");
+        return;
+    default:
+        snprintf(out, len, "%s %s", verbs[st->kind], sc->names[st->node]);
+    }
+}
+
+struct line {
+    uint64_t at_ns;
+    int order;
+    char text[160];
+};
+
+static int by_time(const void *a, const void *b)
+{
+    const struct line *x = a, *y = b;
+    if (x->at_ns != y->at_ns)
+        return x->at_ns < y->at_ns ? -1 : 1;
+    return x->order - y->order;
+}
+
+/* The time of the last event that is not a trailing wait. */
+static uint64_t last_event(const struct sched *sc)
+{
+    uint64_t last = 0;
+    for (int i = 0; i < sc->n; i++) {
+        const struct sched_el *e = &sc->el[i];
+        if (e->kind == SE_FAULT) {
+            for (int k = 0; k < e->n_ev; k++)
+                if (e->ev[k].at_ns > last)
+                    last = e->ev[k].at_ns;
+        } else if (!e->trailing) {
+            uint64_t t = e->has_end ? e->end.at_ns : e->st.at_ns;
+            if (t > last)
+                last = t;
+        }
+    }
+    return last;
+}
+
+/* Every timeline line in time order; ties keep the schedule's order. */
+static int timeline_lines(const struct sched *sc, struct line **out)
+{
+    struct line *l = calloc((size_t)sc->n * (SCHED_MAX_EV + 2) + 1, sizeof(*l));
+    uint64_t tail = last_event(sc) + SCHED_STEP_MS * 1000000ull;
+    int n = 0;
+    if (!l)
+        return -1;
+    for (int i = 0; i < sc->n; i++) {
+        const struct sched_el *e = &sc->el[i];
+        if (e->kind == SE_FAULT) {
+            for (int k = 0; k < e->n_ev; k++) {
+                l[n] = (struct line){.at_ns = e->ev[k].at_ns, .order = i * 16 + k};
+                snprintf(l[n].text, sizeof(l[n].text), "fault %s %s", e->rule.name,
+                         e->ev[k].on ? "on" : "off");
+                n++;
+            }
+            continue;
+        }
+        l[n] = (struct line){.at_ns = e->trailing ? tail : e->st.at_ns, .order = i * 16};
+        sched_step_text(sc, &e->st, l[n].text, sizeof(l[n].text));
+        n++;
+        if (e->has_end) {
+            l[n] = (struct line){.at_ns = e->end.at_ns, .order = i * 16 + 1};
+            sched_step_text(sc, &e->end, l[n].text, sizeof(l[n].text));
+            n++;
+        }
+    }
+    qsort(l, (size_t)n, sizeof(*l), by_time);
+    *out = l;
+    return n;
+}
+
+static void put_shim(FILE *o, const struct sched *sc)
+{
+    struct pol_shim d;
+    char t[32];
+    pol_shim_defaults(&d);
+    if (!sc->seed_given && !memcmp(&d, &sc->shim, sizeof(d)))
+        return;
+    fprintf(o, "\n[shim]\n");
+    if (sc->seed_given)
+        fprintf(o, "seed = %" PRIu64 "\n", sc->seed);
+    if (sc->shim.queue_maxlen != d.queue_maxlen)
+        fprintf(o, "queue_maxlen = %u\n", sc->shim.queue_maxlen);
+    if (sc->shim.overflow_pass != d.overflow_pass)
+        fprintf(o, "on_overflow = %s\n", sc->shim.overflow_pass ? "pass" : "drop");
+    if (sc->shim.queues != d.queues)
+        fprintf(o, "queues = %u\n", sc->shim.queues);
+    if (sc->shim.realtime != d.realtime)
+        fprintf(o, "realtime = %s\n", sc->shim.realtime ? "yes" : "no");
+    if (sc->shim.timer_spin_ns != d.timer_spin_ns) {
+        pol_format_time(t, sizeof(t), sc->shim.timer_spin_ns);
+        fprintf(o, "timer_spin = %s\n", t);
+    }
+    if (sc->shim.busy_poll_ns == UINT64_MAX) {
+        fprintf(o, "busy_poll = yes\n");
+    } else if (sc->shim.busy_poll_ns != d.busy_poll_ns) {
+        pol_format_time(t, sizeof(t), sc->shim.busy_poll_ns);
+        fprintf(o, "busy_poll = %s\n", t);
+    }
+}
+
+static void put_fault(FILE *o, const struct pol_rule *r)
+{
+    char v[512];
+    fprintf(o, "\n[fault %s]\n", r->name);
+    for (int k = 0; k < PK__COUNT; k++) {
+        if (!r->key_line[k])
+            continue;
+        pol_key_format(r, k, v, sizeof(v));
+        fprintf(o, "%s = %s\n", pol_key_name(k), v);
+    }
+}
+
+static void put_expect(FILE *o, const struct sched *sc)
+{
+    const struct scn_expect *e = &sc->expect;
+    const char *names[] = {"cycles", "lost_slots", "lost_writes", "crashes"};
+    const bool set[] = {e->cycles, e->lost_slots, e->lost_writes, e->crashes};
+    fprintf(o, "\n[expect]\n");
+    for (int i = 0; i < 4; i++)
+        if (set[i])
+            fprintf(o, "%s = present\n", names[i]);
+    if (e->never_heals) {
+        fprintf(o, "never_heals = ");
+        for (int i = 0, n = 0; i < SCN_MAX_PROBES; i++)
+            if ((e->never_heals >> i) & 1)
+                fprintf(o, "%s%s", n++ ? ", " : "", sc->probe_names[i]);
+        fprintf(o, "\n");
+    }
+}
+
+int sched_write(FILE *o, const struct sched *sc)
+{
+    struct line *l;
+    int n;
+    if (sc->note[0]) {
+        /* every line a comment */
+        const char *p = sc->note;
+        while (*p) {
+            size_t len = strcspn(p, "\n");
+            fprintf(o, "; %.*s\n", (int)len, p);
+            p += len + (p[len] == '\n');
+        }
+    }
+    if (sc->base) {
+        /* without its trailing blank lines: every trip writes the same text */
+        size_t n = strlen(sc->base);
+        while (n && (sc->base[n - 1] == '\n' || sc->base[n - 1] == ' ' || sc->base[n - 1] == '\t'))
+            n--;
+        fprintf(o, "%.*s\n", (int)n, sc->base);
+    }
+    put_shim(o, sc);
+    for (int i = 0; i < sc->n; i++)
+        if (sc->el[i].kind == SE_FAULT)
+            put_fault(o, &sc->el[i].rule);
+    if ((n = timeline_lines(sc, &l)) < 0)
+        return -1;
+    if (n) {
+        fprintf(o, "\n[timeline]\n");
+        for (int i = 0; i < n; i++) {
+            char t[32];
+            fmt_s(t, sizeof(t), l[i].at_ns);
+            fprintf(o, "%s = %s\n", t, l[i].text);
+        }
+    }
+    free(l);
+    if (sc->has_expect)
+        put_expect(o, sc);
+    return ferror(o) ? -1 : 0;
+}
+
+char *sched_text(const struct sched *sc)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *o = open_memstream(&buf, &len);
+    int rc;
+    if (!o)
+        return NULL;
+    rc = sched_write(o, sc);
+    if (fclose(o) != 0 || rc < 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+int sched_faults(const struct sched *sc)
+{
+    int n = 0;
+    for (int i = 0; i < sc->n; i++)
+        n += sc->el[i].kind == SE_FAULT;
+    return n;
+}
+
+int sched_steps(const struct sched *sc)
+{
+    int n = 0;
+    for (int i = 0; i < sc->n; i++)
+        n += sc->el[i].kind == SE_STEP;
+    return n;
+}
+
+/* What a fault does, in a word or two: "hold", "delay 20ms PONG". */
+static void fault_effect(const struct pol_rule *r, char *out, size_t len)
+{
+    char v[128];
+    size_t off = 0;
+    static const int shown[] = {PK_HOLD, PK_DELAY, PK_LOSS, PK_REORDER, PK_DUP, PK_RATE};
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]) && off < len; i++) {
+        int k = shown[i];
+        if (!r->key_line[k])
+            continue;
+        pol_key_format(r, k, v, sizeof(v));
+        if (k == PK_HOLD)
+            off += (size_t)snprintf(out + off, len - off, "%shold", off ? " " : "");
+        else
+            off += (size_t)snprintf(out + off, len - off, "%s%s %s", off ? " " : "",
+                                    pol_key_name(k), v);
+    }
+    if (r->key_line[PK_MESSAGES] && off < len) {
+        pol_key_format(r, PK_MESSAGES, v, sizeof(v));
+        snprintf(out + off, len - off, " [%s]", v);
+    }
+}
+
+void sched_el_line(const struct sched *sc, int i, char *out, size_t len)
+{
+    const struct sched_el *e = &sc->el[i];
+    char a[32], b[32], what[160];
+    if (e->kind == SE_FAULT) {
+        size_t off;
+        fault_effect(&e->rule, what, sizeof(what));
+        off = (size_t)snprintf(out, len, "%s %s%s%s %s", e->rule.name, e->rule.from_spec,
+                               e->rule.both ? "<->" : "->", e->rule.to_spec, what);
+        for (int k = 0; k < e->n_ev && off < len; k++) {
+            fmt_s(a, sizeof(a), e->ev[k].at_ns);
+            off += (size_t)snprintf(out + off, len - off, " %s@%s", e->ev[k].on ? "on" : "off",
+                                    a);
+        }
+        return;
+    }
+    sched_step_text(sc, &e->st, what, sizeof(what));
+    if (e->trailing) {
+        snprintf(out, len, "%s (last)", what);
+        return;
+    }
+    fmt_s(a, sizeof(a), e->st.at_ns);
+    if (e->has_end) {
+        fmt_s(b, sizeof(b), e->end.at_ns);
+        snprintf(out, len, "%s@%s..%s", what, a, b);
+    } else {
+        snprintf(out, len, "%s@%s", what, a);
+    }
+}
+
+void sched_line(const struct sched *sc, char *out, size_t len)
+{
+    size_t off = 0;
+    out[0] = '\0';
+    for (int i = 0; i < sc->n && off < len; i++) {
+        char one[256];
+        if (sc->el[i].kind == SE_WAIT)
+            continue;
+        sched_el_line(sc, i, one, sizeof(one));
+        off += (size_t)snprintf(out + off, len - off, "%s%s", off ? "; " : "", one);
+    }
+    if (!out[0])
+        snprintf(out, len, "(nothing)");
+}

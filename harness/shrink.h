@@ -1,0 +1,49 @@
+/* shrink: cut a failing schedule down to a small one that still fails.
+ * Delta debugging over its faults and steps (halves, then smaller parts,
+ * down to one at a time), then narrower node sets and message types,
+ * shorter fault windows that start closer to the step they act around, and
+ * times moved earlier. A candidate is kept when it fails in `need` of `runs`
+ * replays; the result is replayed `final_runs` times. The runner is a
+ * callback, so tests can shrink against a predicate. */
+#ifndef RIFT_SHRINK_H
+#define RIFT_SHRINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sched.h"
+
+enum shrink_rc {
+    SHRINK_FIRED = 1,   /* the replay failed the way the finding did */
+    SHRINK_PASSED = 0,  /* it did not */
+    SHRINK_ERROR = -1,  /* rift could not run it (environment): stop */
+    SHRINK_STOPPED = -2 /* interrupted: stop */
+};
+
+/* Run sc once; which checks it failed go to what (for the log). */
+typedef int (*shrink_runner)(void *ctx, const struct sched *sc, char *what, size_t wl);
+
+struct shrink_opts {
+    int runs, need;           /* keep a candidate that fires in need of runs (3, 2) */
+    int final_runs;           /* replays of the result (5) */
+    uint64_t time_ns;         /* stop trying candidates after this long (0: no bound) */
+    FILE *log;                /* one line per candidate, or NULL */
+    uint64_t (*now_ns)(void); /* NULL: the harness clock */
+};
+
+struct shrink_stats {
+    int candidates, kept, replays;
+    int final_fired, final_runs;
+    int faults_before, steps_before, faults_after, steps_after;
+    bool timed_out;
+    int stopped; /* 0, SHRINK_ERROR or SHRINK_STOPPED */
+    uint64_t ns;
+};
+
+/* Shrinks sc in place. 0 (done, possibly cut short by time), or
+ * SHRINK_ERROR / SHRINK_STOPPED (sc is the smallest kept so far). */
+int shrink_run(struct sched *sc, const struct shrink_opts *o, shrink_runner run, void *ctx,
+               struct shrink_stats *st);
+
+#endif
