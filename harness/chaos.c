@@ -1,6 +1,6 @@
-/* chaos: the rounds of `rift chaos`, their findings, shrinking them, and
- * `rift shrink`. Every round is an ordinary scenario run by run_scenario()
- * on a fresh cluster: what a round writes replays with `rift run`. */
+/* chaos: the rounds of `rift chaos`, their findings and chaos.json. Every
+ * round is an ordinary scenario run by run_scenario() on a fresh cluster:
+ * what a round writes replays with `rift run`. */
 #include "chaos.h"
 
 #include <errno.h>
@@ -21,15 +21,9 @@
 #include "registry.h"
 #include "run.h"
 #include "runstate.h"
+#include "replay.h"
 #include "sched.h"
 #include "shrink.h"
-
-#define FINAL_RUNS 5
-#define HIST_MAX 64
-
-/* Most specific first: the check a shrink keeps failing. */
-static const char *const check_order[] = {"crashes",    "cycles", "lost_slots",  "lost_writes",
-                                          "open_slots", "heal",   "convergence", NULL};
 
 int chaos_parse_duration(const char *s, uint64_t *ns)
 {
@@ -45,179 +39,6 @@ int chaos_parse_duration(const char *s, uint64_t *ns)
         return 0;
     }
     return pol_parse_time(s, ns);
-}
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    run_interrupted = 1;
-}
-
-/* ---- running a schedule ---- */
-
-struct runner {
-    const char *self_dir, *server;
-    char file[600]; /* where each replay's scenario is written */
-    char target[16];
-    bool never_heals_expected;
-    unsigned seen[HIST_MAX]; /* per replay: bit k when check_order[k] fired */
-    int n_hist;
-    char error[512];
-};
-
-static int check_index(const char *name)
-{
-    for (int k = 0; check_order[k]; k++)
-        if (!strcmp(check_order[k], name))
-            return k;
-    return -1;
-}
-
-/* The check found what it looks for: for the checks of observations, seen;
- * for heal and convergence, failed (with [expect] never_heals, healing is
- * what fails). */
-static bool check_fired(const struct run_check *c, bool never_heals_expected)
-{
-    if (!strcmp(c->name, "convergence"))
-        return c->fail;
-    if (!strcmp(c->name, "heal"))
-        return never_heals_expected ? !c->fail : c->fail;
-    return c->seen;
-}
-
-static unsigned fired_mask(const struct run_result *res, bool never_heals_expected)
-{
-    unsigned m = 0;
-    for (int i = 0; i < res->n; i++) {
-        int k = check_index(res->c[i].name);
-        if (k >= 0 && check_fired(&res->c[i], never_heals_expected))
-            m |= 1u << k;
-    }
-    return m;
-}
-
-static void mask_names(unsigned m, char *out, size_t len)
-{
-    size_t off = 0;
-    out[0] = '\0';
-    for (int k = 0; check_order[k] && off < len; k++)
-        if ((m >> k) & 1)
-            off += (size_t)snprintf(out + off, len - off, "%s%s", off ? ", " : "", check_order[k]);
-}
-
-/* The failed checks of a result, most specific first. */
-static unsigned failed_mask(const struct run_result *res)
-{
-    unsigned m = 0;
-    for (int i = 0; i < res->n; i++) {
-        int k = check_index(res->c[i].name);
-        if (k >= 0 && res->c[i].fail)
-            m |= 1u << k;
-    }
-    return m;
-}
-
-static int write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fputs(text, f);
-    return fclose(f);
-}
-
-static int run_one(const struct runner *R, const char *file, const char *report,
-                   struct run_result *res)
-{
-    struct run_opts ro = {.scenario_file = file,
-                          .report_dir = report,
-                          .server = R->server,
-                          .self_dir = R->self_dir,
-                          .quiet = true,
-                          .result = res};
-    return run_scenario(&ro);
-}
-
-static int real_runner(void *ctx, const struct sched *sc, char *what, size_t wl)
-{
-    struct runner *R = ctx;
-    struct run_result res;
-    char *text = sched_text(sc);
-    unsigned m;
-    int rc;
-    if (!text || write_file(R->file, text) != 0) {
-        free(text);
-        snprintf(R->error, sizeof(R->error), "cannot write %s", R->file);
-        return SHRINK_ERROR;
-    }
-    free(text);
-    rc = run_one(R, R->file, NULL, &res);
-    if (rc == 130)
-        return SHRINK_STOPPED;
-    if (rc == 2) {
-        snprintf(R->error, sizeof(R->error), "a replay could not run (%s): %s", res.verdict,
-                 res.error[0] ? res.error : "see above");
-        return SHRINK_ERROR;
-    }
-    m = fired_mask(&res, R->never_heals_expected);
-    R->seen[R->n_hist++ % HIST_MAX] = m;
-    mask_names(failed_mask(&res), what, wl);
-    return (m >> check_index(R->target)) & 1 ? SHRINK_FIRED : SHRINK_PASSED;
-}
-
-/* [expect] for the result: the checks [expect] can name that fired in each
- * of the last replays in which the target fired. */
-static void shrunk_expect(struct sched *sc, const struct runner *R, int last)
-{
-    unsigned all = ~0u;
-    int n = 0, tk = check_index(R->target);
-    for (int i = R->n_hist - last; i < R->n_hist; i++) {
-        unsigned m = R->seen[(unsigned)i % HIST_MAX];
-        if (i >= 0 && (m >> tk) & 1) {
-            all &= m;
-            n++;
-        }
-    }
-    memset(&sc->expect, 0, sizeof(sc->expect));
-    if (!n)
-        all = 1u << tk;
-    sc->expect.crashes = (all >> check_index("crashes")) & 1;
-    sc->expect.cycles = (all >> check_index("cycles")) & 1;
-    sc->expect.lost_slots = (all >> check_index("lost_slots")) & 1;
-    sc->expect.lost_writes = (all >> check_index("lost_writes")) & 1;
-    sc->has_expect = sc->expect.crashes || sc->expect.cycles || sc->expect.lost_slots ||
-                     sc->expect.lost_writes;
-}
-
-/* Shrinks sc against R's target; writes the result's note. */
-static int shrink_with(struct sched *sc, struct runner *R, const struct chaos_opts *co, int runs,
-                       uint64_t bound_ns, const char *from, struct shrink_stats *st)
-{
-    struct shrink_opts so = {.runs = runs,
-                             .need = runs / 2 + 1,
-                             .final_runs = FINAL_RUNS,
-                             .time_ns = bound_ns,
-                             .log = stderr};
-    int rc;
-    char tb[64];
-    (void)co;
-    rc = shrink_run(sc, &so, real_runner, R, st);
-    if (rc == SHRINK_ERROR)
-        return rc;
-    shrunk_expect(sc, R, st->final_runs);
-    snprintf(tb, sizeof(tb), "%s", st->timed_out ? " (stopped at its time bound)" : "");
-    snprintf(sc->note, sizeof(sc->note),
-             "The smallest schedule rift shrink found%s that still fails check %s,\n"
-             "from %s (%d fault%s, %d step%s): %d fault%s, %d step%s.\n"
-             "Candidates were kept when %d of %d replays failed; this one failed in %d of %d.\n"
-             "%s",
-             tb, R->target, from, st->faults_before, st->faults_before == 1 ? "" : "s",
-             st->steps_before, st->steps_before == 1 ? "" : "s", st->faults_after,
-             st->faults_after == 1 ? "" : "s", st->steps_after, st->steps_after == 1 ? "" : "s",
-             so.need, so.runs, st->final_fired, st->final_runs,
-             sc->has_expect ? "`rift run` on it exits 0 when the [expect]ed failure shows."
-                            : "`rift run` on it exits 1 when the failure shows.");
-    return rc;
 }
 
 /* ---- rift chaos ---- */
@@ -316,20 +137,13 @@ static void write_chaos_json(struct chaos *C)
         rename(tmp, path);
 }
 
-static void rm_rf(const char *dir)
-{
-    char *const argv[] = {"rm", "-rf", (char *)dir, NULL};
-    proc_run(argv);
-}
-
-/* A finding: its folder, and its shrunk schedule. -1: rift failed. */
 static int take_finding(struct chaos *C, struct round_rec *rr, const char *round_dir,
                         const struct sched *sc, const struct run_result *res)
 {
     struct finding_rec *fr;
     void *p = realloc(C->findings, (size_t)(C->n_findings + 1) * sizeof(*C->findings));
-    unsigned failed = failed_mask(res);
-    struct runner R = {.self_dir = C->o->self_dir, .server = C->o->server};
+    unsigned failed = replay_failed(res);
+    struct replay R = {.self_dir = C->o->self_dir, .server = C->o->server};
     struct sched *s2;
     int rc = 0;
     if (!p)
@@ -339,14 +153,13 @@ static int take_finding(struct chaos *C, struct round_rec *rr, const char *round
     memset(fr, 0, sizeof(*fr));
     fr->round = rr->round;
     rr->finding = C->n_findings;
-    snprintf(fr->dir, sizeof(fr->dir), "%s/finding-%d-round-%d", C->dir, C->n_findings,
-             rr->round);
+    snprintf(fr->dir, sizeof(fr->dir), "%s/finding-%d-round-%d", C->dir, C->n_findings, rr->round);
     if (rename(round_dir, fr->dir) != 0)
         snprintf(fr->dir, sizeof(fr->dir), "%s", round_dir);
-    mask_names(failed, fr->failed, sizeof(fr->failed));
-    for (int k = 0; check_order[k]; k++)
+    replay_names(failed, fr->failed, sizeof(fr->failed));
+    for (int k = 0; replay_checks[k]; k++)
         if ((failed >> k) & 1) {
-            snprintf(fr->target, sizeof(fr->target), "%s", check_order[k]);
+            snprintf(fr->target, sizeof(fr->target), "%s", replay_checks[k]);
             break;
         }
     if (!C->o->shrink_ns || !fr->target[0] || run_interrupted)
@@ -363,7 +176,7 @@ static int take_finding(struct chaos *C, struct round_rec *rr, const char *round
     {
         char from[128];
         snprintf(from, sizeof(from), "round %d of chaos seed %" PRIu64, rr->round, C->seed);
-        rc = shrink_with(s2, &R, C->o, C->o->runs, C->o->shrink_ns, from, &fr->st);
+        rc = replay_shrink(s2, &R, C->o->runs, C->o->shrink_ns, from, &fr->st);
     }
     unlink(R.file);
     if (rc == SHRINK_ERROR) {
@@ -378,7 +191,7 @@ static int take_finding(struct chaos *C, struct round_rec *rr, const char *round
         sched_line(s2, fr->shrunk_line, sizeof(fr->shrunk_line));
         fr->shrunk_text = sched_text(s2);
         snprintf(path, sizeof(path), "%s/shrunk.ini", fr->dir);
-        if (!fr->shrunk_text || write_file(path, fr->shrunk_text) != 0)
+        if (!fr->shrunk_text || replay_write_file(path, fr->shrunk_text) != 0)
             fprintf(stderr, "rift chaos: cannot write %s\n", path);
         fprintf(stderr, "  shrunk: %s (failed in %d of %d replays)\n", fr->shrunk_line,
                 fr->st.final_fired, fr->st.final_runs);
@@ -386,6 +199,15 @@ static int take_finding(struct chaos *C, struct round_rec *rr, const char *round
     sched_free(s2);
     free(s2);
     return 0;
+}
+
+/* The comment a round's scenario.ini starts with (--dry-run prints the same). */
+static void round_note(const struct chaos *C, struct sched *sc, int round, uint64_t seed)
+{
+    snprintf(sc->note, sizeof(sc->note),
+             "rift chaos %s, seed %" PRIu64 ": round %d (seed %" PRIu64 ").\n"
+             "`rift run` on this file replays the round: the same faults, steps and shim seed.",
+             C->o->spec, C->seed, round, seed);
 }
 
 /* One round: 0 ran (pass or finding), 2 rift failed, 130 interrupted. */
@@ -411,10 +233,7 @@ static int one_round(struct chaos *C, int round)
         free(sc);
         return 2;
     }
-    snprintf(sc->note, sizeof(sc->note),
-             "rift chaos %s, seed %" PRIu64 ": round %d (seed %" PRIu64 ").\n"
-             "`rift run` on this file replays the round: the same faults, steps and shim seed.",
-             C->o->spec, C->seed, round, rr->seed);
+    round_note(C, sc, round, rr->seed);
     sched_line(sc, rr->schedule, sizeof(rr->schedule));
     snprintf(rdir, sizeof(rdir), "%s/round-%d", C->dir, round);
     snprintf(file, sizeof(file), "%s/scenario.ini", rdir);
@@ -427,7 +246,7 @@ static int one_round(struct chaos *C, int round)
             free(sc);
             return 2;
         }
-        if (!text || write_file(file, text) != 0) {
+        if (!text || replay_write_file(file, text) != 0) {
             fprintf(stderr, "rift chaos: cannot write %s\n", file);
             free(text);
             sched_free(sc);
@@ -438,14 +257,14 @@ static int one_round(struct chaos *C, int round)
     }
     C->n_rounds++;
     {
-        struct runner R = {.self_dir = C->o->self_dir, .server = C->o->server};
-        rc = run_one(&R, file, rdir, &res);
+        struct replay R = {.self_dir = C->o->self_dir, .server = C->o->server};
+        rc = replay_run(&R, file, rdir, &res);
     }
     rr->ms = (clk_now_ns() - t) / 1000000;
     if (!C->server[0] && res.server[0] && strcmp(res.server, " "))
         snprintf(C->server, sizeof(C->server), "%s", res.server);
     snprintf(rr->verdict, sizeof(rr->verdict), "%s", res.verdict);
-    mask_names(failed_mask(&res), failed, sizeof(failed));
+    replay_names(replay_failed(&res), failed, sizeof(failed));
     snprintf(rr->failed, sizeof(rr->failed), "%s", failed);
     if (rc == 130) {
         status = 130;
@@ -455,12 +274,12 @@ static int one_round(struct chaos *C, int round)
         status = 2;
     } else {
         fprintf(stderr, "round %d (seed %" PRIu64 ", %.1f s): %s -> %s%s%s\n", round, rr->seed,
-                (double)rr->ms / 1000.0, rr->schedule, rc ? "FINDING: " : "pass",
-                rc ? failed : "", rc ? "" : "");
+                (double)rr->ms / 1000.0, rr->schedule, rc ? "FINDING: " : "pass", rc ? failed : "",
+                rc ? "" : "");
         if (rc == 1 && take_finding(C, rr, rdir, sc, &res) < 0)
             status = 2;
         else if (rc == 0)
-            rm_rf(rdir);
+            replay_rm_rf(rdir);
     }
     sched_free(sc);
     free(sc);
@@ -472,8 +291,8 @@ static void final_table(struct chaos *C)
     int counts[8] = {0};
     uint64_t ms = (clk_now_ns() - C->t0) / 1000000;
     for (int i = 0; i < C->n_findings; i++)
-        for (int k = 0; check_order[k]; k++)
-            if (strstr(C->findings[i].failed, check_order[k]))
+        for (int k = 0; replay_checks[k]; k++)
+            if (strstr(C->findings[i].failed, replay_checks[k]))
                 counts[k]++;
     fprintf(stderr, "\nrift chaos: %d round%s in %.1f min (%s), %d finding%s, seed %" PRIu64 "\n",
             C->n_rounds, C->n_rounds == 1 ? "" : "s", (double)ms / 60000.0,
@@ -481,9 +300,9 @@ static void final_table(struct chaos *C)
             C->seed);
     if (C->n_findings) {
         fprintf(stderr, "  %-12s %s\n", "check", "findings");
-        for (int k = 0; check_order[k]; k++)
+        for (int k = 0; replay_checks[k]; k++)
             if (counts[k])
-                fprintf(stderr, "  %-12s %d\n", check_order[k], counts[k]);
+                fprintf(stderr, "  %-12s %d\n", replay_checks[k], counts[k]);
         for (int i = 0; i < C->n_findings; i++) {
             const struct finding_rec *fr = &C->findings[i];
             fprintf(stderr, "  finding %d: round %d: %s%s%s\n", i + 1, fr->round, fr->failed,
@@ -508,9 +327,7 @@ static int chaos_dry_run(struct chaos *C)
             free(sc);
             return 2;
         }
-        snprintf(sc->note, sizeof(sc->note),
-                 "rift chaos %s, seed %" PRIu64 ": round %d (seed %" PRIu64 ").", C->o->spec,
-                 C->seed, r, rs);
+        round_note(C, sc, r, rs);
         text = sched_text(sc);
         printf("%s%s", r > 1 ? "\n" : "", text ? text : "");
         free(text);
@@ -524,7 +341,7 @@ int chaos_main(const struct chaos_opts *o)
 {
     static struct scenario base;
     struct chaos C = {.o = o, .base = &base};
-    struct sigaction sa = {.sa_handler = on_sigint};
+    struct sigaction sa = {.sa_handler = replay_on_signal};
     char err[768], nem[256];
     int status = 0;
     if (chaos_load(&C.cs, &base, o->spec, o->spec, NULL, &C.spec_text, err, sizeof(err)) < 0) {
@@ -607,7 +424,7 @@ int chaos_main(const struct chaos_opts *o)
             if (C.findings[i].shrunk_text)
                 printf("%s; ---- finding %d, shrunk ----\n%s", i ? "\n" : "", i + 1,
                        C.findings[i].shrunk_text);
-        rm_rf(C.dir);
+        replay_rm_rf(C.dir);
     }
     for (int i = 0; i < C.n_findings; i++)
         free(C.findings[i].shrunk_text);
@@ -619,131 +436,4 @@ int chaos_main(const struct chaos_opts *o)
     if (C.n_findings)
         return 1;
     return C.stopped && !strcmp(C.stopped, "interrupted") ? 130 : 0;
-}
-
-/* ---- rift shrink ---- */
-
-static char *read_text(const char *file)
-{
-    FILE *f = fopen(file, "r");
-    char *buf = NULL;
-    size_t len = 0, n;
-    char chunk[4096];
-    if (!f)
-        return NULL;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        char *p = realloc(buf, len + n + 1);
-        if (!p) {
-            free(buf);
-            fclose(f);
-            return NULL;
-        }
-        buf = p;
-        memcpy(buf + len, chunk, n);
-        len += n;
-    }
-    fclose(f);
-    if (buf)
-        buf[len] = '\0';
-    return buf;
-}
-
-int shrink_main(const struct shrink_cli *o)
-{
-    static struct scenario scn;
-    struct sched *sc = calloc(1, sizeof(*sc));
-    struct runner R = {.self_dir = o->self_dir, .server = o->server};
-    struct shrink_stats st;
-    struct sigaction sa = {.sa_handler = on_sigint};
-    char err[768], dir[64], line[768];
-    char *text = NULL, *out = NULL;
-    int rc, status = 2;
-    if (!sc)
-        return 2;
-    if (scn_load(&scn, o->scenario, err, sizeof(err)) < 0 || !(text = read_text(o->scenario)) ||
-        sched_from_scenario(sc, &scn, text, err, sizeof(err)) < 0) {
-        fprintf(stderr, "rift shrink: %s\n", text ? err : o->scenario);
-        goto out_free;
-    }
-    if (geteuid() != 0) {
-        fprintf(stderr, "rift shrink: needs root (network namespaces, iptables, NFQUEUE)\n");
-        goto out_free;
-    }
-    R.never_heals_expected = scn.expect.never_heals != 0;
-    snprintf(dir, sizeof(dir), PROC_TMP_CHAOS "XXXXXX");
-    if (!mkdtemp(dir) || proc_mark_owner(dir) < 0) {
-        fprintf(stderr, "rift shrink: %s: %s\n", dir, strerror(errno));
-        goto out_free;
-    }
-    snprintf(R.file, sizeof(R.file), "%s/candidate.ini", dir);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    if (o->check) {
-        snprintf(R.target, sizeof(R.target), "%s", o->check);
-    } else if (scn.has_expect) {
-        /* what the scenario documents, most specific first */
-        const char *t = scn.expect.crashes       ? "crashes"
-                        : scn.expect.cycles      ? "cycles"
-                        : scn.expect.lost_slots  ? "lost_slots"
-                        : scn.expect.lost_writes ? "lost_writes"
-                                                 : "heal";
-        snprintf(R.target, sizeof(R.target), "%s", t);
-    }
-    if (!R.target[0]) {
-        /* which check it fails: run it until it does */
-        for (int i = 0; i < o->runs && !R.target[0]; i++) {
-            struct run_result res;
-            unsigned m;
-            fprintf(stderr, "rift shrink: run %d of %s, to see which check it fails\n", i + 1,
-                    o->scenario);
-            rc = run_one(&R, o->scenario, NULL, &res);
-            if (rc == 130 || rc == 2) {
-                status = rc;
-                goto out_dir;
-            }
-            m = failed_mask(&res);
-            for (int k = 0; check_order[k] && !R.target[0]; k++)
-                if ((m >> k) & 1)
-                    snprintf(R.target, sizeof(R.target), "%s", check_order[k]);
-        }
-        if (!R.target[0]) {
-            fprintf(stderr, "rift shrink: %s did not fail in %d runs: nothing to shrink\n",
-                    o->scenario, o->runs);
-            status = 0;
-            goto out_dir;
-        }
-    }
-    sched_line(sc, line, sizeof(line));
-    fprintf(stderr,
-            "rift shrink %s: check %s; %d faults, %d steps: %s; %d replays per candidate "
-            "(kept when %d fail), at most %.0f s\n",
-            o->scenario, R.target, sched_faults(sc), sched_steps(sc), line, o->runs,
-            o->runs / 2 + 1, (double)o->shrink_ns / 1e9);
-    rc = shrink_with(sc, &R, NULL, o->runs, o->shrink_ns, o->scenario, &st);
-    if (rc == SHRINK_ERROR) {
-        fprintf(stderr, "rift shrink: %s\n", R.error);
-        goto out_dir;
-    }
-    if (!(out = sched_text(sc)))
-        goto out_dir;
-    if (o->out ? write_file(o->out, out) != 0 : fputs(out, stdout) < 0) {
-        fprintf(stderr, "rift shrink: cannot write %s\n", o->out ? o->out : "stdout");
-        goto out_dir;
-    }
-    sched_line(sc, line, sizeof(line));
-    fprintf(stderr,
-            "rift shrink: %d candidates, %d replays in %.1f s%s: %s; it failed in %d of %d "
-            "replays%s%s\n",
-            st.candidates, st.replays + st.final_runs, (double)st.ns / 1e9,
-            st.timed_out ? " (time bound reached)" : "", line, st.final_fired, st.final_runs,
-            o->out ? "; written to " : "", o->out ? o->out : "");
-    status = rc == SHRINK_STOPPED ? 130 : st.final_fired ? 1 : 0;
-out_dir:
-    rm_rf(dir);
-out_free:
-    free(out);
-    free(text);
-    sched_free(sc);
-    free(sc);
-    return status;
 }

@@ -1,5 +1,5 @@
-/* chaos: `rift chaos` (seeded random rounds with live checks; each failing
- * round is a finding, replayable and shrunk) and `rift shrink`. */
+/* chaos: `rift chaos`: seeded random rounds with live checks; each failing
+ * round is a finding, replayable and shrunk (replay.h has `rift shrink`). */
 #ifndef RIFT_CHAOS_H
 #define RIFT_CHAOS_H
 
@@ -13,26 +13,14 @@ struct chaos_opts {
     const char *report_dir; /* or NULL */
     uint64_t seed;
     bool seed_given;
-    uint64_t time_ns; /* bound on the rounds (0: none) */
-    int rounds;       /* 0: until time_ns */
+    uint64_t time_ns;   /* bound on the rounds (0: none) */
+    int rounds;         /* 0: until time_ns */
     uint64_t shrink_ns; /* bound on shrinking each finding; 0: no shrinking */
     int runs;           /* replays per shrink candidate (3: kept when 2 fail) */
     bool dry_run;       /* print the schedules, run nothing */
 };
 
 int chaos_main(const struct chaos_opts *o);
-
-struct shrink_cli {
-    const char *scenario;
-    const char *self_dir;
-    const char *server;
-    const char *out; /* or NULL: stdout */
-    const char *check; /* or NULL: the most specific check that fails */
-    int runs;
-    uint64_t shrink_ns;
-};
-
-int shrink_main(const struct shrink_cli *o);
 
 /* "90s", "10m", "2h", "1500ms": 0 or -1. */
 int chaos_parse_duration(const char *s, uint64_t *ns);

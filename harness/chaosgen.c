@@ -54,8 +54,7 @@ static void spec_section(void *ctx, const char *name)
             ini_fail(&L->ini, "[chaos] is given twice (first on line %d)", L->chaos_line);
         L->seen_chaos = true;
         L->chaos_line = L->ini.line;
-    } else if (!strcmp(name, "timeline") || !strncmp(name, "fault", 5) ||
-               !strcmp(name, "expect")) {
+    } else if (!strcmp(name, "timeline") || !strncmp(name, "fault", 5) || !strcmp(name, "expect")) {
         ini_fail(&L->ini,
                  "[%s] in a chaos SPEC: rounds draw their own faults and steps from [chaos] "
                  "(for a fixed timeline use `rift run`)",
@@ -80,7 +79,7 @@ static int parse_range(const char *v, int max, int *lo, int *hi)
 
 static int chaos_key(struct spec_loader *L, const char *key, const char *v)
 {
-    static const char *const keys[] = {"round",    "nemeses",  "faults_per_round",
+    static const char *const keys[] = {"round",           "nemeses",  "faults_per_round",
                                        "steps_per_round", "messages", NULL};
     struct chaos_spec *cs = L->cs;
     char buf[256], *save = NULL;
@@ -122,8 +121,7 @@ static int chaos_key(struct spec_loader *L, const char *key, const char *v)
         return 1;
     case 2:
         if (parse_range(v, FAULTS_MAX, &cs->faults_lo, &cs->faults_hi) < 0)
-            return ini_fail(&L->ini,
-                            "faults_per_round: expected N or LO-HI from 0 to %d, got '%s'",
+            return ini_fail(&L->ini, "faults_per_round: expected N or LO-HI from 0 to %d, got '%s'",
                             FAULTS_MAX, v);
         return 1;
     case 3:
@@ -267,10 +265,15 @@ int chaos_load(struct chaos_spec *cs, struct scenario *base, const char *name, c
         snprintf(err, el, "%s:%d: nemesis migrate needs two primaries (masters = 1)", name, line);
         goto fail;
     }
+    if ((cs->nemeses & ((1u << NM_FIRST_STEP) - 1)) && cs->faults_hi && base->n_nodes < 2) {
+        snprintf(err, el, "%s:%d: fault nemeses need two nodes (this cluster has one)", name, line);
+        goto fail;
+    }
     if (!((cs->nemeses & ((1u << NM_FIRST_STEP) - 1)) && cs->faults_hi) &&
         !((cs->nemeses >> NM_FIRST_STEP) && cs->steps_hi)) {
-        snprintf(err, el, "%s:%d: rounds would draw nothing (no fault and no step nemesis, or 0 "
-                          "per round)",
+        snprintf(err, el,
+                 "%s:%d: rounds would draw nothing (no fault and no step nemesis, or 0 "
+                 "per round)",
                  name, line);
         goto fail;
     }
@@ -319,7 +322,7 @@ static int pick_nemesis(struct gen *g, int first, int last, unsigned allowed)
     return n ? opts[pick(g, 0, (uint64_t)n - 1)] : -1;
 }
 
-static int pick_node_other(struct gen *g, int not)
+static int pick_node_other(struct gen *g, int not )
 {
     int n = g->s->n_nodes, k = (int)pick(g, 0, (uint64_t)n - 2);
     return k >= not ? k + 1 : k;
@@ -365,7 +368,8 @@ static void gen_step(struct gen *g, int nemesis, unsigned *busy, struct anchor *
     a->at_ms = t;
     switch (nemesis) {
     case NM_FAILOVER: {
-        static const char *const modes[] = {"", "", "", "", "", "", "", "force", "force", "takeover"};
+        static const char *const modes[] = {"", "", "",      "",      "",
+                                            "", "", "force", "force", "takeover"};
         node = s->masters + (int)pick(g, 0, (uint64_t)(s->n_nodes - s->masters) - 1);
         e = new_el(g, SE_STEP);
         step_at(&e->st, STEP_FAILOVER, t, node);
@@ -456,9 +460,8 @@ static void gen_fault(struct gen *g, int nemesis, int index, const struct anchor
                       int n_anchors)
 {
     static const char *const short_names[] = {
-        [NM_HOLD_PAIR] = "hold",         [NM_PARTITION] = "partition",
-        [NM_MSG_DROP] = "msg-drop",      [NM_MSG_DELAY] = "msg-delay",
-        [NM_LINK_DELAY] = "link-delay",  [NM_LINK_LOSS] = "link-loss",
+        [NM_HOLD_PAIR] = "hold",      [NM_PARTITION] = "partition",   [NM_MSG_DROP] = "msg-drop",
+        [NM_MSG_DELAY] = "msg-delay", [NM_LINK_DELAY] = "link-delay", [NM_LINK_LOSS] = "link-loss",
     };
     const struct scenario *s = g->s;
     uint64_t R = g->round_ms, on, len, off;
@@ -500,8 +503,8 @@ static void gen_fault(struct gen *g, int nemesis, int index, const struct anchor
     if (off > R * 85 / 100)
         off = R * 85 / 100 > on + 200 ? R * 85 / 100 : on + 200;
     e->n_ev = 2;
-    e->ev[0] = (struct sched_ev){on * 1000000ull, true};
-    e->ev[1] = (struct sched_ev){off * 1000000ull, false};
+    e->ev[0] = (struct sched_ev){on * 1000000ull, true, 0};
+    e->ev[1] = (struct sched_ev){off * 1000000ull, false, 0};
 
     if (nemesis == NM_PARTITION) {
         /* a minority side (with the anchor's node when there is one) */
@@ -513,8 +516,8 @@ static void gen_fault(struct gen *g, int nemesis, int index, const struct anchor
             side |= 1ull << pick(g, 0, (uint64_t)s->n_nodes - 1);
         for (int i = 0; i < s->n_nodes; i++) {
             if ((side >> i) & 1)
-                fo += (size_t)snprintf(fv + fo, sizeof(fv) - fo, "%s%s", fo ? ", " : "",
-                                       s->names[i]);
+                fo +=
+                    (size_t)snprintf(fv + fo, sizeof(fv) - fo, "%s%s", fo ? ", " : "", s->names[i]);
             else
                 to_off += (size_t)snprintf(tv + to_off, sizeof(tv) - to_off, "%s%s",
                                            to_off ? ", " : "", s->names[i]);
@@ -531,8 +534,8 @@ static void gen_fault(struct gen *g, int nemesis, int index, const struct anchor
     set_key(r, "from", client ? "clients" : s->names[from]);
     set_key(r, "to", s->names[client ? (a && a->n ? a->nodes[0] : to) : to]);
     set_key(r, "ports", client ? "client" : "bus");
-    set_key(r, "direction", client || (nemesis == NM_HOLD_PAIR && chance(g, 25)) ? "both"
-                                                                               : "one-way");
+    set_key(r, "direction",
+            client || (nemesis == NM_HOLD_PAIR && chance(g, 25)) ? "both" : "one-way");
     switch (nemesis) {
     case NM_HOLD_PAIR:
         set_key(r, "hold", "yes");
@@ -607,5 +610,7 @@ int chaos_generate(const struct chaos_spec *cs, const struct scenario *base, con
     /* then heal: every fault is off by now; verify */
     w = new_el(&g, SE_WAIT);
     step_at(&w->st, STEP_WAIT_CONVERGED, g.round_ms, -1);
+    sched_mark_trailing(out);
+    sched_number(out);
     return 0;
 }

@@ -17,6 +17,7 @@
 #include "decode.h"
 #include "matrix.h"
 #include "proc.h"
+#include "replay.h"
 #include "run.h"
 
 /* A decimal number 0..max: digits only (no sign, space or suffix). */

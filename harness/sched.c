@@ -57,6 +57,37 @@ char *sched_strip(const char *text, bool keep_lines)
 
 /* ---- from a scenario ---- */
 
+/* The time of the last event that is not a wait. */
+static uint64_t last_event(const struct sched *sc)
+{
+    uint64_t last = 0;
+    for (int i = 0; i < sc->n; i++) {
+        const struct sched_el *e = &sc->el[i];
+        if (e->kind == SE_FAULT) {
+            for (int k = 0; k < e->n_ev; k++)
+                if (e->ev[k].at_ns > last)
+                    last = e->ev[k].at_ns;
+        } else if (e->kind == SE_STEP) {
+            uint64_t t = e->has_end ? e->end.at_ns : e->st.at_ns;
+            if (t > last)
+                last = t;
+        }
+    }
+    return last;
+}
+
+void sched_mark_trailing(struct sched *sc)
+{
+    uint64_t last = last_event(sc);
+    for (int i = 0; i < sc->n; i++) {
+        struct sched_el *e = &sc->el[i];
+        if (e->kind == SE_WAIT && !e->trailing && e->st.at_ns >= last) {
+            e->trailing = true;
+            e->gap_ns = e->st.at_ns - last;
+        }
+    }
+}
+
 static int add_el(struct sched *sc, enum sched_kind kind, char *err, size_t el)
 {
     if (sc->n == SCHED_MAX) {
@@ -100,7 +131,7 @@ int sched_from_scenario(struct sched *sc, const struct scenario *s, const char *
                          s->faults.rules[f].name, SCHED_MAX_EV);
                 return -1;
             }
-            sc->el[k].ev[sc->el[k].n_ev++] = (struct sched_ev){st->at_ns, st->on};
+            sc->el[k].ev[sc->el[k].n_ev++] = (struct sched_ev){st->at_ns, st->on, st->line};
         }
     }
     for (int i = 0; i < s->n_steps; i++) {
@@ -111,14 +142,8 @@ int sched_from_scenario(struct sched *sc, const struct scenario *s, const char *
         if ((k = add_el(sc, st->kind == STEP_WAIT_CONVERGED ? SE_WAIT : SE_STEP, err, el)) < 0)
             return -1;
         sc->el[k].st = *st;
-        if (st->kind == STEP_WAIT_CONVERGED) {
-            bool last = true;
-            for (int j = i + 1; j < s->n_steps; j++)
-                if (s->steps[j].kind != STEP_WAIT_CONVERGED)
-                    last = false;
-            sc->el[k].trailing = last;
+        if (st->kind == STEP_WAIT_CONVERGED)
             continue;
-        }
         if (st->kind != STEP_KILL && st->kind != STEP_PAUSE)
             continue;
         /* its closing step: the next restart (resume) of the same node */
@@ -133,6 +158,7 @@ int sched_from_scenario(struct sched *sc, const struct scenario *s, const char *
             break;
         }
     }
+    sched_mark_trailing(sc);
     return 0;
 }
 
@@ -180,8 +206,8 @@ void sched_step_text(const struct sched *sc, const struct scn_step *st, char *ou
             snprintf(out, len, "migrate %d %s %s", st->slot_lo, sc->names[st->src],
                      sc->names[st->dst]);
         else
-            snprintf(out, len, "migrate %d-%d %s %s", st->slot_lo, st->slot_hi,
-                     sc->names[st->src], sc->names[st->dst]);
+            snprintf(out, len, "migrate %d-%d %s %s", st->slot_lo, st->slot_hi, sc->names[st->src],
+                     sc->names[st->dst]);
         return;
     case STEP_WAIT_CONVERGED:
         snprintf(out, len, "wait converged");
@@ -196,7 +222,9 @@ void sched_step_text(const struct sched *sc, const struct scn_step *st, char *ou
 
 struct line {
     uint64_t at_ns;
-    int order;
+    int seq;     /* written order, when known */
+    int order;   /* then: faults off, faults on, steps; the schedule's order */
+    int el, sub; /* sub: event k of a fault; 0 a step, 1 its end */
     char text[160];
 };
 
@@ -205,33 +233,16 @@ static int by_time(const void *a, const void *b)
     const struct line *x = a, *y = b;
     if (x->at_ns != y->at_ns)
         return x->at_ns < y->at_ns ? -1 : 1;
+    if (x->seq != y->seq)
+        return x->seq - y->seq;
     return x->order - y->order;
-}
-
-/* The time of the last event that is not a trailing wait. */
-static uint64_t last_event(const struct sched *sc)
-{
-    uint64_t last = 0;
-    for (int i = 0; i < sc->n; i++) {
-        const struct sched_el *e = &sc->el[i];
-        if (e->kind == SE_FAULT) {
-            for (int k = 0; k < e->n_ev; k++)
-                if (e->ev[k].at_ns > last)
-                    last = e->ev[k].at_ns;
-        } else if (!e->trailing) {
-            uint64_t t = e->has_end ? e->end.at_ns : e->st.at_ns;
-            if (t > last)
-                last = t;
-        }
-    }
-    return last;
 }
 
 /* Every timeline line in time order; ties keep the schedule's order. */
 static int timeline_lines(const struct sched *sc, struct line **out)
 {
     struct line *l = calloc((size_t)sc->n * (SCHED_MAX_EV + 2) + 1, sizeof(*l));
-    uint64_t tail = last_event(sc) + SCHED_STEP_MS * 1000000ull;
+    uint64_t last = last_event(sc);
     int n = 0;
     if (!l)
         return -1;
@@ -239,18 +250,30 @@ static int timeline_lines(const struct sched *sc, struct line **out)
         const struct sched_el *e = &sc->el[i];
         if (e->kind == SE_FAULT) {
             for (int k = 0; k < e->n_ev; k++) {
-                l[n] = (struct line){.at_ns = e->ev[k].at_ns, .order = i * 16 + k};
+                /* at the same moment: faults off, faults on, then steps */
+                l[n] = (struct line){.at_ns = e->ev[k].at_ns,
+                                     .seq = e->ev[k].seq,
+                                     .order = (e->ev[k].on ? 4096 : 0) + i * 16 + k,
+                                     .el = i,
+                                     .sub = k};
                 snprintf(l[n].text, sizeof(l[n].text), "fault %s %s", e->rule.name,
                          e->ev[k].on ? "on" : "off");
                 n++;
             }
             continue;
         }
-        l[n] = (struct line){.at_ns = e->trailing ? tail : e->st.at_ns, .order = i * 16};
+        l[n] = (struct line){.at_ns = e->trailing ? last + e->gap_ns : e->st.at_ns,
+                             .seq = e->st.line,
+                             .order = 8192 + i * 16,
+                             .el = i};
         sched_step_text(sc, &e->st, l[n].text, sizeof(l[n].text));
         n++;
         if (e->has_end) {
-            l[n] = (struct line){.at_ns = e->end.at_ns, .order = i * 16 + 1};
+            l[n] = (struct line){.at_ns = e->end.at_ns,
+                                 .seq = e->end.line,
+                                 .order = 8192 + i * 16 + 1,
+                                 .el = i,
+                                 .sub = 1};
             sched_step_text(sc, &e->end, l[n].text, sizeof(l[n].text));
             n++;
         }
@@ -258,6 +281,23 @@ static int timeline_lines(const struct sched *sc, struct line **out)
     qsort(l, (size_t)n, sizeof(*l), by_time);
     *out = l;
     return n;
+}
+
+void sched_number(struct sched *sc)
+{
+    struct line *l;
+    int n = timeline_lines(sc, &l);
+    for (int i = 0; i < n; i++) {
+        struct sched_el *e = &sc->el[l[i].el];
+        if (e->kind == SE_FAULT)
+            e->ev[l[i].sub].seq = i + 1;
+        else if (l[i].sub)
+            e->end.line = i + 1;
+        else
+            e->st.line = i + 1;
+    }
+    if (n >= 0)
+        free(l);
 }
 
 static void put_shim(FILE *o, const struct sched *sc)
@@ -427,8 +467,7 @@ void sched_el_line(const struct sched *sc, int i, char *out, size_t len)
                                e->rule.both ? "<->" : "->", e->rule.to_spec, what);
         for (int k = 0; k < e->n_ev && off < len; k++) {
             fmt_s(a, sizeof(a), e->ev[k].at_ns);
-            off += (size_t)snprintf(out + off, len - off, " %s@%s", e->ev[k].on ? "on" : "off",
-                                    a);
+            off += (size_t)snprintf(out + off, len - off, " %s@%s", e->ev[k].on ? "on" : "off", a);
         }
         return;
     }

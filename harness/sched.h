@@ -11,9 +11,8 @@
 
 #include "scenario.h"
 
-#define SCHED_MAX 64     /* elements */
-#define SCHED_MAX_EV 8   /* on/off switches of one fault */
-#define SCHED_STEP_MS 100 /* a trailing `wait converged` follows the last event by this */
+#define SCHED_MAX 64   /* elements */
+#define SCHED_MAX_EV 8 /* on/off switches of one fault */
 
 enum sched_kind {
     SE_FAULT, /* a [fault] and its on/off steps */
@@ -21,14 +20,18 @@ enum sched_kind {
     SE_WAIT,  /* wait converged (never removed) */
 };
 
+/* seq (here) and a step's line order events at the same moment: the
+ * timeline's order when read from a file, the drawing's when generated. */
 struct sched_ev {
     uint64_t at_ns;
     bool on;
+    int seq;
 };
 
 struct sched_el {
     enum sched_kind kind;
     bool trailing;        /* SE_WAIT after every other event: follows the last */
+    uint64_t gap_ns;      /* trailing: this long after the last event */
     struct pol_rule rule; /* SE_FAULT: the keys it was given (key_line != 0) */
     int n_ev;
     struct sched_ev ev[SCHED_MAX_EV];
@@ -61,6 +64,12 @@ char *sched_strip(const char *text, bool keep_lines);
  * SCHED_MAX_EV times). */
 int sched_from_scenario(struct sched *sc, const struct scenario *s, const char *text, char *err,
                         size_t el);
+/* Waits at or after every other event become trailing: they keep their
+ * distance to the last event when events move. */
+void sched_mark_trailing(struct sched *sc);
+/* Number the events in the order they are written (seq, step lines), so
+ * that events at the same moment keep it when read back. */
+void sched_number(struct sched *sc);
 void sched_free(struct sched *sc);
 int sched_copy(struct sched *dst, const struct sched *src);
 /* The scenario file: a comment, the kept text, [shim] with the seed, the

@@ -12,6 +12,7 @@
 #define MIN_GAP_NS (500 * MS)    /* kill..restart, pause..resume */
 #define LEAD_NS (100 * MS)       /* a fault starts this long before its step */
 #define FIRST_AT_NS (500 * MS)   /* the first event, after moving times earlier */
+#define WAIT_GAP_NS (100 * MS)   /* from the last event to the wait at the end */
 
 struct shrinker {
     const struct shrink_opts *o;
@@ -213,8 +214,8 @@ static int narrow_nodes(struct shrinker *S, struct sched *cur)
         for (int side = 0; side < 2 && cur->el[i].kind == SE_FAULT; side++) {
             char tok[SCN_MAX_NODES + 1][32];
             int n, k = 0;
-            while ((n = split_spec(side ? cur->el[i].rule.to_spec : cur->el[i].rule.from_spec,
-                                   tok, SCN_MAX_NODES + 1)) > 1 &&
+            while ((n = split_spec(side ? cur->el[i].rule.to_spec : cur->el[i].rule.from_spec, tok,
+                                   SCN_MAX_NODES + 1)) > 1 &&
                    k < n) {
                 struct sched *c = dup_sched(cur);
                 char what[320], spec[256] = "";
@@ -314,8 +315,7 @@ static uint64_t step_in(const struct sched *sc, uint64_t lo, uint64_t hi)
             continue;
         if (e->st.at_ns > lo && e->st.at_ns < hi && (!best || e->st.at_ns < best))
             best = e->st.at_ns;
-        if (e->has_end && e->end.at_ns > lo && e->end.at_ns < hi &&
-            (!best || e->end.at_ns < best))
+        if (e->has_end && e->end.at_ns > lo && e->end.at_ns < hi && (!best || e->end.at_ns < best))
             best = e->end.at_ns;
     }
     return best;
@@ -396,6 +396,23 @@ static int shorten_gaps(struct shrinker *S, struct sched *cur)
     return 0;
 }
 
+/* The wait at the end right after the last event: a shorter replay. */
+static int wait_sooner(struct shrinker *S, struct sched *cur)
+{
+    struct sched *c;
+    bool any = false;
+    for (int i = 0; i < cur->n; i++)
+        any |= cur->el[i].trailing && cur->el[i].gap_ns > WAIT_GAP_NS;
+    if (!any)
+        return 0;
+    if (!(c = dup_sched(cur)))
+        return S->stop = SHRINK_ERROR;
+    for (int i = 0; i < c->n; i++)
+        if (c->el[i].trailing && c->el[i].gap_ns > WAIT_GAP_NS)
+            c->el[i].gap_ns = WAIT_GAP_NS;
+    return try_candidate(S, cur, c, "wait converged 0.1 s after the last event") < 0 ? S->stop : 0;
+}
+
 /* Everything earlier, so that the first event is at FIRST_AT_NS. */
 static int move_earlier(struct shrinker *S, struct sched *cur)
 {
@@ -430,38 +447,20 @@ static int move_earlier(struct shrinker *S, struct sched *cur)
     return try_candidate(S, cur, c, what) < 0 ? S->stop : 0;
 }
 
-/* A wait after every other event follows the last one wherever it moves. */
-static void trail_waits(struct sched *sc)
-{
-    uint64_t last = 0;
-    for (int i = 0; i < sc->n; i++) {
-        const struct sched_el *e = &sc->el[i];
-        for (int k = 0; k < e->n_ev; k++)
-            last = e->ev[k].at_ns > last ? e->ev[k].at_ns : last;
-        if (e->kind == SE_STEP)
-            last = (e->has_end ? e->end.at_ns : e->st.at_ns) > last
-                       ? (e->has_end ? e->end.at_ns : e->st.at_ns)
-                       : last;
-    }
-    for (int i = 0; i < sc->n; i++)
-        if (sc->el[i].kind == SE_WAIT && sc->el[i].st.at_ns >= last)
-            sc->el[i].trailing = true;
-}
-
 int shrink_run(struct sched *sc, const struct shrink_opts *o, shrink_runner run, void *ctx,
                struct shrink_stats *st)
 {
     struct shrinker S = {.o = o, .run = run, .ctx = ctx, .st = st};
     int (*const passes[])(struct shrinker *, struct sched *) = {
         ddmin,           narrow_nodes, narrow_direction, narrow_messages,
-        shorten_windows, shorten_gaps, move_earlier,
+        shorten_windows, shorten_gaps, wait_sooner,      move_earlier,
     };
     const int first_timing = 4; /* shorten_windows on: timing, kept only if every replay fails */
     memset(st, 0, sizeof(*st));
     S.t0 = now(&S);
     st->faults_before = sched_faults(sc);
     st->steps_before = sched_steps(sc);
-    trail_waits(sc);
+    sched_mark_trailing(sc);
     for (size_t p = 0; p < sizeof(passes) / sizeof(passes[0]); p++) {
         S.strict = (int)p >= first_timing;
         if (passes[p](&S, sc) < 0 || S.stop || st->timed_out)

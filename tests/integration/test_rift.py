@@ -23,6 +23,7 @@ def rift_leftovers():
     left += glob.glob("/run/rift/runs/*")
     left += glob.glob("/tmp/rift-[0-9a-f]*")
     left += glob.glob("/tmp/rift-matrix-*")
+    left += glob.glob("/tmp/rift-chaos-*")
     return left
 
 

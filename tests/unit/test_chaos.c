@@ -23,11 +23,11 @@
 
 static struct scenario BASE, S2;
 
-static const char spec_all[] = "[cluster]\n"        /* 1 */
-                               "masters = 3\n"      /* 2 */
-                               "replicas = 1\n"     /* 3 */
+static const char spec_all[] = "[cluster]\n"    /* 1 */
+                               "masters = 3\n"  /* 2 */
+                               "replicas = 1\n" /* 3 */
                                "node_timeout = 2000\n"
-                               "[chaos]\n"          /* 5 */
+                               "[chaos]\n" /* 5 */
                                "round = 12s\n"
                                "faults_per_round = 2-4\n"
                                "steps_per_round = 1-3\n"
@@ -68,6 +68,20 @@ static void test_same_seed_same_schedule(void **state)
         char *c = gen_text(&cs, st, seed + 1000);
         assert_string_equal(a, b);
         differ += strcmp(a, c) != 0;
+        {
+            /* read back as a scenario, the schedule writes the same text */
+            char err[512], *back;
+            struct sched *sc = malloc(sizeof(*sc));
+            assert_non_null(sc);
+            if (scn_load_string(&S2, "round.ini", a, err, sizeof(err)) < 0)
+                fail_msg("%s\n%s", err, a);
+            assert_int_equal(sched_from_scenario(sc, &S2, a, err, sizeof(err)), 0);
+            back = sched_text(sc);
+            assert_string_equal(back, a);
+            free(back);
+            sched_free(sc);
+            free(sc);
+        }
         free(a);
         free(b);
         free(c);
@@ -100,8 +114,8 @@ static void test_every_nemesis_valid_and_bounded(void **state)
         for (uint64_t seed = 1; seed <= 200; seed++) {
             char *t = gen_text(&cs, st, seed);
             if (scn_load_string(&S2, "round.ini", t, err, sizeof(err)) < 0)
-                fail_msg("%s: seed %llu: %s\n%s", chaos_nemesis_names[nm],
-                         (unsigned long long)seed, err, t);
+                fail_msg("%s: seed %llu: %s\n%s", chaos_nemesis_names[nm], (unsigned long long)seed,
+                         err, t);
             if (is_fault) {
                 assert_in_range(S2.faults.n_rules, 1, 3);
                 faults_seen += S2.faults.n_rules;
@@ -219,6 +233,8 @@ static void test_spec_errors(void **state)
                       "spec.ini:4: nemesis failover needs replicas");
     expect_spec_error("[cluster]\nmasters = 1\n[chaos]\nnemeses = migrate, hold-pair\n",
                       "spec.ini:4: nemesis migrate needs two primaries");
+    expect_spec_error("[cluster]\nmasters = 1\nreplicas = 0\n[chaos]\nnemeses = hold-pair\n",
+                      "spec.ini:5: fault nemeses need two nodes");
     expect_spec_error("[chaos]\nnemeses = failover\nsteps_per_round = 0\n",
                       "rounds would draw nothing");
 }
@@ -337,7 +353,8 @@ static int fake_runner(void *ctx, const struct sched *sc, char *what, size_t wl)
             bool covers = e->n_ev == 2 && e->ev[0].at_ns <= MS(1100) && e->ev[1].at_ns >= MS(2000);
             hold |= !f->need_window || covers;
         }
-        if (e->kind == SE_STEP && e->st.kind == STEP_FAILOVER && !strcmp(sc->names[e->st.node], "m1r1"))
+        if (e->kind == SE_STEP && e->st.kind == STEP_FAILOVER &&
+            !strcmp(sc->names[e->st.node], "m1r1"))
             failover = true;
     }
     return hold && failover && model_rng_unit(&f->rng) < f->rate ? SHRINK_FIRED : SHRINK_PASSED;
@@ -430,7 +447,8 @@ static void test_shrink_flaky(void **state)
     /* with 2 of 3 at 60%, a removal that is right is kept 65% of the time,
      * and one that was not is not tried again alone */
     print_message("flaky 60%%: %d of 20 shrunk to the pair, %d of 80 decoys removed, "
-                  "final %d of %d\n", ok, removed, fired, finals);
+                  "final %d of %d\n",
+                  ok, removed, fired, finals);
     assert_in_range(removed, 35, 80);
     assert_int_equal(finals, 100);
     assert_in_range(fired, 45, 75); /* 60 expected */
