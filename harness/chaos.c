@@ -406,6 +406,10 @@ int chaos_main(const struct chaos_opts *o)
             C.stopped = "time";
             break;
         }
+        if (o->max_findings && C.n_findings >= o->max_findings) {
+            C.stopped = "findings";
+            break;
+        }
         status = one_round(&C, round);
         write_chaos_json(&C);
         if (status == 2) {

@@ -18,6 +18,7 @@ struct chaos_opts {
     uint64_t shrink_ns; /* bound on shrinking each finding; 0: no shrinking */
     int runs;           /* replays per shrink candidate (3: kept when 2 fail) */
     bool dry_run;       /* print the schedules, run nothing */
+    int max_findings;   /* stop after this many findings (0: no limit) */
 };
 
 int chaos_main(const struct chaos_opts *o);

@@ -529,11 +529,18 @@ static void gen_fault(struct gen *g, int nemesis, int index, const struct anchor
         set_key(r, "loss", "100%");
         return;
     }
-    if ((nemesis == NM_LINK_DELAY || nemesis == NM_LINK_LOSS) && chance(g, 25))
-        client = true;
+    /* a link between nodes carries the bus, and a migration's MIGRATE on
+     * the client port: bus half the time, all a quarter, else a client's
+     * link to a node */
+    const char *ports = "bus";
+    if (nemesis == NM_LINK_DELAY || nemesis == NM_LINK_LOSS) {
+        uint64_t k = pick(g, 0, 3);
+        client = k == 3;
+        ports = k == 2 ? "all" : client ? "client" : "bus";
+    }
     set_key(r, "from", client ? "clients" : s->names[from]);
     set_key(r, "to", s->names[client ? (a && a->n ? a->nodes[0] : to) : to]);
-    set_key(r, "ports", client ? "client" : "bus");
+    set_key(r, "ports", ports);
     set_key(r, "direction",
             client || (nemesis == NM_HOLD_PAIR && chance(g, 25)) ? "both" : "one-way");
     switch (nemesis) {

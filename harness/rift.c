@@ -67,7 +67,8 @@ static void usage(FILE *f)
                "       rift matrix SCENARIO.ini --servers redis,redis8,valkey [--runs N] "
                "[--report DIR]\n"
                "       rift chaos SPEC.ini [--seed N] [--time 10m | --rounds N] [--server S]\n"
-               "                  [--report DIR] [--shrink-time 5m] [--runs 3] [--dry-run]\n"
+               "                  [--report DIR] [--shrink-time 5m] [--runs 3] [--findings N]\n"
+               "                  [--dry-run]\n"
                "       rift shrink SCENARIO.ini [--runs 3] [--check NAME] [--out FILE]\n"
                "                  [--shrink-time 5m] [--server S]\n"
                "       rift decode FILE.pcap [--json]\n"
@@ -217,13 +218,14 @@ static int cmd_chaos(int argc, char **argv, char *self)
         {"shrink-time", required_argument, NULL, 'k'},
         {"runs", required_argument, NULL, 'R'},
         {"dry-run", no_argument, NULL, 'd'},
+        {"findings", required_argument, NULL, 'f'},
         {NULL, 0, NULL, 0},
     };
     struct chaos_opts o = {.time_ns = 600000000000ull, .shrink_ns = 300000000000ull, .runs = 3};
     bool timed = false;
     int c;
     optind = 2;
-    while ((c = getopt_long(argc, argv, "s:t:n:S:r:k:R:d", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:t:n:S:r:k:R:df:", opts, NULL)) != -1) {
         switch (c) {
         case 's':
             if (opt_seed("rift chaos", optarg, &o.seed, &o.seed_given) < 0)
@@ -254,6 +256,10 @@ static int cmd_chaos(int argc, char **argv, char *self)
             break;
         case 'd':
             o.dry_run = true;
+            break;
+        case 'f':
+            if (opt_count("chaos", "--findings", optarg, 100000, &o.max_findings) < 0)
+                return 2;
             break;
         default:
             usage(stderr);
