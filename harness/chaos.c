@@ -119,6 +119,9 @@ static void write_chaos_json(struct chaos *C)
         json_str(f, "dir", fr->dir, true);
         json_str(f, "failed", fr->failed, true);
         json_str(f, "shrink_check", fr->target, true);
+        if (fr->st.confirm_runs)
+            fprintf(f, ",\"replayed\":%d,\"replays\":%d,\"rare\":%s", fr->st.confirm_fired,
+                    fr->st.confirm_runs, fr->st.rare ? "true" : "false");
         if (fr->shrunk) {
             fprintf(f,
                     ",\"shrunk\":{\"faults\":%d,\"steps\":%d,\"faults_before\":%d,"
@@ -185,7 +188,11 @@ static int take_finding(struct chaos *C, struct round_rec *rr, const char *round
         free(s2);
         return -1;
     }
-    if (rc == 0 || fr->st.kept) {
+    if (rc == 0 && fr->st.rare) {
+        fprintf(stderr,
+                "  not shrunk: the round failed in %d of %d replays (a candidate needs %d of %d)\n",
+                fr->st.confirm_fired, fr->st.confirm_runs, C->o->runs / 2 + 1, C->o->runs);
+    } else if (rc == 0 || fr->st.kept) {
         char path[700];
         fr->shrunk = rc == 0;
         sched_line(s2, fr->shrunk_line, sizeof(fr->shrunk_line));
@@ -310,6 +317,9 @@ static void final_table(struct chaos *C)
             if (fr->shrunk_line[0])
                 fprintf(stderr, "    shrunk to: %s (%d of %d replays failed)\n", fr->shrunk_line,
                         fr->st.final_fired, fr->st.final_runs);
+            else if (fr->st.rare)
+                fprintf(stderr, "    not shrunk: it failed in %d of %d replays\n",
+                        fr->st.confirm_fired, fr->st.confirm_runs);
         }
     }
     if (!C->own_dir)

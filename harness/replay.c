@@ -14,7 +14,7 @@
 
 /* Most specific first: the check a shrink keeps failing. */
 const char *const replay_checks[] = {"crashes",    "cycles", "lost_slots",  "lost_writes",
-                                          "open_slots", "heal",   "convergence", NULL};
+                                     "open_slots", "heal",   "convergence", NULL};
 
 void replay_on_signal(int sig)
 {
@@ -23,8 +23,6 @@ void replay_on_signal(int sig)
 }
 
 /* ---- running a schedule ---- */
-
-
 
 int replay_check_index(const char *name)
 {
@@ -63,7 +61,8 @@ void replay_names(unsigned m, char *out, size_t len)
     out[0] = '\0';
     for (int k = 0; replay_checks[k] && off < len; k++)
         if ((m >> k) & 1)
-            off += (size_t)snprintf(out + off, len - off, "%s%s", off ? ", " : "", replay_checks[k]);
+            off +=
+                (size_t)snprintf(out + off, len - off, "%s%s", off ? ", " : "", replay_checks[k]);
 }
 
 /* The failed checks of a result, most specific first. */
@@ -87,8 +86,7 @@ int replay_write_file(const char *path, const char *text)
     return fclose(f);
 }
 
-int replay_run(const struct replay *R, const char *file, const char *report,
-                   struct run_result *res)
+int replay_run(const struct replay *R, const char *file, const char *report, struct run_result *res)
 {
     struct run_opts ro = {.scenario_file = file,
                           .report_dir = report,
@@ -146,13 +144,13 @@ static void shrunk_expect(struct sched *sc, const struct replay *R, int last)
     sc->expect.cycles = (all >> replay_check_index("cycles")) & 1;
     sc->expect.lost_slots = (all >> replay_check_index("lost_slots")) & 1;
     sc->expect.lost_writes = (all >> replay_check_index("lost_writes")) & 1;
-    sc->has_expect = sc->expect.crashes || sc->expect.cycles || sc->expect.lost_slots ||
-                     sc->expect.lost_writes;
+    sc->has_expect =
+        sc->expect.crashes || sc->expect.cycles || sc->expect.lost_slots || sc->expect.lost_writes;
 }
 
 /* Shrinks sc against R's target; writes the result's note. */
-int replay_shrink(struct sched *sc, struct replay *R, int runs,
-                       uint64_t bound_ns, const char *from, struct shrink_stats *st)
+int replay_shrink(struct sched *sc, struct replay *R, int runs, uint64_t bound_ns, const char *from,
+                  struct shrink_stats *st)
 {
     struct shrink_opts so = {.runs = runs,
                              .need = runs / 2 + 1,
@@ -287,6 +285,14 @@ int shrink_main(const struct shrink_cli *o)
     rc = replay_shrink(sc, &R, o->runs, o->shrink_ns, o->scenario, &st);
     if (rc == SHRINK_ERROR) {
         fprintf(stderr, "rift shrink: %s\n", R.error);
+        goto out_dir;
+    }
+    if (rc == 0 && st.rare) {
+        fprintf(stderr,
+                "rift shrink: %s failed check %s in %d of %d replays: too rarely to shrink "
+                "(a candidate needs %d of %d); nothing written\n",
+                o->scenario, R.target, st.confirm_fired, st.confirm_runs, o->runs / 2 + 1, o->runs);
+        status = 0;
         goto out_dir;
     }
     if (!(out = sched_text(sc)))

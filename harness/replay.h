@@ -38,8 +38,8 @@ int replay_run(const struct replay *R, const char *file, const char *report,
                struct run_result *res);
 /* Shrinks sc against R->target, runs replays per candidate (kept when a
  * majority fails); writes the result's note and [expect]. */
-int replay_shrink(struct sched *sc, struct replay *R, int runs, uint64_t bound_ns,
-                  const char *from, struct shrink_stats *st);
+int replay_shrink(struct sched *sc, struct replay *R, int runs, uint64_t bound_ns, const char *from,
+                  struct shrink_stats *st);
 void replay_rm_rf(const char *dir);
 /* SIGINT, SIGTERM: run_interrupted. */
 void replay_on_signal(int sig);

@@ -210,16 +210,11 @@ static int opt_count(const char *cmd, const char *opt, const char *v, unsigned l
 static int cmd_chaos(int argc, char **argv, char *self)
 {
     static const struct option opts[] = {
-        {"seed", required_argument, NULL, 's'},
-        {"time", required_argument, NULL, 't'},
-        {"rounds", required_argument, NULL, 'n'},
-        {"server", required_argument, NULL, 'S'},
-        {"report", required_argument, NULL, 'r'},
-        {"shrink-time", required_argument, NULL, 'k'},
-        {"runs", required_argument, NULL, 'R'},
-        {"dry-run", no_argument, NULL, 'd'},
-        {"findings", required_argument, NULL, 'f'},
-        {NULL, 0, NULL, 0},
+        {"seed", required_argument, NULL, 's'},     {"time", required_argument, NULL, 't'},
+        {"rounds", required_argument, NULL, 'n'},   {"server", required_argument, NULL, 'S'},
+        {"report", required_argument, NULL, 'r'},   {"shrink-time", required_argument, NULL, 'k'},
+        {"runs", required_argument, NULL, 'R'},     {"dry-run", no_argument, NULL, 'd'},
+        {"findings", required_argument, NULL, 'f'}, {NULL, 0, NULL, 0},
     };
     struct chaos_opts o = {.time_ns = 600000000000ull, .shrink_ns = 300000000000ull, .runs = 3};
     bool timed = false;

@@ -461,14 +461,35 @@ int shrink_run(struct sched *sc, const struct shrink_opts *o, shrink_runner run,
     st->faults_before = sched_faults(sc);
     st->steps_before = sched_steps(sc);
     sched_mark_trailing(sc);
-    for (size_t p = 0; p < sizeof(passes) / sizeof(passes[0]); p++) {
+    /* the schedule itself: a finding that does not replay cannot be shrunk */
+    while (st->confirm_runs < o->runs) {
+        char last[256];
+        int rc = run(ctx, sc, last, sizeof(last));
+        if (rc < 0) {
+            st->stopped = rc;
+            st->ns = now(&S) - S.t0;
+            return rc;
+        }
+        st->confirm_runs++;
+        st->replays++;
+        st->confirm_fired += rc == SHRINK_FIRED;
+        if (st->confirm_fired >= o->need ||
+            st->confirm_fired + (o->runs - st->confirm_runs) < o->need)
+            break;
+    }
+    st->rare = st->confirm_fired < o->need;
+    if (o->log)
+        fprintf(o->log, "shrink: the schedule itself failed in %d of %d replays%s\n",
+                st->confirm_fired, st->confirm_runs,
+                st->rare ? ": too rarely to shrink against" : "");
+    for (size_t p = 0; !st->rare && p < sizeof(passes) / sizeof(passes[0]); p++) {
         S.strict = (int)p >= first_timing;
         if (passes[p](&S, sc) < 0 || S.stop || st->timed_out)
             break;
     }
     st->faults_after = sched_faults(sc);
     st->steps_after = sched_steps(sc);
-    if (!S.stop) {
+    if (!S.stop && !st->rare) {
         char last[256];
         if (o->log && st->timed_out)
             fprintf(o->log, "shrink: time bound reached after %d candidates\n", st->candidates);

@@ -33,6 +33,8 @@ struct shrink_opts {
 };
 
 struct shrink_stats {
+    int confirm_fired, confirm_runs; /* the schedule itself, first */
+    bool rare;                       /* it failed in fewer than need of runs: not shrunk */
     int candidates, kept, replays;
     int final_fired, final_runs;
     int faults_before, steps_before, faults_after, steps_after;
@@ -41,7 +43,9 @@ struct shrink_stats {
     uint64_t ns;
 };
 
-/* Shrinks sc in place. 0 (done, possibly cut short by time), or
+/* First replays sc itself as a candidate: when it fails too rarely to be
+ * kept, there is nothing to shrink against (st->rare). Then shrinks sc in
+ * place. 0 (done, possibly cut short by time, or rare), or
  * SHRINK_ERROR / SHRINK_STOPPED (sc is the smallest kept so far). */
 int shrink_run(struct sched *sc, const struct shrink_opts *o, shrink_runner run, void *ctx,
                struct shrink_stats *st);
