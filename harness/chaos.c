@@ -358,6 +358,13 @@ int chaos_main(const struct chaos_opts *o)
         fprintf(stderr, "%s\n", err);
         return 2;
     }
+    if (o->server) {
+        /* what the rounds write replays on the server they ran on */
+        char *t = sched_with_server(C.spec_text, o->server);
+        free(C.spec_text);
+        if (!(C.spec_text = t))
+            return 2;
+    }
     if (o->seed_given)
         C.seed = o->seed;
     else if (getrandom(&C.seed, sizeof(C.seed), 0) != sizeof(C.seed))

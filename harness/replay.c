@@ -232,6 +232,14 @@ int shrink_main(const struct shrink_cli *o)
         fprintf(stderr, "rift shrink: needs root (network namespaces, iptables, NFQUEUE)\n");
         goto out_free;
     }
+    if (o->server) {
+        /* the result replays on the server it was shrunk on */
+        char *b = sched_with_server(sc->base, o->server);
+        if (!b)
+            goto out_free;
+        free(sc->base);
+        sc->base = b;
+    }
     R.never_heals_expected = scn.expect.never_heals != 0;
     snprintf(dir, sizeof(dir), PROC_TMP_CHAOS "XXXXXX");
     if (!mkdtemp(dir) || proc_mark_owner(dir) < 0) {

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char *header_name(const char *line, size_t len, size_t *n);
+
 /* ---- the sections a schedule does not write itself ---- */
 
 static bool dropped_section(const char *name, size_t n)
@@ -29,20 +31,10 @@ char *sched_strip(const char *text, bool keep_lines)
     for (const char *p = text; *p;) {
         const char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
-        const char *q = p;
-        while (q < p + len && (*q == ' ' || *q == '\t'))
-            q++;
-        if (*q == '[') {
-            const char *close = memchr(q, ']', len - (size_t)(q - p));
-            if (close) {
-                const char *a = q + 1, *b = close;
-                while (a < b && isspace((unsigned char)*a))
-                    a++;
-                while (b > a && isspace((unsigned char)b[-1]))
-                    b--;
-                drop = dropped_section(a, (size_t)(b - a));
-            }
-        }
+        size_t hn;
+        const char *h = header_name(p, len, &hn);
+        if (h)
+            drop = dropped_section(h, hn);
         if (!drop) {
             memcpy(out + o, p, len);
             o += len;
@@ -52,6 +44,60 @@ char *sched_strip(const char *text, bool keep_lines)
         p += len;
     }
     out[o] = '\0';
+    return out;
+}
+
+/* The section a [header] line names, trimmed, or NULL (n: its length). */
+static const char *header_name(const char *line, size_t len, size_t *n)
+{
+    const char *q = line, *close, *a, *b;
+    while (q < line + len && (*q == ' ' || *q == '\t'))
+        q++;
+    if (q == line + len || *q != '[' || !(close = memchr(q, ']', len - (size_t)(q - line))))
+        return NULL;
+    for (a = q + 1, b = close; a < b && isspace((unsigned char)*a); a++)
+        ;
+    while (b > a && isspace((unsigned char)b[-1]))
+        b--;
+    *n = (size_t)(b - a);
+    return a;
+}
+
+char *sched_with_server(const char *text, const char *server)
+{
+    size_t cap = strlen(text) + strlen(server) + 64, o = 0, hn;
+    char *out = malloc(cap);
+    bool in_cluster = false, done = false;
+    if (!out)
+        return NULL;
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n'), *h;
+        size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
+        if ((h = header_name(p, len, &hn))) {
+            in_cluster = hn == 7 && !strncmp(h, "cluster", 7);
+            memcpy(out + o, p, len);
+            o += len;
+            if (in_cluster && !done) {
+                if (!nl)
+                    out[o++] = '\n';
+                o += (size_t)sprintf(out + o, "server = %s\n", server);
+                done = true;
+            }
+        } else if (!(in_cluster && !strncmp(p + strspn(p, " \t"), "server", 6) &&
+                     strchr(" \t=", p[strspn(p, " \t") + 6]))) {
+            memcpy(out + o, p, len); /* the old server line is dropped */
+            o += len;
+        }
+        p += len;
+    }
+    out[o] = '\0';
+    if (!done) {
+        char *w = malloc(o + strlen(server) + 32);
+        if (w)
+            sprintf(w, "[cluster]\nserver = %s\n%s", server, out);
+        free(out);
+        return w;
+    }
     return out;
 }
 

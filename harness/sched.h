@@ -59,6 +59,10 @@ struct sched {
  * sections become empty lines when keep_lines (errors keep their line
  * numbers). malloc'd, or NULL. */
 char *sched_strip(const char *text, bool keep_lines);
+/* text with [cluster] server = server (replaced, or added): what a run
+ * with --server wrote, so that its scenario files replay on that server.
+ * malloc'd, or NULL. */
+char *sched_with_server(const char *text, const char *server);
 /* The schedule of a loaded scenario whose file text is text: -1 with err if
  * it does not fit (more than SCHED_MAX elements, a fault switched more than
  * SCHED_MAX_EV times). */

@@ -319,6 +319,22 @@ static void test_sched_strip(void **state)
     free(b);
 }
 
+static void test_sched_with_server(void **state)
+{
+    char *a = sched_with_server(
+        "; x\n[cluster]\nserver = redis\nmasters = 2\n[server]\nserver-x = 1\n", "valkey");
+    char *b = sched_with_server("[chaos]\nround = 5s\n", "/opt/redis server");
+    char *c = sched_with_server("[cluster]", "redis8");
+    (void)state;
+    assert_string_equal(a,
+                        "; x\n[cluster]\nserver = valkey\nmasters = 2\n[server]\nserver-x = 1\n");
+    assert_string_equal(b, "[cluster]\nserver = /opt/redis server\n[chaos]\nround = 5s\n");
+    assert_string_equal(c, "[cluster]\nserver = redis8\n");
+    free(a);
+    free(b);
+    free(c);
+}
+
 /* ---- the shrinker on a fake runner ---- */
 
 struct fake {
@@ -551,6 +567,7 @@ int main(void)
         cmocka_unit_test(test_spec_errors),
         cmocka_unit_test(test_sched_round_trip),
         cmocka_unit_test(test_sched_strip),
+        cmocka_unit_test(test_sched_with_server),
         cmocka_unit_test(test_shrink_finds_the_minimal_schedule),
         cmocka_unit_test(test_shrink_flaky),
         cmocka_unit_test(test_shrink_a_finding_that_does_not_replay),
