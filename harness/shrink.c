@@ -13,6 +13,7 @@
 #define LEAD_NS (100 * MS)       /* a fault starts this long before its step */
 #define FIRST_AT_NS (500 * MS)   /* the first event, after moving times earlier */
 #define WAIT_GAP_NS (100 * MS)   /* from the last event to the wait at the end */
+#define STRICT_RUNS 3            /* replays a timing candidate must all fail */
 
 struct shrinker {
     const struct shrink_opts *o;
@@ -74,8 +75,10 @@ static int try_candidate(struct shrinker *S, struct sched *cur, struct sched *ca
         drop_sched(cand);
         return S->stop;
     }
-    int need = S->strict ? o->runs : o->need;
-    while (ran < o->runs) {
+    /* timing candidates: every one of at least STRICT_RUNS replays */
+    int runs = S->strict && o->runs < STRICT_RUNS ? STRICT_RUNS : o->runs;
+    int need = S->strict ? runs : o->need;
+    while (ran < runs) {
         int rc = S->run(S->ctx, cand, last, sizeof(last));
         ran++;
         S->st->replays++;
@@ -84,10 +87,12 @@ static int try_candidate(struct shrinker *S, struct sched *cur, struct sched *ca
             return S->stop = rc;
         }
         fired += rc == SHRINK_FIRED;
-        if (fired >= need || fired + (o->runs - ran) < need)
+        if (fired >= need || fired + (runs - ran) < need)
             break;
     }
     S->st->candidates++;
+    if (S->strict && fired >= need)
+        S->st->timing_kept++;
     S->last_fired = fired;
     keep = fired >= need;
     if (o->log) {
@@ -447,10 +452,30 @@ static int move_earlier(struct shrinker *S, struct sched *cur)
     return try_candidate(S, cur, c, what) < 0 ? S->stop : 0;
 }
 
+/* The result, final_runs times. */
+static void final_replays(struct shrinker *S, const struct sched *sc)
+{
+    char last[256];
+    S->st->final_runs = S->st->final_fired = 0;
+    for (int i = 0; i < S->o->final_runs; i++) {
+        int rc = S->run(S->ctx, sc, last, sizeof(last));
+        if (rc < 0) {
+            S->stop = rc;
+            return;
+        }
+        S->st->final_runs++;
+        S->st->final_fired += rc == SHRINK_FIRED;
+    }
+    if (S->o->log)
+        fprintf(S->o->log, "shrink: the result failed in %d of %d replays\n", S->st->final_fired,
+                S->st->final_runs);
+}
+
 int shrink_run(struct sched *sc, const struct shrink_opts *o, shrink_runner run, void *ctx,
                struct shrink_stats *st)
 {
     struct shrinker S = {.o = o, .run = run, .ctx = ctx, .st = st};
+    struct sched *pre_timing = NULL; /* before the first timing pass */
     int (*const passes[])(struct shrinker *, struct sched *) = {
         ddmin,           narrow_nodes, narrow_direction, narrow_messages,
         shorten_windows, shorten_gaps, wait_sooner,      move_earlier,
@@ -484,28 +509,35 @@ int shrink_run(struct sched *sc, const struct shrink_opts *o, shrink_runner run,
                 st->rare ? ": too rarely to shrink against" : "");
     for (size_t p = 0; !st->rare && p < sizeof(passes) / sizeof(passes[0]); p++) {
         S.strict = (int)p >= first_timing;
-        if (passes[p](&S, sc) < 0 || S.stop || st->timed_out)
+        if (S.strict && !pre_timing && !(pre_timing = dup_sched(sc)))
+            S.stop = SHRINK_ERROR;
+        if (S.stop || passes[p](&S, sc) < 0 || S.stop || st->timed_out)
             break;
     }
     st->faults_after = sched_faults(sc);
     st->steps_after = sched_steps(sc);
     if (!S.stop && !st->rare) {
-        char last[256];
         if (o->log && st->timed_out)
             fprintf(o->log, "shrink: time bound reached after %d candidates\n", st->candidates);
-        for (int i = 0; i < o->final_runs; i++) {
-            int rc = run(ctx, sc, last, sizeof(last));
-            if (rc < 0) {
-                S.stop = rc;
-                break;
-            }
-            st->final_runs++;
-            st->final_fired += rc == SHRINK_FIRED;
+        final_replays(&S, sc);
+        /* shorter windows that made it fail less often than 4 in 5: back
+         * to the schedule before them */
+        if (!S.stop && st->timing_kept && pre_timing && st->final_fired * 5 < st->final_runs * 4) {
+            if (o->log)
+                fprintf(o->log,
+                        "shrink: with its times cut it failed in %d of %d: back to the times "
+                        "before\n",
+                        st->final_fired, st->final_runs);
+            st->replays += st->final_runs; /* spent on the undone result */
+            sched_free(sc);
+            *sc = *pre_timing;
+            free(pre_timing);
+            pre_timing = NULL;
+            st->timing_undone = true;
+            final_replays(&S, sc);
         }
-        if (o->log && !S.stop)
-            fprintf(o->log, "shrink: the result failed in %d of %d replays\n", st->final_fired,
-                    st->final_runs);
     }
+    drop_sched(pre_timing);
     st->stopped = S.stop;
     st->ns = now(&S) - S.t0;
     return S.stop;

@@ -36,6 +36,8 @@ struct shrink_stats {
     int confirm_fired, confirm_runs; /* the schedule itself, first */
     bool rare;                       /* it failed in fewer than need of runs: not shrunk */
     int candidates, kept, replays;
+    int timing_kept;    /* timing candidates kept */
+    bool timing_undone; /* the result failed in fewer than 4 of 5 with them: undone */
     int final_fired, final_runs;
     int faults_before, steps_before, faults_after, steps_after;
     bool timed_out;
