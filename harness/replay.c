@@ -167,12 +167,14 @@ int replay_shrink(struct sched *sc, struct replay *R, int runs, uint64_t bound_n
     snprintf(sc->note, sizeof(sc->note),
              "The smallest schedule rift shrink found%s that still fails check %s,\n"
              "from %s (%d fault%s, %d step%s): %d fault%s, %d step%s.\n"
-             "Candidates were kept when %d of %d replays failed; this one failed in %d of %d.\n"
+             "Candidates were kept when %d of %d replays failed (every one of at least 3 for\n"
+             "changed times%s); this one failed in %d of %d.\n"
              "%s",
              tb, R->target, from, st->faults_before, st->faults_before == 1 ? "" : "s",
              st->steps_before, st->steps_before == 1 ? "" : "s", st->faults_after,
              st->faults_after == 1 ? "" : "s", st->steps_after, st->steps_after == 1 ? "" : "s",
-             so.need, so.runs, st->final_fired, st->final_runs,
+             so.need, so.runs, st->timing_undone ? ", undone: it failed too rarely with them" : "",
+             st->final_fired, st->final_runs,
              sc->has_expect ? "`rift run` on it exits 0 when the [expect]ed failure shows."
                             : "`rift run` on it exits 1 when the failure shows.");
     return rc;
