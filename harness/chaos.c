@@ -27,10 +27,10 @@
 
 int chaos_parse_duration(const char *s, uint64_t *ns)
 {
-    char *end;
-    double v;
     size_t n = strlen(s);
     if (n && (s[n - 1] == 'm' || s[n - 1] == 'h') && (n < 2 || s[n - 2] != 'm')) {
+        char *end;
+        double v;
         errno = 0;
         v = strtod(s, &end);
         if (end != s + n - 1 || errno || !(v >= 0) || v > 1e6)
@@ -268,7 +268,7 @@ static int one_round(struct chaos *C, int round)
         rc = replay_run(&R, file, rdir, &res);
     }
     rr->ms = (clk_now_ns() - t) / 1000000;
-    if (!C->server[0] && res.server[0] && strcmp(res.server, " "))
+    if (!C->server[0] && res.server[0] && strcmp(res.server, " ") != 0)
         snprintf(C->server, sizeof(C->server), "%s", res.server);
     snprintf(rr->verdict, sizeof(rr->verdict), "%s", res.verdict);
     replay_names(replay_failed(&res), failed, sizeof(failed));
@@ -280,9 +280,8 @@ static int one_round(struct chaos *C, int round)
                 res.error[0] ? res.error : "see above");
         status = 2;
     } else {
-        fprintf(stderr, "round %d (seed %" PRIu64 ", %.1f s): %s -> %s%s%s\n", round, rr->seed,
-                (double)rr->ms / 1000.0, rr->schedule, rc ? "FINDING: " : "pass", rc ? failed : "",
-                rc ? "" : "");
+        fprintf(stderr, "round %d (seed %" PRIu64 ", %.1f s): %s -> %s%s\n", round, rr->seed,
+                (double)rr->ms / 1000.0, rr->schedule, rc ? "FINDING: " : "pass", rc ? failed : "");
         if (rc == 1 && take_finding(C, rr, rdir, sc, &res) < 0)
             status = 2;
         else if (rc == 0)

@@ -238,12 +238,9 @@ int chaos_load(struct chaos_spec *cs, struct scenario *base, const char *name, c
         for (const char *p = stripped; *p; p++)
             if (*p == '[' && (p == stripped || p[-1] == '\n' || p[-1] == ' ' || p[-1] == '\t'))
                 any = true;
-        if (full && any) {
-            memcpy(full, stripped, n + 1);
-        } else if (full) {
-            memcpy(full, stripped, n);
-            snprintf(full + n, 16, "%s[cluster]\n", n && stripped[n - 1] != '\n' ? "\n" : "");
-        }
+        if (full)
+            snprintf(full, n + 16, "%s%s%s", stripped,
+                     !any && n && stripped[n - 1] != '\n' ? "\n" : "", any ? "" : "[cluster]\n");
         free(stripped);
         stripped = full;
     }
@@ -363,7 +360,7 @@ static void gen_step(struct gen *g, int nemesis, unsigned *busy, struct anchor *
     const struct scenario *s = g->s;
     uint64_t R = g->round_ms, t = pick(g, R / 10, R / 2);
     struct sched_el *e;
-    int node, src, dst;
+    int node;
     a->n = 0;
     a->at_ms = t;
     switch (nemesis) {
@@ -386,14 +383,15 @@ static void gen_step(struct gen *g, int nemesis, unsigned *busy, struct anchor *
                 free_p[free_n++] = m;
         if (free_n < 2)
             return; /* every shard but one is busy: no migration this round */
-        src = free_p[pick(g, 0, (uint64_t)free_n - 1)];
+        int src = free_p[pick(g, 0, (uint64_t)free_n - 1)], dst;
         do
             dst = free_p[pick(g, 0, (uint64_t)free_n - 1)];
         while (dst == src);
         int lo = (int)((long)SCN_SLOTS * src / s->masters);
         int hi = (int)((long)SCN_SLOTS * (src + 1) / s->masters) - 1;
         int width = (int)pick(g, 1, 32);
-        int first = (int)pick(g, (uint64_t)lo, (uint64_t)(hi - width + 1));
+        int last_first = hi - width + 1;
+        int first = (int)pick(g, (uint64_t)lo, (uint64_t)last_first);
         e = new_el(g, SE_STEP);
         step_at(&e->st, STEP_MIGRATE, t, -1);
         e->st.src = src;

@@ -351,7 +351,11 @@ static void put_shim(FILE *o, const struct sched *sc)
     struct pol_shim d;
     char t[32];
     pol_shim_defaults(&d);
-    if (!sc->seed_given && !memcmp(&d, &sc->shim, sizeof(d)))
+    /* the keys a scenario's [shim] may set */
+    if (!sc->seed_given && sc->shim.queue_maxlen == d.queue_maxlen &&
+        sc->shim.overflow_pass == d.overflow_pass && sc->shim.queues == d.queues &&
+        sc->shim.realtime == d.realtime && sc->shim.timer_spin_ns == d.timer_spin_ns &&
+        sc->shim.busy_poll_ns == d.busy_poll_ns)
         return;
     fprintf(o, "\n[shim]\n");
     if (sc->seed_given)
@@ -421,10 +425,11 @@ int sched_write(FILE *o, const struct sched *sc)
     }
     if (sc->base) {
         /* without its trailing blank lines: every trip writes the same text */
-        size_t n = strlen(sc->base);
-        while (n && (sc->base[n - 1] == '\n' || sc->base[n - 1] == ' ' || sc->base[n - 1] == '\t'))
-            n--;
-        fprintf(o, "%.*s\n", (int)n, sc->base);
+        size_t len = strlen(sc->base);
+        while (len &&
+               (sc->base[len - 1] == '\n' || sc->base[len - 1] == ' ' || sc->base[len - 1] == '\t'))
+            len--;
+        fprintf(o, "%.*s\n", (int)len, sc->base);
     }
     put_shim(o, sc);
     for (int i = 0; i < sc->n; i++)
@@ -505,7 +510,7 @@ static void fault_effect(const struct pol_rule *r, char *out, size_t len)
 void sched_el_line(const struct sched *sc, int i, char *out, size_t len)
 {
     const struct sched_el *e = &sc->el[i];
-    char a[32], b[32], what[160];
+    char a[32], what[160];
     if (e->kind == SE_FAULT) {
         size_t off;
         fault_effect(&e->rule, what, sizeof(what));
@@ -524,6 +529,7 @@ void sched_el_line(const struct sched *sc, int i, char *out, size_t len)
     }
     fmt_s(a, sizeof(a), e->st.at_ns);
     if (e->has_end) {
+        char b[32];
         fmt_s(b, sizeof(b), e->end.at_ns);
         snprintf(out, len, "%s@%s..%s", what, a, b);
     } else {

@@ -159,7 +159,7 @@ static int ddmin(struct shrinker *S, struct sched *cur)
 {
     int n = 2;
     for (;;) {
-        int idx[SCHED_MAX], m = removable(S, cur, idx), rc = 0;
+        int idx[SCHED_MAX], m = removable(S, cur, idx);
         bool reduced = false;
         if (!m)
             return 0;
@@ -175,7 +175,8 @@ static int ddmin(struct shrinker *S, struct sched *cur)
             } else {
                 snprintf(what, sizeof(what), "remove %d of %d faults and steps", hi - lo, m);
             }
-            if ((rc = try_candidate(S, cur, without(cur, idx, lo, hi), what)) < 0)
+            int rc = try_candidate(S, cur, without(cur, idx, lo, hi), what);
+            if (rc < 0)
                 return rc;
             reduced = rc == 1;
             /* not one replay failed without it: it is needed (a flaky
@@ -328,7 +329,8 @@ static uint64_t step_in(const struct sched *sc, uint64_t lo, uint64_t hi)
 
 static void fmt_ms(char *out, size_t len, uint64_t ns)
 {
-    snprintf(out, len, "%.3fs", (double)(ns / MS) / 1000.0);
+    uint64_t ms = ns / MS;
+    snprintf(out, len, "%" PRIu64 ".%03" PRIu64 "s", ms / 1000, ms % 1000);
 }
 
 static int shorten_windows(struct shrinker *S, struct sched *cur)
@@ -511,7 +513,7 @@ int shrink_run(struct sched *sc, const struct shrink_opts *o, shrink_runner run,
         S.strict = (int)p >= first_timing;
         if (S.strict && !pre_timing && !(pre_timing = dup_sched(sc)))
             S.stop = SHRINK_ERROR;
-        if (S.stop || passes[p](&S, sc) < 0 || S.stop || st->timed_out)
+        if (S.stop || passes[p](&S, sc) < 0 || st->timed_out)
             break;
     }
     st->faults_after = sched_faults(sc);
