@@ -51,6 +51,9 @@ char *sched_strip(const char *text, bool keep_lines)
 static const char *header_name(const char *line, size_t len, size_t *n)
 {
     const char *q = line, *close, *a, *b;
+    /* a UTF-8 byte order mark, as the INI loader skips it on line 1 */
+    if (len >= 3 && !memcmp(q, "\xEF\xBB\xBF", 3))
+        q += 3;
     while (q < line + len && (*q == ' ' || *q == '\t'))
         q++;
     if (q == line + len || *q != '[' || !(close = memchr(q, ']', len - (size_t)(q - line))))

@@ -314,6 +314,12 @@ static void test_sched_strip(void **state)
     char *a = sched_strip(text, true), *b = sched_strip(text, false);
     (void)state;
     assert_string_equal(a, "[cluster]\nmasters = 2\n\n\n\n\n[server]\nsave = \"\"\n[faultless]\n");
+    {
+        /* a byte order mark before a section the schedule writes itself */
+        char *c = sched_strip("\xEF\xBB\xBF[shim]\nqueues = 2\n[cluster]\n", false);
+        assert_string_equal(c, "[cluster]\n");
+        free(c);
+    }
     assert_string_equal(b, "[cluster]\nmasters = 2\n[server]\nsave = \"\"\n[faultless]\n");
     free(a);
     free(b);
