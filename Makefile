@@ -38,7 +38,7 @@ RIFT_LIBS  := -lhiredis -linih -lpcap -lm -pthread
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view test_scenario test_ledger test_bus \
-              test_queue test_esc test_probes test_path test_runstate test_chaos
+              test_queue test_esc test_probes test_path test_runstate test_chaos test_resp
 test_policy_SRC := tests/unit/test_policy.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 test_model_SRC  := tests/unit/test_model.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_hold_SRC   := tests/unit/test_hold.c shim/hold.c
@@ -54,6 +54,7 @@ test_probes_SRC := tests/unit/test_probes.c harness/probes.c harness/proc.c harn
 test_runstate_SRC := tests/unit/test_runstate.c harness/runstate.c harness/clock.c proto/pkt.c
 test_path_SRC   := tests/unit/test_path.c shim/path.c shim/daemon.c shim/hold.c shim/match.c \
                    shim/msgflow.c shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
+test_resp_SRC   := tests/unit/test_resp.c proto/resp.c
 test_chaos_SRC  := tests/unit/test_chaos.c harness/chaosgen.c harness/sched.c harness/shrink.c \
                    harness/clock.c harness/scenario.c harness/timeline.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c harness/timeline.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
@@ -175,7 +176,7 @@ chaos: deps
 # A crash, a sanitizer report, a leak or a timeout fails the make.
 FUZZ_SECONDS ?= 30
 FUZZ_CC      := clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE
-FUZZERS      := bus policy scenario ctl chaos
+FUZZERS      := bus policy scenario ctl chaos resp
 fuzz_bus_SRC      := proto/bus.c proto/pkt.c shim/msgflow.c
 fuzz_bus_SEEDS    := tests/unit/data/bus-*.bin
 fuzz_bus_MAXLEN   := 65536
@@ -183,6 +184,8 @@ fuzz_policy_SRC   := policies/policy.c policies/ini.c policies/write.c policies/
 fuzz_policy_LIBS  := -linih -lm
 fuzz_scenario_SRC := harness/scenario.c harness/timeline.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 fuzz_scenario_LIBS := -linih -lm
+fuzz_resp_SRC     := proto/resp.c
+fuzz_resp_MAXLEN  := 65536
 fuzz_chaos_SRC    := harness/chaosgen.c harness/sched.c harness/scenario.c harness/timeline.c \
                      $(POLICY_SRC) proto/bus.c proto/pkt.c
 fuzz_chaos_LIBS   := -linih -lm
