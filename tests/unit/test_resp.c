@@ -263,6 +263,47 @@ static void test_random_pieces(void **state)
     }
 }
 
+/* The COMMAND replies of the three servers rift runs (captured from Redis
+ * 7.0.15, 8.0.2 and Valkey 8.1.1), and their RESP3 COMMAND INFO replies
+ * with key specifications as maps: one message each, however they arrive. */
+static void test_real_command_replies(void **state)
+{
+    static const struct {
+        const char *file;
+        char type;
+        int commands;
+    } files[] = {
+        {"tests/unit/data/command-redis7.resp", '*', 240},
+        {"tests/unit/data/command-redis8.resp", '*', 265},
+        {"tests/unit/data/command-valkey8.resp", '*', 242},
+        {"tests/unit/data/command-info-resp3-redis7.resp", '*', 6},
+        {"tests/unit/data/command-info-resp3-redis8.resp", '*', 6},
+        {"tests/unit/data/command-info-resp3-valkey8.resp", '*', 6},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        static char buf[256 * 1024];
+        FILE *f = fopen(files[i].file, "rb");
+        size_t n;
+        char head[32];
+        assert_non_null(f);
+        n = fread(buf, 1, sizeof(buf), f);
+        fclose(f);
+        assert_true(n > 1000 && n < sizeof(buf));
+        snprintf(head, sizeof(head), "%c%d\r\n", files[i].type, files[i].commands);
+        assert_memory_equal(buf, head, strlen(head));
+        for (size_t piece = 0; piece <= 1500; piece += 500) {
+            struct seen S;
+            struct resp_stream s;
+            assert_int_equal(feed(false, buf, n, piece, &S, &s), 1);
+            assert_int_equal(s.offset, n);
+            assert_int_equal(s.len, 0);
+            assert_int_equal(S.text[0], files[i].type);
+            resp_free(&s);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_junk),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_random_pieces),
+        cmocka_unit_test(test_real_command_replies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
