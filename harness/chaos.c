@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,6 +56,7 @@ struct finding_rec {
     int round;
     char dir[600];
     char target[16], failed[128];
+    unsigned failed_mask; /* bit k: replay_checks[k] failed */
     bool shrunk;
     struct shrink_stats st;
     char shrunk_line[768];
@@ -70,13 +70,12 @@ struct chaos {
     char *spec_text;
     uint64_t seed;
     char dir[600];
-    bool own_dir;
     struct round_rec *rounds;
     int n_rounds;
     struct finding_rec *findings;
     int n_findings;
     uint64_t t0;
-    const char *stopped; /* rounds | time | interrupted | error */
+    const char *stopped; /* rounds | time | findings | interrupted | error */
     char server[64];
 };
 
@@ -159,12 +158,10 @@ static int take_finding(struct chaos *C, struct round_rec *rr, const char *round
     snprintf(fr->dir, sizeof(fr->dir), "%s/finding-%d-round-%d", C->dir, C->n_findings, rr->round);
     if (rename(round_dir, fr->dir) != 0)
         snprintf(fr->dir, sizeof(fr->dir), "%s", round_dir);
+    fr->failed_mask = failed;
     replay_names(failed, fr->failed, sizeof(fr->failed));
-    for (int k = 0; replay_checks[k]; k++)
-        if ((failed >> k) & 1) {
-            snprintf(fr->target, sizeof(fr->target), "%s", replay_checks[k]);
-            break;
-        }
+    snprintf(fr->target, sizeof(fr->target), "%s",
+             replay_first(failed) ? replay_first(failed) : "");
     if (!C->o->shrink_ns || !fr->target[0] || run_interrupted)
         return 0;
     if (!(s2 = malloc(sizeof(*s2))) || sched_copy(s2, sc) < 0) {
@@ -268,7 +265,7 @@ static int one_round(struct chaos *C, int round)
         rc = replay_run(&R, file, rdir, &res);
     }
     rr->ms = (clk_now_ns() - t) / 1000000;
-    if (!C->server[0] && res.server[0] && strcmp(res.server, " ") != 0)
+    if (!C->server[0] && res.server[0])
         snprintf(C->server, sizeof(C->server), "%s", res.server);
     snprintf(rr->verdict, sizeof(rr->verdict), "%s", res.verdict);
     replay_names(replay_failed(&res), failed, sizeof(failed));
@@ -285,7 +282,7 @@ static int one_round(struct chaos *C, int round)
         if (rc == 1 && take_finding(C, rr, rdir, sc, &res) < 0)
             status = 2;
         else if (rc == 0)
-            replay_rm_rf(rdir);
+            proc_rm_rf(rdir);
     }
     sched_free(sc);
     free(sc);
@@ -298,7 +295,7 @@ static void final_table(struct chaos *C)
     uint64_t ms = (clk_now_ns() - C->t0) / 1000000;
     for (int i = 0; i < C->n_findings; i++)
         for (int k = 0; replay_checks[k]; k++)
-            if (strstr(C->findings[i].failed, replay_checks[k]))
+            if ((C->findings[i].failed_mask >> k) & 1)
                 counts[k]++;
     fprintf(stderr, "\nrift chaos: %d round%s in %.1f min (%s), %d finding%s, seed %" PRIu64 "\n",
             C->n_rounds, C->n_rounds == 1 ? "" : "s", (double)ms / 60000.0,
@@ -312,7 +309,7 @@ static void final_table(struct chaos *C)
         for (int i = 0; i < C->n_findings; i++) {
             const struct finding_rec *fr = &C->findings[i];
             fprintf(stderr, "  finding %d: round %d: %s%s%s\n", i + 1, fr->round, fr->failed,
-                    C->own_dir ? "" : " in ", C->own_dir ? "" : fr->dir);
+                    C->o->report_dir ? " in " : "", C->o->report_dir ? fr->dir : "");
             if (fr->shrunk_line[0])
                 fprintf(stderr, "    shrunk to: %s (%d of %d replays failed)\n", fr->shrunk_line,
                         fr->st.final_fired, fr->st.final_runs);
@@ -321,7 +318,7 @@ static void final_table(struct chaos *C)
                         fr->st.confirm_fired, fr->st.confirm_runs);
         }
     }
-    if (!C->own_dir)
+    if (C->o->report_dir)
         fprintf(stderr, "  report: %s/chaos.json\n", C->dir);
 }
 
@@ -364,11 +361,7 @@ int chaos_main(const struct chaos_opts *o)
         if (!(C.spec_text = t))
             return 2;
     }
-    if (o->seed_given)
-        C.seed = o->seed;
-    else if (getrandom(&C.seed, sizeof(C.seed), 0) != sizeof(C.seed))
-        C.seed = (uint64_t)time(NULL);
-    C.seed &= 0xffffffffffffull;
+    C.seed = o->seed_given ? o->seed & 0xffffffffffffull : run_random_seed();
     if (o->dry_run) {
         status = chaos_dry_run(&C);
         free(C.spec_text);
@@ -379,22 +372,10 @@ int chaos_main(const struct chaos_opts *o)
         free(C.spec_text);
         return 2;
     }
-    if (o->report_dir) {
-        char *const mk[] = {"mkdir", "-p", (char *)o->report_dir, NULL};
-        snprintf(C.dir, sizeof(C.dir), "%s", o->report_dir);
-        if (proc_run(mk) != 0) {
-            fprintf(stderr, "rift chaos: cannot create %s\n", o->report_dir);
-            free(C.spec_text);
-            return 2;
-        }
-    } else {
-        snprintf(C.dir, sizeof(C.dir), PROC_TMP_CHAOS "XXXXXX");
-        if (!mkdtemp(C.dir) || proc_mark_owner(C.dir) < 0) {
-            fprintf(stderr, "rift chaos: %s: %s\n", C.dir, strerror(errno));
-            free(C.spec_text);
-            return 2;
-        }
-        C.own_dir = true;
+    if (proc_work_dir(C.dir, sizeof(C.dir), PROC_TMP_CHAOS, o->report_dir, err, sizeof(err)) < 0) {
+        fprintf(stderr, "rift chaos: %s\n", err);
+        free(C.spec_text);
+        return 2;
     }
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
@@ -439,12 +420,12 @@ int chaos_main(const struct chaos_opts *o)
     }
     final_table(&C);
     write_chaos_json(&C);
-    if (C.own_dir) {
+    if (!o->report_dir) {
         for (int i = 0; i < C.n_findings; i++)
             if (C.findings[i].shrunk_text)
                 printf("%s; ---- finding %d, shrunk ----\n%s", i ? "\n" : "", i + 1,
                        C.findings[i].shrunk_text);
-        replay_rm_rf(C.dir);
+        proc_rm_rf(C.dir);
     }
     for (int i = 0; i < C.n_findings; i++)
         free(C.findings[i].shrunk_text);

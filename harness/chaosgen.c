@@ -166,38 +166,6 @@ static int spec_validate(void *ctx)
     return 0;
 }
 
-static char *read_spec(const char *file, char *err, size_t el)
-{
-    FILE *f = fopen(file, "r");
-    struct stat sb;
-    char *buf;
-    size_t n;
-    if (!f) {
-        snprintf(err, el, "%s: %s", file, strerror(errno));
-        return NULL;
-    }
-    if (fstat(fileno(f), &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size > INI_FILE_MAX) {
-        snprintf(err, el, "%s:1: not a regular file of at most %d KiB", file,
-                 (int)(INI_FILE_MAX / 1024));
-        fclose(f);
-        return NULL;
-    }
-    buf = malloc((size_t)sb.st_size + 1);
-    n = buf ? fread(buf, 1, (size_t)sb.st_size, f) : 0;
-    fclose(f);
-    if (!buf) {
-        snprintf(err, el, "%s: out of memory", file);
-        return NULL;
-    }
-    buf[n] = '\0';
-    if (strlen(buf) != n) {
-        snprintf(err, el, "%s:1: the file holds a NUL byte", file);
-        free(buf);
-        return NULL;
-    }
-    return buf;
-}
-
 int chaos_load(struct chaos_spec *cs, struct scenario *base, const char *name, const char *file,
                const char *text, char **spec_text, char *err, size_t el)
 {
@@ -205,7 +173,7 @@ int chaos_load(struct chaos_spec *cs, struct scenario *base, const char *name, c
     char *own = NULL, *stripped;
     int rc, line;
     *spec_text = NULL;
-    if (file && !(text = own = read_spec(file, err, el)))
+    if (file && !(text = own = ini_read_file(file, err, el)))
         return -1;
     *cs = (struct chaos_spec){
         .round_ns = 20000000000ull,

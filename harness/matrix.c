@@ -219,26 +219,16 @@ int matrix_main(const char *self, const char *scenario, const char *servers, int
                 const char *report_dir)
 {
     struct column cols[MAX_SERVERS];
-    char list[256], *save = NULL, dir[512];
+    char list[256], *save = NULL, dir[512], err[600];
     int n = 0, status = 0;
     bool own_dir = !report_dir;
     if (runs < 1 || runs > MAX_RUNS) {
         fprintf(stderr, "rift matrix: --runs: 1 to %d\n", MAX_RUNS);
         return 2;
     }
-    if (own_dir) {
-        snprintf(dir, sizeof(dir), PROC_TMP_PREFIX "XXXXXX");
-        if (!mkdtemp(dir) || proc_mark_owner(dir) < 0) {
-            fprintf(stderr, "rift matrix: %s: %s\n", dir, strerror(errno));
-            return 2;
-        }
-    } else {
-        char *const mk[] = {"mkdir", "-p", (char *)report_dir, NULL};
-        snprintf(dir, sizeof(dir), "%s", report_dir);
-        if (proc_run(mk) != 0) {
-            fprintf(stderr, "rift matrix: cannot create %s\n", report_dir);
-            return 2;
-        }
+    if (proc_work_dir(dir, sizeof(dir), PROC_TMP_PREFIX, report_dir, err, sizeof(err)) < 0) {
+        fprintf(stderr, "rift matrix: %s\n", err);
+        return 2;
     }
     memset(cols, 0, sizeof(cols));
     snprintf(list, sizeof(list), "%s", servers);
@@ -298,8 +288,7 @@ int matrix_main(const char *self, const char *scenario, const char *servers, int
             fclose(f);
         }
     } else {
-        char *const rm[] = {"rm", "-rf", dir, NULL};
-        proc_run(rm);
+        proc_rm_rf(dir);
     }
     return status;
 }

@@ -266,3 +266,15 @@ int proc_run(char *const argv[])
     int status = pid < 0 ? -1 : wait_child(pid);
     return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+int proc_rm_rf(const char *dir)
+{
+    char *const argv[] = {"rm", "-rf", (char *)dir, NULL};
+    return proc_run(argv);
+}
+
+int proc_mkdir_p(const char *dir)
+{
+    char *const argv[] = {"mkdir", "-p", (char *)dir, NULL};
+    return proc_run(argv);
+}

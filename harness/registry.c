@@ -197,6 +197,23 @@ int proc_mark_owner(const char *dir)
     return append_line(dir, ".rift-owner", line);
 }
 
+int proc_work_dir(char *dir, size_t len, const char *prefix, const char *report_dir, char *err,
+                  size_t el)
+{
+    if (report_dir) {
+        snprintf(dir, len, "%s", report_dir);
+        if (proc_mkdir_p(report_dir) == 0)
+            return 0;
+        snprintf(err, el, "cannot create %s", report_dir);
+        return -1;
+    }
+    snprintf(dir, len, "%sXXXXXX", prefix);
+    if (mkdtemp(dir) && proc_mark_owner(dir) == 0)
+        return 0;
+    snprintf(err, el, "%s: %s", dir, strerror(errno));
+    return -1;
+}
+
 /* A directory (not a symlink) owned by us with a parseable .rift-owner. */
 static bool own_marked_dir(const struct registry *r)
 {
@@ -230,8 +247,7 @@ static void cleanup_owned_tmp(void)
          * is gone: a user's --report folder of the same name has no marker */
         if (!own_marked_dir(&r) || owner_alive(&r, &owner))
             continue;
-        char *const argv[] = {"rm", "-rf", r.dir, NULL};
-        proc_run(argv);
+        proc_rm_rf(r.dir);
         printf("rift cleanup: removed %s (its rift %s is gone)\n", r.dir,
                strncmp(e->d_name, base, strlen(base)) ? "chaos or shrink" : "matrix");
     }
@@ -275,8 +291,7 @@ int reg_cleanup_all(void)
         }
         if (read_line(r.dir, "tmpdir", tmp, sizeof(tmp)) == 0 && !strncmp(tmp, "/tmp/rift-", 10) &&
             !strstr(tmp, "..") && access(tmp, F_OK) == 0) {
-            char *const argv[] = {"rm", "-rf", tmp, NULL};
-            proc_run(argv);
+            proc_rm_rf(tmp);
         } else {
             tmp[0] = '\0';
         }

@@ -29,6 +29,11 @@ void reg_remove(struct registry *r);
 #define PROC_TMP_PREFIX "/tmp/rift-matrix-"
 #define PROC_TMP_CHAOS "/tmp/rift-chaos-" /* rift chaos and rift shrink */
 int proc_mark_owner(const char *dir);
+/* Where a command that runs many scenarios keeps them: report_dir (made
+ * with mkdir -p), or without one a new PREFIXXXXXXX temp dir marked as
+ * ours. 0, or -1 with err. */
+int proc_work_dir(char *dir, size_t len, const char *prefix, const char *report_dir, char *err,
+                  size_t el);
 
 /* `rift cleanup`: stop what every registered run left whose rift process
  * is gone, delete its network namespace and temp dir, and the temp dirs

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../policies/ini.h"
 #include "proc.h"
 #include "registry.h"
 #include "runstate.h"
@@ -44,12 +45,14 @@ static bool check_fired(const struct run_check *c, bool never_heals_expected)
     return c->seen;
 }
 
-static unsigned fired_mask(const struct run_result *res, bool never_heals_expected)
+/* Bit k for replay_checks[k]: the checks of res that fired (fired) or
+ * failed (!fired). */
+static unsigned check_mask(const struct run_result *res, bool fired, bool never_heals_expected)
 {
     unsigned m = 0;
     for (int i = 0; i < res->n; i++) {
         int k = replay_check_index(res->c[i].name);
-        if (k >= 0 && check_fired(&res->c[i], never_heals_expected))
+        if (k >= 0 && (fired ? check_fired(&res->c[i], never_heals_expected) : res->c[i].fail))
             m |= 1u << k;
     }
     return m;
@@ -65,16 +68,17 @@ void replay_names(unsigned m, char *out, size_t len)
                 (size_t)snprintf(out + off, len - off, "%s%s", off ? ", " : "", replay_checks[k]);
 }
 
-/* The failed checks of a result, most specific first. */
 unsigned replay_failed(const struct run_result *res)
 {
-    unsigned m = 0;
-    for (int i = 0; i < res->n; i++) {
-        int k = replay_check_index(res->c[i].name);
-        if (k >= 0 && res->c[i].fail)
-            m |= 1u << k;
-    }
-    return m;
+    return check_mask(res, false, false);
+}
+
+const char *replay_first(unsigned m)
+{
+    for (int k = 0; replay_checks[k]; k++)
+        if ((m >> k) & 1)
+            return replay_checks[k];
+    return NULL;
 }
 
 int replay_write_file(const char *path, const char *text)
@@ -118,7 +122,7 @@ static int real_runner(void *ctx, const struct sched *sc, char *what, size_t wl)
                  res.error[0] ? res.error : "see above");
         return SHRINK_ERROR;
     }
-    m = fired_mask(&res, R->never_heals_expected);
+    m = check_mask(&res, true, R->never_heals_expected);
     R->seen[R->n_hist++ % REPLAY_HIST] = m;
     replay_names(replay_failed(&res), what, wl);
     return (m >> replay_check_index(R->target)) & 1 ? SHRINK_FIRED : SHRINK_PASSED;
@@ -180,38 +184,7 @@ int replay_shrink(struct sched *sc, struct replay *R, int runs, uint64_t bound_n
     return rc;
 }
 
-void replay_rm_rf(const char *dir)
-{
-    char *const argv[] = {"rm", "-rf", (char *)dir, NULL};
-    proc_run(argv);
-}
-
 /* ---- rift shrink ---- */
-
-static char *read_text(const char *file)
-{
-    FILE *f = fopen(file, "r");
-    char *buf = NULL;
-    size_t len = 0, n;
-    char chunk[4096];
-    if (!f)
-        return NULL;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        char *p = realloc(buf, len + n + 1);
-        if (!p) {
-            free(buf);
-            fclose(f);
-            return NULL;
-        }
-        buf = p;
-        memcpy(buf + len, chunk, n);
-        len += n;
-    }
-    fclose(f);
-    if (buf)
-        buf[len] = '\0';
-    return buf;
-}
 
 int shrink_main(const struct shrink_cli *o)
 {
@@ -225,9 +198,11 @@ int shrink_main(const struct shrink_cli *o)
     int rc, status = 2;
     if (!sc)
         return 2;
-    if (scn_load(&scn, o->scenario, err, sizeof(err)) < 0 || !(text = read_text(o->scenario)) ||
+    /* read once: the scenario and the text its schedule is written back in */
+    if (!(text = ini_read_file(o->scenario, err, sizeof(err))) ||
+        scn_load_string(&scn, o->scenario, text, err, sizeof(err)) < 0 ||
         sched_from_scenario(sc, &scn, text, err, sizeof(err)) < 0) {
-        fprintf(stderr, "rift shrink: %s\n", text ? err : o->scenario);
+        fprintf(stderr, "rift shrink: %s\n", err);
         goto out_free;
     }
     if (geteuid() != 0) {
@@ -243,9 +218,8 @@ int shrink_main(const struct shrink_cli *o)
         sc->base = b;
     }
     R.never_heals_expected = scn.expect.never_heals != 0;
-    snprintf(dir, sizeof(dir), PROC_TMP_CHAOS "XXXXXX");
-    if (!mkdtemp(dir) || proc_mark_owner(dir) < 0) {
-        fprintf(stderr, "rift shrink: %s: %s\n", dir, strerror(errno));
+    if (proc_work_dir(dir, sizeof(dir), PROC_TMP_CHAOS, NULL, err, sizeof(err)) < 0) {
+        fprintf(stderr, "rift shrink: %s\n", err);
         goto out_free;
     }
     snprintf(R.file, sizeof(R.file), "%s/candidate.ini", dir);
@@ -266,7 +240,7 @@ int shrink_main(const struct shrink_cli *o)
         /* which check it fails: run it until it does */
         for (int i = 0; i < o->runs && !R.target[0]; i++) {
             struct run_result res;
-            unsigned m;
+            const char *first;
             fprintf(stderr, "rift shrink: run %d of %s, to see which check it fails\n", i + 1,
                     o->scenario);
             rc = replay_run(&R, o->scenario, NULL, &res);
@@ -274,10 +248,8 @@ int shrink_main(const struct shrink_cli *o)
                 status = rc;
                 goto out_dir;
             }
-            m = replay_failed(&res);
-            for (int k = 0; replay_checks[k] && !R.target[0]; k++)
-                if ((m >> k) & 1)
-                    snprintf(R.target, sizeof(R.target), "%s", replay_checks[k]);
+            if ((first = replay_first(replay_failed(&res))))
+                snprintf(R.target, sizeof(R.target), "%s", first);
         }
         if (!R.target[0]) {
             fprintf(stderr, "rift shrink: %s did not fail in %d runs: nothing to shrink\n",
@@ -320,7 +292,7 @@ int shrink_main(const struct shrink_cli *o)
             o->out ? "; written to " : "", o->out ? o->out : "");
     status = rc == SHRINK_STOPPED ? 130 : st.final_fired ? 1 : 0;
 out_dir:
-    replay_rm_rf(dir);
+    proc_rm_rf(dir);
 out_free:
     free(out);
     free(text);

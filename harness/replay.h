@@ -31,6 +31,8 @@ struct replay {
 int replay_check_index(const char *name);
 /* Bit k for replay_checks[k]: the checks a run failed. */
 unsigned replay_failed(const struct run_result *res);
+/* The most specific check of mask m, or NULL. */
+const char *replay_first(unsigned m);
 void replay_names(unsigned m, char *out, size_t len);
 int replay_write_file(const char *path, const char *text);
 /* run_scenario on file, quiet: its exit status. */
@@ -40,7 +42,6 @@ int replay_run(const struct replay *R, const char *file, const char *report,
  * majority fails); writes the result's note and [expect]. */
 int replay_shrink(struct sched *sc, struct replay *R, int runs, uint64_t bound_ns, const char *from,
                   struct shrink_stats *st);
-void replay_rm_rf(const char *dir);
 /* SIGINT, SIGTERM: run_interrupted. */
 void replay_on_signal(int sig);
 

@@ -380,8 +380,7 @@ void report_write(struct run *r, const struct check_result *res, int n, const ch
     const char *dir = r->o->report_dir;
     char path[700];
     FILE *f;
-    char *const mk[] = {"mkdir", "-p", (char *)dir, NULL};
-    if (proc_run(mk) != 0) {
+    if (proc_mkdir_p(dir) != 0) {
         fprintf(stderr, "rift: cannot create report folder %s\n", dir);
         return;
     }

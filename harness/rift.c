@@ -282,10 +282,8 @@ static int cmd_shrink(int argc, char **argv, char *self)
         {"out", required_argument, NULL, 'o'},    {"shrink-time", required_argument, NULL, 'k'},
         {"server", required_argument, NULL, 'S'}, {NULL, 0, NULL, 0},
     };
-    static const char *const checks[] = {"crashes",    "cycles", "lost_slots",  "lost_writes",
-                                         "open_slots", "heal",   "convergence", NULL};
     struct shrink_cli o = {.runs = 3, .shrink_ns = 300000000000ull};
-    int c, k;
+    int c;
     optind = 2;
     while ((c = getopt_long(argc, argv, "R:c:o:k:S:", opts, NULL)) != -1) {
         switch (c) {
@@ -294,12 +292,10 @@ static int cmd_shrink(int argc, char **argv, char *self)
                 return 2;
             break;
         case 'c':
-            for (k = 0; checks[k] && strcmp(checks[k], optarg) != 0; k++)
-                ;
-            if (!checks[k]) {
-                fprintf(stderr,
-                        "rift shrink: --check: expected crashes, cycles, lost_slots, "
-                        "lost_writes, open_slots, heal or convergence, not \"%s\"\n",
+            if (replay_check_index(optarg) < 0) {
+                char names[128];
+                replay_names(~0u, names, sizeof(names));
+                fprintf(stderr, "rift shrink: --check: expected one of %s, not \"%s\"\n", names,
                         optarg);
                 return 2;
             }

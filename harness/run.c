@@ -244,12 +244,11 @@ static int make_identity(struct run *r, char *err, size_t el)
 {
     snprintf(r->shim_bin, sizeof(r->shim_bin), "%s/rift-shim", r->o->self_dir);
     if (r->o->seed_given)
-        r->seed = r->o->seed;
+        r->seed = r->o->seed & 0xffffffffffffull; /* as short as a drawn one */
     else if (r->scn->faults.shim.seed_given)
-        r->seed = r->scn->faults.shim.seed;
-    else if (getrandom(&r->seed, sizeof(r->seed), 0) != sizeof(r->seed))
-        r->seed = (uint64_t)time(NULL);
-    r->seed &= 0xffffffffffffull; /* short enough to type */
+        r->seed = r->scn->faults.shim.seed & 0xffffffffffffull;
+    else
+        r->seed = run_random_seed();
     /* An id nothing holds yet: not a leftover run's registry, namespace or
      * temp dir (those belong to `rift cleanup`, never to a new run). */
     for (int attempt = 0; attempt < 16; attempt++) {
@@ -484,10 +483,7 @@ fail:
 out:
     free(r->shim_stats);
     netns_leave(r);
-    {
-        char *const rm[] = {"rm", "-rf", r->tmp, NULL};
-        proc_run(rm);
-    }
+    proc_rm_rf(r->tmp);
     if (r->reg_made)
         reg_remove(&r->reg);
     if (o->result) {
@@ -497,7 +493,8 @@ out:
         if (status == 2 && !out->error[0])
             snprintf(out->error, sizeof(out->error), "%s", err);
         out->seed = r->seed;
-        snprintf(out->server, sizeof(out->server), "%s %s", r->server_name, r->server_version);
+        if (r->server_name[0]) /* known once preflight picked it */
+            snprintf(out->server, sizeof(out->server), "%s %s", r->server_name, r->server_version);
     }
     run_progress(r, "run %s finished: %s; namespace, processes and temp dir removed", r->id,
                  status == 130 ? "interrupted" : r->verdict);

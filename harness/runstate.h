@@ -110,6 +110,8 @@ int64_t run_ms(const struct run *r);
 /* "[   1.234] what" on stderr, seconds since the run started. */
 void run_progress(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void run_sleep_ms(int ms);
+/* A seed nobody gave: random, 48 bits (short enough to type). */
+uint64_t run_random_seed(void);
 /* A sample round saw the cluster converged or not: converged_ms is when
  * the current converged stretch began, -1 while it is not. */
 void run_track_convergence(struct run *r, bool converged);

@@ -222,9 +222,7 @@ int sched_copy(struct sched *dst, const struct sched *src)
     char *b = strdup(src->base ? src->base : "");
     if (!b)
         return -1;
-    if (dst != src) {
-        memcpy(dst, src, sizeof(*dst));
-    }
+    memcpy(dst, src, sizeof(*dst));
     dst->base = b;
     return 0;
 }

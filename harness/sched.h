@@ -75,6 +75,7 @@ void sched_mark_trailing(struct sched *sc);
  * that events at the same moment keep it when read back. */
 void sched_number(struct sched *sc);
 void sched_free(struct sched *sc);
+/* dst (not src) becomes a copy of src with a base of its own: 0 or -1. */
 int sched_copy(struct sched *dst, const struct sched *src);
 /* The scenario file: a comment, the kept text, [shim] with the seed, the
  * faults, the timeline, [expect]. 0 or -1. */

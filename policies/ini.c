@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <ini.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -127,4 +129,36 @@ int ini_load(struct ini *in, const char *name, const char *file, const char *tex
         return -1;
     }
     return 0;
+}
+
+char *ini_read_file(const char *file, char *err, size_t errlen)
+{
+    FILE *f = fopen(file, "r");
+    struct stat sb;
+    char *buf;
+    size_t n;
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", file, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fileno(f), &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size > INI_FILE_MAX) {
+        snprintf(err, errlen, "%s:1: not a regular file of at most %d KiB", file,
+                 (int)(INI_FILE_MAX / 1024));
+        fclose(f);
+        return NULL;
+    }
+    buf = malloc((size_t)sb.st_size + 1);
+    n = buf ? fread(buf, 1, (size_t)sb.st_size, f) : 0;
+    fclose(f);
+    if (!buf) {
+        snprintf(err, errlen, "%s: out of memory", file);
+        return NULL;
+    }
+    buf[n] = '\0';
+    if (strlen(buf) != n) {
+        snprintf(err, errlen, "%s:1: the file holds a NUL byte", file);
+        free(buf);
+        return NULL;
+    }
+    return buf;
 }

@@ -34,6 +34,9 @@ int ini_fail(struct ini *in, const char *fmt, ...) __attribute__((format(printf,
 /* The first error wins, at line; returns -1. */
 int ini_fail_at(struct ini *in, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The whole of FILE (a regular file of at most INI_FILE_MAX bytes, no NUL
+ * byte), malloc'd; NULL with "FILE: what" or "FILE:1: what" in err. */
+char *ini_read_file(const char *file, char *err, size_t errlen);
 /* Parse file (at most INI_FILE_MAX bytes) or, when file is NULL, text,
  * named name in messages; then validate. 0, or -1 with "NAME:LINE: what". */
 int ini_load(struct ini *in, const char *name, const char *file, const char *text, char *err,

@@ -234,7 +234,7 @@ static int parse_value(struct resp_stream *s, const char *buf, size_t len, size_
         return 0;
     }
     t = buf[p];
-    if (!strchr("+-:,#(_$!=*~>%|", t))
+    if (!t || !strchr("+-:,#(_$!=*~>%|", t))
         return fail(s, "unknown reply type");
     if ((e = line_end(buf, len, p)) < 0) {
         if (len - p > 64 * 1024 + 64)
@@ -397,7 +397,6 @@ int resp_feed(struct resp_stream *s, const void *data, size_t n, resp_fn on_msg,
         s->need = 0;
         off += used;
         s->offset += used;
-        s->messages++;
         count++;
         if (on_msg && (!m.request || m.argc > 0))
             on_msg(ctx, &m);

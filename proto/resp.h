@@ -50,7 +50,6 @@ struct resp_stream {
     size_t *argl;
     char *inl; /* an inline command's unquoted arguments */
     int args_cap;
-    uint64_t messages;
 };
 
 typedef void (*resp_fn)(void *ctx, const struct resp_msg *m);
