@@ -32,13 +32,13 @@ RIFT_SRC   := harness/rift.c harness/run.c harness/runstate.c harness/clock.c ha
               harness/proc.c harness/registry.c harness/view.c harness/scenario.c harness/timeline.c \
               harness/cclient.c harness/workload.c harness/migrate.c harness/probes.c harness/matrix.c \
               harness/decode.c harness/need.c harness/sched.c harness/chaosgen.c harness/shrink.c \
-              harness/chaos.c harness/replay.c $(POLICY_SRC) $(PROTO_SRC)
+              harness/chaos.c harness/replay.c proto/resp.c proto/keyspec.c $(POLICY_SRC) $(PROTO_SRC)
 RIFT_LIBS  := -lhiredis -linih -lpcap -lm -pthread
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view test_scenario test_ledger test_bus \
-              test_queue test_esc test_probes test_path test_runstate test_chaos test_resp
+              test_queue test_esc test_probes test_path test_runstate test_chaos test_resp test_keyspec
 test_policy_SRC := tests/unit/test_policy.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 test_model_SRC  := tests/unit/test_model.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_hold_SRC   := tests/unit/test_hold.c shim/hold.c
@@ -46,7 +46,7 @@ test_match_SRC  := tests/unit/test_match.c shim/match.c policies/policy.c polici
 test_ctl_SRC    := tests/unit/test_ctl.c proto/ctl.c
 test_decide_SRC := tests/unit/test_decide.c shim/hold.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_view_SRC   := tests/unit/test_view.c harness/view.c
-test_ledger_SRC := tests/unit/test_ledger.c harness/workload.c harness/cclient.c harness/clock.c
+test_ledger_SRC := tests/unit/test_ledger.c harness/workload.c harness/cclient.c harness/clock.c proto/keyspec.c proto/resp.c
 test_bus_SRC    := tests/unit/test_bus.c proto/bus.c
 test_queue_SRC  := tests/unit/test_queue.c shim/queue.c
 test_esc_SRC    := tests/unit/test_esc.c policies/esc.c
@@ -55,6 +55,7 @@ test_runstate_SRC := tests/unit/test_runstate.c harness/runstate.c harness/clock
 test_path_SRC   := tests/unit/test_path.c shim/path.c shim/daemon.c shim/hold.c shim/match.c \
                    shim/msgflow.c shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
 test_resp_SRC   := tests/unit/test_resp.c proto/resp.c
+test_keyspec_SRC := tests/unit/test_keyspec.c proto/keyspec.c proto/resp.c
 test_chaos_SRC  := tests/unit/test_chaos.c harness/chaosgen.c harness/sched.c harness/shrink.c \
                    harness/clock.c harness/scenario.c harness/timeline.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c harness/timeline.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
@@ -74,7 +75,7 @@ $(FLAVOUR):
 	@rm -f bin/.built-*
 	@touch $@
 
-bin/rift-probe: $(call obj,harness/clients/rift_probe.c harness/cclient.c) $(FLAVOUR)
+bin/rift-probe: $(call obj,harness/clients/rift_probe.c harness/cclient.c proto/keyspec.c proto/resp.c) $(FLAVOUR)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) -lhiredis

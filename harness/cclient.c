@@ -23,32 +23,6 @@ const char *cc_err_name(enum cc_err e)
 }
 
 /* CRC16-CCITT (XMODEM), as Redis Cluster hashes keys. */
-static uint16_t crc16(const char *buf, size_t len)
-{
-    uint16_t crc = 0;
-    for (size_t i = 0; i < len; i++) {
-        crc ^= (uint16_t)((unsigned char)buf[i] << 8);
-        for (int k = 0; k < 8; k++)
-            crc = (crc & 0x8000) ? (uint16_t)((crc << 1) ^ 0x1021) : (uint16_t)(crc << 1);
-    }
-    return crc;
-}
-
-uint16_t cc_key_slot(const char *key, size_t len)
-{
-    size_t s;
-    for (s = 0; s < len && key[s] != '{'; s++)
-        ;
-    if (s < len) {
-        size_t e;
-        for (e = s + 1; e < len && key[e] != '}'; e++)
-            ;
-        if (e < len && e != s + 1)
-            return crc16(key + s + 1, e - s - 1) & 16383;
-    }
-    return crc16(key, len) & 16383;
-}
-
 void cc_init(struct cclient *cc, const char *source, int timeout_ms)
 {
     memset(cc, 0, sizeof(*cc));
@@ -210,7 +184,7 @@ static redisReply *fail(struct cclient *cc, enum cc_err e, enum cc_err *kind, co
 redisReply *cc_command(struct cclient *cc, const char *key, int argc, const char **argv,
                        enum cc_err *kind)
 {
-    uint16_t slot = cc_key_slot(key, strlen(key));
+    uint16_t slot = ks_slot(key, strlen(key));
     int target = cc->slot_node[slot];
     bool asking = false;
     if (target < 0 && (cc_refresh(cc) < 0 || (target = cc->slot_node[slot]) < 0))

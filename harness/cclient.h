@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../proto/keyspec.h"
+
 #define CC_MAX_NODES 64
 
 enum cc_err {
@@ -46,7 +48,6 @@ struct cclient {
 };
 
 const char *cc_err_name(enum cc_err e);
-uint16_t cc_key_slot(const char *key, size_t len);
 
 /* A blocking hiredis connection to "ip:port" from source, or NULL. */
 redisContext *cc_connect(const char *addr, const char *source, int timeout_ms);

@@ -140,7 +140,7 @@ int cluster_preload(struct run *r, int lo, int hi, int count, char *err, size_t 
     cc_add_seed(&cc, seed);
     for (int t = 0; done < count && t < 100000000; t++) {
         snprintf(key, sizeof(key), "rift:pre:{%d}", t);
-        uint16_t s = cc_key_slot(key, strlen(key));
+        uint16_t s = ks_slot(key, strlen(key));
         const char *argv[3] = {"SET", key, "preloaded"};
         enum cc_err kind;
         redisReply *rep;

@@ -17,7 +17,7 @@ static void add_key(struct wl_writer *w, const char *name)
     k = &w->keys[w->n_keys++];
     memset(k, 0, sizeof(*k));
     snprintf(k->name, sizeof(k->name), "%s", name);
-    k->slot = cc_key_slot(k->name, strlen(k->name));
+    k->slot = ks_slot(k->name, strlen(k->name));
 }
 
 void wl_init(struct workload *wl, int writers, const char *source, const char *seed,
@@ -38,7 +38,7 @@ void wl_init(struct workload *wl, int writers, const char *source, const char *s
             int lo = target * 512, hi = lo + 511;
             for (int t = 0;; t++) {
                 snprintf(name, sizeof(name), "rift:{w%d-%d-%d}", i, target, t);
-                uint16_t s = cc_key_slot(name, strlen(name));
+                uint16_t s = ks_slot(name, strlen(name));
                 if (s >= lo && s <= hi)
                     break;
             }
@@ -47,7 +47,7 @@ void wl_init(struct workload *wl, int writers, const char *source, const char *s
         for (int r = 0; r < n_ranges; r++)
             for (int k = 0, t = 0; k < 8 && t < 2000000; t++) {
                 snprintf(name, sizeof(name), "rift:{m%d-%d-%d}", i, r, t);
-                uint16_t s = cc_key_slot(name, strlen(name));
+                uint16_t s = ks_slot(name, strlen(name));
                 if (s >= ranges[r][0] && s <= ranges[r][1]) {
                     add_key(w, name);
                     k++;

@@ -219,38 +219,45 @@ static int parse_request(struct resp_stream *s, const char *buf, size_t len, str
 
 /* ---- replies ---- */
 
-/* One value at buf[*pos], moved past it. The top-level one fills m. */
-static int parse_value(struct resp_stream *s, const char *buf, size_t len, size_t *pos, int depth,
-                       struct resp_msg *m, size_t *need)
+/* The header of the value at buf[p]: its type, a scalar's text (a blob's
+ * bytes), an aggregate's element count (maps and attributes: keys and
+ * values). *after is where its first element, or the next value, starts.
+ * 1, 0 (incomplete: *need is the least length worth trying again), -1. */
+static int header(const char *buf, size_t len, size_t p, struct resp_val *v, size_t *after,
+                  size_t *need, const char **why)
 {
-    size_t p = *pos;
     long e;
-    long long n;
+    long long n = 0;
     char t;
-    if (depth > RESP_MAX_DEPTH)
-        return fail(s, "a reply nested too deep");
+    memset(v, 0, sizeof(*v));
     if (p >= len) {
         *need = p + 1;
         return 0;
     }
     t = buf[p];
-    if (!t || !strchr("+-:,#(_$!=*~>%|", t))
-        return fail(s, "unknown reply type");
+    if (!t || !strchr("+-:,#(_$!=*~>%|", t)) {
+        *why = "unknown reply type";
+        return -1;
+    }
     if ((e = line_end(buf, len, p)) < 0) {
-        if (len - p > 64 * 1024 + 64)
-            return fail(s, "a reply line that does not end");
+        if (len - p > 64 * 1024 + 64) {
+            *why = "a reply line that does not end";
+            return -1;
+        }
         *need = len + 1;
         return 0;
     }
     const char *line = buf + p + 1;
     size_t ll = (size_t)e - p - 1;
     p = (size_t)e + 2;
+    v->type = t;
     switch (t) {
     case '_':
-        if (ll)
-            return fail(s, "a null with a value");
-        if (m)
-            m->null = true;
+        if (ll) {
+            *why = "a null with a value";
+            return -1;
+        }
+        v->null = true;
         break;
     case '+':
     case '-':
@@ -259,59 +266,116 @@ static int parse_value(struct resp_stream *s, const char *buf, size_t len, size_
     case '#':
     case '(':
         if ((t == ':' && parse_ll(line, ll, &n) < 0) ||
-            (t == '#' && (ll != 1 || (line[0] != 't' && line[0] != 'f'))))
-            return fail(s, "a bad integer or boolean");
-        if (m) {
-            m->str = line;
-            m->len = ll;
+            (t == '#' && (ll != 1 || (line[0] != 't' && line[0] != 'f')))) {
+            *why = "a bad integer or boolean";
+            return -1;
         }
+        v->str = line;
+        v->len = ll;
+        v->n = n;
         break;
     case '$':
     case '!':
     case '=':
-        if (parse_ll(line, ll, &n) < 0 || n < -1 || n > MAX_BULK || (n == -1 && t != '$'))
-            return fail(s, "bad blob length");
+        if (parse_ll(line, ll, &n) < 0 || n < -1 || n > MAX_BULK || (n == -1 && t != '$')) {
+            *why = "bad blob length";
+            return -1;
+        }
         if (n == -1) {
-            if (m)
-                m->null = true;
+            v->null = true;
             break;
         }
         if (p + (size_t)n + 2 > len) {
             *need = p + (size_t)n + 2;
             return 0;
         }
-        if (buf[p + n] != '\r' || buf[p + n + 1] != '\n')
-            return fail(s, "a blob not followed by CRLF");
-        if (m) {
-            m->str = buf + p;
-            m->len = (size_t)n;
+        if (buf[p + n] != '\r' || buf[p + n + 1] != '\n') {
+            *why = "a blob not followed by CRLF";
+            return -1;
         }
+        v->str = buf + p;
+        v->len = (size_t)n;
         p += (size_t)n + 2;
         break;
     default: /* * ~ > % | */
-        if (parse_ll(line, ll, &n) < 0 || n < -1 || n > RESP_MAX_ARGS || (n == -1 && t != '*'))
-            return fail(s, "bad aggregate length");
-        if (n == -1) {
-            if (m)
-                m->null = true;
-            break;
+        if (parse_ll(line, ll, &n) < 0 || n < -1 || n > RESP_MAX_ARGS || (n == -1 && t != '*')) {
+            *why = "bad aggregate length";
+            return -1;
         }
-        if (t == '%' || t == '|')
-            n *= 2;
-        for (long long i = 0; i < n; i++) {
-            int rc = parse_value(s, buf, len, &p, depth + 1, NULL, need);
+        if (n == -1)
+            v->null = true;
+        else
+            v->n = t == '%' || t == '|' ? 2 * n : n;
+    }
+    *after = p;
+    return 1;
+}
+
+/* One value at buf[*pos], moved past it. The top-level one fills m. */
+static int parse_value(struct resp_stream *s, const char *buf, size_t len, size_t *pos, int depth,
+                       struct resp_msg *m, size_t *need)
+{
+    struct resp_val v;
+    const char *why = NULL;
+    size_t p = *pos;
+    if (depth > RESP_MAX_DEPTH)
+        return fail(s, "a reply nested too deep");
+    int rc = header(buf, len, p, &v, &p, need, &why);
+    if (rc < 0)
+        return fail(s, why);
+    if (rc == 0)
+        return 0;
+    if (strchr("*~>%|", v.type)) {
+        for (long long i = 0; i < v.n; i++) {
+            rc = parse_value(s, buf, len, &p, depth + 1, NULL, need);
             if (rc <= 0)
                 return rc;
         }
-        if (t == '|') { /* an attribute: the value it describes follows */
+        if (v.type == '|') { /* an attribute: the value it describes follows */
             *pos = p;
             return parse_value(s, buf, len, pos, depth, m, need);
         }
     }
-    if (m)
-        m->type = t;
+    if (m) {
+        m->type = v.type;
+        m->null = v.null;
+        m->str = v.str;
+        m->len = v.len;
+    }
     *pos = p;
     return 1;
+}
+
+int resp_next(const char *buf, size_t len, size_t *pos, struct resp_val *v)
+{
+    size_t need = 0, after = 0;
+    const char *why = NULL;
+    for (;;) {
+        if (header(buf, len, *pos, v, &after, &need, &why) != 1)
+            return -1;
+        *pos = after;
+        if (v->type != '|')
+            return 1;
+        for (long long i = 0; i < v->n; i++) /* an attribute: skipped */
+            if (resp_skip(buf, len, pos) < 0)
+                return -1;
+    }
+}
+
+int resp_skip(const char *buf, size_t len, size_t *pos)
+{
+    struct resp_val v;
+    long long left = 1; /* values still to skip, nested ones included */
+    while (left-- > 0) {
+        if (resp_next(buf, len, pos, &v) < 0)
+            return -1;
+        if (strchr("*~>%", v.type) && !v.null) {
+            if (v.n > (long long)(len - *pos)) /* each element takes at least 3 bytes */
+                return -1;
+            left += v.n;
+        }
+    }
+    return 0;
 }
 
 int resp_parse(struct resp_stream *s, const char *buf, size_t len, struct resp_msg *m, size_t *used)

@@ -52,6 +52,15 @@ struct resp_stream {
     int args_cap;
 };
 
+/* A value read with resp_next: scalars whole, aggregates by their header. */
+struct resp_val {
+    char type;       /* '+', '-', ':', '$', '*', '%', ... (never '|': skipped) */
+    const char *str; /* strings, errors, numbers: the text */
+    size_t len;
+    long long n; /* ':' its value; aggregates: elements to follow (a map: 2 per pair) */
+    bool null;
+};
+
 typedef void (*resp_fn)(void *ctx, const struct resp_msg *m);
 
 void resp_init(struct resp_stream *s, bool request);
@@ -66,5 +75,12 @@ int resp_feed(struct resp_stream *s, const void *data, size_t n, resp_fn on_msg,
  * invalid (why). For requests s supplies the argument arrays. */
 int resp_parse(struct resp_stream *s, const char *buf, size_t len, struct resp_msg *m,
                size_t *used);
+
+/* Pull-style reading of a complete reply in buf, for walking a known
+ * shape (COMMAND's): reads the value at *pos and moves past its header
+ * (past the whole of a scalar). 1, or -1 when buf holds no valid value
+ * there. resp_skip moves past a whole value, nested ones included: 0/-1. */
+int resp_next(const char *buf, size_t len, size_t *pos, struct resp_val *v);
+int resp_skip(const char *buf, size_t len, size_t *pos);
 
 #endif

@@ -79,7 +79,7 @@ static int make_keys(char keys[][48], int nkeys, char *ranges)
         int lo = i * 16384 / nkeys, hi = (i + 1) * 16384 / nkeys - 1;
         for (int t = 0;; t++) {
             snprintf(keys[i], 48, "rift:probe:c:{%d-%d}", i, t);
-            int s = cc_key_slot(keys[i], strlen(keys[i]));
+            int s = ks_slot(keys[i], strlen(keys[i]));
             if (s >= lo && s <= hi)
                 break;
         }
@@ -98,7 +98,7 @@ static int make_keys(char keys[][48], int nkeys, char *ranges)
             continue; /* no room for more keys; later ranges are still checked */
         for (int n = 0, k = 0; n < 4 && k < 10000000; k++) {
             snprintf(keys[nkeys], 48, "rift:probe:c:r%d:{%d}", r, k);
-            int s = cc_key_slot(keys[nkeys], strlen(keys[nkeys]));
+            int s = ks_slot(keys[nkeys], strlen(keys[nkeys]));
             if (s >= lo && s <= hi) {
                 nkeys++;
                 n++;
@@ -133,7 +133,7 @@ static void run_probe(struct cclient *cc, char keys[][48], int nkeys, double dur
             r = op == 0 ? cc_command(cc, key, 3, set, &kind) : cc_command(cc, key, 2, get, &kind);
             printf("{\"t_ms\":%llu,\"key\":\"%s\",\"slot\":%u,\"op\":\"%s\",\"ok\":%s,"
                    "\"kind\":\"%s\",\"msg\":",
-                   (unsigned long long)t, key, cc_key_slot(key, strlen(key)), op ? "get" : "set",
+                   (unsigned long long)t, key, ks_slot(key, strlen(key)), op ? "get" : "set",
                    r ? "true" : "false", cc_err_name(r ? CC_OK : kind));
             json_msg(r ? "" : cc->last_error);
             puts("}");

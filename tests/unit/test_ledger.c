@@ -14,17 +14,17 @@ static void test_key_slot(void **state)
 {
     (void)state;
     /* Values from the Redis Cluster specification and CLUSTER KEYSLOT. */
-    assert_int_equal(cc_key_slot("foo", 3), 12182);
-    assert_int_equal(cc_key_slot("bar", 3), 5061);
-    assert_int_equal(cc_key_slot("123456789", 9), 0x31C3);
-    assert_int_equal(cc_key_slot("{user1000}.following", 20), cc_key_slot("user1000", 8));
-    assert_int_equal(cc_key_slot("{user1000}.followers", 20), cc_key_slot("user1000", 8));
+    assert_int_equal(ks_slot("foo", 3), 12182);
+    assert_int_equal(ks_slot("bar", 3), 5061);
+    assert_int_equal(ks_slot("123456789", 9), 0x31C3);
+    assert_int_equal(ks_slot("{user1000}.following", 20), ks_slot("user1000", 8));
+    assert_int_equal(ks_slot("{user1000}.followers", 20), ks_slot("user1000", 8));
     /* An empty {} is not a hash tag: the whole key is hashed (CLUSTER
      * KEYSLOT foo{}{bar} is 8363). */
-    assert_int_equal(cc_key_slot("foo{}{bar}", 10), 8363);
-    assert_int_not_equal(cc_key_slot("foo{}{bar}", 10), cc_key_slot("bar", 3));
-    assert_int_equal(cc_key_slot("foo{{bar}}zap", 13), cc_key_slot("{bar", 4));
-    assert_int_equal(cc_key_slot("{bar", 4), 4015);
+    assert_int_equal(ks_slot("foo{}{bar}", 10), 8363);
+    assert_int_not_equal(ks_slot("foo{}{bar}", 10), ks_slot("bar", 3));
+    assert_int_equal(ks_slot("foo{{bar}}zap", 13), ks_slot("{bar", 4));
+    assert_int_equal(ks_slot("{bar", 4), 4015);
 }
 
 static void test_ledger_lost_and_unacknowledged(void **state)
