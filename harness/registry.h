@@ -28,6 +28,7 @@ void reg_remove(struct registry *r);
  * removes it once this process is gone. */
 #define PROC_TMP_PREFIX "/tmp/rift-matrix-"
 #define PROC_TMP_CHAOS "/tmp/rift-chaos-" /* rift chaos and rift shrink */
+#define PROC_TMP_AUDIT "/tmp/rift-audit-" /* rift audit --server: registered as a run */
 int proc_mark_owner(const char *dir);
 /* Where a command that runs many scenarios keeps them: report_dir (made
  * with mkdir -p), or without one a new PREFIXXXXXXX temp dir marked as

@@ -2,6 +2,7 @@
  *   rift run SCENARIO.ini [--seed N] [--report DIR] [--server redis|PATH]
  *   rift chaos SPEC.ini [--seed N] [--time D | --rounds N] [--server S] [--report DIR]
  *   rift shrink SCENARIO.ini [--runs N] [--check NAME] [--out FILE]
+ *   rift audit FILE.pcap [--json] [--server S | --commands FILE] [--port N]
  *   rift cleanup */
 #include <errno.h>
 #include <getopt.h>
@@ -13,7 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../policies/esc.h"
+#include "audit.h"
 #include "chaos.h"
+#include "cmdtab.h"
 #include "decode.h"
 #include "matrix.h"
 #include "proc.h"
@@ -72,9 +76,11 @@ static void usage(FILE *f)
                "       rift shrink SCENARIO.ini [--runs 3] [--check NAME] [--out FILE]\n"
                "                  [--shrink-time 5m] [--server S]\n"
                "       rift decode FILE.pcap [--json]\n"
+               "       rift audit FILE.pcap [--json] [--server S | --commands FILE] [--port N]...\n"
                "       rift cleanup\n"
                "Exit status of run: 0 every check holds, 1 a check failed, 2 rift failed,\n"
-               "130 interrupted; of chaos: 0 no finding, 1 a finding, 2 rift failed.\n"
+               "130 interrupted; of chaos: 0 no finding, 1 a finding, 2 rift failed;\n"
+               "of audit: 0 nothing a cluster refuses, 1 something, 2 rift failed.\n"
                "See README.md for the scenario and SPEC formats.\n");
 }
 
@@ -144,6 +150,89 @@ static int cmd_decode(int argc, char **argv)
     }
     fprintf(stderr, "rift decode: %ld cluster-bus messages\n", n);
     return 0;
+}
+
+/* rift audit FILE.pcap: what a cluster would refuse of the traffic in a
+ * capture, with the command table of --commands FILE or of --server. */
+static int cmd_audit(int argc, char **argv, char *self)
+{
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'},           {"server", required_argument, NULL, 'S'},
+        {"commands", required_argument, NULL, 'c'}, {"port", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+    };
+    struct au_opts ao = {0};
+    const char *server = "redis", *commands = NULL, *file;
+    bool json = false;
+    char err[600], version[96] = "";
+    unsigned long long port;
+    struct ks_table tab;
+    struct audit a;
+    int c;
+    optind = 2;
+    while ((c = getopt_long(argc, argv, "jS:c:p:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            json = true;
+            break;
+        case 'S':
+            server = optarg;
+            break;
+        case 'c':
+            commands = optarg;
+            break;
+        case 'p':
+            if (parse_uint(optarg, 65535, &port) < 0 || !port || ao.nports >= AU_MAX_PORTS) {
+                fprintf(stderr,
+                        "rift audit: --port: expected a port 1-65535 (at most %d), not \"%s\"\n",
+                        AU_MAX_PORTS, optarg);
+                return 2;
+            }
+            ao.ports[ao.nports++] = (uint16_t)port;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!(file = operand(argc, argv)))
+        return 2;
+    if (access(file, R_OK) != 0) {
+        fprintf(stderr, "rift audit: %s: %s\n", file, strerror(errno));
+        return 2;
+    }
+    if (commands ? cmdtab_file(commands, &tab, err, sizeof(err))
+                 : cmdtab_server(server, dirname(self), &tab, version, sizeof(version), err,
+                                 sizeof(err))) {
+        fprintf(stderr, "rift audit: %s\n", err);
+        return 2;
+    }
+    fprintf(stderr, "rift audit: %s with the key specs of %s (%d commands)\n", file,
+            commands ? commands : version, tab.n);
+    if (au_init(&a, &tab, &ao) < 0 || au_read_pcap(&a, file, err, sizeof(err)) < 0) {
+        fprintf(stderr, "rift audit: %s\n", a.f ? err : "out of memory");
+        au_free(&a);
+        ks_free(&tab);
+        return 2;
+    }
+    if (json) {
+        printf("{\n  \"file\": ");
+        esc_json(stdout, file);
+        printf(",\n  \"commands_from\": ");
+        esc_json(stdout, commands ? commands : version);
+        printf(",\n");
+        au_json(&a, stdout);
+        printf("  \"frames\": %llu\n}\n", (unsigned long long)a.tf.st.frames);
+    } else {
+        au_table(&a, stdout);
+    }
+    c = a.nf ? 1 : 0;
+    au_free(&a);
+    ks_free(&tab);
+    return c;
 }
 
 static int cmd_run(int argc, char **argv, char *self)
@@ -352,6 +441,8 @@ int main(int argc, char **argv)
         return cmd_chaos(argc, argv, self);
     if (!strcmp(argv[1], "shrink"))
         return cmd_shrink(argc, argv, self);
+    if (!strcmp(argv[1], "audit"))
+        return cmd_audit(argc, argv, self);
     usage(stderr);
     return 2;
 }
