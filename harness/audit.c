@@ -331,9 +331,7 @@ static void on_open(void *ctx, struct tf_conn *tc)
 {
     struct audit *a = ctx;
     struct au_conn *c;
-    bool skip = !port_ok(a, tc->srv.port) ||
-                (!tc->cli.v6 && a->o.skip_ip[0] && !memcmp(tc->cli.ip, a->o.skip_ip, 4));
-    if (skip || !(c = calloc(1, sizeof(*c))))
+    if (!port_ok(a, tc->srv.port) || !(c = calloc(1, sizeof(*c))))
         return;
     c->a = a;
     resp_init(&c->req, true);
@@ -473,68 +471,70 @@ uint64_t au_total(const struct audit *a)
 
 static void json_names(FILE *f, const char *key, const struct au_name *v, int n)
 {
-    fprintf(f, "    \"%s\": [", key);
+    fprintf(f, ",\"%s\":[", key);
     for (int i = 0; i < n; i++) {
-        fprintf(f, "%s{\"command\": ", i ? ", " : "");
+        fprintf(f, "%s{\"command\":", i ? "," : "");
         esc_json(f, v[i].name);
-        fprintf(f, ", \"count\": %llu}", (unsigned long long)v[i].count);
+        fprintf(f, ",\"count\":%llu}", (unsigned long long)v[i].count);
     }
-    fprintf(f, "],\n");
+    fputs("]", f);
+}
+
+static void json_finding(FILE *f, const struct au_finding *x)
+{
+    fputs("{\"command\":", f);
+    esc_json(f, x->command);
+    if (x->commands[0]) {
+        char copy[sizeof(x->commands)];
+        int k = 0;
+        snprintf(copy, sizeof(copy), "%s", x->commands);
+        fputs(",\"commands\":[", f);
+        for (char *t = strtok(copy, " "); t; t = strtok(NULL, " ")) {
+            fputs(k++ ? "," : "", f);
+            esc_json(f, t);
+        }
+        fputs("]", f);
+    }
+    fputs(",\"keys\":[", f);
+    for (int k = 0; k < x->nkeys; k++) {
+        fputs(k ? "," : "", f);
+        esc_json(f, x->keys[k]);
+    }
+    fputs("],\"slots\":[", f);
+    for (int k = 0; k < x->nslots; k++)
+        fprintf(f, "%s%u", k ? "," : "", x->slots[k]);
+    fputs("]", f);
+    if (x->db >= 0)
+        fprintf(f, ",\"db\":%ld", x->db);
+    fprintf(f, ",\"count\":%llu,\"first_ms\":%llu,\"client\":", (unsigned long long)x->count,
+            (unsigned long long)x->first_ms);
+    esc_json(f, x->client);
+    fputs("}", f);
 }
 
 void au_json(const struct audit *a, FILE *f)
 {
-    fprintf(f, "  \"crossslot\": [");
+    fputs(",\"crossslot\":[", f);
     for (int i = 0; i < a->nf; i++) {
-        const struct au_finding *x = &a->f[i];
-        fprintf(f, "%s\n    {\"command\": ", i ? "," : "");
-        esc_json(f, x->command);
-        if (x->commands[0]) {
-            char copy[sizeof(x->commands)];
-            snprintf(copy, sizeof(copy), "%s", x->commands);
-            fprintf(f, ", \"commands\": [");
-            int k = 0;
-            for (char *t = strtok(copy, " "); t; t = strtok(NULL, " ")) {
-                fprintf(f, "%s", k++ ? ", " : "");
-                esc_json(f, t);
-            }
-            fprintf(f, "]");
-        }
-        fprintf(f, ", \"keys\": [");
-        for (int k = 0; k < x->nkeys; k++) {
-            fprintf(f, "%s", k ? ", " : "");
-            esc_json(f, x->keys[k]);
-        }
-        fprintf(f, "], \"slots\": [");
-        for (int k = 0; k < x->nslots; k++)
-            fprintf(f, "%s%u", k ? ", " : "", x->slots[k]);
-        fprintf(f, "]");
-        if (x->db >= 0)
-            fprintf(f, ", \"db\": %ld", x->db);
-        fprintf(f,
-                ", \"count\": %llu, \"first_ms\": %llu, \"client\": ", (unsigned long long)x->count,
-                (unsigned long long)x->first_ms);
-        esc_json(f, x->client);
-        fprintf(f, "}");
+        fputs(i ? "," : "", f);
+        json_finding(f, &a->f[i]);
     }
-    fprintf(f, "%s],\n", a->nf ? "\n  " : "");
-    fprintf(f, "  \"crossslot_audit\": {\n");
-    fprintf(f, "    \"requests\": %llu,\n    \"replies\": %llu,\n", (unsigned long long)a->requests,
-            (unsigned long long)a->replies);
-    fprintf(f, "    \"refusable_requests\": %llu,\n    \"crossslot_errors\": %llu,\n",
-            (unsigned long long)au_total(a), (unsigned long long)a->crossslot_errors);
-    fprintf(f, "    \"connections\": %llu,\n    \"joined_midstream\": %llu,\n",
-            (unsigned long long)a->clients, (unsigned long long)a->tf.st.midstream);
-    fprintf(f, "    \"not_resp\": %llu,\n    \"undecodable\": %llu,\n    \"gaps\": %llu,\n",
+    fprintf(f,
+            "],\"crossslot_audit\":{\"requests\":%llu,\"replies\":%llu,"
+            "\"refusable_requests\":%llu,\"crossslot_errors\":%llu,\"connections\":%llu,"
+            "\"joined_midstream\":%llu,\"not_resp\":%llu,\"undecodable\":%llu,\"gaps\":%llu,"
+            "\"truncated_frames\":%llu,\"dropped_frames\":%llu,\"findings_dropped\":%llu",
+            (unsigned long long)a->requests, (unsigned long long)a->replies,
+            (unsigned long long)au_total(a), (unsigned long long)a->crossslot_errors,
+            (unsigned long long)a->clients, (unsigned long long)a->tf.st.midstream,
             (unsigned long long)a->not_resp, (unsigned long long)a->undecodable,
-            (unsigned long long)a->tf.st.gaps);
-    fprintf(f, "    \"truncated_frames\": %llu,\n    \"findings_dropped\": %llu,\n",
-            (unsigned long long)a->tf.st.truncated, (unsigned long long)a->findings_dropped);
+            (unsigned long long)a->tf.st.gaps, (unsigned long long)a->tf.st.truncated,
+            (unsigned long long)a->dropped_frames, (unsigned long long)a->findings_dropped);
     json_names(f, "unknown_commands", a->unknown, a->nunknown);
     json_names(f, "partial_keys", a->partial, a->npartial);
-    fprintf(f, "    \"first_undecodable\": ");
+    fputs(",\"first_undecodable\":", f);
     esc_json(f, a->first_bad);
-    fprintf(f, "\n  },\n");
+    fputs("}", f);
 }
 
 void au_table(const struct audit *a, FILE *f)

@@ -43,7 +43,6 @@ struct au_name {
 struct au_opts {
     uint16_t ports[AU_MAX_PORTS]; /* server ports to read (none: every TCP port) */
     int nports;
-    uint8_t skip_ip[4]; /* IPv4 client address whose traffic is not audited, or 0 */
 };
 
 struct audit {
@@ -57,6 +56,7 @@ struct audit {
     /* what was read */
     uint64_t requests, replies, crossslot_errors, clients;
     uint64_t not_resp, undecodable; /* connections */
+    uint64_t dropped_frames;        /* a live capture's kernel drops */
     struct au_name unknown[AU_MAX_NAMES], partial[AU_MAX_NAMES];
     int nunknown, npartial;
     char first_bad[160]; /* the first undecodable connection and why */
@@ -76,8 +76,8 @@ void au_free(struct audit *a);
 /* Reads a capture file (pcap or pcapng). 0, or -1 with err. */
 int au_read_pcap(struct audit *a, const char *file, char *err, size_t errlen);
 
-/* report.json's "crossslot" list and "crossslot_audit" object, each as a
- * member line ending in a comma. */
+/* report.json's "crossslot" list and "crossslot_audit" object, as JSON
+ * members each after a comma. */
 void au_json(const struct audit *a, FILE *f);
 /* The findings as a table, for the summary and `rift audit`. */
 void au_table(const struct audit *a, FILE *f);

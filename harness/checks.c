@@ -87,6 +87,25 @@ int checks_evaluate(struct run *r, struct check_result *res)
         c->seen = !all;
         c->status = all ? "pass" : "fail";
     }
+    if (r->audit) {
+        const struct audit *a = r->audit;
+        struct check_result *c = &res[n++];
+        enum scn_rule rule = s->check.crossslot ? s->check.crossslot : SCN_ALLOW;
+        c->name = "crossslot";
+        c->seen = a->nf > 0;
+        snprintf(c->detail, sizeof(c->detail),
+                 "%d kind%s of request a cluster refuses (%llu requests), %llu CROSSSLOT "
+                 "error%s seen%s",
+                 a->nf, a->nf == 1 ? "" : "s", (unsigned long long)au_total(a),
+                 (unsigned long long)a->crossslot_errors, a->crossslot_errors == 1 ? "" : "s",
+                 s->expect.crossslot             ? " (expected: present)"
+                 : rule == SCN_FORBID && c->seen ? " (forbidden)"
+                                                 : "");
+        if (s->expect.crossslot)
+            c->status = c->seen ? "pass" : "fail";
+        else
+            c->status = rule == SCN_FORBID && c->seen ? "fail" : "pass";
+    }
     /* Convergence after the last step. */
     struct check_result *c = &res[n++];
     c->name = "convergence";
@@ -136,8 +155,16 @@ static uint64_t stat_u64(const char *json, const char *key)
 bool checks_faults_not_applied(struct run *r, char *why, size_t wl)
 {
     const char *st = r->shim_stats;
+    const struct scenario *s = r->scn;
     uint64_t full, over, user, verr;
     why[0] = '\0';
+    /* an audit that missed traffic cannot vouch for its absence of findings */
+    if (r->sniff.err[0] || (r->audit && r->audit->dropped_frames && !r->audit->nf &&
+                            (s->check.crossslot == SCN_FORBID || s->expect.crossslot))) {
+        snprintf(why, wl, "crossslot audit: %s",
+                 r->sniff.err[0] ? r->sniff.err : "the capture lost frames");
+        return true;
+    }
     if (!st) {
         if (r->scn->faults.n_rules)
             snprintf(why, wl, "the shim's counters could not be read (%s)", r->shim_err);

@@ -157,6 +157,8 @@ void report_summary(struct run *r, FILE *f, const struct check_result *res, int 
                 r->mig[i].lo, r->mig[i].hi, r->mig[i].slots_moved, r->mig[i].hi - r->mig[i].lo + 1,
                 r->mig[i].keys_moved, r->mig[i].ms, r->mig[i].retries,
                 r->mig[i].error[0] ? "; last error: " : "", r->mig[i].error);
+    if (r->audit && (r->audit->nf || r->audit->crossslot_errors))
+        au_table(r->audit, f);
     if (r->invalid[0])
         fprintf(f, "invalid: %s\n", r->invalid);
     fprintf(f, "verdict: %s\n", verdict);
@@ -389,6 +391,8 @@ void report_write(struct run *r, const struct check_result *res, int n, const ch
         json_run(f, r, verdict, error);
         json_checks(f, r, res, n);
         json_clients(f, r);
+        if (r->audit)
+            au_json(r->audit, f);
         json_workload_shim(f, r);
         fputs("}\n", f);
         fclose(f);

@@ -219,13 +219,12 @@ static int cmd_audit(int argc, char **argv, char *self)
         return 2;
     }
     if (json) {
-        printf("{\n  \"file\": ");
+        printf("{\"file\":");
         esc_json(stdout, file);
-        printf(",\n  \"commands_from\": ");
+        printf(",\"commands_from\":");
         esc_json(stdout, commands ? commands : version);
-        printf(",\n");
         au_json(&a, stdout);
-        printf("  \"frames\": %llu\n}\n", (unsigned long long)a.tf.st.frames);
+        printf(",\"frames\":%llu}\n", (unsigned long long)a.tf.st.frames);
     } else {
         au_table(&a, stdout);
     }

@@ -17,6 +17,7 @@
 #include "../proto/ctl.h"
 #include "../proto/pkt.h"
 #include "checks.h"
+#include "cmdtab.h"
 #include "cluster.h"
 #include "need.h"
 #include "netns.h"
@@ -163,6 +164,7 @@ static int timeline(struct run *r, char *err, size_t el)
 static void teardown(struct run *r)
 {
     char *reply = malloc(CTL_REPLY_MAX);
+    sniff_stop(&r->sniff);
     for (int i = 0; i < r->n_mig; i++)
         r->mig[i].abort = true;
     step_join_migrations(r);
@@ -320,6 +322,41 @@ static int setup(struct run *r, char *err, size_t el)
     return 0;
 }
 
+/* The CROSSSLOT audit: the server's command table, then the capture of
+ * the client port from now on, for the connections of the application
+ * and of rift's clients (not the admin's, nor the servers' own
+ * replication and MIGRATE links). */
+static int start_audit(struct run *r, char *err, size_t el)
+{
+    struct au_opts ao = {.ports = {SCN_PORT}, .nports = 1};
+    char filter[96], clients[PKT_ADDR_MAX], app[PKT_ADDR_MAX];
+    if (cmdtab_tcp(SCN_NODE_IP(0), SCN_PORT, SCN_ADMIN_IP, &r->cmdtab, err, el) < 0)
+        return -1;
+    if (!(r->audit = malloc(sizeof(*r->audit))) || au_init(r->audit, &r->cmdtab, &ao) < 0) {
+        free(r->audit);
+        r->audit = NULL;
+        snprintf(err, el, "out of memory");
+        return -1;
+    }
+    r->audit->t0_us = (uint64_t)(r->t_ready_real * 1e6);
+    snprintf(filter, sizeof(filter), "tcp port %d and (host %s or host %s)", SCN_PORT,
+             pkt_addr(SCN_CLIENTS_IP, clients, sizeof(clients)),
+             pkt_addr(SCN_APP_IP, app, sizeof(app)));
+    if (sniff_start(&r->sniff, r->audit, filter, err, el) < 0)
+        return -1;
+    run_progress(r, "crossslot audit: reading client port %d with the key specs of %d commands",
+                 SCN_PORT, r->cmdtab.n);
+    return 0;
+}
+
+static void stop_audit(struct run *r)
+{
+    sniff_stop(&r->sniff);
+    if (r->audit && r->audit->dropped_frames)
+        run_progress(r, "crossslot audit: the capture lost %llu frames",
+                     (unsigned long long)r->audit->dropped_frames);
+}
+
 /* The acknowledged-INCR writers, from the clients' address. */
 static int start_workload(struct run *r, char *err, size_t el)
 {
@@ -375,6 +412,7 @@ static int verify(struct run *r, char *err, size_t el)
                      r->wl_res.ops, r->wl_res.ok, r->wl_res.lost_writes, r->wl_res.lost_keys,
                      r->wl_res.unacked_applied);
     }
+    stop_audit(r);
     obs_open_slots(r);
     obs_reap_nodes(r);
     teardown(r);
@@ -464,7 +502,8 @@ int run_scenario(const struct run_opts *o)
         clock_gettime(CLOCK_REALTIME, &rt);
         r->t_ready_real = (double)rt.tv_sec + (double)rt.tv_nsec / 1e9;
     }
-    if ((scn.writers > 0 && start_workload(r, err, sizeof(err)) < 0) ||
+    if (start_audit(r, err, sizeof(err)) < 0 ||
+        (scn.writers > 0 && start_workload(r, err, sizeof(err)) < 0) ||
         timeline(r, err, sizeof(err)) < 0 || run_interrupted || verify(r, err, sizeof(err)) < 0)
         goto fail;
     status = conclude(r);
@@ -482,6 +521,10 @@ fail:
         report_write(r, NULL, 0, "error", err);
 out:
     free(r->shim_stats);
+    if (r->audit)
+        au_free(r->audit);
+    free(r->audit);
+    ks_free(&r->cmdtab);
     netns_leave(r);
     proc_rm_rf(r->tmp);
     if (r->reg_made)

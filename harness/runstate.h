@@ -17,6 +17,7 @@
 #include "proc.h"
 #include "run.h"
 #include "scenario.h"
+#include "sniff.h"
 #include "view.h"
 #include "workload.h"
 
@@ -98,6 +99,10 @@ struct run {
     struct probe_rt probes[SCN_MAX_PROBES];
     bool probes_started;
     int64_t first_fault_ms;
+    /* the CROSSSLOT audit of the client port */
+    struct ks_table cmdtab;
+    struct audit *audit;
+    struct sniff sniff;
 };
 
 /* Set by SIGINT/SIGTERM: every wait gives up. */

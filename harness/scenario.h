@@ -21,6 +21,7 @@
 #define SCN_NODE_IP(i) (0x7f00000bu + (uint32_t)(i)) /* node i (0-based): 127.0.0.(11+i) */
 #define SCN_CLIENTS_IP 0x7f000064u                   /* 127.0.0.100: workload and probes */
 #define SCN_ADMIN_IP 0x7f000002u                     /* 127.0.0.2: observer, admin; no rule */
+#define SCN_APP_IP 0x7f0000c8u                       /* 127.0.0.200: the application ([app]) */
 #define SCN_PORT 7000
 #define SCN_SLOTS 16384
 
@@ -51,6 +52,7 @@ enum scn_rule { SCN_UNSET = 0, SCN_FORBID, SCN_ALLOW };
 
 struct scn_checks {
     enum scn_rule cycles, lost_slots, lost_writes, crashes, open_slots;
+    enum scn_rule crossslot;     /* unset: allow (the finding is reported either way) */
     uint64_t converge_within_ns; /* 0: not checked */
     uint64_t heal_within_ns;     /* 0: not checked */
 };
@@ -67,7 +69,8 @@ struct scn_probe {
 
 struct scn_expect {
     bool cycles, lost_slots, lost_writes, crashes; /* true: must be seen ("present") */
-    unsigned never_heals;                          /* probes (bit per index) that must NOT heal */
+    bool crossslot;
+    unsigned never_heals; /* probes (bit per index) that must NOT heal */
 };
 
 struct scenario {
