@@ -29,10 +29,12 @@ SHIM_SRC   := shim/shim.c shim/daemon.c shim/path.c shim/rules.c shim/ctlsrv.c s
 
 RIFT_SRC   := harness/rift.c harness/run.c harness/runstate.c harness/clock.c harness/netns.c harness/nodes.c \
               harness/observe.c harness/cluster.c harness/steps.c harness/checks.c harness/report.c \
-              harness/proc.c harness/registry.c harness/view.c harness/scenario.c harness/timeline.c \
+              harness/proc.c harness/registry.c harness/cgbind.c harness/view.c harness/scenario.c harness/appscn.c \
+              harness/timeline.c \
               harness/cclient.c harness/workload.c harness/migrate.c harness/probes.c harness/matrix.c \
               harness/decode.c harness/need.c harness/sched.c harness/chaosgen.c harness/shrink.c \
               harness/chaos.c harness/replay.c harness/audit.c harness/tcpflow.c harness/cmdtab.c harness/sniff.c \
+              harness/app.c \
               proto/resp.c proto/keyspec.c $(POLICY_SRC) $(PROTO_SRC)
 RIFT_LIBS  := -lhiredis -linih -lpcap -lm -pthread
 
@@ -51,15 +53,15 @@ test_ledger_SRC := tests/unit/test_ledger.c harness/workload.c harness/cclient.c
 test_bus_SRC    := tests/unit/test_bus.c proto/bus.c
 test_queue_SRC  := tests/unit/test_queue.c shim/queue.c
 test_esc_SRC    := tests/unit/test_esc.c policies/esc.c
-test_probes_SRC := tests/unit/test_probes.c harness/probes.c harness/proc.c harness/registry.c
+test_probes_SRC := tests/unit/test_probes.c harness/probes.c harness/proc.c harness/registry.c harness/cgbind.c
 test_runstate_SRC := tests/unit/test_runstate.c harness/runstate.c harness/clock.c proto/pkt.c
 test_path_SRC   := tests/unit/test_path.c shim/path.c shim/daemon.c shim/hold.c shim/match.c \
                    shim/msgflow.c shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
 test_resp_SRC   := tests/unit/test_resp.c proto/resp.c
 test_keyspec_SRC := tests/unit/test_keyspec.c proto/keyspec.c proto/resp.c
 test_chaos_SRC  := tests/unit/test_chaos.c harness/chaosgen.c harness/sched.c harness/shrink.c \
-                   harness/clock.c harness/scenario.c harness/timeline.c $(POLICY_SRC) proto/bus.c proto/pkt.c
-test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c harness/timeline.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
+                   harness/clock.c harness/scenario.c harness/appscn.c harness/timeline.c $(POLICY_SRC) proto/bus.c proto/pkt.c
+test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c harness/appscn.c harness/timeline.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe
 
@@ -184,11 +186,11 @@ fuzz_bus_SEEDS    := tests/unit/data/bus-*.bin
 fuzz_bus_MAXLEN   := 65536
 fuzz_policy_SRC   := policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 fuzz_policy_LIBS  := -linih -lm
-fuzz_scenario_SRC := harness/scenario.c harness/timeline.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
+fuzz_scenario_SRC := harness/scenario.c harness/appscn.c harness/timeline.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 fuzz_scenario_LIBS := -linih -lm
 fuzz_resp_SRC     := proto/resp.c
 fuzz_resp_MAXLEN  := 65536
-fuzz_chaos_SRC    := harness/chaosgen.c harness/sched.c harness/scenario.c harness/timeline.c \
+fuzz_chaos_SRC    := harness/chaosgen.c harness/sched.c harness/scenario.c harness/appscn.c harness/timeline.c \
                      $(POLICY_SRC) proto/bus.c proto/pkt.c
 fuzz_chaos_LIBS   := -linih -lm
 fuzz_ctl_SRC      := proto/ctl.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c

@@ -87,6 +87,12 @@ int checks_evaluate(struct run *r, struct check_result *res)
         c->seen = !all;
         c->status = all ? "pass" : "fail";
     }
+    if (s->app.on) {
+        struct check_result *c = &res[n++];
+        c->name = "app";
+        c->status = app_verdict(r, c->detail, sizeof(c->detail)) ? "pass" : "fail";
+        c->seen = !strcmp(c->status, "fail");
+    }
     if (r->audit) {
         const struct audit *a = r->audit;
         struct check_result *c = &res[n++];

@@ -108,6 +108,18 @@ static void child_setup(const struct proc_opts *o, int capture_fd)
         close(i);
     if (o->env)
         putenv((char *)o->env);
+    for (int i = 0; o->envs && o->envs[i]; i++)
+        putenv(o->envs[i]);
+    if (o->cgroup) { /* joined, or nothing runs: outside it, it would not be what it claims */
+        char path[512];
+        snprintf(path, sizeof(path), "%s/cgroup.procs", o->cgroup);
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, "0", 1) != 1) {
+            dprintf(2, "rift: cannot join cgroup %s: %s\n", o->cgroup, strerror(errno));
+            _exit(126);
+        }
+        close(fd);
+    }
 }
 
 /* Waits for the gate: the parent registers the child first; EOF means it

@@ -18,6 +18,8 @@ struct proc_opts {
     const char *out;      /* stdout appended to this file; NULL: /dev/null; PROC_KEEP */
     const char *err;      /* stderr likewise; NULL: where stdout goes */
     const char *env;      /* one extra "NAME=value", or NULL */
+    char *const *envs;    /* more of them, NULL-terminated, or NULL */
+    const char *cgroup;   /* a cgroup v2 folder the child joins before exec, or NULL */
     bool same_group;      /* stay in the caller's process group (Ctrl-C reaches it) */
     struct registry *reg; /* register under role before it may exec */
     const char *role;

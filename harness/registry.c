@@ -3,6 +3,8 @@
  * removes what runs whose rift process is gone left behind. */
 #include "registry.h"
 
+#include "cgbind.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -89,17 +91,6 @@ int reg_add_pid(struct registry *r, pid_t pid, const char *role)
     return append_line(r->dir, "pids", line);
 }
 
-void reg_remove(struct registry *r)
-{
-    static const char *const files[] = {"netns", "tmpdir", "pids", "owner"};
-    char path[512];
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        snprintf(path, sizeof(path), "%s/%s", r->dir, files[i]);
-        unlink(path);
-    }
-    rmdir(r->dir);
-}
-
 static int read_line(const char *dir, const char *name, char *out, size_t len)
 {
     char path[512];
@@ -115,6 +106,38 @@ static int read_line(const char *dir, const char *name, char *out, size_t len)
     fclose(f);
     out[strcspn(out, "\n")] = '\0';
     return 0;
+}
+
+int reg_add_cgroup(struct registry *r, const char *path)
+{
+    char line[400];
+    snprintf(line, sizeof(line), "%s\n", path);
+    return append_line(r->dir, "cgroup", line);
+}
+
+/* The run's cgroup (rift-RUNID-app under the cgroup v2 root), emptied and
+ * removed: 1 if there was one. */
+static int cleanup_cgroup(const struct registry *r)
+{
+    char path[400], root[256], want[300];
+    if (read_line(r->dir, "cgroup", path, sizeof(path)) < 0 || cgbind_root(root, sizeof(root)) < 0)
+        return 0;
+    snprintf(want, sizeof(want), "%s/%s", root, CGBIND_PREFIX);
+    if (strncmp(path, want, strlen(want)) != 0 || strchr(path + strlen(want), '/') ||
+        access(path, F_OK) != 0)
+        return 0;
+    return cgbind_remove_path(path, 2000) == 0;
+}
+
+void reg_remove(struct registry *r)
+{
+    static const char *const files[] = {"netns", "tmpdir", "pids", "owner", "cgroup"};
+    char path[512];
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", r->dir, files[i]);
+        unlink(path);
+    }
+    rmdir(r->dir);
 }
 
 /* "PID START [...]" with both numbers whole and PID > 1. */
@@ -276,6 +299,8 @@ int reg_cleanup_all(void)
             continue;
         }
         killed = stop_registered(&r);
+        if (cleanup_cgroup(&r))
+            printf("rift cleanup: run %s: removed its application's cgroup\n", e->d_name);
         if (read_line(r.dir, "netns", netns, sizeof(netns)) == 0 && !strncmp(netns, "rift-", 5) &&
             !strchr(netns, '/')) {
             char path[512];

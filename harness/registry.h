@@ -22,6 +22,8 @@ int reg_create(struct registry *r, const char *id, const char *netns, const char
                size_t errlen);
 /* Record a process: "PID STARTTIME ROLE". 0, or -errno. */
 int reg_add_pid(struct registry *r, pid_t pid, const char *role);
+/* Record the run's cgroup folder (cgbind) for `rift cleanup`. 0 or -errno. */
+int reg_add_cgroup(struct registry *r, const char *path);
 void reg_remove(struct registry *r);
 
 /* Mark a temp dir of this process (rift matrix's) as ours: `rift cleanup`

@@ -159,6 +159,13 @@ void report_summary(struct run *r, FILE *f, const struct check_result *res, int 
                 r->mig[i].error[0] ? "; last error: " : "", r->mig[i].error);
     if (r->audit && (r->audit->nf || r->audit->crossslot_errors))
         au_table(r->audit, f);
+    if (r->scn->app.on) {
+        char d[256];
+        bool ok = app_verdict(r, d, sizeof(d));
+        fprintf(f, "app: %s: %s\n", r->scn->app.text, d);
+        if (!ok && r->app.started)
+            app_tail(r, f, 15);
+    }
     if (r->invalid[0])
         fprintf(f, "invalid: %s\n", r->invalid);
     fprintf(f, "verdict: %s\n", verdict);
@@ -367,7 +374,7 @@ static void copy_artifacts(const struct run *r, const char *dir)
         copy_file(r->probes[i].log_path, path);
     }
     static const char *const files[] = {"views.jsonl", "shim.pcap", "shim.events.jsonl", "shim.log",
-                                        "shim.ini",    "bus.txt",   "bus.jsonl"};
+                                        "shim.ini",    "bus.txt",   "bus.jsonl",         "app.log"};
     for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
         char from[400];
         snprintf(from, sizeof(from), "%s/%s", r->tmp, files[k]);
@@ -393,6 +400,8 @@ void report_write(struct run *r, const struct check_result *res, int n, const ch
         json_clients(f, r);
         if (r->audit)
             au_json(r->audit, f);
+        if (r->scn->app.on)
+            app_json(r, f);
         json_workload_shim(f, r);
         fputs("}\n", f);
         fclose(f);

@@ -1,5 +1,5 @@
 /* rift: the cluster fault-injection harness.
- *   rift run SCENARIO.ini [--seed N] [--report DIR] [--server redis|PATH]
+ *   rift run SCENARIO.ini [--seed N] [--report DIR] [--server redis|PATH] [-- CMD...]
  *   rift chaos SPEC.ini [--seed N] [--time D | --rounds N] [--server S] [--report DIR]
  *   rift shrink SCENARIO.ini [--runs N] [--check NAME] [--out FILE]
  *   rift audit FILE.pcap [--json] [--server S | --commands FILE] [--port N]
@@ -67,7 +67,7 @@ static const char *operand(int argc, char **argv)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: rift run SCENARIO.ini [--seed N] [--report DIR] "
-               "[--server redis|redis8|valkey|PATH]\n"
+               "[--server redis|redis8|valkey|PATH] [-- CMD ARGS...]\n"
                "       rift matrix SCENARIO.ini --servers redis,redis8,valkey [--runs N] "
                "[--report DIR]\n"
                "       rift chaos SPEC.ini [--seed N] [--time 10m | --rounds N] [--server S]\n"
@@ -245,6 +245,18 @@ static int cmd_run(int argc, char **argv, char *self)
     };
     struct run_opts o = {0};
     int c;
+    /* rift run SCN [options] -- CMD ARGS...: the application's command */
+    for (int k = 2; k < argc; k++)
+        if (!strcmp(argv[k], "--")) {
+            o.app_argv = argv + k + 1;
+            o.app_argc = argc - k - 1;
+            argc = k;
+            if (!o.app_argc) {
+                fprintf(stderr, "rift run: -- must be followed by a command\n");
+                return 2;
+            }
+            break;
+        }
     optind = 2;
     while ((c = getopt_long(argc, argv, "s:r:S:h", opts, NULL)) != -1) {
         switch (c) {

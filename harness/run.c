@@ -102,7 +102,7 @@ static int timeline(struct run *r, char *err, size_t el)
     uint64_t settle = (s->check.converge_within_ns ? s->check.converge_within_ns + 2000000000ull
                                                    : SETTLE_DEFAULT_NS) +
                       heal;
-    uint64_t t_end = 0;
+    uint64_t t_end = 0, app_wait_end = 0;
     char why[256];
     int i = 0;
     r->converged_ms = -1;
@@ -111,6 +111,11 @@ static int timeline(struct run *r, char *err, size_t el)
         uint64_t t = run_now_ns();
         if (s->n_probes && !r->probes_started && t >= r->t_ready + s->probes_start_ns) {
             if (start_probes(r, err, el) < 0)
+                return -1;
+            continue;
+        }
+        if (s->app.on && !r->app.started && t >= r->t_ready + s->app.start_ns) {
+            if (app_start(r, err, el) < 0)
                 return -1;
             continue;
         }
@@ -136,6 +141,11 @@ static int timeline(struct run *r, char *err, size_t el)
             obs_reap_nodes(r);
             if (poll_probes(r, err, el) < 0)
                 return -1;
+            app_poll(r);
+            if (r->app.env_failed) {
+                snprintf(err, el, "app: it could not run (app.log: %s)", r->app.log);
+                return -1;
+            }
             run_track_convergence(r, obs_converged(r, why, sizeof(why)));
             next_sample += SAMPLE_MS * 1000000ull;
             if (next_sample < t)
@@ -144,12 +154,26 @@ static int timeline(struct run *r, char *err, size_t el)
         if (i == s->n_steps) {
             if (s->n_steps == 0 && !t_end)
                 t_end = run_now_ns() + settle;
+            if (app_pending(r)) { /* stop = wait: the settling starts when it exits */
+                if (!app_wait_end)
+                    app_wait_end = run_now_ns() + s->app.timeout_ns;
+                if (run_now_ns() < app_wait_end) {
+                    t_end = run_now_ns() + settle;
+                    goto sleep;
+                }
+                r->app.timed_out = true;
+                app_stop(r, "timeout after the last step");
+                t_end = run_now_ns() + settle;
+            }
             if (run_settled(r, step_migrations_done(r), probes_healed(r), heal))
                 break;
             if (run_now_ns() >= t_end)
                 break;
         }
+    sleep:;
         uint64_t wake = next_sample;
+        if (s->app.on && !r->app.started && r->t_ready + s->app.start_ns < wake)
+            wake = r->t_ready + s->app.start_ns;
         if (i < s->n_steps && r->t_ready + s->steps[i].at_ns < wake)
             wake = r->t_ready + s->steps[i].at_ns;
         if (s->n_probes && !r->probes_started && r->t_ready + s->probes_start_ns < wake)
@@ -164,6 +188,7 @@ static int timeline(struct run *r, char *err, size_t el)
 static void teardown(struct run *r)
 {
     char *reply = malloc(CTL_REPLY_MAX);
+    app_stop(r, "rift is stopping");
     sniff_stop(&r->sniff);
     for (int i = 0; i < r->n_mig; i++)
         r->mig[i].abort = true;
@@ -412,6 +437,8 @@ static int verify(struct run *r, char *err, size_t el)
                      r->wl_res.ops, r->wl_res.ok, r->wl_res.lost_writes, r->wl_res.lost_keys,
                      r->wl_res.unacked_applied);
     }
+    app_poll(r);
+    app_stop(r, "the run is over");
     stop_audit(r);
     obs_open_slots(r);
     obs_reap_nodes(r);
@@ -479,6 +506,10 @@ int run_scenario(const struct run_opts *o)
         fprintf(stderr, "%s\n", err);
         if (o->result)
             snprintf(o->result->error, sizeof(o->result->error), "%s", err);
+        return 2;
+    }
+    if (o->app_argc && scn_app_argv(&scn.app, o->app_argc, o->app_argv, err, sizeof(err)) < 0) {
+        fprintf(stderr, "rift: %s\n", err);
         return 2;
     }
     if ((status = preflight(r, err, sizeof(err))) != 0)

@@ -35,6 +35,8 @@ struct run_opts {
     const char *self_dir;      /* folder of the rift binary (rift-shim is beside it) */
     bool quiet;                /* no progress lines and no summary (errors still) */
     struct run_result *result; /* filled in when not NULL */
+    int app_argc;              /* `rift run SCN -- CMD...`: the application's command */
+    char *const *app_argv;
 };
 
 /* Exit status: 0 every check (or expectation) holds, 1 a check failed,

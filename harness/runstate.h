@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "app.h"
 #include "migrate.h"
 #include "probes.h"
 #include "proc.h"
@@ -103,6 +104,7 @@ struct run {
     struct ks_table cmdtab;
     struct audit *audit;
     struct sniff sniff;
+    struct app_rt app;
 };
 
 /* Set by SIGINT/SIGTERM: every wait gives up. */

@@ -4,6 +4,7 @@
 
 #include "../policies/esc.h"
 #include "../policies/ini.h"
+#include "appscn.h"
 #include "timeline.h"
 #include "../proto/bus.h"
 #include "../proto/pkt.h"
@@ -28,6 +29,7 @@ enum sec {
     SEC_EXPECT,
     SEC_CLIENTS,
     SEC_SHIM,
+    SEC_APP,
     SEC_FAULT,
     SEC_BAD,
 };
@@ -37,7 +39,7 @@ enum sec {
 static const char *const sec_names[] = {
     [SEC_CLUSTER] = "cluster",   [SEC_SERVER] = "server", [SEC_TIMELINE] = "timeline",
     [SEC_WORKLOAD] = "workload", [SEC_CHECK] = "check",   [SEC_EXPECT] = "expect",
-    [SEC_CLIENTS] = "clients",   [SEC_SHIM] = "shim",
+    [SEC_CLIENTS] = "clients",   [SEC_SHIM] = "shim",     [SEC_APP] = "app",
 };
 /* Probe drivers this version ships (harness/clients/). */
 static const char *const probe_names[] = {"rift",    "redis-py",   "redis-py-6",
@@ -173,7 +175,7 @@ static int begin_section(struct loader *L, const char *section)
     L->sec = SEC_BAD;
     return ini_fail(&L->ini,
                     "unknown section [%s] (expected [cluster], [server], [fault NAME], "
-                    "[timeline], [workload], [clients], [shim], [check] or [expect])",
+                    "[timeline], [workload], [clients], [app], [shim], [check] or [expect])",
                     section);
 }
 
@@ -469,6 +471,8 @@ static int handler(void *user, const char *section, const char *key, const char 
         return shim_key(L, key, value);
     case SEC_EXPECT:
         return expect_key(L, key, value);
+    case SEC_APP:
+        return app_key(&L->ini, &L->s->app, key, value);
     default:
         return 0;
     }
@@ -502,11 +506,15 @@ static void build_nodes(struct loader *L)
         n->bus = SCN_PORT + 10000;
         n->line = n->addr_line = line;
     }
-    memset(&p->nodes[s->n_nodes], 0, sizeof(p->nodes[0]));
-    snprintf(p->nodes[s->n_nodes].name, POL_NAME_MAX, "clients");
-    p->nodes[s->n_nodes].ip = SCN_CLIENTS_IP;
-    p->nodes[s->n_nodes].line = p->nodes[s->n_nodes].addr_line = line;
-    p->n_nodes = s->n_nodes + 1;
+    /* pseudo-nodes: rift's clients, and the application ([app]) */
+    for (int k = 0; k < 2; k++) {
+        struct pol_node *n = &p->nodes[s->n_nodes + k];
+        memset(n, 0, sizeof(*n));
+        snprintf(n->name, POL_NAME_MAX, "%s", k ? "app" : "clients");
+        n->ip = k ? SCN_APP_IP : SCN_CLIENTS_IP;
+        n->line = n->addr_line = line;
+    }
+    p->n_nodes = s->n_nodes + 2;
 }
 
 /* from/to name scenario nodes, clients or *: say so before pol_rule_check
@@ -517,10 +525,11 @@ static int check_spec(struct loader *L, const struct pol_rule *r, int k)
     char buf[sizeof(r->from_spec)], names[128], *save = NULL, *tok;
     snprintf(buf, sizeof(buf), "%s", spec);
     for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-        if (strcmp(tok, "*") != 0 && strcmp(tok, "clients") != 0 && scn_node(L->s, tok) < 0) {
+        if (strcmp(tok, "*") != 0 && strcmp(tok, "clients") != 0 && strcmp(tok, "app") != 0 &&
+            scn_node(L->s, tok) < 0) {
             scn_node_names(L->s, names, sizeof(names));
             return ini_fail_at(&L->ini, r->key_line[k],
-                               "%s: unknown node '%s' (this cluster has %s; or clients, *)",
+                               "%s: unknown node '%s' (this cluster has %s; or clients, app, *)",
                                k == PK_FROM ? "from" : "to", tok, names);
         }
     }
@@ -582,6 +591,10 @@ static int validate(struct loader *L)
             s->expect.never_heals |= 1u << k;
         }
     }
+    if ((L->sec_seen & (1u << SEC_APP)) && !s->app.on)
+        return ini_fail_at(&L->ini, L->sec_line[SEC_APP], "[app] needs command =");
+    if (!s->app.timeout_ns)
+        s->app.timeout_ns = APP_TIMEOUT_DEFAULT_NS;
     if (s->check.heal_within_ns && !s->n_probes)
         return ini_fail_at(&L->ini, L->sec_line[SEC_CHECK], "heal_within needs [clients] probes");
     if (s->has_expect && !(s->expect.cycles || s->expect.lost_slots || s->expect.lost_writes ||

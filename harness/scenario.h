@@ -73,10 +73,30 @@ struct scn_expect {
     unsigned never_heals; /* probes (bit per index) that must NOT heal */
 };
 
+/* [app]: the user's own program, run in the namespace beside the cluster
+ * (or `rift run SCN -- CMD...`). */
+#define SCN_APP_MAX_ARGS 64
+#define SCN_APP_MAX_ENV 16
+struct scn_app {
+    bool on;
+    int line;         /* of command = (0: from the command line) */
+    char text[1024];  /* the command as written */
+    char words[1024]; /* its words, each NUL-terminated */
+    int argc;
+    int argv_off[SCN_APP_MAX_ARGS]; /* word i starts at words + argv_off[i] */
+    uint64_t start_ns;              /* from the start of the timeline */
+    bool wait;                      /* stop = wait: the run waits for it to exit */
+    int expect_exit;                /* the exit status that passes */
+    uint64_t timeout_ns;            /* stop = wait: the longest wait after the last step */
+    int n_env;
+    char env[SCN_APP_MAX_ENV][2][256];
+};
+
 struct scenario {
     char file[POL_PATH_MAX];
     char server[POL_PATH_MAX]; /* redis | redis8 | valkey | /path */
     int masters, replicas;
+    bool standalone;               /* [cluster] mode = standalone: one server, cluster mode off */
     int n_nodes;                   /* masters * (1 + replicas) */
     char names[SCN_MAX_NODES][16]; /* m1..mN, then m1r1..mNr1, m1r2.. */
     int primary_of[SCN_MAX_NODES]; /* -1 for primaries */
@@ -96,9 +116,17 @@ struct scenario {
     struct scn_checks check;
     struct scn_expect expect;
     bool has_expect;
+    struct scn_app app;
 };
 
 int scn_load(struct scenario *s, const char *file, char *err, size_t errlen);
+/* Splits a command line into a->words/argv_off as a shell would split
+ * simple words: blanks separate, 'single' and "double" quotes (with \",
+ * \\, \$ and \` inside), \X outside; no variables, globs, pipes or
+ * redirections (those need `sh -c '...'`). 0, or -1 with err. */
+int scn_app_split(struct scn_app *a, const char *text, char *err, size_t el);
+/* Sets the command from argv words (`rift run SCN -- CMD...`). 0 or -1. */
+int scn_app_argv(struct scn_app *a, int argc, char *const *argv, char *err, size_t el);
 int scn_load_string(struct scenario *s, const char *name, const char *text, char *err,
                     size_t errlen);
 int scn_node(const struct scenario *s, const char *name); /* index or -1 */

@@ -1,0 +1,182 @@
+/* appscn: the [app] section of a scenario and the command line it runs. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../policies/ini.h"
+#include "../policies/policy.h"
+#include "appscn.h"
+
+/* Appends byte c to the word being built: -1 when the words are full. */
+static int put(struct scn_app *a, size_t *o, char c)
+{
+    if (*o + 1 >= sizeof(a->words))
+        return -1;
+    a->words[(*o)++] = c;
+    return 0;
+}
+
+int scn_app_split(struct scn_app *a, const char *t, char *err, size_t el)
+{
+    size_t o = 0, i = 0, n = strlen(t);
+    a->argc = 0;
+    if (n >= sizeof(a->text)) {
+        snprintf(err, el, "command: longer than %zu characters", sizeof(a->text) - 1);
+        return -1;
+    }
+    snprintf(a->text, sizeof(a->text), "%s", t);
+    for (;;) {
+        while (i < n && (t[i] == ' ' || t[i] == '\t'))
+            i++;
+        if (i == n)
+            break;
+        if (a->argc == SCN_APP_MAX_ARGS) {
+            snprintf(err, el, "command: more than %d words", SCN_APP_MAX_ARGS);
+            return -1;
+        }
+        a->argv_off[a->argc++] = (int)o;
+        while (i < n && t[i] != ' ' && t[i] != '\t') {
+            char c = t[i++];
+            if (c == '\'' || c == '"') {
+                size_t end = i;
+                while (end < n && t[end] != c)
+                    end += (c == '"' && t[end] == '\\' && end + 1 < n) ? 2 : 1;
+                if (end >= n) {
+                    snprintf(err, el, "command: a %s quote that does not close",
+                             c == '"' ? "double" : "single");
+                    return -1;
+                }
+                for (; i < end; i++) {
+                    if (c == '"' && t[i] == '\\' && strchr("\"\\$`", t[i + 1]))
+                        i++;
+                    if (put(a, &o, t[i]) < 0)
+                        goto full;
+                }
+                i++; /* the closing quote */
+            } else if (c == '\\' && i < n) {
+                if (put(a, &o, t[i++]) < 0)
+                    goto full;
+            } else if (strchr("|&;<>`$()", c)) {
+                snprintf(err, el,
+                         "command: '%c' would need a shell, and rift runs the command without "
+                         "one: write sh -c '...' (or quote the character)",
+                         c);
+                return -1;
+            } else if (put(a, &o, c) < 0) {
+                goto full;
+            }
+        }
+        if (put(a, &o, '\0') < 0)
+            goto full;
+    }
+    if (!a->argc) {
+        snprintf(err, el, "command: empty");
+        return -1;
+    }
+    return 0;
+full:
+    snprintf(err, el, "command: its words are longer than %zu bytes", sizeof(a->words) - 1);
+    return -1;
+}
+
+int scn_app_argv(struct scn_app *a, int argc, char *const *argv, char *err, size_t el)
+{
+    size_t o = 0, t = 0;
+    if (argc < 1 || argc > SCN_APP_MAX_ARGS) {
+        snprintf(err, el, "the command after --: 1 to %d words", SCN_APP_MAX_ARGS);
+        return -1;
+    }
+    a->argc = argc;
+    for (int i = 0; i < argc; i++) {
+        size_t n = strlen(argv[i]);
+        if (o + n + 1 > sizeof(a->words)) {
+            snprintf(err, el, "the command after --: longer than %zu bytes", sizeof(a->words) - 1);
+            return -1;
+        }
+        a->argv_off[i] = (int)o;
+        memcpy(a->words + o, argv[i], n + 1);
+        o += n + 1;
+        t += (size_t)snprintf(a->text + t, t < sizeof(a->text) ? sizeof(a->text) - t : 0, "%s%s",
+                              i ? " " : "", argv[i]);
+    }
+    a->on = true;
+    a->wait = true;
+    a->line = 0;
+    return 0;
+}
+
+static bool env_name_ok(const char *s)
+{
+    if (!*s || (*s >= '0' && *s <= '9'))
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+              *s == '_'))
+            return false;
+    return true;
+}
+
+int app_key(struct ini *in, struct scn_app *a, const char *key, const char *v)
+{
+    char err[256];
+    if (!strncmp(key, "env.", 4)) {
+        const char *name = key + 4;
+        if (!env_name_ok(name) || strlen(name) >= sizeof(a->env[0][0]))
+            return ini_fail(in, "%s: '%s' is not an environment variable name", key, name);
+        if (!strncmp(name, "RIFT_", 5))
+            return ini_fail(in, "%s: rift sets the RIFT_ variables itself", key);
+        if (strlen(v) >= sizeof(a->env[0][1]))
+            return ini_fail(in, "%s: value longer than %zu characters", key,
+                            sizeof(a->env[0][1]) - 1);
+        for (int i = 0; i < a->n_env; i++)
+            if (!strcmp(a->env[i][0], name))
+                return ini_fail(in, "%s is given twice", key);
+        if (a->n_env == SCN_APP_MAX_ENV)
+            return ini_fail(in, "%s: at most %d env. variables", key, SCN_APP_MAX_ENV);
+        snprintf(a->env[a->n_env][0], sizeof(a->env[0][0]), "%s", name);
+        snprintf(a->env[a->n_env][1], sizeof(a->env[0][1]), "%s", v);
+        a->n_env++;
+        return 1;
+    }
+    if (!strcmp(key, "command")) {
+        if (scn_app_split(a, v, err, sizeof(err)) < 0)
+            return ini_fail(in, "%s", err);
+        a->on = true;
+        a->line = in->line;
+        return 1;
+    }
+    if (!strcmp(key, "start")) {
+        if (pol_parse_time(v, &a->start_ns) < 0)
+            return ini_fail(in,
+                            "start: expected a time from the start of the timeline (e.g. 1s), "
+                            "got '%s'",
+                            v);
+        return 1;
+    }
+    if (!strcmp(key, "stop")) {
+        if (strcmp(v, "end") != 0 && strcmp(v, "wait") != 0)
+            return ini_fail(in,
+                            "stop: expected end (stopped after the last step) or wait (the "
+                            "run waits for it), got '%s'",
+                            v);
+        a->wait = !strcmp(v, "wait");
+        return 1;
+    }
+    if (!strcmp(key, "expect_exit")) {
+        char *end;
+        long n = strtol(v, &end, 10);
+        if (end == v || *end || n < 0 || n > 255)
+            return ini_fail(in, "expect_exit: expected an exit status 0 to 255, got '%s'", v);
+        a->expect_exit = (int)n;
+        return 1;
+    }
+    if (!strcmp(key, "timeout")) {
+        if (pol_parse_time(v, &a->timeout_ns) < 0 || !a->timeout_ns)
+            return ini_fail(in, "timeout: expected a time greater than 0 (e.g. 10m), got '%s'", v);
+        return 1;
+    }
+    return ini_fail(in,
+                    "unknown key '%s' in [app] (expected command, start, stop, expect_exit, "
+                    "timeout or env.NAME)",
+                    key);
+}
