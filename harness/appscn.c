@@ -1,4 +1,4 @@
-/* appscn: the [app] section of a scenario and the command line it runs. */
+/* appscn: the programs a scenario runs against its server: [app], [clients], mode. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +6,74 @@
 #include "../policies/ini.h"
 #include "../policies/policy.h"
 #include "appscn.h"
+
+/* Probe drivers this version ships (harness/clients/). */
+static const char *const probe_names[] = {"rift",    "redis-py",   "redis-py-6",
+                                          "ioredis", "node-redis", NULL};
+
+/* [clients]: probes = a, b; start = TIME; seeds = nodes; PROBE.OPTION = VALUE */
+int clients_key(struct ini *in, struct scenario *s, const char *key, const char *v,
+                char *seeds_spec, size_t seeds_len, int *seeds_line)
+{
+    const char *dot = strchr(key, '.');
+    if (dot) {
+        char probe[32];
+        snprintf(probe, sizeof(probe), "%.*s", (int)(dot - key), key);
+        for (int i = 0; i < s->n_probes; i++) {
+            struct scn_probe *p = &s->probes[i];
+            if (strcmp(p->name, probe) != 0)
+                continue;
+            /* rift-probe has no library settings to pass */
+            if (!strcmp(probe, "rift"))
+                return ini_fail(in, "%s: the rift probe takes no options", key);
+            if (p->n_opts == SCN_MAX_PROBE_OPTS || strlen(dot + 1) >= 64 || strlen(v) >= 64)
+                return ini_fail(in, "%s: too many or too long options", key);
+            snprintf(p->opts[p->n_opts][0], 64, "%s", dot + 1);
+            snprintf(p->opts[p->n_opts][1], 64, "%s", v);
+            p->n_opts++;
+            return 1;
+        }
+        return ini_fail(in, "%s: '%s' is not in probes = (give probes first)", key, probe);
+    }
+    if (!strcmp(key, "probes")) {
+        char buf[256], *save = NULL;
+        if (s->n_probes)
+            return ini_fail(in, "'probes' is given twice in [clients]");
+        snprintf(buf, sizeof(buf), "%s", v);
+        for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+            int k;
+            for (k = 0; probe_names[k] && strcmp(probe_names[k], t) != 0; k++)
+                ;
+            if (!probe_names[k])
+                return ini_fail(in,
+                                "probes: unknown probe '%s' (expected rift, redis-py, redis-py-6, "
+                                "ioredis or node-redis)",
+                                t);
+            if (s->n_probes == SCN_MAX_PROBES)
+                return ini_fail(in, "probes: at most %d", SCN_MAX_PROBES);
+            snprintf(s->probes[s->n_probes++].name, 32, "%s", t);
+        }
+        if (!s->n_probes)
+            return ini_fail(in, "probes: name at least one probe");
+        return 1;
+    }
+    if (!strcmp(key, "start")) {
+        if (pol_parse_time(v, &s->probes_start_ns) < 0)
+            return ini_fail(in, "start: expected a time (e.g. 2.5s), got '%s'", v);
+        return 1;
+    }
+    if (!strcmp(key, "seeds")) {
+        if (strlen(v) >= seeds_len)
+            return ini_fail(in, "seeds: too long");
+        snprintf(seeds_spec, seeds_len, "%s", v);
+        *seeds_line = in->line;
+        return 1;
+    }
+    return ini_fail(in,
+                    "unknown key '%s' in [clients] (expected probes, start, seeds or "
+                    "PROBE.OPTION)",
+                    key);
+}
 
 /* Appends byte c to the word being built: -1 when the words are full. */
 static int put(struct scn_app *a, size_t *o, char c)
@@ -171,7 +239,7 @@ int app_key(struct ini *in, struct scn_app *a, const char *key, const char *v)
         return 1;
     }
     if (!strcmp(key, "timeout")) {
-        if (pol_parse_time(v, &a->timeout_ns) < 0 || !a->timeout_ns)
+        if (pol_parse_duration(v, &a->timeout_ns) < 0 || !a->timeout_ns)
             return ini_fail(in, "timeout: expected a time greater than 0 (e.g. 10m), got '%s'", v);
         return 1;
     }
@@ -179,4 +247,31 @@ int app_key(struct ini *in, struct scn_app *a, const char *key, const char *v)
                     "unknown key '%s' in [app] (expected command, start, stop, expect_exit, "
                     "timeout or env.NAME)",
                     key);
+}
+
+int scn_mode_defaults(struct ini *in, struct scenario *s, int cluster_line)
+{
+    if (s->standalone && (s->masters > 1 || s->replicas > 0))
+        return ini_fail_at(in, cluster_line,
+                           "mode = standalone runs one server: masters = 1 and replicas = 0 "
+                           "(or leave them out)");
+    if (!s->masters)
+        s->masters = s->standalone ? 1 : 3;
+    if (s->replicas < 0)
+        s->replicas = s->standalone ? 0 : 1;
+    return 0;
+}
+
+int scn_standalone_check(struct ini *in, const struct scenario *s, int workload_line,
+                         int clients_line)
+{
+    if (!s->standalone)
+        return 0;
+    if (s->writers)
+        return ini_fail_at(in, workload_line,
+                           "[workload] writes through cluster clients: not with mode = standalone");
+    if (s->n_probes)
+        return ini_fail_at(in, clients_line,
+                           "[clients] probes are cluster clients: not with mode = standalone");
+    return 0;
 }

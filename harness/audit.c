@@ -384,6 +384,7 @@ int au_init(struct audit *a, const struct ks_table *tab, const struct au_opts *o
                                       .close = on_close};
     memset(a, 0, sizeof(*a));
     a->tab = tab;
+    a->server_ops = -1;
     if (o)
         a->o = *o;
     if (!(a->f = calloc(AU_MAX_FINDINGS, sizeof(*a->f))))
@@ -530,6 +531,10 @@ void au_json(const struct audit *a, FILE *f)
             (unsigned long long)a->not_resp, (unsigned long long)a->undecodable,
             (unsigned long long)a->tf.st.gaps, (unsigned long long)a->tf.st.truncated,
             (unsigned long long)a->dropped_frames, (unsigned long long)a->findings_dropped);
+    if (a->server_ops >= 0)
+        fprintf(f, ",\"server_incompatible_ops\":%lld", (long long)a->server_ops);
+    else
+        fputs(",\"server_incompatible_ops\":null", f);
     json_names(f, "unknown_commands", a->unknown, a->nunknown);
     json_names(f, "partial_keys", a->partial, a->npartial);
     fputs(",\"first_undecodable\":", f);
@@ -576,6 +581,9 @@ void au_table(const struct audit *a, FILE *f)
     }
     if (a->findings_dropped)
         fprintf(f, "  ... and %llu more kinds not kept\n", (unsigned long long)a->findings_dropped);
+    if (a->server_ops >= 0)
+        fprintf(f, "  the server's own count (INFO cluster_incompatible_ops): %lld\n",
+                (long long)a->server_ops);
     for (int i = 0; i < a->nunknown; i++)
         fprintf(f, "  not audited: %s (%llu): the server does not know this command\n",
                 a->unknown[i].name, (unsigned long long)a->unknown[i].count);

@@ -57,6 +57,7 @@ struct audit {
     uint64_t requests, replies, crossslot_errors, clients;
     uint64_t not_resp, undecodable; /* connections */
     uint64_t dropped_frames;        /* a live capture's kernel drops */
+    int64_t server_ops;             /* Redis 8's own cluster_incompatible_ops, -1 unknown */
     struct au_name unknown[AU_MAX_NAMES], partial[AU_MAX_NAMES];
     int nunknown, npartial;
     char first_bad[160]; /* the first undecodable connection and why */

@@ -24,22 +24,6 @@
 #include "sched.h"
 #include "shrink.h"
 
-int chaos_parse_duration(const char *s, uint64_t *ns)
-{
-    size_t n = strlen(s);
-    if (n && (s[n - 1] == 'm' || s[n - 1] == 'h') && (n < 2 || s[n - 2] != 'm')) {
-        char *end;
-        double v;
-        errno = 0;
-        v = strtod(s, &end);
-        if (end != s + n - 1 || errno || !(v >= 0) || v > 1e6)
-            return -1;
-        *ns = (uint64_t)(v * (s[n - 1] == 'm' ? 60e9 : 3600e9));
-        return 0;
-    }
-    return pol_parse_time(s, ns);
-}
-
 /* ---- rift chaos ---- */
 
 struct round_rec {

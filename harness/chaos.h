@@ -23,7 +23,4 @@ struct chaos_opts {
 
 int chaos_main(const struct chaos_opts *o);
 
-/* "90s", "10m", "2h", "1500ms": 0 or -1. */
-int chaos_parse_duration(const char *s, uint64_t *ns);
-
 #endif

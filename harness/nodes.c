@@ -113,6 +113,8 @@ int node_start(struct run *r, int i, char *err, size_t el)
         {"--repl-diskless-sync-delay", "0"},
     };
     for (size_t k = 0; k < sizeof(fixed) / sizeof(fixed[0]); k++) {
+        if (s->standalone && !strncmp(fixed[k][0], "--cluster-", 10))
+            continue; /* mode = standalone: cluster mode off */
         argv[a++] = (char *)fixed[k][0];
         argv[a++] = (char *)fixed[k][1];
     }

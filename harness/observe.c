@@ -21,13 +21,20 @@ bool obs_converged(struct run *r, char *why, size_t wl)
     for (int i = 0; i < r->scn->n_nodes; i++) {
         if (r->nodes[i].down || r->nodes[i].paused)
             continue;
+        if (r->scn->standalone) { /* settled: the server answers */
+            if (!r->nodes[i].answered) {
+                snprintf(why, wl, "%s does not answer", r->scn->names[i]);
+                return false;
+            }
+            continue;
+        }
         if (!r->nodes[i].have_view) {
             snprintf(why, wl, "no view from %s", r->scn->names[i]);
             return false;
         }
         vs[n++] = &r->nodes[i].view;
     }
-    return view_converged(vs, n, why, wl);
+    return r->scn->standalone || view_converged(vs, n, why, wl);
 }
 
 void obs_record(struct run *r, const char *check, const char *observer, const char *what)
@@ -118,6 +125,15 @@ bool obs_sample(struct run *r, bool record)
         char err[256];
         if (n->down || n->paused) {
             n->have_view = false;
+            n->answered = false;
+            continue;
+        }
+        if (r->scn->standalone) { /* no cluster view: whether it answers */
+            redisReply *pong = node_cmd(r, i, "PING");
+            n->answered = pong && pong->type == REDIS_REPLY_STATUS;
+            all &= n->answered;
+            if (pong)
+                freeReplyObject(pong);
             continue;
         }
         nodes = node_cmd(r, i, "CLUSTER NODES");

@@ -286,7 +286,7 @@ static int cmd_run(int argc, char **argv, char *self)
 
 static int opt_duration(const char *cmd, const char *opt, const char *v, uint64_t *ns)
 {
-    if (chaos_parse_duration(v, ns) < 0) {
+    if (pol_parse_duration(v, ns) < 0) {
         fprintf(stderr, "rift %s: %s: expected a duration such as 90s, 10m or 2h, not \"%s\"\n",
                 cmd, opt, v);
         return -1;

@@ -35,6 +35,7 @@ struct node_rt {
     redisContext *admin;
     struct view view; /* last sample */
     bool have_view;
+    bool answered; /* mode = standalone: it answered PING in the last sample */
 };
 
 /* A timeline step as it ran: skipped (with the reason) when its node was
@@ -105,6 +106,7 @@ struct run {
     struct audit *audit;
     struct sniff sniff;
     struct app_rt app;
+    bool compat_counter; /* Redis 8 counts cluster_incompatible_ops */
 };
 
 /* Set by SIGINT/SIGTERM: every wait gives up. */

@@ -41,10 +41,8 @@ static const char *const sec_names[] = {
     [SEC_WORKLOAD] = "workload", [SEC_CHECK] = "check",   [SEC_EXPECT] = "expect",
     [SEC_CLIENTS] = "clients",   [SEC_SHIM] = "shim",     [SEC_APP] = "app",
 };
-/* Probe drivers this version ships (harness/clients/). */
-static const char *const probe_names[] = {"rift",    "redis-py",   "redis-py-6",
-                                          "ioredis", "node-redis", NULL};
-static const char *const cluster_keys[] = {"server", "masters", "replicas", "node_timeout", NULL};
+static const char *const cluster_keys[] = {"server",       "masters", "replicas",
+                                           "node_timeout", "mode",    NULL};
 static const char *const workload_keys[] = {"writers", NULL};
 static const char *const check_keys[] = {"cycles",      "lost_slots", "lost_writes",
                                          "crashes",     "open_slots", "converge_within",
@@ -262,6 +260,11 @@ static int cluster_key(struct loader *L, const char *key, const char *v)
             return ini_fail(&L->ini,
                             "node_timeout: expected milliseconds from 100 to 60000, got '%s'", v);
         return 1;
+    case 4:
+        if (strcmp(v, "cluster") != 0 && strcmp(v, "standalone") != 0)
+            return ini_fail(&L->ini, "mode: expected cluster or standalone, got '%s'", v);
+        s->standalone = !strcmp(v, "standalone");
+        return 1;
     }
     return 0;
 }
@@ -338,70 +341,6 @@ static int expect_key(struct loader *L, const char *key, const char *v)
     return 1;
 }
 
-/* [clients]: probes = a, b; start = TIME; seeds = nodes; PROBE.OPTION = VALUE */
-static int clients_key(struct loader *L, const char *key, const char *v)
-{
-    struct scenario *s = L->s;
-    const char *dot = strchr(key, '.');
-    if (dot) {
-        char probe[32];
-        snprintf(probe, sizeof(probe), "%.*s", (int)(dot - key), key);
-        for (int i = 0; i < s->n_probes; i++) {
-            struct scn_probe *p = &s->probes[i];
-            if (strcmp(p->name, probe) != 0)
-                continue;
-            /* rift-probe has no library settings to pass */
-            if (!strcmp(probe, "rift"))
-                return ini_fail(&L->ini, "%s: the rift probe takes no options", key);
-            if (p->n_opts == SCN_MAX_PROBE_OPTS || strlen(dot + 1) >= 64 || strlen(v) >= 64)
-                return ini_fail(&L->ini, "%s: too many or too long options", key);
-            snprintf(p->opts[p->n_opts][0], 64, "%s", dot + 1);
-            snprintf(p->opts[p->n_opts][1], 64, "%s", v);
-            p->n_opts++;
-            return 1;
-        }
-        return ini_fail(&L->ini, "%s: '%s' is not in probes = (give probes first)", key, probe);
-    }
-    if (!strcmp(key, "probes")) {
-        char buf[256], *save = NULL;
-        if (s->n_probes)
-            return ini_fail(&L->ini, "'probes' is given twice in [clients]");
-        snprintf(buf, sizeof(buf), "%s", v);
-        for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
-            int k;
-            for (k = 0; probe_names[k] && strcmp(probe_names[k], t) != 0; k++)
-                ;
-            if (!probe_names[k])
-                return ini_fail(&L->ini,
-                                "probes: unknown probe '%s' (expected rift, redis-py, redis-py-6, "
-                                "ioredis or node-redis)",
-                                t);
-            if (s->n_probes == SCN_MAX_PROBES)
-                return ini_fail(&L->ini, "probes: at most %d", SCN_MAX_PROBES);
-            snprintf(s->probes[s->n_probes++].name, 32, "%s", t);
-        }
-        if (!s->n_probes)
-            return ini_fail(&L->ini, "probes: name at least one probe");
-        return 1;
-    }
-    if (!strcmp(key, "start")) {
-        if (pol_parse_time(v, &s->probes_start_ns) < 0)
-            return ini_fail(&L->ini, "start: expected a time (e.g. 2.5s), got '%s'", v);
-        return 1;
-    }
-    if (!strcmp(key, "seeds")) {
-        if (strlen(v) >= sizeof(L->seeds_spec))
-            return ini_fail(&L->ini, "seeds: too long");
-        snprintf(L->seeds_spec, sizeof(L->seeds_spec), "%s", v);
-        L->seeds_line = L->ini.line;
-        return 1;
-    }
-    return ini_fail(&L->ini,
-                    "unknown key '%s' in [clients] (expected probes, start, seeds or "
-                    "PROBE.OPTION)",
-                    key);
-}
-
 static int timeline_key(struct loader *L, const char *key, const char *v)
 {
     struct scenario *s = L->s;
@@ -466,7 +405,8 @@ static int handler(void *user, const char *section, const char *key, const char 
     case SEC_CHECK:
         return check_key(L, key, value);
     case SEC_CLIENTS:
-        return clients_key(L, key, value);
+        return clients_key(&L->ini, L->s, key, value, L->seeds_spec, sizeof(L->seeds_spec),
+                           &L->seeds_line);
     case SEC_SHIM:
         return shim_key(L, key, value);
     case SEC_EXPECT:
@@ -562,12 +502,22 @@ static int validate(struct loader *L)
         return ini_fail_at(&L->ini, L->ini.line ? L->ini.line : 1,
                            "%s: no section (a scenario has [cluster], [timeline], ...)",
                            L->ini.line ? "nothing but comments" : "the file is empty");
+    if (scn_mode_defaults(&L->ini, s, L->sec_line[SEC_CLUSTER]) < 0)
+        return -1;
     build_nodes(L);
     if (build_faults(L) < 0)
         return -1;
-    for (int i = 0; i < s->n_steps; i++)
-        if (tl_parse_step(&L->ini, s, &s->steps[i], L->step_text[i]) < 0)
+    for (int i = 0; i < s->n_steps; i++) {
+        char *t = L->step_text[i];
+        if (s->standalone && (!strncmp(t, "failover", 8) || !strncmp(t, "migrate", 7)))
+            return ini_fail_at(&L->ini, s->steps[i].line,
+                               "%s needs a cluster, and mode = standalone runs one server",
+                               t[0] == 'f' ? "failover" : "migrate");
+        if (tl_parse_step(&L->ini, s, &s->steps[i], t) < 0)
             return -1;
+    }
+    if (scn_standalone_check(&L->ini, s, L->sec_line[SEC_WORKLOAD], L->sec_line[SEC_CLIENTS]) < 0)
+        return -1;
     if (L->seeds_line) {
         char buf[256], *save = NULL;
         snprintf(buf, sizeof(buf), "%s", L->seeds_spec);
@@ -631,8 +581,8 @@ static int load(struct scenario *s, const char *name, const char *file, const ch
     memset(s, 0, sizeof(*s));
     snprintf(s->file, sizeof(s->file), "%s", name);
     snprintf(s->server, sizeof(s->server), "redis");
-    s->masters = 3;
-    s->replicas = 1;
+    s->masters = 0; /* defaults by mode: scn_mode_defaults */
+    s->replicas = -1;
     s->node_timeout_ms = 2000;
     /* [shim] as pol_load leaves it when the section is absent. */
     snprintf(p->file, sizeof(p->file), "%s", name);

@@ -162,6 +162,9 @@ int pol_find_node(const struct policy *p, const char *name);
 
 /* Value parsers, exported for the control protocol and tests. */
 int pol_parse_time(const char *s, uint64_t *ns);
+/* A time as pol_parse_time takes it, or minutes and hours ("10m", "2h"):
+ * durations of runs and waits. 0 or -1. */
+int pol_parse_duration(const char *s, uint64_t *ns);
 int pol_parse_prob(const char *s, uint64_t *p);
 int pol_parse_rate(const char *s, uint64_t *bps);
 int pol_parse_addr(const char *s, uint32_t *ip, uint16_t *port);

@@ -140,8 +140,8 @@ static void test_good_faults(void **state)
     const struct pol_rule *r;
     (void)state;
     load_good();
-    /* The scenario nodes in order, then the pseudo-node clients. */
-    assert_int_equal(f->n_nodes, 7);
+    /* The scenario nodes in order, then the pseudo-nodes clients and app. */
+    assert_int_equal(f->n_nodes, 8);
     for (int i = 0; i < 6; i++) {
         assert_string_equal(f->nodes[i].name, S.names[i]);
         assert_int_equal(f->nodes[i].ip, IP4(127, 0, 0, 11 + i));
@@ -153,6 +153,9 @@ static void test_good_faults(void **state)
     assert_int_equal(f->nodes[6].ip, IP4(127, 0, 0, 100));
     assert_int_equal(f->nodes[6].port, 0);
     assert_int_equal(f->nodes[6].bus, 0);
+    assert_string_equal(f->nodes[7].name, "app");
+    assert_int_equal(f->nodes[7].ip, IP4(127, 0, 0, 200));
+    assert_int_equal(f->nodes[7].port, 0);
     /* [shim] as pol_load leaves it without the section. */
     assert_int_equal(f->shim.queue, 0);
     assert_int_equal(f->shim.queues, 1);
@@ -180,7 +183,7 @@ static void test_good_faults(void **state)
     r = &f->rules[1];
     assert_string_equal(r->name, "slow-clients");
     assert_int_equal(r->from, 1u << 6); /* clients */
-    assert_int_equal(r->to, 0x7f);      /* *: every node, clients too */
+    assert_int_equal(r->to, 0xff);      /* *: every node, clients and app too */
     assert_int_equal(r->ports, POL_PORTS_CLIENT);
     assert_true(r->both);
     assert_int_equal(r->proto, POL_PROTO_TCP);
@@ -319,7 +322,10 @@ static void test_defaults(void **state)
     assert_int_equal(S.n_nodes, 6);
     assert_int_equal(S.n_steps, 0);
     assert_int_equal(S.faults.n_rules, 0);
-    assert_int_equal(S.faults.n_nodes, 7);
+    assert_int_equal(S.faults.n_nodes, 8);
+    assert_false(S.app.on);
+    assert_false(S.standalone);
+    assert_int_equal(S.check.crossslot, SCN_UNSET);
 }
 
 static void test_sizes(void **state)
@@ -346,7 +352,7 @@ static void test_sizes(void **state)
     assert_string_equal(S.names[47], "m16r2");
     assert_int_equal(S.primary_of[47], 15);
     assert_int_equal(S.steps[0].node, 47);
-    assert_int_equal(S.faults.n_nodes, 49);
+    assert_int_equal(S.faults.n_nodes, 50);
     assert_int_equal(S.faults.nodes[47].ip, IP4(127, 0, 0, 58));
     assert_string_equal(S.faults.nodes[48].name, "clients");
 
@@ -489,6 +495,107 @@ static void test_err_checks(void **state)
                "'crashes' is given twice in [check]");
     EXPECT_ERR(CLUSTER "[expect]\ncycles = yes\n", 5, "cycles: expected present");
     EXPECT_ERR(CLUSTER "[expect]\nlost_slots = present\nlost_slots = present\n", 6, "given twice");
+}
+
+/* [app]: the command split as a shell splits simple words, its keys, and
+ * the pseudo-node app in faults. */
+static void test_app(void **state)
+{
+    struct scenario s;
+    char err[512];
+    (void)state;
+    static const char text[] =
+        "[cluster]\nmasters = 3\n"
+        "[app]\ncommand = node \"my worker.js\" --q 'a b' x\\ y \"\\\"q\\\"\"\n"
+        "start = 1.5s\nstop = wait\nexpect_exit = 3\ntimeout = 2m\n"
+        "env.QUEUE_PREFIX = {bull}\nenv.DEBUG = 1\n"
+        "[fault slow-app]\nfrom = app\nto = *\nports = client\ndelay = 5ms\n";
+    if (scn_load_string(&s, "app.ini", text, err, sizeof(err)) < 0)
+        fail_msg("%s", err);
+    assert_true(s.app.on);
+    assert_int_equal(s.app.line, 4);
+    assert_int_equal(s.app.argc, 6);
+    const char *want[] = {"node", "my worker.js", "--q", "a b", "x y", "\"q\""};
+    for (int i = 0; i < 6; i++)
+        assert_string_equal(s.app.words + s.app.argv_off[i], want[i]);
+    assert_int_equal(s.app.start_ns, 1500000000ull);
+    assert_true(s.app.wait);
+    assert_int_equal(s.app.expect_exit, 3);
+    assert_int_equal(s.app.timeout_ns, 120000000000ull);
+    assert_int_equal(s.app.n_env, 2);
+    assert_string_equal(s.app.env[0][0], "QUEUE_PREFIX");
+    assert_string_equal(s.app.env[0][1], "{bull}");
+    assert_int_equal(s.faults.n_rules, 1);
+    /* defaults */
+    if (scn_load_string(&s, "app.ini", "[app]\ncommand = ./run\n", err, sizeof(err)) < 0)
+        fail_msg("%s", err);
+    assert_false(s.app.wait);
+    assert_int_equal(s.app.expect_exit, 0);
+    assert_int_equal(s.app.timeout_ns, 600000000000ull);
+    /* the command line form */
+    char *argv[] = {"pytest", "tests/cluster", "-x", "-k", "a b"};
+    assert_int_equal(scn_app_argv(&s.app, 5, argv, err, sizeof(err)), 0);
+    assert_true(s.app.wait);
+    assert_int_equal(s.app.argc, 5);
+    assert_string_equal(s.app.words + s.app.argv_off[4], "a b");
+    assert_string_equal(s.app.text, "pytest tests/cluster -x -k a b");
+}
+
+static void test_err_app(void **state)
+{
+    (void)state;
+    EXPECT_ERR(CLUSTER "[app]\nstart = 1s\n", 4, "[app] needs command =");
+    EXPECT_ERR(CLUSTER "[app]\ncommand = node 'x\n", 5, "a single quote that does not close");
+    EXPECT_ERR(CLUSTER "[app]\ncommand = a \"b\n", 5, "a double quote that does not close");
+    EXPECT_ERR(CLUSTER "[app]\ncommand = cat x | grep y\n", 5, "'|' would need a shell");
+    EXPECT_ERR(CLUSTER "[app]\ncommand = echo $HOME\n", 5, "'$' would need a shell");
+    EXPECT_ERR(CLUSTER "[app]\ncommand = run > out\n", 5, "'>' would need a shell");
+    EXPECT_ERR(CLUSTER "[app]\ncommand = x\nstop = never\n", 6, "stop: expected end");
+    EXPECT_ERR(CLUSTER "[app]\ncommand = x\nexpect_exit = 256\n", 6, "expect_exit:");
+    EXPECT_ERR(CLUSTER "[app]\ncommand = x\ntimeout = 0s\n", 6, "timeout:");
+    EXPECT_ERR(CLUSTER "[app]\ncommand = x\nenv.1X = y\n", 6, "not an environment variable");
+    EXPECT_ERR(CLUSTER "[app]\ncommand = x\nenv.RIFT_SEEDS = y\n", 6, "rift sets the RIFT_");
+    EXPECT_ERR(CLUSTER "[app]\ncommand = x\nenv.A = 1\nenv.A = 2\n", 7, "given twice");
+    EXPECT_ERR(CLUSTER "[app]\ncommand = x\nuser = me\n", 6, "unknown key 'user' in [app]");
+    EXPECT_ERR(CLUSTER "[app]\ncommand = x\n[app]\ncommand = y\n", 6, "[app] is given twice");
+    EXPECT_ERR(CLUSTER "[fault f]\nfrom = apps\nto = m1\n", 5, "or clients, app, *");
+}
+
+/* mode = standalone: one server, nothing that needs a cluster. */
+static void test_standalone(void **state)
+{
+    struct scenario s;
+    char err[512];
+    (void)state;
+    if (scn_load_string(&s, "s.ini",
+                        "[cluster]\nmode = standalone\nserver = redis8\n"
+                        "[check]\ncrossslot = forbid\n[timeline]\n1s = kill m1\n"
+                        "2s = restart m1\n",
+                        err, sizeof(err)) < 0)
+        fail_msg("%s", err);
+    assert_true(s.standalone);
+    assert_int_equal(s.masters, 1);
+    assert_int_equal(s.replicas, 0);
+    assert_int_equal(s.n_nodes, 1);
+    assert_string_equal(s.names[0], "m1");
+    assert_int_equal(s.check.crossslot, SCN_FORBID);
+    EXPECT_ERR("[cluster]\nmode = standalone\nmasters = 3\n", 1, "runs one server");
+    EXPECT_ERR("[cluster]\nmode = standalone\nreplicas = 1\n", 1, "runs one server");
+    EXPECT_ERR("[cluster]\nmode = single\n", 2, "mode: expected cluster or standalone");
+    EXPECT_ERR("[cluster]\nmode = standalone\n[timeline]\n1s = failover m1\n", 4,
+               "failover needs a cluster");
+    EXPECT_ERR("[cluster]\nmode = standalone\n[timeline]\n1s = migrate 0-9 m1 m1\n", 4,
+               "migrate needs a cluster");
+    EXPECT_ERR("[cluster]\nmode = standalone\n[workload]\nwriters = 1\n", 3,
+               "[workload] writes through cluster clients");
+    EXPECT_ERR("[cluster]\nmode = standalone\n[clients]\nprobes = ioredis\n", 3,
+               "[clients] probes are cluster clients");
+    EXPECT_ERR(CLUSTER "[check]\ncrossslot = maybe\n", 5, "crossslot: expected forbid or allow");
+    if (scn_load_string(&s, "s.ini", CLUSTER "[expect]\ncrossslot = present\n", err, sizeof(err)) <
+        0)
+        fail_msg("%s", err);
+    assert_true(s.expect.crossslot);
+    assert_int_equal(s.masters, 3);
 }
 
 static void test_err_faults(void **state)
@@ -707,6 +814,9 @@ int main(void)
         cmocka_unit_test(test_err_server),
         cmocka_unit_test(test_err_checks),
         cmocka_unit_test(test_err_faults),
+        cmocka_unit_test(test_app),
+        cmocka_unit_test(test_err_app),
+        cmocka_unit_test(test_standalone),
         cmocka_unit_test(test_err_timeline),
         cmocka_unit_test(test_policy_text),
         cmocka_unit_test(test_shim_section),
