@@ -127,9 +127,13 @@ deps:
 
 # Client probes: the Node libraries pinned by package-lock.json, and
 # redis-py 6.1.0 from Debian trixie unpacked into build/trixie.
-CLIENT_DEPS := harness/clients/node_modules/.package-lock.json build/trixie/.stamp
+# The applications under harness/apps/ (BullMQ) come the same way.
+CLIENT_DEPS := harness/clients/node_modules/.package-lock.json build/trixie/.stamp \
+               harness/apps/bullmq/node_modules/.package-lock.json
 harness/clients/node_modules/.package-lock.json: harness/clients/package-lock.json
 	cd harness/clients && npm ci --no-audit --no-fund --loglevel=error
+harness/apps/bullmq/node_modules/.package-lock.json: harness/apps/bullmq/package-lock.json
+	cd harness/apps/bullmq && npm ci --no-audit --no-fund --loglevel=error
 # Debian trixie: redis-py 6.1.0, Redis 8.0 and Valkey 8.1 with the libraries
 # they need (run through trixie's own loader).
 TRIXIE_PKGS := python3-redis redis-server redis-tools valkey-server valkey-tools libc6 \

@@ -57,18 +57,19 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 }
 
 /* Records one request (or block) with its sorted distinct slots. */
-static void add_finding(struct audit *a, const char *command, const char *commands, long db,
-                        const uint16_t *slots, int nslots, char (*keys)[AU_KEY_MAX], int nkeys,
-                        const char *client, uint64_t first_us)
+static void add_finding(struct audit *a, const char *command, const char *commands,
+                        const char *script, long db, const uint16_t *slots, int nslots,
+                        char (*keys)[AU_KEY_MAX], int nkeys, const char *client, uint64_t first_us)
 {
     uint64_t h = fnv(1469598103934665603ull, command, strlen(command) + 1);
     h = fnv(h, commands, strlen(commands) + 1);
+    h = fnv(h, script, strlen(script) + 1);
     h = fnv(h, &db, sizeof(db));
     h = fnv(h, slots, (size_t)nslots * sizeof(*slots));
     for (int i = 0; i < a->nf; i++) {
         struct au_finding *f = &a->f[i];
         if (f->hash == h && f->nslots == nslots && f->db == db && !strcmp(f->command, command) &&
-            !strcmp(f->commands, commands) &&
+            !strcmp(f->commands, commands) && !strcmp(f->script, script) &&
             !memcmp(f->slots, slots, (size_t)nslots * sizeof(*slots))) {
             f->count++;
             return;
@@ -87,6 +88,7 @@ static void add_finding(struct audit *a, const char *command, const char *comman
     a->nf++;
     snprintf(f->command, sizeof(f->command), "%s", command);
     snprintf(f->commands, sizeof(f->commands), "%s", commands);
+    snprintf(f->script, sizeof(f->script), "%s", script);
     snprintf(f->client, sizeof(f->client), "%s", client);
     if (nslots)
         memcpy(f->slots, slots, (size_t)nslots * sizeof(*slots));
@@ -185,7 +187,7 @@ static bool db_request(struct au_conn *c, const struct resp_msg *m, const char *
         return false;
     }
     if (report)
-        add_finding(a, name, "", db, NULL, 0, none, 0, c->client, a->now_us);
+        add_finding(a, name, "", "", db, NULL, 0, none, 0, c->client, a->now_us);
     return strcmp(name, "COPY") != 0;
 }
 
@@ -220,7 +222,7 @@ static void block_end(struct au_conn *c, bool exec)
         for (int s = 0; s < KS_SLOTS; s++)
             if (b->map[s / 8] & (1u << (s % 8)))
                 a->touched[n++] = (uint16_t)s;
-        add_finding(a, "MULTI", b->commands, -1, a->touched, n, b->keys, b->nkeys, c->client,
+        add_finding(a, "MULTI", b->commands, "", -1, a->touched, n, b->keys, b->nkeys, c->client,
                     b->first_us);
     }
     free(b);
@@ -286,7 +288,15 @@ static void on_request(void *ctx, const struct resp_msg *m)
         uint16_t sorted[KS_SLOTS];
         memcpy(sorted, a->touched, (size_t)a->ntouched * sizeof(*sorted));
         qsort(sorted, (size_t)a->ntouched, sizeof(*sorted), cmp_u16);
-        add_finding(a, name, "", -1, sorted, a->ntouched, k.keys, k.nkeys, c->client, a->now_us);
+        char script[sizeof(a->f[0].script)] = "";
+        if (m->argc > 1 && (!strncmp(name, "EVAL", 4) || !strncmp(name, "FCALL", 5))) {
+            size_t n = m->argl[1] < sizeof(script) - 1 ? m->argl[1] : sizeof(script) - 1;
+            for (size_t i = 0; i < n; i++)
+                script[i] = isprint((unsigned char)m->argv[1][i]) ? m->argv[1][i] : '?';
+            script[n] = '\0';
+        }
+        add_finding(a, name, "", script, -1, sorted, a->ntouched, k.keys, k.nkeys, c->client,
+                    a->now_us);
     }
     for (int i = 0; i < a->ntouched; i++)
         a->slotmap[a->touched[i] / 8] = 0;
@@ -485,6 +495,10 @@ static void json_finding(FILE *f, const struct au_finding *x)
 {
     fputs("{\"command\":", f);
     esc_json(f, x->command);
+    if (x->script[0]) {
+        fputs(",\"script\":", f);
+        esc_json(f, x->script);
+    }
     if (x->commands[0]) {
         char copy[sizeof(x->commands)];
         int k = 0;
@@ -542,6 +556,52 @@ void au_json(const struct audit *a, FILE *f)
     fputs("}", f);
 }
 
+static bool same_group(const struct au_finding *x, const struct au_finding *y)
+{
+    return !strcmp(x->command, y->command) && !strcmp(x->commands, y->commands) &&
+           !strcmp(x->script, y->script) && x->db == y->db;
+}
+
+/* One row of the table: the findings of one command (and script, or
+ * transaction's commands), however many slot patterns they had. */
+static void table_row(const struct audit *a, int first, FILE *f)
+{
+    const struct au_finding *x = &a->f[first];
+    uint64_t count = 0, first_ms = x->first_ms;
+    int kinds = 0, most = 0;
+    char cmd[320], slots[64], keys[200] = "", t[AU_KEY_MAX * 4];
+    size_t o = 0;
+    for (int i = first; i < a->nf; i++)
+        if (same_group(x, &a->f[i])) {
+            count += a->f[i].count;
+            kinds++;
+            most = a->f[i].nslots > most ? a->f[i].nslots : most;
+            first_ms = a->f[i].first_ms < first_ms ? a->f[i].first_ms : first_ms;
+        }
+    snprintf(cmd, sizeof(cmd), "%s%s%.12s%s%s%s", x->command, x->script[0] ? " " : "", x->script,
+             x->commands[0] ? " (" : "", x->commands, x->commands[0] ? ")" : "");
+    if (x->db >= 0)
+        snprintf(slots, sizeof(slots), "db %ld", x->db);
+    else if (kinds > 1)
+        snprintf(slots, sizeof(slots), "up to %d, %d sets", most, kinds);
+    else if (x->nslots <= 3)
+        for (int k = 0; k < x->nslots; k++)
+            o += (size_t)snprintf(slots + o, sizeof(slots) - o, "%s%u", k ? "," : "", x->slots[k]);
+    else
+        snprintf(slots, sizeof(slots), "%d slots", x->nslots);
+    o = 0;
+    for (int k = 0; k < x->nkeys && k < 3; k++) {
+        esc_text(t, sizeof(t), x->keys[k]);
+        o += (size_t)snprintf(keys + o, o < sizeof(keys) ? sizeof(keys) - o : 0, "%s%s",
+                              k ? " " : "", t);
+    }
+    if (x->nkeys > 3 && o < sizeof(keys))
+        snprintf(keys + o, sizeof(keys) - o, " +%d", x->nkeys - 3);
+    esc_text(t, sizeof(t), cmd);
+    fprintf(f, "  %8llu %8.3fs  %-30s %-18s %s  (%s)\n", (unsigned long long)count,
+            (double)first_ms / 1000.0, t, slots, keys, x->client);
+}
+
 void au_table(const struct audit *a, FILE *f)
 {
     fprintf(f,
@@ -552,32 +612,14 @@ void au_table(const struct audit *a, FILE *f)
             a->crossslot_errors == 1 ? "" : "s", (unsigned long long)a->requests,
             (unsigned long long)a->clients, a->clients == 1 ? "" : "s");
     if (a->nf)
-        fprintf(f, "  %7s %9s  %-22s %-20s %-28s %s\n", "count", "first", "command", "slots",
-                "keys", "client");
+        fprintf(f, "  %8s %9s  %-30s %-18s %s  (%s)\n", "requests", "first", "command", "slots",
+                "keys", "first client");
     for (int i = 0; i < a->nf; i++) {
-        const struct au_finding *x = &a->f[i];
-        char cmd[300], slots[64], keys[256] = "", t[AU_KEY_MAX * 4];
-        size_t o = 0;
-        if (x->commands[0])
-            snprintf(cmd, sizeof(cmd), "%s (%s)", x->command, x->commands);
-        else
-            snprintf(cmd, sizeof(cmd), "%s", x->command);
-        if (x->db >= 0)
-            snprintf(slots, sizeof(slots), "db %ld", x->db);
-        else if (x->nslots <= 3)
-            for (int k = 0; k < x->nslots; k++)
-                o += (size_t)snprintf(slots + o, sizeof(slots) - o, "%s%u", k ? "," : "",
-                                      x->slots[k]);
-        else
-            snprintf(slots, sizeof(slots), "%d: %u,%u,...", x->nslots, x->slots[0], x->slots[1]);
-        o = 0;
-        for (int k = 0; k < x->nkeys && o + 1 < sizeof(keys); k++) {
-            esc_text(t, sizeof(t), x->keys[k]);
-            o += (size_t)snprintf(keys + o, sizeof(keys) - o, "%s%s", k ? " " : "", t);
-        }
-        esc_text(t, sizeof(t), cmd);
-        fprintf(f, "  %7llu %8.3fs  %-22s %-20s %-28s %s\n", (unsigned long long)x->count,
-                (double)x->first_ms / 1000.0, t, slots, keys, x->client);
+        int j = 0;
+        while (j < i && !same_group(&a->f[j], &a->f[i]))
+            j++;
+        if (j == i)
+            table_row(a, i, f);
     }
     if (a->findings_dropped)
         fprintf(f, "  ... and %llu more kinds not kept\n", (unsigned long long)a->findings_dropped);

@@ -24,6 +24,7 @@
 struct au_finding {
     char command[KS_NAME_MAX]; /* "MSET", "XINFO STREAM", "MULTI", "SELECT" */
     char commands[256];        /* MULTI: what it held, "SET INCR" */
+    char script[44]; /* EVALSHA: the SHA1; EVAL: the script's start; FCALL: the function */
     char keys[AU_KEYS][AU_KEY_MAX];
     int nkeys; /* kept */
     long db;   /* SELECT, SWAPDB, MOVE, COPY: the database; -1 none */
