@@ -20,7 +20,7 @@ SHIM_LIBS := -lnetfilter_queue -lmnl -lpcap -linih -lm
 DEB_PKGS  := build-essential pkg-config libnetfilter-queue-dev libmnl-dev libpcap-dev \
              libinih-dev libcmocka-dev libhiredis-dev iptables iproute2 redis-server \
              redis-tools python3-redis tcpdump clang libclang-rt-14-dev clang-format clang-tidy \
-             cppcheck
+             cppcheck python3-pytest
 
 PROTO_SRC  := proto/bus.c proto/pkt.c proto/ctl.c
 POLICY_SRC := policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c policies/model.c

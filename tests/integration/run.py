@@ -25,6 +25,10 @@ def leftovers(ns, shims_before):
         left.append("rift-shim processes %s" % sorted(extra))
     if os.path.exists(ns.tmp):
         left.append("temp dir " + ns.tmp)
+    for root in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
+        if os.path.isdir(root):
+            left += ["cgroup " + os.path.join(root, d) for d in os.listdir(root)
+                     if d.startswith("rift-")]
     return left
 
 
