@@ -41,7 +41,7 @@ RIFT_LIBS  := -lhiredis -linih -lpcap -lm -pthread
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view test_scenario test_ledger test_bus \
-              test_queue test_esc test_probes test_path test_runstate test_chaos test_resp test_keyspec
+              test_queue test_esc test_probes test_path test_runstate test_chaos test_resp test_keyspec test_audit
 test_policy_SRC := tests/unit/test_policy.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 test_model_SRC  := tests/unit/test_model.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_hold_SRC   := tests/unit/test_hold.c shim/hold.c
@@ -59,6 +59,7 @@ test_path_SRC   := tests/unit/test_path.c shim/path.c shim/daemon.c shim/hold.c 
                    shim/msgflow.c shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
 test_resp_SRC   := tests/unit/test_resp.c proto/resp.c
 test_keyspec_SRC := tests/unit/test_keyspec.c proto/keyspec.c proto/resp.c
+test_audit_SRC  := tests/unit/test_audit.c harness/audit.c harness/tcpflow.c proto/keyspec.c proto/resp.c policies/esc.c
 test_chaos_SRC  := tests/unit/test_chaos.c harness/chaosgen.c harness/sched.c harness/shrink.c \
                    harness/clock.c harness/scenario.c harness/appscn.c harness/timeline.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c harness/appscn.c harness/timeline.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
@@ -184,7 +185,7 @@ chaos: deps
 # A crash, a sanitizer report, a leak or a timeout fails the make.
 FUZZ_SECONDS ?= 30
 FUZZ_CC      := clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE
-FUZZERS      := bus policy scenario ctl chaos resp
+FUZZERS      := bus policy scenario ctl chaos resp audit
 fuzz_bus_SRC      := proto/bus.c proto/pkt.c shim/msgflow.c
 fuzz_bus_SEEDS    := tests/unit/data/bus-*.bin
 fuzz_bus_MAXLEN   := 65536
@@ -194,6 +195,9 @@ fuzz_scenario_SRC := harness/scenario.c harness/appscn.c harness/timeline.c poli
 fuzz_scenario_LIBS := -linih -lm
 fuzz_resp_SRC     := proto/resp.c
 fuzz_resp_MAXLEN  := 65536
+fuzz_audit_SRC    := harness/audit.c harness/tcpflow.c proto/keyspec.c proto/resp.c policies/esc.c
+fuzz_audit_LIBS   := -lpcap
+fuzz_audit_MAXLEN := 65536
 fuzz_chaos_SRC    := harness/chaosgen.c harness/sched.c harness/scenario.c harness/appscn.c harness/timeline.c \
                      $(POLICY_SRC) proto/bus.c proto/pkt.c
 fuzz_chaos_LIBS   := -linih -lm

@@ -70,7 +70,7 @@ static void add_finding(struct audit *a, const char *command, const char *comman
         struct au_finding *f = &a->f[i];
         if (f->hash == h && f->nslots == nslots && f->db == db && !strcmp(f->command, command) &&
             !strcmp(f->commands, commands) && !strcmp(f->script, script) &&
-            !memcmp(f->slots, slots, (size_t)nslots * sizeof(*slots))) {
+            (!nslots || !memcmp(f->slots, slots, (size_t)nslots * sizeof(*slots)))) {
             f->count++;
             return;
         }
