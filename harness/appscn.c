@@ -186,7 +186,6 @@ static bool env_name_ok(const char *s)
 
 int app_key(struct ini *in, struct scn_app *a, const char *key, const char *v)
 {
-    char err[256];
     if (!strncmp(key, "env.", 4)) {
         const char *name = key + 4;
         if (!env_name_ok(name) || strlen(name) >= sizeof(a->env[0][0]))
@@ -207,6 +206,7 @@ int app_key(struct ini *in, struct scn_app *a, const char *key, const char *v)
         return 1;
     }
     if (!strcmp(key, "command")) {
+        char err[256];
         if (scn_app_split(a, v, err, sizeof(err)) < 0)
             return ini_fail(in, "%s", err);
         a->on = true;

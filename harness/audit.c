@@ -12,7 +12,6 @@
 
 /* A MULTI block being queued. */
 struct au_block {
-    bool on;
     char commands[256];
     char keys[AU_KEYS][AU_KEY_MAX];
     int nkeys;
@@ -166,7 +165,6 @@ static long db_arg(const struct resp_msg *m, int i)
 static bool db_request(struct au_conn *c, const struct resp_msg *m, const char *name)
 {
     struct audit *a = c->a;
-    char none[AU_KEYS][AU_KEY_MAX];
     long db = 0;
     bool report;
     if (!strcmp(name, "SELECT")) {
@@ -186,8 +184,10 @@ static bool db_request(struct au_conn *c, const struct resp_msg *m, const char *
     } else {
         return false;
     }
-    if (report)
+    if (report) {
+        char none[AU_KEYS][AU_KEY_MAX];
         add_finding(a, name, "", "", db, NULL, 0, none, 0, c->client, a->now_us);
+    }
     return strcmp(name, "COPY") != 0;
 }
 

@@ -129,7 +129,7 @@ static bool cg_empty(const char *path)
 int cgbind_remove_path(const char *path, int ms)
 {
     char file[400];
-    struct timespec nap = {0, 10 * 1000000};
+    struct timespec nap = {0, 10000000L}; /* 10 ms */
     snprintf(file, sizeof(file), "%s/cgroup.kill", path);
     if (!cg_empty(path)) {
         int fd = open(file, O_WRONLY | O_CLOEXEC);

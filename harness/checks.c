@@ -19,6 +19,34 @@ static bool checks_seen(const struct run *r, const char *check)
     return false;
 }
 
+/* The CROSSSLOT audit's check: allow (the default) reports, forbid fails,
+ * [expect] crossslot = present needs a finding. */
+static void check_crossslot(const struct run *r, struct check_result *c)
+{
+    const struct scenario *s = r->scn;
+    const struct audit *a = r->audit;
+    enum scn_rule rule = s->check.crossslot ? s->check.crossslot : SCN_ALLOW;
+    c->name = "crossslot";
+    c->seen = a->nf > 0;
+    snprintf(c->detail, sizeof(c->detail),
+             "%d kind%s of request a cluster refuses (%llu requests), %llu CROSSSLOT "
+             "error%s seen%s",
+             a->nf, a->nf == 1 ? "" : "s", (unsigned long long)au_total(a),
+             (unsigned long long)a->crossslot_errors, a->crossslot_errors == 1 ? "" : "s",
+             s->expect.crossslot             ? " (expected: present)"
+             : rule == SCN_FORBID && c->seen ? " (forbidden)"
+                                             : "");
+    if (a->server_ops >= 0) {
+        size_t o = strlen(c->detail);
+        snprintf(c->detail + o, sizeof(c->detail) - o, "; the server counted %lld",
+                 (long long)a->server_ops);
+    }
+    if (s->expect.crossslot)
+        c->status = c->seen ? "pass" : "fail";
+    else
+        c->status = rule == SCN_FORBID && c->seen ? "fail" : "pass";
+}
+
 int checks_evaluate(struct run *r, struct check_result *res)
 {
     const struct scenario *s = r->scn;
@@ -95,30 +123,8 @@ int checks_evaluate(struct run *r, struct check_result *res)
         c->status = app_verdict(r, c->detail, sizeof(c->detail)) ? "pass" : "fail";
         c->seen = !strcmp(c->status, "fail");
     }
-    if (r->audit) {
-        const struct audit *a = r->audit;
-        struct check_result *c = &res[n++];
-        enum scn_rule rule = s->check.crossslot ? s->check.crossslot : SCN_ALLOW;
-        c->name = "crossslot";
-        c->seen = a->nf > 0;
-        snprintf(c->detail, sizeof(c->detail),
-                 "%d kind%s of request a cluster refuses (%llu requests), %llu CROSSSLOT "
-                 "error%s seen%s",
-                 a->nf, a->nf == 1 ? "" : "s", (unsigned long long)au_total(a),
-                 (unsigned long long)a->crossslot_errors, a->crossslot_errors == 1 ? "" : "s",
-                 s->expect.crossslot             ? " (expected: present)"
-                 : rule == SCN_FORBID && c->seen ? " (forbidden)"
-                                                 : "");
-        if (a->server_ops >= 0) {
-            size_t o = strlen(c->detail);
-            snprintf(c->detail + o, sizeof(c->detail) - o, "; the server counted %lld",
-                     (long long)a->server_ops);
-        }
-        if (s->expect.crossslot)
-            c->status = c->seen ? "pass" : "fail";
-        else
-            c->status = rule == SCN_FORBID && c->seen ? "fail" : "pass";
-    }
+    if (r->audit)
+        check_crossslot(r, &res[n++]);
     /* Convergence after the last step. */
     struct check_result *c = &res[n++];
     c->name = "convergence";

@@ -187,7 +187,7 @@ int tf_init(struct tf_table *t, const struct tf_ops *ops, void *ctx)
     t->ops = *ops;
     t->ctx = ctx;
     t->nbuckets = 4093;
-    t->bucket = calloc(t->nbuckets, sizeof(*t->bucket));
+    t->bucket = calloc(t->nbuckets, sizeof(struct tf_conn *));
     return t->bucket ? 0 : -1;
 }
 

@@ -276,16 +276,15 @@ void ks_free(struct ks_table *t)
 static const struct ks_cmd *find(const struct ks_cmd *v, int n, const char *prefix,
                                  const char *name, size_t len)
 {
-    char key[KS_NAME_MAX];
+    static const struct ks_cmd zero;
+    struct ks_cmd probe = zero; /* only its name is compared */
     size_t pl = strlen(prefix);
-    if (pl + len >= sizeof(key))
+    if (pl + len >= sizeof(probe.name))
         return NULL;
-    memcpy(key, prefix, pl);
+    memcpy(probe.name, prefix, pl);
     for (size_t i = 0; i < len; i++)
-        key[pl + i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
-    key[pl + len] = '\0';
-    struct ks_cmd probe;
-    memcpy(probe.name, key, pl + len + 1);
+        probe.name[pl + i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+    probe.name[pl + len] = '\0';
     return bsearch(&probe, v, (size_t)n, sizeof(*v), cmp_cmd);
 }
 
