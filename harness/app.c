@@ -23,7 +23,7 @@ static bool findable(const char *prog)
         return access(prog, X_OK) == 0;
     for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
         size_t n = strcspn(p, ":");
-        snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, n ? p : ".", prog);
+        snprintf(buf, sizeof(buf), "%.*s/%s", (int)(n ? n : 1), n ? p : ".", prog);
         if (access(buf, X_OK) == 0)
             return true;
         p += n + (p[n] == ':');
@@ -64,6 +64,7 @@ int app_start(struct run *r, char *err, size_t el)
     const struct scn_app *a = &r->scn->app;
     struct app_rt *rt = &r->app;
     char *argv[SCN_APP_MAX_ARGS + 1], *env[SCN_APP_MAX_ENV + 8] = {0}, name[64], ip[PKT_ADDR_MAX];
+    char path[sizeof(rt->cg.path)];
     int rc = -1;
     for (int i = 0; i < a->argc; i++)
         argv[i] = (char *)a->words + a->argv_off[i];
@@ -71,15 +72,24 @@ int app_start(struct run *r, char *err, size_t el)
     rt->cg.path[0] = '\0';
     rt->cg.prog_fd = -1;
     if (!findable(argv[0])) {
-        snprintf(err, el, "app: %s: command not found%s", argv[0],
+        char t[300];
+        esc_text(t, sizeof(t), argv[0]);
+        snprintf(err, el, "app: %s: command not found%s", t,
                  strchr(argv[0], '/') ? "" : " in PATH");
         return -1;
     }
+    /* registered before it exists, like everything a run makes */
     snprintf(name, sizeof(name), "%s%s-app", CGBIND_PREFIX, r->id);
+    if (cgbind_path(name, path, sizeof(path), err, el) < 0)
+        return -1;
+    if (reg_add_cgroup(&r->reg, path) < 0) {
+        snprintf(err, el, "app: cannot record its cgroup in the run's registry");
+        return -1;
+    }
     if (cgbind_create(&rt->cg, name, SCN_APP_IP, err, el) < 0)
         return -1;
-    if (reg_add_cgroup(&r->reg, rt->cg.path) < 0 || make_env(r, env, SCN_APP_MAX_ENV + 8) < 0) {
-        snprintf(err, el, "app: cannot record its cgroup or build its environment");
+    if (make_env(r, env, SCN_APP_MAX_ENV + 8) < 0) {
+        snprintf(err, el, "app: out of memory for its environment");
         goto out;
     }
     if (r->o->report_dir && proc_mkdir_p(r->o->report_dir) != 0) {
@@ -96,8 +106,10 @@ int app_start(struct run *r, char *err, size_t el)
     }
     rt->started = true;
     rt->start_ms = run_ms(r);
+    char text[sizeof(a->text) * 4];
+    esc_text(text, sizeof(text), a->text);
     run_progress(r, "app: started (pid %d) from %s: %s", (int)rt->pid,
-                 pkt_addr(SCN_APP_IP, ip, sizeof(ip)), a->text);
+                 pkt_addr(SCN_APP_IP, ip, sizeof(ip)), text);
     rc = 0;
 out:
     for (int i = 0; env[i]; i++)

@@ -24,6 +24,7 @@ struct au_conn {
     struct audit *a;
     struct resp_stream req, rep;
     bool decided, skip;
+    bool replies_lost; /* server bytes came before the first request */
     char client[64];
     struct au_block *multi;
 };
@@ -172,9 +173,10 @@ static bool db_request(struct au_conn *c, const struct resp_msg *m, const char *
         report = db > 0;
     } else if (!strcmp(name, "SWAPDB")) {
         db = db_arg(m, 1) ? db_arg(m, 1) : db_arg(m, 2);
+        db = db < 0 ? AU_DB_UNREADABLE : db;
         report = true;
     } else if (!strcmp(name, "MOVE")) {
-        db = db_arg(m, 2);
+        db = db_arg(m, 2) < 0 ? AU_DB_UNREADABLE : db_arg(m, 2);
         report = true;
     } else if (!strcmp(name, "COPY")) {
         for (int i = 3; i + 1 < m->argc; i++)
@@ -282,9 +284,11 @@ static void on_request(void *ctx, const struct resp_msg *m)
         count_name(a->unknown, &a->nunknown, name);
     else if (found == KS_PARTIAL)
         count_name(a->partial, &a->npartial, name);
-    if (c->multi) {
+    if (c->multi)
         block_add(c->multi, name, &k, a);
-    } else if (a->ntouched > 1) {
+    /* one that spans slots by itself is refused where it stands, queued or
+     * not (in a transaction, when it is queued) */
+    if (a->ntouched > 1) {
         uint16_t sorted[KS_SLOTS];
         memcpy(sorted, a->touched, (size_t)a->ntouched * sizeof(*sorted));
         qsort(sorted, (size_t)a->ntouched, sizeof(*sorted), cmp_u16);
@@ -356,8 +360,12 @@ static void on_data(void *ctx, struct tf_conn *tc, int dir, const uint8_t *d, si
     (void)ctx;
     if (!c || c->skip)
         return;
-    if (dir == TF_S2C && !c->decided)
-        return; /* replies before any request: nothing to pair them with */
+    if (dir == TF_S2C && (!c->decided || c->replies_lost)) {
+        /* replies before any request (a connection joined mid-stream): the
+         * reply stream has no known start, so it is not decoded at all */
+        c->replies_lost = true;
+        return;
+    }
     struct resp_stream *s = dir == TF_C2S ? &c->req : &c->rep;
     if (s->state == RESP_OK && resp_feed(s, d, len, dir == TF_C2S ? on_request : on_reply, c) < 0) {
         if (dir == TF_C2S && !c->decided) {
@@ -521,6 +529,8 @@ static void json_finding(FILE *f, const struct au_finding *x)
     fputs("]", f);
     if (x->db >= 0)
         fprintf(f, ",\"db\":%ld", x->db);
+    else if (x->db == AU_DB_UNREADABLE)
+        fputs(",\"db\":null", f);
     fprintf(f, ",\"count\":%llu,\"first_ms\":%llu,\"client\":", (unsigned long long)x->count,
             (unsigned long long)x->first_ms);
     esc_json(f, x->client);
@@ -556,6 +566,11 @@ void au_json(const struct audit *a, FILE *f)
     fputs("}", f);
 }
 
+uint64_t au_unread(const struct audit *a)
+{
+    return a->dropped_frames + a->tf.st.gaps + a->undecodable + a->tf.st.overflow;
+}
+
 static bool same_group(const struct au_finding *x, const struct au_finding *y)
 {
     return !strcmp(x->command, y->command) && !strcmp(x->commands, y->commands) &&
@@ -580,8 +595,8 @@ static void table_row(const struct audit *a, int first, FILE *f)
         }
     snprintf(cmd, sizeof(cmd), "%s%s%.12s%s%s%s", x->command, x->script[0] ? " " : "", x->script,
              x->commands[0] ? " (" : "", x->commands, x->commands[0] ? ")" : "");
-    if (x->db >= 0)
-        snprintf(slots, sizeof(slots), "db %ld", x->db);
+    if (x->db >= 0 || x->db == AU_DB_UNREADABLE)
+        snprintf(slots, sizeof(slots), x->db >= 0 ? "db %ld" : "db ?", x->db);
     else if (kinds > 1)
         snprintf(slots, sizeof(slots), "up to %d, %d sets", most, kinds);
     else if (x->nslots <= 3)

@@ -20,6 +20,7 @@
 #define AU_KEY_MAX 120  /* bytes kept of a key */
 #define AU_MAX_NAMES 64 /* distinct unknown or partly known commands */
 #define AU_MAX_PORTS 16
+#define AU_DB_UNREADABLE (-2) /* SWAPDB or MOVE with a database number rift cannot read */
 
 struct au_finding {
     char command[KS_NAME_MAX]; /* "MSET", "XINFO STREAM", "MULTI", "SELECT" */
@@ -27,7 +28,7 @@ struct au_finding {
     char script[44]; /* EVALSHA: the SHA1; EVAL: the script's start; FCALL: the function */
     char keys[AU_KEYS][AU_KEY_MAX];
     int nkeys; /* kept */
-    long db;   /* SELECT, SWAPDB, MOVE, COPY: the database; -1 none */
+    long db;   /* SELECT, SWAPDB, MOVE, COPY: the database; -1 none; AU_DB_UNREADABLE */
     uint16_t *slots;
     int nslots;
     uint64_t count;
@@ -84,5 +85,8 @@ void au_json(const struct audit *a, FILE *f);
 /* The findings as a table, for the summary and `rift audit`. */
 void au_table(const struct audit *a, FILE *f);
 uint64_t au_total(const struct audit *a); /* requests with findings */
+/* Traffic the audit could not read (lost frames, holes, undecodable
+ * bytes, connections beyond its table): 0 when it read everything. */
+uint64_t au_unread(const struct audit *a);
 
 #endif

@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -69,20 +71,28 @@ static int load_prog(uint32_t ip, char *log, size_t loglen)
     return (int)bpf(BPF_PROG_LOAD, &a);
 }
 
-int cgbind_create(struct cgbind *c, const char *name, uint32_t ip, char *err, size_t el)
+int cgbind_path(const char *name, char *out, size_t len, char *err, size_t el)
 {
-    char root[256], log[2048] = "";
-    union bpf_attr a;
-    int dfd;
-    c->path[0] = '\0';
-    c->prog_fd = -1;
+    char root[256];
     if (cgbind_root(root, sizeof(root)) < 0) {
         snprintf(err, el,
                  "no cgroup v2 hierarchy is mounted (needed to give the application "
                  "an address of its own)");
         return -1;
     }
-    snprintf(c->path, sizeof(c->path), "%s/%s", root, name);
+    snprintf(out, len, "%s/%s", root, name);
+    return 0;
+}
+
+int cgbind_create(struct cgbind *c, const char *name, uint32_t ip, char *err, size_t el)
+{
+    char log[2048] = "";
+    union bpf_attr a;
+    int dfd;
+    c->path[0] = '\0';
+    c->prog_fd = -1;
+    if (cgbind_path(name, c->path, sizeof(c->path), err, el) < 0)
+        return -1;
     if (mkdir(c->path, 0755) < 0) {
         snprintf(err, el, "cannot create cgroup %s: %s", c->path, strerror(errno));
         c->path[0] = '\0';
@@ -126,6 +136,24 @@ static bool cg_empty(const char *path)
     return n <= 0;
 }
 
+/* SIGKILL to every process in the cgroup: they are the application's, as
+ * only its processes and what they forked can be in it. */
+static void kill_listed(const char *path)
+{
+    char file[400], line[32];
+    snprintf(file, sizeof(file), "%s/cgroup.procs", path);
+    FILE *f = fopen(file, "r");
+    if (!f)
+        return;
+    while (fgets(line, sizeof(line), f)) {
+        char *end;
+        long pid = strtol(line, &end, 10);
+        if (end != line && pid > 1)
+            kill((pid_t)pid, SIGKILL);
+    }
+    fclose(f);
+}
+
 int cgbind_remove_path(const char *path, int ms)
 {
     char file[400];
@@ -133,12 +161,11 @@ int cgbind_remove_path(const char *path, int ms)
     snprintf(file, sizeof(file), "%s/cgroup.kill", path);
     if (!cg_empty(path)) {
         int fd = open(file, O_WRONLY | O_CLOEXEC);
-        if (fd >= 0) {
-            if (write(fd, "1", 1) != 1) {
-                /* the kill failed: the wait below reports what is left */
-            }
+        bool killed = fd >= 0 && write(fd, "1", 1) == 1;
+        if (fd >= 0)
             close(fd);
-        }
+        if (!killed) /* no cgroup.kill (before Linux 5.14): each process listed */
+            kill_listed(path);
     }
     for (int waited = 0; !cg_empty(path) && waited < ms; waited += 10)
         nanosleep(&nap, NULL);
@@ -150,10 +177,8 @@ int cgbind_remove_path(const char *path, int ms)
 int cgbind_remove(struct cgbind *c, int ms)
 {
     int rc = 0;
-    if (c->path[0]) {
-        rc = cgbind_remove_path(c->path, ms);
-        c->path[0] = '\0';
-    }
+    if (c->path[0] && (rc = cgbind_remove_path(c->path, ms)) == 0)
+        c->path[0] = '\0'; /* kept when it would not go, for rift cleanup */
     if (c->prog_fd >= 0) {
         close(c->prog_fd);
         c->prog_fd = -1;

@@ -22,11 +22,14 @@ struct cgbind {
 
 /* The cgroup v2 mount point ("/sys/fs/cgroup" or ".../unified"): 0 or -1. */
 int cgbind_root(char *out, size_t len);
+/* ROOT/NAME, the folder cgbind_create makes (to register it first). */
+int cgbind_path(const char *name, char *out, size_t len, char *err, size_t el);
 /* Creates ROOT/NAME with the program binding to ip (host order). 0, or -1
  * with err. */
 int cgbind_create(struct cgbind *c, const char *name, uint32_t ip, char *err, size_t el);
-/* SIGKILL to every process left in the cgroup (cgroup.kill), then waits up
- * to ms for it to empty and removes it. 0, or -1 if it would not empty. */
+/* SIGKILL to every process left in the cgroup (cgroup.kill, or each one
+ * listed on kernels without it), then waits up to ms for it to empty and
+ * removes it. 0, or -1 if it would not go (c->path is kept). */
 int cgbind_remove(struct cgbind *c, int ms);
 /* Removes a cgroup folder of a run that is gone (rift cleanup): its
  * processes killed first. */

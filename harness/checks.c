@@ -178,10 +178,12 @@ bool checks_faults_not_applied(struct run *r, char *why, size_t wl)
     uint64_t full, over, user, verr;
     why[0] = '\0';
     /* an audit that missed traffic cannot vouch for its absence of findings */
-    if (r->sniff.err[0] || (r->audit && r->audit->dropped_frames && !r->audit->nf &&
-                            (s->check.crossslot == SCN_FORBID || s->expect.crossslot))) {
+    if (r->audit && !r->audit->nf && (s->check.crossslot == SCN_FORBID || s->expect.crossslot) &&
+        (r->sniff.err[0] || au_unread(r->audit))) {
         snprintf(why, wl, "crossslot audit: %s",
-                 r->sniff.err[0] ? r->sniff.err : "the capture lost frames");
+                 r->sniff.err[0] ? r->sniff.err
+                                 : "it could not read all the traffic (lost frames, holes or "
+                                   "undecodable bytes)");
         return true;
     }
     if (!st) {

@@ -162,7 +162,9 @@ void report_summary(struct run *r, FILE *f, const struct check_result *res, int 
     if (r->scn->app.on) {
         char d[256];
         bool ok = app_verdict(r, d, sizeof(d));
-        fprintf(f, "app: %s: %s\n", r->scn->app.text, d);
+        char text[sizeof(r->scn->app.text) * 4];
+        esc_text(text, sizeof(text), r->scn->app.text);
+        fprintf(f, "app: %s: %s\n", text, d);
         if (!ok && r->app.started)
             app_tail(r, f, 15);
     }

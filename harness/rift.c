@@ -229,13 +229,16 @@ static int cmd_audit(int argc, char **argv, char *self)
         au_table(&a, stdout);
     }
     c = a.nf ? 1 : 0;
-    if (a.tf.st.truncated) { /* bytes the audit never saw: it cannot vouch for them */
+    if (a.tf.st.truncated) /* bytes the audit never saw: it cannot vouch for them */
         fprintf(stderr,
                 "rift audit: %llu frames were cut short by the capture's snapshot length: the "
                 "audit is incomplete (capture with tcpdump -s 0)\n",
                 (unsigned long long)a.tf.st.truncated);
-        c = 2;
-    }
+    else if (au_unread(&a))
+        fprintf(stderr, "rift audit: the audit is incomplete: %llu holes or undecodable streams\n",
+                (unsigned long long)au_unread(&a));
+    if (!a.nf && (a.tf.st.truncated || au_unread(&a)))
+        c = 2; /* what was found stands; an absence cannot be vouched for */
     au_free(&a);
     ks_free(&tab);
     return c;

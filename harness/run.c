@@ -409,9 +409,13 @@ static void stop_audit(struct run *r)
 {
     compat_counter_read(r);
     sniff_stop(&r->sniff);
-    if (r->audit && r->audit->dropped_frames)
-        run_progress(r, "crossslot audit: the capture lost %llu frames",
-                     (unsigned long long)r->audit->dropped_frames);
+    if (r->sniff.err[0])
+        run_progress(r, "crossslot audit: %s", r->sniff.err);
+    else if (r->audit && au_unread(r->audit))
+        run_progress(
+            r, "crossslot audit: incomplete: %llu frames lost, %llu holes, %llu undecodable",
+            (unsigned long long)r->audit->dropped_frames, (unsigned long long)r->audit->tf.st.gaps,
+            (unsigned long long)r->audit->undecodable);
 }
 
 /* The acknowledged-INCR writers, from the clients' address. */
@@ -591,7 +595,9 @@ out:
     ks_free(&r->cmdtab);
     netns_leave(r);
     proc_rm_rf(r->tmp);
-    if (r->reg_made)
+    if (r->reg_made && r->app.cg.path[0]) /* its cgroup would not go: rift cleanup's */
+        run_progress(r, "%s could not be removed: run `rift cleanup`", r->app.cg.path);
+    else if (r->reg_made)
         reg_remove(&r->reg);
     if (o->result) {
         struct run_result *out = o->result;

@@ -43,6 +43,7 @@ int sniff_start(struct sniff *s, struct audit *a, const char *filter, char *err,
     pcap_set_snaplen(s->p, 262144);
     pcap_set_buffer_size(s->p, 32 << 20);
     pcap_set_timeout(s->p, 50);
+    pcap_set_immediate_mode(s->p, 1); /* no frame waits in a half-full block at the end */
     pcap_set_tstamp_precision(s->p, PCAP_TSTAMP_PRECISION_MICRO);
     int rc = pcap_activate(s->p);
     if (rc < 0 || pcap_compile(s->p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {

@@ -62,6 +62,7 @@ static int tcp(const uint8_t *l4, size_t n, size_t wire, struct tf_pkt *p)
     p->flags = l4[13];
     p->data = l4 + off;
     p->len = n - off;
+    p->wire_len = wire - off;
     if (n < wire)
         p->truncated = true;
     return 1;
@@ -201,8 +202,24 @@ static void free_pending(struct tf_half *h)
     h->pending_bytes = 0;
 }
 
+/* Bytes of the direction are missing from the capture: it ends here. */
+static void hole(struct tf_table *t, struct tf_conn *c, int dir)
+{
+    struct tf_half *h = &c->half[dir];
+    if (h->broken)
+        return;
+    h->broken = true;
+    free_pending(h);
+    t->st.gaps++;
+    if (t->ops.gap)
+        t->ops.gap(t->ctx, c, dir);
+}
+
 static void drop(struct tf_table *t, struct tf_conn *c)
 {
+    for (int d = 0; d < 2; d++) /* bytes held past a hole that never filled */
+        if (c->half[d].pending)
+            hole(t, c, d);
     struct tf_conn **pp = &t->bucket[(addr_hash(&c->cli) ^ addr_hash(&c->srv)) % t->nbuckets];
     while (*pp && *pp != c)
         pp = &(*pp)->next;
@@ -285,11 +302,7 @@ static void segment(struct tf_table *t, struct tf_conn *c, int dir, const struct
     if ((int32_t)(p->seq - h->next) > 0) {
         struct tf_seg **pp = &h->pending;
         if (h->pending_bytes + p->len > TF_MAX_PENDING) {
-            h->broken = true;
-            free_pending(h);
-            t->st.gaps++;
-            if (t->ops.gap)
-                t->ops.gap(t->ctx, c, dir);
+            hole(t, c, dir);
             return;
         }
         struct tf_seg *s = malloc(sizeof(*s) + p->len);
@@ -315,6 +328,12 @@ static void segment(struct tf_table *t, struct tf_conn *c, int dir, const struct
     }
 }
 
+/* Its FIN came and every byte before it was delivered (or cannot be). */
+static bool ended(const struct tf_half *h)
+{
+    return h->fin && (h->broken || !h->started || (int32_t)(h->next - h->fin_seq) >= 0);
+}
+
 void tf_packet(struct tf_table *t, const struct tf_pkt *p)
 {
     int dir;
@@ -330,34 +349,33 @@ void tf_packet(struct tf_table *t, const struct tf_pkt *p)
     if (!c && !(c = open_conn(t, p, &dir)))
         return;
     struct tf_half *h = &c->half[dir];
+    struct tf_pkt d = *p; /* a SYN's data (Fast Open) follows its sequence number */
     if (p->flags & TF_SYN) {
         if (!h->started) {
             h->started = true;
             h->isn = p->seq;
             h->next = p->seq + 1;
         }
-        return;
+        d.seq = p->seq + 1;
     }
     if (p->truncated) {
         t->st.truncated++;
-        if (!h->broken && p->len) {
-            h->broken = true;
-            t->st.gaps++;
-            if (t->ops.gap)
-                t->ops.gap(t->ctx, c, dir);
-        }
+        if (p->wire_len)
+            hole(t, c, dir);
     }
-    if (!h->started && p->len && !h->broken) {
-        if (!t->ops.can_start || !t->ops.can_start(t->ctx, c, dir, p->data, p->len))
+    if (!h->started && d.len && !h->broken) {
+        if (!t->ops.can_start || !t->ops.can_start(t->ctx, c, dir, d.data, d.len))
             return; /* its SYN was not captured, and this is no message boundary */
         h->started = true;
-        h->next = p->seq;
+        h->next = d.seq;
     }
-    if (p->len && h->started && !h->broken)
-        segment(t, c, dir, p);
-    if (p->flags & TF_FIN)
+    if (d.len && h->started && !h->broken)
+        segment(t, c, dir, &d);
+    if (p->flags & TF_FIN) {
         h->fin = true;
-    if ((p->flags & TF_RST) || (c->half[0].fin && c->half[1].fin))
+        h->fin_seq = d.seq + (uint32_t)d.wire_len;
+    }
+    if ((p->flags & TF_RST) || (ended(&c->half[0]) && ended(&c->half[1])))
         drop(t, c);
 }
 

@@ -26,8 +26,9 @@ struct tf_pkt {
     uint32_t seq;
     uint8_t flags; /* TCP flags */
     const uint8_t *data;
-    size_t len;     /* payload bytes captured */
-    bool truncated; /* the capture cut the payload short */
+    size_t len;      /* payload bytes captured */
+    size_t wire_len; /* payload bytes on the wire */
+    bool truncated;  /* the capture cut the payload short */
 };
 
 #define TF_FIN 0x01
@@ -46,8 +47,9 @@ void tf_addr_str(const struct tf_addr *a, char *out, size_t len);
 struct tf_seg;
 struct tf_half {
     bool started, fin, broken;
-    uint32_t isn;  /* of its SYN */
-    uint32_t next; /* sequence number of the next byte to deliver */
+    uint32_t isn;     /* of its SYN */
+    uint32_t fin_seq; /* where its FIN came */
+    uint32_t next;    /* sequence number of the next byte to deliver */
     struct tf_seg *pending;
     size_t pending_bytes;
     uint64_t bytes;

@@ -187,17 +187,15 @@ static int entries(struct cur *c, struct ks_cmd **out, int *nout, int depth)
     long long n = agg(c, depth ? "a subcommand list" : "the reply");
     if (n < 0)
         return -1;
-    if (n > 100000)
+    if (n > 100000 || n > (long long)(c->len - c->pos) / 4) /* an entry takes 4 bytes at least */
         return bad(c, "%lld commands", n);
     *out = calloc(n ? (size_t)n : 1, sizeof(**out));
     if (!*out)
         return bad(c, "out of memory");
     *nout = 0;
-    for (long long i = 0; i < n; i++) {
-        if (entry(c, &(*out)[*nout], depth) < 0)
+    for (long long i = 0; i < n; i++) /* counted first: ks_free frees a half-read one */
+        if (entry(c, &(*out)[(*nout)++], depth) < 0)
             return -1;
-        (*nout)++;
-    }
     qsort(*out, (size_t)*nout, sizeof(**out), cmp_cmd);
     return 0;
 }
@@ -347,6 +345,8 @@ static int spec_keys(const struct ks_spec *s, int argc, const char *const *argv,
     int first = begin(s, argc, argv, argl), last, step;
     if (first <= 0)
         return first;
+    if (s->keynumidx < 0 || s->firstkey < 0)
+        return -1; /* no server describes keys before their search's start */
     if (s->fk == KS_FK_RANGE) {
         step = s->keystep;
         if (s->lastkey >= 0)
@@ -369,7 +369,7 @@ static int spec_keys(const struct ks_spec *s, int argc, const char *const *argv,
     } else {
         return -1;
     }
-    if (step <= 0 || last >= argc || last < first || first >= argc)
+    if (step <= 0 || first < 1 || last >= argc || last < first || first >= argc)
         return -1;
     for (int i = first; i <= last; i += step)
         if (argl[i]) /* MIGRATE's "" key slot, when KEYS names the keys */

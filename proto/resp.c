@@ -331,9 +331,10 @@ static int parse_value(struct resp_stream *s, const char *buf, size_t len, size_
             if (rc <= 0)
                 return rc;
         }
-        if (v.type == '|') { /* an attribute: the value it describes follows */
+        if (v.type == '|') { /* an attribute: the value it describes follows; a
+                              * chain of them counts as nesting */
             *pos = p;
-            return parse_value(s, buf, len, pos, depth, m, need);
+            return parse_value(s, buf, len, pos, depth + 1, m, need);
         }
     }
     if (m) {
@@ -346,28 +347,31 @@ static int parse_value(struct resp_stream *s, const char *buf, size_t len, size_
     return 1;
 }
 
-int resp_next(const char *buf, size_t len, size_t *pos, struct resp_val *v)
+static int skip_at(const char *buf, size_t len, size_t *pos, int depth);
+
+/* resp_next at attribute depth: attributes inside attributes count. */
+static int next_at(const char *buf, size_t len, size_t *pos, struct resp_val *v, int depth)
 {
     size_t need = 0, after = 0;
     const char *why = NULL;
-    for (;;) {
-        if (header(buf, len, *pos, v, &after, &need, &why) != 1)
+    for (int chain = 0;; chain++) {
+        if (depth + chain > RESP_MAX_DEPTH || header(buf, len, *pos, v, &after, &need, &why) != 1)
             return -1;
         *pos = after;
         if (v->type != '|')
             return 1;
         for (long long i = 0; i < v->n; i++) /* an attribute: skipped */
-            if (resp_skip(buf, len, pos) < 0)
+            if (skip_at(buf, len, pos, depth + chain + 1) < 0)
                 return -1;
     }
 }
 
-int resp_skip(const char *buf, size_t len, size_t *pos)
+static int skip_at(const char *buf, size_t len, size_t *pos, int depth)
 {
     struct resp_val v;
     long long left = 1; /* values still to skip, nested ones included */
     while (left-- > 0) {
-        if (resp_next(buf, len, pos, &v) < 0)
+        if (next_at(buf, len, pos, &v, depth) < 0)
             return -1;
         if (strchr("*~>%", v.type) && !v.null) {
             if (v.n > (long long)(len - *pos)) /* each element takes at least 3 bytes */
@@ -376,6 +380,16 @@ int resp_skip(const char *buf, size_t len, size_t *pos)
         }
     }
     return 0;
+}
+
+int resp_next(const char *buf, size_t len, size_t *pos, struct resp_val *v)
+{
+    return next_at(buf, len, pos, v, 0);
+}
+
+int resp_skip(const char *buf, size_t len, size_t *pos)
+{
+    return skip_at(buf, len, pos, 0);
 }
 
 int resp_parse(struct resp_stream *s, const char *buf, size_t len, struct resp_msg *m, size_t *used)

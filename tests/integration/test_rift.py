@@ -66,8 +66,14 @@ def test_baseline_passes_every_check(ns):
     check(rep["verdict"] == "pass" and rep["server_version"] == "7.0.15", "report %s" % rep)
     check(rep["schema_version"] == 1, "schema_version %s" % rep.get("schema_version"))
     names = {c["name"]: c for c in rep["checks"]}
-    for c in ("cycles", "lost_slots", "crashes", "open_slots", "convergence", "heal"):
+    for c in ("cycles", "lost_slots", "crashes", "open_slots", "convergence", "heal",
+              "crossslot"):
         check(names[c]["status"] == "pass", "check %s: %s" % (c, names[c]))
+    # the probes' own traffic, audited: single-key SET and GET only
+    audit = rep["crossslot_audit"]
+    check(rep["crossslot"] == [] and audit["requests"] > 1000 and
+          audit["requests"] == audit["replies"] and audit["undecodable"] == 0 and
+          audit["joined_midstream"] == 0, "audit %s" % audit)
     # Every probe heals trivially in the baseline.
     check([(c["name"], c["healed"]) for c in rep["clients"]] ==
           [("rift", True), ("redis-py", True), ("redis-py-6", True), ("ioredis", True),
@@ -75,7 +81,7 @@ def test_baseline_passes_every_check(ns):
     check(all(c["heal_ms"] <= 5000 for c in rep["clients"]), "clients %s" % rep["clients"])
     check(names["cycles"]["observations"] == [], "a cycle in the baseline")
     junit = open(os.path.join(report, "junit.xml")).read()
-    check(junit.count("<testcase") == 6 and 'failures="0"' in junit, junit)
+    check(junit.count("<testcase") == 7 and 'failures="0"' in junit, junit)
     for f in ("summary.txt", "views.jsonl", "m1.log", "m1r1.log", "shim.log"):
         check(os.path.exists(os.path.join(report, f)), "report lacks " + f)
     views = open(os.path.join(report, "views.jsonl")).read().splitlines()

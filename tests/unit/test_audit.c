@@ -196,6 +196,58 @@ static void test_multi_select_replies(void **state)
     au_free(&a);
 }
 
+/* A queued command that spans slots by itself is refused where it is
+ * queued, whatever follows; a connection whose replies began before any
+ * request does not count as undecodable. */
+static void test_queued_refusal_and_early_replies(void **state)
+{
+    struct audit a;
+    (void)state;
+    assert_int_equal(au_init(&a, &tab, NULL), 0);
+    open_conn(&a, DLT_RAW, false, 40000);
+    static const char req[] = "MULTI\r\nMSET foo 1 bar 2\r\nDISCARD\r\nMOVE k x\r\n";
+    feed(&a, (struct seg){.to_server = true, .seq = 1000, .data = req});
+    /* mid-stream: the server's bytes first, from the middle of a reply */
+    feed(&a, (struct seg){.to_server = false, .port = 40003, .seq = 9, .data = "lo\r\n+OK\r\n"});
+    feed(&a, (struct seg){.to_server = true, .port = 40003, .seq = 20, .data = "GET x\r\n"});
+    feed(&a, (struct seg){.to_server = false, .port = 40003, .seq = 18, .data = "$-1\r\n"});
+    au_finish(&a);
+    const struct au_finding *m = find(&a, "MSET"), *mv = find(&a, "MOVE");
+    assert_non_null(m);
+    assert_int_equal(m->count, 1);
+    assert_null(find(&a, "MULTI")); /* discarded: never ran */
+    assert_non_null(mv);
+    assert_int_equal(mv->db, AU_DB_UNREADABLE);
+    assert_int_equal(a.undecodable, 0);
+    assert_int_equal(a.requests, 5);
+    au_free(&a);
+}
+
+/* Bytes held past a hole when the connection ends are a gap, and a FIN
+ * that arrives before the bytes it follows does not end the stream early. */
+static void test_holes_and_early_fin(void **state)
+{
+    struct audit a;
+    (void)state;
+    assert_int_equal(au_init(&a, &tab, NULL), 0);
+    open_conn(&a, DLT_RAW, false, 40000);
+    size_t n = strlen(MSET);
+    feed(&a, (struct seg){.to_server = true,
+                          .seq = 1000 + 20,
+                          .data = MSET + 20,
+                          .len = n - 20,
+                          .flags = 0x19}); /* FIN with the tail */
+    feed(&a, (struct seg){.to_server = false, .seq = 5000, .data = "", .len = 0, .flags = 0x11});
+    feed(&a, (struct seg){.to_server = true, .seq = 1000, .data = MSET, .len = 20});
+    assert_int_equal(a.requests, 1); /* the head filled the hole: one MSET */
+    open_conn(&a, DLT_RAW, false, 40004);
+    feed(&a, (struct seg){.to_server = true, .port = 40004, .seq = 1010, .data = MSET});
+    au_finish(&a); /* 10 bytes never came */
+    assert_int_equal(a.tf.st.gaps, 1);
+    assert_int_equal(au_unread(&a), 1);
+    au_free(&a);
+}
+
 static void test_other_protocol_and_cut_frames(void **state)
 {
     struct audit a;
@@ -237,6 +289,8 @@ int main(void)
         cmocka_unit_test(test_link_types_and_ipv6),
         cmocka_unit_test(test_multi_select_replies),
         cmocka_unit_test(test_other_protocol_and_cut_frames),
+        cmocka_unit_test(test_queued_refusal_and_early_replies),
+        cmocka_unit_test(test_holes_and_early_fin),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -230,6 +230,34 @@ static void test_bad_replies(void **state)
     }
 }
 
+/* A table that says keys come before their search's start, or has a
+ * negative key count index, gives no keys instead of reading outside the
+ * request. */
+static void test_hostile_specs(void **state)
+{
+    (void)state;
+    static const char reply[] =
+        "*2\r\n"
+        "*10\r\n$1\r\nx\r\n:-2\r\n*0\r\n:0\r\n:0\r\n:0\r\n*0\r\n*0\r\n*1\r\n"
+        "*4\r\n$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n"
+        "*2\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n*4\r\n$4\r\ntype\r\n$6\r\nkeynum\r\n"
+        "$4\r\nspec\r\n*6\r\n$9\r\nkeynumidx\r\n:-5\r\n$8\r\nfirstkey\r\n:1\r\n"
+        "$7\r\nkeystep\r\n:1\r\n*0\r\n"
+        "*10\r\n$1\r\ny\r\n:-2\r\n*0\r\n:0\r\n:0\r\n:0\r\n*0\r\n*0\r\n*1\r\n"
+        "*4\r\n$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n"
+        "*2\r\n$5\r\nindex\r\n:-3\r\n$9\r\nfind_keys\r\n*4\r\n$4\r\ntype\r\n$5\r\nrange\r\n"
+        "$4\r\nspec\r\n*6\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n"
+        "$5\r\nlimit\r\n:0\r\n*0\r\n";
+    struct ks_table t;
+    char err[160] = "";
+    if (ks_load(&t, reply, sizeof(reply) - 1, err, sizeof(err)) < 0)
+        fail_msg("%s", err);
+    struct got g;
+    assert_string_equal(keys_of(&t, "X 1 a b", &g), "");
+    assert_string_equal(keys_of(&t, "Y a b", &g), "");
+    ks_free(&t);
+}
+
 static void test_slots(void **state)
 {
     (void)state;
@@ -253,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_keys_from_real_tables), cmocka_unit_test(test_lookup_subcommands),
         cmocka_unit_test(test_resp3_matches_resp2),   cmocka_unit_test(test_legacy_range),
         cmocka_unit_test(test_bad_replies),           cmocka_unit_test(test_slots),
+        cmocka_unit_test(test_hostile_specs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

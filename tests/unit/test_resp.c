@@ -266,6 +266,34 @@ static void test_random_pieces(void **state)
 /* The COMMAND replies of the three servers rift runs (captured from Redis
  * 7.0.15, 8.0.2 and Valkey 8.1.1), and their RESP3 COMMAND INFO replies
  * with key specifications as maps: one message each, however they arrive. */
+/* A chain of attributes nests like aggregates: 64 are read, 100 are too
+ * deep, for the stream decoder and for resp_next/resp_skip alike. */
+static void test_attribute_chains(void **state)
+{
+    (void)state;
+    for (int chain = 64; chain <= 100; chain += 36) {
+        size_t len = 0;
+        char *buf = malloc((size_t)chain * 16 + 8);
+        struct resp_stream s;
+        struct resp_val v;
+        size_t pos = 0;
+        assert_non_null(buf);
+        for (int i = 0; i < chain; i++)
+            len += (size_t)sprintf(buf + len, "|1\r\n:1\r\n:1\r\n");
+        len += (size_t)sprintf(buf + len, "+OK\r\n");
+        resp_init(&s, false);
+        int rc = resp_feed(&s, buf, len, NULL, NULL);
+        assert_int_equal(rc, chain == 64 ? 1 : -1);
+        assert_int_equal(resp_next(buf, len, &pos, &v), chain == 64 ? 1 : -1);
+        if (chain == 64)
+            assert_int_equal(v.type, '+');
+        pos = 0;
+        assert_int_equal(resp_skip(buf, len, &pos), chain == 64 ? 0 : -1);
+        resp_free(&s);
+        free(buf);
+    }
+}
+
 static void test_real_command_replies(void **state)
 {
     static const struct {
@@ -314,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_random_pieces),
         cmocka_unit_test(test_real_command_replies),
+        cmocka_unit_test(test_attribute_chains),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
