@@ -154,7 +154,7 @@ integration: bin/rift-shim bin/rift bin/rift-probe $(BENCH_BIN) $(CLIENT_DEPS)
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory format-check lint
-	$(Q)$(MAKE) --no-print-directory all unit fuzz
+	$(Q)$(MAKE) --no-print-directory all unit fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	$(Q)$(MAKE) --no-print-directory integration
 
 bench: deps
@@ -184,6 +184,7 @@ chaos: deps
 # tests/fuzz/corpus/NAME/; a crashing input goes to $(BUILD)/fuzz/artifacts-NAME/.
 # A crash, a sanitizer report, a leak or a timeout fails the make.
 FUZZ_SECONDS ?= 30
+TEST_FUZZ_SECONDS ?= 15 # per harness in `make test`: seven of them share its time budget
 FUZZ_CC      := clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE
 FUZZERS      := bus policy scenario ctl chaos resp audit
 fuzz_bus_SRC      := proto/bus.c proto/pkt.c shim/msgflow.c
