@@ -184,7 +184,8 @@ chaos: deps
 # tests/fuzz/corpus/NAME/; a crashing input goes to $(BUILD)/fuzz/artifacts-NAME/.
 # A crash, a sanitizer report, a leak or a timeout fails the make.
 FUZZ_SECONDS ?= 30
-TEST_FUZZ_SECONDS ?= 15 # per harness in `make test`: seven of them share its time budget
+# per harness in `make test`: seven of them share its time budget
+TEST_FUZZ_SECONDS ?= 15
 FUZZ_CC      := clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE
 FUZZERS      := bus policy scenario ctl chaos resp audit
 fuzz_bus_SRC      := proto/bus.c proto/pkt.c shim/msgflow.c
