@@ -30,6 +30,7 @@ SHIM_SRC   := shim/shim.c shim/daemon.c shim/path.c shim/rules.c shim/ctlsrv.c s
 RIFT_SRC   := harness/rift.c harness/run.c harness/runstate.c harness/clock.c harness/netns.c harness/nodes.c \
               harness/observe.c harness/cluster.c harness/steps.c harness/checks.c harness/report.c \
               harness/proc.c harness/registry.c harness/cgbind.c harness/view.c harness/scenario.c harness/appscn.c \
+              harness/flavour.c \
               harness/timeline.c \
               harness/cclient.c harness/workload.c harness/migrate.c harness/probes.c harness/matrix.c \
               harness/decode.c harness/need.c harness/sched.c harness/chaosgen.c harness/shrink.c \
@@ -61,8 +62,8 @@ test_resp_SRC   := tests/unit/test_resp.c proto/resp.c
 test_keyspec_SRC := tests/unit/test_keyspec.c proto/keyspec.c proto/resp.c
 test_audit_SRC  := tests/unit/test_audit.c harness/audit.c harness/tcpflow.c proto/keyspec.c proto/resp.c policies/esc.c
 test_chaos_SRC  := tests/unit/test_chaos.c harness/chaosgen.c harness/sched.c harness/shrink.c \
-                   harness/clock.c harness/scenario.c harness/appscn.c harness/timeline.c $(POLICY_SRC) proto/bus.c proto/pkt.c
-test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c harness/appscn.c harness/timeline.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
+                   harness/clock.c harness/scenario.c harness/appscn.c harness/flavour.c harness/timeline.c $(POLICY_SRC) proto/bus.c proto/pkt.c
+test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c harness/appscn.c harness/flavour.c harness/timeline.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe
 
@@ -135,16 +136,22 @@ harness/clients/node_modules/.package-lock.json: harness/clients/package-lock.js
 	cd harness/clients && npm ci --no-audit --no-fund --loglevel=error
 harness/apps/bullmq/node_modules/.package-lock.json: harness/apps/bullmq/package-lock.json
 	cd harness/apps/bullmq && npm ci --no-audit --no-fund --loglevel=error
-# Debian trixie: redis-py 6.1.0, Redis 8.0 and Valkey 8.1 with the libraries
-# they need (run through trixie's own loader).
-TRIXIE_PKGS := python3-redis redis-server redis-tools valkey-server valkey-tools libc6 \
-               libstdc++6 libgcc-s1 libatomic1 liblzf1 libjemalloc2 libsystemd0 libssl3t64 \
-               libcap2 libgcrypt20 liblzma5 libzstd1 liblz4-1 libgpg-error0 zlib1g
-build/trixie/.stamp: harness/clients/fetch-trixie.sh
-	harness/clients/fetch-trixie.sh build/trixie $(TRIXIE_PKGS)
+# Server flavours NAME@SUITE (harness/flavour.h): redis-server and
+# valkey-server of a Debian suite with everything they depend on, the
+# suite's own C library included, unpacked into build/SUITE and run through
+# that suite's loader; trixie and sid also give redis-py (python3-redis,
+# the package alone). `make server-SUITE` fetches any suite.
+SERVER_SUITES := trixie sid bookworm-backports
+SUITE_PKGS_trixie := redis-server valkey-server =python3-redis
+SUITE_PKGS_sid    := redis-server valkey-server =python3-redis
+build/%/.stamp: harness/clients/fetch-suite.sh
+	harness/clients/fetch-suite.sh $* build/$* $(or $(SUITE_PKGS_$*),redis-server valkey-server)
 	@touch $@
+server-%: build/%/.stamp
+	@:
+.PRECIOUS: build/%/.stamp
 clients: $(CLIENT_DEPS)
-servers: build/trixie/.stamp
+servers: $(addprefix server-,$(SERVER_SUITES))
 
 unit: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 	@for t in $^; do echo "== $$t"; $$t || exit 1; done
@@ -193,14 +200,14 @@ fuzz_bus_SEEDS    := tests/unit/data/bus-*.bin
 fuzz_bus_MAXLEN   := 65536
 fuzz_policy_SRC   := policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 fuzz_policy_LIBS  := -linih -lm
-fuzz_scenario_SRC := harness/scenario.c harness/appscn.c harness/timeline.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
+fuzz_scenario_SRC := harness/scenario.c harness/appscn.c harness/flavour.c harness/timeline.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 fuzz_scenario_LIBS := -linih -lm
 fuzz_resp_SRC     := proto/resp.c
 fuzz_resp_MAXLEN  := 65536
 fuzz_audit_SRC    := harness/audit.c harness/tcpflow.c proto/keyspec.c proto/resp.c policies/esc.c
 fuzz_audit_LIBS   := -lpcap
 fuzz_audit_MAXLEN := 65536
-fuzz_chaos_SRC    := harness/chaosgen.c harness/sched.c harness/scenario.c harness/appscn.c harness/timeline.c \
+fuzz_chaos_SRC    := harness/chaosgen.c harness/sched.c harness/scenario.c harness/appscn.c harness/flavour.c harness/timeline.c \
                      $(POLICY_SRC) proto/bus.c proto/pkt.c
 fuzz_chaos_LIBS   := -linih -lm
 fuzz_ctl_SRC      := proto/ctl.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
@@ -276,4 +283,4 @@ format-check:
 clean:
 	rm -rf build build-asan bin out
 
--include $(shell find $(BUILD) -path $(BUILD)/trixie -prune -o -name '*.d' -type f -print 2>/dev/null)
+-include $(shell find $(BUILD) -path '$(BUILD)/*/root' -prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -29,7 +29,7 @@ struct cell {
 };
 
 struct column {
-    char server[32], version[32];
+    char server[48], version[32], package[128];
     int runs, passes, errors;
     struct cell cells[MAX_CHECKS];
 };
@@ -99,6 +99,7 @@ static int take_report(struct column *c, const char *json)
     char verdict[16], name[24], status[16];
     const char *p = strstr(json, "\"checks\":[");
     field(json, "server_version", c->version, sizeof(c->version));
+    field(json, "server_package", c->package, sizeof(c->package));
     field(json, "verdict", verdict, sizeof(verdict));
     c->passes += !strcmp(verdict, "pass");
     while (p && (p = strstr(p, "{\"name\":\""))) {
@@ -187,6 +188,9 @@ static void print_table(FILE *f, const char *scenario, struct column *cols, int 
         fprintf(f, " %-26s", txt);
     }
     fputc('\n', f);
+    for (int i = 0; i < n; i++)
+        if (cols[i].package[0])
+            fprintf(f, "%s %s: %s\n", i ? "" : "packages:", cols[i].server, cols[i].package);
 }
 
 static void write_json(FILE *f, const char *scenario, struct column *cols, int n, int runs)
@@ -199,6 +203,11 @@ static void write_json(FILE *f, const char *scenario, struct column *cols, int n
         esc_json(f, cols[i].server);
         fputs(",\"version\":", f);
         esc_json(f, cols[i].version);
+        fputs(",\"package\":", f);
+        if (cols[i].package[0])
+            esc_json(f, cols[i].package);
+        else
+            fputs("null", f);
         fprintf(f, ",\"runs\":%d,\"passed\":%d,\"errors\":%d,\"checks\":{", cols[i].runs,
                 cols[i].passes, cols[i].errors);
         for (int k = 0; k < n_checks; k++) {

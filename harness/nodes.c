@@ -1,6 +1,8 @@
 /* nodes: flavours, launching, admin commands, signals. */
 #include "nodes.h"
 
+#include "flavour.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -190,41 +192,18 @@ bool node_signal(struct run *r, int i, int sig, char *why, size_t wl)
     return true;
 }
 
-/* The server binary and how to launch it. redis: Debian bookworm's. redis8
- * and valkey: trixie's, unpacked by `make` into build/trixie and run
- * through trixie's own dynamic loader, as bookworm's glibc is too old. */
+/* The server binary and how to launch it (flavour.h). */
 int node_pick_server(struct run *r, const char *server, char *err, size_t el)
 {
-    snprintf(r->server_name, sizeof(r->server_name), "%.*s", 31, server);
-    if (!strcmp(server, "redis") || server[0] == '/') {
-        snprintf(r->server_bin, sizeof(r->server_bin), "%s",
-                 server[0] == '/' ? server : "/usr/bin/redis-server");
-        snprintf(r->launch[0], sizeof(r->launch[0]), "%s", r->server_bin);
-        r->n_launch = 1;
-    } else if (!strcmp(server, "redis8") || !strcmp(server, "valkey")) {
-        bool vk = server[0] == 'v';
-        char root[POL_PATH_MAX];
-        snprintf(root, sizeof(root), "%s/../build/trixie/root", r->o->self_dir);
-        snprintf(r->server_bin, sizeof(r->server_bin), "%s/usr/bin/%s", root,
-                 vk ? "valkey-check-rdb" : "redis-check-rdb");
-        snprintf(r->launch[0], sizeof(r->launch[0]), "%s/usr/lib64/ld-linux-x86-64.so.2", root);
-        snprintf(r->launch[1], sizeof(r->launch[1]), "--library-path");
-        snprintf(r->launch[2], sizeof(r->launch[2]), "%s/usr/lib/x86_64-linux-gnu", root);
-        snprintf(r->launch[3], sizeof(r->launch[3]), "--argv0");
-        snprintf(r->launch[4], sizeof(r->launch[4]), "%s", vk ? "valkey-server" : "redis-server");
-        r->n_launch = 5;
-        /* the binary goes after the loader's options */
-        if (access(r->server_bin, X_OK) != 0) {
-            snprintf(err, el, "server %s (trixie's %s, %s): run `make servers`", server,
-                     vk ? "valkey-server 8.1" : "redis-server 8.0", r->server_bin);
-            return -2;
-        }
-    } else {
-        snprintf(err, el, "server '%s': expected redis, redis8, valkey or an absolute path",
-                 server);
-        return -1;
-    }
-    return 0;
+    struct flavour f;
+    int rc = flavour_resolve(server, r->o->self_dir, &f, err, el);
+    snprintf(r->server_name, sizeof(r->server_name), "%s", f.name[0] ? f.name : server);
+    snprintf(r->server_bin, sizeof(r->server_bin), "%s", f.bin);
+    snprintf(r->server_package, sizeof(r->server_package), "%s", f.package);
+    for (int k = 0; k < f.n_launch; k++)
+        snprintf(r->launch[k], sizeof(r->launch[k]), "%s", f.launch[k]);
+    r->n_launch = f.n_launch;
+    return rc;
 }
 
 int node_server_version(struct run *r)

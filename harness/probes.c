@@ -34,7 +34,7 @@ pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, struct regist
         argv[a++] = (char *)cfg->name;
     } else {
         /* redis-py: Debian's python3-redis; redis-py-6: trixie's, unpacked
-         * into build/trixie by harness/clients/fetch-trixie.sh */
+         * into build/trixie by harness/clients/fetch-suite.sh */
         snprintf(prog, sizeof(prog), "%s/../harness/clients/redis_py_probe.py", self_dir);
         argv[a++] = "/usr/bin/python3";
         argv[a++] = prog;

@@ -81,7 +81,8 @@ void report_summary(struct run *r, FILE *f, const struct check_result *res, int 
                     const char *verdict)
 {
     fprintf(f, "rift run %s: seed %" PRIu64 ", server %s %s (%s), %d nodes\n", r->scn->file,
-            r->seed, r->server_name, r->server_version, r->server_bin, r->scn->n_nodes);
+            r->seed, r->server_name, r->server_version,
+            r->server_package[0] ? r->server_package : r->server_bin, r->scn->n_nodes);
     for (int i = 0; i < r->steps_done; i++)
         fprintf(f, "  step %.3f s: %s%s%s\n", (double)r->steps[i].t_ms / 1000.0, r->steps[i].step,
                 r->steps[i].skipped[0] ? ": skipped: " : "", r->steps[i].skipped);
@@ -190,6 +191,11 @@ static void json_run(FILE *f, const struct run *r, const char *verdict, const ch
     esc_json(f, r->server_bin);
     fputs(",\"server_version\":", f);
     esc_json(f, r->server_version);
+    fputs(",\"server_package\":", f);
+    if (r->server_package[0])
+        esc_json(f, r->server_package);
+    else
+        fputs("null", f);
     fprintf(f, ",\"verdict\":\"%s\",", verdict);
     if (error) {
         /* why the run has no verdict: rift's trouble, or a fault that

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "app.h"
+#include "flavour.h"
 #include "migrate.h"
 #include "probes.h"
 #include "proc.h"
@@ -71,10 +72,11 @@ struct run {
     const struct run_opts *o;
     uint64_t seed;
     char id[16], netns[32], tmp[256], server_bin[POL_PATH_MAX], server_version[64];
-    char server_name[32]; /* redis | redis8 | valkey | path */
+    char server_name[48];     /* as given: redis, valkey@sid, a path (flavour.h) */
+    char server_package[128]; /* "valkey-server 9.1.2-1 (sid)", or "" */
     /* How to start a server: for trixie's, its own loader, the library
      * path and the name the binary must see as argv[0]. */
-    char launch[5][POL_PATH_MAX];
+    char launch[5][FLAVOUR_PATH_MAX];
     int n_launch;
     struct registry reg;
     int orig_ns;

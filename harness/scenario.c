@@ -5,6 +5,7 @@
 #include "../policies/esc.h"
 #include "../policies/ini.h"
 #include "appscn.h"
+#include "flavour.h"
 #include "timeline.h"
 #include "../proto/bus.h"
 #include "../proto/pkt.h"
@@ -239,11 +240,10 @@ static int cluster_key(struct loader *L, const char *key, const char *v)
     struct scenario *s = L->s;
     switch (section_key(L, cluster_keys, key)) {
     case 0:
-        if (strcmp(v, "redis") != 0 && strcmp(v, "redis8") != 0 && strcmp(v, "valkey") != 0 &&
-            (v[0] != '/' || strlen(v) >= sizeof(s->server)))
+        if (!flavour_name_ok(v) || strlen(v) >= sizeof(s->server))
             return ini_fail(&L->ini,
-                            "server: expected redis, redis8, valkey or an absolute path, "
-                            "got '%s'",
+                            "server: expected redis, redis8, valkey, valkey-1912, NAME@SUITE "
+                            "(valkey@sid, ...) or an absolute path, got '%s'",
                             v);
         snprintf(s->server, sizeof(s->server), "%s", v);
         return 1;

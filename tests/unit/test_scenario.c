@@ -468,6 +468,23 @@ static void test_err_cluster_values(void **state)
     EXPECT_ERR("[cluster]\nnode_timeout = 2s\n", 2, "node_timeout:");
     EXPECT_ERR("[cluster]\nserver = memcached\n", 2, "server: expected redis, redis8, valkey");
     EXPECT_ERR("[cluster]\nserver = bin/redis-server\n", 2, "absolute path");
+    EXPECT_ERR("[cluster]\nserver = valkey@\n", 2, "NAME@SUITE");
+    EXPECT_ERR("[cluster]\nserver = keydb@sid\n", 2, "NAME@SUITE");
+    EXPECT_ERR("[cluster]\nserver = valkey@../etc\n", 2, "NAME@SUITE");
+    EXPECT_ERR("[cluster]\nserver = redis@Sid\n", 2, "NAME@SUITE");
+    {
+        static const char *const good[] = {"valkey@sid",   "redis@sid", "valkey@bookworm-backports",
+                                           "redis8",       "valkey",    "valkey-1912",
+                                           "/opt/x/server"};
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+            struct scenario sc;
+            char text[128], err[256];
+            snprintf(text, sizeof(text), "[cluster]\nserver = %s\n", good[i]);
+            if (scn_load_string(&sc, "s.ini", text, err, sizeof(err)) < 0)
+                fail_msg("%s: %s", good[i], err);
+            assert_string_equal(sc.server, good[i]);
+        }
+    }
     EXPECT_ERR(CLUSTER "[workload]\nwriters = 65\n", 5, "writers: expected 0 to 64");
     EXPECT_ERR("[cluster]\nmasters = 3\nmasters = 4\n", 3, "'masters' is given twice");
 }
