@@ -67,7 +67,7 @@ test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c harness/appsc
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe
 
-.PHONY: all bins servers format-check lint test unit integration bench deps clean install format demo run chaos clients fuzz
+.PHONY: all bins servers valkey-1912 format-check lint test unit integration bench deps clean install format demo run chaos clients fuzz
 # Everything the shipped scenarios need: the programs, the client probes'
 # libraries and the trixie servers.
 all: bins clients servers
@@ -150,8 +150,13 @@ build/%/.stamp: harness/clients/fetch-suite.sh
 server-%: build/%/.stamp
 	@:
 .PRECIOUS: build/%/.stamp
+# valkey-1912: Valkey 8.1.1 rebuilt with the fix of valkey#1912 reverted.
+build/valkey-1912/valkey-server: harness/clients/build-valkey-1912.sh harness/clients/valkey-1912.patch \
+                                 harness/clients/fetch-suite.sh
+	harness/clients/build-valkey-1912.sh build/valkey-1912
+valkey-1912: build/valkey-1912/valkey-server
 clients: $(CLIENT_DEPS)
-servers: $(addprefix server-,$(SERVER_SUITES))
+servers: $(addprefix server-,$(SERVER_SUITES)) valkey-1912
 
 unit: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 	@for t in $^; do echo "== $$t"; $$t || exit 1; done

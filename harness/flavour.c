@@ -83,8 +83,9 @@ static int from_suite(struct flavour *f, const char *self_dir, char *err, size_t
     snprintf(f->launch[4], sizeof(f->launch[4]), "%s", server);
     f->n_launch = 5;
     if (access(f->bin, X_OK) != 0 || access(f->launch[0], X_OK) != 0) {
-        snprintf(err, el, "server %s (%s of Debian %s, in %s): run `make server-%s` (or `make "
-                          "servers`)",
+        snprintf(err, el,
+                 "server %s (%s of Debian %s, in %s): run `make server-%s` (or `make "
+                 "servers`)",
                  f->name, server, f->suite, dir, f->suite);
         return -2;
     }
@@ -92,8 +93,7 @@ static int from_suite(struct flavour *f, const char *self_dir, char *err, size_t
     return 0;
 }
 
-int flavour_resolve(const char *name, const char *self_dir, struct flavour *f, char *err,
-                    size_t el)
+int flavour_resolve(const char *name, const char *self_dir, struct flavour *f, char *err, size_t el)
 {
     const char *real = unalias(name);
     memset(f, 0, sizeof(*f));

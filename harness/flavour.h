@@ -22,7 +22,7 @@ struct flavour {
     char suite[32];              /* "" for the machine's own, a path or a build */
     char bin[FLAVOUR_PATH_MAX];  /* what is executed (after the loader) */
     char launch[5][FLAVOUR_PATH_MAX];
-    int n_launch; /* launch[0..n-1], then bin when n > 1 */
+    int n_launch;      /* launch[0..n-1], then bin when n > 1 */
     char package[128]; /* "valkey-server 9.1.2-1 (sid)", or "" when unknown */
 };
 

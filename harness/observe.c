@@ -190,7 +190,7 @@ void obs_reap_nodes(struct run *r)
 
 void obs_scan_logs(struct run *r)
 {
-    static const char *const marks[] = {"ASSERTION FAILED", "BUG REPORT", "crashed by signal",
+    static const char *const marks[] = {"ASSERTION FAILED", "BUG REPORT START", "crashed by signal",
                                         "Guru Meditation"};
     for (int i = 0; i < r->scn->n_nodes; i++) {
         FILE *f = fopen(r->nodes[i].log, "r");
@@ -200,8 +200,16 @@ void obs_scan_logs(struct run *r)
         while (fgets(line, sizeof(line), f)) {
             for (size_t k = 0; k < sizeof(marks) / sizeof(marks[0]); k++)
                 if (strstr(line, marks[k])) {
+                    char next[1024], what[1024];
+                    const char *expr;
                     line[strcspn(line, "\n")] = '\0';
-                    obs_record(r, "crashes", r->scn->names[i], line);
+                    snprintf(what, sizeof(what), "%s", line);
+                    /* the failed assertion itself is on the next line: "==> file:line 'expr'" */
+                    if (k == 0 && fgets(next, sizeof(next), f) && (expr = strstr(next, "==> "))) {
+                        next[strcspn(next, "\n")] = '\0';
+                        snprintf(what, sizeof(what), "ASSERTION FAILED: %.900s", expr + 4);
+                    }
+                    obs_record(r, "crashes", r->scn->names[i], what);
                     break;
                 }
         }

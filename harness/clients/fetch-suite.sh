@@ -5,7 +5,15 @@
 # OUT/root; =PACKAGE downloads that package alone (pure Python, say). apt's own download, from the mirror this machine's apt sources
 # already use with the suite changed: no host name is written here, nothing
 # is installed into the system. OUT/versions lists "package version".
+#
+# fetch-suite.sh --source SUITE OUT SRCPACKAGE: the source package's
+# upstream tarball into OUT (for a rebuild: see build-valkey-1912.sh).
 set -eu
+source=
+if [ "${1:-}" = --source ]; then
+    source=1
+    shift
+fi
 suite=$1
 mkdir -p "$2"
 out=$(cd "$2" && pwd)
@@ -27,9 +35,11 @@ if [ -z "$mirror" ]; then
 fi
 # a backports suite needs its base suite for what it depends on
 base=${suite%-backports}
+kind=deb
+[ -z "$source" ] || kind=deb-src
 {
-    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $suite main"
-    [ "$base" = "$suite" ] || echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $base main"
+    echo "$kind [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $suite main"
+    [ "$base" = "$suite" ] || echo "$kind [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $base main"
 } > "$out/apt/sources.list"
 # apt sees the suite alone: an empty dpkg status, so that every dependency
 # is resolved in the suite, not taken from this machine
@@ -40,6 +50,15 @@ opts="-o Dir::Etc::SourceList=$out/apt/sources.list -o Dir::Etc::SourceParts=$ou
  -o APT::Default-Release=$suite"
 # shellcheck disable=SC2086
 apt-get $opts -qq update
+if [ -n "$source" ]; then
+    # the upstream tarball is what a rebuild needs; the Debian revision's
+    # own files may have moved on in the archive (a 404 there is fine)
+    cd "$out"
+    # shellcheck disable=SC2086
+    apt-get $opts -qq source --download-only "$1/$suite" 2>/dev/null || true
+    ls "$out"/"$1"_*.orig.tar.* >/dev/null 2>&1 || { echo "fetch-suite: no source of $1 in $suite" >&2; exit 2; }
+    exit 0
+fi
 # the closure: what the packages depend on (pre-depends included), as the
 # suite resolves it; virtual packages have no .deb and are skipped
 # shellcheck disable=SC2086

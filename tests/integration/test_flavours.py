@@ -1,0 +1,71 @@
+"""Server flavours from any Debian suite and the rebuilt valkey-1912: the
+baseline on each new flavour (one run each), SEEDS.md section 4's crash
+on valkey-1912 and not on valkey 8.1.1, and the errors a missing or
+misspelt flavour gives."""
+import json
+import os
+import subprocess
+import time
+
+import lib
+from lib import check
+
+RIFT = os.path.join(lib.ROOT, "bin", "rift")
+SCN = os.path.join(lib.ROOT, "harness", "scenarios")
+
+
+def run(scenario, server, report):
+    t = time.monotonic()
+    r = subprocess.run([RIFT, "run", os.path.join(SCN, scenario), "--server", server,
+                        "--report", report], capture_output=True, text=True, timeout=180)
+    with open(os.path.join(report, "report.json")) as f:
+        return r, json.load(f), time.monotonic() - t
+
+
+def test_baseline_passes_on_every_new_flavour(ns):
+    want = {"valkey@sid": ("9.1.2", "valkey-server 9.1.2"),
+            "redis@sid": ("8.0.6", "redis-server 5:8.0.6"),
+            "valkey@bookworm-backports": ("8.0.1", "valkey-server 8.0.1")}
+    for server, (version, package) in want.items():
+        r, rep, secs = run("baseline.ini", server, os.path.join(ns.tmp, server))
+        check(r.returncode == 0, "%s: exit %d\n%s%s" % (server, r.returncode, r.stdout,
+                                                        r.stderr[-2000:]))
+        check(rep["server"] == server and rep["server_version"] == version,
+              "%s: %s %s" % (server, rep["server"], rep["server_version"]))
+        check(rep["server_package"].startswith(package), rep["server_package"])
+        print("  %s: %s, pass in %.1f s" % (server, rep["server_package"], secs))
+
+
+def crashes(rep):
+    c = [c for c in rep["checks"] if c["name"] == "crashes"][0]
+    return c, " | ".join(o["what"] for o in c["observations"])
+
+
+def test_slot_stats_crash_on_valkey_1912_and_not_on_8_1_1(ns):
+    r, rep, s1 = run("slot-stats-crash.ini", "valkey-1912", os.path.join(ns.tmp, "1912"))
+    c, what = crashes(rep)
+    check(r.returncode == 0 and c["status"] == "pass", r.stdout + r.stderr[-2000:])
+    check("exited (signal" in what and "cluster_slot_stats.c" in what and
+          "network_bytes_out" in what, what)
+    crash_ms = min(o["first_ms"] for o in c["observations"])
+    failover_ms = [s["t_ms"] for s in rep["steps"] if s["step"].startswith("failover")][0]
+    check(failover_ms <= crash_ms < failover_ms + 5000, "crash at %d ms, failover at %d ms" %
+          (crash_ms, failover_ms))
+    r, rep, s2 = run("slot-stats-crash.ini", "valkey", os.path.join(ns.tmp, "811"))
+    c, what = crashes(rep)
+    check(r.returncode == 1 and c["status"] == "fail" and c["observations"] == [],
+          "valkey 8.1.1: exit %d, %s" % (r.returncode, what))
+    assertion = [w for w in what.split(" | ") if w.startswith("ASSERTION FAILED")][0]
+    print("  valkey-1912: exit at %.3f s (failover at %.3f s), %s; %.1f s. valkey 8.1.1: no crash, "
+          "%.1f s" % (crash_ms / 1000, failover_ms / 1000, assertion[:110], s1, s2))
+
+
+def test_missing_and_misspelt_flavours_are_errors(ns):
+    del ns
+    scn = os.path.join(SCN, "baseline.ini")
+    r = subprocess.run([RIFT, "run", scn, "--server", "valkey@nosuchsuite"],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 2 and "run `make server-nosuchsuite`" in r.stderr, r.stderr)
+    r = subprocess.run([RIFT, "run", scn, "--server", "keydb@sid"], capture_output=True,
+                       text=True, timeout=30)
+    check(r.returncode == 2 and "NAME@SUITE" in r.stderr, r.stderr)
