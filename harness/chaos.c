@@ -275,7 +275,7 @@ static int one_round(struct chaos *C, int round)
 
 static void final_table(struct chaos *C)
 {
-    int counts[8] = {0};
+    int counts[16] = {0}; /* per replay_checks entry */
     uint64_t ms = (clk_now_ns() - C->t0) / 1000000;
     for (int i = 0; i < C->n_findings; i++)
         for (int k = 0; replay_checks[k]; k++)
@@ -286,10 +286,10 @@ static void final_table(struct chaos *C)
             C->stopped ? C->stopped : "done", C->n_findings, C->n_findings == 1 ? "" : "s",
             C->seed);
     if (C->n_findings) {
-        fprintf(stderr, "  %-12s %s\n", "check", "findings");
+        fprintf(stderr, "  %-16s %s\n", "check", "findings");
         for (int k = 0; replay_checks[k]; k++)
             if (counts[k])
-                fprintf(stderr, "  %-12s %d\n", replay_checks[k], counts[k]);
+                fprintf(stderr, "  %-16s %d\n", replay_checks[k], counts[k]);
         for (int i = 0; i < C->n_findings; i++) {
             const struct finding_rec *fr = &C->findings[i];
             fprintf(stderr, "  finding %d: round %d: %s%s%s\n", i + 1, fr->round, fr->failed,

@@ -50,12 +50,16 @@ static void check_crossslot(const struct run *r, struct check_result *c)
 int checks_evaluate(struct run *r, struct check_result *res)
 {
     const struct scenario *s = r->scn;
-    static const char *const names[] = {"cycles", "lost_slots", "crashes", "open_slots"};
-    const enum scn_rule rules[] = {s->check.cycles, s->check.lost_slots, s->check.crashes,
-                                   s->check.open_slots};
-    const bool expect[] = {s->expect.cycles, s->expect.lost_slots, s->expect.crashes, false};
+    static const char *const names[] = {"cycles",     "lost_slots",       "crashes",
+                                        "open_slots", "chained_replicas", "empty_primaries"};
+    const enum scn_rule rules[] = {s->check.cycles,           s->check.lost_slots,
+                                   s->check.crashes,          s->check.open_slots,
+                                   s->check.chained_replicas, s->check.empty_primaries};
+    const bool expect[] = {s->expect.cycles,           s->expect.lost_slots,
+                           s->expect.crashes,          false,
+                           s->expect.chained_replicas, s->expect.empty_primaries};
     int n = 0;
-    for (size_t k = 0; k < 4; k++) {
+    for (size_t k = 0; k < 6; k++) {
         if (s->standalone && strcmp(names[k], "crashes") != 0)
             continue; /* one server: no views, no slots */
         struct check_result *c = &res[n++];

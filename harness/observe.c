@@ -222,6 +222,47 @@ void obs_ledger(void *ctx, const char *check, const char *what)
     obs_record(ctx, check, "ledger", what);
 }
 
+/* Was node id one of the scenario's primaries when the cluster was built? */
+static bool primary_at_start(const struct run *r, const char *id)
+{
+    for (int i = 0; i < r->scn->n_nodes; i++)
+        if (r->scn->primary_of[i] < 0 && !strcmp(r->nodes[i].id, id))
+            return true;
+    return false;
+}
+
+void obs_final_roles(struct run *r)
+{
+    for (int i = 0; i < r->scn->n_nodes; i++) {
+        const struct view *v = &r->nodes[i].view;
+        int chain[3];
+        if (!r->nodes[i].have_view)
+            continue;
+        for (int x = 0; (x = view_chained(v, x, chain)) >= 0; x++) {
+            char what[160];
+            struct obs_fields f = {.n_nodes = chain[2] >= 0 ? 3 : 2};
+            for (int k = 0; k < f.n_nodes; k++)
+                snprintf(f.nodes[k], sizeof(f.nodes[k]), "%s",
+                         obs_name_of(r, v->nodes[chain[k]].id));
+            snprintf(what, sizeof(what), "%s is a replica of %s, which is a replica of %s",
+                     f.nodes[0], f.nodes[1], f.n_nodes == 3 ? f.nodes[2] : "?");
+            obs_record_fields(r, "chained_replicas", r->scn->names[i], what, &f);
+        }
+        for (int x = 0; x < v->n; x++) {
+            const struct view_node *n = &v->nodes[x];
+            char what[160];
+            struct obs_fields f = {.n_nodes = 1};
+            if (!(n->flags & VIEW_F_PRIMARY) || (n->flags & VIEW_F_FAIL) || view_slots_of(v, x) ||
+                primary_at_start(r, n->id))
+                continue;
+            snprintf(f.nodes[0], sizeof(f.nodes[0]), "%s", obs_name_of(r, n->id));
+            snprintf(what, sizeof(what), "%s is a primary with no slots (a replica at the start)",
+                     f.nodes[0]);
+            obs_record_fields(r, "empty_primaries", r->scn->names[i], what, &f);
+        }
+    }
+}
+
 void obs_open_slots(struct run *r)
 {
     for (int i = 0; i < r->scn->n_nodes; i++) {

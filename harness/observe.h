@@ -20,6 +20,9 @@ bool obs_converged(struct run *r, char *why, size_t wl);
 /* Reap servers that exited: one that no step stopped is a crash. */
 void obs_reap_nodes(struct run *r);
 void obs_scan_logs(struct run *r);
+/* In the last views: a replica whose primary is a replica (chained_replicas),
+ * a primary with no slots that was a replica at the start (empty_primaries). */
+void obs_final_roles(struct run *r);
 /* Slots left MIGRATING/IMPORTING in the last views. */
 void obs_open_slots(struct run *r);
 /* The workload's verification reports lost writes through this. */

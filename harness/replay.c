@@ -14,8 +14,9 @@
 #include "runstate.h"
 
 /* Most specific first: the check a shrink keeps failing. */
-const char *const replay_checks[] = {"crashes",    "cycles", "lost_slots",  "lost_writes",
-                                     "open_slots", "heal",   "convergence", NULL};
+const char *const replay_checks[] = {
+    "crashes",          "cycles",          "lost_slots", "lost_writes", "open_slots",
+    "chained_replicas", "empty_primaries", "heal",       "convergence", NULL};
 
 void replay_on_signal(int sig)
 {

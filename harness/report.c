@@ -86,10 +86,10 @@ void report_summary(struct run *r, FILE *f, const struct check_result *res, int 
     for (int i = 0; i < r->steps_done; i++)
         fprintf(f, "  step %.3f s: %s%s%s\n", (double)r->steps[i].t_ms / 1000.0, r->steps[i].step,
                 r->steps[i].skipped[0] ? ": skipped: " : "", r->steps[i].skipped);
-    fprintf(f, "%-12s %-6s %s\n", "check", "status", "detail");
+    fprintf(f, "%-16s %-6s %s\n", "check", "status", "detail");
     for (int i = 0; i < n; i++) {
         int shown = 0, more = 0;
-        fprintf(f, "%-12s %-6s %s\n", res[i].name, res[i].status, res[i].detail);
+        fprintf(f, "%-16s %-6s %s\n", res[i].name, res[i].status, res[i].detail);
         for (int k = 0; k < r->n_obs; k++) {
             const struct obs *o = &r->obs[k];
             if (strcmp(o->check, res[i].name) != 0)
@@ -100,16 +100,16 @@ void report_summary(struct run *r, FILE *f, const struct check_result *res, int 
             }
             shown++;
             if (!strcmp(o->observer, "ledger"))
-                fprintf(f, "%-19s  %s\n", "", o->what);
+                fprintf(f, "%-23s  %s\n", "", o->what);
             else
-                fprintf(f, "%-19s  %s saw %s from %.3f s to %.3f s (%d samples)\n", "", o->observer,
+                fprintf(f, "%-23s  %s saw %s from %.3f s to %.3f s (%d samples)\n", "", o->observer,
                         o->what, (double)o->first_ms / 1000.0, (double)o->last_ms / 1000.0,
                         o->samples);
             if (!strcmp(o->check, "cycles") || !strcmp(o->check, "lost_slots"))
                 bus_context(r, f, o->observer, o->first_ms);
         }
         if (more)
-            fprintf(f, "%-19s  ... and %d more (report.json has them all)\n", "", more);
+            fprintf(f, "%-23s  ... and %d more (report.json has them all)\n", "", more);
     }
     if (r->scn->writers > 0) {
         const struct wl_result *w = &r->wl_res;

@@ -477,6 +477,8 @@ static int verify(struct run *r, char *err, size_t el)
     app_stop(r, "the run is over");
     stop_audit(r);
     obs_open_slots(r);
+    if (!r->scn->standalone)
+        obs_final_roles(r);
     obs_reap_nodes(r);
     teardown(r);
     obs_scan_logs(r);

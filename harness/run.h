@@ -12,7 +12,7 @@
  * shrink): the verdict and each check as the summary shows it. */
 #define RUN_MAX_CHECKS 12
 struct run_check {
-    char name[16];
+    char name[24];
     bool fail; /* status fail */
     bool seen; /* the check saw what it looks for (forbidden or expected) */
     char detail[256];

@@ -59,7 +59,7 @@ struct obs_fields {
 };
 
 struct obs {
-    char check[16];
+    char check[24];
     char observer[16];
     char what[256];
     int64_t first_ms, last_ms;

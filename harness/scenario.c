@@ -45,14 +45,16 @@ static const char *const sec_names[] = {
 static const char *const cluster_keys[] = {"server",       "masters", "replicas",
                                            "node_timeout", "mode",    NULL};
 static const char *const workload_keys[] = {"writers", NULL};
-static const char *const check_keys[] = {"cycles",      "lost_slots", "lost_writes",
-                                         "crashes",     "open_slots", "converge_within",
-                                         "heal_within", "crossslot",  NULL};
+static const char *const check_keys[] = {"cycles",          "lost_slots", "lost_writes",
+                                         "crashes",         "open_slots", "converge_within",
+                                         "heal_within",     "crossslot",  "chained_replicas",
+                                         "empty_primaries", NULL};
 /* The shim settings a scenario may change (the rest belong to the run). */
 static const char *const shim_keys[] = {"queue_maxlen", "on_overflow", "queues", "realtime",
                                         "timer_spin",   "busy_poll",   "seed",   NULL};
-static const char *const expect_keys[] = {"cycles",      "lost_slots", "lost_writes", "crashes",
-                                          "never_heals", "crossslot",  NULL};
+static const char *const expect_keys[] = {"cycles",           "lost_slots",      "lost_writes",
+                                          "crashes",          "never_heals",     "crossslot",
+                                          "chained_replicas", "empty_primaries", NULL};
 
 /* Directives rift sets itself on every node. */
 static const char *const reserved_conf[] = {
@@ -300,9 +302,9 @@ static int server_key(struct loader *L, const char *key, const char *v)
 static int check_key(struct loader *L, const char *key, const char *v)
 {
     struct scn_checks *c = &L->s->check;
-    enum scn_rule *rule[] = {&c->cycles,  &c->lost_slots, &c->lost_writes,
-                             &c->crashes, &c->open_slots, NULL,
-                             NULL,        &c->crossslot};
+    enum scn_rule *rule[] = {
+        &c->cycles, &c->lost_slots, &c->lost_writes, &c->crashes,          &c->open_slots,
+        NULL,       NULL,           &c->crossslot,   &c->chained_replicas, &c->empty_primaries};
     int k = section_key(L, check_keys, key);
     if (k < 0)
         return 0;
@@ -325,7 +327,8 @@ static int check_key(struct loader *L, const char *key, const char *v)
 static int expect_key(struct loader *L, const char *key, const char *v)
 {
     struct scn_expect *e = &L->s->expect;
-    bool *flag[] = {&e->cycles, &e->lost_slots, &e->lost_writes, &e->crashes, NULL, &e->crossslot};
+    bool *flag[] = {&e->cycles, &e->lost_slots, &e->lost_writes,      &e->crashes,
+                    NULL,       &e->crossslot,  &e->chained_replicas, &e->empty_primaries};
     int k = section_key(L, expect_keys, key);
     if (k < 0)
         return 0;
@@ -548,7 +551,8 @@ static int validate(struct loader *L)
     if (s->check.heal_within_ns && !s->n_probes)
         return ini_fail_at(&L->ini, L->sec_line[SEC_CHECK], "heal_within needs [clients] probes");
     if (s->has_expect && !(s->expect.cycles || s->expect.lost_slots || s->expect.lost_writes ||
-                           s->expect.crashes || s->expect.never_heals || s->expect.crossslot))
+                           s->expect.crashes || s->expect.never_heals || s->expect.crossslot ||
+                           s->expect.chained_replicas || s->expect.empty_primaries))
         return ini_fail_at(&L->ini, L->sec_line[SEC_EXPECT],
                            "[expect] names nothing: give at least one of cycles, lost_slots, "
                            "lost_writes, crashes, crossslot = present");

@@ -52,9 +52,10 @@ enum scn_rule { SCN_UNSET = 0, SCN_FORBID, SCN_ALLOW };
 
 struct scn_checks {
     enum scn_rule cycles, lost_slots, lost_writes, crashes, open_slots;
-    enum scn_rule crossslot;     /* unset: allow (the finding is reported either way) */
-    uint64_t converge_within_ns; /* 0: not checked */
-    uint64_t heal_within_ns;     /* 0: not checked */
+    enum scn_rule crossslot; /* unset: allow (the finding is reported either way) */
+    enum scn_rule chained_replicas, empty_primaries; /* in the last views */
+    uint64_t converge_within_ns;                     /* 0: not checked */
+    uint64_t heal_within_ns;                         /* 0: not checked */
 };
 
 #define SCN_MAX_PROBES 8
@@ -69,7 +70,7 @@ struct scn_probe {
 
 struct scn_expect {
     bool cycles, lost_slots, lost_writes, crashes; /* true: must be seen ("present") */
-    bool crossslot;
+    bool crossslot, chained_replicas, empty_primaries;
     unsigned never_heals; /* probes (bit per index) that must NOT heal */
 };
 

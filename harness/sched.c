@@ -396,10 +396,12 @@ static void put_fault(FILE *o, const struct pol_rule *r)
 static void put_expect(FILE *o, const struct sched *sc)
 {
     const struct scn_expect *e = &sc->expect;
-    const char *names[] = {"cycles", "lost_slots", "lost_writes", "crashes", "crossslot"};
-    const bool set[] = {e->cycles, e->lost_slots, e->lost_writes, e->crashes, e->crossslot};
+    const char *names[] = {"cycles",    "lost_slots",       "lost_writes",    "crashes",
+                           "crossslot", "chained_replicas", "empty_primaries"};
+    const bool set[] = {e->cycles,    e->lost_slots,       e->lost_writes,    e->crashes,
+                        e->crossslot, e->chained_replicas, e->empty_primaries};
     fprintf(o, "\n[expect]\n");
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 7; i++)
         if (set[i])
             fprintf(o, "%s = present\n", names[i]);
     if (e->never_heals) {

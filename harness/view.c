@@ -169,6 +169,30 @@ int view_cycle(const struct view *v, int *cycle, int max)
     return 0;
 }
 
+int view_chained(const struct view *v, int from, int chain[3])
+{
+    for (int x = from; x < v->n; x++) {
+        int p, pp;
+        if (!(v->nodes[x].flags & VIEW_F_REPLICA) || (p = view_find(v, v->nodes[x].primary)) < 0 ||
+            !(v->nodes[p].flags & VIEW_F_REPLICA))
+            continue;
+        pp = view_find(v, v->nodes[p].primary);
+        if (pp == x) /* two replicas of each other: a cycle, not a chain */
+            continue;
+        chain[0] = x, chain[1] = p, chain[2] = pp;
+        return x;
+    }
+    return -1;
+}
+
+int view_slots_of(const struct view *v, int node)
+{
+    int n = 0;
+    for (int s = 0; s < VIEW_SLOTS; s++)
+        n += v->owner[s] == node;
+    return n;
+}
+
 int view_lost_slots(const struct view *v, uint16_t (*ranges)[2], int max_ranges, int *n_ranges)
 {
     int lost = 0, nr = 0, run_start = -1;

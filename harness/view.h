@@ -57,6 +57,14 @@ int view_find(const struct view *v, const char *id);
  * max) and returns its length, 0 if none. */
 int view_cycle(const struct view *v, int *cycle, int max);
 
+/* A replica whose primary is itself a replica (of a third node: two
+ * replicas of each other are a cycle): the first one at index >= from,
+ * with chain = {replica, its primary, that one's primary (-1 unknown)};
+ * -1 when none. */
+int view_chained(const struct view *v, int from, int chain[3]);
+/* How many slots node (an index) owns in this view. */
+int view_slots_of(const struct view *v, int node);
+
 /* A slot is lost when no node this view holds as a healthy primary (master
  * flag, not FAIL) owns it. Writes [start, end] ranges; returns the number
  * of lost slots. */

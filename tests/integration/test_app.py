@@ -98,7 +98,7 @@ def test_crossslot_forbid_fails_the_run_and_expect_present_passes(ns):
     text = CLUSTER + "[check]\ncrossslot = forbid\n"
     r, _ = rift(["run", scenario(ns, "forbid.ini", text), "--", PY,
                  os.path.join(APPS, "mix.py")])
-    check(r.returncode == 1 and "crossslot    fail" in r.stdout, r.stdout + r.stderr)
+    check(r.returncode == 1 and "crossslot        fail" in r.stdout, r.stdout + r.stderr)
     text = CLUSTER + "[expect]\ncrossslot = present\n"
     r, _ = rift(["run", scenario(ns, "expect.ini", text), "--", PY,
                  os.path.join(APPS, "mix.py")])
@@ -143,11 +143,11 @@ def test_pytest_suite_with_dashdash_decides_the_exit_status(ns):
     argv = ["run", scn, "--", PY, "-m", "pytest", "-q", "-p", "no:cacheprovider",
             os.path.join(APPS, "test_suite_cluster.py")]
     r, s1 = rift(argv)
-    check(r.returncode == 0 and "app          pass" in r.stdout, r.stdout + r.stderr)
+    check(r.returncode == 0 and "app              pass" in r.stdout, r.stdout + r.stderr)
     env = dict(os.environ, RIFT_SUITE_FAIL="1")
     r, s2 = rift(argv, env=env)
     check(r.returncode == 1, "a failing suite: exit %d\n%s" % (r.returncode, r.stdout))
-    check("app          fail   exited with status 1" in r.stdout, r.stdout)
+    check("app              fail   exited with status 1" in r.stdout, r.stdout)
     check("1 failed, 2 passed" in r.stdout, "the suite's tail is not in the summary:\n" + r.stdout)
     print("  pytest inside rift: passing suite exit 0 (%.1f s), failing suite exit 1 (%.1f s)"
           % (s1, s2))

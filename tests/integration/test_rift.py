@@ -208,7 +208,7 @@ def test_kill_restart_by_step_is_not_a_crash(ns):
     r, secs = rift_run(path, os.path.join(ns.tmp, "report"))
     print("  kill, restart, pause, resume by steps: exit %d in %.1f s" % (r.returncode, secs))
     check(r.returncode == 0, "exit %d:\n%s\n%s" % (r.returncode, r.stdout, r.stderr[-3000:]))
-    check("crashes      pass   none" in r.stdout, r.stdout)
+    check("crashes          pass   none" in r.stdout, r.stdout)
     check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
 
 
