@@ -8,8 +8,9 @@
 #include "appscn.h"
 
 /* Probe drivers this version ships (harness/clients/). */
-static const char *const probe_names[] = {"rift",    "redis-py",   "redis-py-6",
-                                          "ioredis", "node-redis", NULL};
+static const char *const probe_names[] = {"rift",         "redis-py",     "redis-py-6",
+                                          "redis-py@sid", "ioredis",      "node-redis",
+                                          "iovalkey",     "valkey-glide", NULL};
 
 /* [clients]: probes = a, b; start = TIME; seeds = nodes; PROBE.OPTION = VALUE */
 int clients_key(struct ini *in, struct scenario *s, const char *key, const char *v,
@@ -47,7 +48,7 @@ int clients_key(struct ini *in, struct scenario *s, const char *key, const char 
             if (!probe_names[k])
                 return ini_fail(in,
                                 "probes: unknown probe '%s' (expected rift, redis-py, redis-py-6, "
-                                "ioredis or node-redis)",
+                                "redis-py@sid, ioredis, node-redis, iovalkey or valkey-glide)",
                                 t);
             if (s->n_probes == SCN_MAX_PROBES)
                 return ini_fail(in, "probes: at most %d", SCN_MAX_PROBES);

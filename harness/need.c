@@ -51,6 +51,8 @@ static const char *need_probe_target(const char *probe)
         return "make";
     if (!strcmp(probe, "redis-py"))
         return "make deps";
+    if (!strcmp(probe, "redis-py@sid"))
+        return "make server-sid";
     return "make clients";
 }
 
@@ -84,20 +86,24 @@ static bool probe_present(const char *probe, const char *self_dir, char *what, s
         snprintf(what, wl, "redis-py for probe redis-py (Debian's python3-redis)");
         return access(argv[0], X_OK) == 0 && runs_ok(argv, NULL);
     }
-    if (!strcmp(probe, "redis-py-6")) {
+    if (!strcmp(probe, "redis-py-6") || !strcmp(probe, "redis-py@sid")) {
         char env[800];
+        const char *suite = probe[8] == '@' ? "sid" : "trixie";
         char *const argv[] = {"/usr/bin/python3", "-c",
                               "import redis.cluster, sys; "
                               "sys.exit(0 if redis.__version__.startswith('6.') else 1)",
                               NULL};
-        snprintf(env, sizeof(env),
-                 "PYTHONPATH=%s/../build/trixie/root/usr/lib/python3/dist-packages", self_dir);
-        snprintf(what, wl,
-                 "redis-py 6.1 for probe redis-py-6 (trixie's python3-redis, build/trixie)");
+        snprintf(env, sizeof(env), "PYTHONPATH=%s/../build/%s/root/usr/lib/python3/dist-packages",
+                 self_dir, suite);
+        snprintf(what, wl, "redis-py 6 for probe %s (%s's python3-redis, build/%s)", probe, suite,
+                 suite);
         return access(argv[0], X_OK) == 0 && runs_ok(argv, env);
     }
-    if (!strcmp(probe, "ioredis") || !strcmp(probe, "node-redis")) {
-        const char *pkg = probe[0] == 'i' ? "ioredis" : "redis";
+    if (strcmp(probe, "ioredis") == 0 || strcmp(probe, "node-redis") == 0 ||
+        strcmp(probe, "iovalkey") == 0 || strcmp(probe, "valkey-glide") == 0) {
+        const char *pkg = !strcmp(probe, "node-redis")     ? "redis"
+                          : !strcmp(probe, "valkey-glide") ? "@valkey/valkey-glide"
+                                                           : probe;
         snprintf(path, sizeof(path), "%s/../harness/clients/node_modules/%s", self_dir, pkg);
         char *const argv[] = {"node", "-e", "require(process.argv[1])", path, NULL};
         if (!on_path("node")) {

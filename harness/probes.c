@@ -1,6 +1,8 @@
 /* probes: starting drivers, reading their lines, healing. */
 #include "probes.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,50 +11,78 @@
 #include <unistd.h>
 
 #include "proc.h"
+#include "registry.h"
+
+/* A library that cannot bind a source address, and whose connections the
+ * driver cannot reach either (GLIDE's are made in Rust): its process gets
+ * the probes' address through a cgroup (cgbind), like the application. */
+static int bind_by_cgroup(struct probe_rt *p, struct registry *reg, const char *run_id,
+                          const char *source, char *err, size_t el)
+{
+    char name[96], path[sizeof(p->cg.path)];
+    struct in_addr ia;
+    snprintf(name, sizeof(name), "%s%s-probe-%s", CGBIND_PREFIX, run_id, p->cfg->name);
+    if (inet_pton(AF_INET, source, &ia) != 1) {
+        snprintf(err, el, "bad source address %s", source);
+        return -1;
+    }
+    if (cgbind_path(name, path, sizeof(path), err, el) < 0)
+        return -1;
+    if (reg_add_cgroup(reg, path) < 0) {
+        snprintf(err, el, "cannot record its cgroup in the run's registry");
+        return -1;
+    }
+    return cgbind_create(&p->cg, name, ntohl(ia.s_addr), err, el);
+}
 
 pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, struct registry *reg,
-                  const char *self_dir, const char *seeds, const char *source, const char *ranges,
-                  const char *tmpdir)
+                  const struct probe_env *pe, char *err, size_t el)
 {
     char prog[600], opt[SCN_MAX_PROBE_OPTS][140], pypath[700];
     char *env_extra = NULL;
     char *argv[32 + 2 * SCN_MAX_PROBE_OPTS];
+    const char *self_dir = pe->self_dir, *source = pe->source;
     int a = 0;
     memset(p, 0, sizeof(*p));
+    p->cg.prog_fd = -1;
     p->cfg = cfg;
     p->heal_ms = -1;
-    snprintf(p->out_path, sizeof(p->out_path), "%s/probe-%s.jsonl", tmpdir, cfg->name);
-    snprintf(p->log_path, sizeof(p->log_path), "%s/probe-%s.log", tmpdir, cfg->name);
+    snprintf(p->out_path, sizeof(p->out_path), "%s/probe-%s.jsonl", pe->tmpdir, cfg->name);
+    snprintf(p->log_path, sizeof(p->log_path), "%s/probe-%s.log", pe->tmpdir, cfg->name);
     if (!strcmp(cfg->name, "rift")) {
         snprintf(prog, sizeof(prog), "%s/rift-probe", self_dir);
         argv[a++] = prog;
-    } else if (!strcmp(cfg->name, "ioredis") || !strcmp(cfg->name, "node-redis")) {
+    } else if (strncmp(cfg->name, "redis-py", 8) != 0) { /* the Node libraries */
         snprintf(prog, sizeof(prog), "%s/../harness/clients/node_probe.js", self_dir);
         argv[a++] = "node";
         argv[a++] = prog;
         argv[a++] = "--lib";
         argv[a++] = (char *)cfg->name;
+        if (!strcmp(cfg->name, "valkey-glide") &&
+            bind_by_cgroup(p, reg, pe->run_id, source, err, el) < 0)
+            return -1;
     } else {
-        /* redis-py: Debian's python3-redis; redis-py-6: trixie's, unpacked
-         * into build/trixie by harness/clients/fetch-suite.sh */
+        /* redis-py: Debian's python3-redis; redis-py-6: trixie's, redis-py@sid:
+         * sid's, unpacked into build/SUITE by harness/clients/fetch-suite.sh */
         snprintf(prog, sizeof(prog), "%s/../harness/clients/redis_py_probe.py", self_dir);
         argv[a++] = "/usr/bin/python3";
         argv[a++] = prog;
-        if (!strcmp(cfg->name, "redis-py-6")) {
+        if (strcmp(cfg->name, "redis-py") != 0) {
             snprintf(pypath, sizeof(pypath),
-                     "PYTHONPATH=%s/../build/trixie/root/usr/lib/python3/dist-packages", self_dir);
+                     "PYTHONPATH=%s/../build/%s/root/usr/lib/python3/dist-packages", self_dir,
+                     strcmp(cfg->name, "redis-py-6") ? "sid" : "trixie");
             env_extra = pypath;
         }
     }
     argv[a++] = "--seeds";
-    argv[a++] = (char *)seeds;
+    argv[a++] = (char *)pe->seeds;
     argv[a++] = "--source";
     argv[a++] = (char *)source;
     argv[a++] = "--duration";
     argv[a++] = "600";
-    if (ranges[0]) {
+    if (pe->ranges[0]) {
         argv[a++] = "--ranges";
-        argv[a++] = (char *)ranges;
+        argv[a++] = (char *)pe->ranges;
     }
     for (int i = 0; i < cfg->n_opts; i++) {
         snprintf(opt[i], sizeof(opt[i]), "%s=%s", cfg->opts[i][0], cfg->opts[i][1]);
@@ -63,9 +93,15 @@ pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, struct regist
     /* stdout to the jsonl file, stderr to the log: a shell-free redirect. */
     char role[48];
     snprintf(role, sizeof(role), "probe:%s", cfg->name);
-    const struct proc_opts po = {
-        .out = p->out_path, .err = p->log_path, .env = env_extra, .reg = reg, .role = role};
+    const struct proc_opts po = {.out = p->out_path,
+                                 .err = p->log_path,
+                                 .env = env_extra,
+                                 .cgroup = p->cg.path[0] ? p->cg.path : NULL,
+                                 .reg = reg,
+                                 .role = role};
     pid_t pid = proc_start(argv, &po);
+    if (pid < 0)
+        snprintf(err, el, "%s", strerror(errno));
     p->pid = pid;
     return pid;
 }
@@ -295,6 +331,8 @@ void probe_stop(struct probe_rt *p)
         proc_stop(p->pid, 3000);
         p->pid = 0;
     }
+    if (p->cfg && (p->cg.path[0] || p->cg.prog_fd >= 0))
+        cgbind_remove(&p->cg, 2000); /* and what the library left running */
     if (p->in) {
         fclose(p->in);
         p->in = NULL;

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "cgbind.h"
 #include <sys/types.h>
 
 #include "proc.h"
@@ -38,14 +40,21 @@ struct probe_rt {
     int n_kinds;
     char last_error[200];
     bool healed;
-    int64_t heal_ms; /* from convergence, -1 never */
+    int64_t heal_ms;  /* from convergence, -1 never */
+    struct cgbind cg; /* a library that binds nothing itself (GLIDE): its address */
 };
 
 /* argv for a probe; the driver files are found relative to self_dir. */
 /* ranges: "LO-HI,..." the scenario migrates; the probe adds keys there. */
+/* Where a probe runs: the rift binary's folder (the drivers are found from
+ * it), the seeds, the probes' source address, the slot ranges the
+ * scenario migrates (the probe adds keys there), the run's temp dir and
+ * id (for a cgroup of its own). */
+struct probe_env {
+    const char *self_dir, *seeds, *source, *ranges, *tmpdir, *run_id;
+};
 pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, struct registry *reg,
-                  const char *self_dir, const char *seeds, const char *source, const char *ranges,
-                  const char *tmpdir);
+                  const struct probe_env *pe, char *err, size_t el);
 /* A probe that exited on its own, or never said who it is within
  * PROBE_START_MS, is rift's trouble, not a finding: -1 with err. */
 #define PROBE_START_MS 20000

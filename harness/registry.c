@@ -115,18 +115,26 @@ int reg_add_cgroup(struct registry *r, const char *path)
     return append_line(r->dir, "cgroup", line);
 }
 
-/* The run's cgroup (rift-RUNID-app under the cgroup v2 root), emptied and
- * removed: 1 if there was one. */
+/* The run's cgroups (rift-RUNID-app and -probe-NAME under the cgroup v2
+ * root), emptied and removed: how many there were. */
 static int cleanup_cgroup(const struct registry *r)
 {
-    char path[400], root[256], want[300];
-    if (read_line(r->dir, "cgroup", path, sizeof(path)) < 0 || cgbind_root(root, sizeof(root)) < 0)
+    char file[512], path[400], root[256], want[300];
+    int n = 0;
+    FILE *f;
+    snprintf(file, sizeof(file), "%s/cgroup", r->dir);
+    if (cgbind_root(root, sizeof(root)) < 0 || !(f = fopen(file, "r")))
         return 0;
     snprintf(want, sizeof(want), "%s/%s", root, CGBIND_PREFIX);
-    if (strncmp(path, want, strlen(want)) != 0 || strchr(path + strlen(want), '/') ||
-        access(path, F_OK) != 0)
-        return 0;
-    return cgbind_remove_path(path, 2000) == 0;
+    while (fgets(path, sizeof(path), f)) {
+        path[strcspn(path, "\n")] = '\0';
+        if (strncmp(path, want, strlen(want)) != 0 || strchr(path + strlen(want), '/') ||
+            access(path, F_OK) != 0)
+            continue;
+        n += cgbind_remove_path(path, 2000) == 0;
+    }
+    fclose(f);
+    return n;
 }
 
 void reg_remove(struct registry *r)
@@ -299,8 +307,10 @@ int reg_cleanup_all(void)
             continue;
         }
         killed = stop_registered(&r);
-        if (cleanup_cgroup(&r))
-            printf("rift cleanup: run %s: removed its application's cgroup\n", e->d_name);
+        int cgroups = cleanup_cgroup(&r);
+        if (cgroups)
+            printf("rift cleanup: run %s: removed its application's and probes' cgroups (%d)\n",
+                   e->d_name, cgroups);
         if (read_line(r.dir, "netns", netns, sizeof(netns)) == 0 && !strncmp(netns, "rift-", 5) &&
             !strchr(netns, '/')) {
             char path[512];

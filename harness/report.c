@@ -138,7 +138,7 @@ void report_summary(struct run *r, FILE *f, const struct check_result *res, int 
     if (r->scn->n_probes) {
         const char *base = strrchr(r->scn->file, '/');
         base = base ? base + 1 : r->scn->file;
-        fprintf(f, "%-10s %-10s %-28s %-7s %8s  %s\n", "client", "version", "scenario", "healed",
+        fprintf(f, "%-12s %-10s %-28s %-7s %8s  %s\n", "client", "version", "scenario", "healed",
                 "heal_ms", "last error");
         for (int i = 0; i < r->scn->n_probes; i++) {
             const struct probe_rt *p = &r->probes[i];
@@ -146,7 +146,7 @@ void report_summary(struct run *r, FILE *f, const struct check_result *res, int 
             if (!p->cfg)
                 continue; /* never started: the run failed before */
             snprintf(ms, sizeof(ms), p->healed ? "%" PRId64 : "-", p->heal_ms);
-            fprintf(f, "%-10s %-10s %-28s %-7s %8s  %s\n", p->cfg->name,
+            fprintf(f, "%-12s %-10s %-28s %-7s %8s  %s\n", p->cfg->name,
                     p->version[0] ? p->version : "?", base, p->healed ? "yes" : "never", ms,
                     p->last_error[0] ? p->last_error : "-");
         }

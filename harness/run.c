@@ -61,10 +61,16 @@ static int start_probes(struct run *r, char *err, size_t el)
                                      roff ? "," : "", s->steps[i].slot_lo, s->steps[i].slot_hi);
     pkt_addr(SCN_CLIENTS_IP, src, sizeof(src));
     r->probes_started = true; /* teardown stops those that did start */
+    const struct probe_env pe = {.self_dir = r->o->self_dir,
+                                 .seeds = seeds,
+                                 .source = src,
+                                 .ranges = ranges,
+                                 .tmpdir = r->tmp,
+                                 .run_id = r->id};
     for (int i = 0; i < s->n_probes; i++) {
-        if (probe_start(&r->probes[i], &s->probes[i], &r->reg, r->o->self_dir, seeds, src, ranges,
-                        r->tmp) < 0) {
-            snprintf(err, el, "cannot start probe %s: %s", s->probes[i].name, strerror(errno));
+        char why[300];
+        if (probe_start(&r->probes[i], &s->probes[i], &r->reg, &pe, why, sizeof(why)) < 0) {
+            snprintf(err, el, "cannot start probe %s: %s", s->probes[i].name, why);
             return -1;
         }
         r->probes[i].started_ms = run_ms(r);

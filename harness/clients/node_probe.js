@@ -1,5 +1,6 @@
-// rift probe for Node.js cluster clients: ioredis or node-redis (npm).
-//   node node_probe.js --lib ioredis|node-redis --seeds HOST:PORT[,...] --source IP
+// rift probe for Node.js cluster clients: ioredis, node-redis, iovalkey or
+// valkey-glide (npm).
+//   node node_probe.js --lib ioredis|node-redis|iovalkey|valkey-glide --seeds HOST:PORT[,...] --source IP
 //                      --duration S [--interval-ms N] [--keys N] [--option KEY=VALUE ...]
 // Same output as the other probes: a header line with the library, its
 // version and its settings, then one JSON line per operation:
@@ -27,12 +28,14 @@ for (let i = 0; i < args.length; i++) {
   i++;
 }
 if (!opt.lib || !opt.seeds || !opt.source || !opt.duration) {
-  process.stderr.write('usage: node_probe.js --lib ioredis|node-redis --seeds H:P --source IP --duration S\n');
+  process.stderr.write('usage: node_probe.js --lib ioredis|node-redis|iovalkey|valkey-glide --seeds H:P --source IP --duration S\n');
   process.exit(2);
 }
 
-// Neither library takes a source address for cluster connections: bind
-// every TCP connection they open to the probe's address.
+// None of the JavaScript libraries takes a source address for cluster
+// connections: bind every TCP connection they open to the probe's address.
+// (valkey-glide connects from Rust, past this: rift runs it in a cgroup that
+// binds its connections instead.)
 for (const name of ['connect', 'createConnection']) {
   const real = net[name];
   net[name] = function (...a) {
@@ -88,14 +91,28 @@ const withTimeout = (p, ms) => Promise.race([p, new Promise((_, rej) =>
 
 async function makeClient() {
   const nodes = opt.seeds.map((s) => { const i = s.lastIndexOf(':'); return { host: s.slice(0, i), port: +s.slice(i + 1) }; });
-  if (opt.lib === 'ioredis') {
-    const Redis = require('ioredis');
-    // ioredis' own defaults, written out so that the report records them.
+  if (opt.lib === 'ioredis' || opt.lib === 'iovalkey') { /* iovalkey: Valkey's fork of ioredis 5 */
+    const Redis = require(opt.lib);
+    // The settings rift runs it with, written out so that the report records
+    // them: the library's defaults, except slotsRefreshInterval (off by
+    // default since ioredis 5), which rift sets to 5 s.
     const settings = Object.assign({ slotsRefreshTimeout: 1000, slotsRefreshInterval: 5000,
       enableOfflineQueue: true, maxRedirections: 16, redisOptions: { connectTimeout: 1000 } }, opt.options);
-    out({ probe: 'ioredis', version: require('ioredis/package.json').version, options: settings });
+    out({ probe: opt.lib, version: require(`${opt.lib}/package.json`).version, options: settings });
     const c = new Redis.Cluster(nodes, settings);
     c.on('error', () => {});
+    return { set: (k, v) => c.set(k, v), get: (k) => c.get(k) };
+  }
+  if (opt.lib === 'valkey-glide') {
+    const { GlideClusterClient } = require('@valkey/valkey-glide');
+    const path = require('path');
+    const version = require(path.join(path.dirname(require.resolve('@valkey/valkey-glide')), '..',
+      'package.json')).version;
+    // GLIDE's defaults (periodic topology checks every 60 s, a refresh on
+    // MOVED), with a request timeout as long as the other probes'.
+    const settings = Object.assign({ requestTimeout: 1000, periodicChecks: 'enabledDefaultConfigs' }, opt.options);
+    out({ probe: 'valkey-glide', version, options: settings });
+    const c = await withTimeout(GlideClusterClient.createClient(Object.assign({ addresses: nodes }, settings)), 5000);
     return { set: (k, v) => c.set(k, v), get: (k) => c.get(k) };
   }
   const { createCluster } = require('redis');
@@ -111,7 +128,7 @@ async function makeClient() {
 }
 
 async function main() {
-  const tag = opt.lib === 'ioredis' ? 'io' : 'nr';
+  const tag = { ioredis: 'io', 'node-redis': 'nr', iovalkey: 'iv', 'valkey-glide': 'gl' }[opt.lib];
   const keys = spreadKeys(opt.keys, tag).concat(rangeKeys(opt.ranges, tag));
   const end = monoMs() + opt.duration * 1000;
   let client = null, i = 0;
