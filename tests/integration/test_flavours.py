@@ -69,3 +69,20 @@ def test_missing_and_misspelt_flavours_are_errors(ns):
     r = subprocess.run([RIFT, "run", scn, "--server", "keydb@sid"], capture_output=True,
                        text=True, timeout=30)
     check(r.returncode == 2 and "NAME@SUITE" in r.stderr, r.stderr)
+
+
+def test_sibling_replica_chain_on_redis_8_0_6_and_not_on_7_0_15(ns):
+    r, rep, s1 = run("sibling-replica-chain.ini", "redis@sid", os.path.join(ns.tmp, "806"))
+    c = [c for c in rep["checks"] if c["name"] == "chained_replicas"][0]
+    check(r.returncode == 0 and c["status"] == "pass", r.stdout + r.stderr[-2000:])
+    whats = {o["what"] for o in c["observations"]}
+    check(whats == {"m1r2 is a replica of m1, which is a replica of m1r1"}, str(whats))
+    observers = sorted(o["observer"] for o in c["observations"])
+    check(len(observers) == 9, "seen by %s, not by all 9 nodes" % observers)
+    r, rep, s2 = run("sibling-replica-chain.ini", "redis", os.path.join(ns.tmp, "7015"))
+    c = [c for c in rep["checks"] if c["name"] == "chained_replicas"][0]
+    check(r.returncode == 1 and c["observations"] == [], "7.0.15: %s" % c)
+    conv = [c for c in rep["checks"] if c["name"] == "convergence"][0]
+    check(conv["status"] == "pass", str(conv))
+    print("  redis 8.0.6: m1r2 -> m1 -> m1r1 in all 9 last views (%.1f s); redis 7.0.15 heals "
+          "(%.1f s)" % (s1, s2))

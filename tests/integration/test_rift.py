@@ -242,13 +242,18 @@ def test_client_heal_matrix_same_verdict_3_of_3(ns):
         check(clients["redis-py-6"]["version"] == "6.1.0", clients["redis-py-6"])
         check(clients["ioredis"]["version"] == "6.0.0", clients["ioredis"])
         check(clients["node-redis"]["version"] == "6.3.1", clients["node-redis"])
+        check(clients["redis-py@sid"]["version"] == "6.4.0", clients["redis-py@sid"])
+        check(clients["iovalkey"]["version"] == "0.4.0", clients["iovalkey"])
+        check(clients["valkey-glide"]["version"] == "2.5.2", clients["valkey-glide"])
         verdicts.append(tuple(clients[n]["healed"] for n in
-                              ("rift", "redis-py", "redis-py-6", "ioredis", "node-redis")))
+                              ("rift", "redis-py", "redis-py-6", "ioredis", "node-redis",
+                               "redis-py@sid", "iovalkey", "valkey-glide")))
         check("SlotNotCoveredError" in clients["redis-py"]["last_error"], clients["redis-py"])
         check(clients["rift"]["heal_ms"] is not None and clients["rift"]["heal_ms"] < 5000,
               clients["rift"])
-    check(verdicts == [(True, False, False, True, False)] * 3,
-          "healed per run (rift, redis-py, redis-py-6, ioredis, node-redis): %s" % verdicts)
+    check(verdicts == [(True, False, False, True, False, False, True, True)] * 3,
+          "healed per run (rift, redis-py, redis-py-6, ioredis, node-redis, redis-py@sid, "
+          "iovalkey, valkey-glide): %s" % verdicts)
     check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
 
 
