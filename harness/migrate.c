@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -143,13 +144,93 @@ static bool move_slot(struct migration *m, redisContext **src, redisContext **ds
     return true;
 }
 
+/* The field name of a GETSLOTMIGRATIONS entry (a map, or a flat array in
+ * RESP2), or NULL. */
+static const char *entry_field(const redisReply *e, const char *name)
+{
+    for (size_t i = 0; e->type == REDIS_REPLY_ARRAY && i + 1 < e->elements; i += 2)
+        if (e->element[i]->type == REDIS_REPLY_STRING && !strcmp(e->element[i]->str, name) &&
+            (e->element[i + 1]->type == REDIS_REPLY_STRING ||
+             e->element[i + 1]->type == REDIS_REPLY_STATUS))
+            return e->element[i + 1]->str;
+    return NULL;
+}
+
+/* The state of this range's export in CLUSTER GETSLOTMIGRATIONS, "" when
+ * it is not listed (yet); message gets its message. */
+static void export_state(struct migration *m, redisContext *c, char *state, size_t sl,
+                         char *message, size_t ml)
+{
+    char range[32];
+    redisReply *r = redisCommand(c, "CLUSTER GETSLOTMIGRATIONS");
+    state[0] = '\0';
+    snprintf(range, sizeof(range), "%d-%d", m->lo, m->hi);
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const char *op = entry_field(r->element[i], "operation");
+        const char *ranges = entry_field(r->element[i], "slot_ranges");
+        const char *st = entry_field(r->element[i], "state");
+        const char *msg = entry_field(r->element[i], "message");
+        if (op && st && ranges && !strcasecmp(op, "EXPORT") && !strcmp(ranges, range)) {
+            snprintf(state, sl, "%s", st);
+            snprintf(message, ml, "%s", msg ? msg : "");
+        }
+    }
+    if (r)
+        freeReplyObject(r);
+}
+
+/* CLUSTER MIGRATESLOTS on the source, then its progress until it ends. */
+static void run_atomic(struct migration *m, redisContext **src)
+{
+    char lo[16], hi[16], state[32] = "", message[200] = "";
+    const char *argv[] = {"CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", lo, hi, "NODE", m->dst_id};
+    snprintf(lo, sizeof(lo), "%d", m->lo);
+    snprintf(hi, sizeof(hi), "%d", m->hi);
+    for (int s = m->lo; s <= m->hi; s++) { /* what there is to move */
+        const char *count[] = {"CLUSTER", "COUNTKEYSINSLOT", lo};
+        char slot[16];
+        snprintf(slot, sizeof(slot), "%d", s);
+        count[2] = slot;
+        if (!*src && !(*src = connect_to(m->src_addr, m->source)))
+            break;
+        redisReply *r = redisCommandArgv(*src, 3, count, NULL);
+        if (r && r->type == REDIS_REPLY_INTEGER)
+            m->keys_moved += r->integer;
+        if (r)
+            freeReplyObject(r);
+    }
+    if (!must(m, src, m->src_addr, "CLUSTER MIGRATESLOTS", 7, argv))
+        return;
+    for (int t = 0; !m->abort && t < 600; t++) { /* 60 s */
+        if (!*src && !(*src = connect_to(m->src_addr, m->source))) {
+            m->retries++;
+        } else {
+            export_state(m, *src, state, sizeof(state), message, sizeof(message));
+            if (!strcmp(state, "success")) {
+                m->slots_moved = m->hi - m->lo + 1;
+                m->error[0] = '\0';
+                return;
+            }
+            if (!strcmp(state, "failed") || !strcmp(state, "cancelled")) {
+                snprintf(m->error, sizeof(m->error), "atomic migration %s: %s", state, message);
+                return;
+            }
+        }
+        sleep_ms(100);
+    }
+    snprintf(m->error, sizeof(m->error), "atomic migration still %s after 60 s",
+             state[0] ? state : "unlisted");
+}
+
 static void *run(void *arg)
 {
     struct migration *m = arg;
     redisContext *src = NULL, *dst = NULL;
     uint64_t t0 = clk_now_ms();
     m->error[0] = '\0';
-    for (int s = m->lo; s <= m->hi && !m->abort; s++) {
+    if (m->atomic)
+        run_atomic(m, &src);
+    for (int s = m->lo; s <= m->hi && !m->abort && !m->atomic; s++) {
         if (!move_slot(m, &src, &dst, s))
             break;
         m->slots_moved++;

@@ -1,8 +1,10 @@
 /* migrate: move a range of slots with their keys from one primary to
  * another, the way redis-cli does: SETSLOT IMPORTING on the target,
  * MIGRATING on the source, MIGRATE of every key in batches, then SETSLOT
- * NODE on the target, the source and every other primary. Runs in a thread
- * of its own so that sampling and the workload go on meanwhile. */
+ * NODE on the target, the source and every other primary; or, atomic,
+ * with Valkey 9's CLUSTER MIGRATESLOTS on the source, followed with CLUSTER
+ * GETSLOTMIGRATIONS until it ends. Runs in a thread of its own so that
+ * sampling and the workload go on meanwhile. */
 #ifndef RIFT_MIGRATE_H
 #define RIFT_MIGRATE_H
 
@@ -14,6 +16,7 @@
 
 struct migration {
     int lo, hi;
+    bool atomic;
     char source[32];                 /* admin connections bind here */
     char src_addr[32], dst_addr[32]; /* ip:port */
     char src_id[41], dst_id[41];

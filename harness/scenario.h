@@ -45,6 +45,7 @@ struct scn_step {
     bool on;              /* FAULT */
     char mode[16];        /* FAILOVER: "", "force" or "takeover" */
     int slot_lo, slot_hi; /* MIGRATE */
+    bool atomic;          /* MIGRATE: CLUSTER MIGRATESLOTS (Valkey >= 9.0) */
     int src, dst;         /* MIGRATE: node indexes (primaries) */
 };
 

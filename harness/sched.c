@@ -250,11 +250,11 @@ void sched_step_text(const struct sched *sc, const struct scn_step *st, char *ou
         return;
     case STEP_MIGRATE:
         if (st->slot_lo == st->slot_hi)
-            snprintf(out, len, "migrate %d %s %s", st->slot_lo, sc->names[st->src],
-                     sc->names[st->dst]);
+            snprintf(out, len, "migrate %d %s %s%s", st->slot_lo, sc->names[st->src],
+                     sc->names[st->dst], st->atomic ? " atomic" : "");
         else
-            snprintf(out, len, "migrate %d-%d %s %s", st->slot_lo, st->slot_hi, sc->names[st->src],
-                     sc->names[st->dst]);
+            snprintf(out, len, "migrate %d-%d %s %s%s", st->slot_lo, st->slot_hi,
+                     sc->names[st->src], sc->names[st->dst], st->atomic ? " atomic" : "");
         return;
     case STEP_WAIT_CONVERGED:
         snprintf(out, len, "wait converged");

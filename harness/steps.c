@@ -146,10 +146,25 @@ static int step_migrate(struct run *r, const struct scn_step *st, char *err, siz
         snprintf(err, el, "at most 8 migrations per run");
         return -1;
     }
+    if (st->atomic) { /* the server must have it: a scenario it cannot run is rift's error */
+        redisReply *rep = node_cmd(r, st->src, "COMMAND INFO cluster|migrateslots");
+        bool has = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 &&
+                   rep->element[0]->type == REDIS_REPLY_ARRAY;
+        if (rep)
+            freeReplyObject(rep);
+        if (!has) {
+            snprintf(err, el,
+                     "migrate ... atomic: %s %s has no CLUSTER MIGRATESLOTS (atomic slot "
+                     "migration is Valkey 9.0 or later)",
+                     r->server_name, r->server_version);
+            return -1;
+        }
+    }
     m = &r->mig[r->n_mig];
     memset(m, 0, sizeof(*m));
     m->lo = st->slot_lo;
     m->hi = st->slot_hi;
+    m->atomic = st->atomic;
     pkt_addr(SCN_ADMIN_IP, m->source, sizeof(m->source));
     run_node_addr(st->src, m->src_addr, sizeof(m->src_addr));
     run_node_addr(st->dst, m->dst_addr, sizeof(m->dst_addr));
@@ -234,8 +249,8 @@ int step_run(struct run *r, const struct scn_step *st, char *err, size_t el)
     case STEP_MIGRATE:
         if (step_migrate(r, st, err, el) < 0)
             return -1;
-        snprintf(line, sizeof(line), "migrate %d-%d %s %s (started)", st->slot_lo, st->slot_hi,
-                 s->names[st->src], s->names[st->dst]);
+        snprintf(line, sizeof(line), "migrate %d-%d %s %s%s (started)", st->slot_lo, st->slot_hi,
+                 s->names[st->src], s->names[st->dst], st->atomic ? " atomic" : "");
         break;
     default:
         snprintf(err, el, "unknown step");

@@ -64,7 +64,7 @@ static int parse_step(struct tl *L, struct scn_step *st, char *text)
     } steps[] = {
         {"fault", STEP_FAULT, 3, 3, "fault NAME on|off"},
         {"failover", STEP_FAILOVER, 2, 3, "failover NODE [force|takeover]"},
-        {"migrate", STEP_MIGRATE, 4, 4, "migrate LO[-HI] SRC DST"},
+        {"migrate", STEP_MIGRATE, 4, 5, "migrate LO[-HI] SRC DST [atomic]"},
         {"kill", STEP_KILL, 2, 2, "kill NODE"},
         {"pause", STEP_PAUSE, 2, 2, "pause NODE"},
         {"resume", STEP_RESUME, 2, 2, "resume NODE"},
@@ -145,6 +145,10 @@ static int parse_step(struct tl *L, struct scn_step *st, char *text)
         if (st->src == st->dst)
             return ini_fail_at(L->ini, st->line, "migrate: source and destination are both %s",
                                w[2]);
+        if (n == 5 && strcmp(w[4], "atomic") != 0)
+            return ini_fail_at(L->ini, st->line, "migrate: expected atomic after DST, got '%s'",
+                               w[4]);
+        st->atomic = n == 5;
         return 0;
     case STEP_WAIT_CONVERGED:
         if (strcmp(w[1], "converged") != 0)

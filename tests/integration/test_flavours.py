@@ -86,3 +86,18 @@ def test_sibling_replica_chain_on_redis_8_0_6_and_not_on_7_0_15(ns):
     check(conv["status"] == "pass", str(conv))
     print("  redis 8.0.6: m1r2 -> m1 -> m1r1 in all 9 last views (%.1f s); redis 7.0.15 heals "
           "(%.1f s)" % (s1, s2))
+
+
+def test_atomic_migration_on_valkey_9_and_an_error_on_8_1(ns):
+    r, rep, secs = run("migrate-atomic.ini", "valkey@sid", os.path.join(ns.tmp, "atomic"))
+    check(r.returncode == 0, r.stdout + r.stderr[-2000:])
+    m = rep["migrations"][0]
+    check(m["slots"] == "0-99" and m["moved"] == 100 and m["keys"] >= 1000, str(m))
+    check(rep["workload"]["lost_writes"] == 0, str(rep["workload"]))
+    check(any(s["step"].endswith("atomic (started)") for s in rep["steps"]), str(rep["steps"]))
+    r2 = subprocess.run([RIFT, "run", os.path.join(SCN, "migrate-atomic.ini"), "--server",
+                         "valkey"], capture_output=True, text=True, timeout=120)
+    check(r2.returncode == 2 and "has no CLUSTER MIGRATESLOTS" in r2.stderr, r2.stderr[-1000:])
+    print("  valkey 9.1.2: 100 slots, %d keys moved atomically in %d ms, %d INCRs acknowledged "
+          "(%.1f s); valkey 8.1.1: exit 2" % (m["keys"], m["ms"], rep["workload"]["acknowledged"],
+                                              secs))
