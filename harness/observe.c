@@ -205,10 +205,9 @@ void obs_scan_logs(struct run *r)
                     line[strcspn(line, "\n")] = '\0';
                     snprintf(what, sizeof(what), "%s", line);
                     /* the failed assertion itself is on the next line: "==> file:line 'expr'" */
-                    if (k == 0 && fgets(next, sizeof(next), f) && (expr = strstr(next, "==> "))) {
-                        next[strcspn(next, "\n")] = '\0';
-                        snprintf(what, sizeof(what), "ASSERTION FAILED: %.900s", expr + 4);
-                    }
+                    if (k == 0 && fgets(next, sizeof(next), f) && (expr = strstr(next, "==> ")))
+                        snprintf(what, sizeof(what), "ASSERTION FAILED: %.*s",
+                                 (int)strcspn(expr + 4, "\n"), expr + 4);
                     obs_record(r, "crashes", r->scn->names[i], what);
                     break;
                 }
