@@ -196,7 +196,8 @@ def test_sigkill_with_app_running_then_cleanup_leaves_nothing(ns):
     p.kill()
     p.wait()
     r = subprocess.run([RIFT, "cleanup"], capture_output=True, text=True)
-    check(r.returncode == 0 and "removed its application's cgroup" in r.stdout, r.stdout)
+    check(r.returncode == 0 and "removed its application's and probes' cgroups (1)" in r.stdout,
+          r.stdout)
     time.sleep(0.2)
     alive = [x for x in procs if os.path.exists("/proc/%d" % x) and
              "zombie" not in open("/proc/%d/status" % x).read().lower()]

@@ -167,8 +167,9 @@ def test_missing_probe_library_and_server_are_errors_naming_the_target(ns):
     check(r.returncode == 2, "exit %d" % r.returncode)
     lines = r.stderr.strip().splitlines()
     check(len(lines) == 1 and lines[0].startswith("rift: missing: "), r.stderr)
-    for want in ("server valkey", "run `make servers`", "npm package ioredis for probe ioredis",
-                 "redis-py 6.1 for probe redis-py-6", "run `make clients`"):
+    for want in ("server valkey", "run `make server-trixie` (or `make servers`)",
+                 "npm package ioredis for probe ioredis", "redis-py 6 for probe redis-py-6",
+                 "run `make clients`"):
         check(want in lines[0], "%r not in %r" % (want, lines[0]))
     check("rift-probe" not in lines[0], "rift-probe is there: " + lines[0])
     check("never healed" not in r.stdout + r.stderr, r.stdout)

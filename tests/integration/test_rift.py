@@ -81,7 +81,7 @@ def test_baseline_passes_every_check(ns):
     check(all(c["heal_ms"] <= 5000 for c in rep["clients"]), "clients %s" % rep["clients"])
     check(names["cycles"]["observations"] == [], "a cycle in the baseline")
     junit = open(os.path.join(report, "junit.xml")).read()
-    check(junit.count("<testcase") == 7 and 'failures="0"' in junit, junit)
+    check(junit.count("<testcase") == 9 and 'failures="0"' in junit, junit)
     for f in ("summary.txt", "views.jsonl", "m1.log", "m1r1.log", "shim.log"):
         check(os.path.exists(os.path.join(report, f)), "report lacks " + f)
     views = open(os.path.join(report, "views.jsonl")).read().splitlines()
