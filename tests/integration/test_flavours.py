@@ -47,6 +47,7 @@ def test_slot_stats_crash_on_valkey_1912_and_not_on_8_1_1(ns):
     check(r.returncode == 0 and c["status"] == "pass", r.stdout + r.stderr[-2000:])
     check("exited (signal" in what and "cluster_slot_stats.c" in what and
           "network_bytes_out" in what, what)
+    assertion = [w for w in what.split(" | ") if "cluster_slot_stats.c" in w][0]
     crash_ms = min(o["first_ms"] for o in c["observations"])
     failover_ms = [s["t_ms"] for s in rep["steps"] if s["step"].startswith("failover")][0]
     check(failover_ms <= crash_ms < failover_ms + 5000, "crash at %d ms, failover at %d ms" %
@@ -55,7 +56,6 @@ def test_slot_stats_crash_on_valkey_1912_and_not_on_8_1_1(ns):
     c, what = crashes(rep)
     check(r.returncode == 1 and c["status"] == "fail" and c["observations"] == [],
           "valkey 8.1.1: exit %d, %s" % (r.returncode, what))
-    assertion = [w for w in what.split(" | ") if "cluster_slot_stats.c" in w][0]
     print("  valkey-1912: exit at %.3f s (failover at %.3f s), %s; %.1f s. valkey 8.1.1: no crash, "
           "%.1f s" % (crash_ms / 1000, failover_ms / 1000, assertion[:110], s1, s2))
 
