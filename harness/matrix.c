@@ -159,7 +159,7 @@ static void print_table(FILE *f, const char *scenario, struct column *cols, int 
             "rift matrix %s: %d run%s per server; cells: seen in k of N runs (median time "
             "seen), checks passed\n",
             scenario, runs, runs == 1 ? "" : "s");
-    fprintf(f, "%-12s", "check");
+    fprintf(f, "%-16s", "check");
     for (int i = 0; i < n; i++) {
         char head[64];
         snprintf(head, sizeof(head), "%s %s", cols[i].server, cols[i].version);
@@ -167,7 +167,7 @@ static void print_table(FILE *f, const char *scenario, struct column *cols, int 
     }
     fputc('\n', f);
     for (int k = 0; k < n_checks; k++) {
-        fprintf(f, "%-12s", check_names[k]);
+        fprintf(f, "%-16s", check_names[k]);
         for (int i = 0; i < n; i++) {
             struct cell *c = &cols[i].cells[k];
             char txt[64];
@@ -180,7 +180,7 @@ static void print_table(FILE *f, const char *scenario, struct column *cols, int 
         }
         fputc('\n', f);
     }
-    fprintf(f, "%-12s", "verdict");
+    fprintf(f, "%-16s", "verdict");
     for (int i = 0; i < n; i++) {
         char txt[64];
         snprintf(txt, sizeof(txt), "pass %d/%d%s", cols[i].passes, cols[i].runs,
@@ -188,9 +188,10 @@ static void print_table(FILE *f, const char *scenario, struct column *cols, int 
         fprintf(f, " %-26s", txt);
     }
     fputc('\n', f);
-    for (int i = 0; i < n; i++)
+    for (int i = 0, shown = 0; i < n; i++)
         if (cols[i].package[0])
-            fprintf(f, "%s %s: %s\n", i ? "" : "packages:", cols[i].server, cols[i].package);
+            fprintf(f, "%s %s: %s\n", shown++ ? "        " : "packages:", cols[i].server,
+                    cols[i].package);
 }
 
 static void write_json(FILE *f, const char *scenario, struct column *cols, int n, int runs)
