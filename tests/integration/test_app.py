@@ -231,10 +231,16 @@ def test_rift_audit_reads_tcpdump_captures(ns):
     # tcpdump -i any (Linux cooked frames) loses loopback segments here now
     # and then, so only lo's Ethernet capture is checked end to end; the
     # unit tests decode Linux cooked v1 and v2 frames of every kind
-    pcap = capture(ns, "lo", 0, "ethernet", "127.0.0.11")
-    r, _ = rift(["audit", pcap, "--json"])
-    doc = json.loads(r.stdout)
-    got = {(x["command"], tuple(x["slots"])): x["count"] for x in doc["crossslot"]}
+    # a capture taken while the machine is busy may lose frames too: taken
+    # again, at most twice (a decoding mistake of rift's would repeat)
+    for attempt in range(3):
+        pcap = capture(ns, "lo", 0, "ethernet%d" % attempt, "127.0.0.%d" % (11 + 10 * attempt))
+        r, _ = rift(["audit", pcap, "--json"])
+        doc = json.loads(r.stdout)
+        got = {(x["command"], tuple(x["slots"])): x["count"] for x in doc["crossslot"]}
+        if r.returncode == 1 and got == MIX:
+            break
+        print("  capture %d: exit %d, %s: taken again" % (attempt, r.returncode, got))
     check(r.returncode == 1 and got == MIX, "exit %d: %s %s" % (r.returncode, got,
                                                              doc["crossslot_audit"]))
     r, _ = rift(["audit", capture(ns, "lo", 80, "short", "127.0.0.13")])
