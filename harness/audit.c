@@ -97,7 +97,7 @@ static void add_finding(struct audit *a, const char *command, const char *comman
     f->hash = h;
     f->count = 1;
     f->first_ms = first_us > a->t0_us ? (first_us - a->t0_us) / 1000 : 0;
-    memcpy(f->keys, keys, sizeof(f->keys));
+    memcpy(f->keys, keys, (size_t)nkeys * sizeof(f->keys[0])); /* the rest is not set */
     f->nkeys = nkeys;
 }
 

@@ -13,18 +13,12 @@
 #include <unistd.h>
 
 #include "../proto/resp.h"
+#include "clock.h"
 #include "nodes.h"
 #include "proc.h"
 #include "registry.h"
 
 #define CMDTAB_TIMEOUT_MS 5000
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* COMMAND on a connected socket; the whole reply loaded into t. */
 static int fetch(int fd, struct ks_table *t, char *err, size_t el)
@@ -34,7 +28,7 @@ static int fetch(int fd, struct ks_table *t, char *err, size_t el)
     size_t len = 0, cap = 1 << 16;
     char *buf = malloc(cap);
     int rc = -1;
-    int64_t deadline = now_ms() + CMDTAB_TIMEOUT_MS;
+    int64_t deadline = (int64_t)clk_now_ms() + CMDTAB_TIMEOUT_MS;
     resp_init(&s, false);
     if (!buf || write(fd, req, sizeof(req) - 1) != (ssize_t)(sizeof(req) - 1)) {
         snprintf(err, el, "COMMAND: %s", buf ? strerror(errno) : "out of memory");
@@ -65,7 +59,7 @@ static int fetch(int fd, struct ks_table *t, char *err, size_t el)
             cap *= 2;
         }
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - (int64_t)clk_now_ms();
         if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) {
             snprintf(err, el, "COMMAND: no whole reply within %d ms", CMDTAB_TIMEOUT_MS);
             goto out;
@@ -140,9 +134,9 @@ int cmdtab_file(const char *file, struct ks_table *t, char *err, size_t el)
 static int connect_unix(const char *path, pid_t pid)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    int64_t deadline = now_ms() + CMDTAB_TIMEOUT_MS;
+    int64_t deadline = (int64_t)clk_now_ms() + CMDTAB_TIMEOUT_MS;
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-    while (now_ms() < deadline && proc_signal_child(pid, 0) == 0) {
+    while ((int64_t)clk_now_ms() < deadline && proc_signal_child(pid, 0) == 0) {
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
             return fd;

@@ -1,6 +1,8 @@
 /* need: preflight of tools and probe libraries. */
 #include "need.h"
 
+#include "../policies/esc.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,9 +13,11 @@
 
 #include "proc.h"
 
-static bool on_path(const char *prog)
+bool need_on_path(const char *prog)
 {
     const char *path = getenv("PATH");
+    if (strchr(prog, '/'))
+        return access(prog, X_OK) == 0;
     char buf[1024];
     if (!path || !*path)
         path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -106,7 +110,7 @@ static bool probe_present(const char *probe, const char *self_dir, char *what, s
                                                            : probe;
         snprintf(path, sizeof(path), "%s/../harness/clients/node_modules/%s", self_dir, pkg);
         char *const argv[] = {"node", "-e", "require(process.argv[1])", path, NULL};
-        if (!on_path("node")) {
+        if (!need_on_path("node")) {
             snprintf(what, wl, "node (Node.js, for probe %s)", probe);
             return false;
         }
@@ -125,7 +129,7 @@ int need_check(const struct scenario *s, const char *self_dir, char *err, size_t
     size_t off = 0;
     err[0] = '\0';
     for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++)
-        if (!on_path(tools[i]))
+        if (!need_on_path(tools[i]))
             add(err, errlen, &off, tools[i], "make deps");
     snprintf(path, sizeof(path), "%s/rift-shim", self_dir);
     if (access(path, X_OK) != 0)
@@ -133,5 +137,14 @@ int need_check(const struct scenario *s, const char *self_dir, char *err, size_t
     for (int i = 0; i < s->n_probes; i++)
         if (!probe_present(s->probes[i].name, self_dir, what, sizeof(what)))
             add(err, errlen, &off, what, need_probe_target(s->probes[i].name));
+    if (s->app.on && !need_on_path(s->app.words + s->app.argv_off[0]) && off < errlen) {
+        const char *prog = s->app.words + s->app.argv_off[0];
+        char t[300];
+        esc_text(t, sizeof(t), prog);
+        int n = snprintf(err + off, errlen - off, "%sapp: %s: command not found%s", off ? "; " : "",
+                         t, strchr(prog, '/') ? "" : " in PATH");
+        if (n > 0)
+            off += (size_t)n;
+    }
     return off ? -1 : 0;
 }

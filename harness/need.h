@@ -5,6 +5,7 @@
 #ifndef RIFT_NEED_H
 #define RIFT_NEED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "scenario.h"
@@ -12,5 +13,8 @@
 /* 0 when everything is there; else -1 and err holds one line naming each
  * missing piece and its make target. */
 int need_check(const struct scenario *s, const char *self_dir, char *err, size_t errlen);
+
+/* prog is executable: a path, or a name found in PATH. */
+bool need_on_path(const char *prog);
 
 #endif

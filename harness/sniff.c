@@ -7,10 +7,8 @@
 static void on_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 {
     struct sniff *s = (struct sniff *)user;
-    pthread_mutex_lock(&s->mu);
     au_frame(s->a, s->lt, data, h->caplen,
              (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec);
-    pthread_mutex_unlock(&s->mu);
 }
 
 static void *loop(void *arg)
@@ -61,10 +59,8 @@ int sniff_start(struct sniff *s, struct audit *a, const char *filter, char *err,
         s->p = NULL;
         return -1;
     }
-    pthread_mutex_init(&s->mu, NULL);
     if (pthread_create(&s->th, NULL, loop, s) != 0) {
         snprintf(err, el, "capture on lo: cannot start its thread");
-        pthread_mutex_destroy(&s->mu);
         pcap_close(s->p);
         s->p = NULL;
         return -1;
@@ -95,6 +91,5 @@ void sniff_stop(struct sniff *s)
         s->a->dropped_frames = st.ps_drop;
     pcap_close(s->p);
     s->p = NULL;
-    pthread_mutex_destroy(&s->mu);
     au_finish(s->a);
 }

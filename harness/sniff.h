@@ -1,6 +1,7 @@
 /* sniff: the run's passive capture of client traffic for the CROSSSLOT
  * audit: libpcap on the namespace's loopback, filtered in the kernel to
- * the client port, read by a thread of its own that feeds the audit. It
+ * the client port, read by a thread of its own that feeds the audit (which
+ * is the thread's alone until sniff_stop joins it: no lock per frame). It
  * copies what crosses, never holds it: the audit costs the traffic
  * nothing. */
 #ifndef RIFT_SNIFF_H
@@ -18,7 +19,6 @@ struct sniff {
     int lt;
     struct audit *a;
     pthread_t th;
-    pthread_mutex_t mu; /* the audit, while the thread runs */
     bool running;
     volatile int stop;
     char err[256]; /* the thread's capture error, if any */
