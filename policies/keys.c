@@ -31,6 +31,8 @@ struct rule_key {
 static const struct key_choice ports[] = {
     {"bus", POL_PORTS_BUS}, {"client", POL_PORTS_CLIENT}, {"all", POL_PORTS_ALL}, {NULL, 0}};
 static const struct key_choice direction[] = {{"one-way", 0}, {"both", 1}, {NULL, 0}};
+static const struct key_choice opened_by[] = {
+    {"any", POL_OPENED_ANY}, {"from", POL_OPENED_FROM}, {"to", POL_OPENED_TO}, {NULL, 0}};
 static const struct key_choice proto[] = {
     {"tcp", POL_PROTO_TCP}, {"udp", POL_PROTO_UDP}, {NULL, 0}};
 static const struct key_choice dist[] = {{"uniform", POL_DIST_UNIFORM},
@@ -49,6 +51,7 @@ static const struct rule_key keys[PK__COUNT] = {
     [PK_TO] = {"to", KK_SPEC, F(to_spec), NULL, "node names or *"},
     [PK_PORTS] = {"ports", KK_ENUM, F(ports), ports, "bus, client or all"},
     [PK_DIRECTION] = {"direction", KK_ENUM, F(both), direction, "one-way or both"},
+    [PK_OPENED_BY] = {"opened_by", KK_ENUM, F(opened_by), opened_by, "any, from or to"},
     [PK_PROTO] = {"proto", KK_ENUM, F(proto), proto, "tcp or udp"},
     [PK_MESSAGES] = {"messages", KK_MESSAGES, F(messages), NULL, NULL},
     [PK_DELAY] = {"delay", KK_TIME, F(fx.delay_ns), NULL, NULL},

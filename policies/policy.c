@@ -309,6 +309,11 @@ int pol_rule_check(const struct policy *p, struct pol_rule *r, int *line, char *
                 return -1;
             }
     }
+    if (r->opened_by != POL_OPENED_ANY && r->proto != POL_PROTO_TCP) {
+        *line = KEYLINE(r, PK_OPENED_BY);
+        pol_errf(err, el, "opened_by needs proto = tcp: only TCP has connections");
+        return -1;
+    }
     if (fx->hold && (fx->delay_ns || fx->reorder || fx->rate_bps)) {
         *line = KEYLINE(r, PK_HOLD);
         pol_errf(err, el,

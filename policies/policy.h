@@ -24,6 +24,9 @@ enum pol_dist { POL_DIST_UNIFORM, POL_DIST_NORMAL, POL_DIST_PARETO };
 enum pol_loss_model { POL_LOSS_RANDOM, POL_LOSS_GEMODEL };
 enum pol_proto { POL_PROTO_TCP = 6, POL_PROTO_UDP = 17 };
 enum pol_rules_mode { POL_RULES_IPTABLES, POL_RULES_NONE };
+/* Which end of a TCP connection dialed: any, the rule's `from` side, or its
+ * `to` side (the other of a pair's two connections). */
+enum pol_opened_by { POL_OPENED_ANY, POL_OPENED_FROM, POL_OPENED_TO };
 
 struct pol_node {
     char name[POL_NAME_MAX];
@@ -56,6 +59,7 @@ enum pol_key {
     PK_TO,
     PK_PORTS,
     PK_DIRECTION,
+    PK_OPENED_BY,
     PK_PROTO,
     PK_MESSAGES,
     PK_DELAY,
@@ -88,6 +92,7 @@ struct pol_rule {
     uint64_t from, to; /* node bitmasks, resolved */
     enum pol_ports ports;
     bool both; /* direction = both */
+    enum pol_opened_by opened_by;
     enum pol_proto proto;
     struct pol_effects fx;
     int64_t start_ns;     /* POL_START_MANUAL or offset from shim start */

@@ -84,7 +84,7 @@ static char *stats_json(struct shim *s, uint64_t now)
 /* set RULE KEY VALUE: validate on a copy of the policy, then swap it in. */
 static void ctl_set(struct shim *s, int fd, int ri, const struct ctl_cmd *c)
 {
-    static const char *const fixed[] = {"from", "to", "ports", "direction", "proto"};
+    static const char *const fixed[] = {"from", "to", "ports", "direction", "opened_by", "proto"};
     struct policy *np;
     char err[POL_ERR_MAX];
     int line;

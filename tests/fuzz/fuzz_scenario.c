@@ -26,8 +26,8 @@ static bool same_rule(const struct pol_rule *a, const struct pol_rule *b)
             return false;
     return !strcmp(a->name, b->name) && !strcmp(a->from_spec, b->from_spec) &&
            !strcmp(a->to_spec, b->to_spec) && a->from == b->from && a->to == b->to &&
-           a->ports == b->ports && a->both == b->both && a->proto == b->proto &&
-           a->start_ns == b->start_ns && a->duration_ns == b->duration_ns &&
+           a->ports == b->ports && a->both == b->both && a->opened_by == b->opened_by &&
+           a->proto == b->proto && a->start_ns == b->start_ns && a->duration_ns == b->duration_ns &&
            a->messages == b->messages && x->delay_ns == y->delay_ns &&
            x->jitter_ns == y->jitter_ns && x->dist == y->dist && x->delay_corr == y->delay_corr &&
            x->loss_model == y->loss_model && x->loss == y->loss && x->loss_corr == y->loss_corr &&

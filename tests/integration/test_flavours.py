@@ -1,7 +1,7 @@
 """Server flavours from any Debian suite and the rebuilt valkey-1912: the
 baseline on each new flavour (one run each), SEEDS.md section 4's crash
 on valkey-1912 and not on valkey 8.1.1, and the errors a missing or
-misspelt flavour gives."""
+misspelt flavour gives, and valkey-io/valkey#3468's empty primary on 8.1.1."""
 import json
 import os
 import subprocess
@@ -36,8 +36,12 @@ def test_baseline_passes_on_every_new_flavour(ns):
         print("  %s: %s, pass in %.1f s" % (server, rep["server_package"], secs))
 
 
+def check_of(rep, name):
+    return [c for c in rep["checks"] if c["name"] == name][0]
+
+
 def crashes(rep):
-    c = [c for c in rep["checks"] if c["name"] == "crashes"][0]
+    c = check_of(rep, "crashes")
     return c, " | ".join(o["what"] for o in c["observations"])
 
 
@@ -73,16 +77,16 @@ def test_missing_and_misspelt_flavours_are_errors(ns):
 
 def test_sibling_replica_chain_on_redis_8_0_6_and_not_on_7_0_15(ns):
     r, rep, s1 = run("sibling-replica-chain.ini", "redis@sid", os.path.join(ns.tmp, "806"))
-    c = [c for c in rep["checks"] if c["name"] == "chained_replicas"][0]
+    c = check_of(rep, "chained_replicas")
     check(r.returncode == 0 and c["status"] == "pass", r.stdout + r.stderr[-2000:])
     whats = {o["what"] for o in c["observations"]}
     check(whats == {"m1r2 is a replica of m1, which is a replica of m1r1"}, str(whats))
     observers = sorted(o["observer"] for o in c["observations"])
     check(len(observers) == 9, "seen by %s, not by all 9 nodes" % observers)
     r, rep, s2 = run("sibling-replica-chain.ini", "redis", os.path.join(ns.tmp, "7015"))
-    c = [c for c in rep["checks"] if c["name"] == "chained_replicas"][0]
+    c = check_of(rep, "chained_replicas")
     check(r.returncode == 1 and c["observations"] == [], "7.0.15: %s" % c)
-    conv = [c for c in rep["checks"] if c["name"] == "convergence"][0]
+    conv = check_of(rep, "convergence")
     check(conv["status"] == "pass", str(conv))
     print("  redis 8.0.6: m1r2 -> m1 -> m1r1 in all 9 last views (%.1f s); redis 7.0.15 heals "
           "(%.1f s)" % (s1, s2))
@@ -101,3 +105,19 @@ def test_atomic_migration_on_valkey_9_and_an_error_on_8_1(ns):
     print("  valkey 9.1.2: 100 slots, %d keys moved atomically in %d ms, %d INCRs acknowledged "
           "(%.1f s); valkey 8.1.1: exit 2" % (m["keys"], m["ms"], rep["workload"]["acknowledged"],
                                               secs))
+
+
+def test_empty_primary_on_valkey_8_1_1(ns):
+    r, rep, secs = run("empty-primary.ini", "valkey", os.path.join(ns.tmp, "empty"))
+    c = check_of(rep, "empty_primaries")
+    check(r.returncode == 0 and c["status"] == "pass", r.stdout + r.stderr[-2000:])
+    whats = {o["what"] for o in c["observations"]}
+    check(whats == {"m1r2 is a primary with no slots (a replica at the start)"}, str(whats))
+    check(len(c["observations"]) == 9, "seen by %d of 9 nodes" % len(c["observations"]))
+    with open(os.path.join(ns.tmp, "empty", "m1r2.log")) as f:
+        log = f.read()
+    check("I'm a sub-replica!" in log and "Failover election won" in log, log[-3000:])
+    conv = check_of(rep, "convergence")
+    check(conv["status"] == "pass", str(conv))
+    print("  valkey 8.1.1: m1r2 followed dead m1 after the stale PONG, won an election, and is "
+          "an empty primary in all 9 last views (%.1f s)" % secs)

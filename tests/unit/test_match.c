@@ -237,7 +237,16 @@ static const char match_policy[] = "[node m1]\naddr = 127.0.0.11:7000\n"
                                    "[rule all]\nfrom = *\nto = *\n"
                                    "[rule mesh]\nfrom = m1, m2\nto = m1, m2\nports = bus\n"
                                    "direction = both\n"
-                                   "[rule hosts]\nfrom = cl\nto = cl2\n";
+                                   "[rule hosts]\nfrom = cl\nto = cl2\n"
+                                   "[rule dialfrom]\nfrom = m1\nto = m2\nports = bus\n"
+                                   "opened_by = from\n"
+                                   "[rule dialto]\nfrom = m1\nto = m2\nports = bus\n"
+                                   "opened_by = to\n"
+                                   "[rule dialboth]\nfrom = m1\nto = m2\nports = bus\n"
+                                   "direction = both\nopened_by = from\n"
+                                   "[rule dialcl]\nfrom = cl\nto = m1\nports = client\n"
+                                   "direction = both\nopened_by = to\n"
+                                   "[rule dialhosts]\nfrom = cl\nto = cl2\nopened_by = from\n";
 
 static int setup_policy(void **state)
 {
@@ -344,6 +353,29 @@ static void test_match_proto_and_all(void **state)
     assert_false(sel("all", TCP, IP4(127, 0, 0, 1), 40000, M1, 7000)); /* unknown host */
 }
 
+/* opened_by picks one of a pair's two connections. */
+static void test_match_opened_by(void **state)
+{
+    (void)state;
+    /* m1's own connection to m2's bus: only its packets towards m2 */
+    assert_true(sel("dialfrom", TCP, M1, 40000, M2, 17000));
+    assert_false(sel("dialfrom", TCP, M1, 17000, M2, 40000)); /* replies on m2's dial */
+    assert_false(sel("dialfrom", TCP, M2, 40000, M1, 17000));
+    /* the connection m2 dialed: m1's replies on it */
+    assert_true(sel("dialto", TCP, M1, 17000, M2, 40000));
+    assert_false(sel("dialto", TCP, M1, 40000, M2, 17000));
+    /* both directions of the connection m1 dialed, and nothing of m2's */
+    assert_true(sel("dialboth", TCP, M1, 40000, M2, 17000));
+    assert_true(sel("dialboth", TCP, M2, 17000, M1, 40000));
+    assert_false(sel("dialboth", TCP, M2, 40000, M1, 17000));
+    assert_false(sel("dialboth", TCP, M1, 17000, M2, 40000));
+    /* a client host never listens: opened_by = to (m1 dialed cl) selects nothing */
+    assert_false(sel("dialcl", TCP, CL, 51000, M1, 7000));
+    assert_false(sel("dialcl", TCP, M1, 7000, CL, 51000));
+    /* two port-less hosts: who dialed cannot be told, so nothing */
+    assert_false(sel("dialhosts", TCP, CL, 3, CL2, 4));
+}
+
 /* ---- match_patterns ---- */
 
 struct want {
@@ -389,6 +421,9 @@ static void test_patterns(void **state)
                                       {M1, M2, 7000, 0, UDP}};
     /* Port-less pair: one address-only pattern, though both classes give it. */
     static const struct want hosts[] = {{CL, CL2, 0, 0, TCP}};
+    static const struct want dialfrom[] = {{M1, M2, 0, 17000, TCP}};
+    static const struct want dialto[] = {{M1, M2, 17000, 0, TCP}};
+    static const struct want dialboth[] = {{M1, M2, 0, 17000, TCP}, {M2, M1, 17000, 0, TCP}};
     struct match_pat out[4];
     (void)state;
     expect_patterns("bus1", bus1, 2);
@@ -396,6 +431,10 @@ static void test_patterns(void **state)
     expect_patterns("mesh", mesh, 4);
     expect_patterns("udp", udp, 4);
     expect_patterns("hosts", hosts, 1);
+    expect_patterns("dialfrom", dialfrom, 1);
+    expect_patterns("dialto", dialto, 1);
+    expect_patterns("dialboth", dialboth, 2);
+    expect_patterns("dialhosts", NULL, 0);
     /* Not enough room: -1. */
     assert_int_equal(match_patterns(&P, &P.rules[pol_find_rule(&P, "udp")], out, 3), -1);
     assert_int_equal(match_patterns(&P, &P.rules[pol_find_rule(&P, "udp")], out, 4), 4);
@@ -414,6 +453,7 @@ int main(void)
         cmocka_unit_test(test_match_bus_both),
         cmocka_unit_test(test_match_client),
         cmocka_unit_test(test_match_proto_and_all),
+        cmocka_unit_test(test_match_opened_by),
         cmocka_unit_test(test_patterns),
     };
     int failed = cmocka_run_group_tests_name("pkt_parse", parse, NULL, NULL);

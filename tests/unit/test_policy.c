@@ -320,6 +320,8 @@ static void test_err_rule_checks(void **state)
     EXPECT_ERR(RULE "loss_correlation = 5%\n", 8, "loss_correlation needs a loss");
     EXPECT_ERR(RULE "duplicate_correlation = 5%\n", 8, "duplicate_correlation needs");
     EXPECT_ERR(RULE "messages = PING\n", 8, "messages needs ports = bus");
+    EXPECT_ERR(RULE "proto = udp\nopened_by = from\n", 9, "opened_by needs proto = tcp");
+    EXPECT_ERR(RULE "opened_by = me\n", 8, "expected any, from or to");
     EXPECT_ERR(RULE "ports = bus\nmessages = PING, BOGUS\n", 9,
                "unknown cluster-bus message type 'BOGUS'");
     EXPECT_ERR(RULE "ports = bus\nmessages = PONG\nduplicate = 5%\n", 9, "not with reorder");
@@ -518,6 +520,7 @@ static void roundtrip(const char *name, const char *text)
         assert_int_equal(a->to, b->to);
         assert_int_equal(a->ports, b->ports);
         assert_int_equal(a->both, b->both);
+        assert_int_equal(a->opened_by, b->opened_by);
         assert_int_equal(a->proto, b->proto);
         assert_memory_equal(&a->fx, &b->fx, sizeof(a->fx));
         assert_int_equal(a->start_ns, b->start_ns);
@@ -568,7 +571,7 @@ static void test_write_roundtrip(void **state)
               "[rule r2]\nfrom = *\nto = a\nloss_model = gemodel\np = 0.3%\nr = 66.6667%\n"
               "h = 10%\nk = 99.9999%\nstart = 2s\n"
               "[rule r3]\nfrom = b\nto = a\nports = bus\nmessages = PONG, FAILOVER_AUTH_ACK\n"
-              "hold = yes\n");
+              "hold = yes\n[rule r4]\nfrom = a\nto = b\nopened_by = to\nloss = 1%\n");
 }
 
 int main(void)

@@ -684,6 +684,7 @@ static void same_rule(const struct pol_rule *a, const struct pol_rule *b)
     assert_int_equal(a->to, b->to);
     assert_int_equal(a->ports, b->ports);
     assert_int_equal(a->both, b->both);
+    assert_int_equal(a->opened_by, b->opened_by);
     assert_int_equal(a->proto, b->proto);
     assert_int_equal(a->fx.delay_ns, b->fx.delay_ns);
     assert_int_equal(a->fx.jitter_ns, b->fx.jitter_ns);
