@@ -20,7 +20,7 @@ SHIM_LIBS := -lnetfilter_queue -lmnl -lpcap -linih -lm
 DEB_PKGS  := build-essential pkg-config libnetfilter-queue-dev libmnl-dev libpcap-dev \
              libinih-dev libcmocka-dev libhiredis-dev iptables iproute2 redis-server \
              redis-tools python3-redis tcpdump clang libclang-rt-14-dev clang-format clang-tidy \
-             cppcheck python3-pytest
+             cppcheck python3-pytest libxml2-dev chromium
 
 PROTO_SRC  := proto/bus.c proto/pkt.c proto/ctl.c
 POLICY_SRC := policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c policies/model.c
@@ -35,14 +35,15 @@ RIFT_SRC   := harness/rift.c harness/run.c harness/runstate.c harness/clock.c ha
               harness/cclient.c harness/workload.c harness/migrate.c harness/probes.c harness/matrix.c \
               harness/decode.c harness/need.c harness/sched.c harness/chaosgen.c harness/shrink.c \
               harness/chaos.c harness/replay.c harness/audit.c harness/tcpflow.c harness/cmdtab.c harness/sniff.c \
-              harness/app.c \
+              harness/app.c harness/tseries.c harness/vtrack.c harness/html.c harness/htmlsvg.c harness/busctx.c \
               proto/resp.c proto/keyspec.c $(POLICY_SRC) $(PROTO_SRC)
 RIFT_LIBS  := -lhiredis -linih -lpcap -lm -pthread
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view test_scenario test_ledger test_bus \
-              test_queue test_esc test_probes test_path test_runstate test_chaos test_resp test_keyspec test_audit
+              test_queue test_esc test_probes test_path test_runstate test_chaos test_resp test_keyspec test_audit \
+              test_html
 test_policy_SRC := tests/unit/test_policy.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 test_model_SRC  := tests/unit/test_model.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_hold_SRC   := tests/unit/test_hold.c shim/hold.c
@@ -50,11 +51,11 @@ test_match_SRC  := tests/unit/test_match.c shim/match.c policies/policy.c polici
 test_ctl_SRC    := tests/unit/test_ctl.c proto/ctl.c
 test_decide_SRC := tests/unit/test_decide.c shim/hold.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_view_SRC   := tests/unit/test_view.c harness/view.c
-test_ledger_SRC := tests/unit/test_ledger.c harness/workload.c harness/cclient.c harness/clock.c proto/keyspec.c proto/resp.c
+test_ledger_SRC := tests/unit/test_ledger.c harness/workload.c harness/tseries.c harness/cclient.c harness/clock.c proto/keyspec.c proto/resp.c
 test_bus_SRC    := tests/unit/test_bus.c proto/bus.c
 test_queue_SRC  := tests/unit/test_queue.c shim/queue.c
 test_esc_SRC    := tests/unit/test_esc.c policies/esc.c
-test_probes_SRC := tests/unit/test_probes.c harness/probes.c harness/proc.c harness/registry.c harness/cgbind.c
+test_probes_SRC := tests/unit/test_probes.c harness/probes.c harness/tseries.c harness/proc.c harness/registry.c harness/cgbind.c
 test_runstate_SRC := tests/unit/test_runstate.c harness/runstate.c harness/clock.c proto/pkt.c
 test_path_SRC   := tests/unit/test_path.c shim/path.c shim/daemon.c shim/hold.c shim/match.c \
                    shim/msgflow.c shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
@@ -63,11 +64,16 @@ test_keyspec_SRC := tests/unit/test_keyspec.c proto/keyspec.c proto/resp.c
 test_audit_SRC  := tests/unit/test_audit.c harness/audit.c harness/tcpflow.c proto/keyspec.c proto/resp.c policies/esc.c
 test_chaos_SRC  := tests/unit/test_chaos.c harness/chaosgen.c harness/sched.c harness/shrink.c \
                    harness/clock.c harness/scenario.c harness/appscn.c harness/flavour.c harness/timeline.c $(POLICY_SRC) proto/bus.c proto/pkt.c
+test_html_SRC   := tests/unit/test_html.c harness/html.c harness/htmlsvg.c harness/vtrack.c harness/view.c \
+                   harness/tseries.c harness/busctx.c harness/scenario.c harness/appscn.c harness/flavour.c \
+                   harness/timeline.c $(POLICY_SRC) proto/bus.c proto/pkt.c
+test_html_LIBS  := -lxml2
+$(BUILD)/tests/unit/test_html.o: CFLAGS += -I/usr/include/libxml2
 test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c harness/appscn.c harness/flavour.c harness/timeline.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe
 
-.PHONY: all bins servers valkey-1912 format-check lint test unit integration bench deps clean install format demo run chaos clients fuzz
+.PHONY: docs-screenshot all bins servers valkey-1912 format-check lint test unit integration bench deps clean install format demo run chaos clients fuzz
 # Everything the shipped scenarios need: the programs, the client probes'
 # libraries and the trixie servers.
 all: bins clients servers
@@ -106,7 +112,7 @@ define unit_rule
 $(BUILD)/tests/$(1): $(call obj,$($(1)_SRC))
 	@mkdir -p $$(@D)
 	@$$(if $$(Q),echo "  LD      $$@")
-	$$(Q)$$(CC) $$(LDFLAGS) $(call wraps,$(1)) -o $$@ $$^ -lcmocka -linih -lhiredis -lnetfilter_queue -lmnl -lpcap -lm -pthread
+	$$(Q)$$(CC) $$(LDFLAGS) $(call wraps,$(1)) -o $$@ $$^ $($(1)_LIBS) -lcmocka -linih -lhiredis -lnetfilter_queue -lmnl -lpcap -lm -pthread
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
@@ -168,6 +174,11 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory format-check lint
 	$(Q)$(MAKE) --no-print-directory all unit fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	$(Q)$(MAKE) --no-print-directory integration
+
+# The screenshot in README.md: the report page test's own screenshot.
+docs-screenshot: bin/rift-shim bin/rift
+	$(Q)RIFT_SCREENSHOT=docs/report-pong-race.png /usr/bin/python3 tests/integration/run.py \
+	    test_report.test_pong_race_report_page_in_chromium
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BIN)

@@ -16,6 +16,7 @@
 #include "../policies/esc.h"
 #include "chaosgen.h"
 #include "clock.h"
+#include "html.h"
 #include "proc.h"
 #include "registry.h"
 #include "run.h"
@@ -121,6 +122,53 @@ static void write_chaos_json(struct chaos *C)
     fprintf(f, "]}\n");
     if (fclose(f) == 0)
         rename(tmp, path);
+}
+
+/* chaos.html: every round, and each finding linking its round's page. */
+static void write_chaos_html(struct chaos *C)
+{
+    char path[700];
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/chaos.html", C->dir);
+    if (!(f = fopen(path, "w")))
+        return;
+    html_page_start(f, "rift chaos",
+                    "body{font:13px/1.4 system-ui,sans-serif;margin:16px}table{border-collapse:"
+                    "collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}"
+                    "th{background:#f3f3f3}.finding{background:#f8d4d4}");
+    fputs("<h1>rift chaos ", f);
+    esc_xml(f, C->o->spec);
+    fprintf(f, "</h1>\n<p>seed %" PRIu64 ", server ", C->seed);
+    esc_xml(f, C->server);
+    fprintf(f,
+            ", %d rounds, %d findings (%s)</p>\n<table id=\"findings\"><tr><th>finding</th>"
+            "<th>round</th><th>failed</th><th>shrunk to</th></tr>\n",
+            C->n_rounds, C->n_findings, C->stopped ? C->stopped : "running");
+    for (int i = 0; i < C->n_findings; i++) {
+        const struct finding_rec *fr = &C->findings[i];
+        const char *base = strrchr(fr->dir, '/');
+        fprintf(f, "<tr class=\"finding\"><td><a href=\"");
+        esc_xml(f, base ? base + 1 : fr->dir);
+        fprintf(f, "/report.html\">finding %d</a></td><td>%d</td><td>", i + 1, fr->round);
+        esc_xml(f, fr->failed);
+        fputs("</td><td>", f);
+        esc_xml(f, fr->shrunk ? fr->shrunk_line : "-");
+        fputs("</td></tr>\n", f);
+    }
+    fputs("</table>\n<table id=\"rounds\"><tr><th>round</th><th>seed</th><th>verdict</th>"
+          "<th>schedule</th></tr>\n",
+          f);
+    for (int i = 0; i < C->n_rounds; i++) {
+        const struct round_rec *r = &C->rounds[i];
+        fprintf(f, "<tr%s><td>%d</td><td>%" PRIu64 "</td><td>",
+                r->finding ? " class=\"finding\"" : "", r->round, r->seed);
+        esc_xml(f, r->verdict);
+        fputs("</td><td>", f);
+        esc_xml(f, r->schedule);
+        fputs("</td></tr>\n", f);
+    }
+    fputs("</table>\n</body>\n</html>\n", f);
+    fclose(f);
 }
 
 static int take_finding(struct chaos *C, struct round_rec *rr, const char *round_dir,
@@ -393,6 +441,7 @@ int chaos_main(const struct chaos_opts *o)
         }
         status = one_round(&C, round);
         write_chaos_json(&C);
+        write_chaos_html(&C);
         if (status == 2) {
             C.stopped = "error";
             break;
@@ -404,6 +453,7 @@ int chaos_main(const struct chaos_opts *o)
     }
     final_table(&C);
     write_chaos_json(&C);
+    write_chaos_html(&C);
     if (!o->report_dir) {
         for (int i = 0; i < C.n_findings; i++)
             if (C.findings[i].shrunk_text)

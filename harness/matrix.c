@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "html.h"
 #include "proc.h"
 
 #define MAX_SERVERS 8
@@ -32,6 +33,7 @@ struct column {
     char server[48], version[32], package[128];
     int runs, passes, errors;
     struct cell cells[MAX_CHECKS];
+    char verdict[MAX_RUNS][12]; /* each run's, "" without a report */
 };
 
 static char check_names[MAX_CHECKS][24];
@@ -102,6 +104,8 @@ static int take_report(struct column *c, const char *json)
     field(json, "server_package", c->package, sizeof(c->package));
     field(json, "verdict", verdict, sizeof(verdict));
     c->passes += !strcmp(verdict, "pass");
+    if (c->runs >= 1 && c->runs <= MAX_RUNS)
+        snprintf(c->verdict[c->runs - 1], sizeof(c->verdict[0]), "%s", verdict);
     while (p && (p = strstr(p, "{\"name\":\""))) {
         const char *obs, *end;
         int64_t longest = -1;
@@ -225,6 +229,62 @@ static void write_json(FILE *f, const char *scenario, struct column *cols, int n
     fputs("]}\n", f);
 }
 
+/* matrix.html: the table, and every run's verdict linking its page. */
+static void write_html(FILE *f, const char *scenario, struct column *cols, int n, int runs)
+{
+    char title[600];
+    snprintf(title, sizeof(title), "rift matrix %s", scenario);
+    html_page_start(f, title,
+                    "body{font:13px/1.4 system-ui,sans-serif;margin:16px}table{border-collapse:"
+                    "collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}"
+                    "th{background:#f3f3f3}.pass{background:#dff3dc}.fail{background:#f8d4d4}"
+                    ".error,.invalid{background:#ddd}");
+    fputs("<h1>rift matrix ", f);
+    esc_xml(f, scenario);
+    fprintf(f,
+            "</h1>\n<p>%d run%s per server; cells: seen in k of N runs (median time seen), "
+            "checks passed.</p>\n<table id=\"matrix\"><tr><th>check</th>",
+            runs, runs == 1 ? "" : "s");
+    for (int i = 0; i < n; i++) {
+        fputs("<th>", f);
+        esc_xml(f, cols[i].server);
+        fputc(' ', f);
+        esc_xml(f, cols[i].version);
+        fputs("</th>", f);
+    }
+    fputs("</tr>\n", f);
+    for (int k = 0; k < n_checks; k++) {
+        fprintf(f, "<tr><td>%s</td>", check_names[k]);
+        for (int i = 0; i < n; i++) {
+            struct cell *c = &cols[i].cells[k];
+            fprintf(f, "<td class=\"%s\">seen %d/%d", c->passed == cols[i].runs ? "pass" : "fail",
+                    c->seen, cols[i].runs);
+            if (c->seen)
+                fprintf(f, " (%.1f s)", (double)median(c) / 1000.0);
+            fprintf(f, ", pass %d</td>", c->passed);
+        }
+        fputs("</tr>\n", f);
+    }
+    fputs("<tr><td>runs</td>", f);
+    for (int i = 0; i < n; i++) {
+        fputs("<td>", f);
+        for (int r = 0; r < cols[i].runs && r < MAX_RUNS; r++) {
+            char href[200];
+            const char *v = cols[i].verdict[r][0] ? cols[i].verdict[r] : "error";
+            snprintf(href, sizeof(href), "%s-%d/report.html", cols[i].server, r + 1);
+            fputs("<a class=\"run ", f);
+            esc_xml(f, v);
+            fputs("\" href=\"", f);
+            esc_xml(f, href);
+            fprintf(f, "\">%d: ", r + 1);
+            esc_xml(f, v);
+            fputs("</a> ", f);
+        }
+        fputs("</td>", f);
+    }
+    fputs("</tr>\n</table>\n</body>\n</html>\n", f);
+}
+
 int matrix_main(const char *self, const char *scenario, const char *servers, int runs,
                 const char *report_dir)
 {
@@ -295,6 +355,11 @@ int matrix_main(const char *self, const char *scenario, const char *servers, int
         snprintf(path, sizeof(path), "%s/summary.txt", dir);
         if ((f = fopen(path, "w"))) {
             print_table(f, scenario, cols, n, runs);
+            fclose(f);
+        }
+        snprintf(path, sizeof(path), "%s/matrix.html", dir);
+        if ((f = fopen(path, "w"))) {
+            write_html(f, scenario, cols, n, runs);
             fclose(f);
         }
     } else {

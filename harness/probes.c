@@ -208,6 +208,7 @@ static int64_t take_line(struct probe_rt *p, const char *line, int64_t t0_ms, in
     p->ops++;
     if (strstr(line, "\"ok\":true")) {
         p->keys[k].last_ok_ms = when;
+        ts_add(&p->ts, when, NULL);
         return when;
     }
     p->failures++;
@@ -215,6 +216,7 @@ static int64_t take_line(struct probe_rt *p, const char *line, int64_t t0_ms, in
     str_field(line, "kind", kind, sizeof(kind));
     str_field(line, "msg", msg, sizeof(msg));
     snprintf(p->last_error, sizeof(p->last_error), "%s: %s", kind, msg);
+    ts_add(&p->ts, when, kind[0] ? kind : "error");
     if (when >= fault_ms && (conv_ms < 0 || when <= conv_ms))
         count_kind(p, kind);
     return when;
@@ -340,4 +342,9 @@ void probe_stop(struct probe_rt *p)
     free(p->line);
     p->line = NULL;
     p->line_cap = 0;
+}
+
+void probe_free(struct probe_rt *p)
+{
+    ts_free(&p->ts);
 }

@@ -13,6 +13,7 @@
 
 #include "proc.h"
 #include "scenario.h"
+#include "tseries.h"
 
 #define PROBE_MAX_KEYS 64
 
@@ -40,8 +41,9 @@ struct probe_rt {
     int n_kinds;
     char last_error[200];
     bool healed;
-    int64_t heal_ms;  /* from convergence, -1 never */
-    struct cgbind cg; /* a library that binds nothing itself (GLIDE): its address */
+    int64_t heal_ms;   /* from convergence, -1 never */
+    struct cgbind cg;  /* a library that binds nothing itself (GLIDE): its address */
+    struct tseries ts; /* results over time, from the timeline's start (freed by probe_free) */
 };
 
 /* argv for a probe; the driver files are found relative to self_dir. */
@@ -70,5 +72,6 @@ bool probe_healed_since(const struct probe_rt *p, int64_t conv_ms);
  * key's recovery (0 if all recovered before the convergence). */
 void probe_finish(struct probe_rt *p, int64_t t0_ms, int64_t conv_ms);
 void probe_stop(struct probe_rt *p);
+void probe_free(struct probe_rt *p);
 
 #endif

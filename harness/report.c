@@ -14,6 +14,8 @@
 #include "../policies/esc.h"
 #include "../proto/pkt.h"
 #include "decode.h"
+#include "busctx.h"
+#include "html.h"
 
 /* The bus timeline of the run, from the shim's capture (every bus packet
  * passes through it): bus.txt and bus.jsonl, times from the timeline. */
@@ -36,45 +38,6 @@ void report_decode_bus(struct run *r)
         if (!json)
             run_progress(r, "bus timeline: %ld cluster-bus messages decoded", n);
     }
-}
-
-/* Bus messages to the observer in the second before a finding's first
- * sample: what it had just heard. */
-static void bus_context(const struct run *r, FILE *out, const char *observer, int64_t first_ms)
-{
-    char path[300], line[512], to[40], keep[6][512];
-    int node = scn_node(r->scn, observer), n = 0;
-    FILE *f;
-    if (node < 0)
-        return;
-    snprintf(path, sizeof(path), "%s/bus.txt", r->tmp);
-    if (!(f = fopen(path, "r")))
-        return;
-    pkt_addr(SCN_NODE_IP(node), to, sizeof(to));
-    strcat(to, ":");
-    while (fgets(line, sizeof(line), f)) {
-        char *end;
-        double t = strtod(line, &end);
-        const char *gt = strstr(line, " > ");
-        if (end == line || *end != ' ')
-            continue; /* not a message line */
-        if (t * 1000 < (double)(first_ms - 1000) || t * 1000 > (double)first_ms)
-            continue;
-        if (!gt || strncmp(gt + 3, to, strlen(to)) != 0)
-            continue;
-        memmove(keep[0], keep[1], sizeof(keep[0]) * 5);
-        snprintf(keep[5], sizeof(keep[5]), "%s", line);
-        n++;
-    }
-    fclose(f);
-    if (!n)
-        return;
-    fprintf(out,
-            "%-21s bus messages to %s in the second before (last %d; times are when the "
-            "shim got them, held ones arrived later):\n",
-            "", observer, n < 6 ? n : 6);
-    for (int i = n < 6 ? 6 - n : 0; i < 6; i++)
-        fprintf(out, "%-23s%s", "", keep[i]);
 }
 
 void report_summary(struct run *r, FILE *f, const struct check_result *res, int n,
@@ -106,7 +69,7 @@ void report_summary(struct run *r, FILE *f, const struct check_result *res, int 
                         o->what, (double)o->first_ms / 1000.0, (double)o->last_ms / 1000.0,
                         o->samples);
             if (!strcmp(o->check, "cycles") || !strcmp(o->check, "lost_slots"))
-                bus_context(r, f, o->observer, o->first_ms);
+                report_bus_context(r, f, o->observer, o->first_ms);
         }
         if (more)
             fprintf(f, "%-23s  ... and %d more (report.json has them all)\n", "", more);
@@ -425,4 +388,11 @@ void report_write(struct run *r, const struct check_result *res, int n, const ch
         fclose(f);
     }
     copy_artifacts(r, dir);
+    {
+        char views[300], err[300];
+        snprintf(views, sizeof(views), "%s/views.jsonl", r->tmp);
+        snprintf(path, sizeof(path), "%s/report.html", dir);
+        if (html_write(r, res, n, verdict, error, views, path, err, sizeof(err)) < 0)
+            run_progress(r, "report.html: %s", err);
+    }
 }

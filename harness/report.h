@@ -11,6 +11,7 @@
 #define REPORT_SCHEMA_VERSION 1
 
 void report_decode_bus(struct run *r);
+
 void report_summary(struct run *r, FILE *f, const struct check_result *res, int n,
                     const char *verdict);
 /* The report folder; error: why there is no verdict, or NULL. */

@@ -597,6 +597,9 @@ fail:
         report_write(r, NULL, 0, "error", err);
 out:
     free(r->shim_stats);
+    ts_free(&r->wl.ts);
+    for (int i = 0; i < SCN_MAX_PROBES; i++)
+        probe_free(&r->probes[i]);
     if (r->audit)
         au_free(r->audit);
     free(r->audit);

@@ -487,36 +487,13 @@ int sched_steps(const struct sched *sc)
 }
 
 /* What a fault does, in a word or two: "hold", "delay 20ms PONG". */
-static void fault_effect(const struct pol_rule *r, char *out, size_t len)
-{
-    char v[128];
-    size_t off = 0;
-    static const int shown[] = {PK_HOLD, PK_DELAY, PK_LOSS, PK_REORDER, PK_DUP, PK_RATE};
-    out[0] = '\0';
-    for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]) && off < len; i++) {
-        int k = shown[i];
-        if (!r->key_line[k])
-            continue;
-        pol_key_format(r, k, v, sizeof(v));
-        if (k == PK_HOLD)
-            off += (size_t)snprintf(out + off, len - off, "%shold", off ? " " : "");
-        else
-            off += (size_t)snprintf(out + off, len - off, "%s%s %s", off ? " " : "",
-                                    pol_key_name(k), v);
-    }
-    if (r->key_line[PK_MESSAGES] && off < len) {
-        pol_key_format(r, PK_MESSAGES, v, sizeof(v));
-        snprintf(out + off, len - off, " [%s]", v);
-    }
-}
-
 void sched_el_line(const struct sched *sc, int i, char *out, size_t len)
 {
     const struct sched_el *e = &sc->el[i];
     char a[32], what[160];
     if (e->kind == SE_FAULT) {
         size_t off;
-        fault_effect(&e->rule, what, sizeof(what));
+        pol_rule_effect(&e->rule, what, sizeof(what));
         off = (size_t)snprintf(out, len, "%s %s%s%s %s", e->rule.name, e->rule.from_spec,
                                e->rule.both ? "<->" : "->", e->rule.to_spec, what);
         for (int k = 0; k < e->n_ev && off < len; k++) {

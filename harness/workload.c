@@ -92,7 +92,10 @@ static void *writer(void *arg)
         enum cc_err kind;
         redisReply *r = cc_command(&w->cc, k->name, 2, argv, &kind);
         bool ok = r && r->type == REDIS_REPLY_INTEGER;
-        wl_key_result(k, ok, ok ? r->integer : 0, clk_now_ms());
+        uint64_t now = clk_now_ms();
+        wl_key_result(k, ok, ok ? r->integer : 0, now);
+        ts_add(&w->ts, (int64_t)(now - wl->t0_ms),
+               ok ? NULL : cc_err_name(kind == CC_OK ? CC_OTHER : kind));
         if (r)
             freeReplyObject(r);
         i = (i + 1) % w->n_keys;
@@ -120,8 +123,11 @@ void wl_stop(struct workload *wl)
 {
     uint64_t now;
     wl->stop = true;
-    for (int i = 0; i < wl->n; i++)
+    for (int i = 0; i < wl->n; i++) {
         pthread_join(wl->w[i].th, NULL);
+        ts_merge(&wl->ts, &wl->w[i].ts, 0);
+        ts_free(&wl->w[i].ts);
+    }
     now = clk_now_ms();
     for (int i = 0; i < wl->n; i++)
         for (int k = 0; k < wl->w[i].n_keys; k++) {

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "cclient.h"
+#include "tseries.h"
 
 #define WL_MAX_WRITERS 64
 #define WL_MAX_KEYS 64
@@ -31,6 +32,7 @@ struct wl_writer {
     struct cclient cc;
     struct wl_key keys[WL_MAX_KEYS];
     int n_keys;
+    struct tseries ts; /* this writer's INCRs over time, from the workload's t0_ms */
 };
 
 struct workload {
@@ -39,6 +41,7 @@ struct workload {
     volatile bool stop;
     uint64_t t0_ms;
     int interval_us;
+    struct tseries ts; /* every writer's, merged by wl_stop; the caller frees it */
 };
 
 /* Keys for writer w: a fixed spread over all slots plus, for each extra

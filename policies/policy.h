@@ -158,6 +158,8 @@ void pol_key_format(const struct pol_rule *r, int k, char *out, size_t len);
 int pol_errf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A time as "20ms", "250us" or "7ns". */
 void pol_format_time(char *out, size_t len, uint64_t ns);
+/* A rule's effects in one short line: "hold", "delay 5ms loss 2% [PONG]". */
+void pol_rule_effect(const struct pol_rule *r, char *out, size_t len);
 /* What a policy has when the file does not say: [shim] keys, a rule's keys. */
 void pol_shim_defaults(struct pol_shim *s);
 void pol_rule_defaults(struct pol_rule *r);

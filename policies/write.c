@@ -83,3 +83,26 @@ int pol_write(FILE *o, const struct policy *p)
         put_rule(o, &p->rules[i]);
     return ferror(o) ? -1 : 0;
 }
+
+void pol_rule_effect(const struct pol_rule *r, char *out, size_t len)
+{
+    char v[128];
+    size_t off = 0;
+    static const int shown[] = {PK_HOLD, PK_DELAY, PK_LOSS, PK_REORDER, PK_DUP, PK_RATE};
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]) && off < len; i++) {
+        int k = shown[i];
+        if (!r->key_line[k])
+            continue;
+        pol_key_format(r, k, v, sizeof(v));
+        if (k == PK_HOLD)
+            off += (size_t)snprintf(out + off, len - off, "%shold", off ? " " : "");
+        else
+            off += (size_t)snprintf(out + off, len - off, "%s%s %s", off ? " " : "",
+                                    pol_key_name(k), v);
+    }
+    if (r->key_line[PK_MESSAGES] && off < len) {
+        pol_key_format(r, PK_MESSAGES, v, sizeof(v));
+        snprintf(out + off, len - off, " [%s]", v);
+    }
+}

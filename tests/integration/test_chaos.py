@@ -67,11 +67,18 @@ def test_chaos_two_rounds_find_the_pong_race_and_replay(ns):
     check("shrunk" not in f, "--shrink-time 0 shrinks nothing: %s" % f)
     fdir = f["dir"]
     check(os.path.isdir(fdir) and fdir.startswith(report), fdir)
-    for name in ("report.json", "scenario.ini", "junit.xml", "views.jsonl", "shim.pcap"):
+    for name in ("report.json", "report.html", "scenario.ini", "junit.xml", "views.jsonl",
+                 "shim.pcap"):
         check(os.path.exists(os.path.join(fdir, name)), "%s missing in %s" % (name, fdir))
     # the round that passed left nothing behind; the finding's report is rift run's
-    check(sorted(os.listdir(report)) == ["chaos.json", os.path.basename(fdir)],
+    check(sorted(os.listdir(report)) == ["chaos.html", "chaos.json", os.path.basename(fdir)],
           os.listdir(report))
+    # chaos.html links the finding's own page, which is there
+    import xml.etree.ElementTree as ET
+    page = ET.parse(os.path.join(report, "chaos.html")).getroot()
+    links = [a.get("href") for a in page.iter("{http://www.w3.org/1999/xhtml}a")]
+    check(links == [os.path.basename(fdir) + "/report.html"], links)
+    check(os.path.exists(os.path.join(report, links[0])), "%s missing" % links[0])
     rep = json.load(open(os.path.join(fdir, "report.json")))
     check(rep["verdict"] == "fail", rep["verdict"])
     # byte for byte the schedule --dry-run draws for round 1

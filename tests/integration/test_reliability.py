@@ -269,8 +269,15 @@ def test_reports_parse_with_hostile_paths_and_wire_bytes(ns):
           fails[0].get("name") == "cycles", ET.tostring(junit)[:500])
     check("we\"ird <&'>\n\ufffd\ufffd dir" in fails[0].get("classname"),
           fails[0].get("classname"))
+    page = ET.parse(os.path.join(report, b"report.html")).getroot()
+    h = "{http://www.w3.org/1999/xhtml}"
+    title = "".join(page.find(h + "body").find(h + "h1").itertext())
+    check("we\"ird <&'>\n\ufffd\ufffd dir/s.ini" in title, title)
+    code = "".join(page.find(".//%scode[@id='replay']" % h).itertext())
+    check(code.startswith("rift run ") and "<&'>" in code, code)
     views = [json.loads(l) for l in open(os.path.join(report, b"views.jsonl"), "rb")]
-    print("  report.json, junit.xml and %d views parse under %r" % (len(views), d[-20:]))
+    print("  report.json, junit.xml, report.html and %d views parse under %r" % (len(views),
+                                                                           d[-20:]))
     check(len(views) > 10, len(views))
     check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
 

@@ -265,6 +265,14 @@ def matrix(ns, scenario, servers, runs=1):
     print("  " + "\n  ".join(r.stdout.strip().splitlines()))
     check(r.returncode == 0, "matrix exit %d: %s" % (r.returncode, r.stderr[-3000:]))
     m = json.load(open(os.path.join(report, "matrix.json")))
+    # matrix.html links every run's page, and each is there
+    import xml.etree.ElementTree as ET
+    page = ET.parse(os.path.join(report, "matrix.html")).getroot()
+    links = [a.get("href") for a in page.iter("{http://www.w3.org/1999/xhtml}a")]
+    want = ["%s-%d/report.html" % (s, i + 1) for s in servers.split(",") for i in range(runs)]
+    check(links == want, "matrix.html links %s, want %s" % (links, want))
+    for link in links:
+        check(os.path.exists(os.path.join(report, link)), "%s missing" % link)
     return {s["server"]: s for s in m["servers"]}
 
 

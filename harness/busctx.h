@@ -1,0 +1,14 @@
+/* busctx: the bus messages an observer got just before a finding. */
+#ifndef RIFT_BUSCTX_H
+#define RIFT_BUSCTX_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "runstate.h"
+
+/* The bus messages to observer in the second before first_ms, as the
+ * summary shows them under a finding (nothing without a bus timeline). */
+void report_bus_context(const struct run *r, FILE *out, const char *observer, int64_t first_ms);
+
+#endif

@@ -1,0 +1,246 @@
+/* vtrack: every observer's views as segments of unchanged state. */
+#include "vtrack.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scenario.h"
+#include "view.h"
+
+#define VT_SAMPLE_MS 20
+
+/* The scenario node listening at "ip:port", -1 if none. */
+static int node_of_addr(const char *addr, int n_nodes)
+{
+    char ip[INET_ADDRSTRLEN];
+    struct in_addr a;
+    size_t len = strcspn(addr, ":@");
+    uint32_t h;
+    if (len == 0 || len >= sizeof(ip))
+        return -1;
+    memcpy(ip, addr, len);
+    ip[len] = 0;
+    if (inet_pton(AF_INET, ip, &a) != 1)
+        return -1;
+    h = ntohl(a.s_addr);
+    if (h < SCN_NODE_IP(0) || h >= SCN_NODE_IP(0) + (uint32_t)n_nodes)
+        return -1;
+    return (int)(h - SCN_NODE_IP(0));
+}
+
+static void state_of(const struct view *v, int n_nodes, struct vt_state *st)
+{
+    int map[VIEW_MAX_NODES] = {0};
+    for (int i = 0; i < v->n; i++)
+        map[i] = node_of_addr(v->nodes[i].addr, n_nodes);
+    for (int s = 0; s < VT_MAX_NODES; s++)
+        st->primary[s] = -1;
+    for (int i = 0; i < v->n; i++) {
+        const struct view_node *vn = &v->nodes[i];
+        int s = map[i], p;
+        if (s < 0)
+            continue;
+        st->role[s] = vn->flags & VIEW_F_PRIMARY   ? VT_ROLE_PRIMARY
+                      : vn->flags & VIEW_F_REPLICA ? VT_ROLE_REPLICA
+                                                   : VT_ROLE_NONE;
+        st->flag[s] = vn->flags & VIEW_F_FAIL    ? VT_FLAG_FAIL
+                      : vn->flags & VIEW_F_PFAIL ? VT_FLAG_PFAIL
+                                                 : VT_FLAG_NONE;
+        if (vn->primary[0] && (p = view_find(v, vn->primary)) >= 0)
+            st->primary[s] = (int8_t)map[p];
+    }
+    for (int slot = 0; slot < VIEW_SLOTS;) {
+        int o = v->owner[slot] == VIEW_NO_OWNER ? -1 : map[v->owner[slot]];
+        int end = slot;
+        while (end + 1 < VIEW_SLOTS &&
+               (v->owner[end + 1] == VIEW_NO_OWNER ? -1 : map[v->owner[end + 1]]) == o)
+            end++;
+        if (st->n_ranges == VT_MAX_RANGES) {
+            st->ranges_cut = true;
+            break;
+        }
+        st->ranges[st->n_ranges++] = (struct vt_range){(uint16_t)slot, (uint16_t)end, (int8_t)o};
+        slot = end + 1;
+    }
+}
+
+bool vt_same_range(const struct vt_range *a, const struct vt_range *b)
+{
+    return a->lo == b->lo && a->hi == b->hi && a->owner == b->owner;
+}
+
+bool vt_same(const struct vt_state *a, const struct vt_state *b)
+{
+    if (a->ok != b->ok || a->n_ranges != b->n_ranges || a->ranges_cut != b->ranges_cut ||
+        memcmp(a->role, b->role, sizeof(a->role)) != 0 ||
+        memcmp(a->primary, b->primary, sizeof(a->primary)) != 0 ||
+        memcmp(a->flag, b->flag, sizeof(a->flag)) != 0)
+        return false;
+    for (int k = 0; k < a->n_ranges; k++)
+        if (!vt_same_range(&a->ranges[k], &b->ranges[k]))
+            return false;
+    return true;
+}
+
+int vt_add(struct vtrack *vt, int observer, int64_t t_ms, bool state_ok, const char *nodes_text)
+{
+    static struct view v; /* 40 KB: not on the stack; vtrack is not threaded */
+    struct vt_state st;
+    struct vt_lane *l;
+    char err[128];
+    if (observer < 0 || observer >= vt->n_nodes)
+        return -1;
+    if (view_parse(&v, nodes_text, err, sizeof(err)) < 0) {
+        vt->unreadable++;
+        return 0;
+    }
+    memset(&st, 0, sizeof(st));
+    st.ok = state_ok;
+    state_of(&v, vt->n_nodes, &st);
+    l = &vt->lane[observer];
+    if (l->n && t_ms - l->seg[l->n - 1].t1 <= VT_GAP_MS && vt_same(&l->seg[l->n - 1].st, &st)) {
+        l->seg[l->n - 1].t1 = t_ms + VT_SAMPLE_MS;
+    } else {
+        if (l->n == l->cap) {
+            int cap = l->cap ? l->cap * 2 : 16;
+            struct vt_seg *s = realloc(l->seg, sizeof(*s) * (size_t)cap);
+            if (!s)
+                return -1;
+            l->seg = s;
+            l->cap = cap;
+        }
+        l->seg[l->n++] = (struct vt_seg){t_ms, t_ms + VT_SAMPLE_MS, st};
+    }
+    if (t_ms + VT_SAMPLE_MS > vt->t_max)
+        vt->t_max = t_ms + VT_SAMPLE_MS;
+    return 0;
+}
+
+/* The JSON string value of "key": in line, unescaped into out (\uXXXX
+ * outside ASCII becomes '?': CLUSTER NODES is ASCII). false if absent. */
+static bool str_field(const char *line, const char *key, char *out, size_t len)
+{
+    char pat[32];
+    const char *p;
+    size_t n = 0;
+    snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+    if (!(p = strstr(line, pat)))
+        return false;
+    for (p += strlen(pat); *p && *p != '"'; p++) {
+        char c = *p;
+        if (c == '\\') {
+            c = *++p;
+            switch (c) {
+            case 'n':
+                c = '\n';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case 'b':
+                c = '\b';
+                break;
+            case 'f':
+                c = '\f';
+                break;
+            case 'u': {
+                unsigned u = 0;
+                for (int i = 0; i < 4 && p[1]; i++, p++)
+                    u = u * 16 + (unsigned)(p[1] <= '9' ? p[1] - '0' : (p[1] | 32) - 'a' + 10);
+                c = (char)(u < 0x80 ? u : '?');
+                break;
+            }
+            case 0:
+                return false;
+            default:
+                break; /* \" \\ \/ */
+            }
+        }
+        if (n + 1 < len)
+            out[n++] = c;
+    }
+    out[n] = 0;
+    return *p == '"';
+}
+
+int vt_load(struct vtrack *vt, const char *path, int n_nodes, const char (*names)[16], char *err,
+            size_t el)
+{
+    FILE *f = fopen(path, "r");
+    char *line = NULL, *nodes = NULL, name[32], state[16];
+    size_t cap = 0;
+    ssize_t len;
+    int rc = 0;
+    memset(vt, 0, sizeof(*vt));
+    vt->n_nodes = n_nodes < VT_MAX_NODES ? n_nodes : VT_MAX_NODES;
+    if (!f) {
+        snprintf(err, el, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    while ((len = getline(&line, &cap, f)) > 0) {
+        const char *t = strstr(line, "\"t_ms\":");
+        int obs = -1;
+        char *tmp = realloc(nodes, (size_t)len + 1);
+        if (!tmp) {
+            snprintf(err, el, "%s: out of memory", path);
+            rc = -1;
+            break;
+        }
+        nodes = tmp;
+        vt->samples++;
+        if (!t || !str_field(line, "node", name, sizeof(name)) ||
+            !str_field(line, "state", state, sizeof(state)) ||
+            !str_field(line, "nodes", nodes, (size_t)len + 1)) {
+            vt->unreadable++;
+            continue;
+        }
+        for (int i = 0; i < vt->n_nodes; i++)
+            if (!strcmp(names[i], name))
+                obs = i;
+        if (obs < 0) {
+            vt->unreadable++;
+            continue;
+        }
+        if (vt_add(vt, obs, strtoll(t + 7, NULL, 10), !strcmp(state, "ok"), nodes) < 0) {
+            snprintf(err, el, "%s: out of memory", path);
+            rc = -1;
+            break;
+        }
+    }
+    free(line);
+    free(nodes);
+    fclose(f);
+    return rc;
+}
+
+void vt_describe(const struct vt_state *st, int node, const char (*names)[16], char *out,
+                 size_t len)
+{
+    const char *flag = st->flag[node] == VT_FLAG_FAIL    ? ", FAIL"
+                       : st->flag[node] == VT_FLAG_PFAIL ? ", PFAIL"
+                                                         : "";
+    int slots = 0;
+    for (int i = 0; i < st->n_ranges; i++)
+        if (st->ranges[i].owner == node)
+            slots += st->ranges[i].hi - st->ranges[i].lo + 1;
+    if (st->role[node] == VT_ROLE_REPLICA)
+        snprintf(out, len, "replica of %s%s",
+                 st->primary[node] >= 0 ? names[st->primary[node]] : "?", flag);
+    else if (st->role[node] == VT_ROLE_PRIMARY)
+        snprintf(out, len, "primary, %d slots%s", slots, flag);
+    else
+        snprintf(out, len, "not known%s", flag);
+}
+
+void vt_free(struct vtrack *vt)
+{
+    for (int i = 0; i < VT_MAX_NODES; i++)
+        free(vt->lane[i].seg);
+    memset(vt, 0, sizeof(*vt));
+}

@@ -1,0 +1,68 @@
+/* vtrack: what each node saw over a run, as changes. views.jsonl holds a
+ * CLUSTER NODES sample of every node every 20 ms; vtrack keeps one segment
+ * per stretch in which an observer's view stayed the same (roles, primary
+ * of each replica, PFAIL/FAIL marks, cluster_state, slot owners), for the
+ * report page's lanes. Nodes are named by their address (127.0.0.(11+i)). */
+#ifndef RIFT_VTRACK_H
+#define RIFT_VTRACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VT_MAX_NODES 48
+#define VT_MAX_RANGES 64
+#define VT_GAP_MS 200 /* no sample for this long: the lane has a gap */
+
+enum { VT_ROLE_NONE, VT_ROLE_PRIMARY, VT_ROLE_REPLICA };
+enum { VT_FLAG_NONE, VT_FLAG_PFAIL, VT_FLAG_FAIL };
+
+struct vt_range {
+    uint16_t lo, hi;
+    int8_t owner; /* scenario node, -1: no owner or one rift did not start */
+};
+
+struct vt_state {
+    bool ok; /* cluster_state:ok */
+    uint8_t role[VT_MAX_NODES];
+    int8_t primary[VT_MAX_NODES]; /* a replica's primary, -1 */
+    uint8_t flag[VT_MAX_NODES];
+    int n_ranges;
+    bool ranges_cut; /* more ranges than VT_MAX_RANGES: the rest is not drawn */
+    struct vt_range ranges[VT_MAX_RANGES];
+};
+
+struct vt_seg {
+    int64_t t0, t1; /* first sample, last sample + its interval */
+    struct vt_state st;
+};
+
+struct vt_lane {
+    struct vt_seg *seg;
+    int n, cap;
+};
+
+struct vtrack {
+    int n_nodes;
+    struct vt_lane lane[VT_MAX_NODES];
+    int64_t t_max;   /* the last sample's end */
+    long samples;    /* lines read */
+    long unreadable; /* lines or views that did not parse */
+};
+
+/* Reads views.jsonl for nodes 0..n_nodes-1 named names[i] (the "node"
+ * field). 0, or -1 with err (the file cannot be read, out of memory). */
+int vt_load(struct vtrack *vt, const char *path, int n_nodes, const char (*names)[16], char *err,
+            size_t el);
+/* Two states, or two slot ranges, the same (member by member). */
+bool vt_same(const struct vt_state *a, const struct vt_state *b);
+bool vt_same_range(const struct vt_range *a, const struct vt_range *b);
+/* Feed one sample directly (what vt_load does per line). */
+int vt_add(struct vtrack *vt, int observer, int64_t t_ms, bool state_ok, const char *nodes_text);
+/* Text for one node as an observer saw it in a segment: "replica of m1r1,
+ * FAIL"; names as above. */
+void vt_describe(const struct vt_state *st, int node, const char (*names)[16], char *out,
+                 size_t len);
+void vt_free(struct vtrack *vt);
+
+#endif
