@@ -525,9 +525,9 @@ static void client_lanes(struct svg *s)
                     X(s, t), y, X(s, t), y + CLIENT_H - 2, X(s, t) + 3, y + 11, p->heal_ms);
         } else if (!p->healed) {
             fprintf(s->f, "<text class=\"never\" x=\"%d\" y=\"%d\">never healed</text>\n",
-                    LEFT + PLOT_W - 90, y + 11);
+                    LEFT + PLOT_W + 24, y + 14);
         }
-        kinds_legend(s, &p->ts, LEFT + PLOT_W + 24, y + 14);
+        kinds_legend(s, &p->ts, LEFT + PLOT_W + (p->healed ? 24 : 110), y + 14);
         fputs("</g>\n", s->f);
         s->y += CLIENT_H;
     }
