@@ -22,9 +22,9 @@ DEB_PKGS  := build-essential pkg-config libnetfilter-queue-dev libmnl-dev libpca
              redis-tools python3-redis tcpdump clang libclang-rt-14-dev clang-format clang-tidy \
              cppcheck python3-pytest libxml2-dev chromium
 
-PROTO_SRC  := proto/bus.c proto/pkt.c proto/ctl.c
+PROTO_SRC  := proto/bus.c proto/pkt.c proto/ctl.c proto/pstat.c
 POLICY_SRC := policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c policies/model.c
-SHIM_SRC   := shim/shim.c shim/daemon.c shim/path.c shim/rules.c shim/ctlsrv.c shim/loop.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/msgflow.c \
+SHIM_SRC   := shim/shim.c shim/agent.c shim/daemon.c shim/path.c shim/rules.c shim/ctlsrv.c shim/loop.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/msgflow.c \
               shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
 
 RIFT_SRC   := harness/rift.c harness/run.c harness/runstate.c harness/clock.c harness/netns.c harness/nodes.c \
@@ -35,7 +35,7 @@ RIFT_SRC   := harness/rift.c harness/run.c harness/runstate.c harness/clock.c ha
               harness/cclient.c harness/workload.c harness/migrate.c harness/probes.c harness/matrix.c \
               harness/decode.c harness/need.c harness/sched.c harness/chaosgen.c harness/shrink.c \
               harness/chaos.c harness/replay.c harness/audit.c harness/tcpflow.c harness/cmdtab.c harness/sniff.c \
-              harness/app.c harness/tseries.c harness/vtrack.c harness/html.c harness/htmlsvg.c harness/busctx.c \
+              harness/app.c harness/tseries.c harness/vtrack.c harness/html.c harness/htmlsvg.c harness/busctx.c harness/hosts.c \
               proto/resp.c proto/keyspec.c $(POLICY_SRC) $(PROTO_SRC)
 RIFT_LIBS  := -lhiredis -linih -lpcap -lm -pthread
 
@@ -43,7 +43,7 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view test_scenario test_ledger test_bus \
               test_queue test_esc test_probes test_path test_runstate test_chaos test_resp test_keyspec test_audit \
-              test_html
+              test_html test_hosts
 test_policy_SRC := tests/unit/test_policy.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 test_model_SRC  := tests/unit/test_model.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_hold_SRC   := tests/unit/test_hold.c shim/hold.c
@@ -55,7 +55,7 @@ test_ledger_SRC := tests/unit/test_ledger.c harness/workload.c harness/tseries.c
 test_bus_SRC    := tests/unit/test_bus.c proto/bus.c
 test_queue_SRC  := tests/unit/test_queue.c shim/queue.c
 test_esc_SRC    := tests/unit/test_esc.c policies/esc.c
-test_probes_SRC := tests/unit/test_probes.c harness/probes.c harness/tseries.c harness/proc.c harness/registry.c harness/cgbind.c
+test_probes_SRC := tests/unit/test_probes.c harness/probes.c harness/tseries.c harness/proc.c proto/pstat.c harness/registry.c harness/cgbind.c
 test_runstate_SRC := tests/unit/test_runstate.c harness/runstate.c harness/clock.c proto/pkt.c
 test_path_SRC   := tests/unit/test_path.c shim/path.c shim/daemon.c shim/hold.c shim/match.c \
                    shim/msgflow.c shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
@@ -68,6 +68,8 @@ test_html_SRC   := tests/unit/test_html.c harness/html.c harness/htmlsvg.c harne
                    harness/tseries.c harness/busctx.c harness/scenario.c harness/appscn.c harness/flavour.c \
                    harness/timeline.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_html_LIBS  := -lxml2
+test_hosts_SRC  := tests/unit/test_hosts.c harness/hosts.c harness/scenario.c harness/appscn.c harness/flavour.c \
+                   harness/timeline.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 $(BUILD)/tests/unit/test_html.o: CFLAGS += -I/usr/include/libxml2
 test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c harness/appscn.c harness/flavour.c harness/timeline.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 

@@ -23,7 +23,7 @@ static int make_env(const struct run *r, char **env, int max)
     size_t so = 0, no = 0;
     int n = 0;
     for (int i = 0; i < s->n_nodes; i++) {
-        run_node_addr(i, addr, sizeof(addr));
+        run_node_addr(r, i, addr, sizeof(addr));
         if (s->primary_of[i] < 0)
             so += (size_t)snprintf(seeds + so, sizeof(seeds) - so, "%s%s", so ? "," : "", addr);
         no += (size_t)snprintf(nodes + no, sizeof(nodes) - no, "%s%s=%s", no ? "," : "",

@@ -19,7 +19,7 @@ void report_bus_context(const struct run *r, FILE *out, const char *observer, in
     snprintf(path, sizeof(path), "%s/bus.txt", r->tmp);
     if (!(f = fopen(path, "r")))
         return;
-    pkt_addr(SCN_NODE_IP(node), to, sizeof(to));
+    pkt_addr(scn_node_ip(r->scn, node), to, sizeof(to));
     strcat(to, ":");
     while (fgets(line, sizeof(line), f)) {
         char *end;

@@ -79,7 +79,7 @@ int cluster_build(struct run *r, char *err, size_t el)
 {
     const struct scenario *s = r->scn;
     char why[256], ip[32];
-    pkt_addr(SCN_NODE_IP(0), ip, sizeof(ip));
+    pkt_addr(scn_node_ip(r->scn, 0), ip, sizeof(ip));
     if (!cluster_wait(r, all_answer, 10000, why, sizeof(why))) {
         snprintf(err, el, "servers did not start within 10 s: %s", why);
         return -1;
@@ -137,7 +137,7 @@ int cluster_preload(struct run *r, int lo, int hi, int count, char *err, size_t 
     char src[32], seed[32], key[64];
     int done = 0;
     pkt_addr(SCN_ADMIN_IP, src, sizeof(src));
-    run_node_addr(0, seed, sizeof(seed));
+    run_node_addr(r, 0, seed, sizeof(seed));
     cc_init(&cc, src, 2000);
     cc_add_seed(&cc, seed);
     for (int t = 0; done < count && t < 100000000; t++) {

@@ -211,7 +211,10 @@ int html_write(const struct run *r, const struct check_result *res, int n, const
         snprintf(err, el, "out of memory");
         return -1;
     }
-    if (vt_load(vt, views_path, r->scn->n_nodes, names, err, el) < 0 && vt->samples == 0) {
+    uint32_t ips[VT_MAX_NODES];
+    for (int i = 0; i < r->scn->n_nodes && i < VT_MAX_NODES; i++)
+        ips[i] = scn_node_ip(r->scn, i);
+    if (vt_load(vt, views_path, r->scn->n_nodes, names, ips, err, el) < 0 && vt->samples == 0) {
         /* no views (the run failed before sampling): the page still tells
          * the rest */
         vt_free(vt);

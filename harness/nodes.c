@@ -18,10 +18,10 @@
 #include "../proto/pkt.h"
 #include "cclient.h"
 
-redisContext *node_connect(int i, int timeout_ms)
+redisContext *node_connect(const struct run *r, int i, int timeout_ms)
 {
     char addr[32], src[32];
-    run_node_addr(i, addr, sizeof(addr));
+    run_node_addr(r, i, addr, sizeof(addr));
     pkt_addr(SCN_ADMIN_IP, src, sizeof(src));
     return cc_connect(addr, src, timeout_ms);
 }
@@ -34,7 +34,7 @@ redisReply *node_cmd(struct run *r, int i, const char *fmt, ...)
     for (int attempt = 0; attempt < 2; attempt++) {
         redisReply *rep;
         va_list ap;
-        if (!n->admin && !(n->admin = node_connect(i, 500)))
+        if (!n->admin && !(n->admin = node_connect(r, i, 500)))
             return NULL;
         va_start(ap, fmt);
         rep = redisvCommand(n->admin, fmt, ap);
@@ -58,7 +58,7 @@ redisReply *node_words(struct run *r, int i, const char *cmd)
         argv[argc++] = t;
     for (int attempt = 0; attempt < 2; attempt++) {
         redisReply *rep;
-        if (!n->admin && !(n->admin = node_connect(i, 500)))
+        if (!n->admin && !(n->admin = node_connect(r, i, 500)))
             return NULL;
         rep = redisCommandArgv(n->admin, argc, (const char **)argv, NULL);
         if (rep)
@@ -87,7 +87,7 @@ int node_start(struct run *r, int i, char *err, size_t el)
     char ip[32], port[16], timeout[16], conf[340];
     char *argv[32 + 2 * SCN_MAX_CONF];
     int a = 0;
-    pkt_addr(SCN_NODE_IP(i), ip, sizeof(ip));
+    pkt_addr(scn_node_ip(r->scn, i), ip, sizeof(ip));
     snprintf(port, sizeof(port), "%d", SCN_PORT);
     snprintf(timeout, sizeof(timeout), "%d", s->node_timeout_ms);
     snprintf(conf, sizeof(conf), "%s/nodes.conf", n->dir);

@@ -12,7 +12,7 @@ int node_pick_server(struct run *r, const char *server, char *err, size_t el);
 /* Reads `--version` into r->server_version: 0 or -1. */
 int node_server_version(struct run *r);
 int node_start(struct run *r, int i, char *err, size_t el);
-redisContext *node_connect(int i, int timeout_ms);
+redisContext *node_connect(const struct run *r, int i, int timeout_ms);
 /* A command on node i's admin connection; reconnects once. The reply
  * (caller frees) or NULL. */
 redisReply *node_cmd(struct run *r, int i, const char *fmt, ...);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../proto/pstat.h"
 #include "registry.h"
 
 /* For out/err: keep the caller's descriptor. */
@@ -40,11 +41,9 @@ int proc_mkdir_p(const char *dir);
  * len - 1): its exit status, -1 if it could not run. */
 int proc_capture(char *const argv[], char *out, size_t len);
 
-/* Start time of a process (clock ticks after boot, /proc/PID/stat field
- * 22), 0 if there is none. With PID it names one process for good. */
-uint64_t proc_start_time(pid_t pid);
-/* PID runs (not a zombie) and started at start. */
-bool proc_alive_since(pid_t pid, uint64_t start);
+/* A process's start time and whether it still runs: proto/pstat.h (the
+ * shim's agent uses them too). With PID, the start time names one process
+ * for good. */
 
 /* Signal a child of ours that has not exited: 0, -ESRCH when it has exited
  * (not reaped yet), -ECHILD when PID is not an unreaped child of this

@@ -65,7 +65,7 @@ int reg_create(struct registry *r, const char *id, const char *netns, const char
         errno = e;
         return e == EEXIST ? -2 : -1;
     }
-    snprintf(line, sizeof(line), "%d %" PRIu64 "\n", (int)self, proc_start_time(self));
+    snprintf(line, sizeof(line), "%d %" PRIu64 "\n", (int)self, pstat_start_time(self));
     if (append_line(r->dir, "owner", line) < 0)
         goto fail;
     snprintf(line, sizeof(line), "%s\n", netns);
@@ -84,7 +84,7 @@ fail:
 int reg_add_pid(struct registry *r, pid_t pid, const char *role)
 {
     char line[128];
-    uint64_t start = proc_start_time(pid);
+    uint64_t start = pstat_start_time(pid);
     if (!start)
         return -ESRCH;
     snprintf(line, sizeof(line), "%d %" PRIu64 " %s\n", (int)pid, start, role ? role : "-");
@@ -176,7 +176,7 @@ static bool owner_alive(const struct registry *r, pid_t *owner)
          read_line(r->dir, ".rift-owner", line, sizeof(line)) < 0) ||
         !parse_pid_start(line, owner, &start))
         return false;
-    return proc_alive_since(*owner, start);
+    return pstat_alive_since(*owner, start);
 }
 
 #define CLEANUP_MAX_PIDS 1024
@@ -195,7 +195,7 @@ static int stop_registered(const struct registry *r)
     while (np < CLEANUP_MAX_PIDS && fgets(line, sizeof(line), f)) {
         pid_t pid;
         uint64_t start;
-        if (!parse_pid_start(line, &pid, &start) || !proc_alive_since(pid, start))
+        if (!parse_pid_start(line, &pid, &start) || !pstat_alive_since(pid, start))
             continue;
         /* Each was started as the leader of a process group of its own, so
          * its group holds only its own descendants (a server's fork for a
@@ -211,7 +211,7 @@ static int stop_registered(const struct registry *r)
     for (int waited = 0; waited < 5000; waited += 10) {
         int running = 0;
         for (int k = 0; k < np; k++)
-            running += proc_alive_since(pids[k], starts[k]);
+            running += pstat_alive_since(pids[k], starts[k]);
         if (!running)
             break;
         struct timespec ts = {0, 10000000};
@@ -224,7 +224,7 @@ int proc_mark_owner(const char *dir)
 {
     char line[64];
     pid_t self = getpid();
-    snprintf(line, sizeof(line), "%d %" PRIu64 "\n", (int)self, proc_start_time(self));
+    snprintf(line, sizeof(line), "%d %" PRIu64 "\n", (int)self, pstat_start_time(self));
     return append_line(dir, ".rift-owner", line);
 }
 

@@ -50,7 +50,7 @@ static int start_probes(struct run *r, char *err, size_t el)
         char a[32];
         if (!want)
             continue;
-        run_node_addr(i, a, sizeof(a));
+        run_node_addr(r, i, a, sizeof(a));
         off += (size_t)snprintf(seeds + off, sizeof(seeds) - off, "%s%s", off ? "," : "", a);
     }
     char ranges[512] = "";
@@ -361,7 +361,7 @@ static int start_audit(struct run *r, char *err, size_t el)
 {
     struct au_opts ao = {.ports = {SCN_PORT}, .nports = 1};
     char filter[96], clients[PKT_ADDR_MAX], app[PKT_ADDR_MAX];
-    if (cmdtab_tcp(SCN_NODE_IP(0), SCN_PORT, SCN_ADMIN_IP, &r->cmdtab, err, el) < 0)
+    if (cmdtab_tcp(scn_node_ip(r->scn, 0), SCN_PORT, SCN_ADMIN_IP, &r->cmdtab, err, el) < 0)
         return -1;
     if (!(r->audit = malloc(sizeof(*r->audit))) || au_init(r->audit, &r->cmdtab, &ao) < 0) {
         free(r->audit);
@@ -437,7 +437,7 @@ static int start_workload(struct run *r, char *err, size_t el)
             nr++;
         }
     pkt_addr(SCN_CLIENTS_IP, src, sizeof(src));
-    run_node_addr(0, seed, sizeof(seed));
+    run_node_addr(r, 0, seed, sizeof(seed));
     wl_init(&r->wl, scn->writers, src, seed, (const int(*)[2])ranges, nr, 1000);
     if (wl_start(&r->wl) < 0) {
         snprintf(err, el, "cannot start the workload threads");
@@ -471,7 +471,7 @@ static int verify(struct run *r, char *err, size_t el)
         wl_stop(&r->wl);
         r->wl_running = false;
         pkt_addr(SCN_ADMIN_IP, admin, sizeof(admin));
-        run_node_addr(0, seed, sizeof(seed));
+        run_node_addr(r, 0, seed, sizeof(seed));
         wl_verify(&r->wl, admin, seed, obs_ledger, r, &r->wl_res);
         run_progress(r,
                      "workload: %" PRIu64 " INCRs, %" PRIu64 " acknowledged; read back: %d "

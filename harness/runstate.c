@@ -54,10 +54,10 @@ void run_sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-void run_node_addr(int i, char *out, size_t len)
+void run_node_addr(const struct run *r, int i, char *out, size_t len)
 {
     char ip[32];
-    pkt_addr(SCN_NODE_IP(i), ip, sizeof(ip));
+    pkt_addr(scn_node_ip(r->scn, i), ip, sizeof(ip));
     snprintf(out, len, "%s:%d", ip, SCN_PORT);
 }
 

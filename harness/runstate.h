@@ -130,6 +130,6 @@ void run_track_convergence(struct run *r, bool converged);
  * probes healed or given heal_ns to do so since the convergence. */
 bool run_settled(const struct run *r, bool migrations_done, bool probes_healed, uint64_t heal_ns);
 /* "127.0.0.X:7000" of node i. */
-void run_node_addr(int i, char *out, size_t len);
+void run_node_addr(const struct run *r, int i, char *out, size_t len);
 
 #endif

@@ -132,6 +132,9 @@ int scn_app_argv(struct scn_app *a, int argc, char *const *argv, char *err, size
 int scn_load_string(struct scenario *s, const char *name, const char *text, char *err,
                     size_t errlen);
 int scn_node(const struct scenario *s, const char *name); /* index or -1 */
+/* Node i's address (host order): 127.0.0.(11+i) on one host, the placed
+ * address with --hosts. */
+uint32_t scn_node_ip(const struct scenario *s, int i);
 /* "m1..m3, m1r1..m3r1", for messages. */
 void scn_node_names(const struct scenario *s, char *buf, size_t len);
 /* A decimal integer lo..hi, the whole string: 0 or -1. */

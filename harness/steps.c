@@ -166,13 +166,13 @@ static int step_migrate(struct run *r, const struct scn_step *st, char *err, siz
     m->hi = st->slot_hi;
     m->atomic = st->atomic;
     pkt_addr(SCN_ADMIN_IP, m->source, sizeof(m->source));
-    run_node_addr(st->src, m->src_addr, sizeof(m->src_addr));
-    run_node_addr(st->dst, m->dst_addr, sizeof(m->dst_addr));
+    run_node_addr(r, st->src, m->src_addr, sizeof(m->src_addr));
+    run_node_addr(r, st->dst, m->dst_addr, sizeof(m->dst_addr));
     memcpy(m->src_id, r->nodes[st->src].id, sizeof(m->src_id));
     memcpy(m->dst_id, r->nodes[st->dst].id, sizeof(m->dst_id));
     for (int k = 0; k < s->n_nodes && m->n_others < MIG_MAX_PRIMARIES; k++)
         if (k != st->src && k != st->dst)
-            run_node_addr(k, m->others[m->n_others++], sizeof(m->others[0]));
+            run_node_addr(r, k, m->others[m->n_others++], sizeof(m->others[0]));
     if (mig_start(m) < 0) {
         snprintf(err, el, "cannot start the migration thread");
         return -1;

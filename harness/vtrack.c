@@ -13,7 +13,7 @@
 #define VT_SAMPLE_MS 20
 
 /* The scenario node listening at "ip:port", -1 if none. */
-static int node_of_addr(const char *addr, int n_nodes)
+static int node_of_addr(const struct vtrack *vt, const char *addr)
 {
     char ip[INET_ADDRSTRLEN];
     struct in_addr a;
@@ -26,16 +26,17 @@ static int node_of_addr(const char *addr, int n_nodes)
     if (inet_pton(AF_INET, ip, &a) != 1)
         return -1;
     h = ntohl(a.s_addr);
-    if (h < SCN_NODE_IP(0) || h >= SCN_NODE_IP(0) + (uint32_t)n_nodes)
-        return -1;
-    return (int)(h - SCN_NODE_IP(0));
+    for (int i = 0; i < vt->n_nodes; i++)
+        if (vt->ip[i] == h)
+            return i;
+    return -1;
 }
 
-static void state_of(const struct view *v, int n_nodes, struct vt_state *st)
+static void state_of(const struct vtrack *vt, const struct view *v, struct vt_state *st)
 {
     int map[VIEW_MAX_NODES] = {0};
     for (int i = 0; i < v->n; i++)
-        map[i] = node_of_addr(v->nodes[i].addr, n_nodes);
+        map[i] = node_of_addr(vt, v->nodes[i].addr);
     for (int s = 0; s < VT_MAX_NODES; s++)
         st->primary[s] = -1;
     for (int i = 0; i < v->n; i++) {
@@ -99,7 +100,7 @@ int vt_add(struct vtrack *vt, int observer, int64_t t_ms, bool state_ok, const c
     }
     memset(&st, 0, sizeof(st));
     st.ok = state_ok;
-    state_of(&v, vt->n_nodes, &st);
+    state_of(vt, &v, &st);
     l = &vt->lane[observer];
     if (l->n && t_ms - l->seg[l->n - 1].t1 <= VT_GAP_MS && vt_same(&l->seg[l->n - 1].st, &st)) {
         l->seg[l->n - 1].t1 = t_ms + VT_SAMPLE_MS;
@@ -169,8 +170,8 @@ static bool str_field(const char *line, const char *key, char *out, size_t len)
     return *p == '"';
 }
 
-int vt_load(struct vtrack *vt, const char *path, int n_nodes, const char (*names)[16], char *err,
-            size_t el)
+int vt_load(struct vtrack *vt, const char *path, int n_nodes, const char (*names)[16],
+            const uint32_t *ips, char *err, size_t el)
 {
     FILE *f = fopen(path, "r");
     char *line = NULL, *nodes = NULL, name[32], state[16];
@@ -179,6 +180,8 @@ int vt_load(struct vtrack *vt, const char *path, int n_nodes, const char (*names
     int rc = 0;
     memset(vt, 0, sizeof(*vt));
     vt->n_nodes = n_nodes < VT_MAX_NODES ? n_nodes : VT_MAX_NODES;
+    for (int i = 0; i < vt->n_nodes; i++)
+        vt->ip[i] = ips[i];
     if (!f) {
         snprintf(err, el, "%s: %s", path, strerror(errno));
         return -1;

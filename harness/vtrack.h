@@ -2,7 +2,7 @@
  * CLUSTER NODES sample of every node every 20 ms; vtrack keeps one segment
  * per stretch in which an observer's view stayed the same (roles, primary
  * of each replica, PFAIL/FAIL marks, cluster_state, slot owners), for the
- * report page's lanes. Nodes are named by their address (127.0.0.(11+i)). */
+ * report page's lanes. Nodes are told apart by their addresses. */
 #ifndef RIFT_VTRACK_H
 #define RIFT_VTRACK_H
 
@@ -44,6 +44,7 @@ struct vt_lane {
 
 struct vtrack {
     int n_nodes;
+    uint32_t ip[VT_MAX_NODES]; /* node i's address, host order */
     struct vt_lane lane[VT_MAX_NODES];
     int64_t t_max;   /* the last sample's end */
     long samples;    /* lines read */
@@ -51,9 +52,10 @@ struct vtrack {
 };
 
 /* Reads views.jsonl for nodes 0..n_nodes-1 named names[i] (the "node"
- * field). 0, or -1 with err (the file cannot be read, out of memory). */
-int vt_load(struct vtrack *vt, const char *path, int n_nodes, const char (*names)[16], char *err,
-            size_t el);
+ * field) at addresses ips[i]. 0, or -1 with err (the file cannot be read,
+ * out of memory). */
+int vt_load(struct vtrack *vt, const char *path, int n_nodes, const char (*names)[16],
+            const uint32_t *ips, char *err, size_t el);
 /* Two states, or two slot ranges, the same (member by member). */
 bool vt_same(const struct vt_state *a, const struct vt_state *b);
 bool vt_same_range(const struct vt_range *a, const struct vt_range *b);

@@ -1,6 +1,7 @@
 /* rift-shim: applies a policy's rules to packets queued by NFQUEUE. main
  * reads the command line and the policy, sets the daemon up, runs the event
  * loop (loop.c) and tears everything down again. */
+#include "agent.h"
 #include "daemon.h"
 
 #include <errno.h>
@@ -342,6 +343,8 @@ int main(int argc, char **argv)
     sigset_t mask;
     int status;
 
+    if (argc >= 2 && !strcmp(argv[1], "agent"))
+        return agent_main(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "ctl")) {
         if (argc < 4) {
             usage(stderr);

@@ -308,7 +308,11 @@ static void test_size_of_a_long_busy_run(void **state)
     assert_true(size < 5 * 1024 * 1024);
     {
         struct vtrack vt;
-        assert_int_equal(vt_load(&vt, v2, 6, (const char(*)[16])scn.names, err, sizeof(err)), 0);
+        uint32_t ips[6];
+        for (int i = 0; i < 6; i++)
+            ips[i] = scn_node_ip(&scn, i);
+        assert_int_equal(vt_load(&vt, v2, 6, (const char(*)[16])scn.names, ips, err, sizeof(err)),
+                         0);
         assert_int_equal(vt.lane[0].n, 240);
         assert_int_equal(vt.samples, 18000);
         assert_int_equal(vt.unreadable, 0);

@@ -1,0 +1,70 @@
+/* pstat: a process's start time from /proc/PID/stat, so that a PID is
+ * signalled only while it is still the process that was started (a reused
+ * PID has another start time). */
+#include "pstat.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* /proc/PID/stat read into buf; returns what follows the command name
+ * (which may hold spaces and parentheses: fields count from the last ')'),
+ * or NULL. */
+static char *read_stat(pid_t pid, char *buf, size_t len)
+{
+    char path[64], *p;
+    ssize_t n;
+    int fd;
+    if (pid <= 0)
+        return NULL;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return NULL;
+    n = read(fd, buf, len - 1);
+    close(fd);
+    if (n <= 0)
+        return NULL;
+    buf[n] = '\0';
+    p = strrchr(buf, ')');
+    return p && p[1] == ' ' ? p + 2 : NULL;
+}
+
+uint64_t pstat_start_time(pid_t pid)
+{
+    char buf[1024], *p = read_stat(pid, buf, sizeof(buf)), *end;
+    unsigned long long v;
+    if (!p)
+        return 0;
+    /* p is field 3 (state); the start time is field 22 */
+    for (int field = 3; field < 22; field++) {
+        p = strchr(p, ' ');
+        if (!p)
+            return 0;
+        p++;
+    }
+    errno = 0;
+    v = strtoull(p, &end, 10);
+    if (errno || end == p || (*end != ' ' && *end != '\n' && *end != '\0'))
+        return 0;
+    return (uint64_t)v;
+}
+
+static char proc_state(pid_t pid)
+{
+    char buf[1024], *p = read_stat(pid, buf, sizeof(buf));
+    if (!p)
+        return '\0';
+    return *p;
+}
+
+bool pstat_alive_since(pid_t pid, uint64_t start)
+{
+    char st;
+    if (pid <= 1 || !start || pstat_start_time(pid) != start)
+        return false;
+    st = proc_state(pid);
+    return st && st != 'Z' && st != 'X';
+}

@@ -1,0 +1,358 @@
+/* agent: what `rift run --hosts` needs on a host besides the shim itself,
+ * as `rift-shim agent COMMAND ...` run over SSH, so that nothing but
+ * rift-shim and the server has to be installed there and no remote shell
+ * command is ever built from text:
+ *
+ *   version                    "rift-shim agent 1"
+ *   clock                      CLOCK_REALTIME in ns (clock offsets)
+ *   mkdir DIR                  the run's folder (mode 0700)
+ *   put FILE / get FILE        stdin to FILE / FILE to stdout
+ *   spawn DIR ROLE LOG -- ARGV start ARGV detached, under a supervisor that
+ *                              records how it ends; prints "PID START"
+ *   signal PID START SIG       only if PID still started at START
+ *   status DIR ROLE            running PID | exited N | signal N, with the time
+ *   cleanup DIR [QUEUE]        stop everything DIR/pids lists (start times
+ *                              checked), remove the shim's chains of QUEUE,
+ *                              remove DIR
+ *
+ * DIR must be an absolute path whose last part starts with "rift-". */
+#include "agent.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../proto/pstat.h"
+#include "ipt.h"
+
+static uint64_t realtime_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* "rift-shim agent: WHAT ARG" on stderr; exit status 2. */
+static int fail(const char *what, const char *arg)
+{
+    fprintf(stderr, "rift-shim agent: %s %s\n", what, arg);
+    return 2;
+}
+
+/* A run folder: absolute, no "..", last part "rift-...". */
+static bool run_dir_ok(const char *d)
+{
+    const char *base = strrchr(d, '/');
+    return d[0] == '/' && !strstr(d, "/..") && base && !strncmp(base + 1, "rift-", 5) &&
+           strlen(d) < PATH_MAX - 64;
+}
+
+static bool role_ok(const char *r)
+{
+    if (!*r || strlen(r) > 32)
+        return false;
+    for (; *r; r++)
+        if (!((*r >= 'a' && *r <= 'z') || (*r >= '0' && *r <= '9') || *r == '-' || *r == '_'))
+            return false;
+    return true;
+}
+
+static int copy_fd(int in, int out)
+{
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(in, buf, sizeof(buf))) > 0)
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(out, buf + off, (size_t)(n - off));
+            if (w < 0) {
+                if (errno == EINTR)
+                    continue;
+                return -1;
+            }
+            off += w;
+        }
+    return n < 0 ? -1 : 0;
+}
+
+static int cmd_put(const char *file, bool get)
+{
+    int fd = get ? open(file, O_RDONLY | O_CLOEXEC)
+                 : open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int rc;
+    if (fd < 0)
+        return fail("cannot open", file);
+    rc = get ? copy_fd(fd, 1) : copy_fd(0, fd);
+    if (close(fd) != 0 || rc < 0)
+        return fail("i/o error on", file);
+    return 0;
+}
+
+static void write_file(const char *path, const char *text, bool append)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0600);
+    if (fd >= 0) {
+        if (write(fd, text, strlen(text)) < 0) {
+            /* nothing to tell: the caller sees a missing record */
+        }
+        close(fd);
+    }
+}
+
+/* The supervisor: starts argv with its output in log, registers it in
+ * DIR/pids before it may exec, reports "PID START" on report_fd, then waits
+ * and writes DIR/ROLE.exit. */
+static void supervise(const char *dir, const char *role, const char *log, char **argv,
+                      int report_fd)
+{
+    int gate[2], status;
+    char line[256], path[PATH_MAX];
+    pid_t pid;
+    if (pipe2(gate, O_CLOEXEC) < 0)
+        _exit(1);
+    pid = fork();
+    if (pid == 0) {
+        int out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        char c;
+        close(gate[1]);
+        if (out < 0 || in < 0 || read(gate[0], &c, 1) != 1)
+            _exit(127); /* the supervisor went away before registering us */
+        dup2(in, 0);
+        dup2(out, 1);
+        dup2(out, 2);
+        execvp(argv[0], argv);
+        dprintf(2, "rift-shim agent: cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(gate[0]);
+    if (pid < 0)
+        _exit(1);
+    snprintf(line, sizeof(line), "%d %" PRIu64 " %s\n", (int)pid, pstat_start_time(pid), role);
+    snprintf(path, sizeof(path), "%s/pids", dir);
+    write_file(path, line, true);
+    if (write(gate[1], "g", 1) != 1)
+        _exit(1);
+    close(gate[1]);
+    dprintf(report_fd, "%d %" PRIu64 "\n", (int)pid, pstat_start_time(pid));
+    close(report_fd);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    snprintf(line, sizeof(line), "%s %d %" PRIu64 "\n", WIFSIGNALED(status) ? "signal" : "exited",
+             WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), realtime_ns());
+    snprintf(path, sizeof(path), "%s/%s.exit", dir, role);
+    write_file(path, line, false);
+    _exit(0);
+}
+
+static int cmd_spawn(const char *dir, const char *role, const char *log, char **argv)
+{
+    int rep[2], devnull;
+    char buf[128];
+    ssize_t n;
+    pid_t sup;
+    if (!run_dir_ok(dir) || !role_ok(role))
+        return fail("spawn: bad folder or role:", dir);
+    if (pipe2(rep, O_CLOEXEC) < 0)
+        return fail("spawn:", strerror(errno));
+    sup = fork();
+    if (sup == 0) {
+        /* off the SSH session: its own session, nothing of the channel kept */
+        close(rep[0]);
+        setsid();
+        devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+        dup2(devnull, 0);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        if (fork() != 0)
+            _exit(0); /* the supervisor is the grandchild: no zombie for the agent */
+        supervise(dir, role, log, argv, rep[1]);
+    }
+    close(rep[1]);
+    if (sup < 0)
+        return fail("spawn:", strerror(errno));
+    waitpid(sup, NULL, 0);
+    n = read(rep[0], buf, sizeof(buf) - 1);
+    close(rep[0]);
+    if (n <= 0)
+        return fail("spawn: did not start:", argv[0]);
+    buf[n] = 0;
+    fputs(buf, stdout);
+    return 0;
+}
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+    char *end;
+    errno = 0;
+    *v = strtoull(s, &end, 10);
+    return errno || end == s || *end ? -1 : 0;
+}
+
+static int cmd_signal(const char *pid_s, const char *start_s, const char *sig_s)
+{
+    uint64_t pid, start, sig;
+    if (parse_u64(pid_s, &pid) < 0 || parse_u64(start_s, &start) < 0 ||
+        parse_u64(sig_s, &sig) < 0 || pid <= 1 || pid > INT_MAX || sig > 64)
+        return fail("signal: expected PID START SIGNAL, got PID", pid_s);
+    if (!pstat_alive_since((pid_t)pid, start)) {
+        printf("gone\n");
+        return 1;
+    }
+    if (kill((pid_t)pid, (int)sig) != 0)
+        return fail("signal:", strerror(errno));
+    printf("sent\n");
+    return 0;
+}
+
+static int cmd_status(const char *dir, const char *role)
+{
+    char path[PATH_MAX], line[256], r[40];
+    FILE *f;
+    if (!run_dir_ok(dir) || !role_ok(role))
+        return fail("status: bad folder or role:", dir);
+    snprintf(path, sizeof(path), "%s/%s.exit", dir, role);
+    if ((f = fopen(path, "r"))) {
+        if (fgets(line, sizeof(line), f))
+            fputs(line, stdout);
+        fclose(f);
+        return 0;
+    }
+    snprintf(path, sizeof(path), "%s/pids", dir);
+    if ((f = fopen(path, "r"))) {
+        int pid = 0;
+        uint64_t start = 0, last_pid = 0, last_start = 0;
+        while (fgets(line, sizeof(line), f))
+            if (sscanf(line, "%d %" SCNu64 " %39s", &pid, &start, r) == 3 && !strcmp(r, role)) {
+                last_pid = (uint64_t)pid;
+                last_start = start;
+            }
+        fclose(f);
+        if (last_pid && pstat_alive_since((pid_t)last_pid, last_start)) {
+            printf("running %" PRIu64 "\n", last_pid);
+            return 0;
+        }
+    }
+    printf("unknown\n");
+    return 0;
+}
+
+/* Stop every process DIR/pids lists that still runs with its start time:
+ * TERM (and CONT, for a paused one), then KILL after 3 s. */
+static int stop_listed(const char *dir)
+{
+    char path[PATH_MAX], line[256];
+    pid_t pids[256];
+    uint64_t starts[256];
+    int n = 0, stopped = 0;
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/pids", dir);
+    if (!(f = fopen(path, "r")))
+        return 0;
+    while (n < 256 && fgets(line, sizeof(line), f)) {
+        int pid;
+        uint64_t start;
+        if (sscanf(line, "%d %" SCNu64, &pid, &start) == 2 && pstat_alive_since(pid, start)) {
+            pids[n] = pid;
+            starts[n++] = start;
+        }
+    }
+    fclose(f);
+    for (int i = 0; i < n; i++) {
+        kill(pids[i], SIGTERM);
+        kill(pids[i], SIGCONT);
+    }
+    for (int t = 0; t < 300; t++) {
+        int alive = 0;
+        for (int i = 0; i < n; i++)
+            alive += pstat_alive_since(pids[i], starts[i]);
+        if (!alive)
+            break;
+        usleep(10000);
+    }
+    for (int i = 0; i < n; i++)
+        if (pstat_alive_since(pids[i], starts[i])) {
+            kill(pids[i], SIGKILL);
+            stopped++;
+        }
+    return n;
+}
+
+static int rm_rf(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : -1;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *e;
+        if (!d)
+            return -1;
+        while ((e = readdir(d))) {
+            char sub[PATH_MAX];
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                continue;
+            snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+            rm_rf(sub);
+        }
+        closedir(d);
+        return rmdir(path);
+    }
+    return unlink(path);
+}
+
+static int cmd_cleanup(const char *dir, const char *queue_s)
+{
+    char err[256];
+    uint64_t q = 0;
+    int n, chains = 0;
+    if (!run_dir_ok(dir))
+        return fail("cleanup: bad folder", dir);
+    if (queue_s && (parse_u64(queue_s, &q) < 0 || q > 65535))
+        return fail("cleanup: bad queue", queue_s);
+    n = stop_listed(dir);
+    if (queue_s && (chains = ipt_cleanup((int)q, err, sizeof(err))) < 0)
+        fprintf(stderr, "rift-shim agent: cleanup: %s\n", err);
+    if (rm_rf(dir) != 0 && errno != ENOENT)
+        return fail("cleanup: cannot remove", dir);
+    printf("stopped %d, chains %d\n", n, chains < 0 ? 0 : chains);
+    return chains < 0 ? 1 : 0;
+}
+
+int agent_main(int argc, char **argv)
+{
+    const char *c = argc >= 3 ? argv[2] : "";
+    if (!strcmp(c, "version") && argc == 3)
+        return printf("rift-shim agent 1\n") < 0;
+    if (!strcmp(c, "clock") && argc == 3)
+        return printf("%" PRIu64 "\n", realtime_ns()) < 0;
+    if (!strcmp(c, "mkdir") && argc == 4) {
+        if (!run_dir_ok(argv[3]) || (mkdir(argv[3], 0700) != 0 && errno != EEXIST))
+            return fail("mkdir: cannot make", argv[3]);
+        return 0;
+    }
+    if ((!strcmp(c, "put") || !strcmp(c, "get")) && argc == 4)
+        return cmd_put(argv[3], c[0] == 'g');
+    if (!strcmp(c, "spawn") && argc >= 8 && !strcmp(argv[6], "--"))
+        return cmd_spawn(argv[3], argv[4], argv[5], argv + 7);
+    if (!strcmp(c, "signal") && argc == 6)
+        return cmd_signal(argv[3], argv[4], argv[5]);
+    if (!strcmp(c, "status") && argc == 5)
+        return cmd_status(argv[3], argv[4]);
+    if (!strcmp(c, "cleanup") && (argc == 4 || argc == 5))
+        return cmd_cleanup(argv[3], argc == 5 ? argv[4] : NULL);
+    fprintf(stderr, "usage: rift-shim agent version | clock | mkdir DIR | put FILE | get FILE |\n"
+                    "       spawn DIR ROLE LOG -- ARGV... | signal PID START SIG |\n"
+                    "       status DIR ROLE | cleanup DIR [QUEUE]\n");
+    return 2;
+}
