@@ -17,12 +17,15 @@
 
 #include "../proto/pkt.h"
 #include "cclient.h"
+#include "hostrun.h"
 
 redisContext *node_connect(const struct run *r, int i, int timeout_ms)
 {
     char addr[32], src[32];
     run_node_addr(r, i, addr, sizeof(addr));
-    pkt_addr(SCN_ADMIN_IP, src, sizeof(src));
+    if (r->hr && !r->hr->hs.harness_addr)
+        return cc_connect(addr, NULL, timeout_ms); /* the kernel's choice */
+    pkt_addr(r->hr ? r->hr->hs.harness_addr : SCN_ADMIN_IP, src, sizeof(src));
     return cc_connect(addr, src, timeout_ms);
 }
 
@@ -127,6 +130,8 @@ int node_start(struct run *r, int i, char *err, size_t el)
         argv[a++] = (char *)s->conf[k][1];
     }
     argv[a] = NULL;
+    if (r->hr)
+        return hr_node_start(r, i, argv, err, el);
     char role[32];
     snprintf(role, sizeof(role), "server:%s", s->names[i]);
     const struct proc_opts po = {.reg = &r->reg, .role = role};
@@ -155,6 +160,19 @@ void node_down(struct run *r, int i, const char *fmt, ...)
 bool node_usable(struct run *r, int i, char *why, size_t wl)
 {
     const struct node_rt *n = &r->nodes[i];
+    if (r->hr) {
+        /* on its host: hr_reap, before each step, has recorded exits */
+        if (n->down || !r->hr->rpid[i]) {
+            snprintf(why, wl, "%s is not running (%s)", r->scn->names[i],
+                     n->down_why[0] ? n->down_why : "down");
+            return false;
+        }
+        if (n->paused) {
+            snprintf(why, wl, "%s is paused", r->scn->names[i]);
+            return false;
+        }
+        return true;
+    }
     if (n->down || n->pid <= 0) {
         snprintf(why, wl, "%s is not running (%s)", r->scn->names[i],
                  n->down_why[0] ? n->down_why : "down");
@@ -178,6 +196,8 @@ bool node_signal(struct run *r, int i, int sig, char *why, size_t wl)
 {
     const struct node_rt *n = &r->nodes[i];
     int rc;
+    if (r->hr)
+        return hr_node_signal(r, i, sig, why, wl);
     if (n->down || n->pid <= 0) {
         snprintf(why, wl, "%s is not running (%s)", r->scn->names[i],
                  n->down_why[0] ? n->down_why : "down");

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../policies/esc.h"
+#include "hostrun.h"
 #include "nodes.h"
 
 bool obs_converged(struct run *r, char *why, size_t wl)
@@ -169,6 +170,8 @@ bool obs_sample(struct run *r, bool record)
 /* Unexpected exits: a crash finding, not a harness error. */
 void obs_reap_nodes(struct run *r)
 {
+    if (r->hr)
+        return; /* a round trip per host: before steps only (step_run), and at the end */
     for (int i = 0; i < r->scn->n_nodes; i++) {
         struct node_rt *n = &r->nodes[i];
         int status;

@@ -108,6 +108,13 @@ static int read_line(const char *dir, const char *name, char *out, size_t len)
     return 0;
 }
 
+int reg_add_remote(struct registry *r, const char *host, const char *rdir, int queue)
+{
+    char line[400];
+    snprintf(line, sizeof(line), "%s %s %d\n", host, rdir, queue);
+    return append_line(r->dir, "remote", line);
+}
+
 int reg_add_cgroup(struct registry *r, const char *path)
 {
     char line[400];

@@ -15,6 +15,7 @@
 #include "../proto/pkt.h"
 #include "decode.h"
 #include "busctx.h"
+#include "hostrun.h"
 #include "html.h"
 
 /* The bus timeline of the run, from the shim's capture (every bus packet
@@ -294,6 +295,8 @@ static void json_workload_shim(FILE *f, const struct run *r)
     fputs("]", f);
     if (r->shim_stats)
         fprintf(f, ",\"shim\":%s", r->shim_stats);
+    if (r->hr)
+        hr_json(r, f);
 }
 
 static void write_junit(FILE *f, const struct run *r, const struct check_result *res, int n,
@@ -346,6 +349,16 @@ static void copy_artifacts(const struct run *r, const char *dir)
     }
     static const char *const files[] = {"views.jsonl", "shim.pcap", "shim.events.jsonl", "shim.log",
                                         "shim.ini",    "bus.txt",   "bus.jsonl",         "app.log"};
+    for (int h = 0; r->hr && h < r->hr->hs.n; h++) {
+        static const char *const ext[] = {"pcap", "log", "ini"};
+        for (size_t k = 0; k < 3; k++) {
+            char name[80], from[400];
+            snprintf(name, sizeof(name), "shim-%s.%s", r->hr->hs.h[h].name, ext[k]);
+            snprintf(from, sizeof(from), "%s/%s", r->tmp, name);
+            snprintf(path, sizeof(path), "%s/%s", dir, name);
+            copy_file(from, path);
+        }
+    }
     for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
         char from[400];
         snprintf(from, sizeof(from), "%s/%s", r->tmp, files[k]);

@@ -67,7 +67,8 @@ static const char *operand(int argc, char **argv)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: rift run SCENARIO.ini [--seed N] [--report DIR] "
-               "[--server redis|redis8|valkey|PATH] [-- CMD ARGS...]\n"
+               "[--server redis|redis8|valkey|PATH]\n"
+               "                 [--hosts HOSTS.ini] [-- CMD ARGS...]\n"
                "       rift matrix SCENARIO.ini --servers redis,redis8,valkey [--runs N] "
                "[--report DIR]\n"
                "       rift chaos SPEC.ini [--seed N] [--time 10m | --rounds N] [--server S]\n"
@@ -77,7 +78,7 @@ static void usage(FILE *f)
                "                  [--shrink-time 5m] [--server S]\n"
                "       rift decode FILE.pcap [--json]\n"
                "       rift audit FILE.pcap [--json] [--server S | --commands FILE] [--port N]...\n"
-               "       rift cleanup\n"
+               "       rift cleanup [--hosts HOSTS.ini]\n"
                "Exit status of run: 0 every check holds, 1 a check failed, 2 rift failed,\n"
                "130 interrupted; of chaos: 0 no finding, 1 a finding, 2 rift failed;\n"
                "of audit: 0 nothing a cluster refuses, 1 something, 2 rift failed.\n"
@@ -247,11 +248,9 @@ static int cmd_audit(int argc, char **argv, char *self)
 static int cmd_run(int argc, char **argv, char *self)
 {
     static const struct option opts[] = {
-        {"seed", required_argument, NULL, 's'},
-        {"report", required_argument, NULL, 'r'},
-        {"server", required_argument, NULL, 'S'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"seed", required_argument, NULL, 's'},   {"report", required_argument, NULL, 'r'},
+        {"server", required_argument, NULL, 'S'}, {"hosts", required_argument, NULL, 'H'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     struct run_opts o = {0};
     int c;
@@ -268,11 +267,14 @@ static int cmd_run(int argc, char **argv, char *self)
             break;
         }
     optind = 2;
-    while ((c = getopt_long(argc, argv, "s:r:S:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:r:S:H:h", opts, NULL)) != -1) {
         switch (c) {
         case 's':
             if (opt_seed("rift", optarg, &o.seed, &o.seed_given) < 0)
                 return 2;
+            break;
+        case 'H':
+            o.hosts_file = optarg;
             break;
         case 'r':
             o.report_dir = optarg;

@@ -2,6 +2,7 @@
  * timeline (a loop that runs steps when they are due and samples every
  * node's view every SAMPLE_MS in between), verify, report. */
 #include "run.h"
+#include "hostrun.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -206,6 +207,15 @@ static void teardown(struct run *r)
     wl_free(&r->wl);
     for (int i = 0; r->probes_started && i < r->scn->n_probes; i++)
         probe_stop(&r->probes[i]);
+    if (r->hr) {
+        hr_teardown(r);
+        if (r->views) {
+            fclose(r->views);
+            r->views = NULL;
+        }
+        free(reply);
+        return;
+    }
     if (r->shim_pid > 0) {
         if (reply && step_shim_request(r, "stats", reply, CTL_REPLY_MAX) == 0 && reply[0] == '{')
             r->shim_stats = strdup(reply);
@@ -241,8 +251,29 @@ static int preflight(struct run *r, char *err, size_t el)
     const struct run_opts *o = r->o;
     const char *server = o->server ? o->server : scn->server;
     char missing[1024];
-    int ps = node_pick_server(r, server, err, el);
-    int nc = need_check(scn, o->self_dir, missing, sizeof(missing));
+    int ps, nc = need_check(scn, o->self_dir, missing, sizeof(missing));
+    if (r->hr) {
+        /* the hosts run their own server: the hosts file's, or the
+         * flavour's name on their PATH; hr_open asks each for its version */
+        snprintf(r->server_name, sizeof(r->server_name), "%s", server);
+        snprintf(r->server_bin, sizeof(r->server_bin), "%s",
+                 server[0] == '/'           ? server
+                 : strstr(server, "valkey") ? "valkey-server"
+                                            : "redis-server");
+        snprintf(r->launch[0], sizeof(r->launch[0]), "%s", r->server_bin);
+        r->n_launch = 1;
+        if (nc < 0) {
+            fprintf(stderr, "rift: missing: %s\n", missing);
+            return 2;
+        }
+        if (geteuid() != 0) {
+            fprintf(stderr, "rift: run needs root (iptables on the hosts goes through rift-shim; "
+                            "the run registry is in /run)\n");
+            return 2;
+        }
+        return 0;
+    }
+    ps = node_pick_server(r, server, err, el);
     if (ps == -1) {
         fprintf(stderr, "rift: %s\n", err);
         return 2;
@@ -323,14 +354,16 @@ static int setup(struct run *r, char *err, size_t el)
 {
     const struct scenario *scn = r->scn;
     char vp[300];
-    if (netns_enter(r, err, el) < 0)
+    if (r->hr ? hr_open(r, err, el) < 0 : netns_enter(r, err, el) < 0)
         return -1;
     for (int i = 0; i < scn->n_nodes; i++) {
         char dir[sizeof(r->nodes[i].dir)];
-        snprintf(dir, sizeof(dir), "%s/%s", r->tmp, scn->names[i]);
+        snprintf(dir, sizeof(dir), "%s/%s", r->hr ? r->hr->rdir[r->hr->node_host[i]] : r->tmp,
+                 scn->names[i]);
         memcpy(r->nodes[i].dir, dir, sizeof(dir));
         snprintf(r->nodes[i].log, sizeof(r->nodes[i].log), "%s/server.log", dir);
-        mkdir(r->nodes[i].dir, 0700);
+        if (!r->hr)
+            mkdir(r->nodes[i].dir, 0700);
         if (node_start(r, i, err, el) < 0)
             return -1;
     }
@@ -361,6 +394,10 @@ static int start_audit(struct run *r, char *err, size_t el)
 {
     struct au_opts ao = {.ports = {SCN_PORT}, .nports = 1};
     char filter[96], clients[PKT_ADDR_MAX], app[PKT_ADDR_MAX];
+    if (r->hr) {
+        run_progress(r, "crossslot audit: off with --hosts (it reads the loopback of one host)");
+        return 0;
+    }
     if (cmdtab_tcp(scn_node_ip(r->scn, 0), SCN_PORT, SCN_ADMIN_IP, &r->cmdtab, err, el) < 0)
         return -1;
     if (!(r->audit = malloc(sizeof(*r->audit))) || au_init(r->audit, &r->cmdtab, &ao) < 0) {
@@ -497,7 +534,10 @@ static int conclude(struct run *r)
     struct check_result res[12];
     int n, status = 0;
     const char *verdict;
-    report_decode_bus(r);
+    if (r->hr)
+        hr_decode_bus(r);
+    else
+        report_decode_bus(r);
     n = checks_evaluate(r, res);
     for (int i = 0; i < n; i++)
         if (!strcmp(res[i].status, "fail"))
@@ -556,6 +596,11 @@ int run_scenario(const struct run_opts *o)
         fprintf(stderr, "rift: %s\n", err);
         return 2;
     }
+    if (o->hosts_file && hr_init(r, &scn, o->hosts_file, err, sizeof(err)) < 0) {
+        fprintf(stderr, "rift: %s\n", err);
+        hr_free(r);
+        return 2;
+    }
     if ((status = preflight(r, err, sizeof(err))) != 0)
         return status;
     sigaction(SIGINT, &sa, NULL);
@@ -563,11 +608,18 @@ int run_scenario(const struct run_opts *o)
     signal(SIGPIPE, SIG_IGN);
     if ((status = make_identity(r, err, sizeof(err))) != 0)
         return status;
-    run_progress(r,
-                 "rift: run %s of %s: seed %" PRIu64 ", %s %s, %d primaries x %d replicas, "
-                 "namespace %s",
-                 r->id, scn.file, r->seed, r->server_bin, r->server_version, scn.masters,
-                 scn.replicas, r->netns);
+    if (r->hr)
+        run_progress(r,
+                     "rift: run %s of %s: seed %" PRIu64 ", %d primaries x %d replicas on %d "
+                     "hosts of %s",
+                     r->id, scn.file, r->seed, scn.masters, scn.replicas, r->hr->hs.n,
+                     r->hr->hs.file);
+    else
+        run_progress(r,
+                     "rift: run %s of %s: seed %" PRIu64 ", %s %s, %d primaries x %d replicas, "
+                     "namespace %s",
+                     r->id, scn.file, r->seed, r->server_bin, r->server_version, scn.masters,
+                     scn.replicas, r->netns);
     snprintf(r->verdict, sizeof(r->verdict), "error");
     if (setup(r, err, sizeof(err)) < 0)
         goto fail;
@@ -604,6 +656,7 @@ out:
         au_free(r->audit);
     free(r->audit);
     ks_free(&r->cmdtab);
+    hr_free(r);
     netns_leave(r);
     proc_rm_rf(r->tmp);
     if (r->reg_made && r->app.cg.path[0]) /* its cgroup would not go: rift cleanup's */

@@ -35,6 +35,7 @@ struct run_opts {
     const char *self_dir;      /* folder of the rift binary (rift-shim is beside it) */
     bool quiet;                /* no progress lines and no summary (errors still) */
     struct run_result *result; /* filled in when not NULL */
+    const char *hosts_file;    /* --hosts: the nodes run on these hosts (hosts.h) */
     int app_argc;              /* `rift run SCN -- CMD...`: the application's command */
     char *const *app_argv;
 };

@@ -109,6 +109,7 @@ struct run {
     struct sniff sniff;
     struct app_rt app;
     bool compat_counter; /* Redis 8 counts cluster_incompatible_ops */
+    struct hostrun *hr;  /* --hosts: the nodes are on other hosts; NULL: one namespace here */
 };
 
 /* Set by SIGINT/SIGTERM: every wait gives up. */

@@ -14,6 +14,7 @@
 #include "../proto/ctl.h"
 #include "../proto/pkt.h"
 #include "nodes.h"
+#include "hostrun.h"
 #include "observe.h"
 
 /* One control request; on failure r->shim_err says why. */
@@ -27,6 +28,8 @@ int step_start_shim(struct run *r, char *err, size_t el)
     char policy[300], capture[300];
     char *text;
     FILE *f;
+    if (r->hr)
+        return hr_start_shims(r, err, el);
     snprintf(r->shim_sock, sizeof(r->shim_sock), "%s/shim.sock", r->tmp);
     snprintf(policy, sizeof(policy), "%s/shim.ini", r->tmp);
     snprintf(capture, sizeof(capture), "%s/shim.pcap", r->tmp);
@@ -104,7 +107,9 @@ static int step_restart(struct run *r, const struct scn_step *st, char *err, siz
     if (!n->down)
         node_down(r, st->node, "stopped by the restart at %.3f s", (double)run_ms(r) / 1000.0);
     /* a server killed a moment ago may still hold its port: wait for it */
-    if (n->pid > 0)
+    if (r->hr)
+        hr_node_stop(r, st->node, 5000);
+    else if (n->pid > 0)
         proc_stop(n->pid, 5000);
     n->pid = 0;
     if (n->admin) {
@@ -186,16 +191,21 @@ int step_run(struct run *r, const struct scn_step *st, char *err, size_t el)
     const struct scenario *s = r->scn;
     char line[160], reply[512] = "", skip[160] = "";
     /* exits since the last sample are recorded before a step acts on a node */
+    if (r->hr)
+        hr_reap(r);
     obs_reap_nodes(r);
     switch (st->kind) {
     case STEP_FAULT:
         snprintf(line, sizeof(line), "%s %s", st->on ? "on" : "off",
                  s->faults.rules[st->fault].name);
-        if (step_shim_request(r, line, reply, sizeof(reply)) < 0) {
+        if (r->hr) {
+            if (hr_shim_request(r, line, err, el) < 0)
+                return -1;
+        } else if (step_shim_request(r, line, reply, sizeof(reply)) < 0) {
             snprintf(err, el, "rift-shim: %s: %s", line, r->shim_err);
             return -1;
         }
-        if (strcmp(reply, "ok") != 0) {
+        if (!r->hr && strcmp(reply, "ok") != 0) {
             snprintf(err, el, "rift-shim: %s: %s", line, reply);
             return -1;
         }

@@ -10,12 +10,14 @@
  *   spawn DIR ROLE LOG -- ARGV start ARGV detached, under a supervisor that
  *                              records how it ends; prints "PID START"
  *   signal PID START SIG       only if PID still started at START
- *   status DIR ROLE            running PID | exited N | signal N, with the time
+ *   status DIR ROLE...         a line per role: running PID | exited N T |
+ *                              signal N T (T: when, CLOCK_REALTIME ns) | unknown
  *   cleanup DIR [QUEUE]        stop everything DIR/pids lists (start times
  *                              checked), remove the shim's chains of QUEUE,
  *                              remove DIR
  *
- * DIR must be an absolute path whose last part starts with "rift-". */
+ * DIR must be an absolute path whose last part starts with "rift-" (mkdir:
+ * one inside such a folder too). */
 #include "agent.h"
 
 #include <dirent.h>
@@ -56,6 +58,12 @@ static bool run_dir_ok(const char *d)
     const char *base = strrchr(d, '/');
     return d[0] == '/' && !strstr(d, "/..") && base && !strncmp(base + 1, "rift-", 5) &&
            strlen(d) < PATH_MAX - 64;
+}
+
+/* A folder of a run or inside one: absolute, no "..", a "/rift-" part. */
+static bool in_run_dir(const char *d)
+{
+    return d[0] == '/' && !strstr(d, "/..") && strstr(d, "/rift-") && strlen(d) < PATH_MAX - 64;
 }
 
 static bool role_ok(const char *r)
@@ -337,7 +345,7 @@ int agent_main(int argc, char **argv)
     if (!strcmp(c, "clock") && argc == 3)
         return printf("%" PRIu64 "\n", realtime_ns()) < 0;
     if (!strcmp(c, "mkdir") && argc == 4) {
-        if (!run_dir_ok(argv[3]) || (mkdir(argv[3], 0700) != 0 && errno != EEXIST))
+        if (!in_run_dir(argv[3]) || (mkdir(argv[3], 0700) != 0 && errno != EEXIST))
             return fail("mkdir: cannot make", argv[3]);
         return 0;
     }
@@ -347,12 +355,16 @@ int agent_main(int argc, char **argv)
         return cmd_spawn(argv[3], argv[4], argv[5], argv + 7);
     if (!strcmp(c, "signal") && argc == 6)
         return cmd_signal(argv[3], argv[4], argv[5]);
-    if (!strcmp(c, "status") && argc == 5)
-        return cmd_status(argv[3], argv[4]);
+    if (!strcmp(c, "status") && argc >= 5) {
+        int rc = 0;
+        for (int k = 4; k < argc && !rc; k++)
+            rc = cmd_status(argv[3], argv[k]);
+        return rc;
+    }
     if (!strcmp(c, "cleanup") && (argc == 4 || argc == 5))
         return cmd_cleanup(argv[3], argc == 5 ? argv[4] : NULL);
     fprintf(stderr, "usage: rift-shim agent version | clock | mkdir DIR | put FILE | get FILE |\n"
                     "       spawn DIR ROLE LOG -- ARGV... | signal PID START SIG |\n"
-                    "       status DIR ROLE | cleanup DIR [QUEUE]\n");
+                    "       status DIR ROLE... | cleanup DIR [QUEUE]\n");
     return 2;
 }

@@ -1,0 +1,646 @@
+/* hostrun: a run whose nodes are on other hosts, driven over SSH. */
+#include "hostrun.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../policies/esc.h"
+#include "../proto/ctl.h"
+#include "../proto/pkt.h"
+#include "decode.h"
+#include "nodes.h"
+#include "observe.h"
+#include "runstate.h"
+
+#define SHIM_QUEUE_BASE 1024
+
+static const char *shim_of(const struct hostrun *hr, int h)
+{
+    return remote_shim(&hr->rm, h);
+}
+
+/* The run's queue number on the hosts: its own, so that runs sharing a
+ * host do not share a queue or an iptables chain. */
+static int run_queue(const struct run *r)
+{
+    return SHIM_QUEUE_BASE + (int)(strtoul(r->id, NULL, 16) % 60000u);
+}
+
+int hr_init(struct run *r, struct scenario *scn, const char *hosts_file, char *err, size_t el)
+{
+    struct hostrun *hr = calloc(1, sizeof(*hr));
+    uint32_t ip[SCN_MAX_NODES];
+    if (!hr)
+        return snprintf(err, el, "out of memory"), -1;
+    r->hr = hr;
+    if (hosts_load(&hr->hs, hosts_file, err, el) < 0 ||
+        hosts_place(&hr->hs, scn, hr->node_host, ip, err, el) < 0)
+        return -1;
+    if (scn->standalone)
+        return snprintf(err, el, "%s: mode = standalone runs on one host, not with --hosts",
+                        scn->file),
+               -1;
+    if (scn->app.on)
+        return snprintf(err, el, "%s: [app] runs on the harness host: not with --hosts yet",
+                        scn->file),
+               -1;
+    if (scn->check.crossslot == SCN_FORBID || scn->expect.crossslot)
+        return snprintf(err, el,
+                        "%s: the crossslot audit reads one host's loopback: not with "
+                        "--hosts",
+                        scn->file),
+               -1;
+    if (scn->n_probes)
+        return snprintf(err, el, "%s: client probes are not run with --hosts yet", scn->file), -1;
+    if (scn->writers > 0 && !hr->hs.harness_addr)
+        return snprintf(err, el,
+                        "%s: the workload needs [harness] addr (the address the nodes "
+                        "reach the harness at)",
+                        hr->hs.file),
+               -1;
+    for (int k = 0; k < scn->faults.n_rules; k++) {
+        const struct pol_rule *ru = &scn->faults.rules[k];
+        uint64_t pseudo = (UINT64_C(3) << scn->n_nodes);
+        if ((ru->from | ru->to) & pseudo)
+            return snprintf(err, el,
+                            "%s:%d: fault %s names clients or app: with --hosts they run on the "
+                            "harness host, where no shim runs",
+                            scn->file, ru->line, ru->name),
+                   -1;
+    }
+    for (int i = 0; i < scn->n_nodes; i++)
+        scn->faults.nodes[i].ip = ip[i];
+    if (hr->hs.harness_addr)
+        scn->faults.nodes[scn->n_nodes].ip = hr->hs.harness_addr; /* "clients" */
+    return 0;
+}
+
+static int agent(struct run *r, int h, char *const *words, char *out, size_t ol, char *err,
+                 size_t el)
+{
+    char *argv[24];
+    int n = 0;
+    argv[n++] = (char *)shim_of(r->hr, h);
+    argv[n++] = "agent";
+    for (int i = 0; words[i] && n < 23; i++)
+        argv[n++] = words[i];
+    argv[n] = NULL;
+    return remote_run(&r->hr->rm, h, argv, NULL, out, ol, NULL, err, el);
+}
+
+static int clocks(struct run *r, int when, char *err, size_t el)
+{
+    struct hostrun *hr = r->hr;
+    for (int h = 0; h < hr->hs.n; h++)
+        if (remote_clock(&hr->rm, h, 5, &hr->offset_ns[h][when], &hr->rtt_ns[h][when], err, el) < 0)
+            return -1;
+    return 0;
+}
+
+/* The server binary on host h: its own, or the flavour's name. */
+static char *server_of(struct run *r, int h)
+{
+    return r->hr->hs.h[h].server[0] ? r->hr->hs.h[h].server : r->launch[0];
+}
+
+/* The server's --version on host h: its version into v. */
+static int server_version(struct run *r, int h, char *v, size_t vl, char *err, size_t el)
+{
+    char out[512], *p;
+    char *const argv[] = {server_of(r, h), "--version", NULL};
+    int rc = remote_run(&r->hr->rm, h, argv, NULL, out, sizeof(out), NULL, err, el);
+    if (rc != 0 || !(p = strstr(out, "v=")))
+        return snprintf(err, el, "host %s: %s --version: %s", r->hr->hs.h[h].name, server_of(r, h),
+                        rc < 0 ? err : (rc == 127 ? "not found" : "no version")),
+               -1;
+    snprintf(v, vl, "%.*s", (int)strcspn(p + 2, " \n"), p + 2);
+    return 0;
+}
+
+int hr_open(struct run *r, char *err, size_t el)
+{
+    struct hostrun *hr = r->hr;
+    char e[512];
+    if (remote_open(&hr->rm, &hr->hs, r->tmp, &r->reg, err, el) < 0)
+        return -1;
+    hr->open = true;
+    for (int h = 0; h < hr->hs.n; h++) {
+        char *mk[] = {"mkdir", hr->rdir[h], NULL};
+        snprintf(hr->rdir[h], sizeof(hr->rdir[h]), "%s/rift-%s", hr->hs.h[h].tmp, r->id);
+        reg_add_remote(&r->reg, hr->hs.h[h].name, hr->rdir[h], run_queue(r));
+        if (agent(r, h, mk, NULL, 0, e, sizeof(e)) != 0)
+            return snprintf(err, el, "host %s: %s", hr->hs.h[h].name, e), -1;
+        hr->rdir_made[h] = true;
+    }
+    if (clocks(r, 0, err, el) < 0)
+        return -1;
+    for (int h = 0; h < hr->hs.n; h++) {
+        char v[64];
+        if (server_version(r, h, v, sizeof(v), err, el) < 0)
+            return -1;
+        if (h == 0)
+            snprintf(r->server_version, sizeof(r->server_version), "%s", v);
+        else if (strcmp(v, r->server_version) != 0)
+            return snprintf(err, el, "host %s runs server %s, host %s %s: one version per run",
+                            hr->hs.h[h].name, v, hr->hs.h[0].name, r->server_version),
+                   -1;
+    }
+    return 0;
+}
+
+int hr_node_start(struct run *r, int i, char *const argv[], char *err, size_t el)
+{
+    struct hostrun *hr = r->hr;
+    int h = hr->node_host[i], n = 0;
+    char out[128], e[512], out_log[340];
+    char *mk[] = {"mkdir", r->nodes[i].dir, NULL};
+    char *words[32 + 2 * SCN_MAX_CONF + 8];
+    if (agent(r, h, mk, NULL, 0, e, sizeof(e)) != 0)
+        return snprintf(err, el, "host %s: %s", hr->hs.h[h].name, e), -1;
+    snprintf(out_log, sizeof(out_log), "%s/server.out", r->nodes[i].dir);
+    words[n++] = "spawn";
+    words[n++] = hr->rdir[h];
+    words[n++] = (char *)r->scn->names[i];
+    words[n++] = out_log;
+    words[n++] = "--";
+    words[n++] = server_of(r, h);
+    for (int k = 1; argv[k]; k++)
+        words[n++] = argv[k];
+    words[n] = NULL;
+    {
+        char *full[sizeof(words) / sizeof(words[0]) + 2];
+        int m = 0;
+        full[m++] = (char *)shim_of(hr, h);
+        full[m++] = "agent";
+        for (int k = 0; words[k]; k++)
+            full[m++] = words[k];
+        full[m] = NULL;
+        if (remote_run(&hr->rm, h, full, NULL, out, sizeof(out), NULL, e, sizeof(e)) != 0 ||
+            sscanf(out, "%" SCNu64 " %" SCNu64, &hr->rpid[i], &hr->rstart[i]) != 2)
+            return snprintf(err, el, "cannot start %s on host %s: %s", r->scn->names[i],
+                            hr->hs.h[h].name, e[0] ? e : out),
+                   -1;
+    }
+    r->nodes[i].down = false;
+    r->nodes[i].paused = false;
+    return 0;
+}
+
+bool hr_node_signal(struct run *r, int i, int sig, char *why, size_t wl)
+{
+    struct hostrun *hr = r->hr;
+    char pid[24], start[24], s[8], out[32], e[300];
+    char *words[] = {"signal", pid, start, s, NULL};
+    int rc;
+    if (r->nodes[i].down || !hr->rpid[i]) {
+        snprintf(why, wl, "%s is not running (%s)", r->scn->names[i],
+                 r->nodes[i].down_why[0] ? r->nodes[i].down_why : "down");
+        return false;
+    }
+    snprintf(pid, sizeof(pid), "%" PRIu64, hr->rpid[i]);
+    snprintf(start, sizeof(start), "%" PRIu64, hr->rstart[i]);
+    snprintf(s, sizeof(s), "%d", sig);
+    rc = agent(r, hr->node_host[i], words, out, sizeof(out), e, sizeof(e));
+    if (rc == 0)
+        return true;
+    snprintf(why, wl, "%s (pid %s on %s) %s", r->scn->names[i], pid,
+             hr->hs.h[hr->node_host[i]].name, rc == 1 ? "has exited" : e);
+    return false;
+}
+
+/* "running PID" | "exited N T" | "signal N T" | "unknown" for node i. */
+static int node_status(struct run *r, int i, char *out, size_t ol)
+{
+    char e[300];
+    char *words[] = {"status", r->hr->rdir[r->hr->node_host[i]], (char *)r->scn->names[i], NULL};
+    return agent(r, r->hr->node_host[i], words, out, ol, e, sizeof(e));
+}
+
+void hr_node_stop(struct run *r, int i, int ms)
+{
+    char why[200], st[128] = "";
+    if (!r->hr->rpid[i])
+        return;
+    if (hr_node_signal(r, i, SIGTERM, why, sizeof(why))) {
+        hr_node_signal(r, i, SIGCONT, why, sizeof(why));
+        for (int waited = 0; waited < ms; waited += 50) {
+            if (node_status(r, i, st, sizeof(st)) == 0 && strncmp(st, "running", 7) != 0)
+                break;
+            run_sleep_ms(50);
+        }
+        if (!strncmp(st, "running", 7))
+            hr_node_signal(r, i, SIGKILL, why, sizeof(why));
+    }
+    r->hr->rpid[i] = 0;
+}
+
+/* Timeline ms of a host's CLOCK_REALTIME ns. */
+static int64_t timeline_ms(const struct run *r, int h, uint64_t host_ns)
+{
+    double local = (double)((int64_t)host_ns - r->hr->offset_ns[h][0]) / 1e9;
+    return (int64_t)((local - r->t_ready_real) * 1000.0);
+}
+
+/* The status line of every node on host h that should be running (one
+ * round trip per host), into st[node]. */
+static void host_statuses(struct run *r, int h, char (*st)[128])
+{
+    struct hostrun *hr = r->hr;
+    char *words[8 + SCN_MAX_NODES], out[128 * SCN_MAX_NODES], e[256], *save = NULL, *line;
+    int n = 0, asked[SCN_MAX_NODES], k = 0;
+    words[n++] = "status";
+    words[n++] = hr->rdir[h];
+    for (int i = 0; i < r->scn->n_nodes; i++)
+        if (hr->node_host[i] == h && !r->nodes[i].down && hr->rpid[i]) {
+            asked[k++] = i;
+            words[n++] = (char *)r->scn->names[i];
+        }
+    words[n] = NULL;
+    if (!k || agent(r, h, words, out, sizeof(out), e, sizeof(e)) != 0)
+        return;
+    line = strtok_r(out, "\n", &save);
+    for (int j = 0; j < k && line; j++, line = strtok_r(NULL, "\n", &save))
+        snprintf(st[asked[j]], sizeof(st[0]), "%s", line);
+}
+
+/* fn(r, h, ctx) for every host at once, one thread each: a round trip
+ * per host in the time of one. */
+struct par {
+    struct run *r;
+    int h;
+    void (*fn)(struct run *, int, void *);
+    void *ctx;
+};
+
+static void *par_main(void *arg)
+{
+    struct par *p = arg;
+    p->fn(p->r, p->h, p->ctx);
+    return NULL;
+}
+
+static void each_host(struct run *r, void (*fn)(struct run *, int, void *), void *ctx)
+{
+    pthread_t th[HOSTS_MAX];
+    struct par p[HOSTS_MAX];
+    bool started[HOSTS_MAX] = {false};
+    for (int h = 0; h < r->hr->hs.n; h++) {
+        p[h] = (struct par){r, h, fn, ctx};
+        started[h] = pthread_create(&th[h], NULL, par_main, &p[h]) == 0;
+        if (!started[h])
+            fn(r, h, ctx);
+    }
+    for (int h = 0; h < r->hr->hs.n; h++)
+        if (started[h])
+            pthread_join(th[h], NULL);
+}
+
+static void statuses_of(struct run *r, int h, void *ctx)
+{
+    host_statuses(r, h, ctx);
+}
+
+void hr_reap(struct run *r)
+{
+    struct hostrun *hr = r->hr;
+    static char st[SCN_MAX_NODES][128];
+    memset(st, 0, sizeof(st));
+    each_host(r, statuses_of, st);
+    for (int i = 0; i < r->scn->n_nodes; i++) {
+        char kind[16];
+        int code;
+        uint64_t t;
+        if (r->nodes[i].down || !hr->rpid[i] ||
+            sscanf(st[i], "%15s %d %" SCNu64, kind, &code, &t) != 3)
+            continue;
+        {
+            char what[256],
+                tail[160] = "", rp[340],
+                *get[] = {(char *)shim_of(hr, hr->node_host[i]), "agent", "get", rp, NULL};
+            char out[4096], e[256];
+            int64_t ms = timeline_ms(r, hr->node_host[i], t);
+            /* what it said on its way out (its log may not exist yet) */
+            snprintf(rp, sizeof(rp), "%s/server.out", r->nodes[i].dir);
+            if (remote_run(&hr->rm, hr->node_host[i], get, NULL, out, sizeof(out), NULL, e,
+                           sizeof(e)) == 0) {
+                size_t n = strlen(out);
+                while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
+                    out[--n] = 0;
+                char *nl = strrchr(out, '\n');
+                snprintf(tail, sizeof(tail), "%s", nl ? nl + 1 : out);
+            }
+            snprintf(what, sizeof(what), "%s exited (%s %d)%s%s", r->scn->names[i],
+                     !strcmp(kind, "signal") ? "signal" : "status", code, tail[0] ? ": " : "",
+                     tail);
+            obs_record(r, "crashes", r->scn->names[i], what);
+            if (r->n_obs > 0 && !strcmp(r->obs[r->n_obs - 1].what, what))
+                r->obs[r->n_obs - 1].first_ms = r->obs[r->n_obs - 1].last_ms = ms;
+            node_down(r, i, "exited on its own at %.3f s", (double)ms / 1000.0);
+        }
+        hr->rpid[i] = 0;
+    }
+}
+
+struct shim_req {
+    const char *line;
+    char why[HOSTS_MAX][300]; /* "" when the host said ok */
+};
+
+static void shim_req_one(struct run *r, int h, void *ctx)
+{
+    struct shim_req *q = ctx;
+    char reply[512], e[256];
+    if (ctl_request(r->hr->shim_sock[h], q->line, reply, sizeof(reply), 10000, e, sizeof(e)) < 0)
+        snprintf(q->why[h], sizeof(q->why[h]), "%s", e);
+    else if (strcmp(reply, "ok") != 0)
+        snprintf(q->why[h], sizeof(q->why[h]), "%s", reply);
+}
+
+int hr_shim_request(struct run *r, const char *line, char *err, size_t el)
+{
+    static struct shim_req q;
+    memset(&q, 0, sizeof(q));
+    q.line = line;
+    each_host(r, shim_req_one, &q);
+    for (int h = 0; h < r->hr->hs.n; h++)
+        if (q.why[h][0])
+            return snprintf(err, el, "rift-shim on %s: %s: %s", r->hr->hs.h[h].name, line,
+                            q.why[h]),
+                   -1;
+    return 0;
+}
+
+/* Host h's shim: the run's policy (its own seed, queue and paths) uploaded,
+ * started by the agent, its control socket forwarded here. */
+static int start_shim(struct run *r, int h, char *err, size_t el)
+{
+    struct hostrun *hr = r->hr;
+    struct scenario *cp = malloc(sizeof(*cp));
+    char local[300], rpol[340], rsock[340], rcap[340], rlog[340], out[128], e[512];
+    char *text;
+    FILE *f;
+    if (!cp)
+        return snprintf(err, el, "out of memory"), -1;
+    *cp = *r->scn;
+    cp->faults.shim.queue = (unsigned)run_queue(r);
+    snprintf(rpol, sizeof(rpol), "%s/shim.ini", hr->rdir[h]);
+    snprintf(rsock, sizeof(rsock), "%s/shim.sock", hr->rdir[h]);
+    snprintf(rcap, sizeof(rcap), "%s/shim.pcap", hr->rdir[h]);
+    snprintf(rlog, sizeof(rlog), "%s/shim.log", hr->rdir[h]);
+    text = scn_policy_text(cp, rsock, rcap, r->seed + (uint64_t)h);
+    free(cp);
+    snprintf(local, sizeof(local), "%s/shim-%s.ini", r->tmp, hr->hs.h[h].name);
+    if (!text || !(f = fopen(local, "w"))) {
+        free(text);
+        return snprintf(err, el, "cannot write %s", local), -1;
+    }
+    fputs(text, f);
+    fclose(f);
+    free(text);
+    {
+        char *put[] = {(char *)shim_of(hr, h), "agent", "put", rpol, NULL};
+        char *spawn[] = {
+            (char *)shim_of(hr, h), "agent",    "spawn", hr->rdir[h], "shim", rlog, "--",
+            (char *)shim_of(hr, h), "--policy", rpol,    NULL};
+        if (remote_run(&hr->rm, h, put, local, NULL, 0, NULL, e, sizeof(e)) != 0 ||
+            remote_run(&hr->rm, h, spawn, NULL, out, sizeof(out), NULL, e, sizeof(e)) != 0 ||
+            sscanf(out, "%" SCNu64 " %" SCNu64, &hr->shim_pid[h], &hr->shim_start[h]) != 2)
+            return snprintf(err, el, "host %s: cannot start rift-shim: %s", hr->hs.h[h].name, e),
+                   -1;
+    }
+    {
+        char sock[sizeof(hr->shim_sock[0])];
+        snprintf(sock, sizeof(sock), "%s/shim-%s.sock", r->tmp, hr->hs.h[h].name);
+        memcpy(hr->shim_sock[h], sock, sizeof(sock));
+    }
+    if (remote_forward(&hr->rm, h, hr->shim_sock[h], rsock, e, sizeof(e)) < 0)
+        return snprintf(err, el, "host %s: cannot forward the shim's socket: %s", hr->hs.h[h].name,
+                        e),
+               -1;
+    for (int waited = 0; waited < 10000; waited += 50) {
+        char st[128] = "", *words[] = {"status", hr->rdir[h], "shim", NULL};
+        char *reply = malloc(CTL_REPLY_MAX);
+        int rc =
+            reply ? ctl_request(hr->shim_sock[h], "stats", reply, CTL_REPLY_MAX, 2000, e, sizeof(e))
+                  : -1;
+        free(reply);
+        if (rc == 0)
+            return 0;
+        if (agent(r, h, words, st, sizeof(st), e, sizeof(e)) == 0 && strncmp(st, "running", 7) &&
+            strncmp(st, "unknown", 7))
+            return snprintf(err, el, "rift-shim on %s ended (%.*s): see shim-%s.log",
+                            hr->hs.h[h].name, (int)strcspn(st, "\n"), st, hr->hs.h[h].name),
+                   -1;
+        run_sleep_ms(50);
+    }
+    return snprintf(err, el, "rift-shim on %s did not answer within 10 s", hr->hs.h[h].name), -1;
+}
+
+int hr_start_shims(struct run *r, char *err, size_t el)
+{
+    for (int h = 0; h < r->hr->hs.n; h++)
+        if (start_shim(r, h, err, el) < 0)
+            return -1;
+    return 0;
+}
+
+/* Every host's counters as one object: the sums the checks read first,
+ * then each host's own. */
+static void combine_stats(struct run *r)
+{
+    static const char *const keys[] = {
+        "packets", "queue_full", "queue_overflows", "queue_user_dropped", "verdict_errors", NULL};
+    struct hostrun *hr = r->hr;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return;
+    fputc('{', f);
+    for (int k = 0; keys[k]; k++) {
+        uint64_t sum = 0;
+        char pat[48];
+        snprintf(pat, sizeof(pat), "\"%s\":", keys[k]);
+        for (int h = 0; h < hr->hs.n; h++) {
+            const char *p = hr->shim_stats[h] ? strstr(hr->shim_stats[h], pat) : NULL;
+            if (p)
+                sum += strtoull(p + strlen(pat), NULL, 10);
+        }
+        fprintf(f, "%s\"%s\":%" PRIu64, k ? "," : "", keys[k], sum);
+    }
+    fputs(",\"hosts\":{", f);
+    for (int h = 0, n = 0; h < hr->hs.n; h++)
+        if (hr->shim_stats[h]) {
+            fprintf(f, "%s", n++ ? "," : "");
+            esc_json(f, hr->hs.h[h].name);
+            fprintf(f, ":%s", hr->shim_stats[h]);
+        }
+    fputs("}}", f);
+    fclose(f);
+    free(r->shim_stats);
+    r->shim_stats = buf;
+}
+
+static void fetch(struct run *r, int h, const char *remote_path, const char *local)
+{
+    char *get[] = {(char *)shim_of(r->hr, h), "agent", "get", (char *)remote_path, NULL};
+    char e[256];
+    if (remote_run(&r->hr->rm, h, get, NULL, NULL, 0, local, e, sizeof(e)) != 0)
+        run_progress(r, "host %s: cannot fetch %s: %s", r->hr->hs.h[h].name, remote_path, e);
+}
+
+void hr_teardown(struct run *r)
+{
+    struct hostrun *hr = r->hr;
+    char e[512];
+    if (!hr || !hr->open)
+        return;
+    hr_reap(r);
+    for (int h = 0; h < hr->hs.n; h++) {
+        char *reply = malloc(CTL_REPLY_MAX);
+        if (hr->shim_pid[h] && reply &&
+            ctl_request(hr->shim_sock[h], "stats", reply, CTL_REPLY_MAX, 10000, e, sizeof(e)) ==
+                0 &&
+            reply[0] == '{')
+            hr->shim_stats[h] = reply;
+        else
+            free(reply);
+    }
+    if (hr->shim_pid[0])
+        combine_stats(r);
+    for (int h = 0; h < hr->hs.n; h++)
+        if (hr->shim_pid[h]) {
+            char reply[64];
+            ctl_request(hr->shim_sock[h], "quit", reply, sizeof(reply), 5000, e, sizeof(e));
+        }
+    for (int i = 0; i < r->scn->n_nodes; i++)
+        hr_node_stop(r, i, 3000);
+    if (clocks(r, 1, e, sizeof(e)) < 0)
+        run_progress(r, "clock offsets at the end: %s", e);
+    for (int i = 0; i < r->scn->n_nodes; i++) {
+        char local[340];
+        snprintf(local, sizeof(local), "%s/%s.log", r->tmp, r->scn->names[i]);
+        fetch(r, hr->node_host[i], r->nodes[i].log, local);
+        snprintf(r->nodes[i].log, sizeof(r->nodes[i].log), "%s", local);
+    }
+    for (int h = 0; h < hr->hs.n; h++) {
+        char rp[340], local[340];
+        char q[16], *clean[] = {(char *)shim_of(hr, h), "agent", "cleanup", hr->rdir[h], q, NULL};
+        snprintf(rp, sizeof(rp), "%s/shim.pcap", hr->rdir[h]);
+        snprintf(local, sizeof(local), "%s/shim-%s.pcap", r->tmp, hr->hs.h[h].name);
+        if (hr->shim_pid[h]) {
+            fetch(r, h, rp, local);
+            snprintf(rp, sizeof(rp), "%s/shim.log", hr->rdir[h]);
+            snprintf(local, sizeof(local), "%s/shim-%s.log", r->tmp, hr->hs.h[h].name);
+            fetch(r, h, rp, local);
+        }
+        snprintf(q, sizeof(q), "%d", run_queue(r));
+        if (hr->rdir_made[h] &&
+            remote_run(&hr->rm, h, clean, NULL, NULL, 0, NULL, e, sizeof(e)) != 0)
+            run_progress(r, "host %s: cleanup of %s: %s", hr->hs.h[h].name, hr->rdir[h], e);
+        hr->rdir_made[h] = false;
+        hr->shim_pid[h] = 0;
+    }
+    remote_close(&hr->rm);
+    hr->open = false;
+}
+
+/* One host's capture decoded on the harness's clock, into lines. */
+static char *decode_host(struct run *r, int h, int json, long *n)
+{
+    char pcap[340], err[300], *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    double base = r->t_ready_real + (double)r->hr->offset_ns[h][0] / 1e9;
+    *n = 0;
+    if (!f)
+        return NULL;
+    snprintf(pcap, sizeof(pcap), "%s/shim-%s.pcap", r->tmp, r->hr->hs.h[h].name);
+    *n = decode_pcap(pcap, json, base, f, err, sizeof(err));
+    fclose(f);
+    if (*n < 0)
+        run_progress(r, "bus timeline of %s: %s", r->hr->hs.h[h].name, err);
+    return buf;
+}
+
+static double line_time(const char *l, int json)
+{
+    const char *t = json ? strstr(l, "\"t\":") : l;
+    return t ? strtod(json ? t + 4 : t, NULL) : 0.0;
+}
+
+/* Merge the hosts' decoded lines by time (each is in order already). */
+void hr_decode_bus(struct run *r)
+{
+    struct hostrun *hr = r->hr;
+    for (int json = 0; json < 2; json++) {
+        char *text[HOSTS_MAX], *at[HOSTS_MAX], path[300];
+        long total = 0, n;
+        FILE *out;
+        snprintf(path, sizeof(path), "%s/bus.%s", r->tmp, json ? "jsonl" : "txt");
+        if (!(out = fopen(path, "w")))
+            return;
+        for (int h = 0; h < hr->hs.n; h++) {
+            at[h] = text[h] = decode_host(r, h, json, &n);
+            total += n > 0 ? n : 0;
+        }
+        for (;;) {
+            int best = -1;
+            for (int h = 0; h < hr->hs.n; h++)
+                if (at[h] && *at[h] &&
+                    (best < 0 || line_time(at[h], json) < line_time(at[best], json)))
+                    best = h;
+            if (best < 0)
+                break;
+            size_t len = strcspn(at[best], "\n");
+            fwrite(at[best], 1, len, out);
+            fputc('\n', out);
+            at[best] += len + (at[best][len] == '\n');
+        }
+        fclose(out);
+        for (int h = 0; h < hr->hs.n; h++)
+            free(text[h]);
+        if (!json)
+            run_progress(r, "bus timeline: %ld cluster-bus messages decoded from %d hosts", total,
+                         hr->hs.n);
+    }
+}
+
+void hr_json(const struct run *r, FILE *f)
+{
+    const struct hostrun *hr = r->hr;
+    fputs(",\"hosts\":[", f);
+    for (int h = 0; h < hr->hs.n; h++) {
+        fprintf(f, "%s{\"name\":", h ? "," : "");
+        esc_json(f, hr->hs.h[h].name);
+        fputs(",\"ssh\":", f);
+        esc_json(f, hr->hs.h[h].ssh);
+        fputs(",\"nodes\":[", f);
+        for (int i = 0, k = 0; i < r->scn->n_nodes; i++)
+            if (hr->node_host[i] == h) {
+                char ip[32];
+                pkt_addr(scn_node_ip(r->scn, i), ip, sizeof(ip));
+                fprintf(f, "%s{\"node\":\"%s\",\"addr\":\"%s\"}", k++ ? "," : "", r->scn->names[i],
+                        ip);
+            }
+        fprintf(f, "],\"clock_offset_ms\":[%.3f,%.3f],\"clock_rtt_ms\":[%.3f,%.3f]}",
+                (double)hr->offset_ns[h][0] / 1e6, (double)hr->offset_ns[h][1] / 1e6,
+                (double)hr->rtt_ns[h][0] / 1e6, (double)hr->rtt_ns[h][1] / 1e6);
+    }
+    fputc(']', f);
+}
+
+void hr_free(struct run *r)
+{
+    if (!r->hr)
+        return;
+    for (int h = 0; h < HOSTS_MAX; h++)
+        free(r->hr->shim_stats[h]);
+    free(r->hr);
+    r->hr = NULL;
+}
