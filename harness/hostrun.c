@@ -83,14 +83,7 @@ int hr_init(struct run *r, struct scenario *scn, const char *hosts_file, char *e
 static int agent(struct run *r, int h, char *const *words, char *out, size_t ol, char *err,
                  size_t el)
 {
-    char *argv[24];
-    int n = 0;
-    argv[n++] = (char *)shim_of(r->hr, h);
-    argv[n++] = "agent";
-    for (int i = 0; words[i] && n < 23; i++)
-        argv[n++] = words[i];
-    argv[n] = NULL;
-    return remote_run(&r->hr->rm, h, argv, NULL, out, ol, NULL, err, el);
+    return remote_agent(&r->hr->rm, h, words, out, ol, err, el);
 }
 
 static int clocks(struct run *r, int when, char *err, size_t el)
@@ -173,14 +166,7 @@ int hr_node_start(struct run *r, int i, char *const argv[], char *err, size_t el
         words[n++] = argv[k];
     words[n] = NULL;
     {
-        char *full[sizeof(words) / sizeof(words[0]) + 2];
-        int m = 0;
-        full[m++] = (char *)shim_of(hr, h);
-        full[m++] = "agent";
-        for (int k = 0; words[k]; k++)
-            full[m++] = words[k];
-        full[m] = NULL;
-        if (remote_run(&hr->rm, h, full, NULL, out, sizeof(out), NULL, e, sizeof(e)) != 0 ||
+        if (agent(r, h, words, out, sizeof(out), e, sizeof(e)) != 0 ||
             sscanf(out, "%" SCNu64 " %" SCNu64, &hr->rpid[i], &hr->rstart[i]) != 2)
             return snprintf(err, el, "cannot start %s on host %s: %s", r->scn->names[i],
                             hr->hs.h[h].name, e[0] ? e : out),
@@ -404,11 +390,10 @@ static int start_shim(struct run *r, int h, char *err, size_t el)
     free(text);
     {
         char *put[] = {(char *)shim_of(hr, h), "agent", "put", rpol, NULL};
-        char *spawn[] = {
-            (char *)shim_of(hr, h), "agent",    "spawn", hr->rdir[h], "shim", rlog, "--",
-            (char *)shim_of(hr, h), "--policy", rpol,    NULL};
+        char *spawn[] = {"spawn",    hr->rdir[h], "shim", rlog, "--", (char *)shim_of(hr, h),
+                         "--policy", rpol,        NULL};
         if (remote_run(&hr->rm, h, put, local, NULL, 0, NULL, e, sizeof(e)) != 0 ||
-            remote_run(&hr->rm, h, spawn, NULL, out, sizeof(out), NULL, e, sizeof(e)) != 0 ||
+            agent(r, h, spawn, out, sizeof(out), e, sizeof(e)) != 0 ||
             sscanf(out, "%" SCNu64 " %" SCNu64, &hr->shim_pid[h], &hr->shim_start[h]) != 2)
             return snprintf(err, el, "host %s: cannot start rift-shim: %s", hr->hs.h[h].name, e),
                    -1;
@@ -530,7 +515,7 @@ void hr_teardown(struct run *r)
     }
     for (int h = 0; h < hr->hs.n; h++) {
         char rp[340], local[340];
-        char q[16], *clean[] = {(char *)shim_of(hr, h), "agent", "cleanup", hr->rdir[h], q, NULL};
+        char q[16], *clean[] = {"cleanup", hr->rdir[h], q, NULL};
         snprintf(rp, sizeof(rp), "%s/shim.pcap", hr->rdir[h]);
         snprintf(local, sizeof(local), "%s/shim-%s.pcap", r->tmp, hr->hs.h[h].name);
         if (hr->shim_pid[h]) {
@@ -540,8 +525,7 @@ void hr_teardown(struct run *r)
             fetch(r, h, rp, local);
         }
         snprintf(q, sizeof(q), "%d", run_queue(r));
-        if (hr->rdir_made[h] &&
-            remote_run(&hr->rm, h, clean, NULL, NULL, 0, NULL, e, sizeof(e)) != 0)
+        if (hr->rdir_made[h] && agent(r, h, clean, NULL, 0, e, sizeof(e)) != 0)
             run_progress(r, "host %s: cleanup of %s: %s", hr->hs.h[h].name, hr->rdir[h], e);
         hr->rdir_made[h] = false;
         hr->shim_pid[h] = 0;

@@ -202,10 +202,127 @@ int remote_run(struct remote *rm, int h, char *const argv[], const char *in_path
     return rc;
 }
 
+/* The serve session of host h: ssh through the master, registered before
+ * it may exec (as proc_start does), its stdin and stdout kept. */
+static int open_serve(struct remote *rm, int h, struct registry *reg, char *err, size_t el)
+{
+    const char *a[SSH_ARGS + 8];
+    char cp[400], cmd[HOSTS_PATH * 4 + 32], q[HOSTS_PATH * 4 + 3], role[48];
+    int in[2], out[2], gate[2], n = ssh_args(rm, h, a, cp, sizeof(cp));
+    pid_t pid;
+    remote_quote(q, sizeof(q), remote_shim(rm, h));
+    snprintf(cmd, sizeof(cmd), "%s 'agent' 'serve'", q);
+    a[n++] = rm->hs->h[h].ssh;
+    a[n++] = "--";
+    a[n++] = cmd;
+    a[n] = NULL;
+    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(gate, O_CLOEXEC) < 0)
+        return snprintf(err, el, "pipe: %s", strerror(errno)), -1;
+    pid = fork();
+    if (pid == 0) {
+        char c;
+        close(gate[1]);
+        if (read(gate[0], &c, 1) != 1)
+            _exit(127);
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        execvp(a[0], (char *const *)a);
+        _exit(127);
+    }
+    close(gate[0]);
+    close(in[0]);
+    close(out[1]);
+    if (pid < 0) {
+        close(gate[1]);
+        close(in[1]);
+        close(out[0]);
+        return snprintf(err, el, "fork: %s", strerror(errno)), -1;
+    }
+    snprintf(role, sizeof(role), "ssh-serve-%s", rm->hs->h[h].name);
+    if (reg)
+        reg_add_pid(reg, pid, role);
+    if (write(gate[1], "g", 1) != 1) {
+        /* the child exits when the gate closes */
+    }
+    close(gate[1]);
+    rm->serve[h] = pid;
+    rm->serve_in[h] = in[1];
+    rm->serve_out[h] = fdopen(out[0], "r");
+    return rm->serve_out[h] ? 0 : (snprintf(err, el, "fdopen: %s", strerror(errno)), -1);
+}
+
+static void put_word(FILE *f, const char *s)
+{
+    for (; *s; s++)
+        if (*s == '\\' || *s == '\t' || *s == '\n')
+            fprintf(f, "\\%c", *s == '\t' ? 't' : *s == '\n' ? 'n' : *s);
+        else
+            fputc(*s, f);
+}
+
+/* Unescape field src (up to a tab or the end) into dst; returns the rest. */
+static char *take_field(char *src, char *dst, size_t len)
+{
+    size_t n = 0;
+    for (; *src && *src != '\t' && *src != '\n'; src++) {
+        char c = *src;
+        if (c == '\\' && src[1]) {
+            c = *++src;
+            c = c == 't' ? '\t' : c == 'n' ? '\n' : c;
+        }
+        if (dst && n + 1 < len)
+            dst[n++] = c;
+    }
+    if (dst && len)
+        dst[n] = 0;
+    return *src == '\t' ? src + 1 : src;
+}
+
+int remote_agent(struct remote *rm, int h, char *const words[], char *out, size_t ol, char *err,
+                 size_t el)
+{
+    char *req = NULL, *line = NULL, *p;
+    size_t rl = 0, cap = 0;
+    FILE *f = open_memstream(&req, &rl);
+    int rc = -1;
+    if (!f)
+        return snprintf(err, el, "out of memory"), -1;
+    for (int i = 0; words[i]; i++) {
+        if (i)
+            fputc('\t', f);
+        put_word(f, words[i]);
+    }
+    fputc('\n', f);
+    fclose(f);
+    pthread_mutex_lock(&rm->lock[h]);
+    if (!rm->serve_out[h]) {
+        snprintf(err, el, "host %s: no agent session", rm->hs->h[h].name);
+    } else if (write(rm->serve_in[h], req, rl) != (ssize_t)rl ||
+               getline(&line, &cap, rm->serve_out[h]) <= 0) {
+        snprintf(err, el, "host %s: the agent session ended", rm->hs->h[h].name);
+    } else {
+        rc = (int)strtol(line, &p, 10);
+        p = *p == '\t' ? p + 1 : p;
+        p = take_field(p, out, ol);
+        take_field(p, err, el);
+        last_line(err);
+    }
+    pthread_mutex_unlock(&rm->lock[h]);
+    free(req);
+    free(line);
+    return rc;
+}
+
 int remote_open(struct remote *rm, const struct hosts *hs, const char *dir, struct registry *reg,
                 char *err, size_t el)
 {
     memset(rm->master, 0, sizeof(rm->master));
+    memset(rm->serve, 0, sizeof(rm->serve));
+    memset(rm->serve_out, 0, sizeof(rm->serve_out));
+    for (int h = 0; h < HOSTS_MAX; h++) {
+        rm->serve_in[h] = -1;
+        pthread_mutex_init(&rm->lock[h], NULL);
+    }
     rm->hs = hs;
     snprintf(rm->dir, sizeof(rm->dir), "%s", dir);
     for (int h = 0; h < hs->n; h++) {
@@ -258,6 +375,8 @@ int remote_open(struct remote *rm, const struct hosts *hs, const char *dir, stru
                                      : (e[0] ? e : "ssh does not connect")),
                    -1;
         }
+        if (open_serve(rm, h, reg, err, el) < 0)
+            return -1;
     }
     return 0;
 }
@@ -286,12 +405,12 @@ int remote_forward(struct remote *rm, int h, const char *local, const char *remo
 int remote_clock(struct remote *rm, int h, int n, int64_t *offset_ns, int64_t *rtt_ns, char *err,
                  size_t el)
 {
-    char *const v[] = {(char *)remote_shim(rm, h), "agent", "clock", NULL};
+    char *const v[] = {"clock", NULL};
     int64_t best = -1;
     for (int i = 0; i < n; i++) {
         char out[64];
         uint64_t t0 = now_ns(CLOCK_REALTIME), t1, there;
-        if (remote_run(rm, h, v, NULL, out, sizeof(out), NULL, err, el) != 0)
+        if (remote_agent(rm, h, v, out, sizeof(out), err, el) != 0)
             return -1;
         t1 = now_ns(CLOCK_REALTIME);
         if (sscanf(out, "%" SCNu64, &there) != 1)
@@ -307,6 +426,17 @@ int remote_clock(struct remote *rm, int h, int n, int64_t *offset_ns, int64_t *r
 
 void remote_close(struct remote *rm)
 {
+    for (int h = 0; rm->hs && h < rm->hs->n; h++) {
+        if (rm->serve_in[h] >= 0)
+            close(rm->serve_in[h]); /* the agent sees its end and exits */
+        rm->serve_in[h] = -1;
+        if (rm->serve_out[h])
+            fclose(rm->serve_out[h]);
+        rm->serve_out[h] = NULL;
+        if (rm->serve[h] > 0)
+            proc_stop(rm->serve[h], 2000);
+        rm->serve[h] = 0;
+    }
     for (int h = 0; rm->hs && h < rm->hs->n; h++)
         if (rm->master[h] > 0) {
             proc_stop(rm->master[h], 2000);

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "hosts.h"
@@ -19,6 +21,11 @@ struct remote {
     char dir[256]; /* local: control sockets ssh-N, forwarded sockets */
     pid_t master[HOSTS_MAX];
     char master_log[HOSTS_MAX][300];
+    /* `rift-shim agent serve` on each host: a request per line */
+    pid_t serve[HOSTS_MAX];
+    int serve_in[HOSTS_MAX];    /* we write requests */
+    FILE *serve_out[HOSTS_MAX]; /* we read replies */
+    pthread_mutex_t lock[HOSTS_MAX];
 };
 
 /* Open a master connection to every host (each registered under role
@@ -31,6 +38,11 @@ int remote_open(struct remote *rm, const struct hosts *hs, const char *dir, stru
  * err says why). */
 int remote_run(struct remote *rm, int h, char *const argv[], const char *in_path, char *out,
                size_t out_len, const char *out_path, char *err, size_t el);
+/* `rift-shim agent WORDS...` on host h through its serve session: the
+ * agent's exit status, its output in out; -1 when the session is gone
+ * (err says why). Safe from several threads. */
+int remote_agent(struct remote *rm, int h, char *const words[], char *out, size_t ol, char *err,
+                 size_t el);
 /* Forward a local Unix socket to one on host h (through the master). */
 int remote_forward(struct remote *rm, int h, const char *local, const char *remote_path, char *err,
                    size_t el);

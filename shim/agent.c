@@ -15,6 +15,8 @@
  *   cleanup DIR [QUEUE]        stop everything DIR/pids lists (start times
  *                              checked), remove the shim's chains of QUEUE,
  *                              remove DIR
+ *   serve                      the commands above but put/get, one per line
+ *                              on stdin, answered on stdout (see serve())
  *
  * DIR must be an absolute path whose last part starts with "rift-" (mkdir:
  * one inside such a folder too). */
@@ -38,6 +40,10 @@
 #include "../proto/pstat.h"
 #include "ipt.h"
 
+/* Where a command answers: stdout and stderr, or a request's buffers
+ * under `agent serve`. */
+static FILE *OUT, *ERR;
+
 static uint64_t realtime_ns(void)
 {
     struct timespec ts;
@@ -48,7 +54,7 @@ static uint64_t realtime_ns(void)
 /* "rift-shim agent: WHAT ARG" on stderr; exit status 2. */
 static int fail(const char *what, const char *arg)
 {
-    fprintf(stderr, "rift-shim agent: %s %s\n", what, arg);
+    fprintf(ERR, "rift-shim agent: %s %s\n", what, arg);
     return 2;
 }
 
@@ -195,7 +201,7 @@ static int cmd_spawn(const char *dir, const char *role, const char *log, char **
     if (n <= 0)
         return fail("spawn: did not start:", argv[0]);
     buf[n] = 0;
-    fputs(buf, stdout);
+    fputs(buf, OUT);
     return 0;
 }
 
@@ -214,12 +220,12 @@ static int cmd_signal(const char *pid_s, const char *start_s, const char *sig_s)
         parse_u64(sig_s, &sig) < 0 || pid <= 1 || pid > INT_MAX || sig > 64)
         return fail("signal: expected PID START SIGNAL, got PID", pid_s);
     if (!pstat_alive_since((pid_t)pid, start)) {
-        printf("gone\n");
+        fprintf(OUT, "gone\n");
         return 1;
     }
     if (kill((pid_t)pid, (int)sig) != 0)
         return fail("signal:", strerror(errno));
-    printf("sent\n");
+    fprintf(OUT, "sent\n");
     return 0;
 }
 
@@ -232,7 +238,7 @@ static int cmd_status(const char *dir, const char *role)
     snprintf(path, sizeof(path), "%s/%s.exit", dir, role);
     if ((f = fopen(path, "r"))) {
         if (fgets(line, sizeof(line), f))
-            fputs(line, stdout);
+            fputs(line, OUT);
         fclose(f);
         return 0;
     }
@@ -247,11 +253,11 @@ static int cmd_status(const char *dir, const char *role)
             }
         fclose(f);
         if (last_pid && pstat_alive_since((pid_t)last_pid, last_start)) {
-            printf("running %" PRIu64 "\n", last_pid);
+            fprintf(OUT, "running %" PRIu64 "\n", last_pid);
             return 0;
         }
     }
-    printf("unknown\n");
+    fprintf(OUT, "unknown\n");
     return 0;
 }
 
@@ -330,20 +336,22 @@ static int cmd_cleanup(const char *dir, const char *queue_s)
         return fail("cleanup: bad queue", queue_s);
     n = stop_listed(dir);
     if (queue_s && (chains = ipt_cleanup((int)q, err, sizeof(err))) < 0)
-        fprintf(stderr, "rift-shim agent: cleanup: %s\n", err);
+        fprintf(ERR, "rift-shim agent: cleanup: %s\n", err);
     if (rm_rf(dir) != 0 && errno != ENOENT)
         return fail("cleanup: cannot remove", dir);
-    printf("stopped %d, chains %d\n", n, chains < 0 ? 0 : chains);
+    fprintf(OUT, "stopped %d, chains %d\n", n, chains < 0 ? 0 : chains);
     return chains < 0 ? 1 : 0;
 }
 
-int agent_main(int argc, char **argv)
+static int dispatch(int argc, char **argv, bool served)
 {
     const char *c = argc >= 3 ? argv[2] : "";
+    if (served && (!strcmp(c, "put") || !strcmp(c, "get") || !strcmp(c, "serve")))
+        return fail("not under serve:", c);
     if (!strcmp(c, "version") && argc == 3)
-        return printf("rift-shim agent 1\n") < 0;
+        return fprintf(OUT, "rift-shim agent 1\n") < 0;
     if (!strcmp(c, "clock") && argc == 3)
-        return printf("%" PRIu64 "\n", realtime_ns()) < 0;
+        return fprintf(OUT, "%" PRIu64 "\n", realtime_ns()) < 0;
     if (!strcmp(c, "mkdir") && argc == 4) {
         if (!in_run_dir(argv[3]) || (mkdir(argv[3], 0700) != 0 && errno != EEXIST))
             return fail("mkdir: cannot make", argv[3]);
@@ -363,8 +371,86 @@ int agent_main(int argc, char **argv)
     }
     if (!strcmp(c, "cleanup") && (argc == 4 || argc == 5))
         return cmd_cleanup(argv[3], argc == 5 ? argv[4] : NULL);
-    fprintf(stderr, "usage: rift-shim agent version | clock | mkdir DIR | put FILE | get FILE |\n"
-                    "       spawn DIR ROLE LOG -- ARGV... | signal PID START SIG |\n"
-                    "       status DIR ROLE... | cleanup DIR [QUEUE]\n");
+    fprintf(ERR, "usage: rift-shim agent version | clock | mkdir DIR | put FILE | get FILE |\n"
+                 "       spawn DIR ROLE LOG -- ARGV... | signal PID START SIG |\n"
+                 "       status DIR ROLE... | cleanup DIR [QUEUE]\n");
     return 2;
+}
+
+/* Request words: tab-separated, with \\, \t and \n escaped. */
+static int unescape_words(char *line, char **w, int max)
+{
+    int n = 0;
+    char *o = line;
+    w[n++] = o;
+    for (char *p = line; *p && *p != '\n'; p++) {
+        if (*p == '\t') {
+            *o++ = 0;
+            if (n == max)
+                return -1;
+            w[n++] = o;
+        } else if (*p == '\\' && p[1]) {
+            p++;
+            *o++ = *p == 't' ? '\t' : *p == 'n' ? '\n' : *p;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = 0;
+    return n;
+}
+
+static void put_escaped(FILE *f, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (c == '\\' || c == '\t' || c == '\n')
+            fprintf(f, "\\%c", c == '\t' ? 't' : c == '\n' ? 'n' : c);
+        else
+            fputc(c, f);
+    }
+}
+
+/* `agent serve`: one request per line on stdin, one reply per line on
+ * stdout: "STATUS<TAB>OUTPUT<TAB>ERRORS", escaped as the requests. One SSH
+ * session carries every command of a run: a round trip each, no session
+ * set-up. */
+static int serve(void)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, stdin) > 0) {
+        char *w[64], *out = NULL, *err = NULL;
+        size_t ol = 0, el = 0;
+        int n = unescape_words(line, w + 2, 60), rc;
+        w[0] = "rift-shim";
+        w[1] = "agent";
+        w[n < 0 ? 2 : n + 2] = NULL; /* spawn's command ends here, as argv does */
+        OUT = open_memstream(&out, &ol);
+        ERR = open_memstream(&err, &el);
+        if (!OUT || !ERR)
+            return 2;
+        rc = n < 0 ? fail("too many words", "") : dispatch(n + 2, w, true);
+        fclose(OUT);
+        fclose(ERR);
+        printf("%d\t", rc);
+        put_escaped(stdout, out, ol);
+        fputc('\t', stdout);
+        put_escaped(stdout, err, el);
+        fputc('\n', stdout);
+        fflush(stdout);
+        free(out);
+        free(err);
+    }
+    free(line);
+    return 0;
+}
+
+int agent_main(int argc, char **argv)
+{
+    OUT = stdout;
+    ERR = stderr;
+    if (argc == 3 && !strcmp(argv[2], "serve"))
+        return serve();
+    return dispatch(argc, argv, false);
 }
