@@ -20,7 +20,7 @@ SHIM_LIBS := -lnetfilter_queue -lmnl -lpcap -linih -lm
 DEB_PKGS  := build-essential pkg-config libnetfilter-queue-dev libmnl-dev libpcap-dev \
              libinih-dev libcmocka-dev libhiredis-dev iptables iproute2 redis-server \
              redis-tools python3-redis tcpdump clang libclang-rt-14-dev clang-format clang-tidy \
-             cppcheck python3-pytest libxml2-dev chromium
+             cppcheck python3-pytest libxml2-dev chromium openssh-server openssh-client
 
 PROTO_SRC  := proto/bus.c proto/pkt.c proto/ctl.c proto/pstat.c
 POLICY_SRC := policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c policies/model.c
@@ -75,7 +75,7 @@ test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c harness/appsc
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe
 
-.PHONY: docs-screenshot all bins servers valkey-1912 format-check lint test unit integration bench deps clean install format demo run chaos clients fuzz
+.PHONY: hosts-demo docs-screenshot all bins servers valkey-1912 format-check lint test unit integration bench deps clean install format demo run chaos clients fuzz
 # Everything the shipped scenarios need: the programs, the client probes'
 # libraries and the trixie servers.
 all: bins clients servers
@@ -176,6 +176,13 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory format-check lint
 	$(Q)$(MAKE) --no-print-directory all unit fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	$(Q)$(MAKE) --no-print-directory integration
+
+# The pong race over three hosts reached by SSH only: network namespaces
+# with their own addresses and openssh-server, behind a bridge.
+hosts-demo: deps
+	$(Q)$(MAKE) --no-print-directory bins
+	$(Q)/usr/bin/python3 tests/integration/hostsdemo.py harness/scenarios/failover-pong-race.ini \
+	    out/hosts-demo
 
 # The screenshot in README.md: the report page test's own screenshot.
 docs-screenshot: bin/rift-shim bin/rift

@@ -31,6 +31,7 @@ struct hostrun {
     char *shim_stats[HOSTS_MAX];
     int64_t offset_ns[HOSTS_MAX][2], rtt_ns[HOSTS_MAX][2]; /* at the start, at the end */
     bool open;
+    bool left; /* a host's folder could not be cleaned: the registry keeps the run */
 };
 
 /* Load HOSTS.ini, place the scenario's nodes (their addresses written into
@@ -58,5 +59,7 @@ void hr_json(const struct run *r, FILE *f);
 /* Servers that exited on their own since the last look: crashes. */
 void hr_reap(struct run *r);
 void hr_free(struct run *r);
+/* reg_cleanup_all's remote cleaner; ctx is the struct hosts to reach them. */
+int hr_cleanup_remote(const char *regdir, const char *id, void *ctx);
 
 #endif

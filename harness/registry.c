@@ -146,7 +146,7 @@ static int cleanup_cgroup(const struct registry *r)
 
 void reg_remove(struct registry *r)
 {
-    static const char *const files[] = {"netns", "tmpdir", "pids", "owner", "cgroup"};
+    static const char *const files[] = {"netns", "tmpdir", "pids", "owner", "cgroup", "remote"};
     char path[512];
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         snprintf(path, sizeof(path), "%s/%s", r->dir, files[i]);
@@ -292,7 +292,8 @@ static void cleanup_owned_tmp(void)
     closedir(d);
 }
 
-int reg_cleanup_all(void)
+int reg_cleanup_all(int (*remote)(const char *regdir, const char *id, void *ctx), void *ctx,
+                    int *kept)
 {
     DIR *d;
     struct dirent *e;
@@ -314,6 +315,19 @@ int reg_cleanup_all(void)
             continue;
         }
         killed = stop_registered(&r);
+        {
+            char rfile[400];
+            snprintf(rfile, sizeof(rfile), "%s/remote", r.dir);
+            if (access(rfile, F_OK) == 0 && (!remote || remote(r.dir, e->d_name, ctx) < 0)) {
+                if (!remote)
+                    printf("rift cleanup: run %s left folders and processes on other hosts: "
+                           "run `rift cleanup --hosts HOSTS.ini`\n",
+                           e->d_name);
+                if (kept)
+                    (*kept)++;
+                continue; /* kept for another try */
+            }
+        }
         int cgroups = cleanup_cgroup(&r);
         if (cgroups)
             printf("rift cleanup: run %s: removed its application's and probes' cgroups (%d)\n",

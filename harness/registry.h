@@ -45,6 +45,10 @@ int proc_work_dir(char *dir, size_t len, const char *prefix, const char *report_
  * is gone, delete its network namespace and temp dir, and the temp dirs
  * of `rift matrix` processes that are gone. Prints what it removed.
  * Returns the number of runs cleaned. */
-int reg_cleanup_all(void);
+/* remote(regdir, id, ctx) cleans what a run left on other hosts (a
+ * "remote" file in its registry folder): -1 keeps the run's entry, counted
+ * in *kept. Without remote, such runs are kept and named. */
+int reg_cleanup_all(int (*remote)(const char *regdir, const char *id, void *ctx), void *ctx,
+                    int *kept);
 
 #endif

@@ -19,6 +19,7 @@
 #include "chaos.h"
 #include "cmdtab.h"
 #include "decode.h"
+#include "hostrun.h"
 #include "matrix.h"
 #include "proc.h"
 #include "replay.h"
@@ -85,16 +86,29 @@ static void usage(FILE *f)
                "See README.md for the scenario and SPEC formats.\n");
 }
 
-static int cmd_cleanup(void)
+static int cmd_cleanup(int argc, char **argv)
 {
-    int runs;
+    static struct hosts hs;
+    int runs, kept = 0;
+    char err[600];
+    if (argc != 2 && !(argc == 4 && !strcmp(argv[2], "--hosts"))) {
+        fprintf(stderr, "usage: rift cleanup [--hosts HOSTS.ini]\n");
+        return 2;
+    }
     if (geteuid() != 0) {
         fprintf(stderr, "rift cleanup: needs root\n");
         return 2;
     }
-    runs = reg_cleanup_all();
-    printf("rift cleanup: %d run%s cleaned\n", runs, runs == 1 ? "" : "s");
-    return 0;
+    if (argc == 4 && hosts_load(&hs, argv[3], err, sizeof(err)) < 0) {
+        fprintf(stderr, "rift cleanup: %s\n", err);
+        return 2;
+    }
+    runs = reg_cleanup_all(argc == 4 ? hr_cleanup_remote : NULL, &hs, &kept);
+    printf("rift cleanup: %d run%s cleaned", runs, runs == 1 ? "" : "s");
+    if (kept)
+        printf(", %d kept: what they left on other hosts is still there", kept);
+    putchar('\n');
+    return kept ? 2 : 0;
 }
 
 static int cmd_matrix(int argc, char **argv, const char *self)
@@ -447,7 +461,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(argv[1], "cleanup"))
-        return cmd_cleanup();
+        return cmd_cleanup(argc, argv);
     if (!strcmp(argv[1], "decode"))
         return cmd_decode(argc, argv);
     n = readlink("/proc/self/exe", self, sizeof(self) - 1);

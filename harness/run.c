@@ -656,11 +656,15 @@ out:
         au_free(r->audit);
     free(r->audit);
     ks_free(&r->cmdtab);
+    bool remote_left = r->hr && (r->hr->left || r->hr->open);
     hr_free(r);
     netns_leave(r);
     proc_rm_rf(r->tmp);
     if (r->reg_made && r->app.cg.path[0]) /* its cgroup would not go: rift cleanup's */
         run_progress(r, "%s could not be removed: run `rift cleanup`", r->app.cg.path);
+    else if (r->reg_made && remote_left)
+        run_progress(r, "folders on the hosts could not be removed: run `rift cleanup --hosts %s`",
+                     o->hosts_file);
     else if (r->reg_made)
         reg_remove(&r->reg);
     if (o->result) {
