@@ -105,8 +105,8 @@ static int host_key(struct hloader *L, const char *key, const char *v)
     }
     if (!strcmp(key, "addr")) {
         char buf[512], *save = NULL;
+        int before = h->n_addr; /* addr may be given on several lines */
         snprintf(buf, sizeof(buf), "%s", v);
-        h->n_addr = 0;
         for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
             if (h->n_addr == HOSTS_ADDRS)
                 return ini_fail(&L->ini, "addr: at most %d addresses", HOSTS_ADDRS);
@@ -114,7 +114,7 @@ static int host_key(struct hloader *L, const char *key, const char *v)
                 return ini_fail(&L->ini, "addr: '%s' is not an IPv4 address", t);
             h->n_addr++;
         }
-        if (!h->n_addr)
+        if (h->n_addr == before)
             return ini_fail(&L->ini, "addr: expected one or more IPv4 addresses");
         return 1;
     }

@@ -4,6 +4,7 @@
  *   [host h1]
  *   ssh = root@10.0.0.11       ; any ssh destination (options: ~/.ssh/config or ssh_config)
  *   addr = 10.0.0.11, 10.0.0.21 ; addresses nodes on this host listen on, one per node
+ *                              ; (addr again on another line adds more)
  *   shim = /usr/local/bin/rift-shim ; optional (default: rift-shim on the host's PATH)
  *   server = /usr/bin/redis-server  ; optional (default: the flavour's name on the PATH)
  *   tmp = /tmp                 ; optional: where the run's folder goes on the host
@@ -25,7 +26,7 @@
 #include "scenario.h"
 
 #define HOSTS_MAX 16
-#define HOSTS_ADDRS 8
+#define HOSTS_ADDRS 16
 #define HOSTS_PATH 256
 
 struct host {

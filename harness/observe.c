@@ -116,9 +116,25 @@ static void analyse(struct run *r, int i)
 }
 
 /* One round: CLUSTER NODES and cluster_state of every live node. */
+/* How long each recorded sampling round took (all nodes, one after the
+ * other): the report's "sampling". */
+static void round_time(struct run *r, uint64_t ns)
+{
+    if (r->n_rounds == r->cap_rounds) {
+        int cap = r->cap_rounds ? r->cap_rounds * 2 : 1024;
+        uint32_t *p = realloc(r->round_us, sizeof(*p) * (size_t)cap);
+        if (!p)
+            return;
+        r->round_us = p;
+        r->cap_rounds = cap;
+    }
+    r->round_us[r->n_rounds++] = (uint32_t)(ns / 1000 < UINT32_MAX ? ns / 1000 : UINT32_MAX);
+}
+
 bool obs_sample(struct run *r, bool record)
 {
     int64_t t = run_ms(r);
+    uint64_t t0 = run_now_ns();
     bool all = true;
     for (int i = 0; i < r->scn->n_nodes; i++) {
         struct node_rt *n = &r->nodes[i];
@@ -164,7 +180,26 @@ bool obs_sample(struct run *r, bool record)
         if (info)
             freeReplyObject(info);
     }
+    if (record)
+        round_time(r, run_now_ns() - t0);
     return all;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+bool obs_round_stats(struct run *r, double *median_ms, double *p99_ms, double *max_ms)
+{
+    if (!r->n_rounds)
+        return false;
+    qsort(r->round_us, (size_t)r->n_rounds, sizeof(uint32_t), cmp_u32);
+    *median_ms = r->round_us[r->n_rounds / 2] / 1000.0;
+    *p99_ms = r->round_us[(r->n_rounds * 99) / 100] / 1000.0;
+    *max_ms = r->round_us[r->n_rounds - 1] / 1000.0;
+    return true;
 }
 
 /* Unexpected exits: a crash finding, not a harness error. */

@@ -16,6 +16,7 @@
 #include "decode.h"
 #include "busctx.h"
 #include "hostrun.h"
+#include "observe.h"
 #include "html.h"
 
 /* The bus timeline of the run, from the shim's capture (every bus packet
@@ -297,6 +298,14 @@ static void json_workload_shim(FILE *f, const struct run *r)
         fprintf(f, ",\"shim\":%s", r->shim_stats);
     if (r->hr)
         hr_json(r, f);
+    {
+        double med, p99, max;
+        if (obs_round_stats((struct run *)r, &med, &p99, &max))
+            fprintf(f,
+                    ",\"sampling\":{\"interval_ms\":%d,\"rounds\":%d,\"nodes\":%d,"
+                    "\"round_ms_median\":%.3f,\"round_ms_p99\":%.3f,\"round_ms_max\":%.3f}",
+                    SAMPLE_MS, r->n_rounds, r->scn->n_nodes, med, p99, max);
+    }
 }
 
 static void write_junit(FILE *f, const struct run *r, const struct check_result *res, int n,

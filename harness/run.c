@@ -538,6 +538,14 @@ static int conclude(struct run *r)
         hr_decode_bus(r);
     else
         report_decode_bus(r);
+    {
+        double med, p99, max;
+        if (obs_round_stats(r, &med, &p99, &max))
+            run_progress(r,
+                         "sampling: %d rounds of %d nodes every %d ms; a round took %.2f ms "
+                         "(median), %.2f ms (p99), %.2f ms (max)",
+                         r->n_rounds, r->scn->n_nodes, SAMPLE_MS, med, p99, max);
+    }
     n = checks_evaluate(r, res);
     for (int i = 0; i < n; i++)
         if (!strcmp(res[i].status, "fail"))
@@ -656,6 +664,7 @@ out:
         au_free(r->audit);
     free(r->audit);
     ks_free(&r->cmdtab);
+    free(r->round_us);
     bool remote_left = r->hr && (r->hr->left || r->hr->open);
     hr_free(r);
     netns_leave(r);

@@ -110,6 +110,8 @@ struct run {
     struct app_rt app;
     bool compat_counter; /* Redis 8 counts cluster_incompatible_ops */
     struct hostrun *hr;  /* --hosts: the nodes are on other hosts; NULL: one namespace here */
+    uint32_t *round_us;  /* each recorded sampling round's duration */
+    int n_rounds, cap_rounds;
 };
 
 /* Set by SIGINT/SIGTERM: every wait gives up. */

@@ -26,9 +26,10 @@ def sh(*args, check=True):
 
 
 class Hosts:
-    def __init__(self, n=3, tag=None):
+    def __init__(self, n=3, tag=None, addrs=2):
         self.tag = tag or str(os.getpid())
         self.n = n
+        self.addrs = addrs
         self.tmp = tempfile.mkdtemp(prefix="rift-hosts-")
         self.bridge = "rift-hb%s" % self.tag[-6:]
         self.ns = ["rift-host%s-%d" % (self.tag, k + 1) for k in range(n)]
@@ -41,7 +42,7 @@ class Hosts:
             raise
 
     def addr(self, k, i=0):
-        return "%s.%d" % (SUBNET, 11 + k + 10 * i)
+        return "%s.%d" % (SUBNET, 11 + k + 10 * i)  # at most 24 per host
 
     def _make(self):
         sh("ip", "link", "add", self.bridge, "type", "bridge")
@@ -64,7 +65,7 @@ class Hosts:
             sh("ip", "link", "set", a, "up")
             sh("ip", "link", "set", b, "netns", ns)
             sh("ip", "-n", ns, "link", "set", b, "name", "eth0")
-            for i in range(2):
+            for i in range(self.addrs):
                 sh("ip", "-n", ns, "addr", "add", self.addr(k, i) + "/24", "dev", "eth0")
             sh("ip", "-n", ns, "link", "set", "eth0", "up")
             sh("ip", "-n", ns, "link", "set", "lo", "up")
@@ -102,9 +103,11 @@ class Hosts:
                 # the "hosts" share this machine's files: each its own tmp
                 tmp = os.path.join(self.tmp, "h%d-tmp" % (k + 1))
                 os.makedirs(tmp, exist_ok=True)
-                f.write("[host h%d]\nssh = h%d\naddr = %s, %s\nshim = %s\nserver = %s\n"
-                        "tmp = %s\n" % (k + 1, k + 1, self.addr(k), self.addr(k, 1),
-                                         os.path.join(ROOT, "bin", "rift-shim"), server, tmp))
+                addrs = [self.addr(k, i) for i in range(self.addrs)]
+                lines = "".join("addr = %s\n" % ", ".join(addrs[i:i + 8])
+                                for i in range(0, len(addrs), 8))
+                f.write("[host h%d]\nssh = h%d\n%sshim = %s\nserver = %s\ntmp = %s\n" %
+                        (k + 1, k + 1, lines, os.path.join(ROOT, "bin", "rift-shim"), server, tmp))
             f.write("[ssh]\nconfig = %s\n[harness]\naddr = %s.1\n" % (self.ssh_config, SUBNET))
         return path
 

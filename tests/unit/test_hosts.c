@@ -52,6 +52,10 @@ static void test_load(void **state)
     assert_string_equal(hs.h[2].tmp, "/var/tmp");
     assert_string_equal(hs.ssh_config, "/tmp/ssh_config");
     assert_int_equal(hs.harness_addr, IP4(10, 77, 0, 1));
+    /* addr on several lines adds up */
+    load_ok(&hs, "[host a]\nssh = a\naddr = 10.0.0.1, 10.0.0.2\naddr = 10.0.0.3\n");
+    assert_int_equal(hs.h[0].n_addr, 3);
+    assert_int_equal(hs.h[0].addr[2], IP4(10, 0, 0, 3));
 }
 
 static void test_errors(void **state)
@@ -68,6 +72,7 @@ static void test_errors(void **state)
     expect_err("[host h1]\nssh = a\naddr = 10.0.0.1\n[host h2]\nssh = b\naddr = 10.0.0.1\n",
                "h.ini:4: host h2: an address of host h1 again");
     expect_err("[hots h1]\n", "h.ini:1: unknown section [hots h1]");
+    expect_err("[host h1]\nssh = a\naddr = 10.0.0.1\naddr = ,\n", "h.ini:4: addr: expected one");
     expect_err("[host h1]\nssh = a\naddr = 10.0.0.1\n[placement]\n[placement]\n",
                "h.ini:5: [placement] given twice");
 }
