@@ -35,7 +35,7 @@ RIFT_SRC   := harness/rift.c harness/run.c harness/runstate.c harness/clock.c ha
               harness/cclient.c harness/workload.c harness/migrate.c harness/probes.c harness/matrix.c \
               harness/decode.c harness/need.c harness/sched.c harness/chaosgen.c harness/shrink.c \
               harness/chaos.c harness/replay.c harness/audit.c harness/tcpflow.c harness/cmdtab.c harness/sniff.c \
-              harness/app.c harness/tseries.c harness/vtrack.c harness/html.c harness/htmlsvg.c harness/busctx.c harness/hosts.c harness/remote.c harness/hostrun.c \
+              harness/app.c harness/tseries.c harness/vtrack.c harness/html.c harness/htmlsvg.c harness/busctx.c harness/hosts.c harness/remote.c harness/hostrun.c harness/hostclean.c \
               proto/resp.c proto/keyspec.c $(POLICY_SRC) $(PROTO_SRC)
 RIFT_LIBS  := -lhiredis -linih -lpcap -lm -pthread
 
@@ -75,7 +75,7 @@ test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c harness/appsc
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe
 
-.PHONY: hosts-demo docs-screenshot all bins servers valkey-1912 format-check lint test unit integration bench deps clean install format demo run chaos clients fuzz
+.PHONY: install-shim hosts-demo docs-screenshot all bins servers valkey-1912 format-check lint test unit integration bench deps clean install format demo run chaos clients fuzz
 # Everything the shipped scenarios need: the programs, the client probes'
 # libraries and the trixie servers.
 all: bins clients servers
@@ -267,6 +267,10 @@ fuzz-%: $(BUILD)/fuzz/fuzz_%
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)/usr/bin/python3 tests/demo/partition-demo.py
+
+# What a host of `rift run --hosts` needs: rift-shim alone.
+install-shim: bin/rift-shim
+	install -D -m 0755 bin/rift-shim $(DESTDIR)$(PREFIX)/bin/rift-shim
 
 install: bin/rift-shim bin/rift bin/rift-probe
 	install -D -m 0755 bin/rift-shim $(DESTDIR)$(PREFIX)/bin/rift-shim

@@ -12,12 +12,19 @@
 #include "../policies/esc.h"
 #include "../proto/ctl.h"
 #include "../proto/pkt.h"
+#include "../proto/pstat.h"
 #include "decode.h"
 #include "nodes.h"
 #include "observe.h"
 #include "runstate.h"
 
 #define SHIM_QUEUE_BASE 1024
+
+/* "PID START" as the agent's spawn prints it. */
+static bool two_u64(const char *s, uint64_t *a, uint64_t *b)
+{
+    return pstat_u64(&s, a) && pstat_u64(&s, b);
+}
 
 static const char *shim_of(const struct hostrun *hr, int h)
 {
@@ -150,7 +157,7 @@ int hr_node_start(struct run *r, int i, char *const argv[], char *err, size_t el
 {
     struct hostrun *hr = r->hr;
     int h = hr->node_host[i], n = 0;
-    char out[128], e[512], out_log[340];
+    char e[512], out_log[340];
     char *mk[] = {"mkdir", r->nodes[i].dir, NULL};
     char *words[32 + 2 * SCN_MAX_CONF + 8];
     if (agent(r, h, mk, NULL, 0, e, sizeof(e)) != 0)
@@ -166,8 +173,9 @@ int hr_node_start(struct run *r, int i, char *const argv[], char *err, size_t el
         words[n++] = argv[k];
     words[n] = NULL;
     {
+        char out[128];
         if (agent(r, h, words, out, sizeof(out), e, sizeof(e)) != 0 ||
-            sscanf(out, "%" SCNu64 " %" SCNu64, &hr->rpid[i], &hr->rstart[i]) != 2)
+            !two_u64(out, &hr->rpid[i], &hr->rstart[i]))
             return snprintf(err, el, "cannot start %s on host %s: %s", r->scn->names[i],
                             hr->hs.h[h].name, e[0] ? e : out),
                    -1;
@@ -209,10 +217,11 @@ static int node_status(struct run *r, int i, char *out, size_t ol)
 
 void hr_node_stop(struct run *r, int i, int ms)
 {
-    char why[200], st[128] = "";
+    char why[200];
     if (!r->hr->rpid[i])
         return;
     if (hr_node_signal(r, i, SIGTERM, why, sizeof(why))) {
+        char st[128] = "";
         hr_node_signal(r, i, SIGCONT, why, sizeof(why));
         for (int waited = 0; waited < ms; waited += 50) {
             if (node_status(r, i, st, sizeof(st)) == 0 && strncmp(st, "running", 7) != 0)
@@ -299,10 +308,11 @@ void hr_reap(struct run *r)
     each_host(r, statuses_of, st);
     for (int i = 0; i < r->scn->n_nodes; i++) {
         char kind[16];
-        int code;
-        uint64_t t;
-        if (r->nodes[i].down || !hr->rpid[i] ||
-            sscanf(st[i], "%15s %d %" SCNu64, kind, &code, &t) != 3)
+        const char *p = st[i];
+        uint64_t code, t;
+        if (r->nodes[i].down || !hr->rpid[i] || !pstat_word(&p, kind, sizeof(kind)) ||
+            (strcmp(kind, "exited") != 0 && strcmp(kind, "signal") != 0) || !pstat_u64(&p, &code) ||
+            !pstat_u64(&p, &t))
             continue;
         {
             char what[256],
@@ -321,7 +331,7 @@ void hr_reap(struct run *r)
                 snprintf(tail, sizeof(tail), "%s", nl ? nl + 1 : out);
             }
             snprintf(what, sizeof(what), "%s exited (%s %d)%s%s", r->scn->names[i],
-                     !strcmp(kind, "signal") ? "signal" : "status", code, tail[0] ? ": " : "",
+                     !strcmp(kind, "signal") ? "signal" : "status", (int)code, tail[0] ? ": " : "",
                      tail);
             obs_record(r, "crashes", r->scn->names[i], what);
             if (r->n_obs > 0 && !strcmp(r->obs[r->n_obs - 1].what, what))
@@ -367,7 +377,7 @@ static int start_shim(struct run *r, int h, char *err, size_t el)
 {
     struct hostrun *hr = r->hr;
     struct scenario *cp = malloc(sizeof(*cp));
-    char local[300], rpol[340], rsock[340], rcap[340], rlog[340], out[128], e[512];
+    char local[300], rpol[340], rsock[340], rcap[340], rlog[340], e[512];
     char *text;
     FILE *f;
     if (!cp)
@@ -389,12 +399,12 @@ static int start_shim(struct run *r, int h, char *err, size_t el)
     fclose(f);
     free(text);
     {
-        char *put[] = {(char *)shim_of(hr, h), "agent", "put", rpol, NULL};
+        char out[128], *put[] = {(char *)shim_of(hr, h), "agent", "put", rpol, NULL};
         char *spawn[] = {"spawn",    hr->rdir[h], "shim", rlog, "--", (char *)shim_of(hr, h),
                          "--policy", rpol,        NULL};
         if (remote_run(&hr->rm, h, put, local, NULL, 0, NULL, e, sizeof(e)) != 0 ||
             agent(r, h, spawn, out, sizeof(out), e, sizeof(e)) != 0 ||
-            sscanf(out, "%" SCNu64 " %" SCNu64, &hr->shim_pid[h], &hr->shim_start[h]) != 2)
+            !two_u64(out, &hr->shim_pid[h], &hr->shim_start[h]))
             return snprintf(err, el, "host %s: cannot start rift-shim: %s", hr->hs.h[h].name, e),
                    -1;
     }
@@ -416,8 +426,8 @@ static int start_shim(struct run *r, int h, char *err, size_t el)
         free(reply);
         if (rc == 0)
             return 0;
-        if (agent(r, h, words, st, sizeof(st), e, sizeof(e)) == 0 && strncmp(st, "running", 7) &&
-            strncmp(st, "unknown", 7))
+        if (agent(r, h, words, st, sizeof(st), e, sizeof(e)) == 0 &&
+            strncmp(st, "running", 7) != 0 && strncmp(st, "unknown", 7) != 0)
             return snprintf(err, el, "rift-shim on %s ended (%.*s): see shim-%s.log",
                             hr->hs.h[h].name, (int)strcspn(st, "\n"), st, hr->hs.h[h].name),
                    -1;
@@ -629,66 +639,4 @@ void hr_free(struct run *r)
         free(r->hr->shim_stats[h]);
     free(r->hr);
     r->hr = NULL;
-}
-
-/* `rift cleanup --hosts`: for a run that is gone, its folder on each host
- * it names is cleaned by the agent there (processes by PID and start
- * time, the shim's chains, the folder). A host that does not answer keeps
- * the run for another try. */
-int hr_cleanup_remote(const char *regdir, const char *id, void *ctx)
-{
-    const struct hosts *all = ctx;
-    static struct hosts sub;
-    struct remote rm;
-    char file[400], line[600], host[64], rdir[400], tmp[] = "/tmp/rift-cleanup-XXXXXX";
-    char names[HOSTS_MAX][64], dirs[HOSTS_MAX][400], q[HOSTS_MAX][16], e[512];
-    int n = 0, rc = 0, queue;
-    FILE *f;
-    snprintf(file, sizeof(file), "%s/remote", regdir);
-    if (!(f = fopen(file, "r")))
-        return 0;
-    memset(&sub, 0, sizeof(sub));
-    snprintf(sub.file, sizeof(sub.file), "%s", all->file);
-    snprintf(sub.ssh_config, sizeof(sub.ssh_config), "%s", all->ssh_config);
-    while (n < HOSTS_MAX && fgets(line, sizeof(line), f))
-        if (sscanf(line, "%63s %399s %d", host, rdir, &queue) == 3) {
-            int h = -1;
-            for (int k = 0; k < all->n; k++)
-                if (!strcmp(all->h[k].name, host))
-                    h = k;
-            if (h < 0) {
-                printf("rift cleanup: run %s: host %s is not in %s: kept\n", id, host, all->file);
-                fclose(f);
-                return -1;
-            }
-            sub.h[sub.n++] = all->h[h];
-            snprintf(names[n], sizeof(names[n]), "%s", host);
-            snprintf(dirs[n], sizeof(dirs[n]), "%s", rdir);
-            snprintf(q[n], sizeof(q[n]), "%d", queue);
-            n++;
-        }
-    fclose(f);
-    if (!n)
-        return 0;
-    if (!mkdtemp(tmp))
-        return -1;
-    memset(&rm, 0, sizeof(rm));
-    if (remote_open(&rm, &sub, tmp, NULL, e, sizeof(e)) < 0) {
-        printf("rift cleanup: run %s: %s: kept\n", id, e);
-        rc = -1;
-    } else {
-        for (int k = 0; k < n; k++) {
-            char out[256] = "", *words[] = {"cleanup", dirs[k], q[k], NULL};
-            if (remote_agent(&rm, k, words, out, sizeof(out), e, sizeof(e)) != 0) {
-                printf("rift cleanup: run %s: host %s: %s: kept\n", id, names[k], e);
-                rc = -1;
-            } else {
-                printf("rift cleanup: run %s: host %s: %s removed, %s", id, names[k], dirs[k],
-                       out[0] ? out : "\n");
-            }
-        }
-    }
-    remote_close(&rm);
-    rmdir(tmp);
-    return rc;
 }

@@ -195,10 +195,11 @@ bool obs_round_stats(struct run *r, double *median_ms, double *p99_ms, double *m
 {
     if (!r->n_rounds)
         return false;
+    int mid = r->n_rounds / 2, p99 = r->n_rounds * 99 / 100;
     qsort(r->round_us, (size_t)r->n_rounds, sizeof(uint32_t), cmp_u32);
-    *median_ms = r->round_us[r->n_rounds / 2] / 1000.0;
-    *p99_ms = r->round_us[(r->n_rounds * 99) / 100] / 1000.0;
-    *max_ms = r->round_us[r->n_rounds - 1] / 1000.0;
+    *median_ms = (double)r->round_us[mid] / 1000.0;
+    *p99_ms = (double)r->round_us[p99] / 1000.0;
+    *max_ms = (double)r->round_us[r->n_rounds - 1] / 1000.0;
     return true;
 }
 

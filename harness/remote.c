@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../proto/pstat.h"
 #include "proc.h"
 
 #define SSH_ARGS 24
@@ -268,7 +269,7 @@ static char *take_field(char *src, char *dst, size_t len)
         char c = *src;
         if (c == '\\' && src[1]) {
             c = *++src;
-            c = c == 't' ? '\t' : c == 'n' ? '\n' : c;
+            c = (char)(c == 't' ? '\t' : c == 'n' ? '\n' : c);
         }
         if (dst && n + 1 < len)
             dst[n++] = c;
@@ -413,7 +414,8 @@ int remote_clock(struct remote *rm, int h, int n, int64_t *offset_ns, int64_t *r
         if (remote_agent(rm, h, v, out, sizeof(out), err, el) != 0)
             return -1;
         t1 = now_ns(CLOCK_REALTIME);
-        if (sscanf(out, "%" SCNu64, &there) != 1)
+        const char *o = out;
+        if (!pstat_u64(&o, &there))
             return snprintf(err, el, "host %s: agent clock said '%s'", rm->hs->h[h].name, out), -1;
         if (best < 0 || (int64_t)(t1 - t0) < best) {
             best = (int64_t)(t1 - t0);

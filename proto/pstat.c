@@ -68,3 +68,32 @@ bool pstat_alive_since(pid_t pid, uint64_t start)
     st = proc_state(pid);
     return st && st != 'Z' && st != 'X';
 }
+
+bool pstat_word(const char **s, char *out, size_t len)
+{
+    const char *p = *s;
+    size_t n = 0;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (!*p || *p == '\n')
+        return false;
+    while (*p && *p != ' ' && *p != '\t' && *p != '\n') {
+        if (n + 1 < len)
+            out[n++] = *p;
+        p++;
+    }
+    if (len)
+        out[n] = 0;
+    *s = p;
+    return true;
+}
+
+bool pstat_u64(const char **s, uint64_t *v)
+{
+    char w[32], *end;
+    if (!pstat_word(s, w, sizeof(w)) || w[0] < '0' || w[0] > '9')
+        return false;
+    errno = 0;
+    *v = strtoull(w, &end, 10);
+    return !errno && !*end;
+}

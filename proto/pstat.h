@@ -3,6 +3,7 @@
 #define RIFT_PSTAT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -10,5 +11,11 @@
 uint64_t pstat_start_time(pid_t pid);
 /* pid is alive (not a zombie) and started at start. */
 bool pstat_alive_since(pid_t pid, uint64_t start);
+
+/* The next blank-separated word of *s: copied into out (cut at len - 1),
+ * *s moved past it. false when there is none. */
+bool pstat_word(const char **s, char *out, size_t len);
+/* The next word as a whole decimal number. false when it is not one. */
+bool pstat_u64(const char **s, uint64_t *v);
 
 #endif

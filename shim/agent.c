@@ -171,7 +171,7 @@ static void supervise(const char *dir, const char *role, const char *log, char *
 
 static int cmd_spawn(const char *dir, const char *role, const char *log, char **argv)
 {
-    int rep[2], devnull;
+    int rep[2];
     char buf[128];
     ssize_t n;
     pid_t sup;
@@ -184,7 +184,7 @@ static int cmd_spawn(const char *dir, const char *role, const char *log, char **
         /* off the SSH session: its own session, nothing of the channel kept */
         close(rep[0]);
         setsid();
-        devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+        int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
         dup2(devnull, 0);
         dup2(devnull, 1);
         dup2(devnull, 2);
@@ -231,7 +231,7 @@ static int cmd_signal(const char *pid_s, const char *start_s, const char *sig_s)
 
 static int cmd_status(const char *dir, const char *role)
 {
-    char path[PATH_MAX], line[256], r[40];
+    char path[PATH_MAX], line[256];
     FILE *f;
     if (!run_dir_ok(dir) || !role_ok(role))
         return fail("status: bad folder or role:", dir);
@@ -244,13 +244,17 @@ static int cmd_status(const char *dir, const char *role)
     }
     snprintf(path, sizeof(path), "%s/pids", dir);
     if ((f = fopen(path, "r"))) {
-        int pid = 0;
+        char r[40];
         uint64_t start = 0, last_pid = 0, last_start = 0;
-        while (fgets(line, sizeof(line), f))
-            if (sscanf(line, "%d %" SCNu64 " %39s", &pid, &start, r) == 3 && !strcmp(r, role)) {
-                last_pid = (uint64_t)pid;
+        while (fgets(line, sizeof(line), f)) {
+            const char *p = line;
+            uint64_t v;
+            if (pstat_u64(&p, &v) && pstat_u64(&p, &start) && pstat_word(&p, r, sizeof(r)) &&
+                !strcmp(r, role)) {
+                last_pid = v;
                 last_start = start;
             }
+        }
         fclose(f);
         if (last_pid && pstat_alive_since((pid_t)last_pid, last_start)) {
             fprintf(OUT, "running %" PRIu64 "\n", last_pid);
@@ -274,10 +278,11 @@ static int stop_listed(const char *dir)
     if (!(f = fopen(path, "r")))
         return 0;
     while (n < 256 && fgets(line, sizeof(line), f)) {
-        int pid;
-        uint64_t start;
-        if (sscanf(line, "%d %" SCNu64, &pid, &start) == 2 && pstat_alive_since(pid, start)) {
-            pids[n] = pid;
+        const char *p = line;
+        uint64_t pid, start;
+        if (pstat_u64(&p, &pid) && pstat_u64(&p, &start) && pid > 1 && pid < INT_MAX &&
+            pstat_alive_since((pid_t)pid, start)) {
+            pids[n] = (pid_t)pid;
             starts[n++] = start;
         }
     }
@@ -391,7 +396,7 @@ static int unescape_words(char *line, char **w, int max)
             w[n++] = o;
         } else if (*p == '\\' && p[1]) {
             p++;
-            *o++ = *p == 't' ? '\t' : *p == 'n' ? '\n' : *p;
+            *o++ = (char)(*p == 't' ? '\t' : *p == 'n' ? '\n' : *p);
         } else {
             *o++ = *p;
         }
