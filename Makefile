@@ -217,7 +217,7 @@ chaos: deps
 # A crash, a sanitizer report, a leak or a timeout fails the make.
 FUZZ_SECONDS ?= 30
 # per harness in `make test`: seven of them share its time budget
-TEST_FUZZ_SECONDS ?= 15
+TEST_FUZZ_SECONDS ?= 10
 FUZZ_CC      := clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE
 FUZZERS      := bus policy scenario ctl chaos resp audit
 fuzz_bus_SRC      := proto/bus.c proto/pkt.c shim/msgflow.c
