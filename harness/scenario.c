@@ -117,11 +117,6 @@ void scn_node_names(const struct scenario *s, char *buf, size_t len)
     }
 }
 
-uint32_t scn_node_ip(const struct scenario *s, int i)
-{
-    return s->faults.nodes[i].ip;
-}
-
 int scn_node(const struct scenario *s, const char *name)
 {
     for (int i = 0; i < s->n_nodes; i++)

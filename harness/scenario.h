@@ -134,7 +134,10 @@ int scn_load_string(struct scenario *s, const char *name, const char *text, char
 int scn_node(const struct scenario *s, const char *name); /* index or -1 */
 /* Node i's address (host order): 127.0.0.(11+i) on one host, the placed
  * address with --hosts. */
-uint32_t scn_node_ip(const struct scenario *s, int i);
+static inline uint32_t scn_node_ip(const struct scenario *s, int i)
+{
+    return s->faults.nodes[i].ip;
+}
 /* "m1..m3, m1r1..m3r1", for messages. */
 void scn_node_names(const struct scenario *s, char *buf, size_t len);
 /* A decimal integer lo..hi, the whole string: 0 or -1. */

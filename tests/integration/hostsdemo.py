@@ -1,9 +1,10 @@
 """Three "hosts" on one machine, for `rift run --hosts`: network namespaces
-joined by a bridge, each with two addresses of its own in 10.77.0.0/24 and
+joined by a bridge, each with addresses of its own in 10.77.0.0/24 and
 Debian's openssh-server on them, reached with a key made for the demo.
-The harness reaches them through SSH only; it never enters them. The
-bridge carries 10.77.0.1 for the harness's own connections. Everything is
-created here and removed by close().
+The bridge lives in a namespace of its own, and the harness runs in a
+fourth one (10.77.0.1): no address or interface is added outside the
+namespaces made here. The harness reaches the hosts through SSH only; it
+never enters them. Everything is created here and removed by close().
 
 As a program: hostsdemo.py SCENARIO.ini [REPORT_DIR] runs the scenario over
 the three hosts (make hosts-demo)."""
@@ -31,9 +32,9 @@ class Hosts:
         self.n = n
         self.addrs = addrs
         self.tmp = tempfile.mkdtemp(prefix="rift-hosts-")
-        self.bridge = "rift-hb%s" % self.tag[-6:]
+        self.net = "rift-hnet%s" % self.tag           # the bridge's namespace
+        self.harness = "rift-hharness%s" % self.tag   # where rift runs
         self.ns = ["rift-host%s-%d" % (self.tag, k + 1) for k in range(n)]
-        self.veths = []
         self.sshd = []
         try:
             self._make()
@@ -44,10 +45,29 @@ class Hosts:
     def addr(self, k, i=0):
         return "%s.%d" % (SUBNET, 11 + k + 10 * i)  # at most 24 per host
 
+    def run_argv(self, argv):
+        """argv run in the harness's namespace."""
+        return ["ip", "netns", "exec", self.harness] + list(argv)
+
+    def _link(self, ns, name):
+        """A veth from the bridge to ns, named eth0 there, up."""
+        a, b = "rift-v%sa" % name, "rift-v%sb" % name
+        sh("ip", "link", "add", a, "type", "veth", "peer", "name", b)
+        sh("ip", "link", "set", a, "netns", self.net)
+        sh("ip", "link", "set", b, "netns", ns)
+        sh("ip", "-n", self.net, "link", "set", a, "master", "br0")
+        sh("ip", "-n", self.net, "link", "set", a, "up")
+        sh("ip", "-n", ns, "link", "set", b, "name", "eth0")
+        sh("ip", "-n", ns, "link", "set", "eth0", "up")
+        sh("ip", "-n", ns, "link", "set", "lo", "up")
+
     def _make(self):
-        sh("ip", "link", "add", self.bridge, "type", "bridge")
-        sh("ip", "addr", "add", SUBNET + ".1/24", "dev", self.bridge)
-        sh("ip", "link", "set", self.bridge, "up")
+        for ns in [self.net, self.harness] + self.ns:
+            sh("ip", "netns", "add", ns)
+        sh("ip", "-n", self.net, "link", "add", "br0", "type", "bridge")
+        sh("ip", "-n", self.net, "link", "set", "br0", "up")
+        self._link(self.harness, self.tag[-5:] + "h")
+        sh("ip", "-n", self.harness, "addr", "add", SUBNET + ".1/24", "dev", "eth0")
         key = os.path.join(self.tmp, "id")
         sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key)
         shutil.copy(key + ".pub", os.path.join(self.tmp, "authorized_keys"))
@@ -56,19 +76,10 @@ class Hosts:
                "BatchMode yes", "IdentitiesOnly yes", "IdentityFile " + key, "User root"]
         client = []
         for k in range(self.n):
-            ns, a, b = self.ns[k], "rift-hv%s%da" % (self.tag[-4:], k), "rift-hv%s%db" % (
-                self.tag[-4:], k)
-            sh("ip", "netns", "add", ns)
-            sh("ip", "link", "add", a, "type", "veth", "peer", "name", b)
-            self.veths.append(a)
-            sh("ip", "link", "set", a, "master", self.bridge)
-            sh("ip", "link", "set", a, "up")
-            sh("ip", "link", "set", b, "netns", ns)
-            sh("ip", "-n", ns, "link", "set", b, "name", "eth0")
+            ns = self.ns[k]
+            self._link(ns, "%s%d" % (self.tag[-5:], k))
             for i in range(self.addrs):
                 sh("ip", "-n", ns, "addr", "add", self.addr(k, i) + "/24", "dev", "eth0")
-            sh("ip", "-n", ns, "link", "set", "eth0", "up")
-            sh("ip", "-n", ns, "link", "set", "lo", "up")
             hostkey = os.path.join(self.tmp, "host%d" % k)
             sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", hostkey)
             conf = os.path.join(self.tmp, "sshd%d.conf" % k)
@@ -89,7 +100,8 @@ class Hosts:
         for k in range(self.n):
             deadline = time.monotonic() + 10
             while True:
-                r = sh("ssh", "-F", self.ssh_config, "h%d" % (k + 1), "--", "true", check=False)
+                r = sh(*self.run_argv(["ssh", "-F", self.ssh_config, "h%d" % (k + 1), "--",
+                                       "true"]), check=False)
                 if r.returncode == 0:
                     break
                 if time.monotonic() > deadline:
@@ -140,11 +152,8 @@ class Hosts:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
-        for ns in self.ns:
+        for ns in self.ns + [self.harness, self.net]:
             sh("ip", "netns", "del", ns, check=False)
-        for v in self.veths:
-            sh("ip", "link", "del", v, check=False)
-        sh("ip", "link", "del", self.bridge, check=False)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
@@ -155,10 +164,10 @@ if __name__ == "__main__":
     h = Hosts()
     try:
         hosts = h.hosts_ini()
-        print("hosts-demo: 3 hosts (network namespaces %s) behind %s; %s" %
-              (", ".join(h.ns), h.bridge, hosts), flush=True)
-        rc = subprocess.run([os.path.join(ROOT, "bin", "rift"), "run", scenario, "--hosts", hosts,
-                             "--report", report]).returncode
+        print("hosts-demo: 3 hosts (network namespaces %s) behind a bridge in %s; rift runs in "
+              "%s; %s" % (", ".join(h.ns), h.net, h.harness, hosts), flush=True)
+        rc = subprocess.run(h.run_argv([os.path.join(ROOT, "bin", "rift"), "run", scenario,
+                                        "--hosts", hosts, "--report", report])).returncode
         left = h.leftovers()
         print("hosts-demo: exit %d; left on the hosts: %s" % (rc, left or "nothing"))
     finally:

@@ -1,6 +1,8 @@
 """rift run --hosts: the pong race with its 6 nodes over three "hosts"
 (network namespaces with their own addresses and sshd, hostsdemo.py),
-reached through SSH only: the harness never enters them. The cycle and the
+reached through SSH only: the harness (in a namespace of its own on the
+same bridge) never enters them; no address is added outside the test's
+namespaces. The cycle and the
 lost slots are seen as on one host, the report has every host's logs and
 captures, and nothing is left on any host; a run killed mid-way is cleaned
 by `rift cleanup --hosts`, which keeps the run while a host does not
@@ -35,9 +37,9 @@ def test_pong_race_over_three_hosts_via_ssh(ns):
         hosts = h.hosts_ini()
         report = os.path.join(ns.tmp, "race")
         t = time.monotonic()
-        r = subprocess.run([RIFT, "run", os.path.join(SCN, "failover-pong-race.ini"), "--hosts",
-                            hosts, "--report", report], capture_output=True, text=True,
-                           timeout=240)
+        r = subprocess.run(h.run_argv([RIFT, "run", os.path.join(SCN, "failover-pong-race.ini"),
+                                       "--hosts", hosts, "--report", report]),
+                           capture_output=True, text=True, timeout=240)
         secs = time.monotonic() - t
         check(r.returncode == 0, "exit %d\n%s%s" % (r.returncode, r.stdout[-3000:],
                                                   r.stderr[-3000:]))
@@ -82,8 +84,8 @@ def test_killed_run_is_cleaned_by_rift_cleanup_hosts(ns):
     h = hostsdemo.Hosts(tag=str(os.getpid())[-4:] + "b")
     try:
         hosts = h.hosts_ini()
-        p = subprocess.Popen([RIFT, "run", os.path.join(SCN, "failover-pong-race.ini"),
-                              "--hosts", hosts], stdout=subprocess.DEVNULL,
+        p = subprocess.Popen(h.run_argv([RIFT, "run", os.path.join(SCN, "failover-pong-race.ini"),
+                                         "--hosts", hosts]), stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 60
         seen = ""
@@ -101,11 +103,11 @@ def test_killed_run_is_cleaned_by_rift_cleanup_hosts(ns):
         bad = os.path.join(ns.tmp, "bad.ini")
         with open(bad, "w") as f:
             f.write(open(hosts).read().replace("ssh = h2", "ssh = nosuchhost.invalid"))
-        r = subprocess.run([RIFT, "cleanup", "--hosts", bad], capture_output=True, text=True,
-                           timeout=120)
+        r = subprocess.run(h.run_argv([RIFT, "cleanup", "--hosts", bad]), capture_output=True,
+                           text=True, timeout=120)
         check(r.returncode == 2 and "kept" in r.stdout, r.stdout + r.stderr)
-        r = subprocess.run([RIFT, "cleanup", "--hosts", hosts], capture_output=True, text=True,
-                           timeout=120)
+        r = subprocess.run(h.run_argv([RIFT, "cleanup", "--hosts", hosts]), capture_output=True,
+                           text=True, timeout=120)
         check(r.returncode == 0, r.stdout + r.stderr)
         after = h.leftovers()
         check(after == [] and remote_dirs(h) == [],
