@@ -26,7 +26,7 @@ const char *cc_err_name(enum cc_err e)
 void cc_init(struct cclient *cc, const char *source, int timeout_ms)
 {
     memset(cc, 0, sizeof(*cc));
-    snprintf(cc->source, sizeof(cc->source), "%s", source);
+    snprintf(cc->source, sizeof(cc->source), "%s", source ? source : "");
     cc->timeout_ms = timeout_ms;
     memset(cc->slot_node, 0xff, sizeof(cc->slot_node));
 }
@@ -88,7 +88,7 @@ redisContext *cc_connect(const char *addr, const char *source, int timeout_ms)
     snprintf(ip, sizeof(ip), "%.*s", (int)(colon - addr), addr);
     /* hiredis 0.14 binds a source address only when not blocking: connect
      * that way, wait for it, then make the context blocking. */
-    c = redisConnectBindNonBlock(ip, port, source);
+    c = redisConnectBindNonBlock(ip, port, source && *source ? source : NULL);
     if (!c || c->err)
         goto fail;
     p.fd = c->fd;

@@ -136,7 +136,7 @@ int cluster_preload(struct run *r, int lo, int hi, int count, char *err, size_t 
     struct cclient cc;
     char src[32], seed[32], key[64];
     int done = 0;
-    pkt_addr(SCN_ADMIN_IP, src, sizeof(src));
+    run_source(r, SCN_ADMIN_IP, src, sizeof(src));
     run_node_addr(r, 0, seed, sizeof(seed));
     cc_init(&cc, src, 2000);
     cc_add_seed(&cc, seed);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../proto/pstat.h"
+#include "proc.h"
 
 /* `rift cleanup --hosts`: for a run that is gone, its folder on each host
  * it names is cleaned by the agent there (processes by PID and start
@@ -30,8 +31,14 @@ int hr_cleanup_remote(const char *regdir, const char *id, void *ctx)
     while (n < HOSTS_MAX && fgets(line, sizeof(line), f)) {
         const char *p = line;
         uint64_t qv;
-        if (pstat_word(&p, host, sizeof(host)) && pstat_word(&p, rdir, sizeof(rdir)) &&
-            pstat_u64(&p, &qv) && qv < 65536) {
+        if (!(pstat_word(&p, host, sizeof(host)) && pstat_word(&p, rdir, sizeof(rdir)) &&
+              pstat_u64(&p, &qv) && qv < 65536)) {
+            /* a record rift cannot read is kept, never taken for nothing left */
+            printf("rift cleanup: run %s: unreadable line in %s: kept\n", id, file);
+            fclose(f);
+            return -1;
+        }
+        {
             queue = (int)qv;
             int h = -1;
             for (int k = 0; k < all->n; k++)
@@ -71,6 +78,6 @@ int hr_cleanup_remote(const char *regdir, const char *id, void *ctx)
         }
     }
     remote_close(&rm);
-    rmdir(tmp);
+    proc_rm_rf(tmp);
     return rc;
 }

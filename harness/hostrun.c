@@ -64,12 +64,6 @@ int hr_init(struct run *r, struct scenario *scn, const char *hosts_file, char *e
                -1;
     if (scn->n_probes)
         return snprintf(err, el, "%s: client probes are not run with --hosts yet", scn->file), -1;
-    if (scn->writers > 0 && !hr->hs.harness_addr)
-        return snprintf(err, el,
-                        "%s: the workload needs [harness] addr (the address the nodes "
-                        "reach the harness at)",
-                        hr->hs.file),
-               -1;
     for (int k = 0; k < scn->faults.n_rules; k++) {
         const struct pol_rule *ru = &scn->faults.rules[k];
         uint64_t pseudo = (UINT64_C(3) << scn->n_nodes);
@@ -82,6 +76,7 @@ int hr_init(struct run *r, struct scenario *scn, const char *hosts_file, char *e
     }
     for (int i = 0; i < scn->n_nodes; i++)
         scn->faults.nodes[i].ip = ip[i];
+    r->harness_ip = hr->hs.harness_addr;
     if (hr->hs.harness_addr)
         scn->faults.nodes[scn->n_nodes].ip = hr->hs.harness_addr; /* "clients" */
     return 0;
@@ -126,12 +121,16 @@ int hr_open(struct run *r, char *err, size_t el)
 {
     struct hostrun *hr = r->hr;
     char e[512];
-    if (remote_open(&hr->rm, &hr->hs, r->tmp, &r->reg, err, el) < 0)
+    if (remote_open(&hr->rm, &hr->hs, r->tmp, &r->reg, err, el) < 0) {
+        remote_close(&hr->rm); /* the masters and sessions that did start */
         return -1;
+    }
     hr->open = true;
     for (int h = 0; h < hr->hs.n; h++) {
         char *mk[] = {"mkdir", hr->rdir[h], NULL};
-        snprintf(hr->rdir[h], sizeof(hr->rdir[h]), "%s/rift-%s", hr->hs.h[h].tmp, r->id);
+        /* its own name on every host, even a host that is also the harness's */
+        snprintf(hr->rdir[h], sizeof(hr->rdir[h]), "%s/rift-%s-%s", hr->hs.h[h].tmp, r->id,
+                 hr->hs.h[h].name);
         reg_add_remote(&r->reg, hr->hs.h[h].name, hr->rdir[h], run_queue(r));
         if (agent(r, h, mk, NULL, 0, e, sizeof(e)) != 0)
             return snprintf(err, el, "host %s: %s", hr->hs.h[h].name, e), -1;
@@ -185,11 +184,24 @@ int hr_node_start(struct run *r, int i, char *const argv[], char *err, size_t el
     return 0;
 }
 
+/* sig to node i's server through its host's agent (which checks that the
+ * run started it and that it still has its start time): the agent's
+ * status, 1 when it has exited. */
+static int remote_signal(struct run *r, int i, int sig, char *e, size_t el)
+{
+    struct hostrun *hr = r->hr;
+    char pid[24], start[24], s[8], out[32];
+    char *words[] = {"signal", hr->rdir[hr->node_host[i]], pid, start, s, NULL};
+    snprintf(pid, sizeof(pid), "%" PRIu64, hr->rpid[i]);
+    snprintf(start, sizeof(start), "%" PRIu64, hr->rstart[i]);
+    snprintf(s, sizeof(s), "%d", sig);
+    return agent(r, hr->node_host[i], words, out, sizeof(out), e, el);
+}
+
 bool hr_node_signal(struct run *r, int i, int sig, char *why, size_t wl)
 {
     struct hostrun *hr = r->hr;
-    char pid[24], start[24], s[8], out[32], e[300];
-    char *words[] = {"signal", pid, start, s, NULL};
+    char e[300], pid[24];
     int rc;
     if (r->nodes[i].down || !hr->rpid[i]) {
         snprintf(why, wl, "%s is not running (%s)", r->scn->names[i],
@@ -197,9 +209,7 @@ bool hr_node_signal(struct run *r, int i, int sig, char *why, size_t wl)
         return false;
     }
     snprintf(pid, sizeof(pid), "%" PRIu64, hr->rpid[i]);
-    snprintf(start, sizeof(start), "%" PRIu64, hr->rstart[i]);
-    snprintf(s, sizeof(s), "%d", sig);
-    rc = agent(r, hr->node_host[i], words, out, sizeof(out), e, sizeof(e));
+    rc = remote_signal(r, i, sig, e, sizeof(e));
     if (rc == 0)
         return true;
     snprintf(why, wl, "%s (pid %s on %s) %s", r->scn->names[i], pid,
@@ -215,21 +225,30 @@ static int node_status(struct run *r, int i, char *out, size_t ol)
     return agent(r, r->hr->node_host[i], words, out, ol, e, sizeof(e));
 }
 
+/* "ROLE running..." from the agent's status line: still running. */
+static bool status_running(const char *st)
+{
+    const char *sp = strchr(st, ' ');
+    return sp && !strncmp(sp + 1, "running", 7);
+}
+
+/* Stop node i's server whatever the run thinks of it (a step may have
+ * marked it down already): TERM and CONT, then KILL after ms. */
 void hr_node_stop(struct run *r, int i, int ms)
 {
-    char why[200];
+    char e[300];
     if (!r->hr->rpid[i])
         return;
-    if (hr_node_signal(r, i, SIGTERM, why, sizeof(why))) {
+    if (remote_signal(r, i, SIGTERM, e, sizeof(e)) == 0) {
         char st[128] = "";
-        hr_node_signal(r, i, SIGCONT, why, sizeof(why));
+        remote_signal(r, i, SIGCONT, e, sizeof(e));
         for (int waited = 0; waited < ms; waited += 50) {
-            if (node_status(r, i, st, sizeof(st)) == 0 && strncmp(st, "running", 7) != 0)
+            if (node_status(r, i, st, sizeof(st)) == 0 && !status_running(st))
                 break;
             run_sleep_ms(50);
         }
-        if (!strncmp(st, "running", 7))
-            hr_node_signal(r, i, SIGKILL, why, sizeof(why));
+        if (status_running(st))
+            remote_signal(r, i, SIGKILL, e, sizeof(e));
     }
     r->hr->rpid[i] = 0;
 }
@@ -258,9 +277,14 @@ static void host_statuses(struct run *r, int h, char (*st)[128])
     words[n] = NULL;
     if (!k || agent(r, h, words, out, sizeof(out), e, sizeof(e)) != 0)
         return;
-    line = strtok_r(out, "\n", &save);
-    for (int j = 0; j < k && line; j++, line = strtok_r(NULL, "\n", &save))
-        snprintf(st[asked[j]], sizeof(st[0]), "%s", line);
+    /* each line names its role: a line is never taken for another node's */
+    for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        size_t len = strcspn(line, " ");
+        for (int j = 0; j < k; j++)
+            if (strlen(r->scn->names[asked[j]]) == len &&
+                !strncmp(line, r->scn->names[asked[j]], len))
+                snprintf(st[asked[j]], sizeof(st[0]), "%s", line + len + (line[len] == ' '));
+    }
 }
 
 /* fn(r, h, ctx) for every host at once, one thread each: a round trip
@@ -426,8 +450,8 @@ static int start_shim(struct run *r, int h, char *err, size_t el)
         free(reply);
         if (rc == 0)
             return 0;
-        if (agent(r, h, words, st, sizeof(st), e, sizeof(e)) == 0 &&
-            strncmp(st, "running", 7) != 0 && strncmp(st, "unknown", 7) != 0)
+        if (agent(r, h, words, st, sizeof(st), e, sizeof(e)) == 0 && !status_running(st) &&
+            !strstr(st, " unknown"))
             return snprintf(err, el, "rift-shim on %s ended (%.*s): see shim-%s.log",
                             hr->hs.h[h].name, (int)strcspn(st, "\n"), st, hr->hs.h[h].name),
                    -1;
@@ -492,7 +516,7 @@ static void fetch(struct run *r, int h, const char *remote_path, const char *loc
 void hr_teardown(struct run *r)
 {
     struct hostrun *hr = r->hr;
-    char e[512];
+    char e[512] = "";
     if (!hr || !hr->open)
         return;
     hr_reap(r);
@@ -506,7 +530,14 @@ void hr_teardown(struct run *r)
         else
             free(reply);
     }
-    if (hr->shim_pid[0])
+    for (int h = 0; h < hr->hs.n; h++)
+        if (hr->shim_pid[h] && !hr->shim_stats[h]) {
+            /* a host's counters missing: nothing vouches that its faults
+             * were applied in full */
+            snprintf(r->shim_err, sizeof(r->shim_err), "host %s: %s", hr->hs.h[h].name, e);
+            break;
+        }
+    if (hr->shim_pid[0] && !r->shim_err[0])
         combine_stats(r);
     for (int h = 0; h < hr->hs.n; h++)
         if (hr->shim_pid[h]) {

@@ -122,8 +122,14 @@ static int host_key(struct hloader *L, const char *key, const char *v)
         return set_path(L, h->shim, key, v);
     if (!strcmp(key, "server"))
         return set_path(L, h->server, key, v);
-    if (!strcmp(key, "tmp"))
+    if (!strcmp(key, "tmp")) {
+        if (v[0] != '/' || strpbrk(v, " \t") || strstr(v, ".."))
+            return ini_fail(&L->ini,
+                            "tmp: expected an absolute path without blanks or '..', "
+                            "got '%s'",
+                            v);
         return set_path(L, h->tmp, key, v);
+    }
     return ini_fail(&L->ini,
                     "unknown key '%s' in [host %s] (expected ssh, addr, shim, server, tmp)", key,
                     h->name);

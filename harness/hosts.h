@@ -57,10 +57,10 @@ int hosts_load_string(struct hosts *hs, const char *name, const char *text, char
 
 /* Where each node of s runs: node_host[i] (a host index) and node_ip[i]
  * (one of that host's addresses, each used once). Written placements
- * first, then round robin over the hosts, a replica never on its
- * primary's host when another host has room. -1 with err when the
- * placement names an unknown node or host, a host has fewer addresses
- * than nodes, or a replica must share its primary's host. */
+ * first (as written, even a replica beside its primary), then round robin
+ * over the hosts, a replica on its primary's host only when no other host
+ * has an address left. -1 with err when the placement names an unknown
+ * node or host, or the hosts have fewer addresses than nodes. */
 int hosts_place(const struct hosts *hs, const struct scenario *s, int *node_host, uint32_t *node_ip,
                 char *err, size_t el);
 

@@ -23,9 +23,7 @@ redisContext *node_connect(const struct run *r, int i, int timeout_ms)
 {
     char addr[32], src[32];
     run_node_addr(r, i, addr, sizeof(addr));
-    if (r->hr && !r->hr->hs.harness_addr)
-        return cc_connect(addr, NULL, timeout_ms); /* the kernel's choice */
-    pkt_addr(r->hr ? r->hr->hs.harness_addr : SCN_ADMIN_IP, src, sizeof(src));
+    run_source(r, SCN_ADMIN_IP, src, sizeof(src));
     return cc_connect(addr, src, timeout_ms);
 }
 

@@ -69,6 +69,8 @@ static int ssh_args(const struct remote *rm, int h, const char **a, char *cp, si
     a[n++] = "BatchMode=yes";
     a[n++] = "-o";
     a[n++] = "ServerAliveInterval=5";
+    a[n++] = "-o";
+    a[n++] = "ControlMaster=no"; /* remote_open overrides it for the master */
     return n;
 }
 
@@ -87,11 +89,17 @@ static int run_capture(char *const argv[], const char *in_path, char *out, size_
     int po[2], pe[2], status;
     size_t no = 0, ne = 0;
     pid_t pid;
-    if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0)
+    if (pipe2(po, O_CLOEXEC) < 0)
         return -1;
+    if (pipe2(pe, O_CLOEXEC) < 0) {
+        close(po[0]);
+        close(po[1]);
+        return -1;
+    }
     pid = fork();
     if (pid == 0) {
         int in = open(in_path ? in_path : "/dev/null", O_RDONLY | O_CLOEXEC);
+        setpgid(0, 0); /* a Ctrl-C is the harness's to handle, not ssh's */
         int o = out_path ? open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : po[1];
         if (in < 0 || o < 0)
             _exit(126);
@@ -111,8 +119,11 @@ static int run_capture(char *const argv[], const char *in_path, char *out, size_
     for (int open_fds = 2; open_fds;) {
         struct pollfd p[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
         char buf[4096];
-        if (poll(p, 2, -1) < 0 && errno != EINTR)
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
             break;
+        }
         for (int k = 0; k < 2; k++) {
             ssize_t r;
             if (p[k].fd < 0 || !(p[k].revents & (POLLIN | POLLHUP | POLLERR)))
@@ -142,6 +153,10 @@ static int run_capture(char *const argv[], const char *in_path, char *out, size_
             break;
         /* poll ignores negative descriptors: the loop ends when both closed */
     }
+    if (po[0] >= 0)
+        close(po[0]);
+    if (pe[0] >= 0)
+        close(pe[0]);
     if (out)
         out[no] = 0;
     if (errbuf && el)
@@ -217,11 +232,19 @@ static int open_serve(struct remote *rm, int h, struct registry *reg, char *err,
     a[n++] = "--";
     a[n++] = cmd;
     a[n] = NULL;
-    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(gate, O_CLOEXEC) < 0)
-        return snprintf(err, el, "pipe: %s", strerror(errno)), -1;
+    in[0] = in[1] = out[0] = out[1] = gate[0] = gate[1] = -1;
+    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(gate, O_CLOEXEC) < 0) {
+        int fds[] = {in[0], in[1], out[0], out[1], gate[0], gate[1]};
+        snprintf(err, el, "pipe: %s", strerror(errno));
+        for (size_t k = 0; k < 6; k++)
+            if (fds[k] >= 0)
+                close(fds[k]);
+        return -1;
+    }
     pid = fork();
     if (pid == 0) {
         char c;
+        setpgid(0, 0); /* a Ctrl-C is the harness's to handle, not ssh's */
         close(gate[1]);
         if (read(gate[0], &c, 1) != 1)
             _exit(127);
@@ -279,6 +302,33 @@ static char *take_field(char *src, char *dst, size_t len)
     return *src == '\t' ? src + 1 : src;
 }
 
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len) {
+        ssize_t w = write(fd, buf, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        buf += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* getline that a signal does not cut short. */
+static ssize_t read_line(char **line, size_t *cap, FILE *f)
+{
+    for (;;) {
+        ssize_t n;
+        clearerr(f);
+        errno = 0;
+        n = getline(line, cap, f);
+        if (n >= 0 || errno != EINTR)
+            return n;
+    }
+}
+
 int remote_agent(struct remote *rm, int h, char *const words[], char *out, size_t ol, char *err,
                  size_t el)
 {
@@ -298,9 +348,14 @@ int remote_agent(struct remote *rm, int h, char *const words[], char *out, size_
     pthread_mutex_lock(&rm->lock[h]);
     if (!rm->serve_out[h]) {
         snprintf(err, el, "host %s: no agent session", rm->hs->h[h].name);
-    } else if (write(rm->serve_in[h], req, rl) != (ssize_t)rl ||
-               getline(&line, &cap, rm->serve_out[h]) <= 0) {
+    } else if (write_all(rm->serve_in[h], req, rl) < 0 ||
+               read_line(&line, &cap, rm->serve_out[h]) <= 0) {
+        /* a reply that may still come must never answer the next request */
         snprintf(err, el, "host %s: the agent session ended", rm->hs->h[h].name);
+        fclose(rm->serve_out[h]);
+        rm->serve_out[h] = NULL;
+        close(rm->serve_in[h]);
+        rm->serve_in[h] = -1;
     } else {
         rc = (int)strtol(line, &p, 10);
         p = *p == '\t' ? p + 1 : p;
@@ -330,6 +385,7 @@ int remote_open(struct remote *rm, const struct hosts *hs, const char *dir, stru
         const char *a[SSH_ARGS + 8];
         char cp[400], role[48];
         int n = ssh_args(rm, h, a, cp, sizeof(cp));
+        n -= 2; /* drop ControlMaster=no: this is the master */
         a[n++] = "-o";
         a[n++] = "ControlMaster=yes";
         a[n++] = "-o";

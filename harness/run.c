@@ -209,6 +209,11 @@ static void teardown(struct run *r)
         probe_stop(&r->probes[i]);
     if (r->hr) {
         hr_teardown(r);
+        for (int i = 0; i < r->scn->n_nodes; i++)
+            if (r->nodes[i].admin) {
+                redisFree(r->nodes[i].admin);
+                r->nodes[i].admin = NULL;
+            }
         if (r->views) {
             fclose(r->views);
             r->views = NULL;
@@ -473,7 +478,7 @@ static int start_workload(struct run *r, char *err, size_t el)
             ranges[nr][1] = scn->steps[i].slot_hi;
             nr++;
         }
-    pkt_addr(SCN_CLIENTS_IP, src, sizeof(src));
+    run_source(r, SCN_CLIENTS_IP, src, sizeof(src));
     run_node_addr(r, 0, seed, sizeof(seed));
     wl_init(&r->wl, scn->writers, src, seed, (const int(*)[2])ranges, nr, 1000);
     if (wl_start(&r->wl) < 0) {
@@ -507,7 +512,7 @@ static int verify(struct run *r, char *err, size_t el)
         char admin[32], seed[32];
         wl_stop(&r->wl);
         r->wl_running = false;
-        pkt_addr(SCN_ADMIN_IP, admin, sizeof(admin));
+        run_source(r, SCN_ADMIN_IP, admin, sizeof(admin));
         run_node_addr(r, 0, seed, sizeof(seed));
         wl_verify(&r->wl, admin, seed, obs_ledger, r, &r->wl_res);
         run_progress(r,

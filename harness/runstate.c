@@ -54,6 +54,15 @@ void run_sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+void run_source(const struct run *r, uint32_t local_ip, char *out, size_t len)
+{
+    uint32_t ip = r->hr ? r->harness_ip : local_ip;
+    if (ip)
+        pkt_addr(ip, out, len);
+    else if (len)
+        out[0] = '\0';
+}
+
 void run_node_addr(const struct run *r, int i, char *out, size_t len)
 {
     char ip[32];

@@ -110,6 +110,7 @@ struct run {
     struct app_rt app;
     bool compat_counter; /* Redis 8 counts cluster_incompatible_ops */
     struct hostrun *hr;  /* --hosts: the nodes are on other hosts; NULL: one namespace here */
+    uint32_t harness_ip; /* --hosts: [harness] addr, 0: the kernel's choice */
     uint32_t *round_us;  /* each recorded sampling round's duration */
     int n_rounds, cap_rounds;
 };
@@ -134,5 +135,9 @@ void run_track_convergence(struct run *r, bool converged);
 bool run_settled(const struct run *r, bool migrations_done, bool probes_healed, uint64_t heal_ns);
 /* "127.0.0.X:7000" of node i. */
 void run_node_addr(const struct run *r, int i, char *out, size_t len);
+/* The source address for rift's own connections of a kind (SCN_ADMIN_IP,
+ * SCN_CLIENTS_IP): that loopback address on one host; with --hosts the
+ * hosts file's [harness] addr, or "" (the kernel's choice). */
+void run_source(const struct run *r, uint32_t local_ip, char *out, size_t len);
 
 #endif

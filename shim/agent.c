@@ -9,7 +9,7 @@
  *   put FILE / get FILE        stdin to FILE / FILE to stdout
  *   spawn DIR ROLE LOG -- ARGV start ARGV detached, under a supervisor that
  *                              records how it ends; prints "PID START"
- *   signal PID START SIG       only if PID still started at START
+ *   signal DIR PID START SIG   only a process DIR/pids lists, still started at START
  *   status DIR ROLE...         a line per role: running PID | exited N T |
  *                              signal N T (T: when, CLOCK_REALTIME ns) | unknown
  *   cleanup DIR [QUEUE]        stop everything DIR/pids lists (start times
@@ -112,15 +112,69 @@ static int cmd_put(const char *file, bool get)
     return 0;
 }
 
-static void write_file(const char *path, const char *text, bool append)
+/* A folder that is ours: a real directory (not a symlink), owned by us,
+ * open to nobody else. Every command that reads a run's records or acts on
+ * its processes checks its folder first: a folder someone else made cannot
+ * point the agent at their processes. */
+static bool dir_ours(const char *dir)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0600);
-    if (fd >= 0) {
-        if (write(fd, text, strlen(text)) < 0) {
-            /* nothing to tell: the caller sees a missing record */
-        }
-        close(fd);
+    struct stat st;
+    return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+           (st.st_mode & 077) == 0;
+}
+
+/* text appended to path, or written whole through a temp file and a
+ * rename (a reader never sees half of it). 0 or -1. */
+static int write_file(const char *path, const char *text, bool append)
+{
+    char tmp[PATH_MAX];
+    int fd, rc = 0;
+    size_t n = strlen(text);
+    if (append) {
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+            return -1;
+        rc = write(fd, text, n) == (ssize_t)n ? 0 : -1;
+        return close(fd) == 0 ? rc : -1;
     }
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return -1;
+    rc = write(fd, text, n) == (ssize_t)n ? 0 : -1;
+    if (close(fd) != 0 || rc < 0)
+        return -1;
+    return rename(tmp, path);
+}
+
+static FILE *open_pids(const char *dir)
+{
+    char path[PATH_MAX];
+    int fd;
+    snprintf(path, sizeof(path), "%s/pids", dir);
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    return fd < 0 ? NULL : fdopen(fd, "r");
+}
+
+/* A run's folder is made here and now (one that exists belongs to someone
+ * else); a folder inside it may exist if it is ours (a restarted node's). */
+static int cmd_mkdir(const char *d)
+{
+    char parent[PATH_MAX];
+    const char *slash = strrchr(d, '/');
+    if (run_dir_ok(d)) {
+        if (mkdir(d, 0700) != 0)
+            return fail(errno == EEXIST ? "mkdir: already there (not this run's):"
+                                        : "mkdir: cannot make",
+                        d);
+        return 0;
+    }
+    if (!in_run_dir(d) || !slash)
+        return fail("mkdir: not inside a run folder:", d);
+    snprintf(parent, sizeof(parent), "%.*s", (int)(slash - d), d);
+    if (!dir_ours(parent) || (mkdir(d, 0700) != 0 && !(errno == EEXIST && dir_ours(d))))
+        return fail("mkdir: cannot make", d);
+    return 0;
 }
 
 /* The supervisor: starts argv with its output in log, registers it in
@@ -154,8 +208,8 @@ static void supervise(const char *dir, const char *role, const char *log, char *
         _exit(1);
     snprintf(line, sizeof(line), "%d %" PRIu64 " %s\n", (int)pid, pstat_start_time(pid), role);
     snprintf(path, sizeof(path), "%s/pids", dir);
-    write_file(path, line, true);
-    if (write(gate[1], "g", 1) != 1)
+    /* unregistered, it must not run: closing the gate ends it */
+    if (write_file(path, line, true) < 0 || write(gate[1], "g", 1) != 1)
         _exit(1);
     close(gate[1]);
     dprintf(report_fd, "%d %" PRIu64 "\n", (int)pid, pstat_start_time(pid));
@@ -175,8 +229,11 @@ static int cmd_spawn(const char *dir, const char *role, const char *log, char **
     char buf[128];
     ssize_t n;
     pid_t sup;
-    if (!run_dir_ok(dir) || !role_ok(role))
+    char exit_path[PATH_MAX];
+    if (!run_dir_ok(dir) || !role_ok(role) || !dir_ours(dir))
         return fail("spawn: bad folder or role:", dir);
+    snprintf(exit_path, sizeof(exit_path), "%s/%s.exit", dir, role);
+    unlink(exit_path); /* a restart: the last run's end is not this one's */
     if (pipe2(rep, O_CLOEXEC) < 0)
         return fail("spawn:", strerror(errno));
     sup = fork();
@@ -213,12 +270,31 @@ static int parse_u64(const char *s, uint64_t *v)
     return errno || end == s || *end ? -1 : 0;
 }
 
-static int cmd_signal(const char *pid_s, const char *start_s, const char *sig_s)
+/* PID START is a process the run in dir started (its pids file). */
+static bool listed(const char *dir, uint64_t pid, uint64_t start)
+{
+    char line[256];
+    bool found = false;
+    FILE *f = open_pids(dir);
+    if (!f)
+        return false;
+    while (!found && fgets(line, sizeof(line), f)) {
+        const char *p = line;
+        uint64_t a, b;
+        found = pstat_u64(&p, &a) && pstat_u64(&p, &b) && a == pid && b == start;
+    }
+    fclose(f);
+    return found;
+}
+
+static int cmd_signal(const char *dir, const char *pid_s, const char *start_s, const char *sig_s)
 {
     uint64_t pid, start, sig;
     if (parse_u64(pid_s, &pid) < 0 || parse_u64(start_s, &start) < 0 ||
         parse_u64(sig_s, &sig) < 0 || pid <= 1 || pid > INT_MAX || sig > 64)
-        return fail("signal: expected PID START SIGNAL, got PID", pid_s);
+        return fail("signal: expected DIR PID START SIGNAL, got PID", pid_s);
+    if (!run_dir_ok(dir) || !dir_ours(dir) || !listed(dir, pid, start))
+        return fail("signal: not a process of the run in", dir);
     if (!pstat_alive_since((pid_t)pid, start)) {
         fprintf(OUT, "gone\n");
         return 1;
@@ -229,21 +305,26 @@ static int cmd_signal(const char *pid_s, const char *start_s, const char *sig_s)
     return 0;
 }
 
+/* One line, "ROLE running PID | exited N T | signal N T | unknown". */
 static int cmd_status(const char *dir, const char *role)
 {
     char path[PATH_MAX], line[256];
     FILE *f;
-    if (!run_dir_ok(dir) || !role_ok(role))
+    int fd;
+    if (!run_dir_ok(dir) || !role_ok(role) || !dir_ours(dir))
         return fail("status: bad folder or role:", dir);
     snprintf(path, sizeof(path), "%s/%s.exit", dir, role);
-    if ((f = fopen(path, "r"))) {
-        if (fgets(line, sizeof(line), f))
-            fputs(line, OUT);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0 && (f = fdopen(fd, "r"))) {
+        bool got = fgets(line, sizeof(line), f) != NULL;
         fclose(f);
-        return 0;
+        if (got && strchr(line, '\n')) {
+            fprintf(OUT, "%s %s", role, line);
+            return 0;
+        }
+    } else if (fd >= 0) {
+        close(fd);
     }
-    snprintf(path, sizeof(path), "%s/pids", dir);
-    if ((f = fopen(path, "r"))) {
+    if ((f = open_pids(dir))) {
         char r[40];
         uint64_t start = 0, last_pid = 0, last_start = 0;
         while (fgets(line, sizeof(line), f)) {
@@ -257,11 +338,11 @@ static int cmd_status(const char *dir, const char *role)
         }
         fclose(f);
         if (last_pid && pstat_alive_since((pid_t)last_pid, last_start)) {
-            fprintf(OUT, "running %" PRIu64 "\n", last_pid);
+            fprintf(OUT, "%s running %" PRIu64 "\n", role, last_pid);
             return 0;
         }
     }
-    fprintf(OUT, "unknown\n");
+    fprintf(OUT, "%s unknown\n", role);
     return 0;
 }
 
@@ -269,13 +350,12 @@ static int cmd_status(const char *dir, const char *role)
  * TERM (and CONT, for a paused one), then KILL after 3 s. */
 static int stop_listed(const char *dir)
 {
-    char path[PATH_MAX], line[256];
+    char line[256];
     pid_t pids[256];
     uint64_t starts[256];
     int n = 0, stopped = 0;
-    FILE *f;
-    snprintf(path, sizeof(path), "%s/pids", dir);
-    if (!(f = fopen(path, "r")))
+    FILE *f = open_pids(dir);
+    if (!f)
         return 0;
     while (n < 256 && fgets(line, sizeof(line), f)) {
         const char *p = line;
@@ -335,14 +415,24 @@ static int cmd_cleanup(const char *dir, const char *queue_s)
     char err[256];
     uint64_t q = 0;
     int n, chains = 0;
+    int removed = -1;
     if (!run_dir_ok(dir))
         return fail("cleanup: bad folder", dir);
+    if (access(dir, F_OK) != 0) {
+        fprintf(OUT, "stopped 0, chains 0 (no folder)\n");
+        return 0;
+    }
+    if (!dir_ours(dir))
+        return fail("cleanup: not a folder of ours:", dir);
     if (queue_s && (parse_u64(queue_s, &q) < 0 || q > 65535))
         return fail("cleanup: bad queue", queue_s);
     n = stop_listed(dir);
     if (queue_s && (chains = ipt_cleanup((int)q, err, sizeof(err))) < 0)
         fprintf(ERR, "rift-shim agent: cleanup: %s\n", err);
-    if (rm_rf(dir) != 0 && errno != ENOENT)
+    /* a supervisor may still be writing its record of the end */
+    for (int attempt = 0; attempt < 20 && (removed = rm_rf(dir)) != 0 && errno != ENOENT; attempt++)
+        usleep(50000);
+    if (removed != 0 && errno != ENOENT)
         return fail("cleanup: cannot remove", dir);
     fprintf(OUT, "stopped %d, chains %d\n", n, chains < 0 ? 0 : chains);
     return chains < 0 ? 1 : 0;
@@ -357,17 +447,14 @@ static int dispatch(int argc, char **argv, bool served)
         return fprintf(OUT, "rift-shim agent 1\n") < 0;
     if (!strcmp(c, "clock") && argc == 3)
         return fprintf(OUT, "%" PRIu64 "\n", realtime_ns()) < 0;
-    if (!strcmp(c, "mkdir") && argc == 4) {
-        if (!in_run_dir(argv[3]) || (mkdir(argv[3], 0700) != 0 && errno != EEXIST))
-            return fail("mkdir: cannot make", argv[3]);
-        return 0;
-    }
+    if (!strcmp(c, "mkdir") && argc == 4)
+        return cmd_mkdir(argv[3]);
     if ((!strcmp(c, "put") || !strcmp(c, "get")) && argc == 4)
         return cmd_put(argv[3], c[0] == 'g');
     if (!strcmp(c, "spawn") && argc >= 8 && !strcmp(argv[6], "--"))
         return cmd_spawn(argv[3], argv[4], argv[5], argv + 7);
-    if (!strcmp(c, "signal") && argc == 6)
-        return cmd_signal(argv[3], argv[4], argv[5]);
+    if (!strcmp(c, "signal") && argc == 7)
+        return cmd_signal(argv[3], argv[4], argv[5], argv[6]);
     if (!strcmp(c, "status") && argc >= 5) {
         int rc = 0;
         for (int k = 4; k < argc && !rc; k++)
@@ -377,10 +464,14 @@ static int dispatch(int argc, char **argv, bool served)
     if (!strcmp(c, "cleanup") && (argc == 4 || argc == 5))
         return cmd_cleanup(argv[3], argc == 5 ? argv[4] : NULL);
     fprintf(ERR, "usage: rift-shim agent version | clock | mkdir DIR | put FILE | get FILE |\n"
-                 "       spawn DIR ROLE LOG -- ARGV... | signal PID START SIG |\n"
+                 "       spawn DIR ROLE LOG -- ARGV... | signal DIR PID START SIG |\n"
                  "       status DIR ROLE... | cleanup DIR [QUEUE]\n");
     return 2;
 }
+
+/* A node's command line is its longest request: spawn's 5 words, the
+ * server's 30 and two per [server] directive. */
+#define SERVE_WORDS 256
 
 /* Request words: tab-separated, with \\, \t and \n escaped. */
 static int unescape_words(char *line, char **w, int max)
@@ -424,10 +515,20 @@ static int serve(void)
 {
     char *line = NULL;
     size_t cap = 0;
-    while (getline(&line, &cap, stdin) > 0) {
-        char *w[64], *out = NULL, *err = NULL;
+    /* the channel on descriptors of its own: what the commands run
+     * (iptables-restore) must not write into it */
+    int cin = fcntl(0, F_DUPFD_CLOEXEC, 3), cout = fcntl(1, F_DUPFD_CLOEXEC, 3);
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    FILE *in = cin >= 0 ? fdopen(cin, "r") : NULL, *chan = cout >= 0 ? fdopen(cout, "w") : NULL;
+    if (!in || !chan || devnull < 0)
+        return 2;
+    dup2(devnull, 0);
+    dup2(devnull, 1);
+    close(devnull);
+    while (getline(&line, &cap, in) > 0) {
+        char *w[SERVE_WORDS + 3], *out = NULL, *err = NULL;
         size_t ol = 0, el = 0;
-        int n = unescape_words(line, w + 2, 60), rc;
+        int n = unescape_words(line, w + 2, SERVE_WORDS), rc;
         w[0] = "rift-shim";
         w[1] = "agent";
         w[n < 0 ? 2 : n + 2] = NULL; /* spawn's command ends here, as argv does */
@@ -438,16 +539,18 @@ static int serve(void)
         rc = n < 0 ? fail("too many words", "") : dispatch(n + 2, w, true);
         fclose(OUT);
         fclose(ERR);
-        printf("%d\t", rc);
-        put_escaped(stdout, out, ol);
-        fputc('\t', stdout);
-        put_escaped(stdout, err, el);
-        fputc('\n', stdout);
-        fflush(stdout);
+        fprintf(chan, "%d\t", rc);
+        put_escaped(chan, out, ol);
+        fputc('\t', chan);
+        put_escaped(chan, err, el);
+        fputc('\n', chan);
+        fflush(chan);
         free(out);
         free(err);
     }
     free(line);
+    fclose(in);
+    fclose(chan);
     return 0;
 }
 

@@ -112,9 +112,40 @@ def test_killed_run_is_cleaned_by_rift_cleanup_hosts(ns):
         after = h.leftovers()
         check(after == [] and remote_dirs(h) == [],
               "left after cleanup: %s %s" % (after, remote_dirs(h)))
+        import glob
+        check(not glob.glob("/tmp/rift-cleanup-*"), glob.glob("/tmp/rift-cleanup-*"))
         print("  killed after the first step: %d processes and chains on the hosts; "
               "`rift cleanup` alone keeps the run (exit 2), with h2 unreachable too; "
               "`rift cleanup --hosts` removes everything:\n  %s" %
               (len(before), "\n  ".join(r.stdout.strip().splitlines())))
+    finally:
+        h.close()
+
+
+def test_kill_pause_restart_over_hosts_are_steps_not_crashes(ns):
+    h = hostsdemo.Hosts(tag=str(os.getpid())[-4:] + "c")
+    try:
+        hosts = h.hosts_ini()
+        scn = os.path.join(ns.tmp, "steps.ini")
+        with open(scn, "w") as f:
+            f.write("[cluster]\nmasters = 3\nreplicas = 1\nnode_timeout = 2000\n[timeline]\n"
+                    "0.5s = kill m2r1\n1.0s = restart m2r1\n1.5s = pause m3r1\n"
+                    "2.0s = resume m3r1\n2.5s = restart m1\n3.0s = wait converged\n"
+                    "[check]\nconverge_within = 30s\nlost_slots = allow\n")
+        report = os.path.join(ns.tmp, "steps")
+        r = subprocess.run(h.run_argv([RIFT, "run", scn, "--hosts", hosts, "--report", report]),
+                           capture_output=True, text=True, timeout=240)
+        check(r.returncode == 0, "exit %d\n%s%s" % (r.returncode, r.stdout[-3000:],
+                                                  r.stderr[-3000:]))
+        rep = json.load(open(os.path.join(report, "report.json")))
+        checks = {c["name"]: c for c in rep["checks"]}
+        check(checks["crashes"]["observations"] == [], checks["crashes"])
+        check(checks["convergence"]["status"] == "pass", checks["convergence"])
+        skipped = [s for s in rep["steps"] if s["status"] != "done"]
+        check(skipped == [], "skipped steps: %s" % skipped)
+        check(h.leftovers() == [] and remote_dirs(h) == [],
+              "left on the hosts: %s %s" % (h.leftovers(), remote_dirs(h)))
+        print("  kill, restart, pause, resume, restart of a primary over SSH hosts: no crash, "
+              "converged; nothing left")
     finally:
         h.close()
