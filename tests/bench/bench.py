@@ -23,8 +23,15 @@ LO = "127.0.0.1"  # redis-benchmark connects from lo's primary address
 
 
 def redis_rps(ns, value_size=3):
-    r = ns.run(["redis-benchmark", "-h", NODE, "-p", str(PORT), "-c", "50", "-n",
-                str(REQUESTS), "-t", "set,get", "-q", "-d", str(value_size)])
+    # a round that stalls (redis-benchmark at 0 requests/s) is a failure to
+    # report, not a bench that never ends: 10x a slow round's time at most
+    limit = max(60, REQUESTS * 2 * 10 / 5000)
+    try:
+        r = ns.run(["redis-benchmark", "-h", NODE, "-p", str(PORT), "-c", "50", "-n",
+                    str(REQUESTS), "-t", "set,get", "-q", "-d", str(value_size)],
+                   timeout=limit)
+    except subprocess.TimeoutExpired:
+        check(False, "redis-benchmark (%d-byte values) stalled for %d s" % (value_size, limit))
     vals = [float(v) for v in re.findall(r"([\d.]+) requests per second", r.stdout)]
     check(len(vals) == 2, "redis-benchmark output: " + r.stdout + r.stderr)
     return sum(vals) / 2
