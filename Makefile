@@ -22,7 +22,7 @@ DEB_PKGS  := build-essential pkg-config libnetfilter-queue-dev libmnl-dev libpca
              redis-tools python3-redis tcpdump clang libclang-rt-14-dev clang-format clang-tidy \
              cppcheck python3-pytest libxml2-dev chromium openssh-server openssh-client
 
-PROTO_SRC  := proto/bus.c proto/pkt.c proto/ctl.c proto/pstat.c
+PROTO_SRC  := proto/bus.c proto/pkt.c proto/ctl.c proto/pstat.c proto/tabline.c
 POLICY_SRC := policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c policies/model.c
 SHIM_SRC   := shim/shim.c shim/agent.c shim/daemon.c shim/path.c shim/rules.c shim/ctlsrv.c shim/loop.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/msgflow.c \
               shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
@@ -65,6 +65,7 @@ test_audit_SRC  := tests/unit/test_audit.c harness/audit.c harness/tcpflow.c pro
 test_chaos_SRC  := tests/unit/test_chaos.c harness/chaosgen.c harness/sched.c harness/shrink.c \
                    harness/clock.c harness/scenario.c harness/appscn.c harness/flavour.c harness/timeline.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_html_SRC   := tests/unit/test_html.c harness/html.c harness/htmlsvg.c harness/vtrack.c harness/view.c \
+                   harness/runstate.c harness/clock.c \
                    harness/tseries.c harness/busctx.c harness/scenario.c harness/appscn.c harness/flavour.c \
                    harness/timeline.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_html_LIBS  := -lxml2

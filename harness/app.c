@@ -208,22 +208,10 @@ void app_json(const struct run *r, FILE *f)
 
 void app_tail(const struct run *r, FILE *f, int lines)
 {
-    FILE *in = fopen(r->app.log, "r");
-    char buf[64 * 1024], line[512];
-    size_t n;
-    if (!in)
+    static char buf[64 * 1024];
+    char line[512], *p = (char *)run_file_tail(r->app.log, lines, buf, sizeof(buf));
+    if (!p)
         return;
-    if (fseek(in, 0, SEEK_END) == 0 && ftell(in) > (long)sizeof(buf) - 1)
-        fseek(in, -(long)sizeof(buf) + 1, SEEK_END);
-    else
-        rewind(in);
-    n = fread(buf, 1, sizeof(buf) - 1, in);
-    fclose(in);
-    buf[n] = '\0';
-    char *p = buf + n;
-    for (int k = 0; p > buf && k <= lines; p--)
-        if (p[-1] == '\n' && p != buf + n && ++k > lines)
-            break;
     fprintf(f, "app.log, last lines:\n");
     for (char *t = strtok(p, "\n"); t; t = strtok(NULL, "\n")) {
         esc_text(line, sizeof(line), t);

@@ -423,12 +423,13 @@ static int start_shim(struct run *r, int h, char *err, size_t el)
     fclose(f);
     free(text);
     {
+        uint64_t start; /* the agent checks it, from its pids file */
         char out[128], *put[] = {(char *)shim_of(hr, h), "agent", "put", rpol, NULL};
         char *spawn[] = {"spawn",    hr->rdir[h], "shim", rlog, "--", (char *)shim_of(hr, h),
                          "--policy", rpol,        NULL};
         if (remote_run(&hr->rm, h, put, local, NULL, 0, NULL, e, sizeof(e)) != 0 ||
             agent(r, h, spawn, out, sizeof(out), e, sizeof(e)) != 0 ||
-            !two_u64(out, &hr->shim_pid[h], &hr->shim_start[h]))
+            !two_u64(out, &hr->shim_pid[h], &start))
             return snprintf(err, el, "host %s: cannot start rift-shim: %s", hr->hs.h[h].name, e),
                    -1;
     }

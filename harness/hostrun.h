@@ -26,7 +26,7 @@ struct hostrun {
     uint64_t rpid[SCN_MAX_NODES], rstart[SCN_MAX_NODES]; /* the server on its host */
     char rdir[HOSTS_MAX][300];                           /* the run's folder there */
     bool rdir_made[HOSTS_MAX];
-    uint64_t shim_pid[HOSTS_MAX], shim_start[HOSTS_MAX];
+    uint64_t shim_pid[HOSTS_MAX];   /* 0: no shim started there */
     char shim_sock[HOSTS_MAX][300]; /* local end of the forwarded control socket */
     char *shim_stats[HOSTS_MAX];
     int64_t offset_ns[HOSTS_MAX][2], rtt_ns[HOSTS_MAX][2]; /* at the start, at the end */

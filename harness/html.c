@@ -10,11 +10,6 @@
 #include "../policies/esc.h"
 #include "busctx.h"
 
-void html_esc(FILE *f, const char *s)
-{
-    esc_xml(f, s);
-}
-
 static const char css[] =
     "body{font:13px/1.4 system-ui,sans-serif;margin:16px;color:#222;background:#fff}"
     "h1{font-size:18px;margin:0 0 8px}h2{font-size:15px;margin:18px 0 6px}"
@@ -55,14 +50,14 @@ void html_page_start(FILE *f, const char *title, const char *style)
     fputs("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>"
           "<meta charset=\"utf-8\"/>\n<title>",
           f);
-    html_esc(f, title);
+    esc_xml(f, title);
     fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n", style);
 }
 
 static void row(FILE *f, const char *k, const char *v)
 {
     fprintf(f, "<tr><th>%s</th><td>", k);
-    html_esc(f, v);
+    esc_xml(f, v);
     fputs("</td></tr>\n", f);
 }
 
@@ -70,9 +65,9 @@ static void header(FILE *f, const struct run *r, const char *verdict, const char
 {
     char buf[1200];
     fputs("<h1>rift run ", f);
-    html_esc(f, r->scn->file);
+    esc_xml(f, r->scn->file);
     fprintf(f, " <span class=\"verdict v-%s\" id=\"verdict\">", verdict);
-    html_esc(f, verdict);
+    esc_xml(f, verdict);
     fputs("</span></h1>\n<table class=\"meta\">\n", f);
     row(f, "scenario", r->scn->file);
     snprintf(buf, sizeof(buf), "%" PRIu64, r->seed);
@@ -92,7 +87,7 @@ static void header(FILE *f, const struct run *r, const char *verdict, const char
         strncat(buf, r->scn->app.text, sizeof(buf) - strlen(buf) - 1);
     }
     fputs("<tr><th>replay</th><td><code id=\"replay\">", f);
-    html_esc(f, buf);
+    esc_xml(f, buf);
     fputs("</code></td></tr>\n</table>\n", f);
 }
 
@@ -105,11 +100,11 @@ static void checks_table(FILE *f, const struct check_result *res, int n)
           f);
     for (int i = 0; i < n; i++) {
         fprintf(f, "<tr class=\"%s\"><td>", !strcmp(res[i].status, "fail") ? "fail" : "pass");
-        html_esc(f, res[i].name);
+        esc_xml(f, res[i].name);
         fputs("</td><td>", f);
-        html_esc(f, res[i].status);
+        esc_xml(f, res[i].status);
         fputs("</td><td>", f);
-        html_esc(f, res[i].detail);
+        esc_xml(f, res[i].detail);
         fputs("</td></tr>\n", f);
     }
     fputs("</table>\n", f);
@@ -132,32 +127,13 @@ static void key(FILE *f)
 /* The last lines of a file, escaped, in a <pre>. */
 static void tail_pre(FILE *f, const char *path, int lines)
 {
-    FILE *in = fopen(path, "r");
-    char *buf;
-    long size, from;
-    size_t n, end, start;
-    int seen = 0;
-    if (!in)
+    static char buf[64 * 1024];
+    const char *t = run_file_tail(path, lines, buf, sizeof(buf));
+    if (!t)
         return;
-    fseek(in, 0, SEEK_END);
-    size = ftell(in);
-    from = size > 65536 ? size - 65536 : 0;
-    if (size < 0 || !(buf = malloc((size_t)(size - from) + 1))) {
-        fclose(in);
-        return;
-    }
-    fseek(in, from, SEEK_SET);
-    n = fread(buf, 1, (size_t)(size - from), in);
-    buf[n] = 0;
-    fclose(in);
-    end = n && buf[n - 1] == '\n' ? n - 1 : n;
-    for (start = end; start > 0; start--)
-        if (buf[start - 1] == '\n' && ++seen == lines)
-            break;
     fputs("<pre class=\"log\">", f);
-    html_esc(f, buf + start);
+    esc_xml(f, t);
     fputs("</pre>\n", f);
-    free(buf);
 }
 
 /* Each finding with the bus messages its observer had just got, and the
@@ -176,11 +152,11 @@ static void details(FILE *f, const struct run *r)
         if (!shown++)
             fputs("<h2>Findings</h2>\n", f);
         fprintf(f, "<details class=\"finding-detail\" data-check=\"%s\"><summary>", o->check);
-        html_esc(f, o->check);
+        esc_xml(f, o->check);
         fputs(": ", f);
-        html_esc(f, o->observer);
+        esc_xml(f, o->observer);
         fputs(" saw ", f);
-        html_esc(f, o->what);
+        esc_xml(f, o->what);
         fprintf(f, " from %.3f s to %.3f s (%d samples)</summary>\n", (double)o->first_ms / 1000.0,
                 (double)o->last_ms / 1000.0, o->samples);
         if ((m = open_memstream(&ctx, &len))) {
@@ -188,7 +164,7 @@ static void details(FILE *f, const struct run *r)
             fclose(m);
             if (len) {
                 fputs("<pre class=\"bus\">", f);
-                html_esc(f, ctx);
+                esc_xml(f, ctx);
                 fputs("</pre>\n", f);
             }
             free(ctx);

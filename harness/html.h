@@ -12,6 +12,7 @@
 
 #include "checks.h"
 #include "runstate.h"
+#include "../policies/esc.h"
 #include "vtrack.h"
 
 /* report.html of a run into path, from its state and views_path
@@ -24,7 +25,5 @@ void html_svg(FILE *f, const struct run *r, const struct vtrack *vt);
 
 /* <!DOCTYPE>, <head> with the title (escaped) and the style sheet, <body>. */
 void html_page_start(FILE *f, const char *title, const char *css);
-/* Text as HTML/SVG character data or attribute value. */
-void html_esc(FILE *f, const char *s);
 
 #endif

@@ -100,7 +100,7 @@ static void steps_and_axis(struct svg *s)
         last_end[row] = x + 6.2 * (double)strlen(st->step) + 8;
         fprintf(f, "<text class=\"step-label%s\" x=\"%.1f\" y=\"%d\">",
                 st->skipped[0] ? " skipped" : "", x + 2, 11 + row * 13);
-        html_esc(f, st->step);
+        esc_xml(f, st->step);
         fputs("</text>\n", f);
     }
     s->y = AXIS_Y + 24;
@@ -116,12 +116,12 @@ static void step_lines(struct svg *s)
                 "<line class=\"step\" data-t-ms=\"%" PRId64 "\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" "
                 "y2=\"%d\"><title>",
                 st->t_ms, X(s, st->t_ms), 4, X(s, st->t_ms), s->y);
-        html_esc(s->f, t);
+        esc_xml(s->f, t);
         fputs(": ", s->f);
-        html_esc(s->f, st->step);
+        esc_xml(s->f, st->step);
         if (st->skipped[0]) {
             fputs(" (skipped: ", s->f);
-            html_esc(s->f, st->skipped);
+            esc_xml(s->f, st->skipped);
             fputc(')', s->f);
         }
         fputs("</title></line>\n", s->f);
@@ -164,9 +164,9 @@ static void fault_rows(struct svg *s)
             continue;
         pol_rule_effect(ru, eff, sizeof(eff));
         fprintf(s->f, "<g class=\"fault-row\" data-fault=\"");
-        html_esc(s->f, ru->name);
+        esc_xml(s->f, ru->name);
         fprintf(s->f, "\"><text class=\"lane-label\" x=\"4\" y=\"%d\">fault ", s->y + 11);
-        html_esc(s->f, ru->name);
+        esc_xml(s->f, ru->name);
         fputs("</text>", s->f);
         for (int i = 0; i < n; i++) {
             fprintf(s->f,
@@ -177,11 +177,11 @@ static void fault_rows(struct svg *s)
         }
         fprintf(s->f, "<text class=\"fault-text\" x=\"%.1f\" y=\"%d\">", X(s, win[0][0]) + 3,
                 s->y + 11);
-        html_esc(s->f, ru->from_spec);
+        esc_xml(s->f, ru->from_spec);
         fputs(ru->both ? " &lt;-&gt; " : " -&gt; ", s->f);
-        html_esc(s->f, ru->to_spec);
+        esc_xml(s->f, ru->to_spec);
         fputc(' ', s->f);
-        html_esc(s->f, eff);
+        esc_xml(s->f, eff);
         fputs("</text></g>\n", s->f);
         s->y += FAULT_ROW;
     }
@@ -208,7 +208,7 @@ static void fault_shades(struct svg *s, int node, int y, int h)
         n = fault_windows(s, k, win, 16);
         for (int i = 0; i < n; i++) {
             fprintf(s->f, "<rect class=\"fault\" data-fault=\"");
-            html_esc(s->f, p->rules[k].name);
+            esc_xml(s->f, p->rules[k].name);
             fprintf(s->f, "\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\"/>\n",
                     X(s, win[i][0]), y, W(s, win[i][0], win[i][1]), h);
         }
@@ -342,7 +342,7 @@ static void change_marks(struct svg *s, const struct vt_lane *l, int y)
                 "<path class=\"change\" data-t-ms=\"%" PRId64 "\" d=\"M%.1f %d l3 -4 h-6 z\">"
                 "<title>%s: ",
                 l->seg[i].t0, X(s, l->seg[i].t0), y, t);
-        html_esc(s->f, what);
+        esc_xml(s->f, what);
         fputs("</title></path>\n", s->f);
     }
 }
@@ -379,9 +379,9 @@ static void finding_bars(struct svg *s, const char *observer, int y, int h)
                 "<title>",
                 o->check, observer, o->first_ms, o->last_ms, X(s, o->first_ms), y,
                 W(s, o->first_ms, o->last_ms + 20) < 3 ? 3 : W(s, o->first_ms, o->last_ms + 20), h);
-        html_esc(s->f, o->check);
+        esc_xml(s->f, o->check);
         fputs(": ", s->f);
-        html_esc(s->f, o->what);
+        esc_xml(s->f, o->what);
         fprintf(s->f, " (%s to %s, %d samples)</title></rect>\n", t0, t1, o->samples);
     }
 }
@@ -459,7 +459,7 @@ static void series_columns(struct svg *s, const struct tseries *ts, int64_t shif
         for (int k = 0; k < ts->n_kinds; k++)
             if (fail[k]) {
                 fprintf(s->f, ", %" PRIu64 " ", fail[k]);
-                html_esc(s->f, ts->kinds[k]);
+                esc_xml(s->f, ts->kinds[k]);
             }
         fputs("</title>", s->f);
         for (int k = 0; k < ts->n_kinds; k++) {
@@ -492,7 +492,7 @@ static void kinds_legend(struct svg *s, const struct tseries *ts, double x, int 
                 "<rect x=\"%.1f\" y=\"%d\" width=\"8\" height=\"8\" fill=\"%s\"/>"
                 "<text class=\"legend\" x=\"%.1f\" y=\"%d\">",
                 x, y - 8, kind_colour[k], x + 11, y);
-        html_esc(s->f, ts->kinds[k]);
+        esc_xml(s->f, ts->kinds[k]);
         fprintf(s->f, " %" PRIu64 "</text>", n);
         x += 11 + 7.0 * ((double)strlen(ts->kinds[k]) + 8);
     }
@@ -514,7 +514,7 @@ static void client_lanes(struct svg *s)
                 "<text class=\"lane-sub\" x=\"4\" y=\"%d\">",
                 p->cfg->name, p->healed ? "yes" : "never", p->healed ? p->heal_ms : -1, LEFT, y,
                 PLOT_W, CLIENT_H - 2, y + 11, p->cfg->name, y + 22);
-        html_esc(s->f, p->version);
+        esc_xml(s->f, p->version);
         fputs("</text>\n", s->f);
         series_columns(s, &p->ts, 0, y + 3, CLIENT_H - 8);
         if (p->healed && r->converged_ms >= 0) {
@@ -574,7 +574,7 @@ static void workload_lane(struct svg *s)
                     "%.1f-%.1f s: %" PRIu64 " ",
                     t0, n, X(s, t0), yy, W(s, t0, t0 + 1000) - 1, bh, kind_colour[k],
                     (double)t0 / 1000.0, (double)(t0 + 1000) / 1000.0, n);
-            html_esc(s->f, ts->kinds[k]);
+            esc_xml(s->f, ts->kinds[k]);
             fputs("</title></rect>\n", s->f);
         }
     }

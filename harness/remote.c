@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../proto/pstat.h"
+#include "../proto/tabline.h"
 #include "proc.h"
 
 #define SSH_ARGS 24
@@ -45,12 +46,11 @@ const char *remote_shim(const struct remote *rm, int h)
     return rm->hs->h[h].shim[0] ? rm->hs->h[h].shim : "rift-shim";
 }
 
-/* The master's control socket for host h. */
-static const char *cp_path(const struct remote *rm, int h)
+/* The master's control socket for host h, into out. */
+static char *cp_path(const struct remote *rm, int h, char *out, size_t len)
 {
-    static char path[300];
-    snprintf(path, sizeof(path), "%s/ssh-%d", rm->dir, h);
-    return path;
+    snprintf(out, len, "%s/ssh-%d", rm->dir, h);
+    return out;
 }
 
 /* ssh's own arguments for host h, before the destination. */
@@ -62,7 +62,8 @@ static int ssh_args(const struct remote *rm, int h, const char **a, char *cp, si
         a[n++] = "-F";
         a[n++] = rm->hs->ssh_config;
     }
-    snprintf(cp, cpl, "ControlPath=%s/ssh-%d", rm->dir, h);
+    char path[300];
+    snprintf(cp, cpl, "ControlPath=%s", cp_path(rm, h, path, sizeof(path)));
     a[n++] = "-o";
     a[n++] = cp;
     a[n++] = "-o";
@@ -275,33 +276,6 @@ static int open_serve(struct remote *rm, int h, struct registry *reg, char *err,
     return rm->serve_out[h] ? 0 : (snprintf(err, el, "fdopen: %s", strerror(errno)), -1);
 }
 
-static void put_word(FILE *f, const char *s)
-{
-    for (; *s; s++)
-        if (*s == '\\' || *s == '\t' || *s == '\n')
-            fprintf(f, "\\%c", *s == '\t' ? 't' : *s == '\n' ? 'n' : *s);
-        else
-            fputc(*s, f);
-}
-
-/* Unescape field src (up to a tab or the end) into dst; returns the rest. */
-static char *take_field(char *src, char *dst, size_t len)
-{
-    size_t n = 0;
-    for (; *src && *src != '\t' && *src != '\n'; src++) {
-        char c = *src;
-        if (c == '\\' && src[1]) {
-            c = *++src;
-            c = (char)(c == 't' ? '\t' : c == 'n' ? '\n' : c);
-        }
-        if (dst && n + 1 < len)
-            dst[n++] = c;
-    }
-    if (dst && len)
-        dst[n] = 0;
-    return *src == '\t' ? src + 1 : src;
-}
-
 static int write_all(int fd, const char *buf, size_t len)
 {
     while (len) {
@@ -332,7 +306,7 @@ static ssize_t read_line(char **line, size_t *cap, FILE *f)
 int remote_agent(struct remote *rm, int h, char *const words[], char *out, size_t ol, char *err,
                  size_t el)
 {
-    char *req = NULL, *line = NULL, *p;
+    char *req = NULL, *line = NULL, *f3[3];
     size_t rl = 0, cap = 0;
     FILE *f = open_memstream(&req, &rl);
     int rc = -1;
@@ -341,7 +315,7 @@ int remote_agent(struct remote *rm, int h, char *const words[], char *out, size_
     for (int i = 0; words[i]; i++) {
         if (i)
             fputc('\t', f);
-        put_word(f, words[i]);
+        tl_put(f, words[i], strlen(words[i]));
     }
     fputc('\n', f);
     fclose(f);
@@ -356,11 +330,16 @@ int remote_agent(struct remote *rm, int h, char *const words[], char *out, size_
         rm->serve_out[h] = NULL;
         close(rm->serve_in[h]);
         rm->serve_in[h] = -1;
+    } else if (tl_split(line, f3, 3) != 3) {
+        snprintf(err, el, "host %s: the agent answered '%.80s'", rm->hs->h[h].name, line);
     } else {
-        rc = (int)strtol(line, &p, 10);
-        p = *p == '\t' ? p + 1 : p;
-        p = take_field(p, out, ol);
-        take_field(p, err, el);
+        /* STATUS, OUTPUT, ERRORS */
+        const char *st = f3[0];
+        uint64_t v;
+        rc = pstat_u64(&st, &v) && v < 256 ? (int)v : 255;
+        if (out && ol)
+            snprintf(out, ol, "%s", f3[1]);
+        snprintf(err, el, "%s", f3[2]);
         last_line(err);
     }
     pthread_mutex_unlock(&rm->lock[h]);
@@ -412,7 +391,8 @@ int remote_open(struct remote *rm, const struct hosts *hs, const char *dir, stru
                 rm->master[h] = 0;
                 break;
             }
-            if (access(cp_path(rm, h), F_OK) == 0 &&
+            char path[300];
+            if (access(cp_path(rm, h, path, sizeof(path)), F_OK) == 0 &&
                 (rc = remote_run(rm, h, v, NULL, out, sizeof(out), NULL, e, sizeof(e))) >= 0)
                 break;
             usleep(50000);
@@ -499,6 +479,7 @@ void remote_close(struct remote *rm)
         if (rm->master[h] > 0) {
             proc_stop(rm->master[h], 2000);
             rm->master[h] = 0;
-            unlink(cp_path(rm, h));
+            char path[300];
+            unlink(cp_path(rm, h, path, sizeof(path)));
         }
 }

@@ -54,6 +54,30 @@ void run_sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+const char *run_file_tail(const char *path, int lines, char *buf, size_t len)
+{
+    FILE *in = fopen(path, "r");
+    size_t n, start;
+    if (!in || len < 2) {
+        if (in)
+            fclose(in);
+        return NULL;
+    }
+    if (fseek(in, 0, SEEK_END) == 0 && ftell(in) > (long)len - 1)
+        fseek(in, -(long)len + 1, SEEK_END);
+    else
+        rewind(in);
+    n = fread(buf, 1, len - 1, in);
+    fclose(in);
+    buf[n] = '\0';
+    /* back from the end (a last newline does not start a line) */
+    start = n && buf[n - 1] == '\n' ? n - 1 : n;
+    for (int seen = 0; start > 0; start--)
+        if (buf[start - 1] == '\n' && ++seen == lines)
+            break;
+    return buf + start;
+}
+
 void run_source(const struct run *r, uint32_t local_ip, char *out, size_t len)
 {
     uint32_t ip = r->hr ? r->harness_ip : local_ip;

@@ -133,6 +133,9 @@ void run_track_convergence(struct run *r, bool converged);
 /* After the last step: migrations over, converged for a second, and the
  * probes healed or given heal_ns to do so since the convergence. */
 bool run_settled(const struct run *r, bool migrations_done, bool probes_healed, uint64_t heal_ns);
+/* The last `lines` lines of a file (its last 64 KiB at most) read into buf:
+ * where they start in it, or NULL when the file cannot be read. */
+const char *run_file_tail(const char *path, int lines, char *buf, size_t len);
 /* "127.0.0.X:7000" of node i. */
 void run_node_addr(const struct run *r, int i, char *out, size_t len);
 /* The source address for rift's own connections of a kind (SCN_ADMIN_IP,

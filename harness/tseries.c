@@ -70,19 +70,14 @@ void ts_add(struct tseries *ts, int64_t t_ms, const char *kind)
           kind, 1);
 }
 
-void ts_merge(struct tseries *dst, const struct tseries *src, int64_t shift_ms)
+void ts_merge(struct tseries *dst, const struct tseries *src)
 {
     for (int b = 0; b < src->n; b++) {
-        int64_t t = (int64_t)b * TS_BUCKET_MS + shift_ms;
-        int db;
-        if (t < 0)
-            continue;
-        db = (int)(t / TS_BUCKET_MS < TS_MAX_BUCKETS ? t / TS_BUCKET_MS : TS_MAX_BUCKETS);
         if (src->ok[b])
-            add_n(dst, db, NULL, src->ok[b]);
+            add_n(dst, b, NULL, src->ok[b]);
         for (int k = 0; k < src->n_kinds; k++)
             if (src->fail[k][b])
-                add_n(dst, db, src->kinds[k], src->fail[k][b]);
+                add_n(dst, b, src->kinds[k], src->fail[k][b]);
     }
     dst->other += src->other;
 }

@@ -26,8 +26,8 @@ struct tseries {
 /* One result at t_ms from the series' zero: kind NULL for a success.
  * Samples before zero are dropped; memory trouble drops the sample. */
 void ts_add(struct tseries *ts, int64_t t_ms, const char *kind);
-/* Add src into dst, src shifted by shift_ms (src's zero is dst's shift_ms). */
-void ts_merge(struct tseries *dst, const struct tseries *src, int64_t shift_ms);
+/* Add src into dst (the same zero). */
+void ts_merge(struct tseries *dst, const struct tseries *src);
 uint64_t ts_total_fail(const struct tseries *ts, int bucket);
 void ts_free(struct tseries *ts);
 

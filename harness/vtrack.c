@@ -86,7 +86,8 @@ bool vt_same(const struct vt_state *a, const struct vt_state *b)
     return true;
 }
 
-int vt_add(struct vtrack *vt, int observer, int64_t t_ms, bool state_ok, const char *nodes_text)
+static int vt_add(struct vtrack *vt, int observer, int64_t t_ms, bool state_ok,
+                  const char *nodes_text)
 {
     static struct view v; /* 40 KB: not on the stack; vtrack is not threaded */
     struct vt_state st;

@@ -59,8 +59,6 @@ int vt_load(struct vtrack *vt, const char *path, int n_nodes, const char (*names
 /* Two states, or two slot ranges, the same (member by member). */
 bool vt_same(const struct vt_state *a, const struct vt_state *b);
 bool vt_same_range(const struct vt_range *a, const struct vt_range *b);
-/* Feed one sample directly (what vt_load does per line). */
-int vt_add(struct vtrack *vt, int observer, int64_t t_ms, bool state_ok, const char *nodes_text);
 /* Text for one node as an observer saw it in a segment: "replica of m1r1,
  * FAIL"; names as above. */
 void vt_describe(const struct vt_state *st, int node, const char (*names)[16], char *out,

@@ -125,7 +125,7 @@ void wl_stop(struct workload *wl)
     wl->stop = true;
     for (int i = 0; i < wl->n; i++) {
         pthread_join(wl->w[i].th, NULL);
-        ts_merge(&wl->ts, &wl->w[i].ts, 0);
+        ts_merge(&wl->ts, &wl->w[i].ts);
         ts_free(&wl->w[i].ts);
     }
     now = clk_now_ms();

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "../proto/pstat.h"
+#include "../proto/tabline.h"
 #include "ipt.h"
 
 /* Where a command answers: stdout and stderr, or a request's buffers
@@ -473,40 +474,6 @@ static int dispatch(int argc, char **argv, bool served)
  * server's 30 and two per [server] directive. */
 #define SERVE_WORDS 256
 
-/* Request words: tab-separated, with \\, \t and \n escaped. */
-static int unescape_words(char *line, char **w, int max)
-{
-    int n = 0;
-    char *o = line;
-    w[n++] = o;
-    for (char *p = line; *p && *p != '\n'; p++) {
-        if (*p == '\t') {
-            *o++ = 0;
-            if (n == max)
-                return -1;
-            w[n++] = o;
-        } else if (*p == '\\' && p[1]) {
-            p++;
-            *o++ = (char)(*p == 't' ? '\t' : *p == 'n' ? '\n' : *p);
-        } else {
-            *o++ = *p;
-        }
-    }
-    *o = 0;
-    return n;
-}
-
-static void put_escaped(FILE *f, const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (c == '\\' || c == '\t' || c == '\n')
-            fprintf(f, "\\%c", c == '\t' ? 't' : c == '\n' ? 'n' : c);
-        else
-            fputc(c, f);
-    }
-}
-
 /* `agent serve`: one request per line on stdin, one reply per line on
  * stdout: "STATUS<TAB>OUTPUT<TAB>ERRORS", escaped as the requests. One SSH
  * session carries every command of a run: a round trip each, no session
@@ -528,7 +495,7 @@ static int serve(void)
     while (getline(&line, &cap, in) > 0) {
         char *w[SERVE_WORDS + 3], *out = NULL, *err = NULL;
         size_t ol = 0, el = 0;
-        int n = unescape_words(line, w + 2, SERVE_WORDS), rc;
+        int n = tl_split(line, w + 2, SERVE_WORDS), rc;
         w[0] = "rift-shim";
         w[1] = "agent";
         w[n < 0 ? 2 : n + 2] = NULL; /* spawn's command ends here, as argv does */
@@ -540,9 +507,9 @@ static int serve(void)
         fclose(OUT);
         fclose(ERR);
         fprintf(chan, "%d\t", rc);
-        put_escaped(chan, out, ol);
+        tl_put(chan, out, ol);
         fputc('\t', chan);
-        put_escaped(chan, err, el);
+        tl_put(chan, err, el);
         fputc('\n', chan);
         fflush(chan);
         free(out);

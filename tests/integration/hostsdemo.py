@@ -6,8 +6,9 @@ fourth one (10.77.0.1): no address or interface is added outside the
 namespaces made here. The harness reaches the hosts through SSH only; it
 never enters them. Everything is created here and removed by close().
 
-As a program: hostsdemo.py SCENARIO.ini [REPORT_DIR] runs the scenario over
-the three hosts (make hosts-demo)."""
+As a program: hostsdemo.py SCENARIO.ini [REPORT_DIR [ADDRESSES]] runs the
+scenario over the three hosts (make hosts-demo), each with ADDRESSES
+addresses (2 by default; 16 for large-cluster.ini's 48 nodes)."""
 import os
 import shutil
 import subprocess
@@ -161,7 +162,7 @@ if __name__ == "__main__":
     scenario = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         ROOT, "harness", "scenarios", "failover-pong-race.ini")
     report = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "out", "hosts-demo")
-    h = Hosts()
+    h = Hosts(addrs=int(sys.argv[3]) if len(sys.argv) > 3 else 2)
     try:
         hosts = h.hosts_ini()
         print("hosts-demo: 3 hosts (network namespaces %s) behind a bridge in %s; rift runs in "
