@@ -87,15 +87,27 @@ def test_chaos_two_rounds_find_the_pong_race_and_replay(ns):
     check(scenario == drawn, "scenario.ini differs from the dry run:\n%s\n---\n%s" %
           (scenario, drawn))
     check("seed = %d" % doc["rounds"][0]["seed"] in scenario, scenario)
-    # replay: rift run on the round's file fails the same checks
-    rr = subprocess.run([RIFT, "run", os.path.join(fdir, "scenario.ini")],
-                        capture_output=True, text=True, timeout=120)
-    check(rr.returncode == 1, "replay exit %d: %s" % (rr.returncode, rr.stdout[-2000:]))
-    check("seed %d" % doc["rounds"][0]["seed"] in rr.stdout, rr.stdout[:300])
-    for c in ("cycles", "lost_slots"):
-        line = [l for l in rr.stdout.splitlines() if l.startswith(c + " ")]
-        check(line and " fail " in line[0], "replay %s: %s" % (c, line))
-    print("  2 rounds in %.0f s; the replay failed cycles and lost_slots again" % secs)
+    # replay: rift run on the round's file fails the same checks. The faults,
+    # steps and shim seed are the round's; the servers' own random choices
+    # (which node each pings, which nodes its gossip names, a 100 ms cron
+    # started at a random phase) are not, so like rift shrink the test gives
+    # the replay three tries and wants one that fails.
+    outcomes = []
+    for _ in range(3):
+        rr = subprocess.run([RIFT, "run", os.path.join(fdir, "scenario.ini")],
+                            capture_output=True, text=True, timeout=120)
+        check(rr.returncode in (0, 1), "replay exit %d: %s" % (rr.returncode,
+                                                               rr.stdout[-2000:]))
+        check("seed %d" % doc["rounds"][0]["seed"] in rr.stdout, rr.stdout[:300])
+        failed = [c for c in ("cycles", "lost_slots")
+                  if any(l.startswith(c + " ") and " fail " in l
+                         for l in rr.stdout.splitlines())]
+        outcomes.append("exit %d %s" % (rr.returncode, ",".join(failed) or "pass"))
+        if rr.returncode == 1 and failed == ["cycles", "lost_slots"]:
+            break
+    check(outcomes[-1] == "exit 1 cycles,lost_slots",
+          "no replay of 3 failed cycles and lost_slots: %s" % outcomes)
+    print("  2 rounds in %.0f s; replays: %s" % (secs, "; ".join(outcomes)))
     check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
 
 
