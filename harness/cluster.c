@@ -23,7 +23,7 @@ static bool cluster_wait(struct run *r, bool (*pred)(struct run *, char *, size_
     while (run_now_ns() < end && !run_interrupted) {
         if (pred(r, why, wl))
             return true;
-        run_sleep_ms(20);
+        run_sleep_ms(10);
     }
     return false;
 }
@@ -75,11 +75,52 @@ static bool cluster_ready(struct run *r, char *why, size_t wl)
     return true;
 }
 
+/* Node i meets node j (by address; either side may start it). */
+static bool meet(struct run *r, int i, int j, char *err, size_t el)
+{
+    char ip[32], cmd[64];
+    pkt_addr(scn_node_ip(r->scn, j), ip, sizeof(ip));
+    snprintf(cmd, sizeof(cmd), "CLUSTER MEET %s %d", ip, SCN_PORT);
+    return node_ok(r, i, cmd, err, el);
+}
+
+/* Each replica follows its primary as soon as it knows it ("Unknown node"
+ * until their handshake is done). True when all do; false with err set on
+ * any other refusal. */
+static bool replicas_follow(struct run *r, bool *done, char *err, size_t el)
+{
+    const struct scenario *s = r->scn;
+    bool all = true;
+    err[0] = '\0';
+    for (int i = 0; i < s->n_nodes; i++) {
+        redisReply *rep;
+        if (s->primary_of[i] < 0 || done[i])
+            continue;
+        rep = node_cmd(r, i, "CLUSTER REPLICATE %s", r->nodes[s->primary_of[i]].id);
+        if (rep && rep->type == REDIS_REPLY_STATUS)
+            done[i] = true;
+        else if (!rep || !strstr(rep->str, "Unknown node"))
+            snprintf(err, el, "CLUSTER REPLICATE on %s: %s", s->names[i],
+                     rep ? rep->str : "no reply");
+        if (rep)
+            freeReplyObject(rep);
+        if (err[0])
+            return false;
+        all &= done[i];
+    }
+    return all;
+}
+
+/* The cluster, formed the fast way: slots first; each replica meets its
+ * primary and follows it as soon as their handshake is done, so that the
+ * others learn it as a replica from its first message; then every pair
+ * meets directly, which takes one handshake instead of rounds of gossip. */
 int cluster_build(struct run *r, char *err, size_t el)
 {
     const struct scenario *s = r->scn;
-    char why[256], ip[32];
-    pkt_addr(scn_node_ip(r->scn, 0), ip, sizeof(ip));
+    char why[256];
+    bool done[SCN_MAX_NODES] = {false};
+    uint64_t end;
     if (!cluster_wait(r, all_answer, 10000, why, sizeof(why))) {
         snprintf(err, el, "servers did not start within 10 s: %s", why);
         return -1;
@@ -98,12 +139,6 @@ int cluster_build(struct run *r, char *err, size_t el)
         snprintf(r->nodes[i].id, sizeof(r->nodes[i].id), "%s", rep->str);
         freeReplyObject(rep);
     }
-    for (int i = 1; i < s->n_nodes; i++) {
-        char cmd[64];
-        snprintf(cmd, sizeof(cmd), "CLUSTER MEET %s %d", ip, SCN_PORT);
-        if (!node_ok(r, i, cmd, err, el))
-            return -1;
-    }
     for (int m = 0; m < s->masters; m++) {
         int lo = (int)((long)VIEW_SLOTS * m / s->masters);
         int hi = (int)((long)VIEW_SLOTS * (m + 1) / s->masters) - 1;
@@ -112,17 +147,26 @@ int cluster_build(struct run *r, char *err, size_t el)
         if (!node_ok(r, m, cmd, err, el))
             return -1;
     }
+    for (int i = 0; i < s->n_nodes; i++)
+        if (s->primary_of[i] >= 0 && !meet(r, i, s->primary_of[i], err, el))
+            return -1;
+    end = run_now_ns() + 20000000000ull;
+    while (!replicas_follow(r, done, err, el)) {
+        if (err[0])
+            return -1;
+        if (run_now_ns() > end || run_interrupted) {
+            snprintf(err, el, "replicas did not meet their primaries within 20 s");
+            return -1;
+        }
+        run_sleep_ms(5);
+    }
+    for (int i = 1; i < s->n_nodes; i++)
+        for (int j = 0; j < i; j++)
+            if (s->primary_of[i] != j && !meet(r, i, j, err, el))
+                return -1;
     if (!cluster_wait(r, all_know_all, 20000, why, sizeof(why))) {
         snprintf(err, el, "nodes did not meet within 20 s: %s", why);
         return -1;
-    }
-    for (int i = 0; i < s->n_nodes; i++) {
-        char cmd[96];
-        if (s->primary_of[i] < 0)
-            continue;
-        snprintf(cmd, sizeof(cmd), "CLUSTER REPLICATE %s", r->nodes[s->primary_of[i]].id);
-        if (!node_ok(r, i, cmd, err, el))
-            return -1;
     }
     if (!cluster_wait(r, cluster_ready, 30000, why, sizeof(why))) {
         snprintf(err, el, "the cluster did not converge within 30 s: %s", why);

@@ -35,12 +35,17 @@ bool need_on_path(const char *prog)
     return false;
 }
 
-/* argv runs and exits 0 (its output thrown away). */
-static bool runs_ok(char *const argv[], const char *env)
+/* Starts argv (its output thrown away): the child's PID, or -1. */
+static pid_t start_check(char *const argv[], const char *env)
+{
+    const struct proc_opts o = {.env = env};
+    return proc_start(argv, &o);
+}
+
+/* The check started as pid exited 0. */
+static bool check_ok(pid_t pid)
 {
     int st;
-    const struct proc_opts o = {.env = env};
-    pid_t pid = proc_start(argv, &o);
     if (pid < 0)
         return false;
     while (waitpid(pid, &st, 0) < 0)
@@ -76,8 +81,10 @@ static void add(char *err, size_t el, size_t *off, const char *what, const char 
         *off += (size_t)n;
 }
 
-/* One probe's library: really loaded by the interpreter that runs it. */
-static bool probe_present(const char *probe, const char *self_dir, char *what, size_t wl)
+/* One probe's library: really loaded by the interpreter that runs it.
+ * Returns 1 (present), 0 (absent) or 2 with *pid set: a check runs, its
+ * exit status tells. */
+static int probe_present(const char *probe, const char *self_dir, char *what, size_t wl, pid_t *pid)
 {
     char path[700];
     if (!strcmp(probe, "rift")) {
@@ -88,7 +95,10 @@ static bool probe_present(const char *probe, const char *self_dir, char *what, s
     if (!strcmp(probe, "redis-py")) {
         char *const argv[] = {"/usr/bin/python3", "-c", "import redis.cluster", NULL};
         snprintf(what, wl, "redis-py for probe redis-py (Debian's python3-redis)");
-        return access(argv[0], X_OK) == 0 && runs_ok(argv, NULL);
+        if (access(argv[0], X_OK) != 0)
+            return 0;
+        *pid = start_check(argv, NULL);
+        return 2;
     }
     if (!strcmp(probe, "redis-py-6") || !strcmp(probe, "redis-py@sid")) {
         char env[800];
@@ -101,7 +111,10 @@ static bool probe_present(const char *probe, const char *self_dir, char *what, s
                  self_dir, suite);
         snprintf(what, wl, "redis-py 6 for probe %s (%s's python3-redis, build/%s)", probe, suite,
                  suite);
-        return access(argv[0], X_OK) == 0 && runs_ok(argv, env);
+        if (access(argv[0], X_OK) != 0)
+            return 0;
+        *pid = start_check(argv, env);
+        return 2;
     }
     if (strcmp(probe, "ioredis") == 0 || strcmp(probe, "node-redis") == 0 ||
         strcmp(probe, "iovalkey") == 0 || strcmp(probe, "valkey-glide") == 0) {
@@ -112,20 +125,21 @@ static bool probe_present(const char *probe, const char *self_dir, char *what, s
         char *const argv[] = {"node", "-e", "require(process.argv[1])", path, NULL};
         if (!need_on_path("node")) {
             snprintf(what, wl, "node (Node.js, for probe %s)", probe);
-            return false;
+            return 0;
         }
         snprintf(what, wl, "npm package %s for probe %s (harness/clients/node_modules)", pkg,
                  probe);
-        return runs_ok(argv, NULL);
+        *pid = start_check(argv, NULL);
+        return 2;
     }
     snprintf(what, wl, "probe %s (unknown)", probe);
-    return false;
+    return 0;
 }
 
 int need_check(const struct scenario *s, const char *self_dir, char *err, size_t errlen)
 {
     static const char *const tools[] = {"ip", "iptables", "iptables-restore", "iptables-save"};
-    char path[700], what[300];
+    char path[700];
     size_t off = 0;
     err[0] = '\0';
     for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++)
@@ -134,9 +148,30 @@ int need_check(const struct scenario *s, const char *self_dir, char *err, size_t
     snprintf(path, sizeof(path), "%s/rift-shim", self_dir);
     if (access(path, X_OK) != 0)
         add(err, errlen, &off, path, "make");
+    /* The interpreters load the libraries side by side: each takes a few
+     * hundred milliseconds. */
+    char(*whats)[300] = calloc((size_t)s->n_probes + 1, sizeof(*whats));
+    pid_t *pids = calloc((size_t)s->n_probes + 1, sizeof(*pids));
+    int *present = calloc((size_t)s->n_probes + 1, sizeof(*present));
+    if (!whats || !pids || !present) {
+        free(whats);
+        free(pids);
+        free(present);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     for (int i = 0; i < s->n_probes; i++)
-        if (!probe_present(s->probes[i].name, self_dir, what, sizeof(what)))
-            add(err, errlen, &off, what, need_probe_target(s->probes[i].name));
+        present[i] =
+            probe_present(s->probes[i].name, self_dir, whats[i], sizeof(whats[i]), &pids[i]);
+    for (int i = 0; i < s->n_probes; i++) {
+        if (present[i] == 2)
+            present[i] = check_ok(pids[i]);
+        if (!present[i])
+            add(err, errlen, &off, whats[i], need_probe_target(s->probes[i].name));
+    }
+    free(whats);
+    free(pids);
+    free(present);
     if (s->app.on && !need_on_path(s->app.words + s->app.argv_off[0]) && off < errlen) {
         const char *prog = s->app.words + s->app.argv_off[0];
         char t[300];

@@ -214,6 +214,51 @@ int proc_stop(pid_t pid, int ms)
     return status;
 }
 
+void proc_stop_all(const pid_t *pids, const int *ms, int n)
+{
+    bool *left = calloc((size_t)n, sizeof(*left));
+    int waiting = 0;
+    if (!left) {
+        for (int i = 0; i < n; i++)
+            if (pids[i] > 0)
+                proc_stop(pids[i], ms[i]);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        if (pids[i] <= 0)
+            continue;
+        if (proc_signal_child(pids[i], SIGTERM) < 0) {
+            proc_reap(pids[i], NULL);
+            continue;
+        }
+        proc_signal_child(pids[i], SIGCONT);
+        left[i] = true;
+        waiting++;
+    }
+    /* 2 ms between looks: a server's shutdown is tens of milliseconds */
+    for (int waited = 0; waiting; waited += 2) {
+        for (int i = 0; i < n; i++) {
+            if (!left[i])
+                continue;
+            if (proc_reap(pids[i], NULL)) {
+                left[i] = false;
+                waiting--;
+            } else if (waited >= ms[i]) {
+                int rc = proc_signal_child(pids[i], SIGKILL);
+                if (rc == 0 || rc == -ESRCH)
+                    while (waitpid(pids[i], NULL, 0) < 0 && errno == EINTR)
+                        ;
+                left[i] = false;
+                waiting--;
+            }
+        }
+        struct timespec ts = {0, 2000000};
+        if (waiting)
+            nanosleep(&ts, NULL);
+    }
+    free(left);
+}
+
 int proc_run(char *const argv[])
 {
     pid_t pid = proc_spawn(argv, NULL);

@@ -207,39 +207,31 @@ static void teardown(struct run *r)
     wl_free(&r->wl);
     for (int i = 0; r->probes_started && i < r->scn->n_probes; i++)
         probe_stop(&r->probes[i]);
+    for (int i = 0; i < r->scn->n_nodes; i++)
+        if (r->nodes[i].admin) {
+            redisFree(r->nodes[i].admin);
+            r->nodes[i].admin = NULL;
+        }
     if (r->hr) {
         hr_teardown(r);
-        for (int i = 0; i < r->scn->n_nodes; i++)
-            if (r->nodes[i].admin) {
-                redisFree(r->nodes[i].admin);
-                r->nodes[i].admin = NULL;
-            }
-        if (r->views) {
-            fclose(r->views);
-            r->views = NULL;
-        }
-        free(reply);
-        return;
-    }
-    if (r->shim_pid > 0) {
-        if (reply && step_shim_request(r, "stats", reply, CTL_REPLY_MAX) == 0 && reply[0] == '{')
+    } else {
+        if (r->shim_pid > 0 && reply && step_shim_request(r, "stats", reply, CTL_REPLY_MAX) == 0 &&
+            reply[0] == '{')
             r->shim_stats = strdup(reply);
-        else
+        else if (r->shim_pid > 0)
             run_progress(r, "rift-shim's counters: %s", reply ? r->shim_err : "out of memory");
-        proc_stop(r->shim_pid, 5000);
+        /* The shim and every server stop at once: a primary's shutdown
+         * waits about 100 ms for its replicas, one after the other adds up. */
+        pid_t pids[SCN_MAX_NODES + 1] = {r->shim_pid};
+        int ms[SCN_MAX_NODES + 1] = {5000};
+        for (int i = 0; i < r->scn->n_nodes; i++) {
+            r->nodes[i].down |= r->nodes[i].pid > 0;
+            pids[i + 1] = r->nodes[i].pid;
+            ms[i + 1] = 3000;
+            r->nodes[i].pid = 0;
+        }
+        proc_stop_all(pids, ms, r->scn->n_nodes + 1);
         r->shim_pid = 0;
-    }
-    for (int i = 0; i < r->scn->n_nodes; i++) {
-        struct node_rt *n = &r->nodes[i];
-        if (n->admin) {
-            redisFree(n->admin);
-            n->admin = NULL;
-        }
-        if (n->pid > 0) {
-            n->down = true;
-            proc_stop(n->pid, 3000);
-            n->pid = 0;
-        }
     }
     if (r->views) {
         fclose(r->views);

@@ -126,7 +126,7 @@ static void release_one(struct shim *s, struct hold_pkt *p, uint64_t now)
     }
     if (p->flags & HOLD_F_DUP)
         inject_dup(s, rt, p->data, p->len, p->len);
-    free(p);
+    hold_free(&rt->store, p);
 }
 
 /* Release a rule's packets in order: all of them, or those due by now. */
@@ -216,12 +216,11 @@ static void hold_packet(struct shim *s, int ri, const struct queue_packet *pkt, 
                         uint32_t len, uint16_t flags, const struct model_decision *d, uint64_t now)
 {
     struct rule_rt *rt = &s->rt[ri];
-    struct hold_pkt *h = malloc(sizeof(*h) + len);
+    struct hold_pkt *h = hold_alloc(&rt->store, len);
     if (h) {
         h->deadline = d->verdict == MODEL_HOLD ? HOLD_FOREVER : d->deadline;
         h->seq = s->seq++;
         h->id = pkt->id;
-        h->len = len;
         h->rule = (uint8_t)ri;
         h->queue = pkt->queue;
         h->flags = (uint8_t)flags;
@@ -229,7 +228,7 @@ static void hold_packet(struct shim *s, int ri, const struct queue_packet *pkt, 
         memcpy(h->data, data, len);
     }
     if (!h || hold_push(&rt->store, h) < 0) {
-        free(h);
+        hold_free(&rt->store, h);
         rt->st.hold_failed++;
         if (queue_verdict(&s->q, pkt->queue, pkt->id, NF_ACCEPT,
                           flags & HOLD_F_MODIFIED ? data : NULL,

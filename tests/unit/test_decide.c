@@ -8,8 +8,6 @@
 
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "../../policies/model.h"
 #include "../../shim/hold.h"
@@ -176,9 +174,8 @@ static void test_reorder_jitter_fifo(void **state)
         below3 += d.deadline < now + 7 * MS;
         /* The store then releases delayed packets in arrival order. */
         if (delayed <= 20000) {
-            struct hold_pkt *p = malloc(sizeof(*p));
+            struct hold_pkt *p = hold_alloc(&s, 0);
             assert_non_null(p);
-            memset(p, 0, sizeof(*p));
             p->deadline = d.deadline;
             p->seq = seq++;
             assert_int_equal(hold_push(&s, p), 0);
@@ -192,7 +189,7 @@ static void test_reorder_jitter_fifo(void **state)
         struct hold_pkt *p = hold_pop(&s);
         assert_non_null(p);
         assert_int_equal(p->seq, i);
-        free(p);
+        hold_free(&s, p);
     }
     hold_destroy(&s);
 }

@@ -9,9 +9,11 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <linux/netfilter.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../../shim/daemon.h"
 
@@ -53,6 +55,19 @@ int __wrap_queue_kernel_counters(unsigned queue, unsigned nqueues, uint64_t *dro
     (void)queue, (void)nqueues;
     *dropped = *user = 0;
     return 0;
+}
+
+/* The held-packet store maps its blocks: no memory when this is set. */
+static bool mmap_fails;
+void *__real_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+
+void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    if (mmap_fails) {
+        errno = ENOMEM;
+        return MAP_FAILED;
+    }
+    return __real_mmap(addr, len, prot, flags, fd, off);
 }
 
 static struct shim S;
@@ -165,6 +180,32 @@ static void test_loss_and_hold(void **state)
     teardown_shim();
 }
 
+/* No memory to hold a packet: it passes at once, counted, and the next one
+ * is held again. */
+static void test_no_memory_passes(void **state)
+{
+    uint64_t t0;
+    (void)state;
+    setup_shim("delay = 20ms\n");
+    t0 = fake_ns;
+    mmap_fails = true;
+    packet(1, 0x7f000014u);
+    mmap_fails = false;
+    assert_int_equal(verdicts_for[1], 1);
+    assert_int_equal(verdict_of[1], NF_ACCEPT + 1);
+    assert_int_equal(verdict_at[1], t0);
+    assert_int_equal(S.rt[0].st.hold_failed, 1);
+    assert_int_equal(S.rt[0].st.delayed, 0);
+    assert_int_equal(hold_count(&S.rt[0].store), 0);
+    packet(2, 0x7f000014u);
+    assert_int_equal(verdicts_for[2], 0);
+    advance_to(t0 + 20000000);
+    assert_int_equal(verdicts_for[2], 1);
+    assert_int_equal(verdict_at[2] - t0, 20000000);
+    assert_int_equal(S.rt[0].st.hold_failed, 1);
+    teardown_shim();
+}
+
 /* Thousands of packets with delay, jitter, loss and reorder: each gets
  * exactly one verdict, none before its arrival, and the counters add up. */
 static void test_exactly_one_verdict_each(void **state)
@@ -200,6 +241,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_delay_gives_the_verdict_when_due),
         cmocka_unit_test(test_loss_and_hold),
+        cmocka_unit_test(test_no_memory_passes),
         cmocka_unit_test(test_exactly_one_verdict_each),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
