@@ -26,6 +26,7 @@
 #define FULL_COPY 0xffff
 #define OVERFLOW_SAMPLE_NS 100000000ull
 #define RX_BUDGET 8 /* recvmmsg batches before looking at timers */
+#define SMALL_BATCH 4 /* packets per recvmmsg when a release is near */
 
 struct rule_stats {
     uint64_t matched, passed, delayed, dropped, reordered, duplicated, held_total, max_held,
@@ -70,6 +71,9 @@ struct shim {
     uint64_t (*now)(void);
     uint64_t armed;     /* deadline the timer is set to */
     uint64_t spin_ns;   /* wake this early for a packet deadline */
+    unsigned warm_sum;  /* bytes read to bring a packet into the cache */
+    uint64_t warmed_seq; /* the held packet path_warm_due last prepared */
+    bool warmed;
     uint64_t hot_until; /* poll without sleeping until then */
     int n_installed;    /* rules whose iptables rules are in */
     struct ipt_job jobs[MAX_JOBS];
@@ -109,7 +113,10 @@ void path_flush(struct shim *s);
 /* Release a rule's packets in order: all, or those due by now. */
 void path_release_rule(struct shim *s, int ri, uint64_t now, bool all);
 void path_release_all(struct shim *s, uint64_t now);
-uint64_t path_next_deadline(const struct shim *s);
+/* The packet due within spin_ns, its verdict path warmed (once), or NULL. */
+const struct hold_pkt *path_warm_due(struct shim *s, uint64_t now);
+/* The earliest release time of a held packet, UINT64_MAX if none. */
+uint64_t path_next_due(const struct shim *s);
 /* Wait out a deadline closer than spin_ns; returns the time after. */
 uint64_t path_spin_until_due(struct shim *s, uint64_t now);
 uint64_t path_verdict_errors(const struct shim *s);

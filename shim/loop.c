@@ -57,7 +57,7 @@ void loop_drain_queue(struct shim *s)
 {
     uint64_t quiet_since = s->now(), give_up = quiet_since + 500000000ull;
     while (s->now() - quiet_since < 20000000ull && s->now() < give_up) {
-        int n = queue_receive(&s->q, path_on_packet, s);
+        int n = queue_receive(&s->q, path_on_packet, s, QUEUE_RX_BATCH);
         /* every rule is off now, so each packet is accepted */
         path_flush(s);
         if (n > 0)
@@ -94,13 +94,28 @@ void loop_del(struct shim *s, int fd)
             s->srcs[i].fd = -1;
 }
 
-/* The queue socket: a few batches, then look at the timers again. */
+/* The queue socket: a few batches, then look at the timers again. Each
+ * batch's verdicts go out before the next is read, and packets due by then
+ * go with them: the kernel passes a verdicted packet up the stack inside
+ * the sendmsg, so a packet due behind hundreds of others would wait for
+ * all of them. */
 static void on_queue(struct shim *s, int arg)
 {
     (void)arg;
-    for (int b = 0; b < RX_BUDGET; b++)
-        if (queue_receive(&s->q, path_on_packet, s) < QUEUE_RX_BATCH)
+    for (int b = 0; b < RX_BUDGET; b++) {
+        /* a release close by: small batches, so that it waits for few */
+        uint64_t now = s->now(), due = path_next_due(s);
+        int max = due <= now || due - now < 4 * s->spin_ns ? SMALL_BATCH : QUEUE_RX_BATCH;
+        int n;
+        path_warm_due(s, now);
+        n = queue_receive(&s->q, path_on_packet, s, max);
+        now = s->now();
+        for (int i = 0; i < s->pol->n_rules; i++)
+            path_release_rule(s, i, now, false);
+        path_flush(s);
+        if (n < max)
             break;
+    }
     s->hot_until =
         s->pol->shim.busy_poll_ns == UINT64_MAX ? UINT64_MAX : s->now() + s->pol->shim.busy_poll_ns;
 }

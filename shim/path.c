@@ -23,7 +23,15 @@
 
 void path_verdict(struct shim *s, uint16_t queue, uint32_t id, int v)
 {
-    if (queue_verdict(&s->q, queue, id, v, NULL, 0) < 0)
+    unsigned qi = queue - s->pol->shim.queue;
+    int rc;
+    /* An accept while nothing of its queue is held may join the queue's
+     * batch verdict: nothing with a lower id still waits for us. */
+    if (v == NF_ACCEPT)
+        rc = queue_accept(&s->q, queue, id, qi < POL_MAX_QUEUES && !s->waiting[qi]);
+    else
+        rc = queue_verdict(&s->q, queue, id, v, NULL, 0);
+    if (rc < 0)
         s->verdict_errors++;
 }
 
@@ -138,25 +146,49 @@ void path_release_rule(struct shim *s, int ri, uint64_t now, bool all)
         release_one(s, hold_pop(st), now);
 }
 
-uint64_t path_next_deadline(const struct shim *s)
-{
-    uint64_t next = UINT64_MAX;
-    for (int i = 0; i < s->pol->n_rules; i++) {
-        const struct hold_pkt *p = hold_peek(&s->rt[i].store);
-        if (p && p->deadline < next)
-            next = p->deadline;
-    }
-    return next;
-}
-
 /* The timer wakes us spin_ns early and we wait out the rest here: waking
  * an idle CPU can take far longer than the precision we want. */
+static const struct hold_pkt *next_due(const struct shim *s)
+{
+    const struct hold_pkt *p = NULL;
+    for (int i = 0; i < s->pol->n_rules; i++) {
+        const struct hold_pkt *h = hold_peek(&s->rt[i].store);
+        if (h && (!p || h->deadline < p->deadline))
+            p = h;
+    }
+    return p;
+}
+
+uint64_t path_next_due(const struct shim *s)
+{
+    const struct hold_pkt *p = next_due(s);
+    return p ? p->deadline : UINT64_MAX;
+}
+
+/* After a quiet spell the kernel's verdict path and the packet are out of
+ * the caches: tens of microseconds at the deadline. Once per packet, when
+ * its release is near, bring both back in. The packet due next, or NULL
+ * when none is due within spin_ns. */
+const struct hold_pkt *path_warm_due(struct shim *s, uint64_t now)
+{
+    const struct hold_pkt *p = next_due(s);
+    if (!p || p->deadline == HOLD_FOREVER || p->deadline <= now || p->deadline - now > s->spin_ns)
+        return NULL;
+    if (p->seq != s->warmed_seq || !s->warmed) {
+        queue_warm(&s->q, p->queue);
+        s->warm_sum += p->data[0];
+        s->warmed_seq = p->seq;
+        s->warmed = true;
+    }
+    return p;
+}
+
 uint64_t path_spin_until_due(struct shim *s, uint64_t now)
 {
-    uint64_t d = path_next_deadline(s);
-    if (d == HOLD_FOREVER || d <= now || d - now > s->spin_ns)
+    const struct hold_pkt *p = path_warm_due(s, now);
+    if (!p)
         return now;
-    while ((now = s->now()) < d)
+    while ((now = s->now()) < p->deadline)
         __builtin_ia32_pause();
     return now;
 }

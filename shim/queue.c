@@ -161,7 +161,7 @@ static void handle_msg(struct queue *q, const struct nlmsghdr *nlh, queue_packet
 
     if (nlh->nlmsg_type == NLMSG_ERROR) {
         const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-        if (e->error)
+        if (e->error && nlh->nlmsg_seq != QUEUE_WARM_SEQ)
             q->kernel_errors++;
         return;
     }
@@ -189,20 +189,22 @@ static void handle_msg(struct queue *q, const struct nlmsghdr *nlh, queue_packet
     cb(&pkt, arg);
 }
 
-int queue_receive(struct queue *q, queue_packet_cb cb, void *arg)
+int queue_receive(struct queue *q, queue_packet_cb cb, void *arg, int max)
 {
     struct mmsghdr msgs[QUEUE_RX_BATCH];
     struct iovec iov[QUEUE_RX_BATCH];
     int n, count = 0;
 
-    for (int i = 0; i < QUEUE_RX_BATCH; i++) {
+    if (max < 1 || max > QUEUE_RX_BATCH)
+        max = QUEUE_RX_BATCH;
+    for (int i = 0; i < max; i++) {
         iov[i].iov_base = q->rx + (size_t)i * QUEUE_RX_BUFSZ;
         iov[i].iov_len = QUEUE_RX_BUFSZ;
         memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
     }
-    n = recvmmsg(queue_fd(q), msgs, QUEUE_RX_BATCH, MSG_DONTWAIT, NULL);
+    n = recvmmsg(queue_fd(q), msgs, (unsigned)max, MSG_DONTWAIT, NULL);
     q->rx_calls++;
     if (n < 0)
         return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
@@ -235,7 +237,51 @@ int queue_verdict(struct queue *q, uint16_t queue, uint32_t id, int verdict, con
     if (payload)
         nfq_nlmsg_verdict_put_pkt(nlh, payload, len);
     q->vlen += MNL_ALIGN(nlh->nlmsg_len);
+    if ((unsigned)(queue - q->queue) < QUEUE_MAX)
+        q->last_id[queue - q->queue] = id;
     return 0;
+}
+
+int queue_accept(struct queue *q, uint16_t queue, uint32_t id, bool batch)
+{
+    unsigned qi = (unsigned)(queue - q->queue);
+    if (!batch || qi >= QUEUE_MAX)
+        return queue_verdict(q, queue, id, NF_ACCEPT, NULL, 0);
+    q->batch_max[qi] = id;
+    q->batch_on |= 1ull << qi;
+    q->last_id[qi] = id;
+    q->batched++;
+    return 0;
+}
+
+/* The pending batch verdicts, appended to the verdict buffer (after the
+ * single verdicts queued so far: those packets leave the queue first). */
+static void put_batches(struct queue *q)
+{
+    for (unsigned qi = 0; q->batch_on && qi < QUEUE_MAX; qi++) {
+        struct nlmsghdr *nlh;
+        if (!(q->batch_on & (1ull << qi)))
+            continue;
+        if (q->vlen + MNL_ALIGN(sizeof(struct nlmsghdr)) + 64 > q->vcap)
+            break; /* the next flush sends the rest */
+        nlh = nfq_nlmsg_put(q->vbuf + q->vlen, NFQNL_MSG_VERDICT_BATCH, (int)(q->queue + qi));
+        nfq_nlmsg_verdict_put(nlh, (int)q->batch_max[qi], NF_ACCEPT);
+        q->vlen += MNL_ALIGN(nlh->nlmsg_len);
+        q->batch_on &= ~(1ull << qi);
+    }
+}
+
+int queue_warm(struct queue *q, uint16_t queue)
+{
+    char buf[128];
+    struct nlmsghdr *nlh;
+    uint32_t id = (unsigned)(queue - q->queue) < QUEUE_MAX ? q->last_id[queue - q->queue] : 0;
+    if (!id)
+        return 0;
+    nlh = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT, queue);
+    nlh->nlmsg_seq = QUEUE_WARM_SEQ;
+    nfq_nlmsg_verdict_put(nlh, (int)id, NF_ACCEPT);
+    return send(queue_fd(q), nlh, nlh->nlmsg_len, 0) < 0 ? -errno : 0;
 }
 
 /* Send one verdict message at a time: the fallback when a batch fails, so
@@ -259,6 +305,8 @@ static void flush_one_by_one(struct queue *q)
 int queue_flush(struct queue *q)
 {
     int rc = 0;
+    if (q->batch_on)
+        put_batches(q);
     if (!q->vlen)
         return 0;
     /* A verdict the kernel did not take leaves the packet queued: retry,

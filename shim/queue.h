@@ -12,6 +12,8 @@
 struct mnl_socket;
 
 #define QUEUE_RX_BATCH 32
+#define QUEUE_MAX 64          /* queues on one socket */
+#define QUEUE_WARM_SEQ 0x7761726dU /* the sequence number of queue_warm's message */
 #define QUEUE_RX_BUFSZ (65536 + 4096)
 
 struct queue {
@@ -27,6 +29,12 @@ struct queue {
     uint64_t send_errors, kernel_errors;
     uint64_t rx_calls, tx_calls; /* syscalls, to see how well batches form */
     uint32_t cfg_seq;
+    uint32_t last_id[QUEUE_MAX]; /* per queue: a packet id given its verdict, 0: none */
+    /* per queue: accept every packet up to this id at the next flush, in one
+     * NFQNL_MSG_VERDICT_BATCH (valid when batch_on has the queue's bit) */
+    uint32_t batch_max[QUEUE_MAX];
+    uint64_t batch_on;
+    uint64_t batched; /* accepts sent as part of a batch verdict */
 };
 
 struct queue_packet {
@@ -46,9 +54,10 @@ int queue_fd(const struct queue *q);
 int queue_set_copy_range(struct queue *q, uint32_t range);
 
 typedef void (*queue_packet_cb)(const struct queue_packet *pkt, void *arg);
-/* Reads what is queued (at most one recvmmsg batch); calls cb per packet.
- * Returns the number of packets, 0 if none, -errno on error. */
-int queue_receive(struct queue *q, queue_packet_cb cb, void *arg);
+/* Reads what is queued (one recvmmsg of at most max messages, 1 to
+ * QUEUE_RX_BATCH; anything else means QUEUE_RX_BATCH); calls cb per
+ * packet. Returns the number of packets, 0 if none, -errno on error. */
+int queue_receive(struct queue *q, queue_packet_cb cb, void *arg, int max);
 
 /* Queue a verdict (NF_ACCEPT/NF_DROP). payload != NULL replaces the packet. */
 int queue_verdict(struct queue *q, uint16_t queue, uint32_t id, int verdict, const void *payload,
@@ -57,6 +66,20 @@ int queue_verdict(struct queue *q, uint16_t queue, uint32_t id, int verdict, con
  * (/proc/net/netfilter/nfnetlink_queue): packets dropped because a queue
  * was full, and lost to a full socket. 0, or -1 if none is listed. */
 int queue_kernel_counters(unsigned queue, unsigned nqueues, uint64_t *dropped, uint64_t *user);
+
+/* Accept packet id of queue. batch: no packet of that queue with a lower
+ * id is waiting for a verdict from us (none is held), so the accept may go
+ * out as part of one NFQNL_MSG_VERDICT_BATCH for the queue, which accepts
+ * everything up to the highest such id; else a verdict of its own. */
+int queue_accept(struct queue *q, uint16_t queue, uint32_t id, bool batch);
+
+/* Ahead of a release: a verdict for a packet of this queue that already
+ * had its verdict (ids are not reused before 2^32 more packets), so that
+ * the kernel walks the queue, finds nothing and answers ENOENT, which is
+ * not counted as an error. After milliseconds of quiet the verdict path is
+ * out of the caches; this brings it back in before the deadline. Sent
+ * now, not batched; nothing when the queue has had no verdict yet. */
+int queue_warm(struct queue *q, uint16_t queue);
 
 /* Send every queued verdict. Returns 0 or -errno. */
 int queue_flush(struct queue *q);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 static volatile sig_atomic_t stop;
 
@@ -87,6 +88,13 @@ int main(int argc, char **argv)
         perror("config");
         return 2;
     }
+    /* The same socket buffer as rift-shim's: with the default one, 50
+     * clients of 16 KiB values overflow it, the lost packets stay queued
+     * without a verdict and TCP does not retransmit what the host still
+     * holds, so the connections stall. */
+    int rcvbuf = 64 << 20;
+    if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+        setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
     /* No SA_RESTART: the signal must interrupt the blocking recv. */
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);

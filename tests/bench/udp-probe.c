@@ -2,10 +2,10 @@
  *   udp-probe echo IP:PORT [--spin]            echo every datagram back
  *   udp-probe ping FROM_IP IP:PORT COUNT INTERVAL_US [--spin]
  *                                              round trips, printed as JSON
- *   udp-probe owd FROM_IP IP:PORT COUNT INTERVAL_US
+ *   udp-probe owd FROM_IP IP:PORT COUNT INTERVAL_US [--fifo]
  *                                              one-way delays (us), as JSON
  *   udp-probe wake COUNT INTERVAL_US          cross-CPU thread wake-ups (us)
- *   udp-probe send FROM_IP IP:PORT COUNT [SIZE [PPS [FLOWS]]]
+ *   udp-probe send FROM_IP IP:PORT COUNT [SIZE [PPS [FLOWS [FROM_PORT [SEQ0]]]]]
  *                                              FLOWS sockets take turns
  *   udp-probe recv IP:PORT COUNT TIMEOUT_MS    received/duplicate/out-of-order
  * --spin polls without sleeping, so that the probe's own wake-up latency
@@ -191,6 +191,17 @@ static int owd(int argc, char **argv)
         arg_int("INTERVAL_US", argv[5], 0, 10000000, &interval) < 0)
         return 2;
     snprintf(from, sizeof(from), "%s:0", argv[2]);
+    /* --fifo: block at SCHED_FIFO instead of spinning, so that on a loaded
+     * machine the probe is woken at once and does not take a CPU from the
+     * load (a spinning probe at normal priority waits for its time slice) */
+    bool fifo = argc > 6 && !strcmp(argv[6], "--fifo");
+    if (fifo) {
+        struct sched_param sp = {.sched_priority = 20};
+        if (sched_setscheduler(0, SCHED_FIFO, &sp) < 0) {
+            perror("udp-probe: SCHED_FIFO");
+            return 2;
+        }
+    }
     a = udp_socket(from);
     b = udp_socket(argv[3]);
     d = calloc((size_t)count, sizeof(*d));
@@ -202,6 +213,10 @@ static int owd(int argc, char **argv)
             if (recv(b, &back, sizeof(back), MSG_DONTWAIT) == sizeof(back) && back == seq) {
                 d[got++] = now_ns() - t0;
                 break;
+            }
+            if (fifo) {
+                struct pollfd p = {.fd = b, .events = POLLIN};
+                poll(&p, 1, 100);
             }
         }
         uint64_t next = t0 + (uint64_t)interval * 1000;
@@ -291,13 +306,21 @@ static int send_mode(int argc, char **argv)
     }
     if (argc > 7 && arg_int("FLOWS", argv[7], 1, 64, &nflows) < 0)
         return 2;
-    for (int f = 0; f < nflows; f++)
+    /* FROM_PORT: flows from FROM_PORT on (0: any), so that a flow keeps its
+     * NFQUEUE queue from one run to the next; SEQ0: the first number */
+    int port0 = 0, seq0 = 0;
+    if ((argc > 8 && arg_int("FROM_PORT", argv[8], 0, 65535 - 64, &port0) < 0) ||
+        (argc > 9 && arg_int("SEQ0", argv[9], 0, INT32_MAX, &seq0) < 0))
+        return 2;
+    for (int f = 0; f < nflows; f++) {
+        snprintf(from, sizeof(from), "%s:%d", argv[2], port0 ? port0 + f : 0);
         fds[f] = udp_socket(from);
+    }
     if (size < 4)
         size = 4;
     uint64_t t0 = now_ns();
     for (int i = 0; i < count; i++) {
-        uint32_t seq = (uint32_t)i;
+        uint32_t seq = (uint32_t)seq0 + (uint32_t)i;
         memcpy(buf, &seq, 4);
         while (sendto(fds[i % nflows], buf, (size_t)size, 0, (struct sockaddr *)&to, sizeof(to)) <
                0) {

@@ -8,11 +8,14 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_queue.h>
 #include <sys/socket.h>
 
 #include "../../shim/queue.h"
@@ -27,6 +30,37 @@ int __wrap_mnl_socket_get_fd(const struct mnl_socket *nl)
     return 1000;
 }
 
+/* The kernel's queue, as far as verdicts go: 0 waiting, else the verdict
+ * + 1; a verdict for a packet that is not waiting is an error, as it is
+ * for the kernel (ENOENT). */
+#define KMAX 64
+static int kstate[KMAX];
+static int kerrors;
+
+static void kernel_verdict(const struct nlmsghdr *nlh)
+{
+    uint16_t type = nlh->nlmsg_type & 0xff;
+    const struct nlattr *a;
+    const struct nfqnl_msg_verdict_hdr *vh = NULL;
+    mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+        if (mnl_attr_get_type(a) == NFQA_VERDICT_HDR)
+            vh = mnl_attr_get_payload(a);
+    }
+    assert_non_null(vh);
+    uint32_t id = ntohl(vh->id);
+    int v = (int)ntohl(vh->verdict);
+    if (type == NFQNL_MSG_VERDICT_BATCH) {
+        for (uint32_t i = 1; i <= id && i < KMAX; i++)
+            if (!kstate[i])
+                kstate[i] = v + 1;
+        return;
+    }
+    if (id >= KMAX || kstate[id])
+        kerrors++;
+    else
+        kstate[id] = v + 1;
+}
+
 ssize_t __wrap_send(int fd, const void *buf, size_t len, int flags)
 {
     const struct nlmsghdr *nlh = buf;
@@ -35,6 +69,8 @@ ssize_t __wrap_send(int fd, const void *buf, size_t len, int flags)
     assert_int_equal(fd, 1000);
     while (mnl_nlmsg_ok(nlh, n)) {
         msgs++;
+        if (mode == SEND_OK)
+            kernel_verdict(nlh);
         nlh = mnl_nlmsg_next(nlh, &n);
     }
     if (mode == SEND_FAIL || (mode == SEND_FAIL_BATCHES && msgs > 1)) {
@@ -103,12 +139,61 @@ static void test_no_verdict_lost_when_flush_fails(void **state)
     free(q.vbuf);
 }
 
+static void setup_kernel(void)
+{
+    memset(kstate, 0, sizeof(kstate));
+    kerrors = 0;
+}
+
+/* Accepts join one batch verdict only while nothing of the queue is held:
+ * packets 4 and 9 are held through two flushes and must still wait; a
+ * drop and a rewritten accept among the batched ones keep their verdicts;
+ * at the end every packet has exactly its verdict and none got two. */
+static void test_batch_never_accepts_a_held_packet(void **state)
+{
+    struct queue q;
+    const char payload[40] = {0x45};
+    (void)state;
+    mode = SEND_OK;
+    setup_queue(&q, 4096);
+    setup_kernel();
+    for (uint32_t id = 1; id <= 20; id++) {
+        bool held = id == 4 || id == 9;
+        bool any_held = id > 4; /* 4 is held from its arrival to the end */
+        if (held)
+            continue;
+        if (id == 3)
+            assert_int_equal(queue_verdict(&q, 0, id, NF_DROP, NULL, 0), 0);
+        else if (id == 12)
+            assert_int_equal(queue_verdict(&q, 0, id, NF_ACCEPT, payload, sizeof(payload)), 0);
+        else
+            assert_int_equal(queue_accept(&q, 0, id, !any_held), 0);
+        if (id == 10)
+            assert_int_equal(queue_flush(&q), 0);
+    }
+    assert_int_equal(queue_flush(&q), 0);
+    assert_int_equal(kstate[4], 0);
+    assert_int_equal(kstate[9], 0);
+    /* released: the queue has nothing held any more */
+    assert_int_equal(queue_accept(&q, 0, 4, false), 0);
+    assert_int_equal(queue_accept(&q, 0, 9, false), 0);
+    assert_int_equal(queue_accept(&q, 0, 21, true), 0);
+    assert_int_equal(queue_flush(&q), 0);
+    for (uint32_t id = 1; id <= 21; id++)
+        assert_int_equal(kstate[id], (id == 3 ? NF_DROP : NF_ACCEPT) + 1);
+    assert_int_equal(kerrors, 0);
+    /* 1, 2 went in a batch; 5-8, 10-11, 13-20 one by one (4 held) */
+    assert_int_equal(q.batched, 3);
+    free(q.vbuf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_all_delivered),
         cmocka_unit_test(test_failed_batches_fall_back),
         cmocka_unit_test(test_no_verdict_lost_when_flush_fails),
+        cmocka_unit_test(test_batch_never_accepts_a_held_packet),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
