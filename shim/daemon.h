@@ -25,7 +25,7 @@
 #define HEADER_COPY 128 /* IPv4 + TCP headers with options */
 #define FULL_COPY 0xffff
 #define OVERFLOW_SAMPLE_NS 100000000ull
-#define RX_BUDGET 8 /* recvmmsg batches before looking at timers */
+#define RX_BUDGET 8   /* recvmmsg batches before looking at timers */
 #define SMALL_BATCH 4 /* packets per recvmmsg when a release is near */
 
 struct rule_stats {
@@ -69,9 +69,9 @@ struct shim {
     uint64_t seq;
     uint64_t t0;
     uint64_t (*now)(void);
-    uint64_t armed;     /* deadline the timer is set to */
-    uint64_t spin_ns;   /* wake this early for a packet deadline */
-    unsigned warm_sum;  /* bytes read to bring a packet into the cache */
+    uint64_t armed;      /* deadline the timer is set to */
+    uint64_t spin_ns;    /* wake this early for a packet deadline */
+    unsigned warm_sum;   /* bytes read to bring a packet into the cache */
     uint64_t warmed_seq; /* the held packet path_warm_due last prepared */
     bool warmed;
     uint64_t hot_until; /* poll without sleeping until then */

@@ -12,7 +12,7 @@
 struct mnl_socket;
 
 #define QUEUE_RX_BATCH 32
-#define QUEUE_MAX 64          /* queues on one socket */
+#define QUEUE_MAX 64               /* queues on one socket */
 #define QUEUE_WARM_SEQ 0x7761726dU /* the sequence number of queue_warm's message */
 #define QUEUE_RX_BUFSZ (65536 + 4096)
 

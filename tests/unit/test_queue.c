@@ -42,7 +42,8 @@ static void kernel_verdict(const struct nlmsghdr *nlh)
     uint16_t type = nlh->nlmsg_type & 0xff;
     const struct nlattr *a;
     const struct nfqnl_msg_verdict_hdr *vh = NULL;
-    mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+    mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+    {
         if (mnl_attr_get_type(a) == NFQA_VERDICT_HDR)
             vh = mnl_attr_get_payload(a);
     }
