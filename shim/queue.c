@@ -220,6 +220,18 @@ int queue_receive(struct queue *q, queue_packet_cb cb, void *arg, int max)
     return count;
 }
 
+/* A verdict for id is in the buffer: once sent, id is one queue_warm may
+ * name (never before: a warm-up accept must not overtake a drop or a
+ * rewrite still in the buffer). */
+static void note_pending(struct queue *q, uint16_t queue, uint32_t id)
+{
+    unsigned qi = (unsigned)(queue - q->queue);
+    if (qi < QUEUE_MAX) {
+        q->pend_id[qi] = id;
+        q->pend_on |= 1ull << qi;
+    }
+}
+
 int queue_verdict(struct queue *q, uint16_t queue, uint32_t id, int verdict, const void *payload,
                   uint32_t len)
 {
@@ -237,8 +249,7 @@ int queue_verdict(struct queue *q, uint16_t queue, uint32_t id, int verdict, con
     if (payload)
         nfq_nlmsg_verdict_put_pkt(nlh, payload, len);
     q->vlen += MNL_ALIGN(nlh->nlmsg_len);
-    if ((unsigned)(queue - q->queue) < QUEUE_MAX)
-        q->last_id[queue - q->queue] = id;
+    note_pending(q, queue, id);
     return 0;
 }
 
@@ -249,7 +260,7 @@ int queue_accept(struct queue *q, uint16_t queue, uint32_t id, bool batch)
         return queue_verdict(q, queue, id, NF_ACCEPT, NULL, 0);
     q->batch_max[qi] = id;
     q->batch_on |= 1ull << qi;
-    q->last_id[qi] = id;
+    note_pending(q, queue, id);
     q->batched++;
     return 0;
 }
@@ -315,12 +326,17 @@ int queue_flush(struct queue *q)
         ssize_t n = send(queue_fd(q), q->vbuf, q->vlen, 0);
         if (n >= 0) {
             q->tx_calls++;
+            for (unsigned qi = 0; q->pend_on && qi < QUEUE_MAX; qi++)
+                if (q->pend_on & (1ull << qi))
+                    q->last_id[qi] = q->pend_id[qi];
+            q->pend_on = 0;
             break;
         }
         if ((errno == EINTR || errno == EAGAIN || errno == ENOBUFS) && tries < 100)
             continue;
         rc = -errno;
         flush_one_by_one(q);
+        q->pend_on = 0; /* not known to have arrived: queue_warm keeps older ids */
         break;
     }
     q->vlen = 0;

@@ -29,7 +29,10 @@ struct queue {
     uint64_t send_errors, kernel_errors;
     uint64_t rx_calls, tx_calls; /* syscalls, to see how well batches form */
     uint32_t cfg_seq;
-    uint32_t last_id[QUEUE_MAX]; /* per queue: a packet id given its verdict, 0: none */
+    /* per queue: a packet id whose verdict the kernel took (0: none yet),
+     * and one whose verdict waits in the buffer (valid per pend_on bit) */
+    uint32_t last_id[QUEUE_MAX], pend_id[QUEUE_MAX];
+    uint64_t pend_on;
     /* per queue: accept every packet up to this id at the next flush, in one
      * NFQNL_MSG_VERDICT_BATCH (valid when batch_on has the queue's bit) */
     uint32_t batch_max[QUEUE_MAX];

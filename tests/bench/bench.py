@@ -108,7 +108,7 @@ def owd(ns, n, interval_us, fifo=False, port=PORT):
 
 
 LOAD_RULE = "[rule load]\nfrom = lo\nto = r1\nports = client\ndirection = both\n"
-DELAYS = ((1, 400), (10, 200), (100, 40))
+DELAYS = ((1, 400), (10, 200), (100, 60))
 
 
 def start_load(ns):

@@ -35,7 +35,7 @@ int __wrap_mnl_socket_get_fd(const struct mnl_socket *nl)
  * for the kernel (ENOENT). */
 #define KMAX 64
 static int kstate[KMAX];
-static int kerrors;
+static int kerrors, warms;
 
 static void kernel_verdict(const struct nlmsghdr *nlh)
 {
@@ -50,6 +50,12 @@ static void kernel_verdict(const struct nlmsghdr *nlh)
     assert_non_null(vh);
     uint32_t id = ntohl(vh->id);
     int v = (int)ntohl(vh->verdict);
+    if (nlh->nlmsg_seq == QUEUE_WARM_SEQ) {
+        /* a warm-up must name a packet that already had its verdict */
+        assert_true(id < KMAX && kstate[id]);
+        warms++;
+        return;
+    }
     if (type == NFQNL_MSG_VERDICT_BATCH) {
         for (uint32_t i = 1; i <= id && i < KMAX; i++)
             if (!kstate[i])
@@ -188,6 +194,36 @@ static void test_batch_never_accepts_a_held_packet(void **state)
     free(q.vbuf);
 }
 
+/* A warm-up names only a packet whose verdict went out: not one whose drop
+ * or rewrite still waits in the buffer, nor one of a failed send. */
+static void test_warm_names_only_sent_verdicts(void **state)
+{
+    struct queue q;
+    (void)state;
+    mode = SEND_OK;
+    setup_queue(&q, 4096);
+    setup_kernel();
+    warms = 0;
+    assert_int_equal(queue_warm(&q, 0), 0); /* nothing verdicted yet: nothing sent */
+    assert_int_equal(queue_verdict(&q, 0, 5, NF_DROP, NULL, 0), 0);
+    assert_int_equal(queue_warm(&q, 0), 0); /* 5's drop is not out yet */
+    assert_int_equal(warms, 0);
+    assert_int_equal(queue_flush(&q), 0);
+    assert_int_equal(queue_verdict(&q, 0, 6, NF_DROP, NULL, 0), 0);
+    assert_int_equal(queue_accept(&q, 0, 7, true), 0);
+    assert_int_equal(queue_warm(&q, 0), 0); /* names 5 */
+    assert_int_equal(warms, 1);
+    mode = SEND_FAIL;
+    queue_flush(&q);
+    mode = SEND_OK;
+    assert_int_equal(queue_warm(&q, 0), 0); /* still 5: 6 and 7 may not be out */
+    assert_int_equal(warms, 2);
+    assert_int_equal(kstate[5], NF_DROP + 1);
+    assert_int_equal(kstate[6], 0);
+    assert_int_equal(kerrors, 0);
+    free(q.vbuf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +231,7 @@ int main(void)
         cmocka_unit_test(test_failed_batches_fall_back),
         cmocka_unit_test(test_no_verdict_lost_when_flush_fails),
         cmocka_unit_test(test_batch_never_accepts_a_held_packet),
+        cmocka_unit_test(test_warm_names_only_sent_verdicts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
