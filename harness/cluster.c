@@ -99,9 +99,11 @@ static bool replicas_follow(struct run *r, bool *done, char *err, size_t el)
         rep = node_cmd(r, i, "CLUSTER REPLICATE %s", r->nodes[s->primary_of[i]].id);
         if (rep && rep->type == REDIS_REPLY_STATUS)
             done[i] = true;
-        else if (!rep || !strstr(rep->str, "Unknown node"))
+        else if (!rep || rep->type != REDIS_REPLY_ERROR || !strstr(rep->str, "Unknown node"))
             snprintf(err, el, "CLUSTER REPLICATE on %s: %s", s->names[i],
-                     rep ? rep->str : "no reply");
+                     !rep                             ? "no reply"
+                     : rep->type == REDIS_REPLY_ERROR ? rep->str
+                                                      : "unexpected reply");
         if (rep)
             freeReplyObject(rep);
         if (err[0])

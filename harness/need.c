@@ -164,6 +164,13 @@ int need_check(const struct scenario *s, const char *self_dir, char *err, size_t
         present[i] =
             probe_present(s->probes[i].name, self_dir, whats[i], sizeof(whats[i]), &pids[i]);
     for (int i = 0; i < s->n_probes; i++) {
+        if (present[i] == 2 && pids[i] < 0) {
+            char what[400];
+            snprintf(what, sizeof(what), "cannot start the check of %s (out of processes?)",
+                     whats[i]);
+            add(err, errlen, &off, what, "make clients");
+            continue;
+        }
         if (present[i] == 2)
             present[i] = check_ok(pids[i]);
         if (!present[i])

@@ -236,7 +236,12 @@ void proc_stop_all(const pid_t *pids, const int *ms, int n)
         waiting++;
     }
     /* 2 ms between looks: a server's shutdown is tens of milliseconds */
-    for (int waited = 0; waiting; waited += 2) {
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (waiting) {
+        struct timespec t1;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        long waited = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
         for (int i = 0; i < n; i++) {
             if (!left[i])
                 continue;

@@ -56,12 +56,13 @@ static char *stats_json(struct shim *s, uint64_t now)
             ",\"verdict_kernel_errors\":%" PRIu64 ",\"queue_full\":%" PRIu64
             ",\"queue_full_ms\":%" PRIu64 ",\"queue_maxlen\":%u"
             ",\"on_overflow\":\"%s\",\"rx_syscalls\":%" PRIu64 ",\"verdict_syscalls\":%" PRIu64
-            ",\"rules\":{",
+            ",\"accepts_batched\":%" PRIu64 ",\"rules\":{",
             (now - s->t0) / 1000000, s->seed, s->pol->shim.queue, s->pol->shim.queues, s->total,
             s->unmatched, s->unparsed, s->kq_dropped, s->kq_user, path_verdict_errors(s),
             s->q.send_errors, s->q.kernel_errors, s->queue_full,
             path_queue_full_ns(s, now) / 1000000, s->pol->shim.queue_maxlen,
-            s->pol->shim.overflow_pass ? "pass" : "drop", s->q.rx_calls, s->q.tx_calls);
+            s->pol->shim.overflow_pass ? "pass" : "drop", s->q.rx_calls, s->q.tx_calls,
+            s->q.batched);
     for (int i = 0; i < s->pol->n_rules; i++) {
         struct rule_rt *rt = &s->rt[i];
         const struct rule_stats *st = &rt->st;

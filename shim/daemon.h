@@ -25,8 +25,9 @@
 #define HEADER_COPY 128 /* IPv4 + TCP headers with options */
 #define FULL_COPY 0xffff
 #define OVERFLOW_SAMPLE_NS 100000000ull
-#define RX_BUDGET 8   /* recvmmsg batches before looking at timers */
-#define SMALL_BATCH 4 /* packets per recvmmsg when a release is near */
+#define RX_BUDGET 8              /* recvmmsg batches before looking at timers */
+#define SMALL_BATCH 4            /* packets per recvmmsg when a release is near */
+#define WARM_QUIET_NS 1000000ull /* a verdict path unused this long is warmed */
 
 struct rule_stats {
     uint64_t matched, passed, delayed, dropped, reordered, duplicated, held_total, max_held,
@@ -73,6 +74,7 @@ struct shim {
     uint64_t spin_ns;    /* wake this early for a packet deadline */
     unsigned warm_sum;   /* bytes read to bring a packet into the cache */
     uint64_t warmed_seq; /* the held packet path_warm_due last prepared */
+    uint64_t last_tx;    /* when verdicts last went out */
     bool warmed;
     uint64_t hot_until; /* poll without sleeping until then */
     int n_installed;    /* rules whose iptables rules are in */

@@ -39,6 +39,8 @@ void path_verdict(struct shim *s, uint16_t queue, uint32_t id, int v)
  * still refuses is counted in the queue's send_errors. */
 void path_flush(struct shim *s)
 {
+    if (s->q.vlen || s->q.batch_on)
+        s->last_tx = s->now();
     queue_flush(&s->q);
 }
 
@@ -146,8 +148,6 @@ void path_release_rule(struct shim *s, int ri, uint64_t now, bool all)
         release_one(s, hold_pop(st), now);
 }
 
-/* The timer wakes us spin_ns early and we wait out the rest here: waking
- * an idle CPU can take far longer than the precision we want. */
 static const struct hold_pkt *next_due(const struct shim *s)
 {
     const struct hold_pkt *p = NULL;
@@ -167,14 +167,17 @@ uint64_t path_next_due(const struct shim *s)
 
 /* After a quiet spell the kernel's verdict path and the packet are out of
  * the caches: tens of microseconds at the deadline. Once per packet, when
- * its release is near, bring both back in. The packet due next, or NULL
- * when none is due within spin_ns. */
+ * its release is near and no verdict went out for WARM_QUIET_NS, bring
+ * both back in (the header and first bytes of the packet: what the
+ * verdict reads). The packet due next, or NULL when none is due within
+ * spin_ns. The kernel walks the queue to answer, so under traffic, when
+ * the path is warm anyway, this is not done. */
 const struct hold_pkt *path_warm_due(struct shim *s, uint64_t now)
 {
     const struct hold_pkt *p = next_due(s);
     if (!p || p->deadline == HOLD_FOREVER || p->deadline <= now || p->deadline - now > s->spin_ns)
         return NULL;
-    if (p->seq != s->warmed_seq || !s->warmed) {
+    if ((p->seq != s->warmed_seq || !s->warmed) && now - s->last_tx > WARM_QUIET_NS) {
         queue_warm(&s->q, p->queue);
         s->warm_sum += p->data[0];
         s->warmed_seq = p->seq;
@@ -183,6 +186,8 @@ const struct hold_pkt *path_warm_due(struct shim *s, uint64_t now)
     return p;
 }
 
+/* The timer wakes us spin_ns early and we wait out the rest here: waking
+ * an idle CPU can take far longer than the precision we want. */
 uint64_t path_spin_until_due(struct shim *s, uint64_t now)
 {
     const struct hold_pkt *p = path_warm_due(s, now);

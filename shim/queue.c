@@ -258,7 +258,10 @@ int queue_accept(struct queue *q, uint16_t queue, uint32_t id, bool batch)
     unsigned qi = (unsigned)(queue - q->queue);
     if (!batch || qi >= QUEUE_MAX)
         return queue_verdict(q, queue, id, NF_ACCEPT, NULL, 0);
-    q->batch_max[qi] = id;
+    /* ids only grow while nothing is held; the compare keeps a batch from
+     * ever shrinking all the same (and survives the id wrapping) */
+    if (!(q->batch_on & (1ull << qi)) || (int32_t)(id - q->batch_max[qi]) > 0)
+        q->batch_max[qi] = id;
     q->batch_on |= 1ull << qi;
     note_pending(q, queue, id);
     q->batched++;
@@ -313,33 +316,51 @@ static void flush_one_by_one(struct queue *q)
     }
 }
 
-int queue_flush(struct queue *q)
+/* One send of the buffer; the queues of batches still waiting (left) do
+ * not count as sent for queue_warm. */
+static int send_buffer(struct queue *q, uint64_t left)
 {
     int rc = 0;
-    if (q->batch_on)
-        put_batches(q);
-    if (!q->vlen)
-        return 0;
     /* A verdict the kernel did not take leaves the packet queued: retry,
-     * then fall back to one message per packet (Suricata does likewise). */
+     * then fall back to one message per packet (Suricata does likewise).
+     * A batch sent one by one after a single verdict of its queue failed
+     * still accepts that packet: better than leaving it queued for good;
+     * the failure is counted in send_errors. */
     for (int tries = 0;; tries++) {
         ssize_t n = send(queue_fd(q), q->vbuf, q->vlen, 0);
         if (n >= 0) {
             q->tx_calls++;
-            for (unsigned qi = 0; q->pend_on && qi < QUEUE_MAX; qi++)
-                if (q->pend_on & (1ull << qi))
+            for (unsigned qi = 0; (q->pend_on & ~left) && qi < QUEUE_MAX; qi++)
+                if ((q->pend_on & ~left) & (1ull << qi)) {
                     q->last_id[qi] = q->pend_id[qi];
-            q->pend_on = 0;
+                    q->pend_on &= ~(1ull << qi);
+                }
             break;
         }
         if ((errno == EINTR || errno == EAGAIN || errno == ENOBUFS) && tries < 100)
             continue;
         rc = -errno;
         flush_one_by_one(q);
-        q->pend_on = 0; /* not known to have arrived: queue_warm keeps older ids */
+        q->pend_on &= left; /* not known to have arrived: queue_warm keeps older ids */
         break;
     }
     q->vlen = 0;
+    return rc;
+}
+
+int queue_flush(struct queue *q)
+{
+    int rc = 0;
+    /* batches that do not fit behind the single verdicts go in the next
+     * send, before this returns */
+    while (q->vlen || q->batch_on) {
+        int r;
+        if (q->batch_on)
+            put_batches(q);
+        r = send_buffer(q, q->batch_on);
+        if (r < 0)
+            rc = r;
+    }
     return rc;
 }
 

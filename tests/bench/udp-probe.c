@@ -220,6 +220,13 @@ static int owd(int argc, char **argv)
             }
         }
         uint64_t next = t0 + (uint64_t)interval * 1000;
+        if (fifo) {
+            /* at SCHED_FIFO, sleep: spinning would take a CPU from the shim */
+            struct timespec ts = {(time_t)(next / 1000000000ull), (long)(next % 1000000000ull)};
+            while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+                ;
+            continue;
+        }
         while (now_ns() + 100000 < next)
             usleep(50);
         while (now_ns() < next)

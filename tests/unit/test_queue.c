@@ -224,6 +224,33 @@ static void test_warm_names_only_sent_verdicts(void **state)
     free(q.vbuf);
 }
 
+/* Batches that find no room behind the single verdicts still go out
+ * before queue_flush returns, and only then count for queue_warm. */
+static void test_batches_without_room_still_go_out(void **state)
+{
+    struct queue q;
+    (void)state;
+    mode = SEND_OK;
+    setup_queue(&q, 256);
+    setup_kernel();
+    warms = 0;
+    uint32_t id = 1, drops;
+    while (q.vlen + 80 <= q.vcap) /* the room a batch message needs */
+        assert_int_equal(queue_verdict(&q, 0, id++, NF_DROP, NULL, 0), 0);
+    drops = id - 1;
+    assert_true(drops >= 3 && drops + 5 < KMAX);
+    for (; id <= drops + 5; id++)
+        assert_int_equal(queue_accept(&q, 0, id, true), 0);
+    assert_int_equal(queue_flush(&q), 0);
+    assert_int_equal(q.batch_on, 0);
+    assert_int_equal(q.vlen, 0);
+    for (id = 1; id <= drops + 5; id++)
+        assert_int_equal(kstate[id], (id <= drops ? NF_DROP : NF_ACCEPT) + 1);
+    assert_int_equal(q.last_id[0], drops + 5);
+    assert_int_equal(kerrors, 0);
+    free(q.vbuf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_no_verdict_lost_when_flush_fails),
         cmocka_unit_test(test_batch_never_accepts_a_held_packet),
         cmocka_unit_test(test_warm_names_only_sent_verdicts),
+        cmocka_unit_test(test_batches_without_room_still_go_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
