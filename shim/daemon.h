@@ -74,7 +74,11 @@ struct shim {
     uint64_t spin_ns;    /* wake this early for a packet deadline */
     unsigned warm_sum;   /* bytes read to bring a packet into the cache */
     uint64_t warmed_seq; /* the held packet path_warm_due last prepared */
-    uint64_t last_tx;    /* when verdicts last went out */
+    uint64_t last_tx;    /* when verdicts last went out (loop time) */
+    uint64_t tx_seen;    /* q.tx_calls at that time */
+    /* the clocks read once before a receive batch (rx_mono 0: outside one),
+     * so that a packet's arrival costs no clock reads of its own */
+    uint64_t rx_mono, rx_real;
     bool warmed;
     uint64_t hot_until; /* poll without sleeping until then */
     int n_installed;    /* rules whose iptables rules are in */
@@ -115,6 +119,9 @@ void path_flush(struct shim *s);
 /* Release a rule's packets in order: all, or those due by now. */
 void path_release_rule(struct shim *s, int ri, uint64_t now, bool all);
 void path_release_all(struct shim *s, uint64_t now);
+/* Reads the clocks for the receive batch about to be read (now: its
+ * CLOCK_MONOTONIC time); set rx_mono to 0 after the batch. */
+void path_rx_clock(struct shim *s, uint64_t now);
 /* The packet due within spin_ns, its verdict path warmed (once), or NULL. */
 const struct hold_pkt *path_warm_due(struct shim *s, uint64_t now);
 /* The earliest release time of a held packet, UINT64_MAX if none. */

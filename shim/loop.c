@@ -101,23 +101,38 @@ void loop_del(struct shim *s, int fd)
  * all of them. */
 static void on_queue(struct shim *s, int arg)
 {
+    uint64_t now = s->now();
     (void)arg;
     for (int b = 0; b < RX_BUDGET; b++) {
         /* a release close by: small batches, so that it waits for few */
-        uint64_t now = s->now(), due = path_next_due(s);
+        uint64_t due = path_next_due(s);
         int max = due <= now || due - now < 4 * s->spin_ns ? SMALL_BATCH : QUEUE_RX_BATCH;
         int n;
-        path_warm_due(s, now);
+        if (due != UINT64_MAX)
+            path_warm_due(s, now);
+        path_rx_clock(s, now);
         n = queue_receive(&s->q, path_on_packet, s, max);
-        now = s->now();
-        for (int i = 0; i < s->pol->n_rules; i++)
-            path_release_rule(s, i, now, false);
+        s->rx_mono = 0;
+        /* with nothing held there is nothing to release, and no need to
+         * read the clock again */
+        if (path_next_due(s) != UINT64_MAX) {
+            now = s->now();
+            for (int i = 0; i < s->pol->n_rules; i++)
+                path_release_rule(s, i, now, false);
+        }
         path_flush(s);
         if (n < max)
             break;
+        now = s->now();
     }
-    s->hot_until =
-        s->pol->shim.busy_poll_ns == UINT64_MAX ? UINT64_MAX : s->now() + s->pol->shim.busy_poll_ns;
+    if (s->q.tx_calls != s->tx_seen) {
+        s->tx_seen = s->q.tx_calls;
+        s->last_tx = now;
+    }
+    if (s->pol->shim.busy_poll_ns)
+        s->hot_until = s->pol->shim.busy_poll_ns == UINT64_MAX
+                           ? UINT64_MAX
+                           : s->now() + s->pol->shim.busy_poll_ns;
 }
 
 static void on_timer(struct shim *s, int arg)
@@ -169,14 +184,15 @@ int loop_setup(struct shim *s)
 
 void loop_run(struct shim *s)
 {
+    uint64_t now = s->now();
     while (!s->quitting) {
         struct epoll_event evs[MAX_CLIENTS + 8];
-        uint64_t now;
         int n;
-        loop_arm_timer(s, s->now());
+        loop_arm_timer(s, now);
         /* Right after traffic, poll instead of sleeping: waking up costs
          * more latency than the packets are worth. */
-        n = epoll_wait(s->epfd, evs, MAX_CLIENTS + 8, s->now() < s->hot_until ? 0 : -1);
+        n = epoll_wait(s->epfd, evs, MAX_CLIENTS + 8,
+                       s->hot_until && s->now() < s->hot_until ? 0 : -1);
         s->timer_woke = false;
         if (n < 0 && errno != EINTR)
             break;
@@ -198,5 +214,9 @@ void loop_run(struct shim *s)
             s->next_sample = 0;
         }
         path_flush(s);
+        if (s->q.tx_calls != s->tx_seen) {
+            s->tx_seen = s->q.tx_calls;
+            s->last_tx = now;
+        }
     }
 }

@@ -39,8 +39,6 @@ void path_verdict(struct shim *s, uint16_t queue, uint32_t id, int v)
  * still refuses is counted in the queue's send_errors. */
 void path_flush(struct shim *s)
 {
-    if (s->q.vlen || s->q.batch_on)
-        s->last_tx = s->now();
     queue_flush(&s->q);
 }
 
@@ -230,17 +228,34 @@ void path_sample_overflows(struct shim *s)
  * virtual machine takes up to milliseconds); delays count from arrival. */
 static uint64_t arrival_time(struct shim *s, const struct queue_packet *pkt)
 {
-    uint64_t now = s->now();
-    struct timespec rt;
-    uint64_t real, age;
-    if (!pkt->tstamp_ns || s->now != shim_mono_now)
+    uint64_t now, real, age;
+    if (s->rx_mono) {
+        /* in a receive batch: the clocks were read once for all of it */
+        now = s->rx_mono;
+        real = s->rx_real;
+    } else {
+        struct timespec rt;
+        now = s->now();
+        if (!pkt->tstamp_ns || s->now != shim_mono_now)
+            return now;
+        clock_gettime(CLOCK_REALTIME, &rt);
+        real = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+    }
+    if (!pkt->tstamp_ns || !real)
         return now;
-    clock_gettime(CLOCK_REALTIME, &rt);
-    real = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
-    if (pkt->tstamp_ns > real)
-        return now;
+    if (pkt->tstamp_ns > real) /* came in after the clocks were read */
+        return pkt->tstamp_ns - real < 1000000ull ? now + (pkt->tstamp_ns - real) : now;
     age = real - pkt->tstamp_ns;
     return age < 50000000ull && age < now - s->t0 ? now - age : now;
+}
+
+void path_rx_clock(struct shim *s, uint64_t now)
+{
+    struct timespec rt;
+    s->rx_mono = now;
+    s->rx_real = 0; /* a fake clock (tests) has no realtime beside it */
+    if (s->now == shim_mono_now && clock_gettime(CLOCK_REALTIME, &rt) == 0)
+        s->rx_real = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
 }
 
 static void on_message_rule(struct shim *s, const struct queue_packet *pkt,
