@@ -55,7 +55,7 @@ test_ledger_SRC := tests/unit/test_ledger.c harness/workload.c harness/tseries.c
 test_bus_SRC    := tests/unit/test_bus.c proto/bus.c
 test_queue_SRC  := tests/unit/test_queue.c shim/queue.c
 test_esc_SRC    := tests/unit/test_esc.c policies/esc.c
-test_probes_SRC := tests/unit/test_probes.c harness/probes.c harness/tseries.c harness/proc.c proto/pstat.c harness/registry.c harness/cgbind.c
+test_probes_SRC := tests/unit/test_probes.c harness/probes.c harness/tseries.c harness/proc.c proto/pstat.c harness/registry.c harness/cgbind.c policies/esc.c
 test_runstate_SRC := tests/unit/test_runstate.c harness/runstate.c harness/clock.c proto/pkt.c
 test_path_SRC   := tests/unit/test_path.c shim/path.c shim/daemon.c shim/hold.c shim/match.c \
                    shim/msgflow.c shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
@@ -70,7 +70,8 @@ test_html_SRC   := tests/unit/test_html.c harness/html.c harness/htmlsvg.c harne
                    harness/timeline.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_html_LIBS  := -lxml2
 test_hosts_SRC  := tests/unit/test_hosts.c harness/hosts.c harness/scenario.c harness/appscn.c harness/flavour.c \
-                   harness/timeline.c $(POLICY_SRC) proto/bus.c proto/pkt.c
+                   harness/timeline.c $(POLICY_SRC) proto/bus.c proto/pkt.c proto/tabline.c harness/remote.c \
+                   harness/proc.c harness/registry.c harness/cgbind.c proto/pstat.c
 $(BUILD)/tests/unit/test_html.o: CFLAGS += -I/usr/include/libxml2
 test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c harness/appscn.c harness/flavour.c harness/timeline.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 

@@ -9,7 +9,8 @@
 
 /* Bus messages to the observer in the second before a finding's first
  * sample: what it had just heard. */
-void report_bus_context(const struct run *r, FILE *out, const char *observer, int64_t first_ms)
+void report_bus_context(const struct run *r, FILE *out, const char *observer, int64_t first_ms,
+                        int indent)
 {
     char path[300], line[512], to[40], keep[6][512];
     int node = scn_node(r->scn, observer), n = 0;
@@ -39,9 +40,9 @@ void report_bus_context(const struct run *r, FILE *out, const char *observer, in
     if (!n)
         return;
     fprintf(out,
-            "%-21s bus messages to %s in the second before (last %d; times are when the "
+            "%*sbus messages to %s in the second before (last %d; times are when the "
             "shim got them, held ones arrived later):\n",
-            "", observer, n < 6 ? n : 6);
+            indent, "", observer, n < 6 ? n : 6);
     for (int i = n < 6 ? 6 - n : 0; i < 6; i++)
-        fprintf(out, "%-23s%s", "", keep[i]);
+        fprintf(out, "%*s%s", indent + 1, "", keep[i]);
 }

@@ -7,8 +7,9 @@
 
 #include "runstate.h"
 
-/* The bus messages to observer in the second before first_ms, as the
- * summary shows them under a finding (nothing without a bus timeline). */
-void report_bus_context(const struct run *r, FILE *out, const char *observer, int64_t first_ms);
+/* The bus messages to observer in the second before first_ms, as shown
+ * under a finding, indent spaces in (nothing without a bus timeline). */
+void report_bus_context(const struct run *r, FILE *out, const char *observer, int64_t first_ms,
+                        int indent);
 
 #endif

@@ -181,6 +181,11 @@ bool checks_faults_not_applied(struct run *r, char *why, size_t wl)
     const struct scenario *s = r->scn;
     uint64_t full, over, user, verr;
     why[0] = '\0';
+    /* exits or logs rift could not read: no crash seen is not no crash */
+    if (r->unseen[0]) {
+        snprintf(why, wl, "%s", r->unseen);
+        return true;
+    }
     /* an audit that missed traffic cannot vouch for its absence of findings */
     if (r->audit && !r->audit->nf && (s->check.crossslot == SCN_FORBID || s->expect.crossslot) &&
         (r->sniff.err[0] || au_unread(r->audit))) {

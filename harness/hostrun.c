@@ -198,23 +198,17 @@ static int remote_signal(struct run *r, int i, int sig, char *e, size_t el)
     return agent(r, hr->node_host[i], words, out, sizeof(out), e, el);
 }
 
-bool hr_node_signal(struct run *r, int i, int sig, char *why, size_t wl)
+int hr_node_signal(struct run *r, int i, int sig, char *why, size_t wl)
 {
     struct hostrun *hr = r->hr;
-    char e[300], pid[24];
-    int rc;
-    if (r->nodes[i].down || !hr->rpid[i]) {
-        snprintf(why, wl, "%s is not running (%s)", r->scn->names[i],
-                 r->nodes[i].down_why[0] ? r->nodes[i].down_why : "down");
-        return false;
-    }
-    snprintf(pid, sizeof(pid), "%" PRIu64, hr->rpid[i]);
-    rc = remote_signal(r, i, sig, e, sizeof(e));
+    char e[300];
+    int rc = remote_signal(r, i, sig, e, sizeof(e));
     if (rc == 0)
-        return true;
-    snprintf(why, wl, "%s (pid %s on %s) %s", r->scn->names[i], pid,
+        return 0;
+    snprintf(why, wl, "%s (pid %" PRIu64 " on %s) %s", r->scn->names[i], hr->rpid[i],
              hr->hs.h[hr->node_host[i]].name, rc == 1 ? "has exited" : e);
-    return false;
+    /* gone: skipped as on one machine; the agent or ssh failing: an error */
+    return rc == 1 ? 1 : -1;
 }
 
 /* "running PID" | "exited N T" | "signal N T" | "unknown" for node i. */
@@ -232,25 +226,38 @@ static bool status_running(const char *st)
     return sp && !strncmp(sp + 1, "running", 7);
 }
 
-/* Stop node i's server whatever the run thinks of it (a step may have
- * marked it down already): TERM and CONT, then KILL after ms. */
-void hr_node_stop(struct run *r, int i, int ms)
+/* Node i's server is seen gone within ms (status polled every 50 ms). */
+static bool gone_within(struct run *r, int i, int ms)
+{
+    char st[128];
+    for (int waited = 0; waited <= ms; waited += 50) {
+        if (node_status(r, i, st, sizeof(st)) == 0 && !status_running(st))
+            return true;
+        run_sleep_ms(50);
+    }
+    return false;
+}
+
+int hr_node_stop(struct run *r, int i, int ms, char *err, size_t el)
 {
     char e[300];
+    int rc;
     if (!r->hr->rpid[i])
-        return;
-    if (remote_signal(r, i, SIGTERM, e, sizeof(e)) == 0) {
-        char st[128] = "";
+        return 0;
+    rc = remote_signal(r, i, SIGTERM, e, sizeof(e));
+    if (rc == 0) {
         remote_signal(r, i, SIGCONT, e, sizeof(e));
-        for (int waited = 0; waited < ms; waited += 50) {
-            if (node_status(r, i, st, sizeof(st)) == 0 && !status_running(st))
-                break;
-            run_sleep_ms(50);
-        }
-        if (status_running(st))
-            remote_signal(r, i, SIGKILL, e, sizeof(e));
+        if (!gone_within(r, i, ms) &&
+            (remote_signal(r, i, SIGKILL, e, sizeof(e)) < 0 || !gone_within(r, i, 2000)))
+            rc = -1;
+    }
+    if (rc < 0) {
+        snprintf(err, el, "%s on %s: cannot tell that it stopped: %s", r->scn->names[i],
+                 r->hr->hs.h[r->hr->node_host[i]].name, e);
+        return -1;
     }
     r->hr->rpid[i] = 0;
+    return 0;
 }
 
 /* Timeline ms of a host's CLOCK_REALTIME ns. */
@@ -262,7 +269,7 @@ static int64_t timeline_ms(const struct run *r, int h, uint64_t host_ns)
 
 /* The status line of every node on host h that should be running (one
  * round trip per host), into st[node]. */
-static void host_statuses(struct run *r, int h, char (*st)[128])
+static int host_statuses(struct run *r, int h, char (*st)[128])
 {
     struct hostrun *hr = r->hr;
     char *words[8 + SCN_MAX_NODES], out[128 * SCN_MAX_NODES], e[256], *save = NULL, *line;
@@ -275,8 +282,12 @@ static void host_statuses(struct run *r, int h, char (*st)[128])
             words[n++] = (char *)r->scn->names[i];
         }
     words[n] = NULL;
-    if (!k || agent(r, h, words, out, sizeof(out), e, sizeof(e)) != 0)
-        return;
+    if (!k)
+        return 0;
+    if (agent(r, h, words, out, sizeof(out), e, sizeof(e)) != 0) {
+        snprintf(r->hr->status_err[h], sizeof(r->hr->status_err[h]), "%s", e);
+        return -1;
+    }
     /* each line names its role: a line is never taken for another node's */
     for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         size_t len = strcspn(line, " ");
@@ -285,6 +296,7 @@ static void host_statuses(struct run *r, int h, char (*st)[128])
                 !strncmp(line, r->scn->names[asked[j]], len))
                 snprintf(st[asked[j]], sizeof(st[0]), "%s", line + len + (line[len] == ' '));
     }
+    return 0;
 }
 
 /* fn(r, h, ctx) for every host at once, one thread each: a round trip
@@ -321,15 +333,22 @@ static void each_host(struct run *r, void (*fn)(struct run *, int, void *), void
 
 static void statuses_of(struct run *r, int h, void *ctx)
 {
+    r->hr->status_err[h][0] = '\0';
     host_statuses(r, h, ctx);
 }
 
-void hr_reap(struct run *r)
+int hr_reap(struct run *r)
 {
     struct hostrun *hr = r->hr;
     static char st[SCN_MAX_NODES][128];
     memset(st, 0, sizeof(st));
     each_host(r, statuses_of, st);
+    for (int h = 0; h < hr->hs.n; h++)
+        if (hr->status_err[h][0]) {
+            snprintf(r->unseen, sizeof(r->unseen), "the servers' state on %s could not be read: %s",
+                     hr->hs.h[h].name, hr->status_err[h]);
+            return -1;
+        }
     for (int i = 0; i < r->scn->n_nodes; i++) {
         char kind[16];
         const char *p = st[i];
@@ -364,6 +383,7 @@ void hr_reap(struct run *r)
         }
         hr->rpid[i] = 0;
     }
+    return 0;
 }
 
 struct shim_req {
@@ -506,12 +526,14 @@ static void combine_stats(struct run *r)
     r->shim_stats = buf;
 }
 
-static void fetch(struct run *r, int h, const char *remote_path, const char *local)
+static int fetch(struct run *r, int h, const char *remote_path, const char *local)
 {
     char *get[] = {(char *)shim_of(r->hr, h), "agent", "get", (char *)remote_path, NULL};
     char e[256];
-    if (remote_run(&r->hr->rm, h, get, NULL, NULL, 0, local, e, sizeof(e)) != 0)
-        run_progress(r, "host %s: cannot fetch %s: %s", r->hr->hs.h[h].name, remote_path, e);
+    if (remote_run(&r->hr->rm, h, get, NULL, NULL, 0, local, e, sizeof(e)) == 0)
+        return 0;
+    run_progress(r, "host %s: cannot fetch %s: %s", r->hr->hs.h[h].name, remote_path, e);
+    return -1;
 }
 
 void hr_teardown(struct run *r)
@@ -546,13 +568,17 @@ void hr_teardown(struct run *r)
             ctl_request(hr->shim_sock[h], "quit", reply, sizeof(reply), 5000, e, sizeof(e));
         }
     for (int i = 0; i < r->scn->n_nodes; i++)
-        hr_node_stop(r, i, 3000);
+        if (hr_node_stop(r, i, 3000, e, sizeof(e)) < 0)
+            run_progress(r, "%s (the host's cleanup stops it)", e);
     if (clocks(r, 1, e, sizeof(e)) < 0)
         run_progress(r, "clock offsets at the end: %s", e);
     for (int i = 0; i < r->scn->n_nodes; i++) {
         char local[340];
         snprintf(local, sizeof(local), "%s/%s.log", r->tmp, r->scn->names[i]);
-        fetch(r, hr->node_host[i], r->nodes[i].log, local);
+        /* the crash check reads the logs: one missing is not one clean */
+        if (fetch(r, hr->node_host[i], r->nodes[i].log, local) < 0 && !r->unseen[0])
+            snprintf(r->unseen, sizeof(r->unseen), "the log of %s could not be fetched from %s",
+                     r->scn->names[i], hr->hs.h[hr->node_host[i]].name);
         snprintf(r->nodes[i].log, sizeof(r->nodes[i].log), "%s", local);
     }
     for (int h = 0; h < hr->hs.n; h++) {

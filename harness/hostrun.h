@@ -32,6 +32,7 @@ struct hostrun {
     int64_t offset_ns[HOSTS_MAX][2], rtt_ns[HOSTS_MAX][2]; /* at the start, at the end */
     bool open;
     bool left; /* a host's folder could not be cleaned: the registry keeps the run */
+    char status_err[HOSTS_MAX][256]; /* hr_reap: why a host's statuses could not be read */
 };
 
 /* Load HOSTS.ini, place the scenario's nodes (their addresses written into
@@ -42,10 +43,13 @@ int hr_init(struct run *r, struct scenario *scn, const char *hosts_file, char *e
 int hr_open(struct run *r, char *err, size_t el);
 /* Start node i's server: argv is its command line (argv[0] the binary). */
 int hr_node_start(struct run *r, int i, char *const argv[], char *err, size_t el);
-/* Signal node i's server if it still runs with the start time recorded. */
-bool hr_node_signal(struct run *r, int i, int sig, char *why, size_t wl);
-/* TERM, then KILL after ms. */
-void hr_node_stop(struct run *r, int i, int ms);
+/* Signal node i's server if it still runs with the start time recorded:
+ * node_signal's 0, 1 (it has exited) or -1 (the agent could not tell). */
+int hr_node_signal(struct run *r, int i, int sig, char *why, size_t wl);
+/* Stop node i's server whatever the run thinks of it (a step may have
+ * marked it down already): TERM and CONT, then KILL after ms. 0 when it
+ * is seen gone, or -1 with err (it may still hold its address). */
+int hr_node_stop(struct run *r, int i, int ms, char *err, size_t el);
 int hr_start_shims(struct run *r, char *err, size_t el);
 /* A control request to every host's shim; the first failure in err. */
 int hr_shim_request(struct run *r, const char *line, char *err, size_t el);
@@ -56,8 +60,9 @@ void hr_teardown(struct run *r);
 void hr_decode_bus(struct run *r);
 /* report.json's "hosts" (with a leading comma). */
 void hr_json(const struct run *r, FILE *f);
-/* Servers that exited on their own since the last look: crashes. */
-void hr_reap(struct run *r);
+/* Servers that exited on their own since the last look: crashes. -1 when
+ * a host could not say (r->unseen tells): no crash seen is not no crash. */
+int hr_reap(struct run *r);
 void hr_free(struct run *r);
 /* reg_cleanup_all's remote cleaner; ctx is the struct hosts to reach them. */
 int hr_cleanup_remote(const char *regdir, const char *id, void *ctx);

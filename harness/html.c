@@ -160,7 +160,7 @@ static void details(FILE *f, const struct run *r)
         fprintf(f, " from %.3f s to %.3f s (%d samples)</summary>\n", (double)o->first_ms / 1000.0,
                 (double)o->last_ms / 1000.0, o->samples);
         if ((m = open_memstream(&ctx, &len))) {
-            report_bus_context(r, m, o->observer, o->first_ms);
+            report_bus_context(r, m, o->observer, o->first_ms, 0);
             fclose(m);
             if (len) {
                 fputs("<pre class=\"bus\">", f);

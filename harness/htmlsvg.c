@@ -25,8 +25,6 @@ struct svg {
     const struct vtrack *vt;
     int64_t t_end;
     int y; /* next free row */
-    int lane_y[VT_MAX_NODES], lane_h[VT_MAX_NODES];
-    int client_y[SCN_MAX_PROBES];
 };
 
 static double X(const struct svg *s, int64_t t)
@@ -215,20 +213,12 @@ static void fault_shades(struct svg *s, int node, int y, int h)
     }
 }
 
-/* A range is lost in a view when its owner is not a healthy primary there. */
-static bool range_lost(const struct vt_state *st, const struct vt_range *rg)
-{
-    return rg->owner < 0 || st->role[rg->owner] != VT_ROLE_PRIMARY ||
-           st->flag[rg->owner] == VT_FLAG_FAIL;
-}
-
 static bool same_band(const struct vt_state *a, const struct vt_state *b)
 {
     if (a->n_ranges != b->n_ranges)
         return false;
     for (int k = 0; k < a->n_ranges; k++)
-        if (!vt_same_range(&a->ranges[k], &b->ranges[k]) ||
-            range_lost(a, &a->ranges[k]) != range_lost(b, &b->ranges[k]))
+        if (!vt_same_range(&a->ranges[k], &b->ranges[k]))
             return false;
     return true;
 }
@@ -247,7 +237,7 @@ static void owner_band(struct svg *s, const struct vt_lane *l, int y)
             const struct vt_range *rg = &l->seg[i].st.ranges[k];
             double y0 = y + (double)rg->lo * BAND_H / 16384.0;
             double h = (double)(rg->hi - rg->lo + 1) * BAND_H / 16384.0;
-            bool lost = range_lost(&l->seg[i].st, rg);
+            bool lost = rg->lost;
             fprintf(s->f,
                     "<rect class=\"owner%s\" x=\"%.1f\" y=\"%.2f\" width=\"%.1f\" "
                     "height=\"%.2f\" fill=\"%s\"><title>slots %u-%u: %s%s</title></rect>\n",
@@ -393,8 +383,6 @@ static void node_lanes(struct svg *s)
     for (int i = 0; i < s->vt->n_nodes; i++) {
         const struct vt_lane *l = &s->vt->lane[i];
         int y = s->y, h = 6 + BAND_H + 3 + rows * ROW_H + 2 + STATE_H + 6;
-        s->lane_y[i] = y;
-        s->lane_h[i] = h;
         fprintf(s->f, "<g class=\"lane\" data-node=\"%s\" data-segments=\"%d\">\n", scn->names[i],
                 l->n);
         fprintf(s->f,
@@ -506,14 +494,17 @@ static void client_lanes(struct svg *s)
         int y = s->y;
         if (!p->cfg)
             continue;
-        s->client_y[i] = y;
         fprintf(s->f,
                 "<g class=\"client\" data-probe=\"%s\" data-healed=\"%s\" data-heal-ms=\"%" PRId64
                 "\">\n<rect class=\"lane-bg\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/>"
                 "<text class=\"lane-label\" x=\"4\" y=\"%d\">client %s</text>"
                 "<text class=\"lane-sub\" x=\"4\" y=\"%d\">",
-                p->cfg->name, p->healed ? "yes" : "never", p->healed ? p->heal_ms : -1, LEFT, y,
-                PLOT_W, CLIENT_H - 2, y + 11, p->cfg->name, y + 22);
+                p->cfg->name,
+                !p->judged  ? "unknown"
+                : p->healed ? "yes"
+                            : "never",
+                p->healed ? p->heal_ms : -1, LEFT, y, PLOT_W, CLIENT_H - 2, y + 11, p->cfg->name,
+                y + 22);
         esc_xml(s->f, p->version);
         fputs("</text>\n", s->f);
         series_columns(s, &p->ts, 0, y + 3, CLIENT_H - 8);
@@ -524,8 +515,9 @@ static void client_lanes(struct svg *s)
                     "<text class=\"heal-text\" x=\"%.1f\" y=\"%d\">healed +%" PRId64 " ms</text>\n",
                     X(s, t), y, X(s, t), y + CLIENT_H - 2, X(s, t) + 3, y + 11, p->heal_ms);
         } else if (!p->healed) {
-            fprintf(s->f, "<text class=\"never\" x=\"%d\" y=\"%d\">never healed</text>\n",
-                    LEFT + PLOT_W + 24, y + 14);
+            /* not judged: the run ended in an error first, no verdict */
+            fprintf(s->f, "<text class=\"never\" x=\"%d\" y=\"%d\">%s</text>\n", LEFT + PLOT_W + 24,
+                    y + 14, p->judged ? "never healed" : "no verdict");
         }
         kinds_legend(s, &p->ts, LEFT + PLOT_W + (p->healed ? 24 : 110), y + 14);
         fputs("</g>\n", s->f);
@@ -585,7 +577,7 @@ static void workload_lane(struct svg *s)
 
 void html_svg(FILE *f, const struct run *r, const struct vtrack *vt)
 {
-    struct svg s = {f, r, vt, 1000, 0, {0}, {0}, {0}};
+    struct svg s = {f, r, vt, 1000, 0};
     int64_t end = vt->t_max;
     long at;
     for (int i = 0; i < r->steps_done; i++)

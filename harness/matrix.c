@@ -71,16 +71,6 @@ static char *slurp(const char *path)
     return buf;
 }
 
-static void field(const char *s, const char *name, char *out, size_t len)
-{
-    char pat[48];
-    const char *p;
-    snprintf(pat, sizeof(pat), "\"%s\":\"", name);
-    out[0] = '\0';
-    if ((p = strstr(s, pat)))
-        snprintf(out, len, "%.*s", (int)strcspn(p + strlen(pat), "\""), p + strlen(pat));
-}
-
 /* A JSON integer field's value ending at ',' or '}'; -1 if it is not one. */
 static int json_int(const char *s, int64_t *out)
 {
@@ -100,9 +90,9 @@ static int take_report(struct column *c, const char *json)
 {
     char verdict[16], name[24], status[16];
     const char *p = strstr(json, "\"checks\":[");
-    field(json, "server_version", c->version, sizeof(c->version));
-    field(json, "server_package", c->package, sizeof(c->package));
-    field(json, "verdict", verdict, sizeof(verdict));
+    esc_json_field(json, "server_version", c->version, sizeof(c->version));
+    esc_json_field(json, "server_package", c->package, sizeof(c->package));
+    esc_json_field(json, "verdict", verdict, sizeof(verdict));
     c->passes += !strcmp(verdict, "pass");
     if (c->runs >= 1 && c->runs <= MAX_RUNS)
         snprintf(c->verdict[c->runs - 1], sizeof(c->verdict[0]), "%s", verdict);
@@ -110,8 +100,8 @@ static int take_report(struct column *c, const char *json)
         const char *obs, *end;
         int64_t longest = -1;
         int k;
-        field(p, "name", name, sizeof(name));
-        field(p, "status", status, sizeof(status));
+        esc_json_field(p, "name", name, sizeof(name));
+        esc_json_field(p, "status", status, sizeof(status));
         obs = strstr(p, "\"observations\":[");
         if (!obs)
             break;

@@ -150,35 +150,27 @@ int need_check(const struct scenario *s, const char *self_dir, char *err, size_t
         add(err, errlen, &off, path, "make");
     /* The interpreters load the libraries side by side: each takes a few
      * hundred milliseconds. */
-    char(*whats)[300] = calloc((size_t)s->n_probes + 1, sizeof(*whats));
-    pid_t *pids = calloc((size_t)s->n_probes + 1, sizeof(*pids));
-    int *present = calloc((size_t)s->n_probes + 1, sizeof(*present));
-    if (!whats || !pids || !present) {
-        free(whats);
-        free(pids);
-        free(present);
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
+    struct {
+        char what[300];
+        pid_t pid;
+        int present;
+    } c[SCN_MAX_PROBES];
     for (int i = 0; i < s->n_probes; i++)
-        present[i] =
-            probe_present(s->probes[i].name, self_dir, whats[i], sizeof(whats[i]), &pids[i]);
+        c[i].present =
+            probe_present(s->probes[i].name, self_dir, c[i].what, sizeof(c[i].what), &c[i].pid);
     for (int i = 0; i < s->n_probes; i++) {
-        if (present[i] == 2 && pids[i] < 0) {
+        if (c[i].present == 2 && c[i].pid < 0) {
             char what[400];
             snprintf(what, sizeof(what), "cannot start the check of %s (out of processes?)",
-                     whats[i]);
+                     c[i].what);
             add(err, errlen, &off, what, "make clients");
             continue;
         }
-        if (present[i] == 2)
-            present[i] = check_ok(pids[i]);
-        if (!present[i])
-            add(err, errlen, &off, whats[i], need_probe_target(s->probes[i].name));
+        if (c[i].present == 2)
+            c[i].present = check_ok(c[i].pid);
+        if (!c[i].present)
+            add(err, errlen, &off, c[i].what, need_probe_target(s->probes[i].name));
     }
-    free(whats);
-    free(pids);
-    free(present);
     if (s->app.on && !need_on_path(s->app.words + s->app.argv_off[0]) && off < errlen) {
         const char *prog = s->app.words + s->app.argv_off[0];
         char t[300];

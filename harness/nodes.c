@@ -153,31 +153,27 @@ void node_down(struct run *r, int i, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Node i was started and not marked down; else why says so. */
+static bool running(struct run *r, int i, char *why, size_t wl)
+{
+    const struct node_rt *n = &r->nodes[i];
+    if (!n->down && (r->hr ? r->hr->rpid[i] != 0 : n->pid > 0))
+        return true;
+    snprintf(why, wl, "%s is not running (%s)", r->scn->names[i],
+             n->down_why[0] ? n->down_why : "down");
+    return false;
+}
+
 /* A step can act on node i: it runs and is not paused. The caller reaps
- * first (obs_reap_nodes) so that exits are recorded as what they were. */
+ * first (obs_reap_nodes; on hosts hr_reap) so that exits are recorded as
+ * what they were. */
 bool node_usable(struct run *r, int i, char *why, size_t wl)
 {
     const struct node_rt *n = &r->nodes[i];
-    if (r->hr) {
-        /* on its host: hr_reap, before each step, has recorded exits */
-        if (n->down || !r->hr->rpid[i]) {
-            snprintf(why, wl, "%s is not running (%s)", r->scn->names[i],
-                     n->down_why[0] ? n->down_why : "down");
-            return false;
-        }
-        if (n->paused) {
-            snprintf(why, wl, "%s is paused", r->scn->names[i]);
-            return false;
-        }
-        return true;
-    }
-    if (n->down || n->pid <= 0) {
-        snprintf(why, wl, "%s is not running (%s)", r->scn->names[i],
-                 n->down_why[0] ? n->down_why : "down");
+    if (!running(r, i, why, wl))
         return false;
-    }
     /* exited, not reaped yet: the timeline's next reap records it */
-    if (proc_signal_child(n->pid, 0) == -ESRCH) {
+    if (!r->hr && proc_signal_child(n->pid, 0) == -ESRCH) {
         snprintf(why, wl, "%s (pid %d) has exited", r->scn->names[i], (int)n->pid);
         return false;
     }
@@ -190,24 +186,21 @@ bool node_usable(struct run *r, int i, char *why, size_t wl)
 
 /* Signal node i's server, only if it is a live child of this run: a PID of
  * 0 or of a process that exited must never reach kill(2). */
-bool node_signal(struct run *r, int i, int sig, char *why, size_t wl)
+int node_signal(struct run *r, int i, int sig, char *why, size_t wl)
 {
     const struct node_rt *n = &r->nodes[i];
     int rc;
+    if (!running(r, i, why, wl))
+        return 1;
     if (r->hr)
         return hr_node_signal(r, i, sig, why, wl);
-    if (n->down || n->pid <= 0) {
-        snprintf(why, wl, "%s is not running (%s)", r->scn->names[i],
-                 n->down_why[0] ? n->down_why : "down");
-        return false;
-    }
     rc = proc_signal_child(n->pid, sig);
     if (rc < 0) {
         snprintf(why, wl, "%s (pid %d) %s", r->scn->names[i], (int)n->pid,
                  rc == -ESRCH ? "has exited" : strerror(-rc));
-        return false;
+        return rc == -ESRCH ? 1 : -1;
     }
-    return true;
+    return 0;
 }
 
 /* The server binary and how to launch it (flavour.h). */

@@ -22,6 +22,8 @@ bool node_ok(struct run *r, int i, const char *cmd, char *err, size_t el);
 /* Node i is down, and why (for steps skipped on it). */
 void node_down(struct run *r, int i, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 bool node_usable(struct run *r, int i, char *why, size_t wl);
-bool node_signal(struct run *r, int i, int sig, char *why, size_t wl);
+/* 0 signalled; 1 not, the node is not running (why says so: a step on it
+ * is skipped); -1 rift could not signal it (why: the run's error). */
+int node_signal(struct run *r, int i, int sig, char *why, size_t wl);
 
 #endif

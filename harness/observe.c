@@ -191,15 +191,18 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-bool obs_round_stats(struct run *r, double *median_ms, double *p99_ms, double *max_ms)
+bool obs_round_stats(const struct run *r, double *median_ms, double *p99_ms, double *max_ms)
 {
-    if (!r->n_rounds)
+    uint32_t *us;
+    if (!r->n_rounds || !(us = malloc(sizeof(*us) * (size_t)r->n_rounds)))
         return false;
     int mid = r->n_rounds / 2, p99 = r->n_rounds * 99 / 100;
-    qsort(r->round_us, (size_t)r->n_rounds, sizeof(uint32_t), cmp_u32);
-    *median_ms = (double)r->round_us[mid] / 1000.0;
-    *p99_ms = (double)r->round_us[p99] / 1000.0;
-    *max_ms = (double)r->round_us[r->n_rounds - 1] / 1000.0;
+    memcpy(us, r->round_us, sizeof(*us) * (size_t)r->n_rounds);
+    qsort(us, (size_t)r->n_rounds, sizeof(*us), cmp_u32);
+    *median_ms = (double)us[mid] / 1000.0;
+    *p99_ms = (double)us[p99] / 1000.0;
+    *max_ms = (double)us[r->n_rounds - 1] / 1000.0;
+    free(us);
     return true;
 }
 

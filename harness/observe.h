@@ -17,7 +17,7 @@ const char *obs_name_of(const struct run *r, const char *id);
  * analyse the samples. true when every node answered. */
 bool obs_sample(struct run *r, bool record);
 /* How long the recorded sampling rounds took: false when there were none. */
-bool obs_round_stats(struct run *r, double *median_ms, double *p99_ms, double *max_ms);
+bool obs_round_stats(const struct run *r, double *median_ms, double *p99_ms, double *max_ms);
 bool obs_converged(struct run *r, char *why, size_t wl);
 /* Reap servers that exited: one that no step stopped is a crash. */
 void obs_reap_nodes(struct run *r);

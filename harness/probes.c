@@ -1,6 +1,8 @@
 /* probes: starting drivers, reading their lines, healing. */
 #include "probes.h"
 
+#include "../policies/esc.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
@@ -106,26 +108,6 @@ pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, struct regist
     return pid;
 }
 
-static bool str_field(const char *line, const char *name, char *out, size_t len)
-{
-    char pat[40];
-    const char *s, *e;
-    size_t n = 0;
-    snprintf(pat, sizeof(pat), "\"%s\":\"", name);
-    s = strstr(line, pat);
-    if (!s)
-        return false;
-    s += strlen(pat);
-    /* copy up to the closing quote, dropping JSON's escaping backslashes */
-    for (e = s; *e && *e != '"' && n < len - 1; e++) {
-        if (*e == '\\' && e[1])
-            e++;
-        out[n++] = *e;
-    }
-    out[n] = '\0';
-    return true;
-}
-
 static int key_index(struct probe_rt *p, const char *name)
 {
     for (int i = 0; i < p->n_keys; i++)
@@ -183,7 +165,7 @@ static int64_t take_line(struct probe_rt *p, const char *line, int64_t t0_ms, in
     if (!t) {
         if (strstr(line, "\"probe\"")) {
             const char *o = strstr(line, "\"options\":");
-            str_field(line, "version", p->version, sizeof(p->version));
+            esc_json_field(line, "version", p->version, sizeof(p->version));
             if (o) {
                 /* the options object runs to the header's own closing brace */
                 size_t n = strlen(o + 10);
@@ -203,7 +185,7 @@ static int64_t take_line(struct probe_rt *p, const char *line, int64_t t0_ms, in
     if (parse_t_ms(line, &when) < 0)
         return -1;
     when -= t0_ms;
-    if (!str_field(line, "key", key, sizeof(key)) || (k = key_index(p, key)) < 0)
+    if (!esc_json_field(line, "key", key, sizeof(key)) || (k = key_index(p, key)) < 0)
         return -1;
     p->ops++;
     if (strstr(line, "\"ok\":true")) {
@@ -213,8 +195,8 @@ static int64_t take_line(struct probe_rt *p, const char *line, int64_t t0_ms, in
     }
     p->failures++;
     p->keys[k].last_fail_ms = when;
-    str_field(line, "kind", kind, sizeof(kind));
-    str_field(line, "msg", msg, sizeof(msg));
+    esc_json_field(line, "kind", kind, sizeof(kind));
+    esc_json_field(line, "msg", msg, sizeof(msg));
     snprintf(p->last_error, sizeof(p->last_error), "%s: %s", kind, msg);
     ts_add(&p->ts, when, kind[0] ? kind : "error");
     if (when >= fault_ms && (conv_ms < 0 || when <= conv_ms))
@@ -289,7 +271,9 @@ void probe_finish(struct probe_rt *p, int64_t t0_ms, int64_t conv_ms)
     int64_t last_fail[PROBE_MAX_KEYS], ok_after[PROBE_MAX_KEYS];
     p->healed = false;
     p->heal_ms = -1;
-    if (!f || conv_ms < 0 || p->n_keys == 0) {
+    /* no output, or no key in it: the probe did not work, no verdict */
+    p->judged = f && p->n_keys > 0;
+    if (!p->judged || conv_ms < 0) {
         if (f)
             fclose(f);
         return;
@@ -300,7 +284,7 @@ void probe_finish(struct probe_rt *p, int64_t t0_ms, int64_t conv_ms)
         char key[64];
         int64_t when;
         int k;
-        if (parse_t_ms(line, &when) < 0 || !str_field(line, "key", key, sizeof(key)) ||
+        if (parse_t_ms(line, &when) < 0 || !esc_json_field(line, "key", key, sizeof(key)) ||
             (k = key_index(p, key)) < 0)
             continue;
         when -= t0_ms;

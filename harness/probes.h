@@ -40,6 +40,7 @@ struct probe_rt {
     uint64_t kind_count[16];
     int n_kinds;
     char last_error[200];
+    bool judged; /* probe_finish read the probe's results: healed means something */
     bool healed;
     int64_t heal_ms;   /* from convergence, -1 never */
     struct cgbind cg;  /* a library that binds nothing itself (GLIDE): its address */

@@ -193,75 +193,52 @@ bool proc_reap(pid_t pid, int *status)
 int proc_stop(pid_t pid, int ms)
 {
     int status = 0;
-    if (proc_signal_child(pid, SIGTERM) < 0) {
-        /* exited already (reap it) or not ours: nothing to signal */
-        proc_reap(pid, &status);
-        return status;
-    }
-    /* a paused process cannot act on SIGTERM */
-    proc_signal_child(pid, SIGCONT);
-    for (int waited = 0; waited < ms; waited += 10) {
-        if (proc_reap(pid, &status))
-            return status;
-        struct timespec ts = {0, 10000000};
-        nanosleep(&ts, NULL);
-    }
-    int rc = proc_signal_child(pid, SIGKILL);
-    if (rc == -ECHILD || rc == -EINVAL)
-        return status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    proc_stop_all(&pid, &ms, &status, 1);
     return status;
 }
 
-void proc_stop_all(const pid_t *pids, const int *ms, int n)
+void proc_stop_all(pid_t *pids, const int *ms, int *status, int n)
 {
-    bool *left = calloc((size_t)n, sizeof(*left));
     int waiting = 0;
-    if (!left) {
-        for (int i = 0; i < n; i++)
-            if (pids[i] > 0)
-                proc_stop(pids[i], ms[i]);
-        return;
-    }
+    struct timespec t0;
     for (int i = 0; i < n; i++) {
+        status[i] = 0;
         if (pids[i] <= 0)
             continue;
         if (proc_signal_child(pids[i], SIGTERM) < 0) {
-            proc_reap(pids[i], NULL);
+            /* exited already (reap it) or not ours: nothing to signal */
+            proc_reap(pids[i], &status[i]);
+            pids[i] = 0;
             continue;
         }
+        /* a paused process cannot act on SIGTERM */
         proc_signal_child(pids[i], SIGCONT);
-        left[i] = true;
         waiting++;
     }
     /* 2 ms between looks: a server's shutdown is tens of milliseconds */
-    struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     while (waiting) {
-        struct timespec t1;
+        struct timespec t1, pause = {0, 2000000};
+        long waited;
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        long waited = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        waited = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
         for (int i = 0; i < n; i++) {
-            if (!left[i])
+            if (pids[i] <= 0)
                 continue;
-            if (proc_reap(pids[i], NULL)) {
-                left[i] = false;
-                waiting--;
-            } else if (waited >= ms[i]) {
+            if (!proc_reap(pids[i], &status[i])) {
+                if (waited < ms[i])
+                    continue;
                 int rc = proc_signal_child(pids[i], SIGKILL);
                 if (rc == 0 || rc == -ESRCH)
-                    while (waitpid(pids[i], NULL, 0) < 0 && errno == EINTR)
+                    while (waitpid(pids[i], &status[i], 0) < 0 && errno == EINTR)
                         ;
-                left[i] = false;
-                waiting--;
             }
+            pids[i] = 0;
+            waiting--;
         }
-        struct timespec ts = {0, 2000000};
         if (waiting)
-            nanosleep(&ts, NULL);
+            nanosleep(&pause, NULL);
     }
-    free(left);
 }
 
 int proc_run(char *const argv[])

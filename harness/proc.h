@@ -55,9 +55,9 @@ bool proc_reap(pid_t pid, int *status);
  * signals an unreaped child of ours. */
 int proc_stop(pid_t pid, int ms);
 /* proc_stop for n children at once: all get SIGTERM first, then each is
- * waited for up to its own ms[i] (counted from the signal) before SIGKILL.
- * PIDs <= 0 are skipped. The wait takes as long as the slowest, not the
- * sum. */
-void proc_stop_all(const pid_t *pids, const int *ms, int n);
+ * waited for up to its own ms[i] (counted from the signal) before SIGKILL;
+ * status[i] gets its wait status and pids[i] becomes 0. PIDs <= 0 are
+ * skipped. The wait takes as long as the slowest, not the sum. */
+void proc_stop_all(pid_t *pids, const int *ms, int *status, int n);
 
 #endif

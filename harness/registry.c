@@ -158,19 +158,10 @@ void reg_remove(struct registry *r)
 /* "PID START [...]" with both numbers whole and PID > 1. */
 static bool parse_pid_start(const char *line, pid_t *pid, uint64_t *start)
 {
-    char *end;
-    long p;
-    unsigned long long s;
-    errno = 0;
-    p = strtol(line, &end, 10);
-    if (errno || end == line || *end != ' ' || p <= 1 || p > 4194304)
-        return false;
-    line = end + 1;
-    s = strtoull(line, &end, 10);
-    if (errno || end == line || (*end != ' ' && *end != '\n' && *end != '\0') || !s)
+    uint64_t p;
+    if (!pstat_u64(&line, &p) || !pstat_u64(&line, start) || p <= 1 || p > 4194304 || !*start)
         return false;
     *pid = (pid_t)p;
-    *start = (uint64_t)s;
     return true;
 }
 
@@ -186,45 +177,13 @@ static bool owner_alive(const struct registry *r, pid_t *owner)
     return pstat_alive_since(*owner, start);
 }
 
-#define CLEANUP_MAX_PIDS 1024
-
-/* SIGKILL every registered process that is still the one registered. */
+/* The run's processes, killed with their groups at once. */
 static int stop_registered(const struct registry *r)
 {
-    char path[512], line[256];
-    pid_t pids[CLEANUP_MAX_PIDS];
-    uint64_t starts[CLEANUP_MAX_PIDS];
-    int np = 0;
+    char path[512];
     FILE *f;
     snprintf(path, sizeof(path), "%s/pids", r->dir);
-    if (!(f = fopen(path, "r")))
-        return 0;
-    while (np < CLEANUP_MAX_PIDS && fgets(line, sizeof(line), f)) {
-        pid_t pid;
-        uint64_t start;
-        if (!parse_pid_start(line, &pid, &start) || !pstat_alive_since(pid, start))
-            continue;
-        /* Each was started as the leader of a process group of its own, so
-         * its group holds only its own descendants (a server's fork for a
-         * replica's sync, say): stop them together. */
-        if (kill(getpgid(pid) == pid ? -pid : pid, SIGKILL) == 0) {
-            pids[np] = pid;
-            starts[np++] = start;
-        }
-    }
-    fclose(f);
-    /* Wait until they are gone (or zombies): the caller's next look should
-     * not find them. */
-    for (int waited = 0; waited < 5000; waited += 10) {
-        int running = 0;
-        for (int k = 0; k < np; k++)
-            running += pstat_alive_since(pids[k], starts[k]);
-        if (!running)
-            break;
-        struct timespec ts = {0, 10000000};
-        nanosleep(&ts, NULL);
-    }
-    return np;
+    return (f = fopen(path, "r")) ? pstat_stop_listed(f, 0) : 0;
 }
 
 int proc_mark_owner(const char *dir)

@@ -71,7 +71,7 @@ void report_summary(struct run *r, FILE *f, const struct check_result *res, int 
                         o->what, (double)o->first_ms / 1000.0, (double)o->last_ms / 1000.0,
                         o->samples);
             if (!strcmp(o->check, "cycles") || !strcmp(o->check, "lost_slots"))
-                report_bus_context(r, f, o->observer, o->first_ms);
+                report_bus_context(r, f, o->observer, o->first_ms, 22);
         }
         if (more)
             fprintf(f, "%-23s  ... and %d more (report.json has them all)\n", "", more);
@@ -112,8 +112,11 @@ void report_summary(struct run *r, FILE *f, const struct check_result *res, int 
                 continue; /* never started: the run failed before */
             snprintf(ms, sizeof(ms), p->healed ? "%" PRId64 : "-", p->heal_ms);
             fprintf(f, "%-12s %-10s %-28s %-7s %8s  %s\n", p->cfg->name,
-                    p->version[0] ? p->version : "?", base, p->healed ? "yes" : "never", ms,
-                    p->last_error[0] ? p->last_error : "-");
+                    p->version[0] ? p->version : "?", base,
+                    !p->judged  ? "-"
+                    : p->healed ? "yes"
+                                : "never",
+                    ms, p->last_error[0] ? p->last_error : "-");
         }
     }
     for (int i = 0; i < r->n_mig; i++)
@@ -246,7 +249,11 @@ static void json_clients(FILE *f, const struct run *r)
             continue; /* never started: the run failed before it */
         fprintf(f, "%s{\"name\":\"%s\",\"version\":", k++ ? "," : "", p->cfg->name);
         esc_json(f, p->version);
-        fprintf(f, ",\"healed\":%s,\"heal_ms\":", p->healed ? "true" : "false");
+        /* null: the run ended before the probe's results were read */
+        fprintf(f, ",\"healed\":%s,\"heal_ms\":",
+                !p->judged  ? "null"
+                : p->healed ? "true"
+                            : "false");
         if (p->healed)
             fprintf(f, "%" PRId64, p->heal_ms);
         else
@@ -300,7 +307,7 @@ static void json_workload_shim(FILE *f, const struct run *r)
         hr_json(r, f);
     {
         double med, p99, max;
-        if (obs_round_stats((struct run *)r, &med, &p99, &max))
+        if (obs_round_stats(r, &med, &p99, &max))
             fprintf(f,
                     ",\"sampling\":{\"interval_ms\":%d,\"rounds\":%d,\"nodes\":%d,"
                     "\"round_ms_median\":%.3f,\"round_ms_p99\":%.3f,\"round_ms_max\":%.3f}",

@@ -223,14 +223,14 @@ static void teardown(struct run *r)
         /* The shim and every server stop at once: a primary's shutdown
          * waits about 100 ms for its replicas, one after the other adds up. */
         pid_t pids[SCN_MAX_NODES + 1] = {r->shim_pid};
-        int ms[SCN_MAX_NODES + 1] = {5000};
+        int ms[SCN_MAX_NODES + 1] = {5000}, st[SCN_MAX_NODES + 1];
         for (int i = 0; i < r->scn->n_nodes; i++) {
             r->nodes[i].down |= r->nodes[i].pid > 0;
             pids[i + 1] = r->nodes[i].pid;
             ms[i + 1] = 3000;
             r->nodes[i].pid = 0;
         }
-        proc_stop_all(pids, ms, r->scn->n_nodes + 1);
+        proc_stop_all(pids, ms, st, r->scn->n_nodes + 1);
         r->shim_pid = 0;
     }
     if (r->views) {
@@ -496,6 +496,10 @@ static int verify(struct run *r, char *err, size_t el)
             return -1;
         probe_stop(p);
         probe_finish(p, ready_mono_ms(r), r->converged_ms);
+        if (!p->judged) {
+            snprintf(err, el, "client %s reported no results (%s)", p->cfg->name, p->out_path);
+            return -1;
+        }
         run_progress(r, "client %s %s: %s%s%s", p->cfg->name, p->version,
                      p->healed ? "healed" : "never healed",
                      p->healed ? "" : "; last error: ", p->healed ? "" : p->last_error);

@@ -85,6 +85,7 @@ struct run {
     pid_t shim_pid;
     char shim_sock[300], shim_bin[POL_PATH_MAX + 16], shim_log[300], shim_err[512];
     char invalid[512]; /* why the verdict does not count, or "" */
+    char unseen[300];  /* what rift could not observe of the servers (hosts), or "" */
     char verdict[16];  /* pass | fail | invalid | error */
     uint64_t t_start, t_ready;
     double t_ready_real; /* t_ready on CLOCK_REALTIME (pcap times) */

@@ -107,9 +107,10 @@ static int step_restart(struct run *r, const struct scn_step *st, char *err, siz
     if (!n->down)
         node_down(r, st->node, "stopped by the restart at %.3f s", (double)run_ms(r) / 1000.0);
     /* a server killed a moment ago may still hold its port: wait for it */
-    if (r->hr)
-        hr_node_stop(r, st->node, 5000);
-    else if (n->pid > 0)
+    if (r->hr) {
+        if (hr_node_stop(r, st->node, 5000, err, el) < 0)
+            return -1;
+    } else if (n->pid > 0)
         proc_stop(n->pid, 5000);
     n->pid = 0;
     if (n->admin) {
@@ -191,8 +192,10 @@ int step_run(struct run *r, const struct scn_step *st, char *err, size_t el)
     const struct scenario *s = r->scn;
     char line[160], reply[512] = "", skip[160] = "";
     /* exits since the last sample are recorded before a step acts on a node */
-    if (r->hr)
-        hr_reap(r);
+    if (r->hr && hr_reap(r) < 0) {
+        snprintf(err, el, "%s", r->unseen);
+        return -1;
+    }
     obs_reap_nodes(r);
     switch (st->kind) {
     case STEP_FAULT:
@@ -232,22 +235,25 @@ int step_run(struct run *r, const struct scn_step *st, char *err, size_t el)
         break;
     }
     case STEP_KILL:
-        snprintf(line, sizeof(line), "kill %s", s->names[st->node]);
-        if (node_signal(r, st->node, SIGKILL, skip, sizeof(skip))) {
-            node_down(r, st->node, "killed by the step at %.3f s", (double)run_ms(r) / 1000.0);
-            r->nodes[st->node].paused = false;
-        }
-        break;
     case STEP_PAUSE:
-        snprintf(line, sizeof(line), "pause %s", s->names[st->node]);
-        if (node_signal(r, st->node, SIGSTOP, skip, sizeof(skip)))
-            r->nodes[st->node].paused = true;
+    case STEP_RESUME: {
+        int sig = st->kind == STEP_KILL ? SIGKILL : st->kind == STEP_PAUSE ? SIGSTOP : SIGCONT;
+        int rc = node_signal(r, st->node, sig, skip, sizeof(skip));
+        snprintf(line, sizeof(line), "%s %s",
+                 st->kind == STEP_KILL    ? "kill"
+                 : st->kind == STEP_PAUSE ? "pause"
+                                          : "resume",
+                 s->names[st->node]);
+        if (rc < 0) {
+            snprintf(err, el, "%s: %s", line, skip);
+            return -1;
+        }
+        if (rc == 0 && st->kind == STEP_KILL)
+            node_down(r, st->node, "killed by the step at %.3f s", (double)run_ms(r) / 1000.0);
+        if (rc == 0)
+            r->nodes[st->node].paused = st->kind == STEP_PAUSE;
         break;
-    case STEP_RESUME:
-        snprintf(line, sizeof(line), "resume %s", s->names[st->node]);
-        if (node_signal(r, st->node, SIGCONT, skip, sizeof(skip)))
-            r->nodes[st->node].paused = false;
-        break;
+    }
     case STEP_RESTART:
         snprintf(line, sizeof(line), "restart %s", s->names[st->node]);
         if (step_restart(r, st, err, el) < 0)

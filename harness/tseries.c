@@ -46,7 +46,8 @@ static int kind_index(struct tseries *ts, const char *kind)
 static void add_n(struct tseries *ts, int b, const char *kind, uint32_t n)
 {
     int k = -1;
-    if (b >= ts->cap && grow(ts, b + 1) < 0) {
+    /* grow stops at TS_MAX_BUCKETS: a bucket past it is "other" too */
+    if (b >= ts->cap && (grow(ts, b + 1) < 0 || b >= ts->cap)) {
         ts->other += n;
         return;
     }

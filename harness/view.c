@@ -193,16 +193,18 @@ int view_slots_of(const struct view *v, int node)
     return n;
 }
 
+bool view_slot_lost(const struct view *v, int s)
+{
+    uint16_t o = v->owner[s];
+    return o == VIEW_NO_OWNER || !(v->nodes[o].flags & VIEW_F_PRIMARY) ||
+           (v->nodes[o].flags & VIEW_F_FAIL);
+}
+
 int view_lost_slots(const struct view *v, uint16_t (*ranges)[2], int max_ranges, int *n_ranges)
 {
     int lost = 0, nr = 0, run_start = -1;
     for (int s = 0; s <= VIEW_SLOTS; s++) {
-        bool is_lost = false;
-        if (s < VIEW_SLOTS) {
-            uint16_t o = v->owner[s];
-            is_lost = o == VIEW_NO_OWNER || !(v->nodes[o].flags & VIEW_F_PRIMARY) ||
-                      (v->nodes[o].flags & VIEW_F_FAIL);
-        }
+        bool is_lost = s < VIEW_SLOTS && view_slot_lost(v, s);
         if (is_lost) {
             lost++;
             if (run_start < 0)

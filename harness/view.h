@@ -69,6 +69,9 @@ int view_slots_of(const struct view *v, int node);
  * flag, not FAIL) owns it. Writes [start, end] ranges; returns the number
  * of lost slots. */
 int view_lost_slots(const struct view *v, uint16_t (*ranges)[2], int max_ranges, int *n_ranges);
+/* Slot s has no owner here, or one that is not a healthy primary: the
+ * lost_slots check's rule, slot by slot. */
+bool view_slot_lost(const struct view *v, int s);
 
 /* Views agree: same owner id for every slot, same role and primary for
  * every node, nobody flagged PFAIL/FAIL, cluster_state ok in each. On

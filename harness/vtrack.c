@@ -1,6 +1,8 @@
 /* vtrack: every observer's views as segments of unchanged state. */
 #include "vtrack.h"
 
+#include "../policies/esc.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -55,25 +57,28 @@ static void state_of(const struct vtrack *vt, const struct view *v, struct vt_st
     }
     for (int slot = 0; slot < VIEW_SLOTS;) {
         int o = v->owner[slot] == VIEW_NO_OWNER ? -1 : map[v->owner[slot]];
+        bool lost = view_slot_lost(v, slot);
         int end = slot;
         while (end + 1 < VIEW_SLOTS &&
-               (v->owner[end + 1] == VIEW_NO_OWNER ? -1 : map[v->owner[end + 1]]) == o)
+               (v->owner[end + 1] == VIEW_NO_OWNER ? -1 : map[v->owner[end + 1]]) == o &&
+               view_slot_lost(v, end + 1) == lost)
             end++;
         if (st->n_ranges == VT_MAX_RANGES) {
             st->ranges_cut = true;
             break;
         }
-        st->ranges[st->n_ranges++] = (struct vt_range){(uint16_t)slot, (uint16_t)end, (int8_t)o};
+        st->ranges[st->n_ranges++] =
+            (struct vt_range){(uint16_t)slot, (uint16_t)end, (int8_t)o, lost};
         slot = end + 1;
     }
 }
 
 bool vt_same_range(const struct vt_range *a, const struct vt_range *b)
 {
-    return a->lo == b->lo && a->hi == b->hi && a->owner == b->owner;
+    return a->lo == b->lo && a->hi == b->hi && a->owner == b->owner && a->lost == b->lost;
 }
 
-bool vt_same(const struct vt_state *a, const struct vt_state *b)
+static bool vt_same(const struct vt_state *a, const struct vt_state *b)
 {
     if (a->ok != b->ok || a->n_ranges != b->n_ranges || a->ranges_cut != b->ranges_cut ||
         memcmp(a->role, b->role, sizeof(a->role)) != 0 ||
@@ -121,56 +126,6 @@ static int vt_add(struct vtrack *vt, int observer, int64_t t_ms, bool state_ok,
     return 0;
 }
 
-/* The JSON string value of "key": in line, unescaped into out (\uXXXX
- * outside ASCII becomes '?': CLUSTER NODES is ASCII). false if absent. */
-static bool str_field(const char *line, const char *key, char *out, size_t len)
-{
-    char pat[32];
-    const char *p;
-    size_t n = 0;
-    snprintf(pat, sizeof(pat), "\"%s\":\"", key);
-    if (!(p = strstr(line, pat)))
-        return false;
-    for (p += strlen(pat); *p && *p != '"'; p++) {
-        char c = *p;
-        if (c == '\\') {
-            c = *++p;
-            switch (c) {
-            case 'n':
-                c = '\n';
-                break;
-            case 't':
-                c = '\t';
-                break;
-            case 'r':
-                c = '\r';
-                break;
-            case 'b':
-                c = '\b';
-                break;
-            case 'f':
-                c = '\f';
-                break;
-            case 'u': {
-                unsigned u = 0;
-                for (int i = 0; i < 4 && p[1]; i++, p++)
-                    u = u * 16 + (unsigned)(p[1] <= '9' ? p[1] - '0' : (p[1] | 32) - 'a' + 10);
-                c = (char)(u < 0x80 ? u : '?');
-                break;
-            }
-            case 0:
-                return false;
-            default:
-                break; /* \" \\ \/ */
-            }
-        }
-        if (n + 1 < len)
-            out[n++] = c;
-    }
-    out[n] = 0;
-    return *p == '"';
-}
-
 int vt_load(struct vtrack *vt, const char *path, int n_nodes, const char (*names)[16],
             const uint32_t *ips, char *err, size_t el)
 {
@@ -198,9 +153,9 @@ int vt_load(struct vtrack *vt, const char *path, int n_nodes, const char (*names
         }
         nodes = tmp;
         vt->samples++;
-        if (!t || !str_field(line, "node", name, sizeof(name)) ||
-            !str_field(line, "state", state, sizeof(state)) ||
-            !str_field(line, "nodes", nodes, (size_t)len + 1)) {
+        if (!t || !esc_json_field(line, "node", name, sizeof(name)) ||
+            !esc_json_field(line, "state", state, sizeof(state)) ||
+            !esc_json_field(line, "nodes", nodes, (size_t)len + 1)) {
             vt->unreadable++;
             continue;
         }

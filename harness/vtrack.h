@@ -20,6 +20,7 @@ enum { VT_FLAG_NONE, VT_FLAG_PFAIL, VT_FLAG_FAIL };
 struct vt_range {
     uint16_t lo, hi;
     int8_t owner; /* scenario node, -1: no owner or one rift did not start */
+    bool lost;    /* the lost_slots check's rule (view_slot_lost) */
 };
 
 struct vt_state {
@@ -56,8 +57,7 @@ struct vtrack {
  * out of memory). */
 int vt_load(struct vtrack *vt, const char *path, int n_nodes, const char (*names)[16],
             const uint32_t *ips, char *err, size_t el);
-/* Two states, or two slot ranges, the same (member by member). */
-bool vt_same(const struct vt_state *a, const struct vt_state *b);
+/* Two slot ranges the same (member by member). */
 bool vt_same_range(const struct vt_range *a, const struct vt_range *b);
 /* Text for one node as an observer saw it in a segment: "replica of m1r1,
  * FAIL"; names as above. */

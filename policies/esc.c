@@ -158,3 +158,52 @@ void esc_file_line(char *out, size_t len, const char *file, int line, const char
     esc_text(m, sizeof(m), msg);
     snprintf(out, len, "%s:%d: %s", f, line, m);
 }
+
+bool esc_json_field(const char *line, const char *key, char *out, size_t len)
+{
+    char pat[48];
+    const char *p;
+    size_t n = 0;
+    out[0] = 0;
+    snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+    if (!(p = strstr(line, pat)))
+        return false;
+    for (p += strlen(pat); *p && *p != '"'; p++) {
+        char c = *p;
+        if (c == '\\') {
+            c = *++p;
+            switch (c) {
+            case 'n':
+                c = '\n';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case 'b':
+                c = '\b';
+                break;
+            case 'f':
+                c = '\f';
+                break;
+            case 'u': {
+                unsigned u = 0;
+                for (int i = 0; i < 4 && p[1]; i++, p++)
+                    u = u * 16 + (unsigned)(p[1] <= '9' ? p[1] - '0' : (p[1] | 32) - 'a' + 10);
+                c = (char)(u < 0x80 ? u : '?');
+                break;
+            }
+            case 0:
+                return false;
+            default:
+                break; /* \" \\ \/ */
+            }
+        }
+        if (n + 1 < len)
+            out[n++] = c;
+    }
+    out[n] = 0;
+    return *p == '"';
+}

@@ -6,6 +6,7 @@
 #define RIFT_ESC_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 /* s as a JSON string, quotes included. */
@@ -19,5 +20,9 @@ void esc_text(char *out, size_t len, const char *s);
 void esc_file_line(char *out, size_t len, const char *file, int line, const char *msg);
 /* Length of the valid UTF-8 sequence at s (1-4), 0 if it is not one. */
 size_t esc_utf8_len(const unsigned char *s);
+/* The string field key of a one-line JSON object, its escapes undone (a
+ * \\u escape outside ASCII becomes '?'), cut to len - 1 bytes. false when
+ * the field is not there or its string does not end. */
+bool esc_json_field(const char *line, const char *key, char *out, size_t len);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,4 +97,57 @@ bool pstat_u64(const char **s, uint64_t *v)
     errno = 0;
     *v = strtoull(w, &end, 10);
     return !errno && !*end;
+}
+
+#define STOP_MAX 1024
+
+/* Signal pid, with its group when it leads one of its own. */
+static void signal_tree(pid_t pid, int sig)
+{
+    kill(getpgid(pid) == pid ? -pid : pid, sig);
+}
+
+/* Sleep in 10 ms steps until none of them runs, at most ms. */
+static void wait_gone(const pid_t *pids, const uint64_t *starts, int n, int ms)
+{
+    for (int waited = 0; waited < ms; waited += 10) {
+        int alive = 0;
+        for (int i = 0; i < n; i++)
+            alive += pstat_alive_since(pids[i], starts[i]);
+        if (!alive)
+            return;
+        usleep(10000);
+    }
+}
+
+int pstat_stop_listed(FILE *f, int term_ms)
+{
+    char line[256];
+    pid_t pids[STOP_MAX];
+    uint64_t starts[STOP_MAX];
+    int n = 0;
+    while (n < STOP_MAX && fgets(line, sizeof(line), f)) {
+        const char *p = line;
+        uint64_t pid, start;
+        if (pstat_u64(&p, &pid) && pstat_u64(&p, &start) && pid > 1 && pid <= 4194304 &&
+            pstat_alive_since((pid_t)pid, start)) {
+            pids[n] = (pid_t)pid;
+            starts[n++] = start;
+        }
+    }
+    fclose(f);
+    for (int i = 0; i < n; i++) {
+        signal_tree(pids[i], term_ms ? SIGTERM : SIGKILL);
+        if (term_ms)
+            signal_tree(pids[i], SIGCONT);
+    }
+    if (term_ms) {
+        wait_gone(pids, starts, n, term_ms);
+        for (int i = 0; i < n; i++)
+            if (pstat_alive_since(pids[i], starts[i]))
+                signal_tree(pids[i], SIGKILL);
+    }
+    /* gone (or zombies): the caller's next look should not find them */
+    wait_gone(pids, starts, n, 5000);
+    return n;
 }

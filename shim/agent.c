@@ -263,12 +263,10 @@ static int cmd_spawn(const char *dir, const char *role, const char *log, char **
     return 0;
 }
 
+/* A whole argument as a decimal number: 0, or -1. */
 static int parse_u64(const char *s, uint64_t *v)
 {
-    char *end;
-    errno = 0;
-    *v = strtoull(s, &end, 10);
-    return errno || end == s || *end ? -1 : 0;
+    return pstat_u64(&s, v) && !*s ? 0 : -1;
 }
 
 /* PID START is a process the run in dir started (its pids file). */
@@ -347,47 +345,6 @@ static int cmd_status(const char *dir, const char *role)
     return 0;
 }
 
-/* Stop every process DIR/pids lists that still runs with its start time:
- * TERM (and CONT, for a paused one), then KILL after 3 s. */
-static int stop_listed(const char *dir)
-{
-    char line[256];
-    pid_t pids[256];
-    uint64_t starts[256];
-    int n = 0, stopped = 0;
-    FILE *f = open_pids(dir);
-    if (!f)
-        return 0;
-    while (n < 256 && fgets(line, sizeof(line), f)) {
-        const char *p = line;
-        uint64_t pid, start;
-        if (pstat_u64(&p, &pid) && pstat_u64(&p, &start) && pid > 1 && pid < INT_MAX &&
-            pstat_alive_since((pid_t)pid, start)) {
-            pids[n] = (pid_t)pid;
-            starts[n++] = start;
-        }
-    }
-    fclose(f);
-    for (int i = 0; i < n; i++) {
-        kill(pids[i], SIGTERM);
-        kill(pids[i], SIGCONT);
-    }
-    for (int t = 0; t < 300; t++) {
-        int alive = 0;
-        for (int i = 0; i < n; i++)
-            alive += pstat_alive_since(pids[i], starts[i]);
-        if (!alive)
-            break;
-        usleep(10000);
-    }
-    for (int i = 0; i < n; i++)
-        if (pstat_alive_since(pids[i], starts[i])) {
-            kill(pids[i], SIGKILL);
-            stopped++;
-        }
-    return n;
-}
-
 static int rm_rf(const char *path)
 {
     struct stat st;
@@ -417,6 +374,7 @@ static int cmd_cleanup(const char *dir, const char *queue_s)
     uint64_t q = 0;
     int n, chains = 0;
     int removed = -1;
+    FILE *f;
     if (!run_dir_ok(dir))
         return fail("cleanup: bad folder", dir);
     if (access(dir, F_OK) != 0) {
@@ -427,7 +385,8 @@ static int cmd_cleanup(const char *dir, const char *queue_s)
         return fail("cleanup: not a folder of ours:", dir);
     if (queue_s && (parse_u64(queue_s, &q) < 0 || q > 65535))
         return fail("cleanup: bad queue", queue_s);
-    n = stop_listed(dir);
+    /* TERM (and CONT, for a paused one), then KILL after 3 s */
+    n = (f = open_pids(dir)) ? pstat_stop_listed(f, 3000) : 0;
     if (queue_s && (chains = ipt_cleanup((int)q, err, sizeof(err))) < 0)
         fprintf(ERR, "rift-shim agent: cleanup: %s\n", err);
     /* a supervisor may still be writing its record of the end */

@@ -70,16 +70,14 @@ struct shim {
     uint64_t seq;
     uint64_t t0;
     uint64_t (*now)(void);
-    uint64_t armed;      /* deadline the timer is set to */
-    uint64_t spin_ns;    /* wake this early for a packet deadline */
-    unsigned warm_sum;   /* bytes read to bring a packet into the cache */
-    uint64_t warmed_seq; /* the held packet path_warm_due last prepared */
-    uint64_t last_tx;    /* when verdicts last went out (loop time) */
-    uint64_t tx_seen;    /* q.tx_calls at that time */
+    uint64_t armed;   /* deadline the timer is set to */
+    uint64_t spin_ns; /* wake this early for a packet deadline */
+    uint64_t warmed;  /* seq + 1 of the held packet path_warm_due last prepared */
+    uint64_t last_tx; /* when verdicts last went out (loop time) */
+    uint64_t tx_seen; /* q.tx_calls at that time */
     /* the clocks read once before a receive batch (rx_mono 0: outside one),
      * so that a packet's arrival costs no clock reads of its own */
     uint64_t rx_mono, rx_real;
-    bool warmed;
     uint64_t hot_until; /* poll without sleeping until then */
     int n_installed;    /* rules whose iptables rules are in */
     struct ipt_job jobs[MAX_JOBS];
@@ -119,6 +117,8 @@ void path_flush(struct shim *s);
 /* Release a rule's packets in order: all, or those due by now. */
 void path_release_rule(struct shim *s, int ri, uint64_t now, bool all);
 void path_release_all(struct shim *s, uint64_t now);
+/* Release what is due by now, every rule. */
+void path_release_due(struct shim *s, uint64_t now);
 /* Reads the clocks for the receive batch about to be read (now: its
  * CLOCK_MONOTONIC time); set rx_mono to 0 after the batch. */
 void path_rx_clock(struct shim *s, uint64_t now);

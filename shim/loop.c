@@ -94,6 +94,17 @@ void loop_del(struct shim *s, int fd)
             s->srcs[i].fd = -1;
 }
 
+/* Send the verdicts; when some went out, now is the last time the verdict
+ * path was used (path_warm_due). */
+static void flush(struct shim *s, uint64_t now)
+{
+    path_flush(s);
+    if (s->q.tx_calls != s->tx_seen) {
+        s->tx_seen = s->q.tx_calls;
+        s->last_tx = now;
+    }
+}
+
 /* The queue socket: a few batches, then look at the timers again. Each
  * batch's verdicts go out before the next is read, and packets due by then
  * go with them: the kernel passes a verdicted packet up the stack inside
@@ -117,17 +128,12 @@ static void on_queue(struct shim *s, int arg)
          * read the clock again */
         if (path_next_due(s) != UINT64_MAX) {
             now = s->now();
-            for (int i = 0; i < s->pol->n_rules; i++)
-                path_release_rule(s, i, now, false);
+            path_release_due(s, now);
         }
-        path_flush(s);
+        flush(s, now);
         if (n < max)
             break;
         now = s->now();
-    }
-    if (s->q.tx_calls != s->tx_seen) {
-        s->tx_seen = s->q.tx_calls;
-        s->last_tx = now;
     }
     if (s->pol->shim.busy_poll_ns)
         s->hot_until = s->pol->shim.busy_poll_ns == UINT64_MAX
@@ -207,16 +213,11 @@ void loop_run(struct shim *s)
          * are always near, and spinning then would take the whole CPU. */
         if (s->timer_woke)
             now = path_spin_until_due(s, now);
-        for (int i = 0; i < s->pol->n_rules; i++)
-            path_release_rule(s, i, now, false);
+        path_release_due(s, now);
         if (s->next_sample && now >= s->next_sample) {
             path_sample_overflows(s);
             s->next_sample = 0;
         }
-        path_flush(s);
-        if (s->q.tx_calls != s->tx_seen) {
-            s->tx_seen = s->q.tx_calls;
-            s->last_tx = now;
-        }
+        flush(s, now);
     }
 }

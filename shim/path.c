@@ -137,6 +137,12 @@ static void release_one(struct shim *s, struct hold_pkt *p, uint64_t now)
     hold_free(&rt->store, p);
 }
 
+void path_release_due(struct shim *s, uint64_t now)
+{
+    for (int i = 0; i < s->pol->n_rules; i++)
+        path_release_rule(s, i, now, false);
+}
+
 /* Release a rule's packets in order: all of them, or those due by now. */
 void path_release_rule(struct shim *s, int ri, uint64_t now, bool all)
 {
@@ -175,11 +181,10 @@ const struct hold_pkt *path_warm_due(struct shim *s, uint64_t now)
     const struct hold_pkt *p = next_due(s);
     if (!p || p->deadline == HOLD_FOREVER || p->deadline <= now || p->deadline - now > s->spin_ns)
         return NULL;
-    if ((p->seq != s->warmed_seq || !s->warmed) && now - s->last_tx > WARM_QUIET_NS) {
+    if (p->seq + 1 != s->warmed && now - s->last_tx > WARM_QUIET_NS) {
         queue_warm(&s->q, p->queue);
-        s->warm_sum += p->data[0];
-        s->warmed_seq = p->seq;
-        s->warmed = true;
+        (void)*(volatile const unsigned char *)p->data;
+        s->warmed = p->seq + 1;
     }
     return p;
 }
@@ -226,6 +231,16 @@ void path_sample_overflows(struct shim *s)
  * receive stamp (realtime) when it has one that makes sense, else now. The
  * shim may wake up a while after the packet was queued (an idle CPU of a
  * virtual machine takes up to milliseconds); delays count from arrival. */
+/* CLOCK_REALTIME in ns, beside the monotonic clock; 0 beside a fake clock
+ * (tests), which has none. */
+static uint64_t real_now(const struct shim *s)
+{
+    struct timespec rt;
+    if (s->now != shim_mono_now || clock_gettime(CLOCK_REALTIME, &rt) < 0)
+        return 0;
+    return (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+}
+
 static uint64_t arrival_time(struct shim *s, const struct queue_packet *pkt)
 {
     uint64_t now, real, age;
@@ -234,12 +249,8 @@ static uint64_t arrival_time(struct shim *s, const struct queue_packet *pkt)
         now = s->rx_mono;
         real = s->rx_real;
     } else {
-        struct timespec rt;
         now = s->now();
-        if (!pkt->tstamp_ns || s->now != shim_mono_now)
-            return now;
-        clock_gettime(CLOCK_REALTIME, &rt);
-        real = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+        real = pkt->tstamp_ns ? real_now(s) : 0;
     }
     if (!pkt->tstamp_ns || !real)
         return now;
@@ -251,11 +262,8 @@ static uint64_t arrival_time(struct shim *s, const struct queue_packet *pkt)
 
 void path_rx_clock(struct shim *s, uint64_t now)
 {
-    struct timespec rt;
     s->rx_mono = now;
-    s->rx_real = 0; /* a fake clock (tests) has no realtime beside it */
-    if (s->now == shim_mono_now && clock_gettime(CLOCK_REALTIME, &rt) == 0)
-        s->rx_real = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+    s->rx_real = real_now(s);
 }
 
 static void on_message_rule(struct shim *s, const struct queue_packet *pkt,

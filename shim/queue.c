@@ -272,10 +272,9 @@ int queue_accept(struct queue *q, uint16_t queue, uint32_t id, bool batch)
  * single verdicts queued so far: those packets leave the queue first). */
 static void put_batches(struct queue *q)
 {
-    for (unsigned qi = 0; q->batch_on && qi < QUEUE_MAX; qi++) {
+    for (uint64_t m = q->batch_on; m; m &= m - 1) {
+        unsigned qi = (unsigned)__builtin_ctzll(m);
         struct nlmsghdr *nlh;
-        if (!(q->batch_on & (1ull << qi)))
-            continue;
         if (q->vlen + MNL_ALIGN(sizeof(struct nlmsghdr)) + 64 > q->vcap)
             break; /* the next flush sends the rest */
         nlh = nfq_nlmsg_put(q->vbuf + q->vlen, NFQNL_MSG_VERDICT_BATCH, (int)(q->queue + qi));
@@ -289,7 +288,8 @@ int queue_warm(struct queue *q, uint16_t queue)
 {
     char buf[128];
     struct nlmsghdr *nlh;
-    uint32_t id = (unsigned)(queue - q->queue) < QUEUE_MAX ? q->last_id[queue - q->queue] : 0;
+    unsigned qi = (unsigned)(queue - q->queue);
+    uint32_t id = qi < QUEUE_MAX ? q->last_id[qi] : 0;
     if (!id)
         return 0;
     nlh = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT, queue);
@@ -330,11 +330,9 @@ static int send_buffer(struct queue *q, uint64_t left)
         ssize_t n = send(queue_fd(q), q->vbuf, q->vlen, 0);
         if (n >= 0) {
             q->tx_calls++;
-            for (unsigned qi = 0; (q->pend_on & ~left) && qi < QUEUE_MAX; qi++)
-                if ((q->pend_on & ~left) & (1ull << qi)) {
-                    q->last_id[qi] = q->pend_id[qi];
-                    q->pend_on &= ~(1ull << qi);
-                }
+            for (uint64_t m = q->pend_on & ~left; m; m &= m - 1)
+                q->last_id[__builtin_ctzll(m)] = q->pend_id[__builtin_ctzll(m)];
+            q->pend_on &= left;
             break;
         }
         if ((errno == EINTR || errno == EAGAIN || errno == ENOBUFS) && tries < 100)

@@ -83,12 +83,34 @@ static void test_text(void **state)
     assert_string_equal(out, "");
 }
 
+/* What esc_json writes, esc_json_field reads back whole; a missing field (out
+ * left empty) or an unterminated string is false. */
+static void test_json_field_round_trip(void **state)
+{
+    const char *v = "a \"quoted\" \\ back\nline\ttab";
+    char *buf = NULL, out[128];
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    (void)state;
+    fputs("{\"t\":1,\"name\":", f);
+    esc_json(f, v);
+    fputs("}", f);
+    fclose(f);
+    assert_true(esc_json_field(buf, "name", out, sizeof(out)));
+    assert_string_equal(out, v);
+    assert_false(esc_json_field(buf, "other", out, sizeof(out)));
+    assert_string_equal(out, "");
+    assert_false(esc_json_field("{\"name\":\"open", "name", out, sizeof(out)));
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_xml),
         cmocka_unit_test(test_text),
+        cmocka_unit_test(test_json_field_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,9 +9,12 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../harness/hosts.h"
+#include "../../harness/remote.h"
+#include "../../proto/tabline.h"
 
 #define IP4(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
 
@@ -143,6 +146,42 @@ static void test_written_placement(void **state)
     assert_non_null(strstr(err, "6 nodes, and the hosts have too few addresses"));
 }
 
+/* The agent's line protocol: fields with tabs, newlines and backslashes
+ * come back whole, and a line cannot be split into more fields than sent. */
+static void test_tabline_round_trip(void **state)
+{
+    const char *fields[] = {"put", "/tmp/a b\tc", "line1\nline2", "back\\slash\\", "", "x"};
+    char *buf = NULL, *w[8];
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    (void)state;
+    for (int i = 0; i < 6; i++) {
+        if (i)
+            fputc('\t', f);
+        tl_put(f, fields[i], strlen(fields[i]));
+    }
+    fputc('\n', f);
+    fclose(f);
+    assert_ptr_equal(strchr(buf, '\n'), buf + len - 1); /* one line */
+    assert_int_equal(tl_split(buf, w, 8), 6);
+    for (int i = 0; i < 6; i++)
+        assert_string_equal(w[i], fields[i]);
+    free(buf);
+    char many[] = "a\tb\tc\n";
+    assert_int_equal(tl_split(many, w, 2), -1);
+}
+
+/* A word for the remote shell: quoted whole, quotes inside survive. */
+static void test_remote_quote(void **state)
+{
+    char q[64];
+    (void)state;
+    remote_quote(q, sizeof(q), "it's; rm -rf /");
+    assert_string_equal(q, "'it'\\''s; rm -rf /'");
+    remote_quote(q, sizeof(q), "");
+    assert_string_equal(q, "''");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -150,6 +189,8 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_round_robin),
         cmocka_unit_test(test_written_placement),
+        cmocka_unit_test(test_tabline_round_trip),
+        cmocka_unit_test(test_remote_quote),
     };
     return cmocka_run_group_tests_name("hosts", tests, NULL, NULL);
 }

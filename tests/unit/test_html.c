@@ -122,6 +122,7 @@ static int setup(void **state)
     snprintf(p->version, sizeof(p->version), "4.3.4");
     for (int64_t t = 0; t < 4000; t += 10)
         ts_add(&p->ts, t, t >= 1500 && t < 3500 ? "SlotNotCoveredError" : NULL);
+    p->judged = true;
     p->healed = true;
     p->heal_ms = 300;
     free(healthy2);
@@ -173,6 +174,15 @@ static double x_of(xmlXPathContextPtr c, double ms)
     return left + ms * w / end;
 }
 
+/* XPath over a page: s: the SVG, h: the XHTML around it. */
+static xmlXPathContextPtr xpath(xmlDocPtr doc)
+{
+    xmlXPathContextPtr c = xmlXPathNewContext(doc);
+    xmlXPathRegisterNs(c, (const xmlChar *)"s", (const xmlChar *)"http://www.w3.org/2000/svg");
+    xmlXPathRegisterNs(c, (const xmlChar *)"h", (const xmlChar *)"http://www.w3.org/1999/xhtml");
+    return c;
+}
+
 static void test_render_and_parse(void **state)
 {
     char err[300], *s;
@@ -184,9 +194,7 @@ static void test_render_and_parse(void **state)
     /* the strict parser: any unescaped '<' or '&', any unclosed tag fails */
     doc = xmlReadFile(page, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     assert_non_null(doc);
-    c = xmlXPathNewContext(doc);
-    xmlXPathRegisterNs(c, (const xmlChar *)"s", (const xmlChar *)"http://www.w3.org/2000/svg");
-    xmlXPathRegisterNs(c, (const xmlChar *)"h", (const xmlChar *)"http://www.w3.org/1999/xhtml");
+    c = xpath(doc);
 
     /* one lane per node, in the scenario's order */
     assert_int_equal((int)num(c, "count(//s:g[@class='lane'])"), 6);
@@ -244,6 +252,9 @@ static void test_render_and_parse(void **state)
 
     /* the client lane: 2 s of SlotNotCoveredError, then healed 300 ms after convergence */
     assert_int_equal((int)num(c, "count(//s:g[@class='client'])"), 1);
+    s = str(c, "string(//s:g[@class='client']/@data-healed)");
+    assert_string_equal(s, "yes");
+    xmlFree(s);
     assert_int_equal((int)num(c, "sum(//s:g[@class='client']//s:g[@class='failures']/"
                                  "@data-failures)"),
                      200);
@@ -263,17 +274,30 @@ static void test_render_and_parse(void **state)
 }
 
 /* Without any view (the run failed before sampling) the page still parses. */
+/* A run that ended in an error before the probes' results were read: the
+ * page parses, and the client has no verdict, not "never healed". */
 static void test_no_views(void **state)
 {
-    char err[300], p2[320];
+    char err[300], p2[320], *s;
     xmlDocPtr doc;
+    xmlXPathContextPtr c;
     (void)state;
+    run.probes[0].judged = run.probes[0].healed = false;
     snprintf(p2, sizeof(p2), "%s/empty.html", dir);
     assert_int_equal(html_write(&run, NULL, 0, "error", "no server", "/nonexistent/views.jsonl", p2,
                                 err, sizeof(err)),
                      0);
+    run.probes[0].judged = run.probes[0].healed = true;
     doc = xmlReadFile(p2, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     assert_non_null(doc);
+    c = xpath(doc);
+    s = str(c, "string(//s:g[@class='client']/@data-healed)");
+    assert_string_equal(s, "unknown");
+    xmlFree(s);
+    s = str(c, "string(//s:g[@class='client']/s:text[@class='never'])");
+    assert_string_equal(s, "no verdict");
+    xmlFree(s);
+    xmlXPathFreeContext(c);
     xmlFreeDoc(doc);
 }
 
@@ -322,12 +346,36 @@ static void test_size_of_a_long_busy_run(void **state)
     free(pfail);
 }
 
+/* Samples past the hour count as "other" and write nothing, also when the
+ * series has to grow to its limit first. */
+static void test_series_stops_at_the_hour(void **state)
+{
+    struct tseries ts = {0};
+    (void)state;
+    ts_add(&ts, (int64_t)(TS_MAX_BUCKETS - 1) * TS_BUCKET_MS, NULL);
+    ts_add(&ts, (int64_t)(TS_MAX_BUCKETS - 1) * TS_BUCKET_MS, "timeout");
+    assert_int_equal(ts.n, TS_MAX_BUCKETS);
+    ts_add(&ts, (int64_t)TS_MAX_BUCKETS * TS_BUCKET_MS, NULL);
+    ts_add(&ts, 7200000, "timeout");
+    assert_int_equal(ts.n, TS_MAX_BUCKETS);
+    assert_int_equal(ts.other, 2);
+    assert_int_equal(ts.ok[TS_MAX_BUCKETS - 1], 1);
+    ts_free(&ts);
+
+    struct tseries fresh = {0};
+    ts_add(&fresh, 7200000, NULL);
+    assert_int_equal(fresh.other, 1);
+    assert_true(fresh.n <= fresh.cap);
+    ts_free(&fresh);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_render_and_parse),
         cmocka_unit_test(test_no_views),
         cmocka_unit_test(test_size_of_a_long_busy_run),
+        cmocka_unit_test(test_series_stops_at_the_hour),
     };
     return cmocka_run_group_tests_name("html", tests, setup, teardown);
 }

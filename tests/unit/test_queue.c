@@ -88,6 +88,7 @@ ssize_t __wrap_send(int fd, const void *buf, size_t len, int flags)
     return (ssize_t)len;
 }
 
+/* A fresh queue, and a kernel with nothing verdicted yet. */
 static void setup_queue(struct queue *q, size_t cap)
 {
     memset(q, 0, sizeof(*q));
@@ -95,6 +96,8 @@ static void setup_queue(struct queue *q, size_t cap)
     q->vcap = cap;
     assert_non_null(q->vbuf);
     delivered = 0;
+    memset(kstate, 0, sizeof(kstate));
+    kerrors = warms = 0;
 }
 
 static void test_all_delivered(void **state)
@@ -146,12 +149,6 @@ static void test_no_verdict_lost_when_flush_fails(void **state)
     free(q.vbuf);
 }
 
-static void setup_kernel(void)
-{
-    memset(kstate, 0, sizeof(kstate));
-    kerrors = 0;
-}
-
 /* Accepts join one batch verdict only while nothing of the queue is held:
  * packets 4 and 9 are held through two flushes and must still wait; a
  * drop and a rewritten accept among the batched ones keep their verdicts;
@@ -163,7 +160,6 @@ static void test_batch_never_accepts_a_held_packet(void **state)
     (void)state;
     mode = SEND_OK;
     setup_queue(&q, 4096);
-    setup_kernel();
     for (uint32_t id = 1; id <= 20; id++) {
         bool held = id == 4 || id == 9;
         bool any_held = id > 4; /* 4 is held from its arrival to the end */
@@ -202,8 +198,6 @@ static void test_warm_names_only_sent_verdicts(void **state)
     (void)state;
     mode = SEND_OK;
     setup_queue(&q, 4096);
-    setup_kernel();
-    warms = 0;
     assert_int_equal(queue_warm(&q, 0), 0); /* nothing verdicted yet: nothing sent */
     assert_int_equal(queue_verdict(&q, 0, 5, NF_DROP, NULL, 0), 0);
     assert_int_equal(queue_warm(&q, 0), 0); /* 5's drop is not out yet */
@@ -232,8 +226,6 @@ static void test_batches_without_room_still_go_out(void **state)
     (void)state;
     mode = SEND_OK;
     setup_queue(&q, 256);
-    setup_kernel();
-    warms = 0;
     uint32_t id = 1, drops;
     while (q.vlen + 80 <= q.vcap) /* the room a batch message needs */
         assert_int_equal(queue_verdict(&q, 0, id++, NF_DROP, NULL, 0), 0);
