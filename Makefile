@@ -35,7 +35,7 @@ RIFT_SRC   := harness/rift.c harness/run.c harness/runstate.c harness/clock.c ha
               harness/cclient.c harness/workload.c harness/migrate.c harness/probes.c harness/matrix.c \
               harness/decode.c harness/need.c harness/sched.c harness/chaosgen.c harness/shrink.c \
               harness/chaos.c harness/replay.c harness/audit.c harness/tcpflow.c harness/cmdtab.c harness/sniff.c \
-              harness/app.c harness/tseries.c harness/vtrack.c harness/html.c harness/htmlsvg.c harness/busctx.c harness/hosts.c harness/remote.c harness/hostrun.c harness/hostclean.c \
+              harness/app.c harness/tseries.c harness/vtrack.c harness/html.c harness/htmlsvg.c harness/busctx.c harness/hosts.c harness/remote.c harness/hostrun.c harness/hostbus.c harness/hostclean.c \
               proto/resp.c proto/keyspec.c $(POLICY_SRC) $(PROTO_SRC)
 RIFT_LIBS  := -lhiredis -linih -lpcap -lm -pthread
 

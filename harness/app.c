@@ -14,16 +14,33 @@
 #include "registry.h"
 #include "runstate.h"
 
-/* RIFT_SEEDS, RIFT_NODES, RIFT_CLUSTER, RIFT_CTL, RIFT_REPORT and the
- * scenario's env.NAME, as "NAME=value" strings in env (NULL-terminated). */
+/* "redis://[:PASSWORD@]ADDR", the password percent-encoded where a URL
+ * gives its characters a meaning. */
+static size_t url_of(char *out, size_t len, const char *pass, const char *addr)
+{
+    size_t o = (size_t)snprintf(out, len, "redis://%s", *pass ? ":" : "");
+    for (const char *p = pass; *p && o + 4 < len; p++)
+        o += strchr(":/?#[]@!$&'()*+,;=%", *p)
+                 ? (size_t)snprintf(out + o, len - o, "%%%02X", (unsigned char)*p)
+                 : (size_t)snprintf(out + o, len - o, "%c", *p);
+    return o + (size_t)snprintf(out + o, len - o, "%s%s", *pass ? "@" : "", addr);
+}
+
+/* RIFT_SEEDS, RIFT_NODES, RIFT_CLUSTER, RIFT_CTL, RIFT_REPORT, RIFT_PASSWORD,
+ * RIFT_URL (the first seed) and RIFT_URLS (every seed), and the scenario's
+ * env.NAME, as "NAME=value" strings in env (NULL-terminated). */
 static int make_env(const struct run *r, char **env, int max)
 {
     const struct scenario *s = r->scn;
-    char seeds[1024] = "", nodes[2048] = "", addr[32];
-    size_t so = 0, no = 0;
+    char seeds[1024] = "", nodes[2048] = "", addr[32], urls[4096] = "";
+    size_t so = 0, no = 0, uo = 0;
     int n = 0;
     for (int i = 0; i < s->n_nodes; i++) {
         run_node_addr(r, i, addr, sizeof(addr));
+        if (s->primary_of[i] < 0 && uo + 256 < sizeof(urls)) {
+            uo += (size_t)snprintf(urls + uo, sizeof(urls) - uo, "%s", uo ? "," : "");
+            uo += url_of(urls + uo, sizeof(urls) - uo, r->password, addr);
+        }
         if (s->primary_of[i] < 0)
             so += (size_t)snprintf(seeds + so, sizeof(seeds) - so, "%s%s", so ? "," : "", addr);
         no += (size_t)snprintf(nodes + no, sizeof(nodes) - no, "%s%s=%s", no ? "," : "",
@@ -33,7 +50,10 @@ static int make_env(const struct run *r, char **env, int max)
         asprintf(&env[n++], "RIFT_NODES=%s", nodes) < 0 ||
         asprintf(&env[n++], "RIFT_CLUSTER=%d", s->standalone ? 0 : 1) < 0 ||
         asprintf(&env[n++], "RIFT_CTL=%s", r->shim_sock) < 0 ||
-        asprintf(&env[n++], "RIFT_REPORT=%s", r->o->report_dir ? r->o->report_dir : r->tmp) < 0)
+        asprintf(&env[n++], "RIFT_REPORT=%s", r->o->report_dir ? r->o->report_dir : r->tmp) < 0 ||
+        asprintf(&env[n++], "RIFT_PASSWORD=%s", r->password) < 0 ||
+        asprintf(&env[n++], "RIFT_URL=%.*s", (int)strcspn(urls, ","), urls) < 0 ||
+        asprintf(&env[n++], "RIFT_URLS=%s", urls) < 0)
         return -1;
     for (int i = 0; i < s->app.n_env && n < max - 1; i++)
         if (asprintf(&env[n++], "%s=%s", s->app.env[i][0], s->app.env[i][1]) < 0)
@@ -46,7 +66,7 @@ int app_start(struct run *r, char *err, size_t el)
 {
     const struct scn_app *a = &r->scn->app;
     struct app_rt *rt = &r->app;
-    char *argv[SCN_APP_MAX_ARGS + 1], *env[SCN_APP_MAX_ENV + 8] = {0}, name[64], ip[PKT_ADDR_MAX];
+    char *argv[SCN_APP_MAX_ARGS + 1], *env[SCN_APP_MAX_ENV + 12] = {0}, name[64], ip[PKT_ADDR_MAX];
     char path[sizeof(rt->cg.path)];
     int rc = -1;
     for (int i = 0; i < a->argc; i++)
@@ -64,7 +84,7 @@ int app_start(struct run *r, char *err, size_t el)
     }
     if (cgbind_create(&rt->cg, name, SCN_APP_IP, err, el) < 0)
         return -1;
-    if (make_env(r, env, SCN_APP_MAX_ENV + 8) < 0) {
+    if (make_env(r, env, SCN_APP_MAX_ENV + 12) < 0) {
         snprintf(err, el, "app: out of memory for its environment");
         goto out;
     }

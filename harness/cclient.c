@@ -23,10 +23,11 @@ const char *cc_err_name(enum cc_err e)
 }
 
 /* CRC16-CCITT (XMODEM), as Redis Cluster hashes keys. */
-void cc_init(struct cclient *cc, const char *source, int timeout_ms)
+void cc_init(struct cclient *cc, const char *source, int timeout_ms, const char *pass)
 {
     memset(cc, 0, sizeof(*cc));
     snprintf(cc->source, sizeof(cc->source), "%s", source ? source : "");
+    snprintf(cc->pass, sizeof(cc->pass), "%s", pass ? pass : "");
     cc->timeout_ms = timeout_ms;
     memset(cc->slot_node, 0xff, sizeof(cc->slot_node));
 }
@@ -71,7 +72,19 @@ int cc_parse_int(const char *s, long lo, long hi, int *out)
     return 0;
 }
 
-redisContext *cc_connect(const char *addr, const char *source, int timeout_ms)
+/* AUTH pass on c: 0, or -1 with errno EACCES (refused) or EIO. */
+static int auth(redisContext *c, const char *pass)
+{
+    const char *argv[] = {"AUTH", pass};
+    redisReply *r = redisCommandArgv(c, 2, argv, NULL);
+    int ok = r && r->type == REDIS_REPLY_STATUS;
+    errno = r ? EACCES : EIO;
+    if (r)
+        freeReplyObject(r);
+    return ok ? 0 : -1;
+}
+
+redisContext *cc_connect(const char *addr, const char *source, int timeout_ms, const char *pass)
 {
     char ip[32];
     int so = 0, port;
@@ -98,17 +111,22 @@ redisContext *cc_connect(const char *addr, const char *source, int timeout_ms)
     fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) & ~O_NONBLOCK);
     c->flags |= REDIS_BLOCK;
     redisSetTimeout(c, tv);
+    if (pass && *pass && auth(c, pass) < 0)
+        goto fail;
     return c;
 fail:
-    if (c)
+    if (c) {
+        int e = errno;
         redisFree(c);
+        errno = e;
+    }
     return NULL;
 }
 
 static redisContext *conn(struct cclient *cc, struct cc_node *n)
 {
     if (!n->c)
-        n->c = cc_connect(n->addr, cc->source, cc->timeout_ms);
+        n->c = cc_connect(n->addr, cc->source, cc->timeout_ms, cc->pass);
     return n->c;
 }
 

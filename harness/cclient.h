@@ -37,6 +37,7 @@ struct cc_node {
 
 struct cclient {
     char source[32];
+    char pass[72]; /* AUTH on every connection; "": none */
     int timeout_ms;
     struct cc_node nodes[CC_MAX_NODES];
     int n_nodes;
@@ -49,12 +50,14 @@ struct cclient {
 
 const char *cc_err_name(enum cc_err e);
 
-/* A blocking hiredis connection to "ip:port" from source, or NULL. */
-redisContext *cc_connect(const char *addr, const char *source, int timeout_ms);
+/* A blocking hiredis connection to "ip:port" from source, authenticated
+ * with pass unless it is NULL or "", or NULL (errno EACCES: the server
+ * refused the password). */
+redisContext *cc_connect(const char *addr, const char *source, int timeout_ms, const char *pass);
 /* A decimal integer lo..hi: digits only, the whole string. 0 or -1. */
 int cc_parse_int(const char *s, long lo, long hi, int *out);
 
-void cc_init(struct cclient *cc, const char *source, int timeout_ms);
+void cc_init(struct cclient *cc, const char *source, int timeout_ms, const char *pass);
 void cc_add_seed(struct cclient *cc, const char *addr);
 /* (Re)load the slot map from the seeds or any known node. 0 or -1. */
 int cc_refresh(struct cclient *cc);

@@ -184,7 +184,7 @@ int cluster_preload(struct run *r, int lo, int hi, int count, char *err, size_t 
     int done = 0;
     run_source(r, SCN_ADMIN_IP, src, sizeof(src));
     run_node_addr(r, 0, seed, sizeof(seed));
-    cc_init(&cc, src, 2000);
+    cc_init(&cc, src, 2000, r->password);
     cc_add_seed(&cc, seed);
     for (int t = 0; done < count && t < 100000000; t++) {
         snprintf(key, sizeof(key), "rift:pre:{%d}", t);

@@ -78,7 +78,35 @@ out:
     return rc;
 }
 
-int cmdtab_tcp(uint32_t ip, int port, uint32_t source, struct ks_table *t, char *err, size_t el)
+/* AUTH pass, and its one-line reply: +OK or it fails. 0 or -1 with err. */
+static int auth(int fd, const char *pass, char *err, size_t el)
+{
+    char req[160], line[128];
+    size_t len = 0;
+    int n = snprintf(req, sizeof(req), "*2\r\n$4\r\nAUTH\r\n$%zu\r\n%s\r\n", strlen(pass), pass);
+    int64_t deadline = (int64_t)clk_now_ms() + CMDTAB_TIMEOUT_MS;
+    if (n < 0 || (size_t)n >= sizeof(req) || write(fd, req, (size_t)n) != n)
+        return snprintf(err, el, "AUTH: %s", strerror(errno)), -1;
+    while (len < sizeof(line) - 1 && (!len || line[len - 1] != '\n')) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int64_t left = deadline - (int64_t)clk_now_ms();
+        ssize_t k;
+        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+            return snprintf(err, el, "AUTH: no reply within %d ms", CMDTAB_TIMEOUT_MS), -1;
+        /* a byte at a time: nothing after the line may be taken from fetch */
+        if ((k = read(fd, line + len, 1)) <= 0)
+            return snprintf(err, el, "AUTH: the server closed the connection"), -1;
+        len++;
+    }
+    line[len] = '\0';
+    if (strcmp(line, "+OK\r\n") != 0)
+        return snprintf(err, el, "AUTH: the server replied %.*s", (int)strcspn(line, "\r\n"), line),
+               -1;
+    return 0;
+}
+
+int cmdtab_tcp(uint32_t ip, int port, uint32_t source, const char *pass, struct ks_table *t,
+               char *err, size_t el)
 {
     struct sockaddr_in src = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(source)};
     struct sockaddr_in dst = {
@@ -91,7 +119,7 @@ int cmdtab_tcp(uint32_t ip, int port, uint32_t source, struct ks_table *t, char 
             close(fd);
         return -1;
     }
-    rc = fetch(fd, t, err, el);
+    rc = pass && *pass && auth(fd, pass, err, el) < 0 ? -1 : fetch(fd, t, err, el);
     close(fd);
     return rc;
 }

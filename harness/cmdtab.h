@@ -11,7 +11,8 @@
 #include "../proto/keyspec.h"
 
 /* COMMAND on a node: ip:port, the connection bound to source. */
-int cmdtab_tcp(uint32_t ip, int port, uint32_t source, struct ks_table *t, char *err, size_t el);
+int cmdtab_tcp(uint32_t ip, int port, uint32_t source, const char *pass, struct ks_table *t,
+               char *err, size_t el);
 /* A file holding a COMMAND reply as the server sent it (RESP2 or RESP3). */
 int cmdtab_file(const char *file, struct ks_table *t, char *err, size_t el);
 /* Starts the flavour or binary `server` (as `rift run` names them) on a

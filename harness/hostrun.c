@@ -136,6 +136,16 @@ int hr_open(struct run *r, char *err, size_t el)
             return snprintf(err, el, "host %s: %s", hr->hs.h[h].name, e), -1;
         hr->rdir_made[h] = true;
     }
+    {
+        char line[2048], addr[32];
+        size_t o = 0;
+        for (int i = 0; i < r->scn->n_nodes && o < sizeof(line) - 64; i++) {
+            run_node_addr(r, i, addr, sizeof(addr));
+            o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s=%s (%s)", i ? ", " : "",
+                                  r->scn->names[i], addr, hr->hs.h[hr->node_host[i]].name);
+        }
+        run_progress(r, "placement: %s", line);
+    }
     if (clocks(r, 0, err, el) < 0)
         return -1;
     for (int h = 0; h < hr->hs.n; h++) {
@@ -152,7 +162,7 @@ int hr_open(struct run *r, char *err, size_t el)
     return 0;
 }
 
-int hr_node_start(struct run *r, int i, char *const argv[], char *err, size_t el)
+int hr_node_start(struct run *r, int i, char *const argv[], const char *conf, char *err, size_t el)
 {
     struct hostrun *hr = r->hr;
     int h = hr->node_host[i], n = 0;
@@ -161,6 +171,13 @@ int hr_node_start(struct run *r, int i, char *const argv[], char *err, size_t el
     char *words[32 + 2 * SCN_MAX_CONF + 8];
     if (agent(r, h, mk, NULL, 0, e, sizeof(e)) != 0)
         return snprintf(err, el, "host %s: %s", hr->hs.h[h].name, e), -1;
+    /* the server's first argument: its config file, written by the agent
+     * (mode 0600) in the node's folder */
+    char rconf[sizeof(r->nodes[i].dir) + 16];
+    snprintf(rconf, sizeof(rconf), "%s/auth.conf", r->nodes[i].dir);
+    char *put[] = {(char *)shim_of(hr, h), "agent", "put", rconf, NULL};
+    if (remote_run(&hr->rm, h, put, conf, NULL, 0, NULL, e, sizeof(e)) != 0)
+        return snprintf(err, el, "host %s: cannot put %s: %s", hr->hs.h[h].name, rconf, e), -1;
     snprintf(out_log, sizeof(out_log), "%s/server.out", r->nodes[i].dir);
     words[n++] = "spawn";
     words[n++] = hr->rdir[h];
@@ -602,67 +619,6 @@ void hr_teardown(struct run *r)
     }
     remote_close(&hr->rm);
     hr->open = false;
-}
-
-/* One host's capture decoded on the harness's clock, into lines. */
-static char *decode_host(struct run *r, int h, int json, long *n)
-{
-    char pcap[340], err[300], *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    double base = r->t_ready_real + (double)r->hr->offset_ns[h][0] / 1e9;
-    *n = 0;
-    if (!f)
-        return NULL;
-    snprintf(pcap, sizeof(pcap), "%s/shim-%s.pcap", r->tmp, r->hr->hs.h[h].name);
-    *n = decode_pcap(pcap, json, base, f, err, sizeof(err));
-    fclose(f);
-    if (*n < 0)
-        run_progress(r, "bus timeline of %s: %s", r->hr->hs.h[h].name, err);
-    return buf;
-}
-
-static double line_time(const char *l, int json)
-{
-    const char *t = json ? strstr(l, "\"t\":") : l;
-    return t ? strtod(json ? t + 4 : t, NULL) : 0.0;
-}
-
-/* Merge the hosts' decoded lines by time (each is in order already). */
-void hr_decode_bus(struct run *r)
-{
-    struct hostrun *hr = r->hr;
-    for (int json = 0; json < 2; json++) {
-        char *text[HOSTS_MAX], *at[HOSTS_MAX], path[300];
-        long total = 0, n;
-        FILE *out;
-        snprintf(path, sizeof(path), "%s/bus.%s", r->tmp, json ? "jsonl" : "txt");
-        if (!(out = fopen(path, "w")))
-            return;
-        for (int h = 0; h < hr->hs.n; h++) {
-            at[h] = text[h] = decode_host(r, h, json, &n);
-            total += n > 0 ? n : 0;
-        }
-        for (;;) {
-            int best = -1;
-            for (int h = 0; h < hr->hs.n; h++)
-                if (at[h] && *at[h] &&
-                    (best < 0 || line_time(at[h], json) < line_time(at[best], json)))
-                    best = h;
-            if (best < 0)
-                break;
-            size_t len = strcspn(at[best], "\n");
-            fwrite(at[best], 1, len, out);
-            fputc('\n', out);
-            at[best] += len + (at[best][len] == '\n');
-        }
-        fclose(out);
-        for (int h = 0; h < hr->hs.n; h++)
-            free(text[h]);
-        if (!json)
-            run_progress(r, "bus timeline: %ld cluster-bus messages decoded from %d hosts", total,
-                         hr->hs.n);
-    }
 }
 
 void hr_json(const struct run *r, FILE *f)

@@ -42,7 +42,9 @@ int hr_init(struct run *r, struct scenario *scn, const char *hosts_file, char *e
  * server binary; the version goes to r->server_version. */
 int hr_open(struct run *r, char *err, size_t el);
 /* Start node i's server: argv is its command line (argv[0] the binary). */
-int hr_node_start(struct run *r, int i, char *const argv[], char *err, size_t el);
+/* argv's first argument is the node's config file: conf, a local file,
+ * is put there first. */
+int hr_node_start(struct run *r, int i, char *const argv[], const char *conf, char *err, size_t el);
 /* Signal node i's server if it still runs with the start time recorded:
  * node_signal's 0, 1 (it has exited) or -1 (the agent could not tell). */
 int hr_node_signal(struct run *r, int i, int sig, char *why, size_t wl);

@@ -17,10 +17,10 @@
 #define BATCH 100
 #define RETRIES 50
 
-static redisContext *connect_to(const char *addr, const char *source)
+static redisContext *connect_to(const struct migration *m, const char *addr)
 {
     /* MIGRATE of a batch may take long on a faulty link: 10 s. */
-    return cc_connect(addr, source, 10000);
+    return cc_connect(addr, m->source, 10000, m->pass);
 }
 
 static void sleep_ms(int ms)
@@ -35,7 +35,7 @@ static bool must(struct migration *m, redisContext **c, const char *addr, const 
 {
     for (int t = 0; t < RETRIES && !m->abort; t++) {
         redisReply *r;
-        if (!*c && !(*c = connect_to(addr, m->source))) {
+        if (!*c && !(*c = connect_to(m, addr))) {
             m->retries++;
             sleep_ms(100);
             continue;
@@ -74,7 +74,7 @@ static bool move_slot(struct migration *m, redisContext **src, redisContext **ds
         return false;
     for (int t = 0; t < RETRIES && !m->abort;) {
         redisReply *keys;
-        if (!*src && !(*src = connect_to(m->src_addr, m->source))) {
+        if (!*src && !(*src = connect_to(m, m->src_addr))) {
             t++;
             sleep_ms(100);
             continue;
@@ -96,7 +96,7 @@ static bool move_slot(struct migration *m, redisContext **src, redisContext **ds
             freeReplyObject(keys);
             break;
         }
-        const char *argv[8 + BATCH];
+        const char *argv[10 + BATCH];
         int argc = 0;
         argv[argc++] = "MIGRATE";
         argv[argc++] = dst_ip;
@@ -104,6 +104,10 @@ static bool move_slot(struct migration *m, redisContext **src, redisContext **ds
         argv[argc++] = "";
         argv[argc++] = "0";
         argv[argc++] = "5000";
+        if (m->pass[0]) { /* the target asks for it too */
+            argv[argc++] = "AUTH";
+            argv[argc++] = m->pass;
+        }
         argv[argc++] = "KEYS";
         for (size_t i = 0; i < keys->elements; i++)
             argv[argc++] = keys->element[i]->str;
@@ -134,7 +138,7 @@ static bool move_slot(struct migration *m, redisContext **src, redisContext **ds
         return false;
     /* The others learn it from gossip as well: one attempt each. */
     for (int i = 0; i < m->n_others; i++) {
-        redisContext *o = connect_to(m->others[i], m->source);
+        redisContext *o = connect_to(m, m->others[i]);
         redisReply *r = o ? redisCommandArgv(o, 5, node, NULL) : NULL;
         if (r)
             freeReplyObject(r);
@@ -191,7 +195,7 @@ static void run_atomic(struct migration *m, redisContext **src)
         char slot[16];
         snprintf(slot, sizeof(slot), "%d", s);
         count[2] = slot;
-        if (!*src && !(*src = connect_to(m->src_addr, m->source)))
+        if (!*src && !(*src = connect_to(m, m->src_addr)))
             break;
         redisReply *r = redisCommandArgv(*src, 3, count, NULL);
         if (r && r->type == REDIS_REPLY_INTEGER)
@@ -202,7 +206,7 @@ static void run_atomic(struct migration *m, redisContext **src)
     if (!must(m, src, m->src_addr, "CLUSTER MIGRATESLOTS", 7, argv))
         return;
     for (int t = 0; !m->abort && t < 600; t++) { /* 60 s */
-        if (!*src && !(*src = connect_to(m->src_addr, m->source))) {
+        if (!*src && !(*src = connect_to(m, m->src_addr))) {
             m->retries++;
         } else {
             export_state(m, *src, state, sizeof(state), message, sizeof(message));

@@ -18,6 +18,7 @@ struct migration {
     int lo, hi;
     bool atomic;
     char source[32];                 /* admin connections bind here */
+    char pass[72];                   /* the nodes' password, "": none */
     char src_addr[32], dst_addr[32]; /* ip:port */
     char src_id[41], dst_id[41];
     char others[MIG_MAX_PRIMARIES][32];

@@ -4,6 +4,7 @@
 #include "flavour.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -24,7 +25,7 @@ redisContext *node_connect(const struct run *r, int i, int timeout_ms)
     char addr[32], src[32];
     run_node_addr(r, i, addr, sizeof(addr));
     run_source(r, SCN_ADMIN_IP, src, sizeof(src));
-    return cc_connect(addr, src, timeout_ms);
+    return cc_connect(addr, src, timeout_ms, r->password);
 }
 
 /* A command on node i's admin connection; reconnects once. Returns the
@@ -81,21 +82,49 @@ bool node_ok(struct run *r, int i, const char *cmd, char *err, size_t el)
     return ok;
 }
 
+/* The run's password as a config file of mode 0600 at path: a server
+ * reads it as its first argument, so the password is never on a command
+ * line (anyone's to read in /proc). 0 or -1 with err. */
+static int auth_conf(const struct run *r, const char *path, char *err, size_t el)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+    if (!f) {
+        snprintf(err, el, "cannot write %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    fprintf(f, "requirepass \"%s\"\nmasterauth \"%s\"\n", r->password, r->password);
+    if (fclose(f) != 0)
+        return snprintf(err, el, "cannot write %s: %s", path, strerror(errno)), -1;
+    return 0;
+}
+
 int node_start(struct run *r, int i, char *err, size_t el)
 {
     const struct scenario *s = r->scn;
     struct node_rt *n = &r->nodes[i];
-    char ip[32], port[16], timeout[16], conf[340];
+    char ip[32], port[16], timeout[16], conf[340], auth[340], auth_local[340];
     char *argv[32 + 2 * SCN_MAX_CONF];
     int a = 0;
     pkt_addr(scn_node_ip(r->scn, i), ip, sizeof(ip));
     snprintf(port, sizeof(port), "%d", SCN_PORT);
     snprintf(timeout, sizeof(timeout), "%d", s->node_timeout_ms);
     snprintf(conf, sizeof(conf), "%s/nodes.conf", n->dir);
+    snprintf(auth, sizeof(auth), "%s/auth.conf", n->dir);
+    /* over hosts it is made here and put where the server reads it */
+    if (r->hr)
+        snprintf(auth_local, sizeof(auth_local), "%s/auth-%s.conf", r->tmp, s->names[i]);
+    else
+        memcpy(auth_local, auth, sizeof(auth));
+    if (auth_conf(r, auth_local, err, el) < 0)
+        return -1;
     for (int k = 0; k < r->n_launch; k++)
         argv[a++] = r->launch[k];
     if (r->n_launch > 1)
         argv[a++] = r->server_bin;
+    argv[a++] = auth; /* a config file only as the first argument */
     /* Directives rift sets on every node: its own address for both the
      * clients and the bus (bind-source-addr, or bus links leave from
      * 127.0.0.1), nothing on disk but nodes.conf, replicas syncing at once
@@ -129,7 +158,7 @@ int node_start(struct run *r, int i, char *err, size_t el)
     }
     argv[a] = NULL;
     if (r->hr)
-        return hr_node_start(r, i, argv, err, el);
+        return hr_node_start(r, i, argv, auth_local, err, el);
     char role[32];
     snprintf(role, sizeof(role), "server:%s", s->names[i]);
     const struct proc_opts po = {.reg = &r->reg, .role = role};

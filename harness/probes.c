@@ -92,12 +92,18 @@ pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, struct regist
         argv[a++] = opt[i];
     }
     argv[a] = NULL;
+    /* The password in the environment, which only the probe's owner can
+     * read, never on its command line. */
+    char pass_env[96];
+    char *const envs[] = {pass_env, NULL};
+    snprintf(pass_env, sizeof(pass_env), "RIFT_PASSWORD=%s", pe->pass ? pe->pass : "");
     /* stdout to the jsonl file, stderr to the log: a shell-free redirect. */
     char role[48];
     snprintf(role, sizeof(role), "probe:%s", cfg->name);
     const struct proc_opts po = {.out = p->out_path,
                                  .err = p->log_path,
                                  .env = env_extra,
+                                 .envs = envs,
                                  .cgroup = p->cg.path[0] ? p->cg.path : NULL,
                                  .reg = reg,
                                  .role = role};

@@ -55,6 +55,7 @@ struct probe_rt {
  * id (for a cgroup of its own). */
 struct probe_env {
     const char *self_dir, *seeds, *source, *ranges, *tmpdir, *run_id;
+    const char *pass; /* RIFT_PASSWORD for the probe, NULL or "": none */
 };
 pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, struct registry *reg,
                   const struct probe_env *pe, char *err, size_t el);

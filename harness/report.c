@@ -164,6 +164,8 @@ static void json_run(FILE *f, const struct run *r, const char *verdict, const ch
         esc_json(f, r->server_package);
     else
         fputs("null", f);
+    /* the password itself never leaves the run */
+    fputs(",\"password\":\"set\"", f);
     fprintf(f, ",\"verdict\":\"%s\",", verdict);
     if (error) {
         /* why the run has no verdict: rift's trouble, or a fault that

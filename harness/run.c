@@ -67,7 +67,8 @@ static int start_probes(struct run *r, char *err, size_t el)
                                  .source = src,
                                  .ranges = ranges,
                                  .tmpdir = r->tmp,
-                                 .run_id = r->id};
+                                 .run_id = r->id,
+                                 .pass = r->password};
     for (int i = 0; i < s->n_probes; i++) {
         char why[300];
         if (probe_start(&r->probes[i], &s->probes[i], &r->reg, &pe, why, sizeof(why)) < 0) {
@@ -310,6 +311,10 @@ static int make_identity(struct run *r, char *err, size_t el)
         r->seed = r->scn->faults.shim.seed & 0xffffffffffffull;
     else
         r->seed = run_random_seed();
+    if (run_make_password(r) < 0) {
+        fprintf(stderr, "rift: no random bytes for the run's password: %s\n", strerror(errno));
+        return 2;
+    }
     /* An id nothing holds yet: not a leftover run's registry, namespace or
      * temp dir (those belong to `rift cleanup`, never to a new run). */
     for (int attempt = 0; attempt < 16; attempt++) {
@@ -395,7 +400,8 @@ static int start_audit(struct run *r, char *err, size_t el)
         run_progress(r, "crossslot audit: off with --hosts (it reads the loopback of one host)");
         return 0;
     }
-    if (cmdtab_tcp(scn_node_ip(r->scn, 0), SCN_PORT, SCN_ADMIN_IP, &r->cmdtab, err, el) < 0)
+    if (cmdtab_tcp(scn_node_ip(r->scn, 0), SCN_PORT, SCN_ADMIN_IP, r->password, &r->cmdtab, err,
+                   el) < 0)
         return -1;
     if (!(r->audit = malloc(sizeof(*r->audit))) || au_init(r->audit, &r->cmdtab, &ao) < 0) {
         free(r->audit);
@@ -472,7 +478,7 @@ static int start_workload(struct run *r, char *err, size_t el)
         }
     run_source(r, SCN_CLIENTS_IP, src, sizeof(src));
     run_node_addr(r, 0, seed, sizeof(seed));
-    wl_init(&r->wl, scn->writers, src, seed, (const int(*)[2])ranges, nr, 1000);
+    wl_init(&r->wl, scn->writers, src, seed, r->password, (const int(*)[2])ranges, nr, 1000);
     if (wl_start(&r->wl) < 0) {
         snprintf(err, el, "cannot start the workload threads");
         return -1;

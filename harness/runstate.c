@@ -114,3 +114,18 @@ bool run_settled(const struct run *r, bool migrations_done, bool probes_healed, 
         return true;
     return r->probes_started && (probes_healed || (uint64_t)stable * 1000000ull >= heal_ns);
 }
+
+int run_make_password(struct run *r)
+{
+    unsigned char b[16];
+    if (r->scn->password[0]) {
+        snprintf(r->password, sizeof(r->password), "%s", r->scn->password);
+        return 0;
+    }
+    /* never from the seed: a replay must not know another run's password */
+    if (getrandom(b, sizeof(b), 0) != sizeof(b))
+        return -1;
+    for (size_t k = 0; k < sizeof(b); k++)
+        snprintf(r->password + 2 * k, 3, "%02x", b[k]);
+    return 0;
+}

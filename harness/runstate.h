@@ -74,6 +74,9 @@ struct run {
     char id[16], netns[32], tmp[256], server_bin[POL_PATH_MAX], server_version[64];
     char server_name[48];     /* as given: redis, valkey@sid, a path (flavour.h) */
     char server_package[128]; /* "valkey-server 9.1.2-1 (sid)", or "" */
+    /* The nodes' requirepass and masterauth: [cluster] password, or made
+     * for the run; it never leaves the run but to its own clients. */
+    char password[SCN_PASSWORD_MAX + 1];
     /* How to start a server: for trixie's, its own loader, the library
      * path and the name the binary must see as argv[0]. */
     char launch[5][FLAVOUR_PATH_MAX];
@@ -128,6 +131,9 @@ void run_progress(struct run *r, const char *fmt, ...) __attribute__((format(pri
 void run_sleep_ms(int ms);
 /* A seed nobody gave: random, 48 bits (short enough to type). */
 uint64_t run_random_seed(void);
+/* The nodes' password: [cluster] password, or 128 random bits as 32 hex
+ * digits. 0, or -1 with errno. */
+int run_make_password(struct run *r);
 /* A sample round saw the cluster converged or not: converged_ms is when
  * the current converged stretch began, -1 while it is not. */
 void run_track_convergence(struct run *r, bool converged);

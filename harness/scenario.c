@@ -42,8 +42,8 @@ static const char *const sec_names[] = {
     [SEC_WORKLOAD] = "workload", [SEC_CHECK] = "check",   [SEC_EXPECT] = "expect",
     [SEC_CLIENTS] = "clients",   [SEC_SHIM] = "shim",     [SEC_APP] = "app",
 };
-static const char *const cluster_keys[] = {"server",       "masters", "replicas",
-                                           "node_timeout", "mode",    NULL};
+static const char *const cluster_keys[] = {"server", "masters",  "replicas", "node_timeout",
+                                           "mode",   "password", NULL};
 static const char *const workload_keys[] = {"writers", NULL};
 static const char *const check_keys[] = {"cycles",          "lost_slots", "lost_writes",
                                          "crashes",         "open_slots", "converge_within",
@@ -72,6 +72,10 @@ static const char *const reserved_conf[] = {
     "logfile",
     "replicaof",
     "slaveof",
+    "requirepass",
+    "masterauth",
+    "masteruser",
+    "protected-mode",
     NULL,
 };
 
@@ -237,6 +241,17 @@ static int shim_key(struct loader *L, const char *key, const char *v)
     return 1;
 }
 
+bool scn_password_ok(const char *v)
+{
+    size_t n = strlen(v);
+    if (n < 8 || n > SCN_PASSWORD_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] <= ' ' || v[i] > '~' || v[i] == '"' || v[i] == '\'' || v[i] == '\\')
+            return false;
+    return true;
+}
+
 static int cluster_key(struct loader *L, const char *key, const char *v)
 {
     struct scenario *s = L->s;
@@ -266,6 +281,14 @@ static int cluster_key(struct loader *L, const char *key, const char *v)
         if (strcmp(v, "cluster") != 0 && strcmp(v, "standalone") != 0)
             return ini_fail(&L->ini, "mode: expected cluster or standalone, got '%s'", v);
         s->standalone = !strcmp(v, "standalone");
+        return 1;
+    case 5:
+        if (!scn_password_ok(v))
+            return ini_fail(&L->ini,
+                            "password: expected 8 to %zu printable characters without blanks, "
+                            "quotes or backslashes",
+                            sizeof(s->password) - 1);
+        snprintf(s->password, sizeof(s->password), "%s", v);
         return 1;
     }
     return 0;

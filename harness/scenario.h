@@ -14,6 +14,7 @@
 #define SCN_MAX_NODES 48
 #define SCN_MAX_STEPS 256
 #define SCN_MAX_CONF 64
+#define SCN_PASSWORD_MAX 64
 #define SCN_ERR_MAX 512
 #define SCN_FILE_MAX (1024 * 1024) /* bytes */
 
@@ -103,6 +104,9 @@ struct scenario {
     char names[SCN_MAX_NODES][16]; /* m1..mN, then m1r1..mNr1, m1r2.. */
     int primary_of[SCN_MAX_NODES]; /* -1 for primaries */
     int node_timeout_ms;
+    /* [cluster] password: the nodes' requirepass/masterauth; "": one made
+     * for the run */
+    char password[SCN_PASSWORD_MAX + 1];
     int n_conf;
     char conf[SCN_MAX_CONF][2][128]; /* [server] directive, value */
     /* Faults as a shim policy: nodes are the scenario nodes plus the
@@ -121,6 +125,9 @@ struct scenario {
     struct scn_app app;
 };
 
+/* A password rift can put in a config file and a URL as it is: 8 to
+ * SCN_PASSWORD_MAX characters, printable, no blank, quote or backslash. */
+bool scn_password_ok(const char *v);
 int scn_load(struct scenario *s, const char *file, char *err, size_t errlen);
 /* Splits a command line into a->words/argv_off as a shell would split
  * simple words: blanks separate, 'single' and "double" quotes (with \",

@@ -172,6 +172,7 @@ static int step_migrate(struct run *r, const struct scn_step *st, char *err, siz
     m->hi = st->slot_hi;
     m->atomic = st->atomic;
     run_source(r, SCN_ADMIN_IP, m->source, sizeof(m->source));
+    snprintf(m->pass, sizeof(m->pass), "%s", r->password);
     run_node_addr(r, st->src, m->src_addr, sizeof(m->src_addr));
     run_node_addr(r, st->dst, m->dst_addr, sizeof(m->dst_addr));
     memcpy(m->src_id, r->nodes[st->src].id, sizeof(m->src_id));

@@ -21,16 +21,17 @@ static void add_key(struct wl_writer *w, const char *name)
 }
 
 void wl_init(struct workload *wl, int writers, const char *source, const char *seed,
-             const int (*ranges)[2], int n_ranges, int timeout_ms)
+             const char *pass, const int (*ranges)[2], int n_ranges, int timeout_ms)
 {
     memset(wl, 0, sizeof(*wl));
     wl->n = writers > WL_MAX_WRITERS ? WL_MAX_WRITERS : writers;
     wl->interval_us = 2000;
+    snprintf(wl->pass, sizeof(wl->pass), "%s", pass ? pass : "");
     for (int i = 0; i < wl->n; i++) {
         struct wl_writer *w = &wl->w[i];
         char name[48];
         w->wl = wl;
-        cc_init(&w->cc, source, timeout_ms);
+        cc_init(&w->cc, source, timeout_ms, wl->pass);
         cc_add_seed(&w->cc, seed);
         /* 32 keys whose slots step evenly over 0..16383: every primary's
          * range gets some, whatever the layout. */
@@ -160,7 +161,7 @@ void wl_verify(struct workload *wl, const char *source, const char *seed,
 {
     struct cclient rd;
     memset(res, 0, sizeof(*res));
-    cc_init(&rd, source, 2000);
+    cc_init(&rd, source, 2000, wl->pass);
     cc_add_seed(&rd, seed);
     cc_refresh(&rd);
     for (int i = 0; i < wl->n; i++) {

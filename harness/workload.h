@@ -41,13 +41,14 @@ struct workload {
     volatile bool stop;
     uint64_t t0_ms;
     int interval_us;
+    char pass[72];     /* the nodes' password, "": none */
     struct tseries ts; /* every writer's, merged by wl_stop; the caller frees it */
 };
 
 /* Keys for writer w: a fixed spread over all slots plus, for each extra
  * range [lo, hi], keys that hash into it. */
 void wl_init(struct workload *wl, int writers, const char *source, const char *seed,
-             const int (*ranges)[2], int n_ranges, int timeout_ms);
+             const char *pass, const int (*ranges)[2], int n_ranges, int timeout_ms);
 /* The ledger of one key: an INCR acknowledged with value (ok) or failed. */
 void wl_key_result(struct wl_key *k, bool ok, long long value, uint64_t now_ms);
 /* Compare a final read with the ledger: acknowledged writes lost, and

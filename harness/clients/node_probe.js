@@ -89,6 +89,15 @@ const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 const withTimeout = (p, ms) => Promise.race([p, new Promise((_, rej) =>
   setTimeout(() => rej(Object.assign(new Error(`no reply within ${ms} ms`), { name: 'Timeout' })), ms))]);
 
+// The nodes' password comes in the environment (never on the command line)
+// and is added after the header line, so that the report never holds it.
+const password = process.env.RIFT_PASSWORD || '';
+const withPassword = (settings, add) => {
+  const s = Object.assign({}, settings);
+  if (password) add(s, password);
+  return s;
+};
+
 async function makeClient() {
   const nodes = opt.seeds.map((s) => { const i = s.lastIndexOf(':'); return { host: s.slice(0, i), port: +s.slice(i + 1) }; });
   if (opt.lib === 'ioredis' || opt.lib === 'iovalkey') { /* iovalkey: Valkey's fork of ioredis 5 */
@@ -99,7 +108,9 @@ async function makeClient() {
     const settings = Object.assign({ slotsRefreshTimeout: 1000, slotsRefreshInterval: 5000,
       enableOfflineQueue: true, maxRedirections: 16, redisOptions: { connectTimeout: 1000 } }, opt.options);
     out({ probe: opt.lib, version: require(`${opt.lib}/package.json`).version, options: settings });
-    const c = new Redis.Cluster(nodes, settings);
+    const c = new Redis.Cluster(nodes, withPassword(settings, (s, pw) => {
+      s.redisOptions = Object.assign({}, s.redisOptions, { password: pw });
+    }));
     c.on('error', () => {});
     return { set: (k, v) => c.set(k, v), get: (k) => c.get(k) };
   }
@@ -112,7 +123,8 @@ async function makeClient() {
     // MOVED), with a request timeout as long as the other probes'.
     const settings = Object.assign({ requestTimeout: 1000, periodicChecks: 'enabledDefaultConfigs' }, opt.options);
     out({ probe: 'valkey-glide', version, options: settings });
-    const c = await withTimeout(GlideClusterClient.createClient(Object.assign({ addresses: nodes }, settings)), 5000);
+    const c = await withTimeout(GlideClusterClient.createClient(Object.assign({ addresses: nodes },
+      withPassword(settings, (s, pw) => { s.credentials = { password: pw }; }))), 5000);
     return { set: (k, v) => c.set(k, v), get: (k) => c.get(k) };
   }
   const { createCluster } = require('redis');
@@ -120,7 +132,8 @@ async function makeClient() {
   out({ probe: 'node-redis', version: require('redis/package.json').version, options: settings });
   const c = createCluster(Object.assign({
     rootNodes: nodes.map((n) => ({ socket: { host: n.host, port: n.port, connectTimeout: 1000 } })),
-    defaults: { socket: { connectTimeout: 1000, reconnectStrategy: () => 200 } },
+    defaults: Object.assign({ socket: { connectTimeout: 1000, reconnectStrategy: () => 200 } },
+      password ? { password } : {}),
   }, settings));
   c.on('error', () => {});
   await withTimeout(c.connect(), 5000);

@@ -12,6 +12,7 @@ The client's sockets are bound to --source so that rift's faults on the
 "clients" address apply to them."""
 import argparse
 import json
+import os
 import socket
 import sys
 import time
@@ -115,6 +116,9 @@ def main():
     out.write(json.dumps({"probe": "redis-py", "version": redis.__version__,
                           "options": options}, separators=(",", ":")) + "\n")
     out.flush()
+    # after the header: the report records the options, never the password
+    if os.environ.get("RIFT_PASSWORD"):
+        options["password"] = os.environ["RIFT_PASSWORD"]
     keys = spread_keys(a.keys, "py") + range_keys(a.ranges, "py")
     client = None
     end = time.monotonic() + a.duration

@@ -196,7 +196,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: rift-probe --seeds H:P[,..] --source IP --duration S\n");
         return 2;
     }
-    cc_init(&cc, source, 1000);
+    /* from the environment, not argv: /proc/PID/cmdline is anyone's to read */
+    cc_init(&cc, source, 1000, getenv("RIFT_PASSWORD"));
     for (char *save = NULL, *t = strtok_r(seeds, ",", &save); t; t = strtok_r(NULL, ",", &save))
         cc_add_seed(&cc, t);
     if ((nkeys = make_keys(keys, nkeys, ranges)) < 0)

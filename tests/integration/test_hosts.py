@@ -31,18 +31,49 @@ def remote_dirs(h):
     return left
 
 
+PASSWORD = "hosts-Pw.1234"
+
+
+def auth_check_over_hosts(h, stderr_lines):
+    """While the run is up: every node, reached from the harness's host
+    without the password, refuses (auth_check.py); the password works."""
+    place = [l for l in stderr_lines if "placement: " in l]
+    check(place, "no placement line in %s" % stderr_lines)
+    nodes = ",".join(x.split(" ")[0] for x in place[0].split("placement: ")[1].split(", "))
+    env = dict(os.environ, RIFT_NODES=nodes, RIFT_PASSWORD=PASSWORD,
+               RIFT_URL="redis://:%s@x" % PASSWORD)
+    a = subprocess.run(h.run_argv(["/usr/bin/python3",
+                                   os.path.join(lib.ROOT, "tests/integration/apps/auth_check.py")]),
+                       capture_output=True, text=True, timeout=60, env=env)
+    check(a.returncode == 0, "auth check over hosts: exit %d\n%s%s" % (a.returncode, a.stdout,
+                                                                      a.stderr))
+    got = json.loads(a.stdout)
+    check(len(got["refused"]) == 6, got)
+    return got
+
+
 def test_pong_race_over_three_hosts_via_ssh(ns):
     h = hostsdemo.Hosts(tag=str(os.getpid())[-4:] + "a")
     try:
         hosts = h.hosts_ini()
         report = os.path.join(ns.tmp, "race")
+        scn = os.path.join(ns.tmp, "race.ini")
+        with open(scn, "w") as f:
+            f.write(open(os.path.join(SCN, "failover-pong-race.ini")).read().replace(
+                "[cluster]\n", "[cluster]\npassword = %s\n" % PASSWORD, 1))
         t = time.monotonic()
-        r = subprocess.run(h.run_argv([RIFT, "run", os.path.join(SCN, "failover-pong-race.ini"),
-                                       "--hosts", hosts, "--report", report]),
-                           capture_output=True, text=True, timeout=240)
+        p = subprocess.Popen(h.run_argv([RIFT, "run", scn, "--hosts", hosts, "--report", report]),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        lines = []
+        while not any("cluster ready" in l for l in lines) and p.poll() is None:
+            lines.append(p.stderr.readline())
+        auth = auth_check_over_hosts(h, lines)
+        out, err = p.communicate(timeout=240)
         secs = time.monotonic() - t
+        r = subprocess.CompletedProcess(p.args, p.returncode, out, "".join(lines) + err)
         check(r.returncode == 0, "exit %d\n%s%s" % (r.returncode, r.stdout[-3000:],
                                                   r.stderr[-3000:]))
+        check(r.stdout.count(PASSWORD) + r.stderr.count(PASSWORD) == 0, "password printed")
         rep = json.load(open(os.path.join(report, "report.json")))
         checks = {c["name"]: c for c in rep["checks"]}
         for name in ("cycles", "lost_slots"):
@@ -72,10 +103,15 @@ def test_pong_race_over_three_hosts_via_ssh(ns):
         ssh = subprocess.run(["pgrep", "-f", "ssh .*" + h.ssh_config], capture_output=True,
                              text=True).stdout.split()
         check(ssh == [], "ssh processes left: %s" % ssh)
+        check(rep["password"] == "set", rep.get("password"))
+        leaked = [f for f in os.listdir(report) if os.path.isfile(os.path.join(report, f)) and
+                  PASSWORD.encode() in open(os.path.join(report, f), "rb").read()]
+        check(leaked == [], "the password is in %s" % leaked)
         print("  %.1f s; cycle and lost slots in m2's view (%s on %s); %d bus messages from 3 "
-              "hosts' captures; clock offsets %s ms; nothing left on the hosts" %
+              "hosts' captures; clock offsets %s ms; nothing left on the hosts; %d of 6 nodes "
+              "refused PING, CLUSTER NODES, FLUSHALL and CONFIG GET without the password" %
               (secs, placed["m2"][1], placed["m2"][0], len(bus),
-               [x["clock_offset_ms"][0] for x in rep["hosts"]]))
+               [x["clock_offset_ms"][0] for x in rep["hosts"]], len(auth["refused"])))
     finally:
         h.close()
 

@@ -32,12 +32,14 @@ const seeds = (process.env.RIFT_SEEDS || '127.0.0.1:6379').split(',').map((s) =>
   return { host, port: Number(port) };
 });
 const cluster = process.env.RIFT_CLUSTER === '1';
+// the run's password (every server rift starts has one)
+const auth = process.env.RIFT_PASSWORD ? { password: process.env.RIFT_PASSWORD } : {};
 
 // BullMQ needs maxRetriesPerRequest: null on its blocking connections.
 function connect() {
   if (cluster)
-    return new IORedis.Cluster(seeds, { redisOptions: { maxRetriesPerRequest: null } });
-  return new IORedis({ ...seeds[0], maxRetriesPerRequest: null });
+    return new IORedis.Cluster(seeds, { redisOptions: { maxRetriesPerRequest: null, ...auth } });
+  return new IORedis({ ...seeds[0], maxRetriesPerRequest: null, ...auth });
 }
 
 // A refused script does not get better by retrying: the first CROSSSLOT

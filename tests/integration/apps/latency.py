@@ -8,12 +8,20 @@ import statistics
 import time
 
 
+def auth(s):
+    """AUTH with the run's password (RIFT_PASSWORD), before anything else."""
+    pw = os.environ["RIFT_PASSWORD"].encode()
+    s.sendall(b"*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n" % (len(pw), pw))
+    assert s.recv(64) == b"+OK\r\n"
+
+
 def rtts(bind, n=20):
     host, port = os.environ["RIFT_SEEDS"].split(",")[0].split(":")
     s = socket.socket()
     if bind:
         s.bind((bind, 0))
     s.connect((host, int(port)))
+    auth(s)
     src = s.getsockname()[0]
     out = []
     for _ in range(n):

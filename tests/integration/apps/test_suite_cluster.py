@@ -5,6 +5,13 @@ import os
 import socket
 
 
+def auth(s):
+    """AUTH with the run's password (RIFT_PASSWORD), before anything else."""
+    pw = os.environ["RIFT_PASSWORD"].encode()
+    s.sendall(b"*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n" % (len(pw), pw))
+    assert s.recv(64) == b"+OK\r\n"
+
+
 def seed():
     host, port = os.environ["RIFT_SEEDS"].split(",")[0].split(":")
     return host, int(port)
@@ -12,6 +19,7 @@ def seed():
 
 def ask(cmd):
     s = socket.create_connection(seed())
+    auth(s)
     s.sendall(cmd)
     out = s.recv(4096)
     s.close()
