@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../policies/esc.h"
 #include "../policies/ini.h"
 #include "../policies/policy.h"
 #include "appscn.h"
@@ -150,7 +151,7 @@ full:
 
 int scn_app_argv(struct scn_app *a, int argc, char *const *argv, char *err, size_t el)
 {
-    size_t o = 0, t = 0;
+    size_t o = 0;
     if (argc < 1 || argc > SCN_APP_MAX_ARGS) {
         snprintf(err, el, "the command after --: 1 to %d words", SCN_APP_MAX_ARGS);
         return -1;
@@ -165,8 +166,13 @@ int scn_app_argv(struct scn_app *a, int argc, char *const *argv, char *err, size
         a->argv_off[i] = (int)o;
         memcpy(a->words + o, argv[i], n + 1);
         o += n + 1;
-        t += (size_t)snprintf(a->text + t, t < sizeof(a->text) ? sizeof(a->text) - t : 0, "%s%s",
-                              i ? " " : "", argv[i]);
+    }
+    /* The text is the command as a shell would need it: every word quoted
+     * where it must be, so that a line that shows it can be pasted back. */
+    if (!esc_shell_line(a->text, sizeof(a->text), argc, (const char *const *)argv)) {
+        snprintf(err, el, "the command after --: longer than %zu characters once quoted",
+                 sizeof(a->text) - 1);
+        return -1;
     }
     a->on = true;
     a->wait = true;

@@ -63,7 +63,7 @@ static void row(FILE *f, const char *k, const char *v)
 
 static void header(FILE *f, const struct run *r, const char *verdict, const char *error)
 {
-    char buf[1200];
+    char buf[8192];
     fputs("<h1>rift run ", f);
     esc_xml(f, r->scn->file);
     fprintf(f, " <span class=\"verdict v-%s\" id=\"verdict\">", verdict);
@@ -80,11 +80,11 @@ static void header(FILE *f, const struct run *r, const char *verdict, const char
     row(f, "nodes", buf);
     if (error)
         row(f, r->invalid[0] ? "invalid" : "error", error);
-    snprintf(buf, sizeof(buf), "rift run %s --seed %" PRIu64 " --server %s", r->scn->file, r->seed,
-             r->server_name);
-    if (r->scn->app.on && !r->scn->app.line) {
-        strncat(buf, " -- ", sizeof(buf) - strlen(buf) - 1);
-        strncat(buf, r->scn->app.text, sizeof(buf) - strlen(buf) - 1);
+    {
+        struct run_replay rp;
+        run_replay(r, &rp);
+        if (!esc_shell_line(buf, sizeof(buf), rp.argc, rp.argv))
+            snprintf(buf, sizeof(buf), "(longer than %zu characters)", sizeof(buf) - 1);
     }
     fputs("<tr><th>replay</th><td><code id=\"replay\">", f);
     esc_xml(f, buf);

@@ -140,6 +140,13 @@ void report_summary(struct run *r, FILE *f, const struct check_result *res, int 
     if (r->invalid[0])
         fprintf(f, "invalid: %s\n", r->invalid);
     fprintf(f, "verdict: %s\n", verdict);
+    {
+        struct run_replay rp;
+        char line[8192];
+        run_replay(r, &rp);
+        if (esc_shell_line(line, sizeof(line), rp.argc, rp.argv))
+            fprintf(f, "replay: %s\n", line);
+    }
 }
 
 static int copy_file(const char *from, const char *to)
@@ -165,7 +172,16 @@ static void json_run(FILE *f, const struct run *r, const char *verdict, const ch
     else
         fputs("null", f);
     /* the password itself never leaves the run */
-    fputs(",\"password\":\"set\"", f);
+    fputs(",\"password\":\"set\",\"replay\":[", f);
+    {
+        struct run_replay rp;
+        run_replay(r, &rp);
+        for (int i = 0; i < rp.argc; i++) {
+            fputs(i ? "," : "", f);
+            esc_json(f, rp.argv[i]);
+        }
+    }
+    fputc(']', f);
     fprintf(f, ",\"verdict\":\"%s\",", verdict);
     if (error) {
         /* why the run has no verdict: rift's trouble, or a fault that

@@ -129,3 +129,33 @@ int run_make_password(struct run *r)
         snprintf(r->password + 2 * k, 3, "%02x", b[k]);
     return 0;
 }
+
+void run_replay(const struct run *r, struct run_replay *rp)
+{
+    const struct scn_app *a = &r->scn->app;
+    int n = 0;
+    /* absolute, so that the line works from any folder */
+    if (!realpath(r->scn->file, rp->file))
+        snprintf(rp->file, sizeof(rp->file), "%s", r->scn->file);
+    snprintf(rp->seed, sizeof(rp->seed), "%" PRIu64, r->seed);
+    rp->argv[n++] = "rift";
+    rp->argv[n++] = "run";
+    rp->argv[n++] = rp->file;
+    rp->argv[n++] = "--seed";
+    rp->argv[n++] = rp->seed;
+    rp->argv[n++] = "--server";
+    rp->argv[n++] = r->server_name;
+    if (r->o->hosts_file) {
+        if (!realpath(r->o->hosts_file, rp->hosts))
+            snprintf(rp->hosts, sizeof(rp->hosts), "%s", r->o->hosts_file);
+        rp->argv[n++] = "--hosts";
+        rp->argv[n++] = rp->hosts;
+    }
+    if (a->on && !a->line) {
+        rp->argv[n++] = "--";
+        for (int i = 0; i < a->argc; i++)
+            rp->argv[n++] = a->words + a->argv_off[i];
+    }
+    rp->argv[n] = NULL;
+    rp->argc = n;
+}

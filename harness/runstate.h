@@ -131,6 +131,15 @@ void run_progress(struct run *r, const char *fmt, ...) __attribute__((format(pri
 void run_sleep_ms(int ms);
 /* A seed nobody gave: random, 48 bits (short enough to type). */
 uint64_t run_random_seed(void);
+/* The command that replays the run: rift run with the scenario's absolute
+ * path, the seed, the server, the hosts file and the application's words
+ * after "--" when they came from the command line. */
+struct run_replay {
+    int argc;
+    const char *argv[SCN_APP_MAX_ARGS + 12];
+    char file[4096], hosts[4096], seed[24];
+};
+void run_replay(const struct run *r, struct run_replay *rp);
 /* The nodes' password: [cluster] password, or 128 random bits as 32 hex
  * digits. 0, or -1 with errno. */
 int run_make_password(struct run *r);

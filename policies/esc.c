@@ -207,3 +207,66 @@ bool esc_json_field(const char *line, const char *key, char *out, size_t len)
     out[n] = 0;
     return *p == '"';
 }
+
+/* Bytes a shell word may hold bare. */
+static bool shell_safe(const unsigned char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              strchr("_@%+=:,./-", *s)))
+            return false;
+    return true;
+}
+
+bool esc_shell(char *out, size_t len, const char *word)
+{
+    const unsigned char *s = (const unsigned char *)word;
+    bool ctl = false;
+    size_t o = 0;
+    for (const unsigned char *p = s; *p; p++)
+        ctl |= *p < 0x20 || *p == 0x7f;
+    if (shell_safe(s))
+        return (size_t)snprintf(out, len, "%s", word) < len;
+    /* '...' keeps every byte as it is; $'...' is bash's form for bytes a
+     * terminal would act on */
+    if (len < 4)
+        return false;
+    if (ctl)
+        out[o++] = '$';
+    out[o++] = '\'';
+    for (; *s; s++) {
+        char piece[8];
+        if (*s == '\'')
+            snprintf(piece, sizeof(piece), ctl ? "\\'" : "'\\''");
+        else if (ctl && (*s < 0x20 || *s == 0x7f || *s == '\\'))
+            snprintf(piece, sizeof(piece), "\\x%02x", *s);
+        else
+            snprintf(piece, sizeof(piece), "%c", *s);
+        size_t n = strlen(piece);
+        if (o + n + 2 > len)
+            return false;
+        memcpy(out + o, piece, n);
+        o += n;
+    }
+    out[o++] = '\'';
+    out[o] = '\0';
+    return true;
+}
+
+bool esc_shell_line(char *out, size_t len, int argc, const char *const *argv)
+{
+    size_t o = 0;
+    if (!len)
+        return false;
+    out[0] = '\0';
+    for (int i = 0; i < argc; i++) {
+        if (i && o + 1 < len)
+            out[o++] = ' ';
+        if (o >= len || !esc_shell(out + o, len - o, argv[i]))
+            return false;
+        o += strlen(out + o);
+    }
+    return true;
+}

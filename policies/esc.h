@@ -18,6 +18,11 @@ void esc_text(char *out, size_t len, const char *s);
 /* "FILE:LINE: MSG" with the file name and the message escaped as text: a
  * loader's error quotes what the file held. */
 void esc_file_line(char *out, size_t len, const char *file, int line, const char *msg);
+/* word quoted for a POSIX shell (bash for a word with control bytes), so
+ * that pasted back it is the same one word. false when it does not fit. */
+bool esc_shell(char *out, size_t len, const char *word);
+/* argv as one shell command line, each word quoted as esc_shell does. */
+bool esc_shell_line(char *out, size_t len, int argc, const char *const *argv);
 /* Length of the valid UTF-8 sequence at s (1-4), 0 if it is not one. */
 size_t esc_utf8_len(const unsigned char *s);
 /* The string field key of a one-line JSON object, its escapes undone (a

@@ -252,3 +252,33 @@ def test_rift_audit_reads_tcpdump_captures(ns):
     r, _ = rift(["audit", bad])
     check(r.returncode == 2 and "unknown file format" in r.stderr, r.stderr)
     check(glob.glob("/tmp/rift-audit-*") == [], "temp dir left: %s" % glob.glob("/tmp/rift-audit-*"))
+
+
+def test_printed_replay_pasted_into_bash_runs_the_same_app(ns):
+    """The replay line quotes every word: pasted into bash it runs the same
+    application (a `sh -c '...'` with quotes, spaces and $ in its words),
+    and report.json has the same command as an argv array."""
+    out = os.path.join(ns.tmp, "ran.txt")
+    scn = scenario(ns, "quick.ini", CLUSTER)
+    app = ["sh", "-c", 'echo "ran with $1 and \'$2\'" >> "$0"', out, "two words", "$HOME;x"]
+    folder = os.path.join(ns.tmp, "first")
+    r, _ = rift(["run", scn, "--report", folder, "--"] + app)
+    check(r.returncode == 0, "exit %d\n%s%s" % (r.returncode, r.stdout, r.stderr[-2000:]))
+    line = [l for l in r.stdout.splitlines() if l.startswith("replay: ")]
+    check(len(line) == 1, r.stdout)
+    first = open(out).read()
+    check(first == "ran with two words and '$HOME;x'\n", repr(first))
+    rep = report(folder)
+    check(rep["replay"][:2] == ["rift", "run"] and rep["replay"][-7:] == ["--"] + app,
+          rep["replay"])
+    check(str(rep["seed"]) in rep["replay"], rep["replay"])
+    # pasted into bash, as a user would, with the installed rift first on PATH
+    env = dict(os.environ, PATH=os.path.join(lib.ROOT, "bin") + ":" + os.environ["PATH"])
+    b = subprocess.run(["bash", "-c", line[0][len("replay: "):]], capture_output=True,
+                       text=True, timeout=180, env=env, cwd="/")
+    check(b.returncode == 0, "replay exit %d\n%s%s" % (b.returncode, b.stdout, b.stderr[-2000:]))
+    check(open(out).read() == first * 2, "after the replay: %r" % open(out).read())
+    seed = [l for l in b.stdout.splitlines() if l.startswith("rift run ")][0]
+    check(": seed %d," % rep["seed"] in seed, seed)
+    print("  %s\n  pasted into bash from /: the app ran again with the same 6 words, "
+          "seed %d" % (line[0], rep["seed"]))

@@ -104,6 +104,58 @@ static void test_json_field_round_trip(void **state)
     free(buf);
 }
 
+/* Quoted words, pasted into bash, are the same words: bash prints each
+ * argument of `printf '%s\0'` back, compared byte for byte. */
+static void test_shell_round_trip(void **state)
+{
+    (void)state;
+    const char *words[] = {"sh",
+                           "-c",
+                           "cd /tmp && pytest -k 'a or b'",
+                           "",
+                           "it's",
+                           "$HOME",
+                           "a\"b\\c",
+                           "tab\there",
+                           "new\nline",
+                           "*?[x]",
+                           "~user",
+                           "plain-1.0_x",
+                           "semi;colon",
+                           "back`tick`",
+                           "\x7f del",
+                           "quote'in\x01ctl"};
+    int n = (int)(sizeof(words) / sizeof(words[0]));
+    char line[4096], cmd[4600], got[4096];
+    char q[64];
+    assert_true(esc_shell(q, sizeof(q), "plain-1.0_x"));
+    assert_string_equal(q, "plain-1.0_x");
+    assert_true(esc_shell(q, sizeof(q), "it's"));
+    assert_string_equal(q, "'it'\\''s'");
+    assert_true(esc_shell(q, sizeof(q), ""));
+    assert_string_equal(q, "''");
+    assert_true(esc_shell(q, sizeof(q), "a\nb"));
+    assert_string_equal(q, "$'a\\x0ab'");
+    assert_false(esc_shell(q, 6, "abcdefgh"));
+    assert_true(esc_shell_line(line, sizeof(line), n, words));
+    snprintf(cmd, sizeof(cmd), "printf '%%s\\0' %s", line);
+    char script[5000];
+    char qc[4700];
+    assert_true(esc_shell(qc, sizeof(qc), cmd));
+    snprintf(script, sizeof(script), "bash -c %s", qc);
+    FILE *p = popen(script, "r");
+    assert_non_null(p);
+    size_t len = fread(got, 1, sizeof(got), p);
+    assert_int_equal(pclose(p), 0);
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        assert_true(off < len);
+        assert_string_equal(got + off, words[i]);
+        off += strlen(words[i]) + 1;
+    }
+    assert_int_equal(off, len);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -111,6 +163,7 @@ int main(void)
         cmocka_unit_test(test_xml),
         cmocka_unit_test(test_text),
         cmocka_unit_test(test_json_field_round_trip),
+        cmocka_unit_test(test_shell_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

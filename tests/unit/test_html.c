@@ -265,7 +265,7 @@ static void test_render_and_parse(void **state)
     assert_string_equal(s, "fail");
     xmlFree(s);
     s = str(c, "string(//h:code[@id='replay'])");
-    assert_string_equal(s, "rift run race<&>\".ini --seed 42 --server redis");
+    assert_string_equal(s, "rift run 'race<&>\".ini' --seed 42 --server redis");
     xmlFree(s);
     /* two finding details */
     assert_int_equal((int)num(c, "count(//h:details)"), 2);
