@@ -19,8 +19,8 @@ int hr_cleanup_remote(const char *regdir, const char *id, void *ctx)
     static struct hosts sub;
     struct remote rm;
     char file[400], line[600], host[64], rdir[400], tmp[] = "/tmp/rift-cleanup-XXXXXX";
-    char names[HOSTS_MAX][64], dirs[HOSTS_MAX][400], q[HOSTS_MAX][16], e[512];
-    int n = 0, rc = 0, queue;
+    char names[HOSTS_MAX][64], dirs[HOSTS_MAX][400], q[HOSTS_MAX][20], e[512];
+    int n = 0, rc = 0;
     FILE *f;
     snprintf(file, sizeof(file), "%s/remote", regdir);
     if (!(f = fopen(file, "r")))
@@ -30,16 +30,15 @@ int hr_cleanup_remote(const char *regdir, const char *id, void *ctx)
     snprintf(sub.ssh_config, sizeof(sub.ssh_config), "%s", all->ssh_config);
     while (n < HOSTS_MAX && fgets(line, sizeof(line), f)) {
         const char *p = line;
-        uint64_t qv;
+        char owner[20];
         if (!(pstat_word(&p, host, sizeof(host)) && pstat_word(&p, rdir, sizeof(rdir)) &&
-              pstat_u64(&p, &qv) && qv < 65536)) {
+              pstat_word(&p, owner, sizeof(owner)) && owner[0])) {
             /* a record rift cannot read is kept, never taken for nothing left */
             printf("rift cleanup: run %s: unreadable line in %s: kept\n", id, file);
             fclose(f);
             return -1;
         }
         {
-            queue = (int)qv;
             int h = -1;
             for (int k = 0; k < all->n; k++)
                 if (!strcmp(all->h[k].name, host))
@@ -52,7 +51,7 @@ int hr_cleanup_remote(const char *regdir, const char *id, void *ctx)
             sub.h[sub.n++] = all->h[h];
             snprintf(names[n], sizeof(names[n]), "%s", host);
             snprintf(dirs[n], sizeof(dirs[n]), "%s", rdir);
-            snprintf(q[n], sizeof(q[n]), "%d", queue);
+            snprintf(q[n], sizeof(q[n]), "%s", owner);
             n++;
         }
     }

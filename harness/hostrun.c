@@ -31,8 +31,9 @@ static const char *shim_of(const struct hostrun *hr, int h)
     return remote_shim(&hr->rm, h);
 }
 
-/* The run's queue number on the hosts: its own, so that runs sharing a
- * host do not share a queue or an iptables chain. */
+/* The run's first choice of queue number on the hosts, so that runs sharing
+ * a host seldom meet; the shim takes the next free block when another run
+ * holds it (queue_search), and its chain carries the run's id (owner). */
 static int run_queue(const struct run *r)
 {
     return SHIM_QUEUE_BASE + (int)(strtoul(r->id, NULL, 16) % 60000u);
@@ -131,7 +132,7 @@ int hr_open(struct run *r, char *err, size_t el)
         /* its own name on every host, even a host that is also the harness's */
         snprintf(hr->rdir[h], sizeof(hr->rdir[h]), "%s/rift-%s-%s", hr->hs.h[h].tmp, r->id,
                  hr->hs.h[h].name);
-        reg_add_remote(&r->reg, hr->hs.h[h].name, hr->rdir[h], run_queue(r));
+        reg_add_remote(&r->reg, hr->hs.h[h].name, hr->rdir[h], r->id);
         if (agent(r, h, mk, NULL, 0, e, sizeof(e)) != 0)
             return snprintf(err, el, "host %s: %s", hr->hs.h[h].name, e), -1;
         hr->rdir_made[h] = true;
@@ -444,7 +445,10 @@ static int start_shim(struct run *r, int h, char *err, size_t el)
     if (!cp)
         return snprintf(err, el, "out of memory"), -1;
     *cp = *r->scn;
+    /* queue numbers another run holds on the host: the next free block */
     cp->faults.shim.queue = (unsigned)run_queue(r);
+    cp->faults.shim.queue_search = 64;
+    snprintf(cp->faults.shim.owner, sizeof(cp->faults.shim.owner), "%s", r->id);
     snprintf(rpol, sizeof(rpol), "%s/shim.ini", hr->rdir[h]);
     snprintf(rsock, sizeof(rsock), "%s/shim.sock", hr->rdir[h]);
     snprintf(rcap, sizeof(rcap), "%s/shim.pcap", hr->rdir[h]);
@@ -600,7 +604,7 @@ void hr_teardown(struct run *r)
     }
     for (int h = 0; h < hr->hs.n; h++) {
         char rp[340], local[340];
-        char q[16], *clean[] = {"cleanup", hr->rdir[h], q, NULL};
+        char *clean[] = {"cleanup", hr->rdir[h], r->id, NULL};
         snprintf(rp, sizeof(rp), "%s/shim.pcap", hr->rdir[h]);
         snprintf(local, sizeof(local), "%s/shim-%s.pcap", r->tmp, hr->hs.h[h].name);
         if (hr->shim_pid[h]) {
@@ -609,7 +613,6 @@ void hr_teardown(struct run *r)
             snprintf(local, sizeof(local), "%s/shim-%s.log", r->tmp, hr->hs.h[h].name);
             fetch(r, h, rp, local);
         }
-        snprintf(q, sizeof(q), "%d", run_queue(r));
         if (hr->rdir_made[h] && agent(r, h, clean, NULL, 0, e, sizeof(e)) != 0) {
             run_progress(r, "host %s: cleanup of %s: %s", hr->hs.h[h].name, hr->rdir[h], e);
             hr->left = true;

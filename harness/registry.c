@@ -108,10 +108,10 @@ static int read_line(const char *dir, const char *name, char *out, size_t len)
     return 0;
 }
 
-int reg_add_remote(struct registry *r, const char *host, const char *rdir, int queue)
+int reg_add_remote(struct registry *r, const char *host, const char *rdir, const char *owner)
 {
     char line[400];
-    snprintf(line, sizeof(line), "%s %s %d\n", host, rdir, queue);
+    snprintf(line, sizeof(line), "%s %s %s\n", host, rdir, owner);
     return append_line(r->dir, "remote", line);
 }
 

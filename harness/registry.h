@@ -24,9 +24,10 @@ int reg_create(struct registry *r, const char *id, const char *netns, const char
 int reg_add_pid(struct registry *r, pid_t pid, const char *role);
 /* Record the run's cgroup folder (cgbind) for `rift cleanup`. 0 or -errno. */
 int reg_add_cgroup(struct registry *r, const char *path);
-/* Record a folder on another host ("HOST RDIR QUEUE"), written before it
- * exists, for `rift cleanup --hosts`. 0 or -errno. */
-int reg_add_remote(struct registry *r, const char *host, const char *rdir, int queue);
+/* Record a folder on another host ("HOST RDIR OWNER": the owner its shim
+ * names its iptables chain with), written before it exists, for `rift
+ * cleanup --hosts`. 0 or -errno. */
+int reg_add_remote(struct registry *r, const char *host, const char *rdir, const char *owner);
 void reg_remove(struct registry *r);
 
 /* Mark a temp dir of this process (rift matrix's) as ours: `rift cleanup`

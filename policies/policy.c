@@ -436,9 +436,9 @@ static int begin_section(struct loader *L, const char *section)
 
 static int shim_key(struct loader *L, const char *key, const char *v)
 {
-    static const char *const keys[] = {"queue",     "seed",         "capture",     "control",
-                                       "rules",     "queue_maxlen", "on_overflow", "timer_spin",
-                                       "busy_poll", "queues",       "realtime"};
+    static const char *const keys[] = {
+        "queue",      "seed",      "capture", "control",  "rules", "queue_maxlen", "on_overflow",
+        "timer_spin", "busy_poll", "queues",  "realtime", "owner", "queue_search"};
     struct pol_shim *s = &L->p->shim;
     unsigned long long n;
     bool b;
@@ -504,6 +504,21 @@ static int shim_key(struct loader *L, const char *key, const char *v)
     case 10:
         if (parse_bool(v, &s->realtime) < 0)
             return ini_fail(&L->ini, "realtime: expected yes or no, got '%s'", v);
+        break;
+    case 11:
+        if (!*v || strlen(v) > POL_OWNER_MAX ||
+            strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
+                strlen(v))
+            return ini_fail(&L->ini,
+                            "owner: expected 1 to %d letters, digits or '_' (it names the "
+                            "iptables chain), got '%s'",
+                            POL_OWNER_MAX, v);
+        snprintf(s->owner, sizeof(s->owner), "%s", v);
+        break;
+    case 12:
+        if (parse_uint(v, 1000, &n) < 0)
+            return ini_fail(&L->ini, "queue_search: expected 0 to 1000 queue blocks, got '%s'", v);
+        s->queue_search = (unsigned)n;
         break;
     case 8:
         if (parse_bool(v, &b) == 0)

@@ -100,6 +100,7 @@ struct pol_rule {
     uint32_t messages;    /* cluster-bus types (bit per type), 0: all traffic */
 };
 
+#define POL_OWNER_MAX 16
 struct pol_shim {
     unsigned queue, queues; /* NFQUEUE numbers queue .. queue+queues-1 */
     uint64_t seed;
@@ -113,6 +114,11 @@ struct pol_shim {
     uint64_t busy_poll_ns;  /* after a packet, poll this long before sleeping;
                                UINT64_MAX: never sleep */
     bool realtime;          /* run SCHED_FIFO: wake up ahead of other work */
+    /* Whose chain RIFT-<queue>-<owner> is (a run's id); "": pid<PID> */
+    char owner[POL_OWNER_MAX + 1];
+    /* When another process holds the queues: try the next queues blocks
+     * (queue + k * queues), at most this many; 0: refuse */
+    unsigned queue_search;
 };
 
 struct policy {

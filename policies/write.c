@@ -55,6 +55,10 @@ static void put_shim(FILE *o, const struct pol_shim *sh)
     fprintf(o, "rules = %s\nqueue_maxlen = %u\non_overflow = %s\nrealtime = %s\n",
             sh->rules == POL_RULES_NONE ? "none" : "iptables", sh->queue_maxlen,
             sh->overflow_pass ? "pass" : "drop", sh->realtime ? "yes" : "no");
+    if (sh->owner[0])
+        fprintf(o, "owner = %s\n", sh->owner);
+    if (sh->queue_search)
+        fprintf(o, "queue_search = %u\n", sh->queue_search);
     put_time(o, "timer_spin", sh->timer_spin_ns);
     if (sh->busy_poll_ns == UINT64_MAX)
         fprintf(o, "busy_poll = yes\n");

@@ -12,8 +12,9 @@
  *   signal DIR PID START SIG   only a process DIR/pids lists, still started at START
  *   status DIR ROLE...         a line per role: running PID | exited N T |
  *                              signal N T (T: when, CLOCK_REALTIME ns) | unknown
- *   cleanup DIR [QUEUE]        stop everything DIR/pids lists (start times
- *                              checked), remove the shim's chains of QUEUE,
+ *   cleanup DIR [OWNER]        stop everything DIR/pids lists (start times
+ *                              checked), remove the chains of OWNER (the
+ *                              run id) whose shim is gone,
  *                              remove DIR
  *   serve                      the commands above but put/get, one per line
  *                              on stdin, answered on stdout (see serve())
@@ -368,10 +369,10 @@ static int rm_rf(const char *path)
     return unlink(path);
 }
 
-static int cmd_cleanup(const char *dir, const char *queue_s)
+static int cmd_cleanup(const char *dir, const char *owner)
 {
     char err[256];
-    uint64_t q = 0;
+    struct ipt_sweep sw = {0};
     int n, chains = 0;
     int removed = -1;
     FILE *f;
@@ -383,18 +384,20 @@ static int cmd_cleanup(const char *dir, const char *queue_s)
     }
     if (!dir_ours(dir))
         return fail("cleanup: not a folder of ours:", dir);
-    if (queue_s && (parse_u64(queue_s, &q) < 0 || q > 65535))
-        return fail("cleanup: bad queue", queue_s);
+    if (owner && !ipt_owner_ok(owner))
+        return fail("cleanup: bad owner", owner);
     /* TERM (and CONT, for a paused one), then KILL after 3 s */
     n = (f = open_pids(dir)) ? pstat_stop_listed(f, 3000) : 0;
-    if (queue_s && (chains = ipt_cleanup((int)q, err, sizeof(err))) < 0)
+    /* the run's own chains only, and only those whose shim is gone */
+    if (owner && (chains = ipt_cleanup(owner, -1, 0, &sw, err, sizeof(err))) < 0)
         fprintf(ERR, "rift-shim agent: cleanup: %s\n", err);
     /* a supervisor may still be writing its record of the end */
     for (int attempt = 0; attempt < 20 && (removed = rm_rf(dir)) != 0 && errno != ENOENT; attempt++)
         usleep(50000);
     if (removed != 0 && errno != ENOENT)
         return fail("cleanup: cannot remove", dir);
-    fprintf(OUT, "stopped %d, chains %d\n", n, chains < 0 ? 0 : chains);
+    fprintf(OUT, "stopped %d, chains %d%s%s\n", n, chains < 0 ? 0 : chains,
+            sw.kept ? ", kept: " : "", sw.kept ? sw.first_kept : "");
     return chains < 0 ? 1 : 0;
 }
 
@@ -425,7 +428,7 @@ static int dispatch(int argc, char **argv, bool served)
         return cmd_cleanup(argv[3], argc == 5 ? argv[4] : NULL);
     fprintf(ERR, "usage: rift-shim agent version | clock | mkdir DIR | put FILE | get FILE |\n"
                  "       spawn DIR ROLE LOG -- ARGV... | signal DIR PID START SIG |\n"
-                 "       status DIR ROLE... | cleanup DIR [QUEUE]\n");
+                 "       status DIR ROLE... | cleanup DIR [OWNER]\n");
     return 2;
 }
 

@@ -15,6 +15,7 @@
 #include "../proto/ctl.h"
 #include "capture.h"
 #include "hold.h"
+#include "ipt.h"
 #include "match.h"
 #include "msgflow.h"
 #include "queue.h"
@@ -104,6 +105,8 @@ struct shim {
         int arg;
     } srcs[MAX_CLIENTS + 8];
     int n_srcs;
+    /* Our iptables chain, RIFT-<queue>-<owner>, and its owner */
+    char chain[IPT_CHAIN_MAX], owner[IPT_OWNER_MAX + 1];
 };
 
 /* daemon.c: the clock (s->now is this unless a test injects its own). */
@@ -112,7 +115,7 @@ uint64_t shim_since_us(struct shim *s, uint64_t t);
 
 /* path.c: the packet path: a decision and one verdict per packet. */
 void path_on_packet(const struct queue_packet *pkt, void *arg);
-void path_verdict(struct shim *s, uint16_t queue, uint32_t id, int v);
+void path_verdict(struct shim *s, uint16_t queue, uint32_t id, uint32_t mark, int v);
 void path_flush(struct shim *s);
 /* Release a rule's packets in order: all, or those due by now. */
 void path_release_rule(struct shim *s, int ri, uint64_t now, bool all);

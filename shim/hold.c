@@ -22,7 +22,8 @@ _Static_assert(HOLD_IN_BLOCK_MAX <= HOLD_BLOCK_SIZE - BLOCK_HDR, "a small packet
 
 static inline bool before(const struct hold_pkt *a, const struct hold_pkt *b)
 {
-    return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
+    return a->deadline < b->deadline ||
+           (a->deadline == b->deadline && (int32_t)(a->seq - b->seq) < 0);
 }
 
 void hold_init(struct hold_store *s)

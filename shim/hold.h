@@ -22,9 +22,10 @@
 /* One held packet; the payload copy follows the header (32 bytes). */
 struct hold_pkt {
     uint64_t deadline;
-    uint64_t seq;
-    uint32_t id;  /* NFQUEUE packet id */
-    uint32_t len; /* bytes in data; set by hold_alloc, never changed */
+    uint32_t seq;  /* arrival order; compared modulo 2^32 */
+    uint32_t mark; /* the packet's own, kept by its verdict */
+    uint32_t id;   /* NFQUEUE packet id */
+    uint32_t len;  /* bytes in data; set by hold_alloc, never changed */
     uint8_t rule;
     uint8_t flags;
     uint16_t queue;      /* NFQUEUE number the packet waits in */

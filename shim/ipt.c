@@ -1,8 +1,12 @@
 /* ipt: iptables-restore scripts and the child processes that apply them. */
 #include "ipt.h"
 
+#include "../proto/pstat.h"
+#include "queue.h"
+
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,13 +29,30 @@ void ipt_script_end(FILE *f)
     fputs("COMMIT\n", f);
 }
 
-void ipt_script_setup(FILE *f, unsigned queue)
+void ipt_chain_name(char *out, size_t len, unsigned queue, const char *owner)
 {
-    fprintf(f, ":RIFT-Q%u - [0:0]\n", queue);
-    fprintf(f, "-A RIFT-Q%u -m mark --mark 0x%x -j RETURN\n", queue, IPT_MARK);
+    snprintf(out, len, "RIFT-%u-%s", queue, owner);
 }
 
-void ipt_script_rule(FILE *f, unsigned queue, unsigned nqueues, const char *rule,
+bool ipt_owner_ok(const char *owner)
+{
+    size_t n = strlen(owner);
+    return n >= 1 && n <= IPT_OWNER_MAX &&
+           strspn(owner, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == n;
+}
+
+void ipt_script_setup(FILE *f, const char *chain, const char *owner, long pid, uint64_t start)
+{
+    fprintf(f, ":%s - [0:0]\n", chain);
+    /* The first rule says whose chain it is: `--cleanup` removes a chain
+     * only when that process is gone. */
+    fprintf(f,
+            "-A %s -m mark --mark 0x%x -m comment --comment rift-owner:%s:pid=%ld:start=%" PRIu64
+            " -j RETURN\n",
+            chain, IPT_MARK, owner, pid, start);
+}
+
+void ipt_script_rule(FILE *f, const char *chain, unsigned queue, unsigned nqueues, const char *rule,
                      const struct match_pat *pats, int n, bool add)
 {
     for (int i = 0; i < n; i++) {
@@ -40,7 +61,7 @@ void ipt_script_rule(FILE *f, unsigned queue, unsigned nqueues, const char *rule
          * pair would use one queue: share packets out in turn instead. The
          * shim verdicts in arrival order, so order is kept. */
         for (unsigned k = 0; k < nqueues; k++) {
-            fprintf(f, "%s RIFT-Q%u -s ", add ? "-A" : "-D", queue);
+            fprintf(f, "%s %s -s ", add ? "-A" : "-D", chain);
             ip4(f, p->src);
             fputs("/32 -d ", f);
             ip4(f, p->dst);
@@ -57,18 +78,20 @@ void ipt_script_rule(FILE *f, unsigned queue, unsigned nqueues, const char *rule
     }
 }
 
-void ipt_script_jump(FILE *f, unsigned queue, bool add)
+/* Packets a shim has seen carry IPT_SEEN_BIT (its NF_REPEAT sets it) and
+ * skip every shim's jump: the host's rules after it see them once more. */
+#define JUMP_MATCH "-m mark ! --mark 0x%x/0x%x -j %s"
+
+void ipt_script_jump(FILE *f, const char *chain, bool add)
 {
-    if (add)
-        fprintf(f, "-I INPUT 1 -j RIFT-Q%u\n", queue);
-    else
-        fprintf(f, "-D INPUT -j RIFT-Q%u\n", queue);
+    fprintf(f, add ? "-I INPUT 1 " JUMP_MATCH "\n" : "-D INPUT " JUMP_MATCH "\n", IPT_SEEN_BIT,
+            IPT_SEEN_BIT, chain);
 }
 
-void ipt_script_teardown(FILE *f, unsigned queue)
+void ipt_script_teardown(FILE *f, const char *chain)
 {
-    fprintf(f, "-F RIFT-Q%u\n", queue);
-    fprintf(f, "-X RIFT-Q%u\n", queue);
+    fprintf(f, "-F %s\n", chain);
+    fprintf(f, "-X %s\n", chain);
 }
 
 static pid_t spawn(char *const argv[], int in_fd, int out_fd, int err_fd)
@@ -100,8 +123,14 @@ pid_t ipt_spawn(const char *script, size_t len, int *errfd, char *err, size_t er
     pid_t pid;
     size_t off = 0;
 
-    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
+    if (pipe2(in, O_CLOEXEC) < 0) {
         snprintf(err, errlen, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    if (pipe2(ep, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        close(in[0]);
+        close(in[1]);
         return -1;
     }
     pid = spawn(argv, in[0], -1, ep[1]);
@@ -204,78 +233,144 @@ static char *save_filter(char *err, size_t errlen)
     return buf;
 }
 
-int ipt_chain_exists(unsigned queue)
-{
-    char err[256], pat[32];
-    char *s = save_filter(err, sizeof(err));
-    int found;
-    if (!s)
-        return -1;
-    snprintf(pat, sizeof(pat), "\n:RIFT-Q%u ", queue);
-    found = strstr(s, pat) != NULL;
-    free(s);
-    return found;
-}
+/* One rift chain in iptables-save's output. */
+struct chain_info {
+    char name[IPT_CHAIN_MAX];
+    unsigned queue;
+    char owner[IPT_OWNER_MAX + 1]; /* "" for an older shim's RIFT-Q<n> */
+    long pid;                      /* from its first rule's comment; 0: none */
+    uint64_t start;
+};
 
-/* The queue of a ":RIFT-Q<n> - [0:0]" line, or -1. Only the name we write
- * (n as "%u" prints it, 0-65535) is ours: RIFT-Q12abc or RIFT-Q012 is not
- * RIFT-Q12, and a huge n must not wrap onto another shim's queue. */
-static int chain_queue(const char *line, unsigned *q)
+/* A queue number as "%u" prints it, 0-65535, up to end; NULL if not. */
+static const char *queue_num(const char *d, unsigned *q)
 {
-    const char *d = line + 7;
     char *end;
     unsigned long v;
-    if (strncmp(line, ":RIFT-Q", 7) != 0 || *d < '0' || *d > '9' || (*d == '0' && d[1] != ' '))
-        return -1;
+    if (*d < '0' || *d > '9' || (*d == '0' && d[1] >= '0' && d[1] <= '9'))
+        return NULL;
     errno = 0;
     v = strtoul(d, &end, 10);
-    if (errno || *end != ' ' || v > 65535)
-        return -1;
+    if (errno || v > 65535)
+        return NULL;
     *q = (unsigned)v;
+    return end;
+}
+
+/* ":RIFT-<n>-<owner> - [0:0]" or an older ":RIFT-Q<n> - [0:0]": only names
+ * a shim writes (RIFT-Q12abc or RIFT-012-x is nobody's of ours). */
+static int chain_line(const char *line, struct chain_info *c)
+{
+    const char *e;
+    size_t n;
+    memset(c, 0, sizeof(*c));
+    if (strncmp(line, ":RIFT-", 6) != 0)
+        return -1;
+    if (line[6] == 'Q') {
+        if (!(e = queue_num(line + 7, &c->queue)) || *e != ' ')
+            return -1;
+    } else {
+        if (!(e = queue_num(line + 6, &c->queue)) || *e != '-')
+            return -1;
+        n = strcspn(e + 1, " ");
+        if (e[1 + n] != ' ' || n > IPT_OWNER_MAX)
+            return -1;
+        memcpy(c->owner, e + 1, n);
+        c->owner[n] = '\0';
+        if (!ipt_owner_ok(c->owner))
+            return -1;
+        e += 1 + n;
+    }
+    snprintf(c->name, sizeof(c->name), "%.*s", (int)(e - line - 1), line + 1);
     return 0;
 }
 
-int ipt_cleanup(int only_queue, char *err, size_t errlen)
+/* "-A CHAIN ... --comment rift-owner:OWNER:pid=P:start=S ..." */
+static void owner_rule(const char *line, struct chain_info *cs, int n)
 {
-    char *s = save_filter(err, errlen), *line, *save = NULL, *script = NULL;
-    size_t slen = 0;
-    unsigned queues[256];
-    int nq = 0, rc = 0;
-    FILE *f;
+    const char *c = strstr(line, "rift-owner:");
+    for (int i = 0; c && i < n; i++) {
+        size_t len = strlen(cs[i].name);
+        if (strncmp(line, "-A ", 3) || strncmp(line + 3, cs[i].name, len) || line[3 + len] != ' ')
+            continue;
+        const char *p = strstr(c, ":pid="), *st = strstr(c, ":start=");
+        if (p && st) {
+            cs[i].pid = strtol(p + 5, NULL, 10);
+            cs[i].start = strtoull(st + 7, NULL, 10);
+        }
+    }
+}
 
+/* Why chain c must stay (into why), or false when nothing uses it. */
+static bool in_use(const struct chain_info *c, int flags, char *why, size_t wl)
+{
+    if (c->pid > 0 && pstat_alive_since((pid_t)c->pid, c->start)) {
+        snprintf(why, wl, "%s: its rift-shim (pid %ld) is running", c->name, c->pid);
+        return true;
+    }
+    if (!(flags & IPT_SWEEP_QUEUE_OURS) && queue_bound(c->queue)) {
+        snprintf(why, wl, "%s: NFQUEUE %u is held by a running process", c->name, c->queue);
+        return true;
+    }
+    return false;
+}
+
+int ipt_remove_chain(const char *chain, char *err, size_t errlen)
+{
+    char cmd[160], ignored[256];
+    /* Every jump to it: ours, and an older shim's without the mark match;
+     * -D fails once none is left. */
+    for (int form = 0; form < 2; form++)
+        for (int k = 0; k < 16; k++) {
+            if (form)
+                snprintf(cmd, sizeof(cmd), "*filter\n-D INPUT -j %s\nCOMMIT\n", chain);
+            else
+                snprintf(cmd, sizeof(cmd), "*filter\n-D INPUT " JUMP_MATCH "\nCOMMIT\n",
+                         IPT_SEEN_BIT, IPT_SEEN_BIT, chain);
+            if (ipt_run(cmd, strlen(cmd), ignored, sizeof(ignored)) != 0)
+                break;
+        }
+    snprintf(cmd, sizeof(cmd), "*filter\n-F %s\n-X %s\nCOMMIT\n", chain, chain);
+    return ipt_run(cmd, strlen(cmd), err, errlen);
+}
+
+int ipt_cleanup(const char *owner, int queue, int flags, struct ipt_sweep *sw, char *err,
+                size_t errlen)
+{
+    char *s = save_filter(err, errlen), *line, *save = NULL;
+    struct chain_info *cs;
+    int n = 0;
+    memset(sw, 0, sizeof(*sw));
     if (!s)
         return -1;
-    for (line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        unsigned q;
-        if (chain_queue(line, &q) == 0 && nq < 256 && (only_queue < 0 || (unsigned)only_queue == q))
-            queues[nq++] = q;
-    }
-    free(s);
-    if (!nq)
-        return 0;
-    f = open_memstream(&script, &slen);
-    if (!f) {
+    if (!(cs = calloc(IPT_SWEEP_MAX, sizeof(*cs)))) {
+        free(s);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    ipt_script_begin(f);
-    for (int i = 0; i < nq; i++)
-        fprintf(f, "-F RIFT-Q%u\n", queues[i]);
-    ipt_script_end(f);
-    fclose(f);
-    rc = ipt_run(script, slen, err, errlen);
-    free(script);
-    if (rc < 0)
-        return -1;
-    for (int i = 0; i < nq; i++) {
-        char cmd[96], ignored[256];
-        snprintf(cmd, sizeof(cmd), "*filter\n-D INPUT -j RIFT-Q%u\nCOMMIT\n", queues[i]);
-        /* There may be more than one jump; -D fails once none is left. */
-        for (int k = 0; k < 16 && ipt_run(cmd, strlen(cmd), ignored, sizeof(ignored)) == 0; k++)
-            ;
-        snprintf(cmd, sizeof(cmd), "*filter\n-X RIFT-Q%u\nCOMMIT\n", queues[i]);
-        if (ipt_run(cmd, strlen(cmd), err, errlen) < 0)
-            return -1;
+    for (line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (line[0] == ':' && n < IPT_SWEEP_MAX && chain_line(line, &cs[n]) == 0)
+            n++;
+        else if (line[0] == '-')
+            owner_rule(line, cs, n);
     }
-    return nq;
+    free(s);
+    for (int i = 0; i < n; i++) {
+        char why[160];
+        if ((owner && strcmp(cs[i].owner, owner) != 0) ||
+            (queue >= 0 && cs[i].queue != (unsigned)queue))
+            continue;
+        if (in_use(&cs[i], flags, why, sizeof(why))) {
+            if (!sw->kept++)
+                snprintf(sw->first_kept, sizeof(sw->first_kept), "%s", why);
+            continue;
+        }
+        if (ipt_remove_chain(cs[i].name, err, errlen) < 0) {
+            free(cs);
+            return -1;
+        }
+        sw->removed++;
+    }
+    free(cs);
+    return sw->removed;
 }

@@ -21,16 +21,16 @@
 #include "../proto/bus.h"
 #include "ipt.h"
 
-void path_verdict(struct shim *s, uint16_t queue, uint32_t id, int v)
+void path_verdict(struct shim *s, uint16_t queue, uint32_t id, uint32_t mark, int v)
 {
     unsigned qi = queue - s->pol->shim.queue;
     int rc;
     /* An accept while nothing of its queue is held may join the queue's
      * batch verdict: nothing with a lower id still waits for us. */
     if (v == NF_ACCEPT)
-        rc = queue_accept(&s->q, queue, id, qi < POL_MAX_QUEUES && !s->waiting[qi]);
+        rc = queue_accept(&s->q, queue, id, mark, qi < POL_MAX_QUEUES && !s->waiting[qi]);
     else
-        rc = queue_verdict(&s->q, queue, id, v, NULL, 0);
+        rc = queue_verdict(&s->q, queue, id, v, mark, NULL, 0);
     if (rc < 0)
         s->verdict_errors++;
 }
@@ -120,10 +120,10 @@ static void release_one(struct shim *s, struct hold_pkt *p, uint64_t now)
     queue_fill(s, p->queue, -1, now);
     if (p->flags & HOLD_F_MODIFIED) {
         /* the rewrite cannot be sent: at least deliver the packet */
-        if (queue_verdict(&s->q, p->queue, p->id, NF_ACCEPT, p->data, p->len) < 0)
-            path_verdict(s, p->queue, p->id, NF_ACCEPT);
+        if (queue_verdict(&s->q, p->queue, p->id, NF_ACCEPT, p->mark, p->data, p->len) < 0)
+            path_verdict(s, p->queue, p->id, p->mark, NF_ACCEPT);
     } else {
-        path_verdict(s, p->queue, p->id, NF_ACCEPT);
+        path_verdict(s, p->queue, p->id, p->mark, NF_ACCEPT);
     }
     if (s->capturing) {
         char detail[64];
@@ -279,18 +279,19 @@ static void hold_packet(struct shim *s, int ri, const struct queue_packet *pkt, 
     struct hold_pkt *h = hold_alloc(&rt->store, len);
     if (h) {
         h->deadline = d->verdict == MODEL_HOLD ? HOLD_FOREVER : d->deadline;
-        h->seq = s->seq++;
+        h->seq = (uint32_t)s->seq++;
         h->id = pkt->id;
         h->rule = (uint8_t)ri;
         h->queue = pkt->queue;
         h->flags = (uint8_t)flags;
         h->arrived_us = (uint32_t)shim_since_us(s, now);
+        h->mark = pkt->mark;
         memcpy(h->data, data, len);
     }
     if (!h || hold_push(&rt->store, h) < 0) {
         hold_free(&rt->store, h);
         rt->st.hold_failed++;
-        if (queue_verdict(&s->q, pkt->queue, pkt->id, NF_ACCEPT,
+        if (queue_verdict(&s->q, pkt->queue, pkt->id, NF_ACCEPT, pkt->mark,
                           flags & HOLD_F_MODIFIED ? data : NULL,
                           flags & HOLD_F_MODIFIED ? len : 0) < 0)
             s->verdict_errors++;
@@ -327,14 +328,14 @@ void path_on_packet(const struct queue_packet *pkt, void *arg)
     s->total++;
     if (pkt->mark == IPT_MARK) {
         /* Our own duplicate, queued by rules we did not write: let it go. */
-        path_verdict(s, pkt->queue, pkt->id, NF_ACCEPT);
+        path_verdict(s, pkt->queue, pkt->id, pkt->mark, NF_ACCEPT);
         return;
     }
     if (s->capturing && pkt->len)
         capture_packet(&s->cap, pkt->data, pkt->len, pkt->orig_len);
     if (!pkt->len || pkt_parse(pkt->data, pkt->len, &pi) < 0) {
         s->unparsed++;
-        path_verdict(s, pkt->queue, pkt->id, NF_ACCEPT);
+        path_verdict(s, pkt->queue, pkt->id, pkt->mark, NF_ACCEPT);
         event(s, now, -1, pkt->data, pkt->len, "pass", "\"why\":\"unparsed\"");
         return;
     }
@@ -349,7 +350,7 @@ void path_on_packet(const struct queue_packet *pkt, void *arg)
     }
     if (ri < 0) {
         s->unmatched++;
-        path_verdict(s, pkt->queue, pkt->id, NF_ACCEPT);
+        path_verdict(s, pkt->queue, pkt->id, pkt->mark, NF_ACCEPT);
         event(s, now, -1, pkt->data, pkt->len, "pass", NULL);
         return;
     }
@@ -365,7 +366,7 @@ void path_on_packet(const struct queue_packet *pkt, void *arg)
     switch (d.verdict) {
     case MODEL_DROP:
         rt->st.dropped++;
-        path_verdict(s, pkt->queue, pkt->id, NF_DROP);
+        path_verdict(s, pkt->queue, pkt->id, pkt->mark, NF_DROP);
         event(s, now, ri, pkt->data, pkt->len, "drop", NULL);
         return;
     case MODEL_PASS:
@@ -377,7 +378,7 @@ void path_on_packet(const struct queue_packet *pkt, void *arg)
             rt->st.passed++;
             event(s, now, ri, pkt->data, pkt->len, "accept", NULL);
         }
-        path_verdict(s, pkt->queue, pkt->id, NF_ACCEPT);
+        path_verdict(s, pkt->queue, pkt->id, pkt->mark, NF_ACCEPT);
         if (d.duplicate)
             inject_dup(s, rt, pkt->data, pkt->len, pkt->orig_len);
         return;
@@ -415,7 +416,7 @@ static void on_message_rule(struct shim *s, const struct queue_packet *pkt,
     if (pkt->len < pkt->orig_len || pkt->len < pi->ip_len) {
         /* not the whole packet: nothing to look into */
         rt->st.passed++;
-        path_verdict(s, pkt->queue, pkt->id, NF_ACCEPT);
+        path_verdict(s, pkt->queue, pkt->id, pkt->mark, NF_ACCEPT);
         return;
     }
     memcpy(buf, pkt->data, pkt->len);
@@ -441,7 +442,7 @@ static void on_message_rule(struct shim *s, const struct queue_packet *pkt,
     fx.loss_corr = 0;
     if (!(ms.carried & r->messages) || (!fx.delay_ns && !fx.hold)) {
         rt->st.passed++;
-        if (queue_verdict(&s->q, pkt->queue, pkt->id, NF_ACCEPT, changed ? buf : NULL,
+        if (queue_verdict(&s->q, pkt->queue, pkt->id, NF_ACCEPT, pkt->mark, changed ? buf : NULL,
                           changed ? pi->ip_len : 0) < 0)
             s->verdict_errors++;
         return;

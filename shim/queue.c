@@ -17,6 +17,16 @@
 
 #define VBUF_CAP ((size_t)160 * 1024)
 
+/* The verdict an accept goes out as, and the mark to set (0: none). */
+static int accept_as(const struct queue *q, int verdict, uint32_t mark, uint32_t *set)
+{
+    *set = 0;
+    if (verdict != NF_ACCEPT || !q->repeat_bit || (mark & q->repeat_bit))
+        return verdict;
+    *set = mark | q->repeat_bit;
+    return NF_REPEAT;
+}
+
 /* Send a config message and wait for its own ack. Packets can already be
  * queued (rules = none, or a leftover chain): accept any that arrive in the
  * meantime rather than leave them without a verdict. */
@@ -46,7 +56,11 @@ static int send_cfg(struct queue *q, struct nlmsghdr *nlh)
                 char vb[256];
                 uint16_t qn = ntohs(((const struct nfgenmsg *)mnl_nlmsg_get_payload(m))->res_id);
                 struct nlmsghdr *v = nfq_nlmsg_put(vb, NFQNL_MSG_VERDICT, qn);
-                nfq_nlmsg_verdict_put(v, (int)ntohl(ph->packet_id), NF_ACCEPT);
+                uint32_t set, mark = attr[NFQA_MARK] ? ntohl(mnl_attr_get_u32(attr[NFQA_MARK])) : 0;
+                nfq_nlmsg_verdict_put(v, (int)ntohl(ph->packet_id),
+                                      accept_as(q, NF_ACCEPT, mark, &set));
+                if (set)
+                    nfq_nlmsg_verdict_put_mark(v, set);
                 mnl_socket_sendto(q->nl, v, v->nlmsg_len);
             }
         }
@@ -54,14 +68,16 @@ static int send_cfg(struct queue *q, struct nlmsghdr *nlh)
 }
 
 int queue_open(struct queue *q, unsigned queue, unsigned nqueues, uint32_t maxlen, bool fail_open,
-               uint32_t copy_range, char *err, size_t errlen)
+               uint32_t copy_range, uint32_t repeat_bit, char *err, size_t errlen)
 {
     char buf[MNL_SOCKET_BUFFER_SIZE];
     struct nlmsghdr *nlh;
     int rc, one = 1, rcvbuf = 64 << 20, sndbuf = 1 << 20;
+    bool busy = false;
 
     memset(q, 0, sizeof(*q));
     q->queue = queue;
+    q->repeat_bit = repeat_bit;
     q->nl = mnl_socket_open(NETLINK_NETFILTER);
     if (!q->nl) {
         snprintf(err, errlen, "netlink socket: %s", strerror(errno));
@@ -78,10 +94,10 @@ int queue_open(struct queue *q, unsigned queue, unsigned nqueues, uint32_t maxle
         nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, qn);
         nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_BIND);
         if ((rc = send_cfg(q, nlh)) < 0) {
-            snprintf(err, errlen, "cannot bind NFQUEUE %u: %s%s", qn, strerror(-rc),
-                     rc == -EBUSY ? " (another process holds this queue: is a rift-shim "
-                                    "running?)"
-                                  : "");
+            /* the kernel says EPERM when another socket has bound it */
+            busy = rc == -EPERM || rc == -EBUSY || rc == -EEXIST;
+            snprintf(err, errlen, "cannot bind NFQUEUE %u: %s", qn,
+                     busy ? "another process holds it" : strerror(-rc));
             goto fail;
         }
         q->nqueues = i + 1;
@@ -118,7 +134,7 @@ int queue_open(struct queue *q, unsigned queue, unsigned nqueues, uint32_t maxle
     return 0;
 fail:
     queue_close(q);
-    return -1;
+    return busy ? -EBUSY : -1;
 }
 
 void queue_close(struct queue *q)
@@ -232,9 +248,10 @@ static void note_pending(struct queue *q, uint16_t queue, uint32_t id)
     }
 }
 
-int queue_verdict(struct queue *q, uint16_t queue, uint32_t id, int verdict, const void *payload,
-                  uint32_t len)
+int queue_verdict(struct queue *q, uint16_t queue, uint32_t id, int verdict, uint32_t mark,
+                  const void *payload, uint32_t len)
 {
+    uint32_t set;
     size_t need = MNL_ALIGN(sizeof(struct nlmsghdr)) + 64 + (payload ? MNL_ALIGN(len) + 8 : 0);
     struct nlmsghdr *nlh;
     if (need > q->vcap)
@@ -245,7 +262,10 @@ int queue_verdict(struct queue *q, uint16_t queue, uint32_t id, int verdict, con
     if (q->vlen + need > q->vcap)
         queue_flush(q);
     nlh = nfq_nlmsg_put(q->vbuf + q->vlen, NFQNL_MSG_VERDICT, queue);
+    verdict = accept_as(q, verdict, mark, &set);
     nfq_nlmsg_verdict_put(nlh, (int)id, verdict);
+    if (set)
+        nfq_nlmsg_verdict_put_mark(nlh, set);
     if (payload)
         nfq_nlmsg_verdict_put_pkt(nlh, payload, len);
     q->vlen += MNL_ALIGN(nlh->nlmsg_len);
@@ -253,11 +273,11 @@ int queue_verdict(struct queue *q, uint16_t queue, uint32_t id, int verdict, con
     return 0;
 }
 
-int queue_accept(struct queue *q, uint16_t queue, uint32_t id, bool batch)
+int queue_accept(struct queue *q, uint16_t queue, uint32_t id, uint32_t mark, bool batch)
 {
     unsigned qi = (unsigned)(queue - q->queue);
-    if (!batch || qi >= QUEUE_MAX)
-        return queue_verdict(q, queue, id, NF_ACCEPT, NULL, 0);
+    if (!batch || qi >= QUEUE_MAX || mark)
+        return queue_verdict(q, queue, id, NF_ACCEPT, mark, NULL, 0);
     /* ids only grow while nothing is held; the compare keeps a batch from
      * ever shrinking all the same (and survives the id wrapping) */
     if (!(q->batch_on & (1ull << qi)) || (int32_t)(id - q->batch_max[qi]) > 0)
@@ -277,8 +297,12 @@ static void put_batches(struct queue *q)
         struct nlmsghdr *nlh;
         if (q->vlen + MNL_ALIGN(sizeof(struct nlmsghdr)) + 64 > q->vcap)
             break; /* the next flush sends the rest */
+        uint32_t set;
+        int v = accept_as(q, NF_ACCEPT, 0, &set);
         nlh = nfq_nlmsg_put(q->vbuf + q->vlen, NFQNL_MSG_VERDICT_BATCH, (int)(q->queue + qi));
-        nfq_nlmsg_verdict_put(nlh, (int)q->batch_max[qi], NF_ACCEPT);
+        nfq_nlmsg_verdict_put(nlh, (int)q->batch_max[qi], v);
+        if (set)
+            nfq_nlmsg_verdict_put_mark(nlh, set);
         q->vlen += MNL_ALIGN(nlh->nlmsg_len);
         q->batch_on &= ~(1ull << qi);
     }
@@ -365,15 +389,11 @@ int queue_flush(struct queue *q)
 /* Kernel counters summed over our queues: one line per queue of numbers
  * (queue, peer portid, queue total, copy mode, copy range, queue dropped,
  * user dropped, id sequence, 1), each parsed whole. */
-int queue_kernel_counters(unsigned queue, unsigned nqueues, uint64_t *dropped, uint64_t *user)
+/* The next line of the kernel's queue list as its 9 numbers, or false. */
+static bool proc_queue_line(FILE *f, unsigned long long v[9])
 {
-    FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "r");
     char line[256];
-    int found = -1;
-    if (!f)
-        return -1;
     while (fgets(line, sizeof(line), f)) {
-        unsigned long long v[9];
         char *p = line, *end;
         int n = 0;
         for (; n < 9; n++, p = end) {
@@ -382,7 +402,33 @@ int queue_kernel_counters(unsigned queue, unsigned nqueues, uint64_t *dropped, u
             if (end == p || errno)
                 break;
         }
-        if (n < 9 || v[0] < queue || v[0] >= (unsigned long long)queue + nqueues)
+        if (n == 9)
+            return true;
+    }
+    return false;
+}
+
+bool queue_bound(unsigned queue)
+{
+    FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "r");
+    unsigned long long v[9];
+    bool found = false;
+    while (f && !found && proc_queue_line(f, v))
+        found = v[0] == queue;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+int queue_kernel_counters(unsigned queue, unsigned nqueues, uint64_t *dropped, uint64_t *user)
+{
+    FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "r");
+    unsigned long long v[9];
+    int found = -1;
+    if (!f)
+        return -1;
+    while (proc_queue_line(f, v)) {
+        if (v[0] < queue || v[0] >= (unsigned long long)queue + nqueues)
             continue;
         if (found < 0)
             *dropped = *user = 0;

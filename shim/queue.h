@@ -38,6 +38,11 @@ struct queue {
     uint32_t batch_max[QUEUE_MAX];
     uint64_t batch_on;
     uint64_t batched; /* accepts sent as part of a batch verdict */
+    /* 0, or the mark bit an accept sets (on top of the packet's own mark)
+     * when it goes out as NF_REPEAT: the hook runs again from its first
+     * rule, the shim's jump skips packets with the bit, and the host's own
+     * rules behind it see the packet (an NF_ACCEPT would skip them). */
+    uint32_t repeat_bit;
 };
 
 struct queue_packet {
@@ -50,8 +55,12 @@ struct queue_packet {
     uint32_t mark;
 };
 
+/* 0; -EBUSY when another process holds one of the queues; -1 otherwise
+ * (err says why). repeat_bit: see struct queue. */
 int queue_open(struct queue *q, unsigned queue, unsigned nqueues, uint32_t maxlen, bool fail_open,
-               uint32_t copy_range, char *err, size_t errlen);
+               uint32_t copy_range, uint32_t repeat_bit, char *err, size_t errlen);
+/* Some process has bound NFQUEUE queue (in this network namespace). */
+bool queue_bound(unsigned queue);
 void queue_close(struct queue *q);
 int queue_fd(const struct queue *q);
 int queue_set_copy_range(struct queue *q, uint32_t range);
@@ -62,9 +71,11 @@ typedef void (*queue_packet_cb)(const struct queue_packet *pkt, void *arg);
  * packet. Returns the number of packets, 0 if none, -errno on error. */
 int queue_receive(struct queue *q, queue_packet_cb cb, void *arg, int max);
 
-/* Queue a verdict (NF_ACCEPT/NF_DROP). payload != NULL replaces the packet. */
-int queue_verdict(struct queue *q, uint16_t queue, uint32_t id, int verdict, const void *payload,
-                  uint32_t len);
+/* Queue a verdict (NF_ACCEPT/NF_DROP) for a packet whose mark was mark.
+ * payload != NULL replaces the packet. With repeat_bit set an accept of a
+ * packet without the bit becomes NF_REPEAT with mark | repeat_bit. */
+int queue_verdict(struct queue *q, uint16_t queue, uint32_t id, int verdict, uint32_t mark,
+                  const void *payload, uint32_t len);
 /* The kernel's counters summed over queues queue..queue+nqueues-1
  * (/proc/net/netfilter/nfnetlink_queue): packets dropped because a queue
  * was full, and lost to a full socket. 0, or -1 if none is listed. */
@@ -73,8 +84,10 @@ int queue_kernel_counters(unsigned queue, unsigned nqueues, uint64_t *dropped, u
 /* Accept packet id of queue. batch: no packet of that queue with a lower
  * id is waiting for a verdict from us (none is held), so the accept may go
  * out as part of one NFQNL_MSG_VERDICT_BATCH for the queue, which accepts
- * everything up to the highest such id; else a verdict of its own. */
-int queue_accept(struct queue *q, uint16_t queue, uint32_t id, bool batch);
+ * everything up to the highest such id; else a verdict of its own. A batch
+ * verdict sets one mark on all its packets: only packets without a mark of
+ * their own join it. */
+int queue_accept(struct queue *q, uint16_t queue, uint32_t id, uint32_t mark, bool batch);
 
 /* Ahead of a release: a verdict for a packet of this queue that already
  * had its verdict (ids are not reused before 2^32 more packets), so that

@@ -46,11 +46,11 @@ static void job_start_next(struct shim *s)
         if (f) {
             ipt_script_begin(f);
             if (j->add && s->n_installed == 0)
-                ipt_script_jump(f, s->pol->shim.queue, true);
-            ipt_script_rule(f, s->pol->shim.queue, s->pol->shim.queues, s->pol->rules[j->rule].name,
-                            rt->pats, rt->npats, j->add);
+                ipt_script_jump(f, s->chain, true);
+            ipt_script_rule(f, s->chain, s->pol->shim.queue, s->pol->shim.queues,
+                            s->pol->rules[j->rule].name, rt->pats, rt->npats, j->add);
             if (!j->add && s->n_installed == 1)
-                ipt_script_jump(f, s->pol->shim.queue, false);
+                ipt_script_jump(f, s->chain, false);
             ipt_script_end(f);
             fclose(f);
             s->job_pid = ipt_spawn(script, len, &s->job_errfd, err, sizeof(err));

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../proto/pstat.h"
 #include "ipt.h"
 
 static struct shim S; /* the daemon's one context */
@@ -28,18 +29,19 @@ struct opts {
     const char *policy_file;
     bool check_only, cleanup, seed_given;
     uint64_t seed;
-    int queue; /* --queue for --cleanup, -1: every rift chain */
+    int queue;         /* --queue for --cleanup, -1: every rift chain */
+    const char *owner; /* --owner for --cleanup, NULL: any */
 };
 
 /* Remove every jump to our chain and the chain itself, whatever jobs were
- * still pending. */
+ * still pending: ours only, by name. */
 static int teardown_ipt(struct shim *s)
 {
     char err[512];
-    if (!s->use_ipt)
+    if (!s->use_ipt || !s->chain[0])
         return 0;
-    if (ipt_cleanup((int)s->pol->shim.queue, err, sizeof(err)) < 0) {
-        fprintf(stderr, "rift-shim: removing chain RIFT-Q%u: %s\n", s->pol->shim.queue, err);
+    if (ipt_remove_chain(s->chain, err, sizeof(err)) < 0) {
+        fprintf(stderr, "rift-shim: removing chain %s: %s\n", s->chain, err);
         return -1;
     }
     return 0;
@@ -66,7 +68,7 @@ static int build_patterns(const struct policy *p, int ri, struct rule_rt *rt)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: rift-shim --policy FILE.ini [--seed N] [--check]\n"
-               "       rift-shim --cleanup [--queue N]\n"
+               "       rift-shim --cleanup [--queue N] [--owner NAME]\n"
                "       rift-shim ctl SOCKET on RULE | off RULE | set RULE KEY VALUE | stats |"
                " release | quit\n"
                "Runs as root. See README.md for the policy format.\n");
@@ -92,16 +94,21 @@ static int parse_u64(const char *s, int base, uint64_t max, uint64_t *out)
 static int parse_args(int argc, char **argv, struct opts *o)
 {
     static const struct option opts[] = {
-        {"policy", required_argument, NULL, 'p'}, {"seed", required_argument, NULL, 's'},
-        {"check", no_argument, NULL, 'c'},        {"cleanup", no_argument, NULL, 'C'},
-        {"queue", required_argument, NULL, 'q'},  {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+        {"policy", required_argument, NULL, 'p'},
+        {"seed", required_argument, NULL, 's'},
+        {"check", no_argument, NULL, 'c'},
+        {"cleanup", no_argument, NULL, 'C'},
+        {"queue", required_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"owner", required_argument, NULL, 'o'},
+        {NULL, 0, NULL, 0},
     };
     uint64_t v;
     int c;
     memset(o, 0, sizeof(*o));
     o->queue = -1;
-    while ((c = getopt_long(argc, argv, "p:s:cCq:hV", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:s:cCq:hVo:", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
             o->policy_file = optarg;
@@ -129,6 +136,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
                 return 2;
             }
             o->queue = (int)v;
+            break;
+        case 'o':
+            if (!ipt_owner_ok(optarg)) {
+                fprintf(stderr, "rift-shim: --owner: expected 1 to %d letters, digits or '_'\n",
+                        IPT_OWNER_MAX);
+                return 2;
+            }
+            o->owner = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -206,27 +221,63 @@ static void init_context(struct shim *s, const struct opts *o)
     }
 }
 
-/* Our chain, with nothing in it yet; a leftover of a killed shim on this
- * queue is removed first (we hold the queue, so it cannot be another's). */
+/* Our chain, with nothing in it yet. A chain of our queue that some other
+ * shim left is removed first when its shim is gone: we hold the queue now,
+ * so no running shim can use it (another owner's live chain stays). */
 static int install_chain(struct shim *s, char *err, size_t el)
 {
     char *script = NULL;
     size_t len = 0;
+    struct ipt_sweep sw;
     FILE *f;
     int rc;
-    if (ipt_chain_exists(s->pol->shim.queue) == 1) {
-        fprintf(stderr, "rift-shim: removing leftover chain RIFT-Q%u\n", s->pol->shim.queue);
-        ipt_cleanup((int)s->pol->shim.queue, err, el);
-    }
+    if (ipt_cleanup(NULL, (int)s->pol->shim.queue, IPT_SWEEP_QUEUE_OURS, &sw, err, el) > 0)
+        fprintf(stderr, "rift-shim: removed %d leftover chain%s of queue %u\n", sw.removed,
+                sw.removed == 1 ? "" : "s", s->pol->shim.queue);
     if (!(f = open_memstream(&script, &len)))
         return -1;
     ipt_script_begin(f);
-    ipt_script_setup(f, s->pol->shim.queue);
+    ipt_script_setup(f, s->chain, s->owner, (long)getpid(), pstat_start_time(getpid()));
     ipt_script_end(f);
     fclose(f);
     rc = ipt_run(script, len, err, el);
     free(script);
     return rc;
+}
+
+/* Bind the policy's queues or, with queue_search, the first free block
+ * after them. Another process's queue is never taken over: that would
+ * steal its packets. 0, or -1 with err. */
+static int open_queue(struct shim *s, char *err, size_t el)
+{
+    struct pol_shim *sh = &s->pol->shim;
+    unsigned first = sh->queue;
+    uint32_t bit = s->use_ipt ? IPT_SEEN_BIT : 0; /* rules = none: the caller's rules */
+    for (unsigned k = 0;; k++) {
+        int rc = queue_open(&s->q, sh->queue, sh->queues, sh->queue_maxlen, sh->overflow_pass,
+                            path_copy_range(s), bit, err, el);
+        if (rc == 0)
+            break;
+        if (rc != -EBUSY || k >= sh->queue_search || sh->queue + 2 * sh->queues - 1 > 65535) {
+            if (rc == -EBUSY)
+                snprintf(err + strlen(err), el - strlen(err),
+                         "; queues %u-%u are in use%s (set another [shim] queue, or "
+                         "queue_search)",
+                         first, sh->queue + sh->queues - 1, k ? " as far as" : "");
+            return -1;
+        }
+        /* settled before anything reads the policy's queue */
+        sh->queue += sh->queues;
+    }
+    if (sh->queue != first)
+        fprintf(stderr, "rift-shim: queues %u-%u are in use; this shim takes queue %u\n", first,
+                sh->queue - 1, sh->queue);
+    if (sh->owner[0])
+        snprintf(s->owner, sizeof(s->owner), "%s", sh->owner);
+    else
+        snprintf(s->owner, sizeof(s->owner), "pid%ld", (long)getpid());
+    ipt_chain_name(s->chain, sizeof(s->chain), sh->queue, s->owner);
+    return 0;
 }
 
 /* Capture, queue, control socket, helper sockets, event loop, chain.
@@ -239,8 +290,7 @@ static int open_all(struct shim *s)
             goto fail;
         s->capturing = true;
     }
-    if (queue_open(&s->q, s->pol->shim.queue, s->pol->shim.queues, s->pol->shim.queue_maxlen,
-                   s->pol->shim.overflow_pass, path_copy_range(s), err, sizeof(err)) < 0)
+    if (open_queue(s, err, sizeof(err)) < 0)
         goto fail;
     queue_kernel_counters(s->pol->shim.queue, s->pol->shim.queues, &s->kq_dropped0, &s->kq_user0);
     if ((s->lfd = ctl_listen(s->pol->shim.control, err, sizeof(err))) < 0)
@@ -356,12 +406,17 @@ int main(int argc, char **argv)
         return status < 0 ? 0 : status;
     if (o.cleanup) {
         char err[512];
-        int n = ipt_cleanup(o.queue, err, sizeof(err));
+        struct ipt_sweep sw;
+        int n = ipt_cleanup(o.owner, o.queue, 0, &sw, err, sizeof(err));
         if (n < 0) {
             fprintf(stderr, "rift-shim --cleanup: %s\n", err);
             return 2;
         }
-        fprintf(stderr, "rift-shim --cleanup: removed %d rift chain%s\n", n, n == 1 ? "" : "s");
+        fprintf(stderr, "rift-shim --cleanup: removed %d rift chain%s", n, n == 1 ? "" : "s");
+        if (sw.kept)
+            fprintf(stderr, "; kept %d in use (%s%s)", sw.kept, sw.first_kept,
+                    sw.kept > 1 ? ", ..." : "");
+        fputc('\n', stderr);
         return 0;
     }
     if ((status = load_policy(s, &o)) != 0)

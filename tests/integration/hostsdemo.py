@@ -139,7 +139,7 @@ class Hosts:
                 if comm != "sshd" and pid not in sshd:
                     left.append("%s: process %s (%s)" % (ns, pid, comm))
             rules = sh("ip", "netns", "exec", ns, "iptables-save", check=False).stdout
-            if "RIFT-Q" in rules:
+            if ":RIFT-" in rules:
                 left.append("%s: iptables chains %s" % (ns, [l for l in rules.splitlines()
                                                              if "RIFT" in l][:3]))
         return left

@@ -232,9 +232,9 @@ def policy_text(rules, shim_extra="", nodes=None):
 
 class Shim:
     def __init__(self, ns, rules, shim_extra="", seed=42, nodes=None, expect_fail=False,
-                 extra_args=()):
+                 extra_args=(), sock="shim.sock"):
         self.ns = ns
-        self.sock = os.path.join(ns.tmp, "shim.sock")
+        self.sock = os.path.join(ns.tmp, sock)
         self.policy = os.path.join(ns.tmp, "policy-%d.ini" % len(ns.procs))
         extra = "seed = %d\ncontrol = %s\n" % (seed, self.sock) + shim_extra
         with open(self.policy, "w") as f:

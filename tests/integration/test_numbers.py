@@ -36,12 +36,14 @@ def test_shim_cleanup_bad_queue_removes_nothing(ns):
 
 def test_shim_cleanup_takes_only_its_own_chain_names(ns):
     # "%u" would read each of these as queue 12 (the last one wraps).
-    others = ["RIFT-Q12abc", "RIFT-Q012", "RIFT-Q4294967308"]
-    for c in others + ["RIFT-Q12"]:
+    others = ["RIFT-Q12abc", "RIFT-Q012", "RIFT-Q4294967308", "RIFT-012-x", "RIFT-12-",
+              "RIFT-12-a-b", "RIFT-4294967308-x", "RIFT-12-abcdefghijklmnopq"]
+    ours = ["RIFT-Q12", "RIFT-12-run1"]
+    for c in others + ours:
         ns.run(["iptables", "-N", c], check=True)
     try:
         r = ns.run([lib.SHIM, "--cleanup", "--queue", "12"])
-        check(r.returncode == 0 and "removed 1 rift chain" in r.stderr,
+        check(r.returncode == 0 and "removed 2 rift chains" in r.stderr,
               "exit %d: %s" % (r.returncode, r.stderr))
         check(chains(ns) == sorted(others), "chains now %s" % chains(ns))
         r = ns.run([lib.SHIM, "--cleanup"])
@@ -49,7 +51,7 @@ def test_shim_cleanup_takes_only_its_own_chain_names(ns):
               "exit %d: %s" % (r.returncode, r.stderr))
         check(chains(ns) == sorted(others), "chains now %s" % chains(ns))
     finally:
-        for c in others + ["RIFT-Q12"]:
+        for c in others + ours:
             ns.run(["iptables", "-X", c])
     check(chains(ns) == [], "left: %s" % chains(ns))
 

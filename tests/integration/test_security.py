@@ -5,6 +5,7 @@ it, and that the run's own clients (observer, workload, probes, the app)
 use it."""
 import json
 import os
+import signal
 import subprocess
 
 import lib
@@ -97,3 +98,115 @@ def test_a_password_rift_cannot_pass_on_is_refused_with_its_line(ns):
         r = subprocess.run([RIFT, "run", scn], capture_output=True, text=True, timeout=30)
         check(r.returncode == 2 and "srv.ini:4: [server]: %s is set by rift" % key in r.stderr,
               "%s: exit %d %s" % (key, r.returncode, r.stderr))
+
+
+CLIENT2 = "127.0.0.21"
+NODES2 = {"r1": lib.NODE + ":%d" % lib.PORT, "cl": lib.CLIENT, "cl2": CLIENT2}
+
+
+def rift_chains(ns):
+    return sorted(l.split()[0][1:] for l in ns.iptables_rift() if l.startswith(":"))
+
+
+def matched(shim, rule):
+    return shim.stats()["rules"][rule]["matched"]
+
+
+def pings(ns, src, n=20):
+    c = lib.RespClient(ns, src, lib.NODE, lib.PORT, 5.0)
+    rtt = lib.ping_rtts(c, n)
+    c.close()
+    return rtt
+
+
+def test_two_shims_forced_onto_one_queue_keep_to_their_own(ns):
+    """Shim A holds queue 7 with a delay on; B is forced onto queue 7 too:
+    refused with a clear error, or with queue_search moved to queue 8; B,
+    `rift-shim --cleanup` and the agent's cleanup of another run remove
+    nothing of A's while A runs (its counters keep rising); after A is
+    killed its chain goes to a cleanup of its owner only."""
+    lib.Redis(ns)
+    rules = ("[rule a]\nfrom = cl\nto = r1\nports = client\ndelay = 1ms\n")
+    a = lib.Shim(ns, rules, "queue = 7\nowner = runA\n", nodes=NODES2, sock="a.sock")
+    a_chain = "RIFT-7-runA"
+    check(rift_chains(ns) == [a_chain], rift_chains(ns))
+    pings(ns, lib.CLIENT)
+    seen = [matched(a, "a")]
+    # forced onto the same queue, nothing to fall back to: refused, exit 2
+    b = lib.Shim(ns, rules.replace("from = cl", "from = cl2"), "queue = 7\nowner = runB\n",
+                 nodes=NODES2, sock="b.sock", expect_fail=True)
+    rc = b.proc.wait(10)
+    check(rc == 2 and "cannot bind NFQUEUE 7: another process holds it; queues 7-7 are in use"
+          in b.stderr(), "exit %d: %s" % (rc, b.stderr()))
+    check(rift_chains(ns) == [a_chain], "after the refused shim: %s" % rift_chains(ns))
+    pings(ns, lib.CLIENT)
+    seen.append(matched(a, "a"))
+    # with queue_search it takes the next free queue, runs and ends
+    b2 = lib.Shim(ns, rules.replace("from = cl", "from = cl2"),
+                  "queue = 7\nowner = runB\nqueue_search = 4\n", nodes=NODES2, sock="b2.sock")
+    check("queues 7-7 are in use; this shim takes queue 8" in b2.stderr(), b2.stderr())
+    check(b2.stats()["queue"] == 8, b2.stats()["queue"])
+    check(rift_chains(ns) == sorted([a_chain, "RIFT-8-runB"]), rift_chains(ns))
+    pings(ns, CLIENT2)
+    pings(ns, lib.CLIENT)
+    b2_matched = matched(b2, "a")
+    seen.append(matched(a, "a"))
+    check(b2.stop() == 0, b2.stderr())
+    check(rift_chains(ns) == [a_chain], "after B ended: %s" % rift_chains(ns))
+    # a cleanup while A runs removes nothing of it
+    r = ns.run([lib.SHIM, "--cleanup"])
+    check(r.returncode == 0 and "removed 0 rift chains; kept 1 in use (RIFT-7-runA: its "
+          "rift-shim (pid %d) is running)" % a.proc.pid in r.stderr, r.stderr)
+    d = os.path.join(ns.tmp, "rift-agentdir")
+    check(ns.run([lib.SHIM, "agent", "mkdir", d]).returncode == 0, "agent mkdir")
+    r = ns.run([lib.SHIM, "agent", "cleanup", d, "runA"])
+    check(r.returncode == 0 and "chains 0, kept: RIFT-7-runA" in r.stdout, r.stdout + r.stderr)
+    check(rift_chains(ns) == [a_chain], "after the cleanups: %s" % rift_chains(ns))
+    pings(ns, lib.CLIENT)
+    seen.append(matched(a, "a"))
+    check(all(y > x for x, y in zip(seen, seen[1:])), "A's matched counter: %s" % seen)
+    # A killed: its chain stays until its owner's cleanup
+    a.stop(signal.SIGKILL)
+    r = ns.run([lib.SHIM, "--cleanup", "--owner", "runB"])
+    check("removed 0 rift chains" in r.stderr and rift_chains(ns) == [a_chain], r.stderr)
+    r = ns.run([lib.SHIM, "--cleanup", "--owner", "runA"])
+    check("removed 1 rift chain" in r.stderr and rift_chains(ns) == [], r.stderr)
+    check(ns.iptables_rift() == [], ns.iptables_rift())
+    print("  A's matched packets at each step: %s; B refused on queue 7 (exit 2), then ran on "
+          "queue 8 (%d matched) and ended; --cleanup and the agent kept A's chain while it "
+          "ran" % (seen, b2_matched))
+
+
+def test_host_drop_rule_behind_the_shim_still_drops(ns):
+    """A host rule behind rift's jump (appended to INPUT) still applies to
+    the packets the shim queued: a delay rule on cl and cl2, a host DROP of
+    cl's packets; cl cannot connect, cl2 connects and sees the delay."""
+    lib.Redis(ns)
+    rules = ("[rule slow]\nfrom = cl, cl2\nto = r1\nports = client\ndirection = one-way\n"
+             "delay = 20ms\n")
+    shim = lib.Shim(ns, rules, nodes=NODES2)
+    ns.run(["iptables", "-A", "INPUT", "-s", lib.CLIENT, "-p", "tcp", "--dport", str(lib.PORT),
+            "-j", "DROP"], check=True)
+    jump = [l for l in ns.run(["iptables-save"]).stdout.splitlines()
+            if l.startswith("-A INPUT") and "RIFT-" in l]
+    check(len(jump) == 1 and "! --mark 0x40000000/0x40000000" in jump[0], jump)
+    rtt = sorted(pings(ns, CLIENT2, 10))
+    check(20.0 <= rtt[len(rtt) // 2] < 60.0, "cl2's PING median %.1f ms" % rtt[len(rtt) // 2])
+    before = matched(shim, "slow")
+    refused = False
+    try:
+        lib.RespClient(ns, lib.CLIENT, lib.NODE, lib.PORT, 1.0).command("PING")
+    except OSError:
+        refused = True
+    after = matched(shim, "slow")
+    drops = [l for l in ns.run(["iptables", "-L", "INPUT", "-v", "-x", "-n"]).stdout.splitlines()
+             if "DROP" in l and lib.CLIENT in l]
+    dropped = int(drops[0].split()[0]) if drops else 0
+    check(refused, "cl connected through the host's DROP rule")
+    check(after > before and dropped >= 1,
+          "the shim queued %d of cl's packets, the host rule dropped %d" % (after - before,
+                                                                             dropped))
+    check(shim.stop() == 0, shim.stderr())
+    print("  cl2's PING median %.1f ms through a 20 ms delay; cl: %d packets queued by the "
+          "shim, %d dropped by the host's rule behind it, no connection" %
+          (rtt[len(rtt) // 2], after - before, dropped))

@@ -31,10 +31,10 @@ static uint64_t fake_now(void)
     return fake_ns;
 }
 
-int __wrap_queue_verdict(struct queue *q, uint16_t queue, uint32_t id, int verdict,
+int __wrap_queue_verdict(struct queue *q, uint16_t queue, uint32_t id, int verdict, uint32_t mark,
                          const void *payload, uint32_t len)
 {
-    (void)q, (void)queue, (void)payload, (void)len;
+    (void)q, (void)queue, (void)mark, (void)payload, (void)len;
     assert_true(id < MAX_IDS);
     verdicts_for[id]++;
     verdict_of[id] = verdict + 1;
@@ -45,10 +45,10 @@ int __wrap_queue_verdict(struct queue *q, uint16_t queue, uint32_t id, int verdi
 
 /* An accept that may join a batch verdict is an accept all the same, given
  * now: which packets may be batched is test_queue's and test_batch's. */
-int __wrap_queue_accept(struct queue *q, uint16_t queue, uint32_t id, bool batch)
+int __wrap_queue_accept(struct queue *q, uint16_t queue, uint32_t id, uint32_t mark, bool batch)
 {
     (void)batch;
-    return __wrap_queue_verdict(q, queue, id, NF_ACCEPT, NULL, 0);
+    return __wrap_queue_verdict(q, queue, id, NF_ACCEPT, mark, NULL, 0);
 }
 
 int __wrap_queue_warm(struct queue *q, uint16_t queue)

@@ -35,6 +35,7 @@ int __wrap_mnl_socket_get_fd(const struct mnl_socket *nl)
  * for the kernel (ENOENT). */
 #define KMAX 64
 static int kstate[KMAX];
+static uint32_t kmark[KMAX]; /* the mark a verdict set, + 1; 0: none */
 static int kerrors, warms;
 
 static void kernel_verdict(const struct nlmsghdr *nlh)
@@ -42,10 +43,13 @@ static void kernel_verdict(const struct nlmsghdr *nlh)
     uint16_t type = nlh->nlmsg_type & 0xff;
     const struct nlattr *a;
     const struct nfqnl_msg_verdict_hdr *vh = NULL;
+    uint32_t mark = 0;
     mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
     {
         if (mnl_attr_get_type(a) == NFQA_VERDICT_HDR)
             vh = mnl_attr_get_payload(a);
+        if (mnl_attr_get_type(a) == NFQA_MARK)
+            mark = ntohl(mnl_attr_get_u32(a)) + 1;
     }
     assert_non_null(vh);
     uint32_t id = ntohl(vh->id);
@@ -58,14 +62,18 @@ static void kernel_verdict(const struct nlmsghdr *nlh)
     }
     if (type == NFQNL_MSG_VERDICT_BATCH) {
         for (uint32_t i = 1; i <= id && i < KMAX; i++)
-            if (!kstate[i])
+            if (!kstate[i]) {
                 kstate[i] = v + 1;
+                kmark[i] = mark;
+            }
         return;
     }
-    if (id >= KMAX || kstate[id])
+    if (id >= KMAX || kstate[id]) {
         kerrors++;
-    else
+    } else {
         kstate[id] = v + 1;
+        kmark[id] = mark;
+    }
 }
 
 ssize_t __wrap_send(int fd, const void *buf, size_t len, int flags)
@@ -97,6 +105,7 @@ static void setup_queue(struct queue *q, size_t cap)
     assert_non_null(q->vbuf);
     delivered = 0;
     memset(kstate, 0, sizeof(kstate));
+    memset(kmark, 0, sizeof(kmark));
     kerrors = warms = 0;
 }
 
@@ -107,7 +116,7 @@ static void test_all_delivered(void **state)
     mode = SEND_OK;
     setup_queue(&q, 4096);
     for (uint32_t id = 1; id <= 1000; id++)
-        assert_int_equal(queue_verdict(&q, 0, id, NF_ACCEPT, NULL, 0), 0);
+        assert_int_equal(queue_verdict(&q, 0, id, NF_ACCEPT, 0, NULL, 0), 0);
     assert_int_equal(queue_flush(&q), 0);
     assert_int_equal(delivered, 1000);
     assert_int_equal(q.send_errors, 0);
@@ -122,7 +131,7 @@ static void test_failed_batches_fall_back(void **state)
     mode = SEND_FAIL_BATCHES;
     setup_queue(&q, 4096);
     for (uint32_t id = 1; id <= 1000; id++)
-        assert_int_equal(queue_verdict(&q, 0, id, NF_ACCEPT, NULL, 0), 0);
+        assert_int_equal(queue_verdict(&q, 0, id, NF_ACCEPT, 0, NULL, 0), 0);
     queue_flush(&q);
     assert_int_equal(delivered, 1000);
     assert_int_equal(q.send_errors, 0);
@@ -140,7 +149,7 @@ static void test_no_verdict_lost_when_flush_fails(void **state)
     mode = SEND_OK;
     for (uint32_t id = 1; id <= 1000; id++) {
         mode = id >= 300 && id < 600 ? SEND_FAIL : SEND_OK;
-        assert_int_equal(queue_verdict(&q, 0, id, NF_ACCEPT, NULL, 0), 0);
+        assert_int_equal(queue_verdict(&q, 0, id, NF_ACCEPT, 0, NULL, 0), 0);
     }
     mode = SEND_OK;
     queue_flush(&q);
@@ -166,11 +175,11 @@ static void test_batch_never_accepts_a_held_packet(void **state)
         if (held)
             continue;
         if (id == 3)
-            assert_int_equal(queue_verdict(&q, 0, id, NF_DROP, NULL, 0), 0);
+            assert_int_equal(queue_verdict(&q, 0, id, NF_DROP, 0, NULL, 0), 0);
         else if (id == 12)
-            assert_int_equal(queue_verdict(&q, 0, id, NF_ACCEPT, payload, sizeof(payload)), 0);
+            assert_int_equal(queue_verdict(&q, 0, id, NF_ACCEPT, 0, payload, sizeof(payload)), 0);
         else
-            assert_int_equal(queue_accept(&q, 0, id, !any_held), 0);
+            assert_int_equal(queue_accept(&q, 0, id, 0, !any_held), 0);
         if (id == 10)
             assert_int_equal(queue_flush(&q), 0);
     }
@@ -178,9 +187,9 @@ static void test_batch_never_accepts_a_held_packet(void **state)
     assert_int_equal(kstate[4], 0);
     assert_int_equal(kstate[9], 0);
     /* released: the queue has nothing held any more */
-    assert_int_equal(queue_accept(&q, 0, 4, false), 0);
-    assert_int_equal(queue_accept(&q, 0, 9, false), 0);
-    assert_int_equal(queue_accept(&q, 0, 21, true), 0);
+    assert_int_equal(queue_accept(&q, 0, 4, 0, false), 0);
+    assert_int_equal(queue_accept(&q, 0, 9, 0, false), 0);
+    assert_int_equal(queue_accept(&q, 0, 21, 0, true), 0);
     assert_int_equal(queue_flush(&q), 0);
     for (uint32_t id = 1; id <= 21; id++)
         assert_int_equal(kstate[id], (id == 3 ? NF_DROP : NF_ACCEPT) + 1);
@@ -199,12 +208,12 @@ static void test_warm_names_only_sent_verdicts(void **state)
     mode = SEND_OK;
     setup_queue(&q, 4096);
     assert_int_equal(queue_warm(&q, 0), 0); /* nothing verdicted yet: nothing sent */
-    assert_int_equal(queue_verdict(&q, 0, 5, NF_DROP, NULL, 0), 0);
+    assert_int_equal(queue_verdict(&q, 0, 5, NF_DROP, 0, NULL, 0), 0);
     assert_int_equal(queue_warm(&q, 0), 0); /* 5's drop is not out yet */
     assert_int_equal(warms, 0);
     assert_int_equal(queue_flush(&q), 0);
-    assert_int_equal(queue_verdict(&q, 0, 6, NF_DROP, NULL, 0), 0);
-    assert_int_equal(queue_accept(&q, 0, 7, true), 0);
+    assert_int_equal(queue_verdict(&q, 0, 6, NF_DROP, 0, NULL, 0), 0);
+    assert_int_equal(queue_accept(&q, 0, 7, 0, true), 0);
     assert_int_equal(queue_warm(&q, 0), 0); /* names 5 */
     assert_int_equal(warms, 1);
     mode = SEND_FAIL;
@@ -228,11 +237,11 @@ static void test_batches_without_room_still_go_out(void **state)
     setup_queue(&q, 256);
     uint32_t id = 1, drops;
     while (q.vlen + 80 <= q.vcap) /* the room a batch message needs */
-        assert_int_equal(queue_verdict(&q, 0, id++, NF_DROP, NULL, 0), 0);
+        assert_int_equal(queue_verdict(&q, 0, id++, NF_DROP, 0, NULL, 0), 0);
     drops = id - 1;
     assert_true(drops >= 3 && drops + 5 < KMAX);
     for (; id <= drops + 5; id++)
-        assert_int_equal(queue_accept(&q, 0, id, true), 0);
+        assert_int_equal(queue_accept(&q, 0, id, 0, true), 0);
     assert_int_equal(queue_flush(&q), 0);
     assert_int_equal(q.batch_on, 0);
     assert_int_equal(q.vlen, 0);
@@ -243,9 +252,57 @@ static void test_batches_without_room_still_go_out(void **state)
     free(q.vbuf);
 }
 
+/* With a repeat bit, an accept goes out as NF_REPEAT with the bit added to
+ * the packet's own mark (so INPUT runs again for the host's rules and the
+ * shim's jump skips it); a drop stays a drop; a packet that has the bit is
+ * accepted as it is (no loop); a batch sets the bit alone, so a packet
+ * with a mark of its own never joins one. */
+static void test_accept_repeats_with_the_mark(void **state)
+{
+    struct queue q;
+    const uint32_t bit = 0x40000000u;
+    (void)state;
+    mode = SEND_OK;
+    setup_queue(&q, 4096);
+    q.repeat_bit = bit;
+    assert_int_equal(queue_verdict(&q, 0, 1, NF_ACCEPT, 0, NULL, 0), 0);
+    assert_int_equal(queue_verdict(&q, 0, 2, NF_ACCEPT, 0x5, NULL, 0), 0);
+    assert_int_equal(queue_verdict(&q, 0, 3, NF_DROP, 0x5, NULL, 0), 0);
+    assert_int_equal(queue_verdict(&q, 0, 4, NF_ACCEPT, bit | 0x7, NULL, 0), 0);
+    assert_int_equal(queue_accept(&q, 0, 5, 0x9, true), 0);
+    assert_int_equal(queue_flush(&q), 0);
+    assert_int_equal(queue_accept(&q, 0, 6, 0, true), 0);
+    assert_int_equal(queue_accept(&q, 0, 7, 0, true), 0);
+    assert_int_equal(queue_flush(&q), 0);
+    assert_int_equal(kerrors, 0);
+    assert_int_equal(kstate[1], NF_REPEAT + 1);
+    assert_int_equal(kmark[1], bit + 1);
+    assert_int_equal(kstate[2], NF_REPEAT + 1);
+    assert_int_equal(kmark[2], (bit | 0x5) + 1);
+    assert_int_equal(kstate[3], NF_DROP + 1);
+    assert_int_equal(kmark[3], 0);
+    assert_int_equal(kstate[4], NF_ACCEPT + 1);
+    assert_int_equal(kmark[4], 0);
+    assert_int_equal(kstate[5], NF_REPEAT + 1); /* its own verdict, not the batch's */
+    assert_int_equal(kmark[5], (bit | 0x9) + 1);
+    assert_int_equal(kstate[6], NF_REPEAT + 1);
+    assert_int_equal(kmark[6], bit + 1);
+    assert_int_equal(kstate[7], NF_REPEAT + 1);
+    assert_int_equal(q.batched, 2);
+    /* without the bit (rules = none) accepts are accepts, marks untouched */
+    free(q.vbuf);
+    setup_queue(&q, 4096);
+    assert_int_equal(queue_verdict(&q, 0, 1, NF_ACCEPT, 0x5, NULL, 0), 0);
+    assert_int_equal(queue_flush(&q), 0);
+    assert_int_equal(kstate[1], NF_ACCEPT + 1);
+    assert_int_equal(kmark[1], 0);
+    free(q.vbuf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_accept_repeats_with_the_mark),
         cmocka_unit_test(test_all_delivered),
         cmocka_unit_test(test_failed_batches_fall_back),
         cmocka_unit_test(test_no_verdict_lost_when_flush_fails),

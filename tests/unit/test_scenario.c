@@ -555,7 +555,7 @@ static void test_app(void **state)
     assert_true(s.app.wait);
     assert_int_equal(s.app.argc, 5);
     assert_string_equal(s.app.words + s.app.argv_off[4], "a b");
-    assert_string_equal(s.app.text, "pytest tests/cluster -x -k a b");
+    assert_string_equal(s.app.text, "pytest tests/cluster -x -k 'a b'"); /* as a shell needs it */
 }
 
 static void test_err_app(void **state)
