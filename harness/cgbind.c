@@ -71,16 +71,44 @@ static int load_prog(uint32_t ip, char *log, size_t loglen)
     return (int)bpf(BPF_PROG_LOAD, &a);
 }
 
+/* rift's own cgroup ("0::/PATH" of /proc/self/cgroup), "" for the root. */
+static int own_cgroup(char *out, size_t len)
+{
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    char line[512];
+    int rc = -1;
+    if (!f)
+        return -1;
+    while (rc < 0 && fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strncmp(line, "0::/", 4) != 0 || strstr(line, "/..") || strlen(line + 3) >= len)
+            continue;
+        snprintf(out, len, "%s", strcmp(line + 3, "/") ? line + 3 : "");
+        rc = 0;
+    }
+    fclose(f);
+    return rc;
+}
+
 int cgbind_path(const char *name, char *out, size_t len, char *err, size_t el)
 {
-    char root[256];
+    char root[256], own[400];
     if (cgbind_root(root, sizeof(root)) < 0) {
         snprintf(err, el,
                  "no cgroup v2 hierarchy is mounted (needed to give the application "
                  "an address of its own)");
         return -1;
     }
-    snprintf(out, len, "%s/%s", root, name);
+    /* Under rift's own cgroup, not the root: a CI job's limits (memory,
+     * CPU, its kill on timeout) then cover what rift starts. */
+    if (own_cgroup(own, sizeof(own)) < 0) {
+        snprintf(err, el, "cannot read rift's own cgroup v2 path in /proc/self/cgroup");
+        return -1;
+    }
+    if ((size_t)snprintf(out, len, "%s%s/%s", root, own, name) >= len) {
+        snprintf(err, el, "the cgroup path %s%s/%s is too long", root, own, name);
+        return -1;
+    }
     return 0;
 }
 

@@ -22,7 +22,8 @@ struct cgbind {
 
 /* The cgroup v2 mount point ("/sys/fs/cgroup" or ".../unified"): 0 or -1. */
 int cgbind_root(char *out, size_t len);
-/* ROOT/NAME, the folder cgbind_create makes (to register it first). */
+/* ROOT/RIFT'S OWN CGROUP/NAME, the folder cgbind_create makes (to
+ * register it first). */
 int cgbind_path(const char *name, char *out, size_t len, char *err, size_t el);
 /* Creates ROOT/NAME with the program binding to ip (host order). 0, or -1
  * with err. */

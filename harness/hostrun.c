@@ -539,7 +539,8 @@ static void combine_stats(struct run *r)
         if (hr->shim_stats[h]) {
             fprintf(f, "%s", n++ ? "," : "");
             esc_json(f, hr->hs.h[h].name);
-            fprintf(f, ":%s", hr->shim_stats[h]);
+            fputc(':', f);
+            esc_json_embed(f, hr->shim_stats[h]); /* a remote host's reply */
         }
     fputs("}}", f);
     fclose(f);

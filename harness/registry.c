@@ -122,8 +122,9 @@ int reg_add_cgroup(struct registry *r, const char *path)
     return append_line(r->dir, "cgroup", line);
 }
 
-/* The run's cgroups (rift-RUNID-app and -probe-NAME under the cgroup v2
- * root), emptied and removed: how many there were. */
+/* The run's cgroups (rift-RUNID-app and -probe-NAME under the cgroup rift
+ * ran in), emptied and removed: how many there were. Only a folder of the
+ * cgroup v2 hierarchy named as rift names them. */
 static int cleanup_cgroup(const struct registry *r)
 {
     char file[512], path[400], root[256], want[300];
@@ -132,11 +133,12 @@ static int cleanup_cgroup(const struct registry *r)
     snprintf(file, sizeof(file), "%s/cgroup", r->dir);
     if (cgbind_root(root, sizeof(root)) < 0 || !(f = fopen(file, "r")))
         return 0;
-    snprintf(want, sizeof(want), "%s/%s", root, CGBIND_PREFIX);
+    snprintf(want, sizeof(want), "%s/", root);
     while (fgets(path, sizeof(path), f)) {
+        const char *base = strrchr(path, '/');
         path[strcspn(path, "\n")] = '\0';
-        if (strncmp(path, want, strlen(want)) != 0 || strchr(path + strlen(want), '/') ||
-            access(path, F_OK) != 0)
+        if (strncmp(path, want, strlen(want)) != 0 || strstr(path, "/..") || !base ||
+            strncmp(base + 1, CGBIND_PREFIX, strlen(CGBIND_PREFIX)) != 0 || access(path, F_OK) != 0)
             continue;
         n += cgbind_remove_path(path, 2000) == 0;
     }

@@ -70,6 +70,12 @@ static int ssh_args(const struct remote *rm, int h, const char **a, char *cp, si
     a[n++] = "BatchMode=yes";
     a[n++] = "-o";
     a[n++] = "ServerAliveInterval=5";
+    /* a root agent on a shared host gets neither the caller's keys nor
+     * its display, whatever ssh_config says */
+    a[n++] = "-o";
+    a[n++] = "ForwardAgent=no";
+    a[n++] = "-o";
+    a[n++] = "ForwardX11=no";
     a[n++] = "-o";
     a[n++] = "ControlMaster=no"; /* remote_open overrides it for the master */
     return n;

@@ -285,7 +285,10 @@ static void json_clients(FILE *f, const struct run *r)
             esc_json(f, p->kinds[k]);
             fprintf(f, ":%" PRIu64, p->kind_count[k]);
         }
-        fprintf(f, "},\"options\":%s}", p->options[0] ? p->options : "{}");
+        /* the probe's own words: checked, never pasted in as they came */
+        fputs("},\"options\":", f);
+        esc_json_embed(f, p->options[0] ? p->options : "{}");
+        fputc('}', f);
     }
     fputs("]", f);
 }
@@ -319,8 +322,10 @@ static void json_workload_shim(FILE *f, const struct run *r)
                 i ? "," : "", r->mig[i].lo, r->mig[i].hi, r->mig[i].slots_moved,
                 r->mig[i].keys_moved, r->mig[i].ms, r->mig[i].retries);
     fputs("]", f);
-    if (r->shim_stats)
-        fprintf(f, ",\"shim\":%s", r->shim_stats);
+    if (r->shim_stats) {
+        fputs(",\"shim\":", f);
+        esc_json_embed(f, r->shim_stats);
+    }
     if (r->hr)
         hr_json(r, f);
     {

@@ -270,3 +270,155 @@ bool esc_shell_line(char *out, size_t len, int argc, const char *const *argv)
     }
     return true;
 }
+
+/* A strict reader of one JSON value for esc_json_valid: s moves past it. */
+struct jv {
+    const char *s;
+    int depth;
+};
+
+static void jv_ws(struct jv *j)
+{
+    while (*j->s == ' ' || *j->s == '\t' || *j->s == '\n' || *j->s == '\r')
+        j->s++;
+}
+
+static bool jv_string(struct jv *j)
+{
+    if (*j->s++ != '"')
+        return false;
+    while (*j->s != '"') {
+        const unsigned char *u = (const unsigned char *)j->s;
+        size_t n;
+        if (*u < 0x20)
+            return false; /* a raw control byte, or the end */
+        if (*u == '\\') {
+            if (u[1] == 'u') {
+                for (int k = 2; k < 6; k++)
+                    if (!strchr("0123456789abcdefABCDEF", u[k]) || !u[k])
+                        return false;
+                j->s += 6;
+            } else if (u[1] && strchr("\"\\/bfnrt", u[1])) {
+                j->s += 2;
+            } else {
+                return false;
+            }
+            continue;
+        }
+        if (!(n = esc_utf8_len(u)))
+            return false;
+        j->s += n;
+    }
+    j->s++;
+    return true;
+}
+
+static bool jv_number(struct jv *j)
+{
+    const char *p = j->s;
+    if (*p == '-')
+        p++;
+    if (*p == '0')
+        p++;
+    else if (*p >= '1' && *p <= '9')
+        while (*p >= '0' && *p <= '9')
+            p++;
+    else
+        return false;
+    if (*p == '.') {
+        if (*++p < '0' || *p > '9')
+            return false;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        if (*++p == '+' || *p == '-')
+            p++;
+        if (*p < '0' || *p > '9')
+            return false;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    j->s = p;
+    return true;
+}
+
+static bool jv_value(struct jv *j);
+
+/* An object ('{', members ':'-separated) or an array ('['). */
+static bool jv_container(struct jv *j, char close)
+{
+    bool obj = close == '}';
+    if (++j->depth > 64)
+        return false;
+    j->s++;
+    jv_ws(j);
+    if (*j->s == close) {
+        j->s++;
+        j->depth--;
+        return true;
+    }
+    for (;;) {
+        if (obj) {
+            if (!jv_string(j))
+                return false;
+            jv_ws(j);
+            if (*j->s++ != ':')
+                return false;
+        }
+        if (!jv_value(j))
+            return false;
+        jv_ws(j);
+        if (*j->s == ',') {
+            j->s++;
+            jv_ws(j);
+            continue;
+        }
+        if (*j->s++ != close)
+            return false;
+        j->depth--;
+        return true;
+    }
+}
+
+static bool jv_value(struct jv *j)
+{
+    jv_ws(j);
+    switch (*j->s) {
+    case '{':
+        return jv_container(j, '}');
+    case '[':
+        return jv_container(j, ']');
+    case '"':
+        return jv_string(j);
+    case 't':
+        return !strncmp(j->s, "true", 4) && (j->s += 4);
+    case 'f':
+        return !strncmp(j->s, "false", 5) && (j->s += 5);
+    case 'n':
+        return !strncmp(j->s, "null", 4) && (j->s += 4);
+    default:
+        return jv_number(j);
+    }
+}
+
+bool esc_json_object(const char *s)
+{
+    struct jv j = {.s = s, .depth = 0};
+    jv_ws(&j);
+    if (*j.s != '{' || !jv_value(&j))
+        return false;
+    jv_ws(&j);
+    return *j.s == '\0';
+}
+
+void esc_json_embed(FILE *f, const char *s)
+{
+    if (s && esc_json_object(s)) {
+        fputs(s, f);
+        return;
+    }
+    fputs("{\"unparsed\":", f);
+    esc_json(f, s ? s : "");
+    fputc('}', f);
+}

@@ -23,6 +23,13 @@ void esc_file_line(char *out, size_t len, const char *file, int line, const char
 bool esc_shell(char *out, size_t len, const char *word);
 /* argv as one shell command line, each word quoted as esc_shell does. */
 bool esc_shell_line(char *out, size_t len, int argc, const char *const *argv);
+/* s is one well-formed JSON object and nothing else (strict: valid UTF-8,
+ * no raw control bytes, nesting up to 64). */
+bool esc_json_object(const char *s);
+/* s into a JSON document: as it is when esc_json_object(s), else as
+ * {"unparsed":"<s escaped>"}: what came from a probe or a remote host never
+ * breaks the document it goes into. */
+void esc_json_embed(FILE *f, const char *s);
 /* Length of the valid UTF-8 sequence at s (1-4), 0 if it is not one. */
 size_t esc_utf8_len(const unsigned char *s);
 /* The string field key of a one-line JSON object, its escapes undone (a

@@ -327,6 +327,12 @@ int pol_rule_check(const struct policy *p, struct pol_rule *r, int *line, char *
             pol_errf(err, el, "messages needs ports = bus");
             return -1;
         }
+        /* the bus is TCP: message framing and the checksum rewrite of a
+         * dropped message are TCP's */
+        if (r->proto != POL_PROTO_TCP) {
+            pol_errf(err, el, "messages needs proto = tcp: cluster-bus messages travel on TCP");
+            return -1;
+        }
         if (fx->reorder || fx->duplicate || fx->rate_bps || fx->loss_model == POL_LOSS_GEMODEL) {
             pol_errf(err, el,
                      "messages works with delay, jitter, hold and loss (which drops "

@@ -97,10 +97,12 @@ static int make_parent(const char *path)
     return 0;
 }
 
-int ctl_listen(const char *path, char *err, size_t errlen)
+int ctl_listen(const char *path, struct ctl_bound *b, char *err, size_t errlen)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    int fd;
+    struct stat st;
+    mode_t old;
+    int fd, rc;
     if (strlen(path) >= sizeof(sa.sun_path)) {
         snprintf(err, errlen, "control: socket path too long: %s", path);
         return -1;
@@ -122,16 +124,35 @@ int ctl_listen(const char *path, char *err, size_t errlen)
         return -1;
     }
     close(fd);
-    unlink(path);
+    /* Whatever else sits there is not ours to remove: a file, a link. */
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            snprintf(err, errlen, "control: %s exists and is not a socket: not removed", path);
+            return -1;
+        }
+        unlink(path);
+    }
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
-        listen(fd, 16) < 0) {
+    /* mode 0600 from the start: no moment when others may connect */
+    old = umask(0177);
+    rc = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    umask(old);
+    if (rc < 0 || lstat(path, &st) < 0 || listen(fd, 16) < 0) {
         snprintf(err, errlen, "control: cannot listen on %s: %s", path, strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
     }
+    b->dev = st.st_dev;
+    b->ino = st.st_ino;
     return fd;
+}
+
+void ctl_unlink(const char *path, const struct ctl_bound *b)
+{
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == b->dev && st.st_ino == b->ino)
+        unlink(path);
 }
 
 int ctl_request(const char *path, const char *line, char *reply, size_t len, int timeout_ms,

@@ -4,6 +4,7 @@
 #define RIFT_CTL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #define CTL_LINE_MAX 1024
 /* The longest reply a client takes: stats of many rules fit easily. */
@@ -21,9 +22,17 @@ struct ctl_cmd {
 /* Parse one request line (no newline needed). 0, or -1 with err. */
 int ctl_parse(const char *line, struct ctl_cmd *c, char *err, size_t errlen);
 
+/* The file ctl_listen bound, so that only it is removed at the end. */
+struct ctl_bound {
+    dev_t dev;
+    ino_t ino;
+};
 /* Listening socket at path, mode 0600; parent directory created if
- * missing. Returns the fd or -1 with err. */
-int ctl_listen(const char *path, char *err, size_t errlen);
+ * missing. A socket nobody answers on is replaced; anything else at path
+ * is refused. Returns the fd or -1 with err. */
+int ctl_listen(const char *path, struct ctl_bound *b, char *err, size_t errlen);
+/* Remove path if it is still the socket ctl_listen bound there. */
+void ctl_unlink(const char *path, const struct ctl_bound *b);
 
 /* One request line, one reply line (without its newline) into reply.
  * 0, or -1 with err; a reply that does not fit in len bytes or does not

@@ -107,6 +107,7 @@ struct shim {
     int n_srcs;
     /* Our iptables chain, RIFT-<queue>-<owner>, and its owner */
     char chain[IPT_CHAIN_MAX], owner[IPT_OWNER_MAX + 1];
+    struct ctl_bound lbound; /* the control socket's file */
 };
 
 /* daemon.c: the clock (s->now is this unless a test injects its own). */

@@ -293,7 +293,7 @@ static int open_all(struct shim *s)
     if (open_queue(s, err, sizeof(err)) < 0)
         goto fail;
     queue_kernel_counters(s->pol->shim.queue, s->pol->shim.queues, &s->kq_dropped0, &s->kq_user0);
-    if ((s->lfd = ctl_listen(s->pol->shim.control, err, sizeof(err))) < 0)
+    if ((s->lfd = ctl_listen(s->pol->shim.control, &s->lbound, err, sizeof(err))) < 0)
         goto fail;
     /* Any socket asking for receive timestamps makes the kernel stamp every
      * packet on arrival; NFQUEUE then passes the stamp on. */
@@ -326,7 +326,7 @@ static void close_all(struct shim *s)
             close(s->clients[i].fd);
     if (s->lfd >= 0) {
         close(s->lfd);
-        unlink(s->pol->shim.control);
+        ctl_unlink(s->pol->shim.control, &s->lbound);
     }
     int fds[] = {s->rawfd, s->tsfd, s->epfd, s->tfd, s->sfd};
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)

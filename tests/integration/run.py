@@ -25,10 +25,11 @@ def leftovers(ns, shims_before):
         left.append("rift-shim processes %s" % sorted(extra))
     if os.path.exists(ns.tmp):
         left.append("temp dir " + ns.tmp)
+    # anywhere in the hierarchy: rift makes its cgroups under its own
     for root in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
-        if os.path.isdir(root):
-            left += ["cgroup " + os.path.join(root, d) for d in os.listdir(root)
-                     if d.startswith("rift-")]
+        for path, dirs, _ in os.walk(root):
+            left += ["cgroup " + os.path.join(path, d) for d in dirs if d.startswith("rift-")]
+            dirs[:] = [d for d in dirs if not d.startswith("rift-")]
     return left
 
 

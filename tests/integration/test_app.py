@@ -282,3 +282,25 @@ def test_printed_replay_pasted_into_bash_runs_the_same_app(ns):
     check(": seed %d," % rep["seed"] in seed, seed)
     print("  %s\n  pasted into bash from /: the app ran again with the same 6 words, "
           "seed %d" % (line[0], rep["seed"]))
+
+
+def test_app_cgroup_is_made_under_rifts_own(ns):
+    """rift run inside a cgroup of its own (as a CI job's): the app's cgroup
+    is made under it, not at the hierarchy's root, and removed after."""
+    root = [l.split()[4] for l in open("/proc/self/mountinfo") if " - cgroup2 " in l][0]
+    parent = os.path.join(root, "rifttest-%d" % os.getpid())
+    os.mkdir(parent)
+    try:
+        out = os.path.join(ns.tmp, "cg.txt")
+        scn = scenario(ns, "quick.ini", CLUSTER)
+        r = subprocess.run(["sh", "-c", 'echo $$ > %s/cgroup.procs && exec "$@"' % parent, "sh",
+                            RIFT, "run", scn, "--", "sh", "-c", "cat /proc/self/cgroup > " + out],
+                           capture_output=True, text=True, timeout=180)
+        check(r.returncode == 0, "exit %d\n%s%s" % (r.returncode, r.stdout, r.stderr[-2000:]))
+        cg = [l for l in open(out).read().splitlines() if l.startswith("0::")][0]
+        check(cg.startswith("0::/rifttest-%d/rift-" % os.getpid()) and cg.endswith("-app"), cg)
+        left = [d for d in os.listdir(parent) if d.startswith("rift-")]
+        check(left == [], "left under %s: %s" % (parent, left))
+        print("  the app ran in %s" % cg)
+    finally:
+        os.rmdir(parent)

@@ -49,6 +49,18 @@ def auth_check_over_hosts(h, stderr_lines):
                                                                       a.stderr))
     got = json.loads(a.stdout)
     check(len(got["refused"]) == 6, got)
+    # every ssh of the run forwards no agent and no X11
+    ssh = []
+    for pid in os.listdir("/proc"):
+        try:
+            argv = open("/proc/%s/cmdline" % pid, "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if argv and os.path.basename(argv[0]) == b"ssh" and h.ssh_config.encode() in argv:
+            ssh.append(argv)
+    check(ssh and all(b"ForwardAgent=no" in a and b"ForwardX11=no" in a for a in ssh),
+          "ssh command lines: %s" % ssh)
+    got["ssh"] = len(ssh)
     return got
 
 

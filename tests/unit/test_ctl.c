@@ -6,6 +6,8 @@
 
 #include <cmocka.h>
 
+#include <sys/stat.h>
+
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -180,7 +182,8 @@ static int request(const char *reply, size_t len, char *out, size_t outlen, char
     pthread_t th;
     int rc;
     snprintf(path, sizeof(path), "/tmp/rift-test-ctl-%d.sock", (int)getpid());
-    sv.fd = ctl_listen(path, e, sizeof(e));
+    struct ctl_bound b;
+    sv.fd = ctl_listen(path, &b, e, sizeof(e));
     assert_true(sv.fd >= 0);
     /* ctl_listen's socket is non-blocking; this test server blocks */
     assert_int_equal(fcntl(sv.fd, F_SETFL, fcntl(sv.fd, F_GETFL) & ~O_NONBLOCK), 0);
@@ -218,9 +221,58 @@ static void test_request_never_truncates(void **state)
     free(big);
 }
 
+/* The socket path holds someone's file or link: refused and left as it
+ * is; at the end only the socket ctl_listen made is removed. */
+static void test_listen_removes_only_its_own(void **state)
+{
+    char path[64], other[80], e[256];
+    struct ctl_bound b;
+    struct stat st;
+    int fd;
+    (void)state;
+    snprintf(path, sizeof(path), "/tmp/rift-test-ctl-own-%d.sock", (int)getpid());
+    snprintf(other, sizeof(other), "%s.victim", path);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("someone's file\n", f);
+    fclose(f);
+    assert_int_equal(ctl_listen(path, &b, e, sizeof(e)), -1);
+    assert_non_null(strstr(e, "exists and is not a socket: not removed"));
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal((int)st.st_size, 15);
+    unlink(path);
+    f = fopen(other, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(symlink(other, path), 0);
+    assert_int_equal(ctl_listen(path, &b, e, sizeof(e)), -1);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    unlink(path);
+    /* ours: mode 0600; replaced by another file, that file stays */
+    fd = ctl_listen(path, &b, e, sizeof(e));
+    assert_true(fd >= 0);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISSOCK(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0600);
+    close(fd);
+    unlink(path);
+    assert_int_equal(rename(other, path), 0);
+    ctl_unlink(path, &b);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    unlink(path);
+    fd = ctl_listen(path, &b, e, sizeof(e));
+    assert_true(fd >= 0);
+    close(fd);
+    ctl_unlink(path, &b);
+    assert_int_equal(lstat(path, &st), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_listen_removes_only_its_own),
         cmocka_unit_test(test_on_off),
         cmocka_unit_test(test_set),
         cmocka_unit_test(test_no_argument_verbs),

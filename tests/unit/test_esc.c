@@ -156,6 +156,46 @@ static void test_shell_round_trip(void **state)
     assert_int_equal(off, len);
 }
 
+/* Only a whole, well-formed object goes in as it is; anything else is
+ * escaped as a string, and what comes out parses. */
+static void test_json_embed(void **state)
+{
+    (void)state;
+    const char *good[] = {"{}", "{\"a\":1}", " {\"a\":[1,-2.5e3,true,false,null,\"x\\u00e9\"]} ",
+                          "{\"n\":{\"m\":{}}}", "{\"utf8\":\"\xc3\xa9\"}"};
+    const char *bad[] = {"",
+                         "{",
+                         "{\"a\":1}}",
+                         "{\"a\":1},\"x\":2",
+                         "{\"a\":1} trailing",
+                         "[1]",
+                         "{\"a\":01}",
+                         "{\"a\":\"\x01\"}",
+                         "{\"a\":\"\xff\"}",
+                         "{\"a\":\"\\q\"}",
+                         "{a:1}",
+                         "{\"a\":1,}",
+                         "{\"a\":tru}",
+                         "{\"a\":\"</script>\"},\"verdict\":\"pass\"}"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        assert_true(esc_json_object(good[i]));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_false(esc_json_object(bad[i]));
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+        esc_json_embed(f, bad[i]);
+        fclose(f);
+        assert_int_equal(strncmp(out, "{\"unparsed\":\"", 13), 0);
+        assert_true(esc_json_object(out));
+        free(out);
+    }
+    char deep[200] = "";
+    for (int i = 0; i < 70; i++)
+        strcat(deep, "[");
+    assert_false(esc_json_object(deep));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +204,7 @@ int main(void)
         cmocka_unit_test(test_text),
         cmocka_unit_test(test_json_field_round_trip),
         cmocka_unit_test(test_shell_round_trip),
+        cmocka_unit_test(test_json_embed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -321,6 +321,10 @@ static void test_err_rule_checks(void **state)
     EXPECT_ERR(RULE "duplicate_correlation = 5%\n", 8, "duplicate_correlation needs");
     EXPECT_ERR(RULE "messages = PING\n", 8, "messages needs ports = bus");
     EXPECT_ERR(RULE "proto = udp\nopened_by = from\n", 9, "opened_by needs proto = tcp");
+    /* a UDP datagram is no bus message: the TCP checksum rewrite would
+     * corrupt it */
+    EXPECT_ERR(RULE "ports = bus\nproto = udp\nmessages = PING\n", 10,
+               "messages needs proto = tcp");
     EXPECT_ERR(RULE "opened_by = me\n", 8, "expected any, from or to");
     EXPECT_ERR(RULE "ports = bus\nmessages = PING, BOGUS\n", 9,
                "unknown cluster-bus message type 'BOGUS'");
