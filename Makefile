@@ -35,7 +35,7 @@ RIFT_SRC   := harness/rift.c harness/run.c harness/runstate.c harness/clock.c ha
               harness/cclient.c harness/workload.c harness/migrate.c harness/probes.c harness/matrix.c \
               harness/decode.c harness/need.c harness/sched.c harness/chaosgen.c harness/shrink.c \
               harness/chaos.c harness/replay.c harness/audit.c harness/tcpflow.c harness/cmdtab.c harness/sniff.c \
-              harness/app.c harness/tseries.c harness/vtrack.c harness/html.c harness/htmlsvg.c harness/busctx.c harness/hosts.c harness/remote.c harness/hostrun.c harness/hostbus.c harness/hostclean.c \
+              harness/app.c harness/tseries.c harness/vtrack.c harness/viewlog.c harness/html.c harness/htmlsvg.c harness/busctx.c harness/hosts.c harness/remote.c harness/hostrun.c harness/hostbus.c harness/hostclean.c \
               proto/resp.c proto/keyspec.c $(POLICY_SRC) $(PROTO_SRC)
 RIFT_LIBS  := -lhiredis -linih -lpcap -lm -pthread
 
@@ -43,7 +43,7 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view test_scenario test_ledger test_bus \
               test_queue test_esc test_probes test_path test_runstate test_chaos test_resp test_keyspec test_audit \
-              test_html test_hosts
+              test_html test_hosts test_viewlog
 test_policy_SRC := tests/unit/test_policy.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 test_model_SRC  := tests/unit/test_model.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_hold_SRC   := tests/unit/test_hold.c shim/hold.c
@@ -64,11 +64,12 @@ test_keyspec_SRC := tests/unit/test_keyspec.c proto/keyspec.c proto/resp.c
 test_audit_SRC  := tests/unit/test_audit.c harness/audit.c harness/tcpflow.c proto/keyspec.c proto/resp.c policies/esc.c
 test_chaos_SRC  := tests/unit/test_chaos.c harness/chaosgen.c harness/sched.c harness/shrink.c \
                    harness/clock.c harness/scenario.c harness/appscn.c harness/flavour.c harness/timeline.c $(POLICY_SRC) proto/bus.c proto/pkt.c
-test_html_SRC   := tests/unit/test_html.c harness/html.c harness/htmlsvg.c harness/vtrack.c harness/view.c \
+test_html_SRC   := tests/unit/test_html.c harness/html.c harness/htmlsvg.c harness/vtrack.c harness/viewlog.c harness/view.c \
                    harness/runstate.c harness/clock.c \
                    harness/tseries.c harness/busctx.c harness/scenario.c harness/appscn.c harness/flavour.c \
                    harness/timeline.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_html_LIBS  := -lxml2
+test_viewlog_SRC := tests/unit/test_viewlog.c harness/viewlog.c harness/vtrack.c harness/view.c policies/esc.c
 test_hosts_SRC  := tests/unit/test_hosts.c harness/hosts.c harness/scenario.c harness/appscn.c harness/flavour.c \
                    harness/timeline.c $(POLICY_SRC) proto/bus.c proto/pkt.c proto/tabline.c harness/remote.c \
                    harness/proc.c harness/registry.c harness/cgbind.c proto/pstat.c

@@ -14,6 +14,38 @@
 #include "../policies/esc.h"
 #include "hostrun.h"
 #include "nodes.h"
+#include "viewlog.h"
+
+int obs_views_open(struct run *r, char *err, size_t el)
+{
+    const struct scenario *scn = r->scn;
+    uint32_t ips[SCN_MAX_NODES];
+    char vp[300];
+    snprintf(vp, sizeof(vp), "%s/views.jsonl", r->tmp);
+    for (int i = 0; i < scn->n_nodes; i++)
+        ips[i] = scn_node_ip(scn, i);
+    if (!(r->views = malloc(sizeof(*r->views))) ||
+        viewlog_open(r->views, vp, scn->n_nodes, (const char(*)[16])scn->names, ips) < 0) {
+        free(r->views);
+        r->views = NULL;
+        snprintf(err, el, "cannot write %s", vp);
+        return -1;
+    }
+    return 0;
+}
+
+void obs_views_close(struct run *r)
+{
+    if (!r->views)
+        return;
+    viewlog_close(r->views);
+    run_progress(r,
+                 "views.jsonl: %" PRIu64 " bytes: %" PRIu64 " whole views and %" PRIu64
+                 " 'same' lines for %" PRIu64 " samples",
+                 r->views->bytes, r->views->full, r->views->same, r->views->samples);
+    free(r->views);
+    r->views = NULL;
+}
 
 bool obs_converged(struct run *r, char *why, size_t wl)
 {
@@ -143,6 +175,8 @@ bool obs_sample(struct run *r, bool record)
         if (n->down || n->paused) {
             n->have_view = false;
             n->answered = false;
+            if (record && r->views)
+                viewlog_quiet(r->views, i);
             continue;
         }
         if (r->scn->standalone) { /* no cluster view: whether it answers */
@@ -160,18 +194,14 @@ bool obs_sample(struct run *r, bool record)
             view_parse(&n->view, nodes->str, err, sizeof(err)) < 0) {
             n->have_view = false;
             all = false;
+            if (record && r->views)
+                viewlog_quiet(r->views, i);
         } else {
             n->have_view = true;
             n->view.state_ok = strstr(info->str, "cluster_state:ok") != NULL;
             if (record) {
-                if (r->views) {
-                    fprintf(r->views,
-                            "{\"t_ms\":%" PRId64 ",\"node\":\"%s\",\"state\":\"%s\","
-                            "\"nodes\":",
-                            t, r->scn->names[i], n->view.state_ok ? "ok" : "fail");
-                    esc_json(r->views, nodes->str);
-                    fputs("}\n", r->views);
-                }
+                if (r->views)
+                    viewlog_sample(r->views, i, t, n->view.state_ok, &n->view, nodes->str);
                 analyse(r, i);
             }
         }

@@ -7,6 +7,10 @@
 #include "runstate.h"
 
 /* Record one sighting; repeated ones extend the first. */
+/* views.jsonl in the run's temp dir (viewlog.h), and its end with a
+ * progress line of its size. */
+int obs_views_open(struct run *r, char *err, size_t el);
+void obs_views_close(struct run *r);
 void obs_record(struct run *r, const char *check, const char *observer, const char *what);
 /* The same with structured fields for report.json. */
 void obs_record_fields(struct run *r, const char *check, const char *observer, const char *what,

@@ -234,10 +234,7 @@ static void teardown(struct run *r)
         proc_stop_all(pids, ms, st, r->scn->n_nodes + 1);
         r->shim_pid = 0;
     }
-    if (r->views) {
-        fclose(r->views);
-        r->views = NULL;
-    }
+    obs_views_close(r);
     free(reply);
 }
 
@@ -355,7 +352,6 @@ static int make_identity(struct run *r, char *err, size_t el)
 static int setup(struct run *r, char *err, size_t el)
 {
     const struct scenario *scn = r->scn;
-    char vp[300];
     if (r->hr ? hr_open(r, err, el) < 0 : netns_enter(r, err, el) < 0)
         return -1;
     for (int i = 0; i < scn->n_nodes; i++) {
@@ -377,8 +373,8 @@ static int setup(struct run *r, char *err, size_t el)
         return -1;
     run_progress(r, "rift-shim ready with %d fault%s", scn->faults.n_rules,
                  scn->faults.n_rules == 1 ? "" : "s");
-    snprintf(vp, sizeof(vp), "%s/views.jsonl", r->tmp);
-    r->views = fopen(vp, "w");
+    if (obs_views_open(r, err, el) < 0)
+        return -1;
     /* Slots that migrate get keys of their own, so that MIGRATE has work
      * to do while the writers hit them. */
     for (int i = 0; i < scn->n_steps; i++)

@@ -91,8 +91,8 @@ struct run {
     char unseen[300];  /* what rift could not observe of the servers (hosts), or "" */
     char verdict[16];  /* pass | fail | invalid | error */
     uint64_t t_start, t_ready;
-    double t_ready_real; /* t_ready on CLOCK_REALTIME (pcap times) */
-    FILE *views;
+    double t_ready_real;   /* t_ready on CLOCK_REALTIME (pcap times) */
+    struct viewlog *views; /* views.jsonl, as changes */
     struct obs obs[MAX_OBS];
     int n_obs;
     int64_t last_step_ms, converged_ms;

@@ -34,6 +34,16 @@ static int node_of_addr(const struct vtrack *vt, const char *addr)
     return -1;
 }
 
+static void state_of(const struct vtrack *vt, const struct view *v, struct vt_state *st);
+
+void vt_view_state(const struct vtrack *vt, const struct view *v, bool state_ok,
+                   struct vt_state *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->ok = state_ok;
+    state_of(vt, v, st);
+}
+
 static void state_of(const struct vtrack *vt, const struct view *v, struct vt_state *st)
 {
     int map[VIEW_MAX_NODES] = {0};
@@ -78,7 +88,7 @@ bool vt_same_range(const struct vt_range *a, const struct vt_range *b)
     return a->lo == b->lo && a->hi == b->hi && a->owner == b->owner && a->lost == b->lost;
 }
 
-static bool vt_same(const struct vt_state *a, const struct vt_state *b)
+bool vt_same(const struct vt_state *a, const struct vt_state *b)
 {
     if (a->ok != b->ok || a->n_ranges != b->n_ranges || a->ranges_cut != b->ranges_cut ||
         memcmp(a->role, b->role, sizeof(a->role)) != 0 ||
@@ -126,6 +136,27 @@ static int vt_add(struct vtrack *vt, int observer, int64_t t_ms, bool state_ok,
     return 0;
 }
 
+/* A line saying observer name's view at t_ms was still the last one it
+ * wrote: its last segment goes on (after a gap the line is ignored: a
+ * full view follows a gap). */
+static void vt_extend(struct vtrack *vt, const char *name, const char (*names)[16], int64_t t_ms)
+{
+    for (int i = 0; i < vt->n_nodes; i++) {
+        struct vt_lane *l = &vt->lane[i];
+        if (strcmp(names[i], name) != 0)
+            continue;
+        if (!l->n || t_ms - l->seg[l->n - 1].t1 > VT_GAP_MS || t_ms < l->seg[l->n - 1].t0) {
+            vt->unreadable++;
+            return;
+        }
+        l->seg[l->n - 1].t1 = t_ms + VT_SAMPLE_MS;
+        if (t_ms + VT_SAMPLE_MS > vt->t_max)
+            vt->t_max = t_ms + VT_SAMPLE_MS;
+        return;
+    }
+    vt->unreadable++;
+}
+
 int vt_load(struct vtrack *vt, const char *path, int n_nodes, const char (*names)[16],
             const uint32_t *ips, char *err, size_t el)
 {
@@ -153,6 +184,11 @@ int vt_load(struct vtrack *vt, const char *path, int n_nodes, const char (*names
         }
         nodes = tmp;
         vt->samples++;
+        if (t && strstr(line, "\"same\":true") &&
+            esc_json_field(line, "node", name, sizeof(name))) {
+            vt_extend(vt, name, names, strtoll(t + 7, NULL, 10));
+            continue;
+        }
         if (!t || !esc_json_field(line, "node", name, sizeof(name)) ||
             !esc_json_field(line, "state", state, sizeof(state)) ||
             !esc_json_field(line, "nodes", nodes, (size_t)len + 1)) {

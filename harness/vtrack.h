@@ -1,5 +1,6 @@
 /* vtrack: what each node saw over a run, as changes. views.jsonl holds a
- * CLUSTER NODES sample of every node every 20 ms; vtrack keeps one segment
+ * node's whole CLUSTER NODES when what it sees changes (viewlog.h), and
+ * short "same" lines between; vtrack keeps one segment
  * per stretch in which an observer's view stayed the same (roles, primary
  * of each replica, PFAIL/FAIL marks, cluster_state, slot owners), for the
  * report page's lanes. Nodes are told apart by their addresses. */
@@ -57,6 +58,12 @@ struct vtrack {
  * out of memory). */
 int vt_load(struct vtrack *vt, const char *path, int n_nodes, const char (*names)[16],
             const uint32_t *ips, char *err, size_t el);
+/* What a view shows, as a segment's state: nodes told apart by vt->ip. */
+struct view;
+void vt_view_state(const struct vtrack *vt, const struct view *v, bool state_ok,
+                   struct vt_state *st);
+/* Two states the same: what the report page would draw the same. */
+bool vt_same(const struct vt_state *a, const struct vt_state *b);
 /* Two slot ranges the same (member by member). */
 bool vt_same_range(const struct vt_range *a, const struct vt_range *b);
 /* Text for one node as an observer saw it in a segment: "replica of m1r1,

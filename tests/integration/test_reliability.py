@@ -274,7 +274,8 @@ def test_reports_parse_with_hostile_paths_and_wire_bytes(ns):
     title = "".join(page.find(h + "body").find(h + "h1").itertext())
     check("we\"ird <&'>\n\ufffd\ufffd dir/s.ini" in title, title)
     code = "".join(page.find(".//%scode[@id='replay']" % h).itertext())
-    check(code.startswith("rift run ") and "<&'>" in code, code)
+    # the path as bash's $'...' quoting writes it: a quote, a newline and a control byte escaped
+    check(code.startswith("rift run $'/") and "we\"ird <&\\'>\\x0a\\x01" in code, code)
     views = [json.loads(l) for l in open(os.path.join(report, b"views.jsonl"), "rb")]
     print("  report.json, junit.xml, report.html and %d views parse under %r" % (len(views),
                                                                            d[-20:]))

@@ -84,8 +84,16 @@ def test_baseline_passes_every_check(ns):
     check(junit.count("<testcase") == 9 and 'failures="0"' in junit, junit)
     for f in ("summary.txt", "views.jsonl", "m1.log", "m1r1.log", "shim.log"):
         check(os.path.exists(os.path.join(report, f)), "report lacks " + f)
-    views = open(os.path.join(report, "views.jsonl")).read().splitlines()
-    check(len(views) > 6 * 50, "only %d sampled views" % len(views))
+    views = [json.loads(l) for l in open(os.path.join(report, "views.jsonl"))]
+    whole = {}
+    for v in views:
+        check(("nodes" in v) != ("same" in v), "neither a view nor 'same': %s" % v)
+        whole[v["node"]] = whole.get(v["node"], 0) + ("nodes" in v)
+    print("  views.jsonl: %d lines, %d whole views (%s)" % (
+        len(views), sum(whole.values()), ", ".join("%s %d" % kv for kv in sorted(whole.items()))))
+    check(sorted(whole) == ["m1", "m1r1", "m2", "m2r1", "m3", "m3r1"] and min(whole.values()) >= 1,
+          "whole views per node: %s" % whole)
+    check(len(views) > 6 * 20, "only %d view lines" % len(views))
     check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
 
 
@@ -310,8 +318,8 @@ def test_single_message_drop_times_out_a_manual_failover(ns):
     others = [m for m in bus_messages(report) if m["type"] != "FAILOVER_AUTH_ACK"]
     log = open(os.path.join(report, "m1r1.log")).read()
     views = [json.loads(l) for l in open(os.path.join(report, "views.jsonl"))]
-    promoted = [v for v in views if "127.0.0.14:7000@17000 master" in v["nodes"] or
-                "127.0.0.14:7000@17000 myself,master" in v["nodes"]]
+    promoted = [v for v in views if "127.0.0.14:7000@17000 master" in v.get("nodes", "") or
+                "127.0.0.14:7000@17000 myself,master" in v.get("nodes", "")]
     print("  exit %d in %.1f s: %d FAILOVER_AUTH_ACKs to m1r1 on the bus, %d dropped by "
           "rewrite; %d segments matched, %d passed; %d other messages; m1r1 %s" % (
               r.returncode, secs, len(acks), rule["dropped"], rule["matched"], rule["passed"],
