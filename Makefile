@@ -27,7 +27,7 @@ POLICY_SRC := policies/policy.c policies/ini.c policies/write.c policies/keys.c 
 SHIM_SRC   := shim/shim.c shim/agent.c shim/daemon.c shim/path.c shim/rules.c shim/ctlsrv.c shim/loop.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/msgflow.c \
               shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
 
-RIFT_SRC   := harness/rift.c harness/run.c harness/runstate.c harness/clock.c harness/netns.c harness/nodes.c \
+RIFT_SRC   := harness/rift.c harness/run.c harness/runstate.c harness/rfile.c harness/clock.c harness/netns.c harness/nodes.c \
               harness/observe.c harness/cluster.c harness/steps.c harness/checks.c harness/report.c \
               harness/proc.c harness/registry.c harness/cgbind.c harness/view.c harness/scenario.c harness/appscn.c \
               harness/flavour.c \
@@ -72,7 +72,7 @@ test_html_SRC   := tests/unit/test_html.c harness/html.c harness/htmlsvg.c harne
 test_html_LIBS  := -lxml2
 test_hosts_SRC  := tests/unit/test_hosts.c harness/hosts.c harness/scenario.c harness/appscn.c harness/flavour.c \
                    harness/timeline.c $(POLICY_SRC) proto/bus.c proto/pkt.c proto/tabline.c harness/remote.c \
-                   harness/proc.c harness/registry.c harness/cgbind.c proto/pstat.c
+                   harness/proc.c harness/registry.c harness/rfile.c harness/cgbind.c proto/pstat.c
 $(BUILD)/tests/unit/test_html.o: CFLAGS += -I/usr/include/libxml2
 test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c harness/appscn.c harness/flavour.c harness/timeline.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 

@@ -207,6 +207,13 @@ int rfile_fclose(const struct rfile_dir *d, FILE *f, const char *name)
     return tmp_commit(d, name, rc);
 }
 
+void rfile_fabort(const struct rfile_dir *d, FILE *f, const char *name)
+{
+    if (f)
+        fclose(f);
+    tmp_commit(d, name, -ECANCELED);
+}
+
 int rfile_put(const struct rfile_dir *d, const char *name, const char *text, mode_t mode)
 {
     FILE *f = rfile_fopen(d, name, mode);

@@ -43,6 +43,8 @@ FILE *rfile_fopen(const struct rfile_dir *d, const char *name, mode_t mode);
 /* Closes f and puts it in place: 0, or -errno (the temp file removed,
  * name as it was). */
 int rfile_fclose(const struct rfile_dir *d, FILE *f, const char *name);
+/* Closes f and drops it: name stays as it was. */
+void rfile_fabort(const struct rfile_dir *d, FILE *f, const char *name);
 int rfile_put(const struct rfile_dir *d, const char *name, const char *text, mode_t mode);
 /* A copy of the regular file from (not a link to one): 0, -ENOENT when
  * there is none, or -errno. */
