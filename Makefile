@@ -43,7 +43,7 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view test_scenario test_ledger test_bus \
               test_queue test_esc test_probes test_path test_runstate test_chaos test_resp test_keyspec test_audit \
-              test_html test_hosts test_rfile
+              test_html test_hosts test_rfile test_capture
 test_policy_SRC := tests/unit/test_policy.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 test_model_SRC  := tests/unit/test_model.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_hold_SRC   := tests/unit/test_hold.c shim/hold.c
@@ -55,12 +55,13 @@ test_ledger_SRC := tests/unit/test_ledger.c harness/workload.c harness/tseries.c
 test_bus_SRC    := tests/unit/test_bus.c proto/bus.c
 test_queue_SRC  := tests/unit/test_queue.c shim/queue.c
 test_esc_SRC    := tests/unit/test_esc.c policies/esc.c
-test_probes_SRC := tests/unit/test_probes.c harness/probes.c harness/tseries.c harness/proc.c proto/pstat.c harness/registry.c harness/cgbind.c policies/esc.c
+test_probes_SRC := tests/unit/test_probes.c harness/probes.c harness/tseries.c harness/proc.c proto/pstat.c harness/registry.c harness/rfile.c harness/cgbind.c policies/esc.c
 test_runstate_SRC := tests/unit/test_runstate.c harness/runstate.c harness/clock.c proto/pkt.c
 test_path_SRC   := tests/unit/test_path.c shim/path.c shim/daemon.c shim/hold.c shim/match.c \
                    shim/msgflow.c shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
 test_resp_SRC   := tests/unit/test_resp.c proto/resp.c
 test_rfile_SRC  := tests/unit/test_rfile.c harness/rfile.c
+test_capture_SRC := tests/unit/test_capture.c shim/capture.c
 test_keyspec_SRC := tests/unit/test_keyspec.c proto/keyspec.c proto/resp.c
 test_audit_SRC  := tests/unit/test_audit.c harness/audit.c harness/tcpflow.c proto/keyspec.c proto/resp.c policies/esc.c
 test_chaos_SRC  := tests/unit/test_chaos.c harness/chaosgen.c harness/sched.c harness/shrink.c \
