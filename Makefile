@@ -27,7 +27,7 @@ POLICY_SRC := policies/policy.c policies/ini.c policies/write.c policies/keys.c 
 SHIM_SRC   := shim/shim.c shim/agent.c shim/daemon.c shim/path.c shim/rules.c shim/ctlsrv.c shim/loop.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/msgflow.c \
               shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
 
-RIFT_SRC   := harness/rift.c harness/run.c harness/runstate.c harness/clock.c harness/netns.c harness/nodes.c \
+RIFT_SRC   := harness/rift.c harness/run.c harness/runstate.c harness/rfile.c harness/clock.c harness/netns.c harness/nodes.c \
               harness/observe.c harness/cluster.c harness/steps.c harness/checks.c harness/report.c \
               harness/proc.c harness/registry.c harness/cgbind.c harness/view.c harness/scenario.c harness/appscn.c \
               harness/flavour.c \
@@ -43,7 +43,7 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view test_scenario test_ledger test_bus \
               test_queue test_esc test_probes test_path test_runstate test_chaos test_resp test_keyspec test_audit \
-              test_html test_hosts test_viewlog
+              test_html test_hosts test_viewlog test_rfile test_capture
 test_policy_SRC := tests/unit/test_policy.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 test_model_SRC  := tests/unit/test_model.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_hold_SRC   := tests/unit/test_hold.c shim/hold.c
@@ -55,11 +55,13 @@ test_ledger_SRC := tests/unit/test_ledger.c harness/workload.c harness/tseries.c
 test_bus_SRC    := tests/unit/test_bus.c proto/bus.c
 test_queue_SRC  := tests/unit/test_queue.c shim/queue.c
 test_esc_SRC    := tests/unit/test_esc.c policies/esc.c
-test_probes_SRC := tests/unit/test_probes.c harness/probes.c harness/tseries.c harness/proc.c proto/pstat.c harness/registry.c harness/cgbind.c policies/esc.c
+test_probes_SRC := tests/unit/test_probes.c harness/probes.c harness/tseries.c harness/proc.c proto/pstat.c harness/registry.c harness/rfile.c harness/cgbind.c policies/esc.c
 test_runstate_SRC := tests/unit/test_runstate.c harness/runstate.c harness/clock.c proto/pkt.c
 test_path_SRC   := tests/unit/test_path.c shim/path.c shim/daemon.c shim/hold.c shim/match.c \
                    shim/msgflow.c shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
 test_resp_SRC   := tests/unit/test_resp.c proto/resp.c
+test_rfile_SRC  := tests/unit/test_rfile.c harness/rfile.c
+test_capture_SRC := tests/unit/test_capture.c shim/capture.c
 test_keyspec_SRC := tests/unit/test_keyspec.c proto/keyspec.c proto/resp.c
 test_audit_SRC  := tests/unit/test_audit.c harness/audit.c harness/tcpflow.c proto/keyspec.c proto/resp.c policies/esc.c
 test_chaos_SRC  := tests/unit/test_chaos.c harness/chaosgen.c harness/sched.c harness/shrink.c \
@@ -72,7 +74,7 @@ test_html_LIBS  := -lxml2
 test_viewlog_SRC := tests/unit/test_viewlog.c harness/viewlog.c harness/vtrack.c harness/view.c policies/esc.c
 test_hosts_SRC  := tests/unit/test_hosts.c harness/hosts.c harness/scenario.c harness/appscn.c harness/flavour.c \
                    harness/timeline.c $(POLICY_SRC) proto/bus.c proto/pkt.c proto/tabline.c harness/remote.c \
-                   harness/proc.c harness/registry.c harness/cgbind.c proto/pstat.c
+                   harness/proc.c harness/registry.c harness/rfile.c harness/cgbind.c proto/pstat.c
 $(BUILD)/tests/unit/test_html.o: CFLAGS += -I/usr/include/libxml2
 test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c harness/appscn.c harness/flavour.c harness/timeline.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 

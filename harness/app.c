@@ -88,10 +88,6 @@ int app_start(struct run *r, char *err, size_t el)
         snprintf(err, el, "app: out of memory for its environment");
         goto out;
     }
-    if (r->o->report_dir && proc_mkdir_p(r->o->report_dir) != 0) {
-        snprintf(err, el, "app: cannot create %s (its RIFT_REPORT)", r->o->report_dir);
-        goto out;
-    }
     snprintf(rt->log, sizeof(rt->log), "%s/app.log", r->tmp);
     const struct proc_opts po = {
         .out = rt->log, .envs = env, .cgroup = rt->cg.path, .reg = &r->reg, .role = "app"};

@@ -22,6 +22,7 @@
 #include "run.h"
 #include "runstate.h"
 #include "replay.h"
+#include "rfile.h"
 #include "sched.h"
 #include "shrink.h"
 
@@ -54,7 +55,7 @@ struct chaos {
     struct scenario *base;
     char *spec_text;
     uint64_t seed;
-    char dir[600];
+    struct rfile_dir wd; /* --report DIR, or a temp dir of ours */
     struct round_rec *rounds;
     int n_rounds;
     struct finding_rec *findings;
@@ -72,11 +73,10 @@ static void json_str(FILE *f, const char *k, const char *v, bool comma)
 
 static void write_chaos_json(struct chaos *C)
 {
-    char path[700], tmp[720], nem[256];
+    char nem[256];
     FILE *f;
-    snprintf(path, sizeof(path), "%s/chaos.json", C->dir);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    if (!(f = fopen(tmp, "w")))
+    /* rewritten after every round: a reader never sees half of it */
+    if (!(f = rfile_fopen(&C->wd, "chaos.json", RFILE_SHARED)))
         return;
     chaos_nemeses_text(C->cs.nemeses, nem, sizeof(nem));
     fprintf(f, "{\"schema_version\":1");
@@ -120,17 +120,14 @@ static void write_chaos_json(struct chaos *C)
         fprintf(f, "}");
     }
     fprintf(f, "]}\n");
-    if (fclose(f) == 0)
-        rename(tmp, path);
+    rfile_fclose(&C->wd, f, "chaos.json");
 }
 
 /* chaos.html: every round, and each finding linking its round's page. */
 static void write_chaos_html(struct chaos *C)
 {
-    char path[700];
     FILE *f;
-    snprintf(path, sizeof(path), "%s/chaos.html", C->dir);
-    if (!(f = fopen(path, "w")))
+    if (!(f = rfile_fopen(&C->wd, "chaos.html", RFILE_SHARED)))
         return;
     html_page_start(f, "rift chaos",
                     "body{font:13px/1.4 system-ui,sans-serif;margin:16px}table{border-collapse:"
@@ -168,17 +165,19 @@ static void write_chaos_html(struct chaos *C)
         fputs("</td></tr>\n", f);
     }
     fputs("</table>\n</body>\n</html>\n", f);
-    fclose(f);
+    rfile_fclose(&C->wd, f, "chaos.html");
 }
 
-static int take_finding(struct chaos *C, struct round_rec *rr, const char *round_dir,
+/* rd: the round's folder, renamed finding-N-round-M (it stays open). */
+static int take_finding(struct chaos *C, struct round_rec *rr, struct rfile_dir *rd,
                         const struct sched *sc, const struct run_result *res)
 {
     struct finding_rec *fr;
     void *p = realloc(C->findings, (size_t)(C->n_findings + 1) * sizeof(*C->findings));
     unsigned failed = replay_failed(res);
-    struct replay R = {.self_dir = C->o->self_dir, .server = C->o->server};
+    struct replay R = {.self_dir = C->o->self_dir, .server = C->o->server, .dir = rd};
     struct sched *s2;
+    char name[64];
     int rc = 0;
     if (!p)
         return -1;
@@ -187,9 +186,11 @@ static int take_finding(struct chaos *C, struct round_rec *rr, const char *round
     memset(fr, 0, sizeof(*fr));
     fr->round = rr->round;
     rr->finding = C->n_findings;
-    snprintf(fr->dir, sizeof(fr->dir), "%s/finding-%d-round-%d", C->dir, C->n_findings, rr->round);
-    if (rename(round_dir, fr->dir) != 0)
-        snprintf(fr->dir, sizeof(fr->dir), "%s", round_dir);
+    snprintf(name, sizeof(name), "finding-%d-round-%d", C->n_findings, rr->round);
+    snprintf(fr->dir, sizeof(fr->dir), "%s/%s", C->wd.path, name);
+    if (renameat(C->wd.fd, strrchr(rd->path, '/') + 1, C->wd.fd, name) != 0)
+        snprintf(fr->dir, sizeof(fr->dir), "%s", rd->path);
+    snprintf(rd->path, sizeof(rd->path), "%s", fr->dir);
     fr->failed_mask = failed;
     replay_names(failed, fr->failed, sizeof(fr->failed));
     snprintf(fr->target, sizeof(fr->target), "%s",
@@ -202,7 +203,7 @@ static int take_finding(struct chaos *C, struct round_rec *rr, const char *round
     }
     s2->note[0] = '\0';
     snprintf(R.target, sizeof(R.target), "%s", fr->target);
-    snprintf(R.file, sizeof(R.file), "%s/candidate.ini", fr->dir);
+    snprintf(R.file, sizeof(R.file), "%s/%s", fr->dir, REPLAY_CANDIDATE);
     fprintf(stderr, "  shrinking finding %d (check %s; at most %.0f s)\n", C->n_findings,
             fr->target, (double)C->o->shrink_ns / 1e9);
     {
@@ -210,7 +211,7 @@ static int take_finding(struct chaos *C, struct round_rec *rr, const char *round
         snprintf(from, sizeof(from), "round %d of chaos seed %" PRIu64, rr->round, C->seed);
         rc = replay_shrink(s2, &R, C->o->runs, C->o->shrink_ns, from, &fr->st);
     }
-    unlink(R.file);
+    unlinkat(rd->fd, REPLAY_CANDIDATE, 0);
     if (rc == SHRINK_ERROR) {
         fprintf(stderr, "rift chaos: shrinking finding %d: %s\n", C->n_findings, R.error);
         sched_free(s2);
@@ -222,13 +223,11 @@ static int take_finding(struct chaos *C, struct round_rec *rr, const char *round
                 "  not shrunk: the round failed in %d of %d replays (a candidate needs %d of %d)\n",
                 fr->st.confirm_fired, fr->st.confirm_runs, C->o->runs / 2 + 1, C->o->runs);
     } else if (rc == 0 || fr->st.kept) {
-        char path[700];
         fr->shrunk = rc == 0;
         sched_line(s2, fr->shrunk_line, sizeof(fr->shrunk_line));
         fr->shrunk_text = sched_text(s2);
-        snprintf(path, sizeof(path), "%s/shrunk.ini", fr->dir);
-        if (!fr->shrunk_text || replay_write_file(path, fr->shrunk_text) != 0)
-            fprintf(stderr, "rift chaos: cannot write %s\n", path);
+        if (!fr->shrunk_text || rfile_put(rd, "shrunk.ini", fr->shrunk_text, RFILE_SHARED) != 0)
+            fprintf(stderr, "rift chaos: cannot write %s/shrunk.ini\n", fr->dir);
         fprintf(stderr, "  shrunk: %s (failed in %d of %d replays)\n", fr->shrunk_line,
                 fr->st.final_fired, fr->st.final_runs);
     }
@@ -252,7 +251,8 @@ static int one_round(struct chaos *C, int round)
     struct round_rec *rr;
     struct sched *sc = malloc(sizeof(*sc));
     struct run_result res;
-    char rdir[700], file[760], failed[128] = "";
+    struct rfile_dir rd;
+    char name[32], file[RFILE_PATH_MAX + 16], failed[128] = "";
     uint64_t t = clk_now_ns();
     int rc, status = 0;
     void *p = realloc(C->rounds, (size_t)(C->n_rounds + 1) * sizeof(*C->rounds));
@@ -271,20 +271,21 @@ static int one_round(struct chaos *C, int round)
     }
     round_note(C, sc, round, rr->seed);
     sched_line(sc, rr->schedule, sizeof(rr->schedule));
-    snprintf(rdir, sizeof(rdir), "%s/round-%d", C->dir, round);
-    snprintf(file, sizeof(file), "%s/scenario.ini", rdir);
+    snprintf(name, sizeof(name), "round-%d", round);
     {
-        char *text = sched_text(sc);
-        if (mkdir(rdir, 0755) != 0 && errno != EEXIST) {
-            fprintf(stderr, "rift chaos: cannot create %s: %s\n", rdir, strerror(errno));
+        char *text = sched_text(sc), err[RFILE_PATH_MAX + 100];
+        if (rfile_dir_sub(&C->wd, name, &rd, err, sizeof(err)) < 0) {
+            fprintf(stderr, "rift chaos: %s\n", err);
             free(text);
             sched_free(sc);
             free(sc);
             return 2;
         }
-        if (!text || replay_write_file(file, text) != 0) {
+        snprintf(file, sizeof(file), "%s/scenario.ini", rd.path);
+        if (!text || rfile_put(&rd, "scenario.ini", text, RFILE_SHARED) != 0) {
             fprintf(stderr, "rift chaos: cannot write %s\n", file);
             free(text);
+            rfile_dir_close(&rd);
             sched_free(sc);
             free(sc);
             return 2;
@@ -294,7 +295,7 @@ static int one_round(struct chaos *C, int round)
     C->n_rounds++;
     {
         struct replay R = {.self_dir = C->o->self_dir, .server = C->o->server};
-        rc = replay_run(&R, file, rdir, &res);
+        rc = replay_run(&R, file, &rd, &res);
     }
     rr->ms = (clk_now_ns() - t) / 1000000;
     if (!C->server[0] && res.server[0])
@@ -311,11 +312,12 @@ static int one_round(struct chaos *C, int round)
     } else {
         fprintf(stderr, "round %d (seed %" PRIu64 ", %.1f s): %s -> %s%s\n", round, rr->seed,
                 (double)rr->ms / 1000.0, rr->schedule, rc ? "FINDING: " : "pass", rc ? failed : "");
-        if (rc == 1 && take_finding(C, rr, rdir, sc, &res) < 0)
+        if (rc == 1 && take_finding(C, rr, &rd, sc, &res) < 0)
             status = 2;
         else if (rc == 0)
-            proc_rm_rf(rdir);
+            proc_rm_rf(rd.path);
     }
+    rfile_dir_close(&rd);
     sched_free(sc);
     free(sc);
     return status;
@@ -351,7 +353,7 @@ static void final_table(struct chaos *C)
         }
     }
     if (C->o->report_dir)
-        fprintf(stderr, "  report: %s/chaos.json\n", C->dir);
+        fprintf(stderr, "  report: %s/chaos.json\n", C->wd.path);
 }
 
 static int chaos_dry_run(struct chaos *C)
@@ -404,7 +406,7 @@ int chaos_main(const struct chaos_opts *o)
         free(C.spec_text);
         return 2;
     }
-    if (proc_work_dir(C.dir, sizeof(C.dir), PROC_TMP_CHAOS, o->report_dir, err, sizeof(err)) < 0) {
+    if (proc_work_dir(&C.wd, PROC_TMP_CHAOS, o->report_dir, err, sizeof(err)) < 0) {
         fprintf(stderr, "rift chaos: %s\n", err);
         free(C.spec_text);
         return 2;
@@ -459,8 +461,9 @@ int chaos_main(const struct chaos_opts *o)
             if (C.findings[i].shrunk_text)
                 printf("%s; ---- finding %d, shrunk ----\n%s", i ? "\n" : "", i + 1,
                        C.findings[i].shrunk_text);
-        proc_rm_rf(C.dir);
+        proc_rm_rf(C.wd.path);
     }
+    rfile_dir_close(&C.wd);
     for (int i = 0; i < C.n_findings; i++)
         free(C.findings[i].shrunk_text);
     free(C.findings);

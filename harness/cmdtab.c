@@ -90,11 +90,10 @@ static int auth(int fd, const char *pass, char *err, size_t el)
     while (len < sizeof(line) - 1 && (!len || line[len - 1] != '\n')) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         int64_t left = deadline - (int64_t)clk_now_ms();
-        ssize_t k;
         if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
             return snprintf(err, el, "AUTH: no reply within %d ms", CMDTAB_TIMEOUT_MS), -1;
         /* a byte at a time: nothing after the line may be taken from fetch */
-        if ((k = read(fd, line + len, 1)) <= 0)
+        if (read(fd, line + len, 1) <= 0)
             return snprintf(err, el, "AUTH: the server closed the connection"), -1;
         len++;
     }

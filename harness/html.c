@@ -178,11 +178,10 @@ static void details(FILE *f, const struct run *r)
 }
 
 int html_write(const struct run *r, const struct check_result *res, int n, const char *verdict,
-               const char *error, const char *views_path, const char *path, char *err, size_t el)
+               const char *error, const char *views_path, FILE *f, char *err, size_t el)
 {
     const char(*names)[16] = r->scn->names;
     struct vtrack *vt = calloc(1, sizeof(*vt));
-    FILE *f;
     if (!vt) {
         snprintf(err, el, "out of memory");
         return -1;
@@ -195,12 +194,6 @@ int html_write(const struct run *r, const struct check_result *res, int n, const
          * the rest */
         vt_free(vt);
         vt->n_nodes = r->scn->n_nodes;
-    }
-    if (!(f = fopen(path, "w"))) {
-        snprintf(err, el, "%s: cannot write", path);
-        vt_free(vt);
-        free(vt);
-        return -1;
     }
     {
         char title[POL_PATH_MAX + 40];
@@ -219,8 +212,8 @@ int html_write(const struct run *r, const struct check_result *res, int n, const
     fprintf(f, "<script>//<![CDATA[\n%s\n//]]></script>\n</body>\n</html>\n", script);
     vt_free(vt);
     free(vt);
-    if (fclose(f) != 0) {
-        snprintf(err, el, "%s: write failed", path);
+    if (fflush(f) != 0 || ferror(f)) {
+        snprintf(err, el, "write failed");
         return -1;
     }
     return 0;

@@ -15,10 +15,10 @@
 #include "../policies/esc.h"
 #include "vtrack.h"
 
-/* report.html of a run into path, from its state and views_path
+/* report.html of a run into f, from its state and views_path
  * (views.jsonl). 0, or -1 with err. */
 int html_write(const struct run *r, const struct check_result *res, int n, const char *verdict,
-               const char *error, const char *views_path, const char *path, char *err, size_t el);
+               const char *error, const char *views_path, FILE *f, char *err, size_t el);
 
 /* The timeline (htmlsvg.c): an <svg> element for the run, its views in vt. */
 void html_svg(FILE *f, const struct run *r, const struct vtrack *vt);

@@ -18,6 +18,8 @@
 
 #include "html.h"
 #include "proc.h"
+#include "registry.h"
+#include "rfile.h"
 
 #define MAX_SERVERS 8
 #define MAX_RUNS 50
@@ -275,18 +277,28 @@ static void write_html(FILE *f, const char *scenario, struct column *cols, int n
     fputs("</tr>\n</table>\n</body>\n</html>\n", f);
 }
 
+/* A file of the matrix's report: whole, or said it is not. */
+static void wrote(const struct rfile_dir *d, FILE *f, const char *name)
+{
+    int rc = f ? rfile_fclose(d, f, name) : -errno;
+    if (rc < 0)
+        fprintf(stderr, "rift matrix: cannot write %s/%s: %s\n", d->path, name, strerror(-rc));
+}
+
 int matrix_main(const char *self, const char *scenario, const char *servers, int runs,
                 const char *report_dir)
 {
     struct column cols[MAX_SERVERS];
-    char list[256], *save = NULL, dir[512], err[600];
+    char list[256], *save = NULL, err[800];
+    struct rfile_dir wd;
+    const char *dir = wd.path;
     int n = 0, status = 0;
     bool own_dir = !report_dir;
     if (runs < 1 || runs > MAX_RUNS) {
         fprintf(stderr, "rift matrix: --runs: 1 to %d\n", MAX_RUNS);
         return 2;
     }
-    if (proc_work_dir(dir, sizeof(dir), PROC_TMP_PREFIX, report_dir, err, sizeof(err)) < 0) {
+    if (proc_work_dir(&wd, PROC_TMP_PREFIX, report_dir, err, sizeof(err)) < 0) {
         fprintf(stderr, "rift matrix: %s\n", err);
         return 2;
     }
@@ -335,25 +347,19 @@ int matrix_main(const char *self, const char *scenario, const char *servers, int
     }
     print_table(stdout, scenario, cols, n, runs);
     if (!own_dir) {
-        char path[600];
         FILE *f;
-        snprintf(path, sizeof(path), "%s/matrix.json", dir);
-        if ((f = fopen(path, "w"))) {
+        if ((f = rfile_fopen(&wd, "matrix.json", RFILE_SHARED)))
             write_json(f, scenario, cols, n, runs);
-            fclose(f);
-        }
-        snprintf(path, sizeof(path), "%s/summary.txt", dir);
-        if ((f = fopen(path, "w"))) {
+        wrote(&wd, f, "matrix.json");
+        if ((f = rfile_fopen(&wd, "summary.txt", RFILE_SHARED)))
             print_table(f, scenario, cols, n, runs);
-            fclose(f);
-        }
-        snprintf(path, sizeof(path), "%s/matrix.html", dir);
-        if ((f = fopen(path, "w"))) {
+        wrote(&wd, f, "summary.txt");
+        if ((f = rfile_fopen(&wd, "matrix.html", RFILE_SHARED)))
             write_html(f, scenario, cols, n, runs);
-            fclose(f);
-        }
+        wrote(&wd, f, "matrix.html");
     } else {
         proc_rm_rf(dir);
     }
+    rfile_dir_close(&wd);
     return status;
 }

@@ -253,9 +253,3 @@ int proc_rm_rf(const char *dir)
     char *const argv[] = {"rm", "-rf", (char *)dir, NULL};
     return proc_run(argv);
 }
-
-int proc_mkdir_p(const char *dir)
-{
-    char *const argv[] = {"mkdir", "-p", (char *)dir, NULL};
-    return proc_run(argv);
-}

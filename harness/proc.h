@@ -34,9 +34,8 @@ pid_t proc_start(char *const argv[], const struct proc_opts *o);
 pid_t proc_spawn(char *const argv[], const char *log);
 /* Run argv to completion: its exit status, -1 if it could not run. */
 int proc_run(char *const argv[]);
-/* rm -rf DIR, and mkdir -p DIR: the exit status. */
+/* rm -rf DIR: the exit status. (Report folders are rfile.h's.) */
 int proc_rm_rf(const char *dir);
-int proc_mkdir_p(const char *dir);
 /* Run argv to completion with its stdout into out (NUL-terminated, cut at
  * len - 1): its exit status, -1 if it could not run. */
 int proc_capture(char *const argv[], char *out, size_t len);

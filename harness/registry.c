@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "proc.h"
+#include "rfile.h"
 
 static int mkdirs(const char *path)
 {
@@ -196,21 +197,23 @@ int proc_mark_owner(const char *dir)
     return append_line(dir, ".rift-owner", line);
 }
 
-int proc_work_dir(char *dir, size_t len, const char *prefix, const char *report_dir, char *err,
+int proc_work_dir(struct rfile_dir *d, const char *prefix, const char *report_dir, char *err,
                   size_t el)
 {
+    char dir[RFILE_PATH_MAX];
     if (report_dir) {
-        snprintf(dir, len, "%s", report_dir);
-        if (proc_mkdir_p(report_dir) == 0)
+        char why[RFILE_PATH_MAX + 100];
+        if (rfile_dir_open(d, report_dir, why, sizeof(why)) == 0)
             return 0;
-        snprintf(err, el, "cannot create %s", report_dir);
+        snprintf(err, el, "--report %s", why);
         return -1;
     }
-    snprintf(dir, len, "%sXXXXXX", prefix);
-    if (mkdtemp(dir) && proc_mark_owner(dir) == 0)
-        return 0;
-    snprintf(err, el, "%s: %s", dir, strerror(errno));
-    return -1;
+    snprintf(dir, sizeof(dir), "%sXXXXXX", prefix);
+    if (!mkdtemp(dir) || proc_mark_owner(dir) != 0) {
+        snprintf(err, el, "%s: %s", dir, strerror(errno));
+        return -1;
+    }
+    return rfile_dir_open(d, dir, err, el) == 0 ? 0 : -1;
 }
 
 /* A directory (not a symlink) owned by us with a parseable .rift-owner. */

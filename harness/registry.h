@@ -36,10 +36,11 @@ void reg_remove(struct registry *r);
 #define PROC_TMP_CHAOS "/tmp/rift-chaos-" /* rift chaos and rift shrink */
 #define PROC_TMP_AUDIT "/tmp/rift-audit-" /* rift audit --server: registered as a run */
 int proc_mark_owner(const char *dir);
-/* Where a command that runs many scenarios keeps them: report_dir (made
- * with mkdir -p), or without one a new PREFIXXXXXXX temp dir marked as
- * ours. 0, or -1 with err. */
-int proc_work_dir(char *dir, size_t len, const char *prefix, const char *report_dir, char *err,
+/* Where a command that runs many scenarios keeps them, opened in d:
+ * report_dir (a report folder, rfile.h), or without one a new
+ * PREFIXXXXXXX temp dir marked as ours. 0, or -1 with err. */
+struct rfile_dir;
+int proc_work_dir(struct rfile_dir *d, const char *prefix, const char *report_dir, char *err,
                   size_t el);
 
 /* `rift cleanup`: stop what every registered run left whose rift process

@@ -11,6 +11,7 @@
 #include "../policies/ini.h"
 #include "proc.h"
 #include "registry.h"
+#include "rfile.h"
 #include "runstate.h"
 
 /* Most specific first: the check a shrink keeps failing. */
@@ -82,19 +83,12 @@ const char *replay_first(unsigned m)
     return NULL;
 }
 
-int replay_write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fputs(text, f);
-    return fclose(f);
-}
-
-int replay_run(const struct replay *R, const char *file, const char *report, struct run_result *res)
+int replay_run(const struct replay *R, const char *file, const struct rfile_dir *report,
+               struct run_result *res)
 {
     struct run_opts ro = {.scenario_file = file,
-                          .report_dir = report,
+                          .report_dir = report ? report->path : NULL,
+                          .report_open = report,
                           .server = R->server,
                           .self_dir = R->self_dir,
                           .quiet = true,
@@ -109,7 +103,7 @@ static int real_runner(void *ctx, const struct sched *sc, char *what, size_t wl)
     char *text = sched_text(sc);
     unsigned m;
     int rc;
-    if (!text || replay_write_file(R->file, text) != 0) {
+    if (!text || rfile_put(R->dir, REPLAY_CANDIDATE, text, RFILE_SHARED) != 0) {
         free(text);
         snprintf(R->error, sizeof(R->error), "cannot write %s", R->file);
         return SHRINK_ERROR;
@@ -194,9 +188,10 @@ int shrink_main(const struct shrink_cli *o)
     struct replay R = {.self_dir = o->self_dir, .server = o->server};
     struct shrink_stats st;
     struct sigaction sa = {.sa_handler = replay_on_signal};
-    char err[768], dir[64], line[768];
+    struct rfile_dir wd;
+    char err[768], line[768];
     char *text = NULL, *out = NULL;
-    int rc, status = 2;
+    int rc, wrc, status = 2;
     if (!sc)
         return 2;
     /* read once: the scenario and the text its schedule is written back in */
@@ -219,11 +214,12 @@ int shrink_main(const struct shrink_cli *o)
         sc->base = b;
     }
     R.never_heals_expected = scn.expect.never_heals != 0;
-    if (proc_work_dir(dir, sizeof(dir), PROC_TMP_CHAOS, NULL, err, sizeof(err)) < 0) {
+    if (proc_work_dir(&wd, PROC_TMP_CHAOS, NULL, err, sizeof(err)) < 0) {
         fprintf(stderr, "rift shrink: %s\n", err);
         goto out_free;
     }
-    snprintf(R.file, sizeof(R.file), "%s/candidate.ini", dir);
+    R.dir = &wd;
+    snprintf(R.file, sizeof(R.file), "%s/%s", wd.path, REPLAY_CANDIDATE);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     if (o->check) {
@@ -280,8 +276,9 @@ int shrink_main(const struct shrink_cli *o)
     }
     if (!(out = sched_text(sc)))
         goto out_dir;
-    if (o->out ? replay_write_file(o->out, out) != 0 : fputs(out, stdout) < 0) {
-        fprintf(stderr, "rift shrink: cannot write %s\n", o->out ? o->out : "stdout");
+    if ((wrc = o->out ? rfile_put_path(o->out, out, RFILE_SHARED) : -(fputs(out, stdout) < 0))) {
+        fprintf(stderr, "rift shrink: cannot write %s: %s\n", o->out ? o->out : "stdout",
+                strerror(o->out ? -wrc : errno));
         goto out_dir;
     }
     sched_line(sc, line, sizeof(line));
@@ -293,7 +290,8 @@ int shrink_main(const struct shrink_cli *o)
             o->out ? "; written to " : "", o->out ? o->out : "");
     status = rc == SHRINK_STOPPED ? 130 : st.final_fired ? 1 : 0;
 out_dir:
-    proc_rm_rf(dir);
+    proc_rm_rf(wd.path);
+    rfile_dir_close(&wd);
 out_free:
     free(out);
     free(text);

@@ -12,15 +12,18 @@
 #include "sched.h"
 #include "shrink.h"
 
-#define REPLAY_FINAL_RUNS 5 /* replays of a shrunk schedule */
+#define REPLAY_FINAL_RUNS 5              /* replays of a shrunk schedule */
+#define REPLAY_CANDIDATE "candidate.ini" /* each replay's scenario, in replay.dir */
 #define REPLAY_HIST 64
 
 /* Check names, most specific first: the check a shrink keeps failing. */
 extern const char *const replay_checks[];
 
+struct rfile_dir;
 struct replay {
     const char *self_dir, *server;
-    char file[600]; /* where each replay's scenario is written */
+    const struct rfile_dir *dir; /* the folder each replay's scenario is written in */
+    char file[600];              /* its path there (dir/REPLAY_CANDIDATE) */
     char target[16];
     bool never_heals_expected;
     unsigned seen[REPLAY_HIST]; /* per replay: bit k when replay_checks[k] fired */
@@ -34,9 +37,9 @@ unsigned replay_failed(const struct run_result *res);
 /* The most specific check of mask m, or NULL. */
 const char *replay_first(unsigned m);
 void replay_names(unsigned m, char *out, size_t len);
-int replay_write_file(const char *path, const char *text);
-/* run_scenario on file, quiet: its exit status. */
-int replay_run(const struct replay *R, const char *file, const char *report,
+/* run_scenario on file, quiet, its report in report (or none): its exit
+ * status. */
+int replay_run(const struct replay *R, const char *file, const struct rfile_dir *report,
                struct run_result *res);
 /* Shrinks sc against R->target, runs replays per candidate (kept when a
  * majority fails); writes the result's note and [expect]. */

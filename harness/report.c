@@ -149,12 +149,6 @@ void report_summary(struct run *r, FILE *f, const struct check_result *res, int 
     }
 }
 
-static int copy_file(const char *from, const char *to)
-{
-    char *const argv[] = {"cp", "-f", (char *)from, (char *)to, NULL};
-    return access(from, R_OK) == 0 ? proc_run(argv) : -1;
-}
-
 /* report.json: the run, its steps as they ran. */
 static void json_run(FILE *f, const struct run *r, const char *verdict, const char *error)
 {
@@ -372,52 +366,75 @@ static void write_junit(FILE *f, const struct run *r, const struct check_result 
     fputs("</testsuite>\n", f);
 }
 
-/* Node and probe logs, views, the shim's files and the bus timeline. */
-static void copy_artifacts(const struct run *r, const char *dir)
+/* Node and probe logs, views, the shim's files and the bus timeline: what
+ * the run had (a file it never made is not copied), for the caller alone. */
+static void copy_artifacts(const struct run *r)
 {
-    char path[700];
+    const struct rfile_dir *d = &r->report;
+    char name[80];
     for (int i = 0; i < r->scn->n_nodes; i++) {
-        snprintf(path, sizeof(path), "%s/%s.log", dir, r->scn->names[i]);
-        copy_file(r->nodes[i].log, path);
+        snprintf(name, sizeof(name), "%s.log", r->scn->names[i]);
+        rfile_copy(d, name, r->nodes[i].log, RFILE_PRIVATE);
     }
     for (int i = 0; r->probes_started && i < r->scn->n_probes; i++) {
-        snprintf(path, sizeof(path), "%s/probe-%s.jsonl", dir, r->scn->probes[i].name);
-        copy_file(r->probes[i].out_path, path);
-        snprintf(path, sizeof(path), "%s/probe-%s.log", dir, r->scn->probes[i].name);
-        copy_file(r->probes[i].log_path, path);
+        snprintf(name, sizeof(name), "probe-%s.jsonl", r->scn->probes[i].name);
+        rfile_copy(d, name, r->probes[i].out_path, RFILE_PRIVATE);
+        snprintf(name, sizeof(name), "probe-%s.log", r->scn->probes[i].name);
+        rfile_copy(d, name, r->probes[i].log_path, RFILE_PRIVATE);
     }
     static const char *const files[] = {"views.jsonl", "shim.pcap", "shim.events.jsonl", "shim.log",
                                         "shim.ini",    "bus.txt",   "bus.jsonl",         "app.log"};
     for (int h = 0; r->hr && h < r->hr->hs.n; h++) {
         static const char *const ext[] = {"pcap", "log", "ini"};
         for (size_t k = 0; k < 3; k++) {
-            char name[80], from[400];
+            char from[400];
             snprintf(name, sizeof(name), "shim-%s.%s", r->hr->hs.h[h].name, ext[k]);
             snprintf(from, sizeof(from), "%s/%s", r->tmp, name);
-            snprintf(path, sizeof(path), "%s/%s", dir, name);
-            copy_file(from, path);
+            rfile_copy(d, name, from, RFILE_PRIVATE);
         }
     }
     for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
         char from[400];
         snprintf(from, sizeof(from), "%s/%s", r->tmp, files[k]);
-        snprintf(path, sizeof(path), "%s/%s", dir, files[k]);
-        copy_file(from, path);
+        rfile_copy(d, files[k], from, RFILE_PRIVATE);
     }
+}
+
+int report_open(struct run *r)
+{
+    char err[700];
+    int rc;
+    rfile_dir_init(&r->report);
+    if (!r->o->report_dir)
+        return 0;
+    if (r->o->report_open) {
+        if ((rc = rfile_dir_dup(r->o->report_open, &r->report)) < 0)
+            fprintf(stderr, "rift: --report %s: %s\n", r->o->report_dir, strerror(-rc));
+        return rc;
+    }
+    if ((rc = rfile_dir_open(&r->report, r->o->report_dir, err, sizeof(err))) < 0)
+        fprintf(stderr, "rift: --report %s\n", err);
+    return rc;
+}
+
+/* A document of the report, written whole or not at all: -1 after
+ * saying which could not be. */
+static int done(struct run *r, FILE *f, const char *name)
+{
+    int rc = f ? rfile_fclose(&r->report, f, name) : -errno;
+    if (rc < 0)
+        run_progress(r, "report: cannot write %s/%s: %s", r->report.path, name, strerror(-rc));
+    return rc;
 }
 
 void report_write(struct run *r, const struct check_result *res, int n, const char *verdict,
                   const char *error)
 {
-    const char *dir = r->o->report_dir;
-    char path[700];
+    const struct rfile_dir *d = &r->report;
     FILE *f;
-    if (proc_mkdir_p(dir) != 0) {
-        fprintf(stderr, "rift: cannot create report folder %s\n", dir);
+    if (d->fd < 0)
         return;
-    }
-    snprintf(path, sizeof(path), "%s/report.json", dir);
-    if ((f = fopen(path, "w"))) {
+    if ((f = rfile_fopen(d, "report.json", RFILE_SHARED))) {
         json_run(f, r, verdict, error);
         json_checks(f, r, res, n);
         json_clients(f, r);
@@ -427,24 +444,24 @@ void report_write(struct run *r, const struct check_result *res, int n, const ch
             app_json(r, f);
         json_workload_shim(f, r);
         fputs("}\n", f);
-        fclose(f);
     }
-    snprintf(path, sizeof(path), "%s/junit.xml", dir);
-    if ((f = fopen(path, "w"))) {
+    done(r, f, "report.json");
+    if ((f = rfile_fopen(d, "junit.xml", RFILE_SHARED)))
         write_junit(f, r, res, n, error);
-        fclose(f);
-    }
-    snprintf(path, sizeof(path), "%s/summary.txt", dir);
-    if ((f = fopen(path, "w"))) {
+    done(r, f, "junit.xml");
+    if ((f = rfile_fopen(d, "summary.txt", RFILE_SHARED)))
         report_summary(r, f, res, n, verdict);
-        fclose(f);
-    }
-    copy_artifacts(r, dir);
+    done(r, f, "summary.txt");
+    copy_artifacts(r);
     {
         char views[300], err[300];
         snprintf(views, sizeof(views), "%s/views.jsonl", r->tmp);
-        snprintf(path, sizeof(path), "%s/report.html", dir);
-        if (html_write(r, res, n, verdict, error, views, path, err, sizeof(err)) < 0)
+        if ((f = rfile_fopen(d, "report.html", RFILE_SHARED)) &&
+            html_write(r, res, n, verdict, error, views, f, err, sizeof(err)) < 0) {
             run_progress(r, "report.html: %s", err);
+            rfile_fabort(d, f, "report.html");
+        } else {
+            done(r, f, "report.html");
+        }
     }
 }

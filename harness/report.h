@@ -14,7 +14,12 @@ void report_decode_bus(struct run *r);
 
 void report_summary(struct run *r, FILE *f, const struct check_result *res, int n,
                     const char *verdict);
-/* The report folder; error: why there is no verdict, or NULL. */
+/* --report DIR, checked and kept open in r->report before anything
+ * starts (rfile.h; fd -1 without one): 0, or -errno after saying why it
+ * is refused. */
+int report_open(struct run *r);
+/* The report folder, if there is one; error: why there is no verdict, or
+ * NULL. */
 void report_write(struct run *r, const struct check_result *res, int n, const char *verdict,
                   const char *error);
 

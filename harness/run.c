@@ -239,7 +239,8 @@ static void teardown(struct run *r)
 }
 
 /* Everything the scenario needs, before anything starts: what is missing
- * is named in one line with the make target that installs it. 0 or 2. */
+ * is named in one line with the make target that installs it; last, the
+ * report folder (report_open). 0 or 2. */
 static int preflight(struct run *r, char *err, size_t el)
 {
     const struct scenario *scn = r->scn;
@@ -266,7 +267,7 @@ static int preflight(struct run *r, char *err, size_t el)
                             "the run registry is in /run)\n");
             return 2;
         }
-        return 0;
+        return report_open(r) < 0 ? 2 : 0;
     }
     ps = node_pick_server(r, server, err, el);
     if (ps == -1) {
@@ -293,7 +294,7 @@ static int preflight(struct run *r, char *err, size_t el)
         fprintf(stderr, "rift: run needs root (network namespace, iptables, NFQUEUE)\n");
         return 2;
     }
-    return 0;
+    return report_open(r) < 0 ? 2 : 0;
 }
 
 /* Seed, run id, names; the registry, written before the namespace and the
@@ -573,8 +574,7 @@ static int conclude(struct run *r)
         }
         snprintf(out->error, sizeof(out->error), "%s", r->invalid);
     }
-    if (r->o->report_dir)
-        report_write(r, res, n, verdict, r->invalid[0] ? r->invalid : NULL);
+    report_write(r, res, n, verdict, r->invalid[0] ? r->invalid : NULL);
     snprintf(r->verdict, sizeof(r->verdict), "%s", verdict);
     return status;
 }
@@ -618,7 +618,7 @@ int run_scenario(const struct run_opts *o)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     if ((status = make_identity(r, err, sizeof(err))) != 0)
-        return status;
+        return rfile_dir_close(&r->report), status;
     if (r->hr)
         run_progress(r,
                      "rift: run %s of %s: seed %" PRIu64 ", %d primaries x %d replicas on %d "
@@ -668,6 +668,7 @@ out:
     free(r->audit);
     ks_free(&r->cmdtab);
     free(r->round_us);
+    rfile_dir_close(&r->report);
     bool remote_left = r->hr && (r->hr->left || r->hr->open);
     hr_free(r);
     netns_leave(r);

@@ -26,10 +26,12 @@ struct run_result {
     struct run_check c[RUN_MAX_CHECKS];
 };
 
+struct rfile_dir;
 struct run_opts {
     const char *scenario_file;
-    const char *report_dir; /* NULL: no report files */
-    const char *server;     /* overrides [cluster] server, or NULL */
+    const char *report_dir;              /* NULL: no report files */
+    const struct rfile_dir *report_open; /* report_dir, opened by the caller (chaos), or NULL */
+    const char *server;                  /* overrides [cluster] server, or NULL */
     uint64_t seed;
     bool seed_given;
     const char *self_dir;      /* folder of the rift binary (rift-shim is beside it) */

@@ -17,6 +17,7 @@
 #include "migrate.h"
 #include "probes.h"
 #include "proc.h"
+#include "rfile.h"
 #include "run.h"
 #include "scenario.h"
 #include "sniff.h"
@@ -82,6 +83,7 @@ struct run {
     char launch[5][FLAVOUR_PATH_MAX];
     int n_launch;
     struct registry reg;
+    struct rfile_dir report; /* --report DIR, checked before anything starts; fd -1 without */
     int orig_ns;
     bool ns_made, reg_made;
     struct node_rt nodes[SCN_MAX_NODES];

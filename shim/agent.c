@@ -20,7 +20,11 @@
  *                              on stdin, answered on stdout (see serve())
  *
  * DIR must be an absolute path whose last part starts with "rift-" (mkdir:
- * one inside such a folder too). */
+ * one inside such a folder too). FILE and LOG must be in a run folder
+ * this agent made (the deepest part named rift-..., marked AGENT_MARK by
+ * mkdir; LOG in DIR), reached without ".." and without a symbolic link
+ * below it: put writes a new file and renames it over FILE (a link there
+ * is replaced), get and LOG refuse a link. */
 #include "agent.h"
 
 #include <dirent.h>
@@ -41,6 +45,10 @@
 #include "../proto/pstat.h"
 #include "../proto/tabline.h"
 #include "ipt.h"
+
+/* What mkdir leaves in a run folder it made: put, get and a spawn's log
+ * work only inside a folder with it. */
+#define AGENT_MARK ".rift-agent"
 
 /* Where a command answers: stdout and stderr, or a request's buffers
  * under `agent serve`. */
@@ -101,19 +109,6 @@ static int copy_fd(int in, int out)
     return n < 0 ? -1 : 0;
 }
 
-static int cmd_put(const char *file, bool get)
-{
-    int fd = get ? open(file, O_RDONLY | O_CLOEXEC)
-                 : open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int rc;
-    if (fd < 0)
-        return fail("cannot open", file);
-    rc = get ? copy_fd(fd, 1) : copy_fd(0, fd);
-    if (close(fd) != 0 || rc < 0)
-        return fail("i/o error on", file);
-    return 0;
-}
-
 /* A folder that is ours: a real directory (not a symlink), owned by us,
  * open to nobody else. Every command that reads a run's records or acts on
  * its processes checks its folder first: a folder someone else made cannot
@@ -123,6 +118,133 @@ static bool dir_ours(const char *dir)
     struct stat st;
     return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
            (st.st_mode & 077) == 0;
+}
+
+/* An open folder that is ours, as dir_ours. */
+static bool fd_ours(int fd)
+{
+    struct stat st;
+    return fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+           (st.st_mode & 077) == 0;
+}
+
+/* A part below the run folder: a name, not "", "." or "..". */
+static bool part_ok(const char *p, size_t n)
+{
+    return n && !(n == 1 && p[0] == '.') && !(n == 2 && p[0] == '.' && p[1] == '.');
+}
+
+/* The folder holding path, opened from the run folder path is in (its
+ * deepest part named rift-..., one of ours that mkdir marked) part by
+ * part, never through a link: its descriptor with path's last part in
+ * *last, or -1. */
+static int open_in_run(const char *path, const char **last)
+{
+    const char *cut = NULL, *p, *slash;
+    char top[PATH_MAX];
+    struct stat st;
+    int fd;
+    if (path[0] != '/' || strlen(path) >= PATH_MAX - 64 || strstr(path, "/.."))
+        return -1;
+    for (p = path; (slash = strchr(p + 1, '/')); p = slash)
+        if (!strncmp(p + 1, "rift-", 5))
+            cut = slash; /* a folder part: the last part is the file */
+    if (!cut)
+        return -1;
+    snprintf(top, sizeof(top), "%.*s", (int)(cut - path), path);
+    if ((fd = open(top, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        return -1;
+    if (!fd_ours(fd) || fstatat(fd, AGENT_MARK, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+        goto fail;
+    for (p = cut + 1; (slash = strchr(p, '/')); p = slash + 1) {
+        char part[NAME_MAX + 1];
+        int sub;
+        if (!part_ok(p, (size_t)(slash - p)) || (size_t)(slash - p) > NAME_MAX)
+            goto fail;
+        snprintf(part, sizeof(part), "%.*s", (int)(slash - p), p);
+        sub = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        close(fd);
+        if ((fd = sub) < 0)
+            return -1;
+    }
+    if (!part_ok(p, strlen(p)))
+        goto fail;
+    *last = p;
+    return fd;
+fail:
+    close(fd);
+    return -1;
+}
+
+/* get: a regular file (not a link, a FIFO or a device) to stdout. */
+static int cmd_get(const char *file)
+{
+    const char *name;
+    struct stat st;
+    int dfd = open_in_run(file, &name), fd = -1, rc = -1;
+    if (dfd >= 0)
+        fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        rc = fail("get: not a file in a run folder of this agent's:", file);
+        goto out;
+    }
+    rc = copy_fd(fd, 1) < 0 ? fail("i/o error on", file) : 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (dfd >= 0)
+        close(dfd);
+    return rc;
+}
+
+/* put: stdin to a new file beside FILE, renamed over it. */
+static int cmd_put(const char *file)
+{
+    const char *name;
+    char tmp[NAME_MAX + 16];
+    int dfd = open_in_run(file, &name), fd = -1, rc;
+    if (dfd < 0 || snprintf(tmp, sizeof(tmp), ".%s.put", name) >= (int)sizeof(tmp)) {
+        rc = fail("put: not a file in a run folder of this agent's:", file);
+        goto out;
+    }
+    unlinkat(dfd, tmp, 0); /* a put that died half-way (a link goes, unfollowed) */
+    fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = fail("put: cannot create a file beside", file);
+        goto out;
+    }
+    rc = copy_fd(0, fd);
+    if (close(fd) != 0 || rc < 0 || renameat(dfd, tmp, dfd, name) != 0) {
+        unlinkat(dfd, tmp, 0);
+        rc = fail("i/o error on", file);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (dfd >= 0)
+        close(dfd);
+    return rc;
+}
+
+/* A spawn's log: in dir, appended to, never through a link. A descriptor
+ * or -1. */
+static int open_log(const char *dir, const char *log)
+{
+    const char *name;
+    size_t n = strlen(dir);
+    struct stat st;
+    int dfd, fd;
+    if (strncmp(log, dir, n) != 0 || log[n] != '/' || (dfd = open_in_run(log, &name)) < 0)
+        return -1;
+    fd = openat(dfd, name, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+                0600);
+    close(dfd);
+    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 /* text appended to path, or written whole through a temp file and a
@@ -165,11 +287,14 @@ static int cmd_mkdir(const char *d)
     char parent[PATH_MAX];
     const char *slash = strrchr(d, '/');
     if (run_dir_ok(d)) {
+        char mark[PATH_MAX];
         if (mkdir(d, 0700) != 0)
             return fail(errno == EEXIST ? "mkdir: already there (not this run's):"
                                         : "mkdir: cannot make",
                         d);
-        return 0;
+        snprintf(mark, sizeof(mark), "%s/%s", d, AGENT_MARK);
+        return write_file(mark, "rift-shim agent 1\n", false) == 0 ? 0
+                                                                   : fail("mkdir: cannot mark", d);
     }
     if (!in_run_dir(d) || !slash)
         return fail("mkdir: not inside a run folder:", d);
@@ -182,8 +307,7 @@ static int cmd_mkdir(const char *d)
 /* The supervisor: starts argv with its output in log, registers it in
  * DIR/pids before it may exec, reports "PID START" on report_fd, then waits
  * and writes DIR/ROLE.exit. */
-static void supervise(const char *dir, const char *role, const char *log, char **argv,
-                      int report_fd)
+static void supervise(const char *dir, const char *role, int out, char **argv, int report_fd)
 {
     int gate[2], status;
     char line[256], path[PATH_MAX];
@@ -192,11 +316,10 @@ static void supervise(const char *dir, const char *role, const char *log, char *
         _exit(1);
     pid = fork();
     if (pid == 0) {
-        int out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
         char c;
         close(gate[1]);
-        if (out < 0 || in < 0 || read(gate[0], &c, 1) != 1)
+        if (in < 0 || read(gate[0], &c, 1) != 1)
             _exit(127); /* the supervisor went away before registering us */
         dup2(in, 0);
         dup2(out, 1);
@@ -206,6 +329,7 @@ static void supervise(const char *dir, const char *role, const char *log, char *
         _exit(127);
     }
     close(gate[0]);
+    close(out);
     if (pid < 0)
         _exit(1);
     snprintf(line, sizeof(line), "%d %" PRIu64 " %s\n", (int)pid, pstat_start_time(pid), role);
@@ -227,17 +351,21 @@ static void supervise(const char *dir, const char *role, const char *log, char *
 
 static int cmd_spawn(const char *dir, const char *role, const char *log, char **argv)
 {
-    int rep[2];
+    int rep[2], out;
     char buf[128];
     ssize_t n;
     pid_t sup;
     char exit_path[PATH_MAX];
     if (!run_dir_ok(dir) || !role_ok(role) || !dir_ours(dir))
         return fail("spawn: bad folder or role:", dir);
+    if ((out = open_log(dir, log)) < 0)
+        return fail("spawn: the log is not a file of the run's folder:", log);
     snprintf(exit_path, sizeof(exit_path), "%s/%s.exit", dir, role);
     unlink(exit_path); /* a restart: the last run's end is not this one's */
-    if (pipe2(rep, O_CLOEXEC) < 0)
+    if (pipe2(rep, O_CLOEXEC) < 0) {
+        close(out);
         return fail("spawn:", strerror(errno));
+    }
     sup = fork();
     if (sup == 0) {
         /* off the SSH session: its own session, nothing of the channel kept */
@@ -249,8 +377,9 @@ static int cmd_spawn(const char *dir, const char *role, const char *log, char **
         dup2(devnull, 2);
         if (fork() != 0)
             _exit(0); /* the supervisor is the grandchild: no zombie for the agent */
-        supervise(dir, role, log, argv, rep[1]);
+        supervise(dir, role, out, argv, rep[1]);
     }
+    close(out);
     close(rep[1]);
     if (sup < 0)
         return fail("spawn:", strerror(errno));
@@ -412,8 +541,10 @@ static int dispatch(int argc, char **argv, bool served)
         return fprintf(OUT, "%" PRIu64 "\n", realtime_ns()) < 0;
     if (!strcmp(c, "mkdir") && argc == 4)
         return cmd_mkdir(argv[3]);
-    if ((!strcmp(c, "put") || !strcmp(c, "get")) && argc == 4)
-        return cmd_put(argv[3], c[0] == 'g');
+    if (!strcmp(c, "put") && argc == 4)
+        return cmd_put(argv[3]);
+    if (!strcmp(c, "get") && argc == 4)
+        return cmd_get(argv[3]);
     if (!strcmp(c, "spawn") && argc >= 8 && !strcmp(argv[6], "--"))
         return cmd_spawn(argv[3], argv[4], argv[5], argv + 7);
     if (!strcmp(c, "signal") && argc == 7)

@@ -1,21 +1,65 @@
 /* capture: libpcap dump + JSON-lines event log. */
 #include "capture.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <unistd.h>
+
+/* path for writing as root, which a policy names: never through a link, and
+ * only a regular file of its own (not a hard link of another), emptied
+ * once it is open, 0600. NULL with errno. */
+static FILE *open_output(const char *path)
+{
+    struct stat st;
+    FILE *f;
+    int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return NULL;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != geteuid()) {
+        close(fd);
+        errno = EPERM;
+        return NULL;
+    }
+    /* it may hold the run's passwords: 0600, even as a last run's file */
+    if (fchmod(fd, 0600) != 0 || ftruncate(fd, 0) != 0 || !(f = fdopen(fd, "w"))) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return NULL;
+    }
+    return f;
+}
+
+static const char *why(int e)
+{
+    return e == ELOOP   ? "a symbolic link"
+           : e == EPERM ? "not a regular file of its own"
+                        : strerror(e);
+}
 
 int capture_open(struct capture *c, const char *path, char *err, size_t errlen)
 {
     size_t n = strlen(path);
+    FILE *f;
     memset(c, 0, sizeof(*c));
     c->pcap = pcap_open_dead(DLT_RAW, 65535);
     if (!c->pcap) {
         snprintf(err, errlen, "capture: pcap_open_dead failed");
         return -1;
     }
-    c->dumper = pcap_dump_open(c->pcap, path);
+    if (!(f = open_output(path))) {
+        snprintf(err, errlen, "capture: cannot write %s: %s", path, why(errno));
+        pcap_close(c->pcap);
+        c->pcap = NULL;
+        return -1;
+    }
+    c->dumper = pcap_dump_fopen(c->pcap, f);
     if (!c->dumper) {
+        fclose(f);
         snprintf(err, errlen, "capture: %s", pcap_geterr(c->pcap));
         pcap_close(c->pcap);
         c->pcap = NULL;
@@ -25,9 +69,9 @@ int capture_open(struct capture *c, const char *path, char *err, size_t errlen)
         snprintf(c->events_path, sizeof(c->events_path), "%.*s.events.jsonl", (int)(n - 5), path);
     else
         snprintf(c->events_path, sizeof(c->events_path), "%s.events.jsonl", path);
-    c->events = fopen(c->events_path, "w");
+    c->events = open_output(c->events_path);
     if (!c->events) {
-        snprintf(err, errlen, "capture: cannot write %s", c->events_path);
+        snprintf(err, errlen, "capture: cannot write %s: %s", c->events_path, why(errno));
         capture_close(c);
         return -1;
     }

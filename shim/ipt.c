@@ -262,7 +262,6 @@ static const char *queue_num(const char *d, unsigned *q)
 static int chain_line(const char *line, struct chain_info *c)
 {
     const char *e;
-    size_t n;
     memset(c, 0, sizeof(*c));
     if (strncmp(line, ":RIFT-", 6) != 0)
         return -1;
@@ -272,7 +271,7 @@ static int chain_line(const char *line, struct chain_info *c)
     } else {
         if (!(e = queue_num(line + 6, &c->queue)) || *e != '-')
             return -1;
-        n = strcspn(e + 1, " ");
+        size_t n = strcspn(e + 1, " ");
         if (e[1 + n] != ' ' || n > IPT_OWNER_MAX)
             return -1;
         memcpy(c->owner, e + 1, n);
@@ -291,7 +290,8 @@ static void owner_rule(const char *line, struct chain_info *cs, int n)
     const char *c = strstr(line, "rift-owner:");
     for (int i = 0; c && i < n; i++) {
         size_t len = strlen(cs[i].name);
-        if (strncmp(line, "-A ", 3) || strncmp(line + 3, cs[i].name, len) || line[3 + len] != ' ')
+        if (strncmp(line, "-A ", 3) != 0 || strncmp(line + 3, cs[i].name, len) != 0 ||
+            line[3 + len] != ' ')
             continue;
         const char *p = strstr(c, ":pid="), *st = strstr(c, ":start=");
         if (p && st) {

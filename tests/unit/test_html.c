@@ -174,6 +174,18 @@ static double x_of(xmlXPathContextPtr c, double ms)
     return left + ms * w / end;
 }
 
+/* The page of run into path. */
+static int page_write(const char *path, const char *verdict, const char *error,
+                      const char *views_path, char *err, size_t el)
+{
+    FILE *f = fopen(path, "w");
+    int rc;
+    if (!f)
+        return -1;
+    rc = html_write(&run, NULL, 0, verdict, error, views_path, f, err, el);
+    return fclose(f) != 0 ? -1 : rc;
+}
+
 /* XPath over a page: s: the SVG, h: the XHTML around it. */
 static xmlXPathContextPtr xpath(xmlDocPtr doc)
 {
@@ -189,7 +201,7 @@ static void test_render_and_parse(void **state)
     xmlDocPtr doc;
     xmlXPathContextPtr c;
     (void)state;
-    if (html_write(&run, NULL, 0, "fail", NULL, views, page, err, sizeof(err)) < 0)
+    if (page_write(page, "fail", NULL, views, err, sizeof(err)) < 0)
         fail_msg("%s", err);
     /* the strict parser: any unescaped '<' or '&', any unclosed tag fails */
     doc = xmlReadFile(page, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
@@ -284,9 +296,8 @@ static void test_no_views(void **state)
     (void)state;
     run.probes[0].judged = run.probes[0].healed = false;
     snprintf(p2, sizeof(p2), "%s/empty.html", dir);
-    assert_int_equal(html_write(&run, NULL, 0, "error", "no server", "/nonexistent/views.jsonl", p2,
-                                err, sizeof(err)),
-                     0);
+    assert_int_equal(
+        page_write(p2, "error", "no server", "/nonexistent/views.jsonl", err, sizeof(err)), 0);
     run.probes[0].judged = run.probes[0].healed = true;
     doc = xmlReadFile(p2, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     assert_non_null(doc);
@@ -323,7 +334,7 @@ static void test_size_of_a_long_busy_run(void **state)
         for (int i = 0; i < 6; i++)
             view_line(f, t, names[i], (t / 250) % 2 ? pfail : healthy);
     fclose(f);
-    assert_int_equal(html_write(&run, NULL, 0, "pass", NULL, v2, p2, err, sizeof(err)), 0);
+    assert_int_equal(page_write(p2, "pass", NULL, v2, err, sizeof(err)), 0);
     assert_non_null(f = fopen(p2, "r"));
     fseek(f, 0, SEEK_END);
     size = ftell(f);
