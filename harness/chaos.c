@@ -44,6 +44,7 @@ struct finding_rec {
     char target[16], failed[128];
     unsigned failed_mask; /* bit k: replay_checks[k] failed */
     bool shrunk;
+    int64_t trimmed; /* bytes removed past --keep-findings, -1: whole */
     struct shrink_stats st;
     char shrunk_line[768];
     char *shrunk_text;
@@ -103,6 +104,8 @@ static void write_chaos_json(struct chaos *C)
         json_str(f, "dir", fr->dir, true);
         json_str(f, "failed", fr->failed, true);
         json_str(f, "shrink_check", fr->target, true);
+        if (fr->trimmed >= 0)
+            fprintf(f, ",\"trimmed_bytes\":%" PRId64, fr->trimmed);
         if (fr->st.confirm_runs)
             fprintf(f, ",\"replayed\":%d,\"replays\":%d,\"rare\":%s", fr->st.confirm_fired,
                     fr->st.confirm_runs, fr->st.rare ? "true" : "false");
@@ -168,6 +171,29 @@ static void write_chaos_html(struct chaos *C)
     rfile_fclose(&C->wd, f, "chaos.html");
 }
 
+/* What a finding past --keep-findings keeps: what replays and judges it
+ * again and its pages; the captures, logs, views and bus timeline go. */
+static const char *const kept_names[] = {"scenario.ini", "shrunk.ini", "report.json", "report.html",
+                                         "summary.txt",  "junit.xml",  "shim.ini",    NULL};
+
+/* Past --keep-findings, the finding keeps only kept_names. */
+static void keep_or_trim(struct chaos *C, struct finding_rec *fr, const struct rfile_dir *rd)
+{
+    fr->trimmed = -1;
+    if (C->n_findings <= C->o->keep_findings)
+        return;
+    fr->trimmed = rfile_remove_except(rd, kept_names);
+    if (fr->trimmed < 0) {
+        fprintf(stderr, "rift chaos: cannot trim %s: %s\n", fr->dir, strerror((int)-fr->trimmed));
+        fr->trimmed = -1;
+        return;
+    }
+    fprintf(stderr,
+            "  finding %d: %.1f KB of captures, logs and views removed (--keep-findings %d); "
+            "rift run %s/scenario.ini makes them again\n",
+            C->n_findings, (double)fr->trimmed / 1024.0, C->o->keep_findings, fr->dir);
+}
+
 /* rd: the round's folder, renamed finding-N-round-M (it stays open). */
 static int take_finding(struct chaos *C, struct round_rec *rr, struct rfile_dir *rd,
                         const struct sched *sc, const struct run_result *res)
@@ -184,6 +210,7 @@ static int take_finding(struct chaos *C, struct round_rec *rr, struct rfile_dir 
     C->findings = p;
     fr = &C->findings[C->n_findings++];
     memset(fr, 0, sizeof(*fr));
+    fr->trimmed = -1;
     fr->round = rr->round;
     rr->finding = C->n_findings;
     snprintf(name, sizeof(name), "finding-%d-round-%d", C->n_findings, rr->round);
@@ -195,8 +222,10 @@ static int take_finding(struct chaos *C, struct round_rec *rr, struct rfile_dir 
     replay_names(failed, fr->failed, sizeof(fr->failed));
     snprintf(fr->target, sizeof(fr->target), "%s",
              replay_first(failed) ? replay_first(failed) : "");
-    if (!C->o->shrink_ns || !fr->target[0] || run_interrupted)
+    if (!C->o->shrink_ns || !fr->target[0] || run_interrupted) {
+        keep_or_trim(C, fr, rd);
         return 0;
+    }
     if (!(s2 = malloc(sizeof(*s2))) || sched_copy(s2, sc) < 0) {
         free(s2);
         return -1;
@@ -233,6 +262,7 @@ static int take_finding(struct chaos *C, struct round_rec *rr, struct rfile_dir 
     }
     sched_free(s2);
     free(s2);
+    keep_or_trim(C, fr, rd);
     return 0;
 }
 
@@ -314,7 +344,7 @@ static int one_round(struct chaos *C, int round)
                 (double)rr->ms / 1000.0, rr->schedule, rc ? "FINDING: " : "pass", rc ? failed : "");
         if (rc == 1 && take_finding(C, rr, &rd, sc, &res) < 0)
             status = 2;
-        else if (rc == 0)
+        else if (rc == 0 && !C->o->keep_rounds)
             proc_rm_rf(rd.path);
     }
     rfile_dir_close(&rd);

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define CHAOS_KEEP_FINDINGS 10
+
 struct chaos_opts {
     const char *spec;
     const char *self_dir;
@@ -19,6 +21,9 @@ struct chaos_opts {
     int runs;           /* replays per shrink candidate (3: kept when 2 fail) */
     bool dry_run;       /* print the schedules, run nothing */
     int max_findings;   /* stop after this many findings (0: no limit) */
+    int keep_findings;  /* findings that keep their whole report; later ones
+                           keep what replays them (CHAOS_KEEP_FINDINGS) */
+    bool keep_rounds;   /* keep the folders of rounds that passed */
 };
 
 int chaos_main(const struct chaos_opts *o);

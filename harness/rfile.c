@@ -4,8 +4,10 @@
  * file is made new inside it and renamed into place. */
 #include "rfile.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -282,4 +284,37 @@ int rfile_put_path(const char *path, const char *text, mode_t mode)
     rc = rfile_put(&d, base, text, mode);
     rfile_dir_close(&d);
     return rc;
+}
+
+static bool rfile_named(const char *name, const char *const *keep)
+{
+    for (int i = 0; keep[i]; i++)
+        if (strcmp(name, keep[i]) == 0)
+            return true;
+    return false;
+}
+
+int64_t rfile_remove_except(const struct rfile_dir *d, const char *const *keep)
+{
+    int fd = openat(d->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int64_t freed = 0;
+    struct dirent *e;
+    DIR *dir;
+    if (fd < 0)
+        return -errno;
+    if (!(dir = fdopendir(fd))) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    while ((e = readdir(dir))) {
+        struct stat st;
+        if (e->d_name[0] == '.' || rfile_named(e->d_name, keep) ||
+            fstatat(d->fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISDIR(st.st_mode))
+            continue;
+        if (unlinkat(d->fd, e->d_name, 0) == 0)
+            freed += st.st_size;
+    }
+    closedir(dir);
+    return freed;
 }

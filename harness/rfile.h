@@ -4,6 +4,7 @@
 #ifndef RIFT_RFILE_H
 #define RIFT_RFILE_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -49,6 +50,9 @@ int rfile_put(const struct rfile_dir *d, const char *name, const char *text, mod
 /* A copy of the regular file from (not a link to one): 0, -ENOENT when
  * there is none, or -errno. */
 int rfile_copy(const struct rfile_dir *d, const char *name, const char *from, mode_t mode);
+/* Removes the files and links directly in d that keep (NULL-ended) does
+ * not name; folders stay. The bytes removed, or -errno. */
+int64_t rfile_remove_except(const struct rfile_dir *d, const char *const *keep);
 /* text to path (shrink --out FILE), in its folder as given and through a
  * temp file and a rename, as rfile_put. 0 or -errno. */
 int rfile_put_path(const char *path, const char *text, mode_t mode);

@@ -74,6 +74,7 @@ static void usage(FILE *f)
                "[--report DIR]\n"
                "       rift chaos SPEC.ini [--seed N] [--time 10m | --rounds N] [--server S]\n"
                "                  [--report DIR] [--shrink-time 5m] [--runs 3] [--findings N]\n"
+               "                  [--keep-findings 10] [--keep-rounds]\n"
                "                  [--dry-run]\n"
                "       rift shrink SCENARIO.ini [--runs 3] [--check NAME] [--out FILE]\n"
                "                  [--shrink-time 5m] [--server S]\n"
@@ -340,13 +341,17 @@ static int cmd_chaos(int argc, char **argv, char *self)
         {"rounds", required_argument, NULL, 'n'},   {"server", required_argument, NULL, 'S'},
         {"report", required_argument, NULL, 'r'},   {"shrink-time", required_argument, NULL, 'k'},
         {"runs", required_argument, NULL, 'R'},     {"dry-run", no_argument, NULL, 'd'},
-        {"findings", required_argument, NULL, 'f'}, {NULL, 0, NULL, 0},
+        {"findings", required_argument, NULL, 'f'}, {"keep-findings", required_argument, NULL, 'K'},
+        {"keep-rounds", no_argument, NULL, 'P'},    {NULL, 0, NULL, 0},
     };
-    struct chaos_opts o = {.time_ns = 600000000000ull, .shrink_ns = 300000000000ull, .runs = 3};
+    struct chaos_opts o = {.time_ns = 600000000000ull,
+                           .shrink_ns = 300000000000ull,
+                           .runs = 3,
+                           .keep_findings = CHAOS_KEEP_FINDINGS};
     bool timed = false;
     int c;
     optind = 2;
-    while ((c = getopt_long(argc, argv, "s:t:n:S:r:k:R:df:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:t:n:S:r:k:R:df:K:P", opts, NULL)) != -1) {
         switch (c) {
         case 's':
             if (opt_seed("rift chaos", optarg, &o.seed, &o.seed_given) < 0)
@@ -381,6 +386,21 @@ static int cmd_chaos(int argc, char **argv, char *self)
         case 'f':
             if (opt_count("chaos", "--findings", optarg, 100000, &o.max_findings) < 0)
                 return 2;
+            break;
+        case 'K': {
+            unsigned long long n; /* 0: every finding keeps only what replays it */
+            if (parse_uint(optarg, 100000, &n) < 0) {
+                fprintf(stderr,
+                        "rift chaos: --keep-findings: expected a number from 0 to 100000, "
+                        "not \"%s\"\n",
+                        optarg);
+                return 2;
+            }
+            o.keep_findings = (int)n;
+            break;
+        }
+        case 'P':
+            o.keep_rounds = true;
             break;
         default:
             usage(stderr);

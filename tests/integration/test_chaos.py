@@ -111,6 +111,39 @@ def test_chaos_two_rounds_find_the_pong_race_and_replay(ns):
     check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
 
 
+def du(path):
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
+
+
+def test_findings_past_the_bound_keep_what_replays_them(ns):
+    # --keep-findings 0: round 1's finding keeps its replay files and pages
+    # only; --keep-rounds keeps round 2, which passes, whole.
+    report = os.path.join(ns.tmp, "chaos")
+    r = subprocess.run([RIFT, "chaos", os.path.join(CHAOS, "pong-race.ini"), "--seed", SEED,
+                        "--rounds", "2", "--shrink-time", "0", "--keep-findings", "0",
+                        "--keep-rounds", "--report", report],
+                       capture_output=True, text=True, timeout=300)
+    check(r.returncode == 1, "exit %d: %s" % (r.returncode, r.stderr[-3000:]))
+    doc = json.load(open(os.path.join(report, "chaos.json")))
+    f = doc["findings"][0]
+    kept = sorted(os.listdir(f["dir"]))
+    check(kept == ["junit.xml", "report.html", "report.json", "scenario.ini", "shim.ini",
+                   "summary.txt"], kept)
+    check(f["trimmed_bytes"] > 100000 and "KB of captures, logs and views removed" in r.stderr,
+          "%s %s" % (f, r.stderr[-2000:]))
+    whole = os.path.join(report, "round-2")
+    check(doc["rounds"][1]["verdict"] == "pass" and os.path.exists(
+        os.path.join(whole, "shim.pcap")), os.listdir(report))
+    print("  finding kept %d bytes (%d removed); the passing round kept whole: %d bytes" % (
+        du(f["dir"]), f["trimmed_bytes"], du(whole)))
+    rr = subprocess.run([RIFT, "run", os.path.join(f["dir"], "scenario.ini"), "--report",
+                         os.path.join(ns.tmp, "again")], capture_output=True, text=True,
+                        timeout=120)
+    check(rr.returncode in (0, 1) and os.path.exists(os.path.join(ns.tmp, "again", "shim.pcap")),
+          "replay exit %d: %s" % (rr.returncode, rr.stderr[-2000:]))
+    check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
+
+
 def test_shrink_removes_the_decoy_fault_and_step(ns):
     out = os.path.join(ns.tmp, "shrunk.ini")
     t = time.monotonic()
