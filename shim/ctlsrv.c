@@ -18,9 +18,45 @@
 #include <time.h>
 #include <unistd.h>
 
-void ctlsrv_reply(int fd, const char *fmt, ...)
+static struct client *client_of(struct shim *s, int fd)
+{
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        if (s->clients[i].fd == fd && fd >= 0)
+            return &s->clients[i];
+    return NULL;
+}
+
+/* Writes what the client has not read yet, as far as its socket takes it
+ * now; watches for room while some is left. 0, or -1 when the client is
+ * gone. */
+static int client_flush(struct shim *s, struct client *c)
+{
+    while (c->out_off < c->out_len) {
+        ssize_t n =
+            send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (n <= 0)
+            return -1;
+        c->out_off += (size_t)n;
+    }
+    if (c->out_off == c->out_len)
+        c->out_off = c->out_len = 0;
+    loop_want_out(s, c->fd, c->out_len > 0);
+    return 0;
+}
+
+/* A reply line to the control client on fd. It is written without
+ * blocking; what its socket does not take waits in the client's buffer,
+ * and a client with more than CTL_OUT_MAX bytes unread is closed (at the
+ * end of this loop turn) and logged. A descriptor that is not a client's
+ * (a connection refused at accept) gets one attempt. */
+void ctlsrv_reply(struct shim *s, int fd, const char *fmt, ...)
 {
     char buf[1 << 16];
+    struct client *c = client_of(s, fd);
     va_list ap;
     int n;
     va_start(ap, fmt);
@@ -31,13 +67,40 @@ void ctlsrv_reply(int fd, const char *fmt, ...)
     if ((size_t)n > sizeof(buf) - 2)
         n = sizeof(buf) - 2;
     buf[n++] = '\n';
-    /* Replies are short and the socket is fresh: a blocking write is fine. */
-    int fl = fcntl(fd, F_GETFL);
-    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-    if (write(fd, buf, (size_t)n) < 0) {
-        /* the client went away; nothing to do */
+    if (!c) {
+        if (send(fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+            /* refused anyway; it is closed next */
+        }
+        return;
     }
-    fcntl(fd, F_SETFL, fl);
+    if (c->closing)
+        return;
+    if (!c->out && !(c->out = malloc(CTL_OUT_MAX))) {
+        fprintf(stderr,
+                "rift-shim: control connection %d: out of memory for its reply: "
+                "closed\n",
+                fd);
+        c->closing = true;
+        return;
+    }
+    if (c->out_len + (size_t)n > CTL_OUT_MAX && c->out_off) {
+        memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+        c->out_len -= c->out_off;
+        c->out_off = 0;
+    }
+    if (c->out_len + (size_t)n > CTL_OUT_MAX) {
+        fprintf(stderr,
+                "rift-shim: control connection %d does not read its replies (%zu bytes unread "
+                "after %" PRIu64 " replies, over %u KiB): closed\n",
+                fd, c->out_len, c->replies, CTL_OUT_MAX >> 10);
+        c->closing = true;
+        return;
+    }
+    memcpy(c->out + c->out_len, buf, (size_t)n);
+    c->out_len += (size_t)n;
+    c->replies++;
+    if (client_flush(s, c) < 0)
+        c->closing = true;
 }
 
 static char *stats_json(struct shim *s, uint64_t now)
@@ -91,7 +154,7 @@ static void ctl_set(struct shim *s, int fd, int ri, const struct ctl_cmd *c)
     int line;
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         if (!strcmp(c->key, fixed[i])) {
-            ctlsrv_reply(fd,
+            ctlsrv_reply(s, fd,
                          "error: %s cannot change while the shim runs (it decides which "
                          "packets are queued)",
                          c->key);
@@ -99,13 +162,13 @@ static void ctl_set(struct shim *s, int fd, int ri, const struct ctl_cmd *c)
         }
     np = malloc(sizeof(*np));
     if (!np) {
-        ctlsrv_reply(fd, "error: out of memory");
+        ctlsrv_reply(s, fd, "error: out of memory");
         return;
     }
     memcpy(np, s->pol, sizeof(*np));
     struct pol_rule *r = &np->rules[ri];
     if (pol_rule_set(r, c->key, c->value, err, sizeof(err)) < 0) {
-        ctlsrv_reply(fd, "error: %s", err);
+        ctlsrv_reply(s, fd, "error: %s", err);
         free(np);
         return;
     }
@@ -114,7 +177,7 @@ static void ctl_set(struct shim *s, int fd, int ri, const struct ctl_cmd *c)
     if (k >= 0 && !r->key_line[k])
         r->key_line[k] = r->line;
     if (pol_rule_check(np, r, &line, err, sizeof(err)) < 0) {
-        ctlsrv_reply(fd, "error: %s", err);
+        ctlsrv_reply(s, fd, "error: %s", err);
         free(np);
         return;
     }
@@ -133,7 +196,7 @@ static void ctl_set(struct shim *s, int fd, int ri, const struct ctl_cmd *c)
         rt->on_at = r->start_ns == POL_START_MANUAL ? 0 : s->t0 + (uint64_t)r->start_ns;
     if (k == PK_DURATION && rt->active)
         rt->off_at = now + r->duration_ns;
-    ctlsrv_reply(fd, "ok");
+    ctlsrv_reply(s, fd, "ok");
 }
 
 static void handle_request(struct shim *s, int fd, const char *line)
@@ -143,13 +206,13 @@ static void handle_request(struct shim *s, int fd, const char *line)
     uint64_t now = s->now();
     int ri = -1;
     if (ctl_parse(line, &c, err, sizeof(err)) < 0) {
-        ctlsrv_reply(fd, "error: %s", err);
+        ctlsrv_reply(s, fd, "error: %s", err);
         return;
     }
     if (c.op == CTL_ON || c.op == CTL_OFF || c.op == CTL_SET) {
         ri = pol_find_rule(s->pol, c.rule);
         if (ri < 0) {
-            ctlsrv_reply(fd, "error: no rule '%s'", c.rule);
+            ctlsrv_reply(s, fd, "error: no rule '%s'", c.rule);
             return;
         }
     }
@@ -166,18 +229,18 @@ static void handle_request(struct shim *s, int fd, const char *line)
     case CTL_STATS: {
         char *js = stats_json(s, now);
         if (js)
-            ctlsrv_reply(fd, "%s", js);
+            ctlsrv_reply(s, fd, "%s", js);
         else
-            ctlsrv_reply(fd, "error: out of memory");
+            ctlsrv_reply(s, fd, "error: out of memory");
         free(js);
         break;
     }
     case CTL_RELEASE:
         path_release_all(s, now);
-        ctlsrv_reply(fd, "ok");
+        ctlsrv_reply(s, fd, "ok");
         break;
     case CTL_QUIT:
-        ctlsrv_reply(fd, "ok");
+        ctlsrv_reply(s, fd, "ok");
         s->quitting = true;
         break;
     }
@@ -191,8 +254,35 @@ static void client_close(struct shim *s, struct client *c)
             s->jobs[i].client = -1;
     loop_del(s, c->fd);
     close(c->fd);
+    free(c->out);
+    c->out = NULL;
+    c->out_off = c->out_len = 0;
+    c->closing = false;
+    c->replies = 0;
     c->fd = -1;
     c->len = 0;
+}
+
+/* Closes the clients marked closing (never in the middle of a request,
+ * whose handler may still name the descriptor). */
+void ctlsrv_reap(struct shim *s)
+{
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        if (s->clients[i].fd >= 0 && s->clients[i].closing)
+            client_close(s, &s->clients[i]);
+}
+
+/* At the end: what each client's socket takes now, then it is closed. */
+void ctlsrv_close_all(struct shim *s)
+{
+    for (int i = 0; i < MAX_CLIENTS; i++) {
+        struct client *c = &s->clients[i];
+        if (c->fd < 0)
+            continue;
+        if (!c->closing)
+            client_flush(s, c);
+        client_close(s, c);
+    }
 }
 
 static void client_read(struct shim *s, struct client *c)
@@ -210,14 +300,17 @@ static void client_read(struct shim *s, struct client *c)
         }
         c->len += (size_t)n;
         c->buf[c->len] = '\0';
-        while ((nl = strchr(c->buf, '\n'))) {
+        while (!c->closing && (nl = strchr(c->buf, '\n'))) {
             *nl = '\0';
             handle_request(s, c->fd, c->buf);
             c->len -= (size_t)(nl + 1 - c->buf);
             memmove(c->buf, nl + 1, c->len + 1);
         }
+        if (c->closing)
+            return; /* ctlsrv_reap closes it */
         if (c->len == sizeof(c->buf) - 1) {
-            ctlsrv_reply(c->fd, "error: request too long");
+            ctlsrv_reply(s, c->fd, "error: request too long");
+            client_flush(s, c);
             client_close(s, c);
             return;
         }
@@ -238,14 +331,13 @@ void ctlsrv_on_listen(struct shim *s, int arg)
                 break;
             }
         if (!c) {
-            ctlsrv_reply(fd, "error: too many control connections");
+            ctlsrv_reply(s, fd, "error: too many control connections");
             close(fd);
             continue;
         }
-        c->fd = fd;
-        c->len = 0;
+        *c = (struct client){.fd = fd};
         if (loop_add(s, fd, ctlsrv_on_client, (int)(c - s->clients)) < 0) {
-            ctlsrv_reply(fd, "error: the shim cannot watch another connection");
+            ctlsrv_reply(s, fd, "error: the shim cannot watch another connection");
             close(fd);
             c->fd = -1;
         }
@@ -275,9 +367,16 @@ void ctlsrv_print_counters(struct shim *s, FILE *out)
     }
 }
 
+/* The client's socket is readable or has room: replies waiting go out
+ * first, then requests are read. */
 void ctlsrv_on_client(struct shim *s, int client)
 {
     struct client *c = &s->clients[client];
-    if (c->fd >= 0)
-        client_read(s, c);
+    if (c->fd < 0 || c->closing)
+        return;
+    if (c->out_len && client_flush(s, c) < 0) {
+        c->closing = true;
+        return;
+    }
+    client_read(s, c);
 }

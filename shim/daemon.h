@@ -46,10 +46,18 @@ struct rule_rt {
     struct rule_stats st;
 };
 
+/* A control connection: the request line being read, and the replies the
+ * client has not read yet (at most CTL_OUT_MAX bytes: past that it is
+ * closed, so a client that never reads cannot stall the shim). */
+#define CTL_OUT_MAX (256u << 10)
 struct client {
     int fd;
     size_t len;
     char buf[CTL_LINE_MAX];
+    char *out; /* CTL_OUT_MAX bytes once a reply waits */
+    size_t out_off, out_len;
+    bool closing; /* over its bound: closed at the end of this loop turn */
+    uint64_t replies;
 };
 
 struct ipt_job {
@@ -147,7 +155,10 @@ void rules_job_done(struct shim *s, int status);
 void rules_abandon_jobs(struct shim *s);
 
 /* ctlsrv.c: the control socket's server side. */
-void ctlsrv_reply(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ctlsrv_reply(struct shim *s, int fd, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void ctlsrv_reap(struct shim *s);
+void ctlsrv_close_all(struct shim *s);
 void ctlsrv_on_listen(struct shim *s, int arg);
 void ctlsrv_on_client(struct shim *s, int client);
 void ctlsrv_print_counters(struct shim *s, FILE *out);
@@ -155,6 +166,7 @@ void ctlsrv_print_counters(struct shim *s, FILE *out);
 /* loop.c: the event loop: descriptors dispatched by a handler table. */
 int loop_add(struct shim *s, int fd, void (*fn)(struct shim *s, int arg), int arg);
 void loop_del(struct shim *s, int fd);
+int loop_want_out(struct shim *s, int fd, bool out);
 /* Queue, timer and signal sources; then run until quitting. */
 int loop_setup(struct shim *s);
 void loop_run(struct shim *s);

@@ -86,6 +86,18 @@ int loop_add(struct shim *s, int fd, void (*fn)(struct shim *s, int arg), int ar
     return 0;
 }
 
+/* Watch fd for room to write as well (out), or for input only. */
+int loop_want_out(struct shim *s, int fd, bool out)
+{
+    for (int i = 0; i < s->n_srcs; i++)
+        if (s->srcs[i].fd == fd) {
+            struct epoll_event ev = {.events = EPOLLIN | (out ? EPOLLOUT : 0u)};
+            ev.data.u32 = (uint32_t)i;
+            return epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev);
+        }
+    return -1;
+}
+
 void loop_del(struct shim *s, int fd)
 {
     epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
@@ -207,6 +219,7 @@ void loop_run(struct shim *s)
             if (src->fd >= 0)
                 src->fn(s, src->arg);
         }
+        ctlsrv_reap(s);
         now = s->now();
         rules_schedule(s, now);
         /* Spin only when the timer woke us: under steady traffic deadlines

@@ -321,9 +321,7 @@ fail:
 
 static void close_all(struct shim *s)
 {
-    for (int i = 0; i < MAX_CLIENTS; i++)
-        if (s->clients[i].fd >= 0)
-            close(s->clients[i].fd);
+    ctlsrv_close_all(s);
     if (s->lfd >= 0) {
         close(s->lfd);
         ctl_unlink(s->pol->shim.control, &s->lbound);

@@ -16,9 +16,12 @@ from test_rift import rift_leftovers
 RIFT = os.path.join(lib.ROOT, "bin", "rift")
 CHAOS = os.path.join(lib.ROOT, "harness", "chaos")
 SCN = os.path.join(lib.ROOT, "harness", "scenarios")
-# Round 1 of seed 10 draws a hold between m2 and m3r1 (both ways) through
-# the failover of m3r1: the cycle of redis#13018 on Redis 7.0.15.
-SEED = "10"
+# Round 1 of seed 6793 draws a hold between m2 and m3r1 (both ways) from
+# 0.5 s before a takeover by m3r1 to 3.4 s after it: the cycle of
+# redis#13018 on Redis 7.0.15 (found in 6 of 6 runs; seed 10's shorter
+# window of 1.7 s was found in 3 of 4). Round 2 passes: nothing is held
+# around its failover.
+SEED = "6793"
 
 
 def dry_run(spec, seed, rounds):

@@ -5,8 +5,11 @@ it, and that the run's own clients (observer, workload, probes, the app)
 use it."""
 import json
 import os
+import select
 import signal
+import socket
 import subprocess
+import time
 
 import lib
 from lib import check
@@ -210,3 +213,75 @@ def test_host_drop_rule_behind_the_shim_still_drops(ns):
     print("  cl2's PING median %.1f ms through a 20 ms delay; cl: %d packets queued by the "
           "shim, %d dropped by the host's rule behind it, no connection" %
           (rtt[len(rtt) // 2], after - before, dropped))
+
+
+def flood_control(path, n):
+    """n `stats` requests on the shim's control socket, sent without ever
+    reading a reply (sends that do not go within 5 s are given up): how
+    many went, and whether the shim closed the connection."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    s.setblocking(False)
+    data, sent, closed = b"stats\n" * n, 0, False
+    end = time.monotonic() + 5.0
+    while sent < len(data) and time.monotonic() < end:
+        try:
+            sent += s.send(data[sent:sent + 4096])
+        except BlockingIOError:
+            select.select([], [s], [], 0.1)
+        except (BrokenPipeError, ConnectionResetError):
+            closed = True
+            break
+    return s, sent // 6, closed
+
+
+def test_control_client_that_never_reads_cannot_stall_the_shim(ns):
+    """A control client sends 10,000 `stats` requests and reads nothing:
+    the shim keeps answering PINGs through its 1 ms delay rule (round trips
+    measured before, during and after), answers another control client,
+    closes the one that does not read once 256 KiB of replies wait (and
+    says so), and stops on SIGTERM within 3 s."""
+    lib.Redis(ns)
+    rules = "[rule slow]\nfrom = cl\nto = r1\nports = client\ndelay = 1ms\n"
+    shim = lib.Shim(ns, rules)
+    before = lib.median(pings(ns, lib.CLIENT))
+    c = lib.RespClient(ns, lib.CLIENT, lib.NODE, lib.PORT, 2.0)
+    flood, requests, _ = flood_control(shim.sock, 10000)
+    during = []
+    try:
+        during = lib.ping_rtts(c, 50)
+    except OSError as e:
+        check(False, "a PING through the shim got no answer after %d round trips while a "
+              "control client did not read (%s)" % (len(during), e))
+    c.close()
+    lib.wait_for(lambda: "does not read its replies" in shim.stderr(), 10,
+                 "the shim to close the control client that does not read")
+    check(shim.stats()["rules"]["slow"]["matched"] > 0, "another control client's stats")
+    unread = 0
+    flood.setblocking(True)
+    flood.settimeout(5.0)
+    try:
+        while True:
+            b = flood.recv(65536)
+            if not b:
+                break
+            unread += len(b)
+    except ConnectionResetError:
+        pass
+    flood.close()
+    log = [l for l in shim.stderr().splitlines() if "does not read its replies" in l]
+    check(len(log) == 1 and "over 256 KiB): closed" in log[0], log)
+    after = lib.median(pings(ns, lib.CLIENT))
+    check(max(during) < 500.0 and lib.median(during) < 50.0 and after < 50.0,
+          "PING round trips: before %.1f ms, while flooded median %.1f max %.1f, after %.1f" %
+          (before, lib.median(during), max(during), after))
+    t = time.monotonic()
+    rc = shim.stop(timeout=10)
+    took = time.monotonic() - t
+    check(rc == 0 and took < 3.0, "SIGTERM: exit %s after %.1f s" % (rc, took))
+    check(ns.iptables_rift() == [], ns.iptables_rift())
+    print("  %d stats requests sent unread; PING round trips: before %.1f ms, during median "
+          "%.1f max %.1f (50), after %.1f; the client was closed with %d bytes of replies "
+          "it had not read (%s); SIGTERM: exit 0 in %.2f s" %
+          (requests, before, lib.median(during), max(during), after, unread,
+           log[0].split("rift-shim: ")[-1], took))
