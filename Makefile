@@ -43,7 +43,7 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view test_scenario test_ledger test_bus \
               test_queue test_esc test_probes test_path test_runstate test_chaos test_resp test_keyspec test_audit \
-              test_html test_hosts test_viewlog test_rfile test_capture
+              test_html test_hosts test_viewlog test_rfile test_capture test_tcpflow test_cclient
 test_policy_SRC := tests/unit/test_policy.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 test_model_SRC  := tests/unit/test_model.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_hold_SRC   := tests/unit/test_hold.c shim/hold.c
@@ -63,6 +63,8 @@ test_resp_SRC   := tests/unit/test_resp.c proto/resp.c
 test_rfile_SRC  := tests/unit/test_rfile.c harness/rfile.c
 test_capture_SRC := tests/unit/test_capture.c shim/capture.c
 test_keyspec_SRC := tests/unit/test_keyspec.c proto/keyspec.c proto/resp.c
+test_tcpflow_SRC := tests/unit/test_tcpflow.c harness/tcpflow.c
+test_cclient_SRC := tests/unit/test_cclient.c harness/cclient.c proto/keyspec.c proto/resp.c
 test_audit_SRC  := tests/unit/test_audit.c harness/audit.c harness/tcpflow.c proto/keyspec.c proto/resp.c policies/esc.c
 test_chaos_SRC  := tests/unit/test_chaos.c harness/chaosgen.c harness/sched.c harness/shrink.c \
                    harness/clock.c harness/scenario.c harness/appscn.c harness/flavour.c harness/timeline.c $(POLICY_SRC) proto/bus.c proto/pkt.c
@@ -78,7 +80,7 @@ test_hosts_SRC  := tests/unit/test_hosts.c harness/hosts.c harness/scenario.c ha
 $(BUILD)/tests/unit/test_html.o: CFLAGS += -I/usr/include/libxml2
 test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c harness/appscn.c harness/flavour.c harness/timeline.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
 
-BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe
+BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe $(BUILD)/bench/decode
 
 .PHONY: install-shim hosts-demo docs-screenshot all bins servers valkey-1912 format-check lint test unit integration bench deps clean install format demo run chaos clients fuzz
 # Everything the shipped scenarios need: the programs, the client probes'
@@ -126,6 +128,9 @@ $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 $(BUILD)/bench/baseline-accept: $(call obj,tests/bench/baseline-accept.c)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lnetfilter_queue -lmnl
+$(BUILD)/bench/decode: $(call obj,tests/bench/decode.c proto/resp.c proto/bus.c harness/tcpflow.c)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^
 $(BUILD)/bench/udp-probe: $(call obj,tests/bench/udp-probe.c)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ -lm
@@ -223,6 +228,9 @@ chaos: deps
 FUZZ_SECONDS ?= 30
 # per harness in `make test`: seven of them share its time budget
 TEST_FUZZ_SECONDS ?= 10
+# A budget per input: a 64 KiB input takes milliseconds in decoders whose
+# work is linear, so one that takes seconds is a finding (a timeout artifact).
+FUZZ_INPUT_SECONDS ?= 2
 FUZZ_CC      := clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE
 FUZZERS      := bus policy scenario ctl chaos resp audit
 fuzz_bus_SRC      := proto/bus.c proto/pkt.c shim/msgflow.c
@@ -258,7 +266,7 @@ define fuzz_run
 	@mkdir -p $(BUILD)/fuzz/corpus-$(1) $(BUILD)/fuzz/artifacts-$(1)
 	@cp $(or $(fuzz_$(1)_SEEDS),tests/fuzz/corpus/$(1)/*) $(BUILD)/fuzz/corpus-$(1)/
 	$(Q)$(BUILD)/fuzz/fuzz_$(1) -max_total_time=$(FUZZ_SECONDS) -max_len=$(or $(fuzz_$(1)_MAXLEN),16384) \
-	    -timeout=20 -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/artifacts-$(1)/ \
+	    -timeout=$(FUZZ_INPUT_SECONDS) -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/artifacts-$(1)/ \
 	    $(if $(wildcard tests/fuzz/$(1).dict),-dict=tests/fuzz/$(1).dict) $(BUILD)/fuzz/corpus-$(1) 2>&1 \
 	    | grep -E "^(stat::number_of_executed_units|stat::peak_rss|#[0-9]+.*DONE|==|SUMMARY|Done|fuzz_|artifact_prefix|Test unit)" ; \
 	    test $${PIPESTATUS[0]} -eq 0

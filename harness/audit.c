@@ -548,13 +548,15 @@ void au_json(const struct audit *a, FILE *f)
             "],\"crossslot_audit\":{\"requests\":%llu,\"replies\":%llu,"
             "\"refusable_requests\":%llu,\"crossslot_errors\":%llu,\"connections\":%llu,"
             "\"joined_midstream\":%llu,\"not_resp\":%llu,\"undecodable\":%llu,\"gaps\":%llu,"
-            "\"truncated_frames\":%llu,\"dropped_frames\":%llu,\"findings_dropped\":%llu",
+            "\"held_over\":%llu,\"truncated_frames\":%llu,\"dropped_frames\":%llu,"
+            "\"findings_dropped\":%llu",
             (unsigned long long)a->requests, (unsigned long long)a->replies,
             (unsigned long long)au_total(a), (unsigned long long)a->crossslot_errors,
             (unsigned long long)a->clients, (unsigned long long)a->tf.st.midstream,
             (unsigned long long)a->not_resp, (unsigned long long)a->undecodable,
-            (unsigned long long)a->tf.st.gaps, (unsigned long long)a->tf.st.truncated,
-            (unsigned long long)a->dropped_frames, (unsigned long long)a->findings_dropped);
+            (unsigned long long)a->tf.st.gaps, (unsigned long long)a->tf.st.held_over,
+            (unsigned long long)a->tf.st.truncated, (unsigned long long)a->dropped_frames,
+            (unsigned long long)a->findings_dropped);
     if (a->server_ops >= 0)
         fprintf(f, ",\"server_incompatible_ops\":%lld", (long long)a->server_ops);
     else
@@ -653,4 +655,9 @@ void au_table(const struct audit *a, FILE *f)
     if (a->tf.st.gaps)
         fprintf(f, "  %llu direction%s of a connection lost bytes in the capture\n",
                 (unsigned long long)a->tf.st.gaps, a->tf.st.gaps == 1 ? "" : "s");
+    if (a->tf.st.held_over)
+        fprintf(f,
+                "  %llu of them held more past the hole than %u MiB or %u segments, and were "
+                "given up\n",
+                (unsigned long long)a->tf.st.held_over, TF_MAX_PENDING >> 20, TF_MAX_PENDING_SEGS);
 }

@@ -130,10 +130,40 @@ static redisContext *conn(struct cclient *cc, struct cc_node *n)
     return n->c;
 }
 
+/* The entry's endpoint (*ip, NULL when unknown) and 0, or -1 when its
+ * slots cannot be right; an entry of another shape is 0 and ignored. */
+static int slot_entry(const redisReply *e, const char **ip, char *why, size_t wl)
+{
+    const redisReply *a, *b, *node;
+    *ip = NULL;
+    if (e->type != REDIS_REPLY_ARRAY || e->elements < 3 ||
+        e->element[2]->type != REDIS_REPLY_ARRAY || e->element[2]->elements < 2)
+        return 0;
+    a = e->element[0];
+    b = e->element[1];
+    node = e->element[2];
+    if (a->type != REDIS_REPLY_INTEGER || b->type != REDIS_REPLY_INTEGER || a->integer < 0 ||
+        b->integer > 16383 || a->integer > b->integer) {
+        if (a->type == REDIS_REPLY_INTEGER && b->type == REDIS_REPLY_INTEGER)
+            snprintf(why, wl, "bad slot range %lld..%lld (slots are 0..16383, start <= end)",
+                     a->integer, b->integer);
+        else
+            snprintf(why, wl, "a slot range that is not two integers");
+        return -1;
+    }
+    if (node->element[0]->type == REDIS_REPLY_STRING)
+        *ip = node->element[0]->str;
+    return 0;
+}
+
+/* A reply with a slot range out of 0-16383 is refused whole, as a protocol
+ * error: the map in use stays (nothing is written outside it). */
 static int load_slots(struct cclient *cc, struct cc_node *n)
 {
     redisContext *c = conn(cc, n);
     redisReply *r;
+    const char *ip;
+    char why[96];
     if (!c)
         return -1;
     r = redisCommand(c, "CLUSTER SLOTS");
@@ -145,20 +175,26 @@ static int load_slots(struct cclient *cc, struct cc_node *n)
         freeReplyObject(r);
         return -1;
     }
+    for (size_t i = 0; i < r->elements; i++)
+        if (slot_entry(r->element[i], &ip, why, sizeof(why)) < 0) {
+            cc->errors[CC_OTHER]++;
+            snprintf(cc->last_error, sizeof(cc->last_error), "CLUSTER SLOTS from %s: %s", n->addr,
+                     why);
+            freeReplyObject(r);
+            return -1;
+        }
     memset(cc->slot_node, 0xff, sizeof(cc->slot_node));
     for (size_t i = 0; i < r->elements; i++) {
         redisReply *e = r->element[i];
         char addr[32];
         int idx;
-        if (e->type != REDIS_REPLY_ARRAY || e->elements < 3 ||
-            e->element[2]->type != REDIS_REPLY_ARRAY || e->element[2]->elements < 2)
-            continue;
-        snprintf(addr, sizeof(addr), "%s:%lld", e->element[2]->element[0]->str,
-                 e->element[2]->element[1]->integer);
+        if (slot_entry(e, &ip, why, sizeof(why)) < 0 || !ip)
+            continue; /* not a slot range, or no endpoint to send to */
+        snprintf(addr, sizeof(addr), "%s:%lld", ip, e->element[2]->element[1]->integer);
         idx = node_index(cc, addr);
         if (idx < 0)
             continue;
-        for (long long s = e->element[0]->integer; s <= e->element[1]->integer && s < 16384; s++)
+        for (long long s = e->element[0]->integer; s <= e->element[1]->integer; s++)
             cc->slot_node[s] = (int16_t)idx;
     }
     freeReplyObject(r);

@@ -20,62 +20,65 @@
 
 #define CMDTAB_TIMEOUT_MS 5000
 
-/* COMMAND on a connected socket; the whole reply loaded into t. */
+struct fetched {
+    struct ks_table *t;
+    char *err;
+    size_t el;
+    bool done;
+    int rc;
+};
+
+static void on_reply(void *ctx, const struct resp_msg *m)
+{
+    struct fetched *f = ctx;
+    if (f->done)
+        return;
+    f->done = true;
+    if (m->type == '-')
+        snprintf(f->err, f->el, "COMMAND: the server replied %.*s", (int)m->len, m->str);
+    else
+        f->rc = ks_load(f->t, m->raw, m->bytes, f->err, f->el);
+}
+
+/* COMMAND on a connected socket; the whole reply loaded into t. The
+ * decoder goes on from where it stopped as the reply arrives. */
 static int fetch(int fd, struct ks_table *t, char *err, size_t el)
 {
     static const char req[] = "*1\r\n$7\r\nCOMMAND\r\n";
     struct resp_stream s;
-    size_t len = 0, cap = 1 << 16;
-    char *buf = malloc(cap);
-    int rc = -1;
+    struct fetched f = {.t = t, .err = err, .el = el, .rc = -1};
+    char *chunk = malloc(1 << 16);
     int64_t deadline = (int64_t)clk_now_ms() + CMDTAB_TIMEOUT_MS;
     resp_init(&s, false);
-    if (!buf || write(fd, req, sizeof(req) - 1) != (ssize_t)(sizeof(req) - 1)) {
-        snprintf(err, el, "COMMAND: %s", buf ? strerror(errno) : "out of memory");
+    if (!chunk || write(fd, req, sizeof(req) - 1) != (ssize_t)(sizeof(req) - 1)) {
+        snprintf(err, el, "COMMAND: %s", chunk ? strerror(errno) : "out of memory");
         goto out;
     }
-    for (;;) {
-        struct resp_msg m;
-        size_t used = 0;
-        int p = len ? resp_parse(&s, buf, len, &m, &used) : 0;
-        if (p < 0) {
-            snprintf(err, el, "COMMAND: the reply is not RESP: %s", s.why);
-            goto out;
-        }
-        if (p == 1) {
-            if (m.type == '-')
-                snprintf(err, el, "COMMAND: the server replied %.*s", (int)m.len, m.str);
-            else
-                rc = ks_load(t, buf, used, err, el);
-            goto out;
-        }
-        if (len == cap) {
-            char *b = cap < (64u << 20) ? realloc(buf, cap * 2) : NULL;
-            if (!b) {
-                snprintf(err, el, "COMMAND: a reply over 64 MiB");
-                goto out;
-            }
-            buf = b;
-            cap *= 2;
-        }
+    while (!f.done) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         int64_t left = deadline - (int64_t)clk_now_ms();
         if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) {
             snprintf(err, el, "COMMAND: no whole reply within %d ms", CMDTAB_TIMEOUT_MS);
             goto out;
         }
-        ssize_t n = read(fd, buf + len, cap - len);
+        ssize_t n = read(fd, chunk, 1 << 16);
         if (n <= 0) {
             snprintf(err, el, "COMMAND: %s",
                      n ? strerror(errno) : "the server closed the connection");
             goto out;
         }
-        len += (size_t)n;
+        if (resp_feed(&s, chunk, (size_t)n, on_reply, &f) < 0 && !f.done) {
+            if (s.state == RESP_TOO_BIG)
+                snprintf(err, el, "COMMAND: a reply over %u MiB", RESP_MAX_MSG >> 20);
+            else
+                snprintf(err, el, "COMMAND: the reply is not RESP: %s", s.why);
+            goto out;
+        }
     }
 out:
     resp_free(&s);
-    free(buf);
-    return rc;
+    free(chunk);
+    return f.rc;
 }
 
 /* AUTH pass, and its one-line reply: +OK or it fails. 0 or -1 with err. */

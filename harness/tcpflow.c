@@ -10,7 +10,6 @@
 struct tf_seg {
     uint32_t seq;
     size_t len;
-    struct tf_seg *next;
     uint8_t data[];
 };
 
@@ -194,12 +193,11 @@ int tf_init(struct tf_table *t, const struct tf_ops *ops, void *ctx)
 
 static void free_pending(struct tf_half *h)
 {
-    while (h->pending) {
-        struct tf_seg *s = h->pending;
-        h->pending = s->next;
-        free(s);
-    }
-    h->pending_bytes = 0;
+    for (size_t i = 0; i < h->n_pending; i++)
+        free(h->pending[i]);
+    free(h->pending);
+    h->pending = NULL;
+    h->n_pending = h->pending_cap = h->pending_bytes = 0;
 }
 
 /* Bytes of the direction are missing from the capture: it ends here. */
@@ -218,7 +216,7 @@ static void hole(struct tf_table *t, struct tf_conn *c, int dir)
 static void drop(struct tf_table *t, struct tf_conn *c)
 {
     for (int d = 0; d < 2; d++) /* bytes held past a hole that never filled */
-        if (c->half[d].pending)
+        if (c->half[d].n_pending)
             hole(t, c, d);
     struct tf_conn **pp = &t->bucket[(addr_hash(&c->cli) ^ addr_hash(&c->srv)) % t->nbuckets];
     while (*pp && *pp != c)
@@ -295,34 +293,80 @@ static void deliver(struct tf_table *t, struct tf_conn *c, int dir, uint32_t seq
         t->ops.data(t->ctx, c, dir, data + skip, len - (size_t)skip);
 }
 
+/* The held segments are a binary heap on sequence number: every one is
+ * ahead of next (by less than 2^31), so their differences order them. */
+static bool before(struct tf_table *t, const struct tf_seg *a, const struct tf_seg *b)
+{
+    t->st.order_steps++;
+    return (int32_t)(a->seq - b->seq) < 0;
+}
+
+static int hold(struct tf_table *t, struct tf_half *h, struct tf_seg *s)
+{
+    size_t i = h->n_pending;
+    if (i == h->pending_cap) {
+        size_t cap = h->pending_cap ? 2 * h->pending_cap : 16;
+        struct tf_seg **p = realloc(h->pending, cap * sizeof(struct tf_seg *));
+        if (!p)
+            return -1;
+        h->pending = p;
+        h->pending_cap = cap;
+    }
+    for (; i && before(t, s, h->pending[(i - 1) / 2]); i = (i - 1) / 2)
+        h->pending[i] = h->pending[(i - 1) / 2];
+    h->pending[i] = s;
+    h->n_pending++;
+    h->pending_bytes += s->len;
+    return 0;
+}
+
+/* Takes the earliest held segment out. */
+static struct tf_seg *unhold(struct tf_table *t, struct tf_half *h)
+{
+    struct tf_seg *first = h->pending[0], *last = h->pending[--h->n_pending];
+    size_t i = 0, n = h->n_pending;
+    for (;;) {
+        size_t k = 2 * i + 1;
+        if (k >= n)
+            break;
+        if (k + 1 < n && before(t, h->pending[k + 1], h->pending[k]))
+            k++;
+        if (!before(t, h->pending[k], last))
+            break;
+        h->pending[i] = h->pending[k];
+        i = k;
+    }
+    if (n)
+        h->pending[i] = last;
+    h->pending_bytes -= first->len;
+    return first;
+}
+
 /* Delivers what is contiguous now, holds what is ahead. */
 static void segment(struct tf_table *t, struct tf_conn *c, int dir, const struct tf_pkt *p)
 {
     struct tf_half *h = &c->half[dir];
     if ((int32_t)(p->seq - h->next) > 0) {
-        struct tf_seg **pp = &h->pending;
-        if (h->pending_bytes + p->len > TF_MAX_PENDING) {
+        if (h->pending_bytes + p->len > TF_MAX_PENDING || h->n_pending >= TF_MAX_PENDING_SEGS) {
+            t->st.held_over++;
             hole(t, c, dir);
             return;
         }
         struct tf_seg *s = malloc(sizeof(*s) + p->len);
-        if (!s)
-            return;
-        s->seq = p->seq;
-        s->len = p->len;
-        memcpy(s->data, p->data, p->len);
-        while (*pp && (int32_t)((*pp)->seq - p->seq) <= 0)
-            pp = &(*pp)->next;
-        s->next = *pp;
-        *pp = s;
-        h->pending_bytes += p->len;
+        if (s) {
+            s->seq = p->seq;
+            s->len = p->len;
+            memcpy(s->data, p->data, p->len);
+        }
+        if (!s || hold(t, h, s) < 0) {
+            free(s); /* out of memory: these bytes are lost as if not captured */
+            hole(t, c, dir);
+        }
         return;
     }
     deliver(t, c, dir, p->seq, p->data, p->len);
-    while (h->pending && (int32_t)(h->pending->seq - h->next) <= 0) {
-        struct tf_seg *s = h->pending;
-        h->pending = s->next;
-        h->pending_bytes -= s->len;
+    while (h->n_pending && (int32_t)(h->pending[0]->seq - h->next) <= 0) {
+        struct tf_seg *s = unhold(t, h);
         deliver(t, c, dir, s->seq, s->data, s->len);
         free(s);
     }

@@ -13,7 +13,8 @@
 #include <stdint.h>
 
 #define TF_MAX_CONNS 65536
-#define TF_MAX_PENDING (8u << 20) /* out-of-order bytes held per direction */
+#define TF_MAX_PENDING (8u << 20)  /* out-of-order bytes held per direction */
+#define TF_MAX_PENDING_SEGS 65536u /* and segments */
 
 struct tf_addr {
     bool v6;
@@ -47,11 +48,11 @@ void tf_addr_str(const struct tf_addr *a, char *out, size_t len);
 struct tf_seg;
 struct tf_half {
     bool started, fin, broken;
-    uint32_t isn;     /* of its SYN */
-    uint32_t fin_seq; /* where its FIN came */
-    uint32_t next;    /* sequence number of the next byte to deliver */
-    struct tf_seg *pending;
-    size_t pending_bytes;
+    uint32_t isn;            /* of its SYN */
+    uint32_t fin_seq;        /* where its FIN came */
+    uint32_t next;           /* sequence number of the next byte to deliver */
+    struct tf_seg **pending; /* held segments, a heap: the earliest first */
+    size_t n_pending, pending_cap, pending_bytes;
     uint64_t bytes;
 };
 
@@ -68,6 +69,10 @@ struct tf_conn {
 struct tf_stats {
     uint64_t frames, segments, other, malformed, truncated;
     uint64_t conns, midstream, ignored, gaps, overflow;
+    /* directions ended (counted in gaps too) because more was held past a
+     * hole than TF_MAX_PENDING bytes or TF_MAX_PENDING_SEGS segments */
+    uint64_t held_over;
+    uint64_t order_steps; /* sequence comparisons made keeping held segments in order */
 };
 
 struct tf_ops {

@@ -175,43 +175,69 @@ static int append(struct bus_stream *s, const uint8_t *d, size_t n)
     return 0;
 }
 
-static void consume(struct bus_stream *s, size_t n)
+/* Moves what is left to the front once it is no longer than what was
+ * framed before it: every byte moved stands for at least one byte framed. */
+static void compact(struct bus_stream *s)
 {
-    memmove(s->buf, s->buf + n, s->len - n);
-    s->len -= n;
+    size_t left = s->len - s->off;
+    if (!s->off || left > s->off)
+        return;
+    memmove(s->buf, s->buf + s->off, left);
+    s->moved += left;
+    s->len = left;
+    s->off = 0;
 }
 
-/* Emit every whole message at the front of buf. A stream picked up in the
- * middle, or a length that cannot be right, is resynchronised on the next
- * "RCmb" signature. */
+/* Where the next signature starts in p[1..n), or n - 3 (a signature
+ * may begin in the last three bytes) when there is none. */
+static size_t next_sig(struct bus_stream *s, const uint8_t *p, size_t n)
+{
+    size_t i = 1;
+    while (i + BUS_SIG_LEN <= n) {
+        const uint8_t *r = memchr(p + i, 'R', n - BUS_SIG_LEN + 1 - i);
+        if (!r)
+            break;
+        i = (size_t)(r - p);
+        if (bus_has_sig(r)) {
+            s->scanned += i;
+            return i;
+        }
+        i++;
+    }
+    s->scanned += n;
+    return n - 3;
+}
+
+/* Emit every whole message at buf[off]. A stream picked up in the middle,
+ * or a length that cannot be right, is resynchronised on the next "RCmb"
+ * signature. */
 static void frame(struct bus_stream *s, bus_msg_cb cb, void *ctx)
 {
-    while (s->len >= 8) {
+    while (s->len - s->off >= 8) {
+        const uint8_t *p = s->buf + s->off;
+        size_t have = s->len - s->off;
         uint32_t totlen;
-        if (!bus_has_sig(s->buf)) {
-            size_t i;
-            for (i = 1; i + 4 <= s->len && !bus_has_sig(s->buf + i); i++)
-                ;
-            if (i + 4 > s->len)
-                i = s->len >= 3 ? s->len - 3 : 0; /* keep a possible partial signature */
+        if (!bus_has_sig(p)) {
+            size_t i = next_sig(s, p, have);
             s->dropped_bytes += i;
             s->resyncs++;
-            consume(s, i);
+            s->off += i;
             continue;
         }
-        totlen = be32(s->buf + BUS_OFF_TOTLEN);
+        totlen = be32(p + BUS_OFF_TOTLEN);
         if (totlen < BUS_LIGHT_HDR_LEN || totlen > BUS_MAX_MSG) {
             s->dropped_bytes++;
             s->resyncs++;
-            consume(s, 1);
+            s->off++;
             continue;
         }
-        if (s->len < totlen)
-            return;
+        if (have < totlen)
+            break;
         s->messages++;
-        cb(ctx, s->buf, totlen);
-        consume(s, totlen);
+        s->off += totlen;
+        cb(ctx, p, totlen);
     }
+    compact(s);
 }
 
 static inline int32_t seq_diff(uint32_t a, uint32_t b)
@@ -252,8 +278,8 @@ static void give_up(struct bus_stream *s)
     for (int i = 1; i < s->n_ooo; i++)
         if (seq_diff(s->ooo[i].seq, s->ooo[first].seq) < 0)
             first = i;
-    s->dropped_bytes += s->len;
-    s->len = 0;
+    s->dropped_bytes += s->len - s->off;
+    s->len = s->off = 0;
     s->resyncs++;
     s->next_seq = s->ooo[first].seq;
 }

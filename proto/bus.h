@@ -80,7 +80,7 @@ struct bus_stream {
     bool synced; /* next_seq is known */
     uint32_t next_seq;
     uint8_t *buf;
-    size_t len, cap;
+    size_t off, len, cap; /* buf[off..len) is not framed yet */
     struct {
         uint32_t seq;
         uint8_t *data;
@@ -88,6 +88,10 @@ struct bus_stream {
     } ooo[BUS_OOO_MAX];
     int n_ooo;
     uint64_t messages, resyncs, dropped_bytes;
+    /* the framer's work: bytes it looked at while resynchronising, and
+     * bytes it moved to the front of buf (each stays below the stream's
+     * length, whatever the bytes) */
+    uint64_t scanned, moved;
 };
 
 void bus_stream_init(struct bus_stream *s);

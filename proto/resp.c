@@ -8,13 +8,31 @@
 
 #define MAX_BULK (512ll << 20) /* proto-max-bulk-len's default */
 
-/* The CRLF-terminated line at buf[pos]: index of its '\r', -1 when it is
- * not all there yet. */
-static long line_end(const char *buf, size_t len, size_t pos)
+/* The CRLF-terminated line searched from buf[from]: index of its '\r',
+ * -1 when it is not all there yet. */
+static long line_end(const char *buf, size_t len, size_t from)
 {
-    for (size_t i = pos; i + 1 < len; i++)
+    for (size_t i = from; i + 1 < len; i++)
         if (buf[i] == '\r' && buf[i + 1] == '\n')
             return (long)i;
+    return -1;
+}
+
+/* line_end for the line at buf[pos] of a message that arrives in pieces:
+ * the search goes on from where the last one stopped, and the bytes it
+ * looks at are counted. */
+static long line_end_at(struct resp_stream *s, const char *buf, size_t len, size_t pos)
+{
+    size_t from = s->cur.line_from > pos ? s->cur.line_from : pos;
+    long e = line_end(buf, len, from);
+    if (e >= 0) {
+        s->scanned += (size_t)e + 2 - from;
+        return e;
+    }
+    if (len > from) {
+        s->scanned += len - from;
+        s->cur.line_from = len - 1; /* a '\r' last may still get its '\n' */
+    }
     return -1;
 }
 
@@ -41,19 +59,28 @@ static int fail(struct resp_stream *s, const char *why)
     return -1;
 }
 
+/* Room for n arguments (doubling, so that arguments read one by one cost
+ * a constant each). */
 static int grow_args(struct resp_stream *s, long long n)
 {
     if (n <= s->args_cap)
         return 0;
-    const char **a = realloc(s->argv, (size_t)n * sizeof(*a));
+    long long cap = s->args_cap ? 2LL * s->args_cap : 16;
+    if (cap < n)
+        cap = n;
+    const char **a = realloc(s->argv, (size_t)cap * sizeof(*a));
     if (!a)
         return -1;
     s->argv = a;
-    size_t *l = realloc(s->argl, (size_t)n * sizeof(*l));
+    size_t *l = realloc(s->argl, (size_t)cap * sizeof(*l));
     if (!l)
         return -1;
     s->argl = l;
-    s->args_cap = (int)n;
+    size_t *o = realloc(s->argo, (size_t)cap * sizeof(*o));
+    if (!o)
+        return -1;
+    s->argo = o;
+    s->args_cap = (int)cap;
     return 0;
 }
 
@@ -150,14 +177,19 @@ static int split_inline(struct resp_stream *s, const char *p, size_t n, int *arg
 static int parse_inline(struct resp_stream *s, const char *buf, size_t len, struct resp_msg *m,
                         size_t *used)
 {
-    const char *nl = memchr(buf, '\n', len);
+    struct resp_cur *c = &s->cur;
+    size_t from = c->line_from < len ? c->line_from : len;
+    const char *nl = memchr(buf + from, '\n', len - from);
     int argc = 0;
     if (!nl) {
+        s->scanned += len - from;
         if (len > RESP_MAX_INLINE)
             return fail(s, "an inline command longer than 64 KiB");
+        c->line_from = len;
         *used = len + 1;
         return 0;
     }
+    s->scanned += (size_t)(nl - buf) + 1 - from;
     if (split_inline(s, buf, (size_t)(nl - buf), &argc) < 0)
         return -1;
     m->inline_cmd = true;
@@ -166,14 +198,12 @@ static int parse_inline(struct resp_stream *s, const char *buf, size_t len, stru
     return 1;
 }
 
-static int parse_request(struct resp_stream *s, const char *buf, size_t len, struct resp_msg *m,
-                         size_t *used)
+/* The multibulk length line "*N": 1 (c->argn set), 0 incomplete, -1. */
+static int request_head(struct resp_stream *s, const char *buf, size_t len, size_t *used)
 {
-    long e = line_end(buf, len, 0);
+    struct resp_cur *c = &s->cur;
+    long e = line_end_at(s, buf, len, 0);
     long long n;
-    size_t pos;
-    if (buf[0] != '*')
-        return parse_inline(s, buf, len, m, used);
     if (e < 0) {
         if (len > 32)
             return fail(s, "a multibulk length line that does not end");
@@ -182,18 +212,38 @@ static int parse_request(struct resp_stream *s, const char *buf, size_t len, str
     }
     if (parse_ll(buf + 1, (size_t)e - 1, &n) < 0 || n > RESP_MAX_ARGS)
         return fail(s, "bad multibulk length");
-    pos = (size_t)e + 2;
-    if (n > 0 && grow_args(s, n) < 0)
-        return fail(s, "out of memory");
-    for (long long i = 0; i < n; i++) {
+    c->started = true;
+    c->argn = n;
+    c->argi = 0;
+    c->at = (size_t)e + 2;
+    c->line_from = 0;
+    return 1;
+}
+
+/* A request, from where the last call stopped: the arguments read before
+ * are not read again. */
+static int parse_request(struct resp_stream *s, const char *buf, size_t len, struct resp_msg *m,
+                         size_t *used)
+{
+    struct resp_cur *c = &s->cur;
+    bool resumed = c->started;
+    int rc, argi;
+    size_t at;
+    if (buf[0] != '*')
+        return parse_inline(s, buf, len, m, used);
+    if (!c->started && (rc = request_head(s, buf, len, used)) <= 0)
+        return rc;
+    for (at = c->at, argi = c->argi; argi < c->argn; c->at = at, c->argi = ++argi) {
+        size_t pos = at;
         long long l;
+        long e;
         if (pos >= len) {
             *used = pos + 1; /* the next byte may already be wrong */
             return 0;
         }
         if (buf[pos] != '$')
             return fail(s, "expected '$' in a multibulk request");
-        if ((e = line_end(buf, len, pos)) < 0) {
+        if ((e = line_end_at(s, buf, len, pos)) < 0) {
             if (len - pos > 32)
                 return fail(s, "a bulk length line that does not end");
             *used = len + 1;
@@ -208,12 +258,18 @@ static int parse_request(struct resp_stream *s, const char *buf, size_t len, str
         }
         if (buf[pos + l] != '\r' || buf[pos + l + 1] != '\n')
             return fail(s, "a bulk string not followed by CRLF");
-        s->argv[i] = buf + pos;
-        s->argl[i] = (size_t)l;
-        pos += (size_t)l + 2;
+        if (argi >= s->args_cap && grow_args(s, argi + 1) < 0)
+            return fail(s, "out of memory");
+        s->argv[argi] = buf + pos;
+        s->argo[argi] = pos;
+        s->argl[argi] = (size_t)l;
+        at = pos + (size_t)l + 2;
+        c->line_from = 0;
     }
-    m->argc = n > 0 ? (int)n : 0;
-    *used = pos;
+    for (int i = 0; resumed && i < argi; i++) /* the buffer may have moved since */
+        s->argv[i] = buf + s->argo[i];
+    m->argc = argi;
+    *used = at;
     return 1;
 }
 
@@ -224,7 +280,7 @@ static int parse_request(struct resp_stream *s, const char *buf, size_t len, str
  * values). *after is where its first element, or the next value, starts.
  * 1, 0 (incomplete: *need is the least length worth trying again), -1. */
 static int header(const char *buf, size_t len, size_t p, struct resp_val *v, size_t *after,
-                  size_t *need, const char **why)
+                  size_t *need, const char **why, struct resp_stream *s)
 {
     long e;
     long long n = 0;
@@ -239,7 +295,7 @@ static int header(const char *buf, size_t len, size_t p, struct resp_val *v, siz
         *why = "unknown reply type";
         return -1;
     }
-    if ((e = line_end(buf, len, p)) < 0) {
+    if ((e = s ? line_end_at(s, buf, len, p) : line_end(buf, len, p)) < 0) {
         if (len - p > 64 * 1024 + 64) {
             *why = "a reply line that does not end";
             return -1;
@@ -311,39 +367,87 @@ static int header(const char *buf, size_t len, size_t p, struct resp_val *v, siz
     return 1;
 }
 
-/* One value at buf[*pos], moved past it. The top-level one fills m. */
-static int parse_value(struct resp_stream *s, const char *buf, size_t len, size_t *pos, int depth,
-                       struct resp_msg *m, size_t *need)
+static bool aggregate(char t)
 {
+    return t == '*' || t == '~' || t == '>' || t == '%' || t == '|';
+}
+
+/* Takes the header just read at c->at (mine: the value the message
+ * reports, unless it is an attribute) into the cursor. */
+static int reply_took(struct resp_stream *s, const char *buf, const struct resp_val *v,
+                      size_t after, bool mine)
+{
+    struct resp_cur *c = &s->cur;
+    /* an attribute is followed by the value it describes, one level down */
+    long long kids = aggregate(v->type) && !v->null ? v->n + (v->type == '|') : 0;
+    c->left[c->level]--;
+    c->at = after;
+    c->line_from = 0;
+    if (kids > 0) {
+        if (c->level + 1 > RESP_MAX_DEPTH)
+            return fail(s, "a reply nested too deep");
+        c->left[++c->level] = kids;
+    }
+    if (mine && v->type == '|') {
+        c->m_level = c->level;
+    } else if (mine) {
+        c->m_level = -1;
+        c->m_type = v->type;
+        c->m_null = v->null;
+        c->m_str = v->str != NULL;
+        c->m_off = v->str ? (size_t)(v->str - buf) : 0;
+        c->m_len = v->len;
+    }
+    return 1;
+}
+
+/* A reply, from where the last call stopped: values read whole before are
+ * not read again. */
+static int parse_reply(struct resp_stream *s, const char *buf, size_t len, struct resp_msg *m,
+                       size_t *used)
+{
+    struct resp_cur *c = &s->cur;
     struct resp_val v;
     const char *why = NULL;
-    size_t p = *pos;
-    if (depth > RESP_MAX_DEPTH)
-        return fail(s, "a reply nested too deep");
-    int rc = header(buf, len, p, &v, &p, need, &why);
-    if (rc < 0)
-        return fail(s, why);
-    if (rc == 0)
-        return 0;
-    if (strchr("*~>%|", v.type)) {
-        for (long long i = 0; i < v.n; i++) {
-            rc = parse_value(s, buf, len, &p, depth + 1, NULL, need);
-            if (rc <= 0)
-                return rc;
+    size_t after = 0;
+    int rc;
+    if (!c->started) {
+        rc = header(buf, len, 0, &v, &after, used, &why, s);
+        if (rc < 0)
+            return fail(s, why);
+        if (rc == 1 && !(aggregate(v.type) && !v.null)) { /* a scalar: all there is */
+            m->type = v.type;
+            m->null = v.null;
+            m->str = v.str;
+            m->len = v.len;
+            *used = after;
+            return 1;
         }
-        if (v.type == '|') { /* an attribute: the value it describes follows; a
-                              * chain of them counts as nesting */
-            *pos = p;
-            return parse_value(s, buf, len, pos, depth + 1, m, need);
+        c->started = true;
+        c->at = 0;
+        c->level = c->m_level = 0;
+        c->left[0] = 1;
+        if (rc == 0)
+            return 0;
+        if (reply_took(s, buf, &v, after, true) < 0)
+            return -1;
+    }
+    while (c->level >= 0) {
+        if (!c->left[c->level]) {
+            c->level--;
+            continue;
         }
+        bool mine = c->level == c->m_level && c->left[c->level] == 1;
+        if ((rc = header(buf, len, c->at, &v, &after, used, &why, s)) <= 0)
+            return rc < 0 ? fail(s, why) : 0;
+        if (reply_took(s, buf, &v, after, mine) < 0)
+            return -1;
     }
-    if (m) {
-        m->type = v.type;
-        m->null = v.null;
-        m->str = v.str;
-        m->len = v.len;
-    }
-    *pos = p;
+    m->type = c->m_type;
+    m->null = c->m_null;
+    m->str = c->m_str ? buf + c->m_off : NULL;
+    m->len = c->m_len;
+    *used = c->at;
     return 1;
 }
 
@@ -355,7 +459,8 @@ static int next_at(const char *buf, size_t len, size_t *pos, struct resp_val *v,
     size_t need = 0, after = 0;
     const char *why = NULL;
     for (int chain = 0;; chain++) {
-        if (depth + chain > RESP_MAX_DEPTH || header(buf, len, *pos, v, &after, &need, &why) != 1)
+        if (depth + chain > RESP_MAX_DEPTH ||
+            header(buf, len, *pos, v, &after, &need, &why, NULL) != 1)
             return -1;
         *pos = after;
         if (v->type != '|')
@@ -392,9 +497,18 @@ int resp_skip(const char *buf, size_t len, size_t *pos)
     return skip_at(buf, len, pos, 0);
 }
 
-int resp_parse(struct resp_stream *s, const char *buf, size_t len, struct resp_msg *m, size_t *used)
+/* The next message starts from its first byte (the rest of the cursor is
+ * set when it is started). */
+static void cur_reset(struct resp_cur *c)
 {
-    size_t pos = 0;
+    c->started = false;
+    c->at = c->line_from = 0;
+}
+
+/* The message at buf, going on from s->cur. */
+static int parse_more(struct resp_stream *s, const char *buf, size_t len, struct resp_msg *m,
+                      size_t *used)
+{
     int rc;
     memset(m, 0, sizeof(*m));
     m->request = s->request;
@@ -402,18 +516,23 @@ int resp_parse(struct resp_stream *s, const char *buf, size_t len, struct resp_m
         *used = 1;
         return 0;
     }
+    rc = s->request ? parse_request(s, buf, len, m, used) : parse_reply(s, buf, len, m, used);
     if (s->request) {
-        rc = parse_request(s, buf, len, m, used);
         m->argv = s->argv;
         m->argl = s->argl;
-    } else {
-        rc = parse_value(s, buf, len, &pos, 0, m, used);
-        if (rc == 1)
-            *used = pos;
     }
-    if (rc == 1)
+    if (rc == 1) {
+        m->raw = buf;
         m->bytes = *used;
+        cur_reset(&s->cur);
+    }
     return rc;
+}
+
+int resp_parse(struct resp_stream *s, const char *buf, size_t len, struct resp_msg *m, size_t *used)
+{
+    cur_reset(&s->cur);
+    return parse_more(s, buf, len, m, used);
 }
 
 /* ---- the stream ---- */
@@ -429,6 +548,7 @@ void resp_free(struct resp_stream *s)
     free(s->buf);
     free(s->argv);
     free(s->argl);
+    free(s->argo);
     free(s->inl);
     memset(s, 0, sizeof(*s));
 }
@@ -463,7 +583,7 @@ int resp_feed(struct resp_stream *s, const void *data, size_t n, resp_fn on_msg,
     while (off < s->len && s->len >= s->need) {
         struct resp_msg m;
         size_t used = 0;
-        int rc = resp_parse(s, s->buf + off, s->len - off, &m, &used);
+        int rc = parse_more(s, s->buf + off, s->len - off, &m, &used);
         if (rc < 0) {
             s->state = RESP_BAD;
             return -1;

@@ -32,10 +32,32 @@ struct resp_msg {
     const char *str;
     size_t len;
     bool null;
-    size_t bytes; /* on the wire */
+    const char *raw; /* the message as it came, bytes long */
+    size_t bytes;    /* on the wire */
 };
 
 enum resp_state { RESP_OK, RESP_BAD, RESP_TOO_BIG };
+
+/* How far the decoding of an incomplete message got (offsets from its
+ * first byte), so that more bytes are read once, not again from the
+ * start: the values or arguments read whole, and how far the line after
+ * them was searched for its end. */
+struct resp_cur {
+    bool started;
+    size_t at;        /* bytes read whole */
+    size_t line_from; /* the search for the CRLF of the line at `at` goes on here */
+    /* reply: values still to come at each open level (0: the message
+     * itself), and the level whose last value is the one the message
+     * reports (-1 once read; the levels before it are attributes) */
+    int level, m_level;
+    long long left[RESP_MAX_DEPTH + 1];
+    char m_type;
+    bool m_null, m_str;
+    size_t m_off, m_len;
+    /* request: arguments announced and read */
+    long long argn;
+    int argi;
+};
 
 struct resp_stream {
     bool request; /* client -> server */
@@ -45,11 +67,13 @@ struct resp_stream {
     char *buf;
     size_t len, cap;
     size_t need; /* do not parse again before len reaches this */
-    /* request arguments, reused */
+    struct resp_cur cur;
+    /* request arguments, reused; argo: their offsets in the message */
     const char **argv;
-    size_t *argl;
+    size_t *argl, *argo;
     char *inl; /* an inline command's unquoted arguments */
     int args_cap;
+    uint64_t scanned; /* bytes looked at in search of a line's end: the decoder's work */
 };
 
 /* A value read with resp_next: scalars whole, aggregates by their header. */
@@ -70,9 +94,10 @@ void resp_free(struct resp_stream *s);
  * or too big (s->why says why; later bytes are ignored). */
 int resp_feed(struct resp_stream *s, const void *data, size_t n, resp_fn on_msg, void *ctx);
 
-/* Parses one message at the start of buf: 1 (m filled, *used bytes), 0
- * incomplete (*used: the least total length worth trying again), -1
- * invalid (why). For requests s supplies the argument arrays. */
+/* Parses one message at the start of buf, from its first byte: 1 (m
+ * filled, *used bytes), 0 incomplete (*used: the least total length worth
+ * trying again), -1 invalid (why). For requests s supplies the argument
+ * arrays. */
 int resp_parse(struct resp_stream *s, const char *buf, size_t len, struct resp_msg *m,
                size_t *used);
 

@@ -29,6 +29,7 @@ ROUNDS = int(os.environ.get("RIFT_BENCH_ROUNDS", "5"))
 REQUESTS = int(os.environ.get("RIFT_BENCH_REQUESTS", "50000"))
 HARNESS_RUNS = int(os.environ.get("RIFT_BENCH_RUNS", "10"))
 RIFT = os.path.join(lib.ROOT, "bin", "rift")
+DECODE = os.path.join(lib.ROOT, "build", "bench", "decode")
 LO = "127.0.0.1"  # redis-benchmark connects from lo's primary address
 
 
@@ -351,12 +352,25 @@ def show_delay(ns, busy):
     return good or busy
 
 
+def decode():
+    """The decoders on 1 MiB of hostile input, fed the easy way and the hard
+    way side by side (build/bench/decode): the hard way stays well under a
+    second."""
+    r = subprocess.run([DECODE], capture_output=True, text=True, timeout=600)
+    print(r.stdout.rstrip())
+    worst = float(r.stdout.split("decode: worst ")[1].split()[0])
+    good = r.returncode == 0 and worst < 1000.0
+    print("decoders: the slowest 1 MiB feed took %.1f ms  (target < 1000 ms) %s" %
+          (worst, mark(good)))
+    return good
+
+
 def main():
     if os.geteuid() != 0:
         print("make bench needs root")
         return 2
+    ok = decode()
     ns = lib.Netns("bench")
-    ok = True
     try:
         print("rift bench: %d rounds of %d redis-benchmark requests (SET+GET, 50 clients)"
               % (ROUNDS, REQUESTS), flush=True)

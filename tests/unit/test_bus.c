@@ -216,6 +216,59 @@ static void test_frame_gap_never_filled(void **state)
     bus_stream_free(&s);
 }
 
+static void count(void *ctx, const uint8_t *msg, size_t len)
+{
+    (void)msg;
+    (void)len;
+    (*(int *)ctx)++;
+}
+
+/* 1 MiB of the pattern, fed in segments of seg bytes (then a pong); the
+ * framer's work, checked after every segment: at most 4 bytes looked at or
+ * moved per byte fed so far (not one move of what is left per message or
+ * per bogus signature). */
+static int feed_hostile(const uint8_t *pat, size_t plen, size_t seg, struct bus_stream *s)
+{
+    static uint8_t big[1 << 20];
+    int n = 0;
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i] = pat[i % plen];
+    bus_stream_init(s);
+    for (size_t off = 0; off < sizeof(big); off += seg) {
+        bus_stream_segment(s, 7 + (uint32_t)off, big + off, seg, count, &n);
+        uint64_t fed = off + seg, work = s->scanned + s->moved;
+        if (work > 4 * fed)
+            fail_msg("%zu-byte segments: %llu bytes of work for %llu bytes fed", seg,
+                     (unsigned long long)work, (unsigned long long)fed);
+    }
+    bus_stream_segment(s, 7 + sizeof(big), pong, pong_len, count, &n);
+    printf("    %zu-byte segments: %d messages, %llu bytes looked at, %llu moved for %zu fed\n",
+           seg, n, (unsigned long long)s->scanned, (unsigned long long)s->moved, sizeof(big));
+    return n;
+}
+
+static void test_frame_hostile_work_is_linear(void **state)
+{
+    static const uint8_t bogus[8] = {'R', 'C', 'm', 'b', 0xff, 0xff, 0xff, 0xff};
+    static const uint8_t light[16] = {'R', 'C', 'm', 'b', 0, 0, 0, 16, 0, 1, 0, 0, 0x80, 4, 0, 0};
+    struct bus_stream s;
+    (void)state;
+    /* bogus signatures: every one a resync, then the pong after them */
+    for (size_t seg = 1; seg <= 65536; seg *= 256) {
+        assert_int_equal(feed_hostile(bogus, sizeof(bogus), seg, &s), 1);
+        assert_int_equal(s.messages, 1);
+        assert_true(s.resyncs >= 131072);
+        assert_int_equal(s.dropped_bytes, 1 << 20);
+        bus_stream_free(&s);
+    }
+    /* 65536 light messages of 16 bytes, 4096 to a segment, or one a byte */
+    for (size_t seg = 1; seg <= 65536; seg *= 65536) {
+        assert_int_equal(feed_hostile(light, sizeof(light), seg, &s), 65537);
+        assert_int_equal(s.resyncs, 0);
+        bus_stream_free(&s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_frame_retransmitted_and_out_of_order),
         cmocka_unit_test(test_frame_mid_stream_and_garbage),
         cmocka_unit_test(test_frame_gap_never_filled),
+        cmocka_unit_test(test_frame_hostile_work_is_linear),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

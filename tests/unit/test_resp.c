@@ -332,6 +332,81 @@ static void test_real_command_replies(void **state)
     }
 }
 
+/* text (len bytes) fed one byte at a time: the decoder's work, checked
+ * after every byte, is at most 4 bytes looked at per byte fed so far (a
+ * message is not read again from its start as it grows). */
+static void feed_bytewise(bool request, const char *text, size_t len, struct seen *S,
+                          struct resp_stream *s, const char *what)
+{
+    memset(S, 0, sizeof(*S));
+    resp_init(s, request);
+    for (size_t i = 0; i < len; i++) {
+        assert_true(resp_feed(s, text + i, 1, record, S) >= 0);
+        if (s->scanned > 4 * (i + 1) + 64)
+            fail_msg("%s: %llu bytes looked at after %zu fed", what, (unsigned long long)s->scanned,
+                     i + 1);
+    }
+    printf("    %s: %d message(s), %llu bytes looked at for %zu fed\n", what, S->n,
+           (unsigned long long)s->scanned, len);
+    assert_int_equal(s->offset, len);
+    assert_int_equal(s->len, 0);
+}
+
+/* 1 MiB messages (arrays of many elements, nested ones, a request of many
+ * arguments, one bulk string) and 60000-byte lines, a byte at a time. */
+static void test_work_is_linear(void **state)
+{
+    static char buf[(1 << 20) + 64];
+    struct seen S;
+    struct resp_stream s;
+    size_t len, n;
+    (void)state;
+    len = (size_t)sprintf(buf, "*%d\r\n", 262142);
+    for (n = 0; n < 262142; n++)
+        len += (size_t)sprintf(buf + len, ":%zu\r\n", n % 10);
+    feed_bytewise(false, buf, len, &S, &s, "array of 262142 integers");
+    assert_int_equal(S.n, 1);
+    assert_string_equal(S.text, "* \n");
+    resp_free(&s);
+
+    len = (size_t)sprintf(buf, "%%%d\r\n", 43690); /* a map of arrays: 24 bytes a pair */
+    for (n = 0; n < 43690; n++)
+        len += (size_t)sprintf(buf + len, "+k\r\n*2\r\n$2\r\nab\r\n*1\r\n:%zu\r\n", n % 10);
+    feed_bytewise(false, buf, len, &S, &s, "map of 43690 nested arrays");
+    assert_int_equal(S.n, 1);
+    assert_string_equal(S.text, "% \n");
+    resp_free(&s);
+
+    len = (size_t)sprintf(buf, "*%d\r\n$3\r\nDEL\r\n", 149795);
+    for (n = 1; n < 149795; n++)
+        len += (size_t)sprintf(buf + len, "$1\r\n%zu\r\n", n % 10);
+    feed_bytewise(true, buf, len, &S, &s, "request of 149795 arguments");
+    assert_int_equal(S.n, 1);
+    assert_memory_equal(S.text, "req [DEL] [1] [2] [3]", 21);
+    resp_free(&s);
+
+    len = (size_t)sprintf(buf, "$%d\r\n", 1 << 20);
+    memset(buf + len, 'v', 1 << 20);
+    len += 1 << 20;
+    len += (size_t)sprintf(buf + len, "\r\n");
+    feed_bytewise(false, buf, len, &S, &s, "1 MiB bulk string");
+    assert_int_equal(S.n, 1);
+    resp_free(&s);
+
+    buf[0] = '+';
+    memset(buf + 1, 'w', 60000);
+    memcpy(buf + 60001, "\r\n", 2);
+    feed_bytewise(false, buf, 60003, &S, &s, "60000-byte status line");
+    assert_int_equal(S.n, 1);
+    resp_free(&s);
+    memcpy(buf, "GET ", 4);
+    buf[60002] = '\n';
+    feed_bytewise(true, buf, 60003, &S, &s, "60000-byte inline command");
+    assert_int_equal(S.n, 1);
+    assert_memory_equal(S.text, "inline [GET] [www", 17);
+    resp_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -343,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_random_pieces),
         cmocka_unit_test(test_real_command_replies),
         cmocka_unit_test(test_attribute_chains),
+        cmocka_unit_test(test_work_is_linear),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
