@@ -131,47 +131,48 @@ int main(int argc, char **argv)
 
     size_t n = (size - 16) / 4;
     if (strchr(which, 'r')) {
-    len = (size_t)sprintf(buf, "*%zu\r\n", n);
-    for (size_t i = 0; i < n; i++)
-        len += (size_t)sprintf(buf + len, ":%zu\r\n", i % 10);
-    w = resp_time(false, buf, len, 65536, &a);
-    x = resp_time(false, buf, len, 1, &b);
-    show("RESP reply: an array of integers", "in 64 KiB pieces", w, "a byte at a time", x, a, b);
+        len = (size_t)sprintf(buf, "*%zu\r\n", n);
+        for (size_t i = 0; i < n; i++)
+            len += (size_t)sprintf(buf + len, ":%zu\r\n", i % 10);
+        w = resp_time(false, buf, len, 65536, &a);
+        x = resp_time(false, buf, len, 1, &b);
+        show("RESP reply: an array of integers", "in 64 KiB pieces", w, "a byte at a time", x, a,
+             b);
     }
     if (strchr(which, 'q')) {
 
-    n = (size - 32) / 7;
-    len = (size_t)sprintf(buf, "*%zu\r\n$3\r\nDEL\r\n", n + 1);
-    for (size_t i = 0; i < n; i++)
-        len += (size_t)sprintf(buf + len, "$1\r\n%zu\r\n", i % 10);
-    w = resp_time(true, buf, len, 65536, &a);
-    x = resp_time(true, buf, len, 1, &b);
-    show("RESP request: DEL of many keys", "in 64 KiB pieces", w, "a byte at a time", x, a, b);
+        n = (size - 32) / 7;
+        len = (size_t)sprintf(buf, "*%zu\r\n$3\r\nDEL\r\n", n + 1);
+        for (size_t i = 0; i < n; i++)
+            len += (size_t)sprintf(buf + len, "$1\r\n%zu\r\n", i % 10);
+        w = resp_time(true, buf, len, 65536, &a);
+        x = resp_time(true, buf, len, 1, &b);
+        show("RESP request: DEL of many keys", "in 64 KiB pieces", w, "a byte at a time", x, a, b);
     }
     if (strchr(which, 'b')) {
 
-    static const uint8_t bogus[8] = {'R', 'C', 'm', 'b', 0xff, 0xff, 0xff, 0xff};
-    for (size_t i = 0; i < size; i++)
-        buf[i] = (char)bogus[i % 8];
-    w = bus_time((const uint8_t *)buf, size, 1, &a);
-    x = bus_time((const uint8_t *)buf, size, 65536, &b);
-    show("bus: signatures with bad lengths", "a byte a segment", w, "64 KiB segments", x, a, b);
+        static const uint8_t bogus[8] = {'R', 'C', 'm', 'b', 0xff, 0xff, 0xff, 0xff};
+        for (size_t i = 0; i < size; i++)
+            buf[i] = (char)bogus[i % 8];
+        w = bus_time((const uint8_t *)buf, size, 1, &a);
+        x = bus_time((const uint8_t *)buf, size, 65536, &b);
+        show("bus: signatures with bad lengths", "a byte a segment", w, "64 KiB segments", x, a, b);
     }
     if (strchr(which, 'n')) {
 
-    memset(buf, 'R', size);
-    w = bus_time((const uint8_t *)buf, size, 1, &a);
-    x = bus_time((const uint8_t *)buf, size, 65536, &b);
-    show("bus: no signature, all R", "a byte a segment", w, "64 KiB segments", x, a, b);
+        memset(buf, 'R', size);
+        w = bus_time((const uint8_t *)buf, size, 1, &a);
+        x = bus_time((const uint8_t *)buf, size, 65536, &b);
+        show("bus: no signature, all R", "a byte a segment", w, "64 KiB segments", x, a, b);
     }
     if (strchr(which, 't')) {
 
-    n = size / 16 < 60000 ? size / 16 : 60000;
-    w = flow_time(n, false, &a); /* the old sorted list walked to its end for these */
-    x = flow_time(n, true, &b);
-    char what[64];
-    snprintf(what, sizeof(what), "TCP: %zu segments behind a hole", n);
-    show(what, "descending", x, "ascending", w, b, a);
+        n = size / 16 < 60000 ? size / 16 : 60000;
+        w = flow_time(n, false, &a); /* the old sorted list walked to its end for these */
+        x = flow_time(n, true, &b);
+        char what[64];
+        snprintf(what, sizeof(what), "TCP: %zu segments behind a hole", n);
+        show(what, "descending", x, "ascending", w, b, a);
     }
 
     printf("decode: worst %.1f ms\n", worst);
