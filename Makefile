@@ -23,15 +23,15 @@ DEB_PKGS  := build-essential pkg-config libnetfilter-queue-dev libmnl-dev libpca
              cppcheck python3-pytest libxml2-dev chromium openssh-server openssh-client
 
 PROTO_SRC  := proto/bus.c proto/pkt.c proto/ctl.c proto/pstat.c proto/tabline.c
-POLICY_SRC := policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c policies/model.c
-SHIM_SRC   := shim/shim.c shim/agent.c shim/daemon.c shim/path.c shim/rules.c shim/ctlsrv.c shim/loop.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/msgflow.c \
+POLICY_SRC := policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c policies/model.c
+SHIM_SRC   := shim/shim.c shim/agent.c shim/daemon.c shim/path.c shim/rules.c shim/ctlsrv.c shim/loop.c shim/watch.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/msgflow.c \
               shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
 
 RIFT_SRC   := harness/rift.c harness/run.c harness/runstate.c harness/rfile.c harness/clock.c harness/netns.c harness/nodes.c \
               harness/observe.c harness/cluster.c harness/steps.c harness/checks.c harness/report.c \
               harness/proc.c harness/registry.c harness/cgbind.c harness/view.c harness/scenario.c harness/appscn.c \
               harness/flavour.c \
-              harness/timeline.c \
+              harness/timeline.c harness/scnnode.c \
               harness/cclient.c harness/workload.c harness/migrate.c harness/probes.c harness/matrix.c \
               harness/decode.c harness/need.c harness/sched.c harness/chaosgen.c harness/shrink.c \
               harness/chaos.c harness/replay.c harness/audit.c harness/tcpflow.c harness/cmdtab.c harness/sniff.c \
@@ -44,14 +44,14 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view test_scenario test_ledger test_bus \
               test_queue test_esc test_probes test_path test_runstate test_chaos test_resp test_keyspec test_audit \
               test_html test_hosts test_viewlog test_rfile test_capture test_tcpflow test_cclient
-test_policy_SRC := tests/unit/test_policy.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
+test_policy_SRC := tests/unit/test_policy.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c proto/bus.c proto/pkt.c
 test_model_SRC  := tests/unit/test_model.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_hold_SRC   := tests/unit/test_hold.c shim/hold.c
-test_match_SRC  := tests/unit/test_match.c shim/match.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/pkt.c proto/bus.c
+test_match_SRC  := tests/unit/test_match.c shim/match.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c proto/pkt.c proto/bus.c
 test_ctl_SRC    := tests/unit/test_ctl.c proto/ctl.c
 test_decide_SRC := tests/unit/test_decide.c shim/hold.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_view_SRC   := tests/unit/test_view.c harness/view.c
-test_ledger_SRC := tests/unit/test_ledger.c harness/workload.c harness/tseries.c harness/cclient.c harness/clock.c proto/keyspec.c proto/resp.c
+test_ledger_SRC := tests/unit/test_ledger.c harness/workload.c harness/tseries.c harness/cclient.c policies/value.c harness/clock.c proto/keyspec.c proto/resp.c
 test_bus_SRC    := tests/unit/test_bus.c proto/bus.c
 test_queue_SRC  := tests/unit/test_queue.c shim/queue.c
 test_esc_SRC    := tests/unit/test_esc.c policies/esc.c
@@ -64,25 +64,25 @@ test_rfile_SRC  := tests/unit/test_rfile.c harness/rfile.c
 test_capture_SRC := tests/unit/test_capture.c shim/capture.c
 test_keyspec_SRC := tests/unit/test_keyspec.c proto/keyspec.c proto/resp.c
 test_tcpflow_SRC := tests/unit/test_tcpflow.c harness/tcpflow.c
-test_cclient_SRC := tests/unit/test_cclient.c harness/cclient.c proto/keyspec.c proto/resp.c
+test_cclient_SRC := tests/unit/test_cclient.c harness/cclient.c policies/value.c proto/keyspec.c proto/resp.c
 test_audit_SRC  := tests/unit/test_audit.c harness/audit.c harness/tcpflow.c proto/keyspec.c proto/resp.c policies/esc.c
 test_chaos_SRC  := tests/unit/test_chaos.c harness/chaosgen.c harness/sched.c harness/shrink.c \
-                   harness/clock.c harness/scenario.c harness/appscn.c harness/flavour.c harness/timeline.c $(POLICY_SRC) proto/bus.c proto/pkt.c
+                   harness/clock.c harness/scenario.c harness/appscn.c harness/flavour.c harness/timeline.c harness/scnnode.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_html_SRC   := tests/unit/test_html.c harness/html.c harness/htmlsvg.c harness/vtrack.c harness/viewlog.c harness/view.c \
                    harness/runstate.c harness/clock.c \
                    harness/tseries.c harness/busctx.c harness/scenario.c harness/appscn.c harness/flavour.c \
-                   harness/timeline.c $(POLICY_SRC) proto/bus.c proto/pkt.c
+                   harness/timeline.c harness/scnnode.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_html_LIBS  := -lxml2
 test_viewlog_SRC := tests/unit/test_viewlog.c harness/viewlog.c harness/vtrack.c harness/view.c policies/esc.c
 test_hosts_SRC  := tests/unit/test_hosts.c harness/hosts.c harness/scenario.c harness/appscn.c harness/flavour.c \
-                   harness/timeline.c $(POLICY_SRC) proto/bus.c proto/pkt.c proto/tabline.c harness/remote.c \
+                   harness/timeline.c harness/scnnode.c $(POLICY_SRC) proto/bus.c proto/pkt.c proto/tabline.c harness/remote.c \
                    harness/proc.c harness/registry.c harness/rfile.c harness/cgbind.c proto/pstat.c
 $(BUILD)/tests/unit/test_html.o: CFLAGS += -I/usr/include/libxml2
-test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c harness/appscn.c harness/flavour.c harness/timeline.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
+test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c harness/appscn.c harness/flavour.c harness/timeline.c harness/scnnode.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c proto/bus.c proto/pkt.c
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe $(BUILD)/bench/decode
 
-.PHONY: install-shim hosts-demo docs-screenshot all bins servers valkey-1912 format-check lint test unit integration bench deps clean install format demo run chaos clients fuzz
+.PHONY: layers install-shim hosts-demo docs-screenshot all bins servers valkey-1912 format-check lint test unit integration bench deps clean install format demo run chaos clients fuzz
 # Everything the shipped scenarios need: the programs, the client probes'
 # libraries and the trixie servers.
 all: bins clients servers
@@ -95,10 +95,10 @@ $(FLAVOUR):
 	@rm -f bin/.built-*
 	@touch $@
 
-bin/rift-probe: $(call obj,harness/clients/rift_probe.c harness/cclient.c proto/keyspec.c proto/resp.c) $(FLAVOUR)
+bin/rift-probe: $(call obj,harness/clients/rift_probe.c harness/cclient.c policies/value.c proto/keyspec.c proto/resp.c) $(FLAVOUR)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) -lhiredis
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) -lhiredis -lm
 
 bin/rift: $(call obj,$(RIFT_SRC)) $(FLAVOUR)
 	@mkdir -p $(@D)
@@ -131,7 +131,7 @@ $(BUILD)/bench/baseline-accept: $(call obj,tests/bench/baseline-accept.c)
 $(BUILD)/bench/decode: $(call obj,tests/bench/decode.c proto/resp.c proto/bus.c harness/tcpflow.c)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^
-$(BUILD)/bench/udp-probe: $(call obj,tests/bench/udp-probe.c)
+$(BUILD)/bench/udp-probe: $(call obj,tests/bench/udp-probe.c policies/value.c)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ -lm
 
@@ -182,9 +182,14 @@ unit: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 integration: bin/rift-shim bin/rift bin/rift-probe $(BENCH_BIN) $(CLIENT_DEPS)
 	$(Q)/usr/bin/python3 tests/integration/run.py
 
+# Calls go down the folders of tests/layers.py's LAYERS and never round
+# in a circle: read from the includes and the objects' symbols.
+layers: bins
+	$(Q)/usr/bin/python3 tests/layers.py $(BUILD)
+
 test: deps
 	$(Q)$(MAKE) --no-print-directory format-check lint
-	$(Q)$(MAKE) --no-print-directory all unit fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+	$(Q)$(MAKE) --no-print-directory all layers unit fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	$(Q)$(MAKE) --no-print-directory integration
 
 # The pong race over three hosts reached by SSH only: network namespaces
@@ -236,19 +241,19 @@ FUZZERS      := bus policy scenario ctl chaos resp audit
 fuzz_bus_SRC      := proto/bus.c proto/pkt.c shim/msgflow.c
 fuzz_bus_SEEDS    := tests/unit/data/bus-*.bin
 fuzz_bus_MAXLEN   := 65536
-fuzz_policy_SRC   := policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
+fuzz_policy_SRC   := policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c proto/bus.c proto/pkt.c
 fuzz_policy_LIBS  := -linih -lm
-fuzz_scenario_SRC := harness/scenario.c harness/appscn.c harness/flavour.c harness/timeline.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
+fuzz_scenario_SRC := harness/scenario.c harness/appscn.c harness/flavour.c harness/timeline.c harness/scnnode.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c proto/bus.c proto/pkt.c
 fuzz_scenario_LIBS := -linih -lm
 fuzz_resp_SRC     := proto/resp.c
 fuzz_resp_MAXLEN  := 65536
 fuzz_audit_SRC    := harness/audit.c harness/tcpflow.c proto/keyspec.c proto/resp.c policies/esc.c
 fuzz_audit_LIBS   := -lpcap
 fuzz_audit_MAXLEN := 65536
-fuzz_chaos_SRC    := harness/chaosgen.c harness/sched.c harness/scenario.c harness/appscn.c harness/flavour.c harness/timeline.c \
+fuzz_chaos_SRC    := harness/chaosgen.c harness/sched.c harness/scenario.c harness/appscn.c harness/flavour.c harness/timeline.c harness/scnnode.c \
                      $(POLICY_SRC) proto/bus.c proto/pkt.c
 fuzz_chaos_LIBS   := -linih -lm
-fuzz_ctl_SRC      := proto/ctl.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/esc.c proto/bus.c proto/pkt.c
+fuzz_ctl_SRC      := proto/ctl.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c proto/bus.c proto/pkt.c
 fuzz_ctl_LIBS     := -linih -lm
 fuzz_ctl_MAXLEN   := 2048
 

@@ -89,8 +89,12 @@ int app_start(struct run *r, char *err, size_t el)
         goto out;
     }
     snprintf(rt->log, sizeof(rt->log), "%s/app.log", r->tmp);
-    const struct proc_opts po = {
-        .out = rt->log, .envs = env, .cgroup = rt->cg.path, .reg = &r->reg, .role = "app"};
+    const struct proc_opts po = {.out = rt->log,
+                                 .envs = env,
+                                 .cgroup = rt->cg.path,
+                                 .started = reg_started,
+                                 .started_ctx = &r->reg,
+                                 .role = "app"};
     if ((rt->pid = proc_start(argv, &po)) < 0) {
         rt->pid = 0;
         snprintf(err, el, "app: cannot start %s: %s", argv[0], strerror(errno));

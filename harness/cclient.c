@@ -1,5 +1,6 @@
 /* cclient: slot map, redirections, error kinds. */
 #include "cclient.h"
+#include "../policies/value.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -60,13 +61,8 @@ static void drop(struct cc_node *n)
 
 int cc_parse_int(const char *s, long lo, long hi, int *out)
 {
-    char *end;
     long v;
-    if (*s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (*end || errno || v < lo || v > hi)
+    if (val_parse_long(s, lo, hi, &v) < 0)
         return -1;
     *out = (int)v;
     return 0;

@@ -345,7 +345,7 @@ static int one_round(struct chaos *C, int round)
         if (rc == 1 && take_finding(C, rr, &rd, sc, &res) < 0)
             status = 2;
         else if (rc == 0 && !C->o->keep_rounds)
-            proc_rm_rf(rd.path);
+            rfile_rm_rf(rd.path);
     }
     rfile_dir_close(&rd);
     sched_free(sc);
@@ -491,7 +491,7 @@ int chaos_main(const struct chaos_opts *o)
             if (C.findings[i].shrunk_text)
                 printf("%s; ---- finding %d, shrunk ----\n%s", i ? "\n" : "", i + 1,
                        C.findings[i].shrunk_text);
-        proc_rm_rf(C.wd.path);
+        rfile_rm_rf(C.wd.path);
     }
     rfile_dir_close(&C.wd);
     for (int i = 0; i < C.n_findings; i++)

@@ -1,5 +1,6 @@
 /* cmdtab: the command table, from the server itself. */
 #include "cmdtab.h"
+#include "rfile.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -203,7 +204,7 @@ int cmdtab_server(const char *server, const char *self_dir, struct ks_table *t, 
     }
     if (reg_create(&r->reg, id, "-", dir, e, sizeof(e)) < 0) {
         snprintf(err, el, "%s", e);
-        proc_rm_rf(dir);
+        rfile_rm_rf(dir);
         goto out_free;
     }
     snprintf(sock, sizeof(sock), "%s/s.sock", dir);
@@ -218,7 +219,8 @@ int cmdtab_server(const char *server, const char *self_dir, struct ks_table *t, 
     for (size_t k = 0; k < sizeof(fixed) / sizeof(fixed[0]); k++)
         argv[a++] = (char *)fixed[k];
     argv[a] = NULL;
-    const struct proc_opts po = {.reg = &r->reg, .role = "server:audit"};
+    const struct proc_opts po = {
+        .started = reg_started, .started_ctx = &r->reg, .role = "server:audit"};
     if ((pid = proc_start(argv, &po)) < 0) {
         snprintf(err, el, "cannot start %s: %s", server, strerror(errno));
         goto out_reg;
@@ -232,7 +234,7 @@ int cmdtab_server(const char *server, const char *self_dir, struct ks_table *t, 
 out_stop:
     proc_stop(pid, 2000);
 out_reg:
-    proc_rm_rf(dir);
+    rfile_rm_rf(dir);
     reg_remove(&r->reg);
 out_free:
     free(r);

@@ -1,5 +1,6 @@
 /* hostclean: `rift cleanup --hosts`, what a killed run left on its hosts. */
 #include "hostrun.h"
+#include "rfile.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,6 @@ int hr_cleanup_remote(const char *regdir, const char *id, void *ctx)
         }
     }
     remote_close(&rm);
-    proc_rm_rf(tmp);
+    rfile_rm_rf(tmp);
     return rc;
 }

@@ -39,6 +39,14 @@ static int run_queue(const struct run *r)
     return SHIM_QUEUE_BASE + (int)(strtoul(r->id, NULL, 16) % 60000u);
 }
 
+static bool hr_node_alive(const struct run *r, int i)
+{
+    return r->hr->rpid[i] != 0;
+}
+
+static const struct node_remote hr_remote = {
+    .start = hr_node_start, .signal = hr_node_signal, .alive = hr_node_alive};
+
 int hr_init(struct run *r, struct scenario *scn, const char *hosts_file, char *err, size_t el)
 {
     struct hostrun *hr = calloc(1, sizeof(*hr));
@@ -46,6 +54,7 @@ int hr_init(struct run *r, struct scenario *scn, const char *hosts_file, char *e
     if (!hr)
         return snprintf(err, el, "out of memory"), -1;
     r->hr = hr;
+    r->remote = &hr_remote;
     if (hosts_load(&hr->hs, hosts_file, err, el) < 0 ||
         hosts_place(&hr->hs, scn, hr->node_host, ip, err, el) < 0)
         return -1;
@@ -657,4 +666,5 @@ void hr_free(struct run *r)
         free(r->hr->shim_stats[h]);
     free(r->hr);
     r->hr = NULL;
+    r->remote = NULL;
 }

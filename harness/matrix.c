@@ -358,7 +358,7 @@ int matrix_main(const char *self, const char *scenario, const char *servers, int
             write_html(f, scenario, cols, n, runs);
         wrote(&wd, f, "matrix.html");
     } else {
-        proc_rm_rf(dir);
+        rfile_rm_rf(dir);
     }
     rfile_dir_close(&wd);
     return status;

@@ -18,7 +18,6 @@
 
 #include "../proto/pkt.h"
 #include "cclient.h"
-#include "hostrun.h"
 
 redisContext *node_connect(const struct run *r, int i, int timeout_ms)
 {
@@ -114,7 +113,7 @@ int node_start(struct run *r, int i, char *err, size_t el)
     snprintf(conf, sizeof(conf), "%s/nodes.conf", n->dir);
     snprintf(auth, sizeof(auth), "%s/auth.conf", n->dir);
     /* over hosts it is made here and put where the server reads it */
-    if (r->hr)
+    if (r->remote)
         snprintf(auth_local, sizeof(auth_local), "%s/auth-%s.conf", r->tmp, s->names[i]);
     else
         memcpy(auth_local, auth, sizeof(auth));
@@ -157,11 +156,11 @@ int node_start(struct run *r, int i, char *err, size_t el)
         argv[a++] = (char *)s->conf[k][1];
     }
     argv[a] = NULL;
-    if (r->hr)
-        return hr_node_start(r, i, argv, auth_local, err, el);
+    if (r->remote)
+        return r->remote->start(r, i, argv, auth_local, err, el);
     char role[32];
     snprintf(role, sizeof(role), "server:%s", s->names[i]);
-    const struct proc_opts po = {.reg = &r->reg, .role = role};
+    const struct proc_opts po = {.started = reg_started, .started_ctx = &r->reg, .role = role};
     n->pid = proc_start(argv, &po);
     if (n->pid < 0) {
         n->pid = 0;
@@ -186,7 +185,7 @@ void node_down(struct run *r, int i, const char *fmt, ...)
 static bool running(struct run *r, int i, char *why, size_t wl)
 {
     const struct node_rt *n = &r->nodes[i];
-    if (!n->down && (r->hr ? r->hr->rpid[i] != 0 : n->pid > 0))
+    if (!n->down && (r->remote ? r->remote->alive(r, i) : n->pid > 0))
         return true;
     snprintf(why, wl, "%s is not running (%s)", r->scn->names[i],
              n->down_why[0] ? n->down_why : "down");
@@ -202,7 +201,7 @@ bool node_usable(struct run *r, int i, char *why, size_t wl)
     if (!running(r, i, why, wl))
         return false;
     /* exited, not reaped yet: the timeline's next reap records it */
-    if (!r->hr && proc_signal_child(n->pid, 0) == -ESRCH) {
+    if (!r->remote && proc_signal_child(n->pid, 0) == -ESRCH) {
         snprintf(why, wl, "%s (pid %d) has exited", r->scn->names[i], (int)n->pid);
         return false;
     }
@@ -221,8 +220,8 @@ int node_signal(struct run *r, int i, int sig, char *why, size_t wl)
     int rc;
     if (!running(r, i, why, wl))
         return 1;
-    if (r->hr)
-        return hr_node_signal(r, i, sig, why, wl);
+    if (r->remote)
+        return r->remote->signal(r, i, sig, why, wl);
     rc = proc_signal_child(n->pid, sig);
     if (rc < 0) {
         snprintf(why, wl, "%s (pid %d) %s", r->scn->names[i], (int)n->pid,

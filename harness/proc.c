@@ -96,7 +96,8 @@ static pid_t start(char *const argv[], const struct proc_opts *o, int capture_fd
         _exit(127);
     }
     close(gate[0]);
-    if ((o->reg && reg_add_pid(o->reg, pid, o->role) < 0) || write(gate[1], "g", 1) != 1) {
+    if ((o->started && o->started(o->started_ctx, pid, o->role) < 0) ||
+        write(gate[1], "g", 1) != 1) {
         int st;
         close(gate[1]); /* the child exits without running anything */
         while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
@@ -246,10 +247,4 @@ int proc_run(char *const argv[])
     pid_t pid = proc_spawn(argv, NULL);
     int status = pid < 0 ? -1 : wait_child(pid);
     return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-int proc_rm_rf(const char *dir)
-{
-    char *const argv[] = {"rm", "-rf", (char *)dir, NULL};
-    return proc_run(argv);
 }

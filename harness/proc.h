@@ -16,17 +16,20 @@
 #define PROC_KEEP ((const char *)-1)
 
 struct proc_opts {
-    const char *out;      /* stdout appended to this file; NULL: /dev/null; PROC_KEEP */
-    const char *err;      /* stderr likewise; NULL: where stdout goes */
-    const char *env;      /* one extra "NAME=value", or NULL */
-    char *const *envs;    /* more of them, NULL-terminated, or NULL */
-    const char *cgroup;   /* a cgroup v2 folder the child joins before exec, or NULL */
-    bool same_group;      /* stay in the caller's process group (Ctrl-C reaches it) */
-    struct registry *reg; /* register under role before it may exec */
+    const char *out;    /* stdout appended to this file; NULL: /dev/null; PROC_KEEP */
+    const char *err;    /* stderr likewise; NULL: where stdout goes */
+    const char *env;    /* one extra "NAME=value", or NULL */
+    char *const *envs;  /* more of them, NULL-terminated, or NULL */
+    const char *cgroup; /* a cgroup v2 folder the child joins before exec, or NULL */
+    bool same_group;    /* stay in the caller's process group (Ctrl-C reaches it) */
+    /* told of the child under role before it may exec (rift's registry:
+     * reg_started with its registry); -1 kills it. NULL: nobody */
+    int (*started)(void *ctx, pid_t pid, const char *role);
+    void *started_ctx;
     const char *role;
 };
 
-/* fork + exec argv. With a registry, the child is registered before it
+/* fork + exec argv. With started, the child is registered before it
  * execs: a harness killed in between leaves no unregistered process (the
  * child sees its gate close and exits). The PID or -1. */
 pid_t proc_start(char *const argv[], const struct proc_opts *o);
@@ -34,8 +37,6 @@ pid_t proc_start(char *const argv[], const struct proc_opts *o);
 pid_t proc_spawn(char *const argv[], const char *log);
 /* Run argv to completion: its exit status, -1 if it could not run. */
 int proc_run(char *const argv[]);
-/* rm -rf DIR: the exit status. (Report folders are rfile.h's.) */
-int proc_rm_rf(const char *dir);
 /* Run argv to completion with its stdout into out (NUL-terminated, cut at
  * len - 1): its exit status, -1 if it could not run. */
 int proc_capture(char *const argv[], char *out, size_t len);

@@ -92,6 +92,11 @@ int reg_add_pid(struct registry *r, pid_t pid, const char *role)
     return append_line(r->dir, "pids", line);
 }
 
+int reg_started(void *reg, pid_t pid, const char *role)
+{
+    return reg_add_pid(reg, pid, role);
+}
+
 static int read_line(const char *dir, const char *name, char *out, size_t len)
 {
     char path[512];
@@ -249,7 +254,7 @@ static void cleanup_owned_tmp(void)
          * is gone: a user's --report folder of the same name has no marker */
         if (!own_marked_dir(&r) || owner_alive(&r, &owner))
             continue;
-        proc_rm_rf(r.dir);
+        rfile_rm_rf(r.dir);
         printf("rift cleanup: removed %s (its rift %s is gone)\n", r.dir,
                strncmp(e->d_name, base, strlen(base)) ? "chaos or shrink" : "matrix");
     }
@@ -311,7 +316,7 @@ int reg_cleanup_all(int (*remote)(const char *regdir, const char *id, void *ctx)
         }
         if (read_line(r.dir, "tmpdir", tmp, sizeof(tmp)) == 0 && !strncmp(tmp, "/tmp/rift-", 10) &&
             !strstr(tmp, "..") && access(tmp, F_OK) == 0) {
-            proc_rm_rf(tmp);
+            rfile_rm_rf(tmp);
         } else {
             tmp[0] = '\0';
         }

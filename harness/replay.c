@@ -290,7 +290,7 @@ int shrink_main(const struct shrink_cli *o)
             o->out ? "; written to " : "", o->out ? o->out : "");
     status = rc == SHRINK_STOPPED ? 130 : st.final_fired ? 1 : 0;
 out_dir:
-    proc_rm_rf(wd.path);
+    rfile_rm_rf(wd.path);
     rfile_dir_close(&wd);
 out_free:
     free(out);

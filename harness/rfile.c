@@ -4,6 +4,8 @@
  * file is made new inside it and renamed into place. */
 #include "rfile.h"
 
+#include <ftw.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -317,4 +319,21 @@ int64_t rfile_remove_except(const struct rfile_dir *d, const char *const *keep)
     }
     closedir(dir);
     return freed;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+    (void)st;
+    (void)f;
+    return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int rfile_rm_rf(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : -1;
+    if (!S_ISDIR(st.st_mode))
+        return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
+    return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 ? -1 : 0;
 }

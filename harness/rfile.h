@@ -53,6 +53,11 @@ int rfile_copy(const struct rfile_dir *d, const char *name, const char *from, mo
 /* Removes the files and links directly in d that keep (NULL-ended) does
  * not name; folders stay. The bytes removed, or -errno. */
 int64_t rfile_remove_except(const struct rfile_dir *d, const char *const *keep);
+/* Removes path and everything below it (rm -rf of a folder rift made):
+ * a link is removed, never followed, and nothing on another filesystem
+ * mounted below it is touched. 0 (also when there is nothing), or -1
+ * with errno of the first failure. */
+int rfile_rm_rf(const char *path);
 /* text to path (shrink --out FILE), in its folder as given and through a
  * temp file and a rename, as rfile_put. 0 or -errno. */
 int rfile_put_path(const char *path, const char *text, mode_t mode);

@@ -2,6 +2,7 @@
  * timeline (a loop that runs steps when they are due and samples every
  * node's view every SAMPLE_MS in between), verify, report. */
 #include "run.h"
+#include "rfile.h"
 #include "hostrun.h"
 
 #include <errno.h>
@@ -672,7 +673,7 @@ out:
     bool remote_left = r->hr && (r->hr->left || r->hr->open);
     hr_free(r);
     netns_leave(r);
-    proc_rm_rf(r->tmp);
+    rfile_rm_rf(r->tmp);
     if (r->reg_made && r->app.cg.path[0]) /* its cgroup would not go: rift cleanup's */
         run_progress(r, "%s could not be removed: run `rift cleanup`", r->app.cg.path);
     else if (r->reg_made && remote_left)

@@ -68,6 +68,17 @@ struct obs {
     struct obs_fields f;
 };
 
+/* How the cluster layer starts, signals and checks a node's server on
+ * another host: hostrun fills it in (the cluster layer calls it through
+ * this, never up into hostrun). */
+struct run;
+struct node_remote {
+    int (*start)(struct run *r, int node, char *const argv[], const char *conf, char *err,
+                 size_t el);
+    int (*signal)(struct run *r, int node, int sig, char *why, size_t wl);
+    bool (*alive)(const struct run *r, int node); /* its server was started and not reaped */
+};
+
 struct run {
     const struct scenario *scn;
     const struct run_opts *o;
@@ -116,8 +127,9 @@ struct run {
     struct app_rt app;
     bool compat_counter; /* Redis 8 counts cluster_incompatible_ops */
     struct hostrun *hr;  /* --hosts: the nodes are on other hosts; NULL: one namespace here */
-    uint32_t harness_ip; /* --hosts: [harness] addr, 0: the kernel's choice */
-    uint32_t *round_us;  /* each recorded sampling round's duration */
+    const struct node_remote *remote; /* --hosts: set by hostrun; NULL: here */
+    uint32_t harness_ip;              /* --hosts: [harness] addr, 0: the kernel's choice */
+    uint32_t *round_us;               /* each recorded sampling round's duration */
     int n_rounds, cap_rounds;
 };
 

@@ -45,7 +45,8 @@ int step_start_shim(struct run *r, char *err, size_t el)
     fclose(f);
     free(text);
     char *const argv[] = {r->shim_bin, "--policy", policy, NULL};
-    const struct proc_opts po = {.out = r->shim_log, .reg = &r->reg, .role = "shim"};
+    const struct proc_opts po = {
+        .out = r->shim_log, .started = reg_started, .started_ctx = &r->reg, .role = "shim"};
     r->shim_pid = proc_start(argv, &po);
     if (r->shim_pid < 0) {
         r->shim_pid = 0;

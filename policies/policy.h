@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "value.h"
+
 #define POL_MAX_NODES 64
 #define POL_MAX_RULES 64
 #define POL_MAX_QUEUES 64 /* [shim] queues */
@@ -15,8 +17,6 @@
 #define POL_PATH_MAX 512
 #define POL_ERR_MAX 512
 
-/* Probabilities are fixed point: POL_P_ONE means 100%. */
-#define POL_P_ONE (UINT64_C(1) << 32)
 #define POL_START_MANUAL INT64_C(-1)
 
 enum pol_ports { POL_PORTS_BUS = 1, POL_PORTS_CLIENT = 2, POL_PORTS_ALL = 3 };
@@ -172,15 +172,6 @@ void pol_rule_defaults(struct pol_rule *r);
 
 int pol_find_rule(const struct policy *p, const char *name);
 int pol_find_node(const struct policy *p, const char *name);
-
-/* Value parsers, exported for the control protocol and tests. */
-int pol_parse_time(const char *s, uint64_t *ns);
-/* A time as pol_parse_time takes it, or minutes and hours ("10m", "2h"):
- * durations of runs and waits. 0 or -1. */
-int pol_parse_duration(const char *s, uint64_t *ns);
-int pol_parse_prob(const char *s, uint64_t *p);
-int pol_parse_rate(const char *s, uint64_t *bps);
-int pol_parse_addr(const char *s, uint32_t *ip, uint16_t *port);
 
 const char *pol_dist_name(enum pol_dist d);
 

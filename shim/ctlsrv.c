@@ -44,7 +44,7 @@ static int client_flush(struct shim *s, struct client *c)
     }
     if (c->out_off == c->out_len)
         c->out_off = c->out_len = 0;
-    loop_want_out(s, c->fd, c->out_len > 0);
+    watch_out(s, c->fd, c->out_len > 0);
     return 0;
 }
 
@@ -252,7 +252,7 @@ static void client_close(struct shim *s, struct client *c)
     for (int i = 0; i < s->njobs; i++)
         if (s->jobs[i].client == c->fd)
             s->jobs[i].client = -1;
-    loop_del(s, c->fd);
+    watch_del(s, c->fd);
     close(c->fd);
     free(c->out);
     c->out = NULL;
@@ -336,7 +336,7 @@ void ctlsrv_on_listen(struct shim *s, int arg)
             continue;
         }
         *c = (struct client){.fd = fd};
-        if (loop_add(s, fd, ctlsrv_on_client, (int)(c - s->clients)) < 0) {
+        if (watch_add(s, fd, ctlsrv_on_client, (int)(c - s->clients)) < 0) {
             ctlsrv_reply(s, fd, "error: the shim cannot watch another connection");
             close(fd);
             c->fd = -1;

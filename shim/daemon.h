@@ -106,13 +106,17 @@ struct shim {
     uint8_t scratch[65536];     /* a packet being rewritten */
     bool use_ipt;
     bool timer_woke; /* this loop turn began with the timer */
-    /* What each descriptor in the epoll set is for (loop_add). */
+    /* What each descriptor in the epoll set is for (watch_add). */
     struct loop_src {
         int fd;
         void (*fn)(struct shim *s, int arg);
         int arg;
     } srcs[MAX_CLIENTS + 8];
     int n_srcs;
+    /* A reply to the control client on fd (ctlsrv_reply, set by main):
+     * rules answer through it once their iptables job is done. */
+    void (*reply)(struct shim *s, int fd, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
     /* Our iptables chain, RIFT-<queue>-<owner>, and its owner */
     char chain[IPT_CHAIN_MAX], owner[IPT_OWNER_MAX + 1];
     struct ctl_bound lbound; /* the control socket's file */
@@ -164,9 +168,11 @@ void ctlsrv_on_client(struct shim *s, int client);
 void ctlsrv_print_counters(struct shim *s, FILE *out);
 
 /* loop.c: the event loop: descriptors dispatched by a handler table. */
-int loop_add(struct shim *s, int fd, void (*fn)(struct shim *s, int arg), int arg);
-void loop_del(struct shim *s, int fd);
-int loop_want_out(struct shim *s, int fd, bool out);
+/* watch.c: the descriptors the loop waits on. */
+int watch_add(struct shim *s, int fd, void (*fn)(struct shim *s, int arg), int arg);
+void watch_del(struct shim *s, int fd);
+/* Watch fd for room to write as well (out), or for input only. */
+int watch_out(struct shim *s, int fd, bool out);
 /* Queue, timer and signal sources; then run until quitting. */
 int loop_setup(struct shim *s);
 void loop_run(struct shim *s);

@@ -67,45 +67,6 @@ void loop_drain_queue(struct shim *s)
     }
 }
 
-int loop_add(struct shim *s, int fd, void (*fn)(struct shim *s, int arg), int arg)
-{
-    struct epoll_event ev = {.events = EPOLLIN};
-    int i;
-    for (i = 0; i < s->n_srcs && s->srcs[i].fd >= 0; i++)
-        ;
-    if (i == (int)(sizeof(s->srcs) / sizeof(s->srcs[0])))
-        return -1;
-    ev.data.u32 = (uint32_t)i;
-    if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-        return -1;
-    s->srcs[i].fd = fd;
-    s->srcs[i].fn = fn;
-    s->srcs[i].arg = arg;
-    if (i == s->n_srcs)
-        s->n_srcs++;
-    return 0;
-}
-
-/* Watch fd for room to write as well (out), or for input only. */
-int loop_want_out(struct shim *s, int fd, bool out)
-{
-    for (int i = 0; i < s->n_srcs; i++)
-        if (s->srcs[i].fd == fd) {
-            struct epoll_event ev = {.events = EPOLLIN | (out ? EPOLLOUT : 0u)};
-            ev.data.u32 = (uint32_t)i;
-            return epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev);
-        }
-    return -1;
-}
-
-void loop_del(struct shim *s, int fd)
-{
-    epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
-    for (int i = 0; i < s->n_srcs; i++)
-        if (s->srcs[i].fd == fd)
-            s->srcs[i].fd = -1;
-}
-
 /* Send the verdicts; when some went out, now is the last time the verdict
  * path was used (path_warm_due). */
 static void flush(struct shim *s, uint64_t now)
@@ -194,8 +155,8 @@ int loop_setup(struct shim *s)
     s->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (s->tfd < 0 || s->sfd < 0 || s->epfd < 0)
         return -1;
-    if (loop_add(s, queue_fd(&s->q), on_queue, 0) < 0 || loop_add(s, s->tfd, on_timer, 0) < 0 ||
-        loop_add(s, s->sfd, on_signal, 0) < 0 || loop_add(s, s->lfd, ctlsrv_on_listen, 0) < 0)
+    if (watch_add(s, queue_fd(&s->q), on_queue, 0) < 0 || watch_add(s, s->tfd, on_timer, 0) < 0 ||
+        watch_add(s, s->sfd, on_signal, 0) < 0 || watch_add(s, s->lfd, ctlsrv_on_listen, 0) < 0)
         return -1;
     return 0;
 }

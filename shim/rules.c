@@ -38,7 +38,7 @@ static void job_start_next(struct shim *s)
         FILE *f;
         if (rt->installed == j->add) {
             if (j->client >= 0)
-                ctlsrv_reply(s, j->client, "ok");
+                s->reply(s, j->client, "ok");
             job_pop(s);
             continue;
         }
@@ -64,7 +64,7 @@ static void job_start_next(struct shim *s)
         if (j->add)
             rt->active = false;
         if (j->client >= 0)
-            ctlsrv_reply(s, j->client, "error: %s", err);
+            s->reply(s, j->client, "error: %s", err);
         job_pop(s);
     }
 }
@@ -87,9 +87,9 @@ void rules_job_done(struct shim *s, int status)
     }
     if (j->client >= 0) {
         if (rc < 0)
-            ctlsrv_reply(s, j->client, "error: %s", err);
+            s->reply(s, j->client, "error: %s", err);
         else
-            ctlsrv_reply(s, j->client, "ok");
+            s->reply(s, j->client, "ok");
     }
     job_pop(s);
     job_start_next(s);
@@ -101,7 +101,7 @@ static void job_add_rule(struct shim *s, int ri, bool add, int client)
         if (add)
             s->rt[ri].active = false;
         if (client >= 0)
-            ctlsrv_reply(s, client, "error: too many iptables changes pending");
+            s->reply(s, client, "error: too many iptables changes pending");
         return;
     }
     s->jobs[s->njobs++] = (struct ipt_job){.rule = ri, .add = add, .client = client};
@@ -119,7 +119,7 @@ void rules_abandon_jobs(struct shim *s)
     }
     for (int i = 0; i < s->njobs; i++)
         if (s->jobs[i].client >= 0)
-            ctlsrv_reply(s, s->jobs[i].client, "error: shim is stopping");
+            s->reply(s, s->jobs[i].client, "error: shim is stopping");
     s->njobs = 0;
 }
 
@@ -138,7 +138,7 @@ void rules_on(struct shim *s, int ri, uint64_t now, int client)
         return;
     }
     if (client >= 0)
-        ctlsrv_reply(s, client, "ok");
+        s->reply(s, client, "ok");
 }
 
 void rules_off(struct shim *s, int ri, uint64_t now, int client)
@@ -159,7 +159,7 @@ void rules_off(struct shim *s, int ri, uint64_t now, int client)
         return;
     }
     if (client >= 0)
-        ctlsrv_reply(s, client, "ok");
+        s->reply(s, client, "ok");
 }
 
 void rules_schedule(struct shim *s, uint64_t now)

@@ -198,6 +198,7 @@ static void init_context(struct shim *s, const struct opts *o)
         getrandom(&s->seed, sizeof(s->seed), 0) != sizeof(s->seed))
         s->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
     s->now = shim_mono_now;
+    s->reply = ctlsrv_reply;
     s->spin_ns = s->pol->shim.timer_spin_ns;
     s->hot_until = s->pol->shim.busy_poll_ns == UINT64_MAX ? UINT64_MAX : 0;
     match_index_build(s->pol, &s->mi);

@@ -10,6 +10,8 @@
  *   udp-probe recv IP:PORT COUNT TIMEOUT_MS    received/duplicate/out-of-order
  * --spin polls without sleeping, so that the probe's own wake-up latency
  * does not count as the shim's. */
+#include "../../policies/value.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
@@ -32,26 +34,11 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* A decimal integer lo..hi, the whole string; -1 otherwise. */
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    long v;
-    if (*s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (*end || errno || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* An argv number; a bad one is reported and is -1 (the caller exits 2). */
 static int arg_int(const char *name, const char *s, long lo, long hi, int *out)
 {
     long v;
-    if (parse_long(s, lo, hi, &v) < 0) {
+    if (val_parse_long(s, lo, hi, &v) < 0) {
         fprintf(stderr, "udp-probe: %s: expected an integer %ld-%ld, not \"%s\"\n", name, lo, hi,
                 s);
         return -1;
@@ -71,7 +58,7 @@ static int addr(const char *s, struct sockaddr_in *sa)
         snprintf(host, sizeof(host), "%s", s);
     } else {
         snprintf(host, sizeof(host), "%.*s", (int)(c - s), s);
-        if (parse_long(c + 1, 0, 65535, &port) < 0)
+        if (val_parse_long(c + 1, 0, 65535, &port) < 0)
             return -1;
         sa->sin_port = htons((uint16_t)port);
     }
