@@ -105,7 +105,7 @@ pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, struct regist
                                  .env = env_extra,
                                  .envs = envs,
                                  .cgroup = p->cg.path[0] ? p->cg.path : NULL,
-                                 .started = reg ? reg_started : NULL,
+                                 .started = reg_started,
                                  .started_ctx = reg,
                                  .role = role};
     pid_t pid = proc_start(argv, &po);

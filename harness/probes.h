@@ -7,11 +7,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-
-#include "cgbind.h"
 #include <sys/types.h>
 
+#include "cgbind.h"
 #include "proc.h"
+#include "registry.h"
 #include "scenario.h"
 #include "tseries.h"
 

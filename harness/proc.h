@@ -10,7 +10,6 @@
 #include <sys/types.h>
 
 #include "../proto/pstat.h"
-#include "registry.h"
 
 /* For out/err: keep the caller's descriptor. */
 #define PROC_KEEP ((const char *)-1)

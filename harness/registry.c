@@ -94,6 +94,8 @@ int reg_add_pid(struct registry *r, pid_t pid, const char *role)
 
 int reg_started(void *reg, pid_t pid, const char *role)
 {
+    if (!reg)
+        return 0; /* a child of no run: nothing to record */
     return reg_add_pid(reg, pid, role);
 }
 

@@ -22,7 +22,8 @@ int reg_create(struct registry *r, const char *id, const char *netns, const char
                size_t errlen);
 /* Record a process: "PID STARTTIME ROLE". 0, or -errno. */
 int reg_add_pid(struct registry *r, pid_t pid, const char *role);
-/* reg_add_pid in the shape proc_start's started takes (ctx: the registry). */
+/* reg_add_pid in the shape proc_start's started takes (ctx: the registry;
+ * NULL: no run, nothing recorded, 0). */
 int reg_started(void *reg, pid_t pid, const char *role);
 /* Record the run's cgroup folder (cgbind) for `rift cleanup`. 0 or -errno. */
 int reg_add_cgroup(struct registry *r, const char *path);

@@ -380,10 +380,8 @@ int remote_open(struct remote *rm, const struct hosts *hs, const char *dir, stru
         a[n] = NULL;
         snprintf(role, sizeof(role), "ssh-%s", hs->h[h].name);
         snprintf(rm->master_log[h], sizeof(rm->master_log[h]), "%s/ssh-%d.log", dir, h);
-        struct proc_opts po = {.out = rm->master_log[h],
-                               .started = reg ? reg_started : NULL,
-                               .started_ctx = reg,
-                               .role = role};
+        struct proc_opts po = {
+            .out = rm->master_log[h], .started = reg_started, .started_ctx = reg, .role = role};
         if ((rm->master[h] = proc_start((char *const *)a, &po)) < 0)
             return snprintf(err, el, "host %s: cannot run ssh: %s", hs->h[h].name, strerror(errno)),
                    -1;

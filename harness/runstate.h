@@ -17,6 +17,7 @@
 #include "migrate.h"
 #include "probes.h"
 #include "proc.h"
+#include "registry.h"
 #include "rfile.h"
 #include "run.h"
 #include "scenario.h"

@@ -281,6 +281,20 @@ def matrix(ns, scenario, servers, runs=1):
     check(links == want, "matrix.html links %s, want %s" % (links, want))
     for link in links:
         check(os.path.exists(os.path.join(report, link)), "%s missing" % link)
+        if not os.path.exists(os.path.join(report, link.replace(".html", ".json"))):
+            continue
+        # a run that did not pass says what its nodes saw, and the views
+        # of each observer around the moment, before any check fails
+        rdir = os.path.join(report, os.path.dirname(link))
+        rep = json.load(open(os.path.join(rdir, "report.json")))
+        for c in rep["checks"]:
+            for o in c["observations"] if c["status"] != "pass" else []:
+                print("  %s: %s: %s" % (link, c["name"], json.dumps(o)[:400]))
+                with open(os.path.join(rdir, "views.jsonl")) as f:
+                    for line in f:
+                        v = json.loads(line)
+                        if v["node"] == o["observer"] and abs(v["t_ms"] - o["first_ms"]) <= 300:
+                            print("    %s" % json.dumps(v)[:2000])
     return {s["server"]: s for s in m["servers"]}
 
 
