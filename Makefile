@@ -27,15 +27,15 @@ POLICY_SRC := policies/policy.c policies/ini.c policies/write.c policies/keys.c 
 SHIM_SRC   := shim/shim.c shim/agent.c shim/daemon.c shim/path.c shim/rules.c shim/ctlsrv.c shim/loop.c shim/watch.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/msgflow.c \
               shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
 
-RIFT_SRC   := harness/rift.c harness/run.c harness/runstate.c harness/rfile.c harness/clock.c harness/netns.c harness/nodes.c \
-              harness/observe.c harness/cluster.c harness/steps.c harness/checks.c harness/report.c \
-              harness/proc.c harness/registry.c harness/cgbind.c harness/view.c harness/scenario.c harness/appscn.c \
-              harness/flavour.c \
-              harness/timeline.c harness/scnnode.c \
-              harness/cclient.c harness/workload.c harness/migrate.c harness/probes.c harness/matrix.c \
-              harness/decode.c harness/need.c harness/sched.c harness/chaosgen.c harness/shrink.c \
-              harness/chaos.c harness/replay.c harness/audit.c harness/tcpflow.c harness/cmdtab.c harness/sniff.c \
-              harness/app.c harness/tseries.c harness/vtrack.c harness/viewlog.c harness/html.c harness/htmlsvg.c harness/busctx.c harness/hosts.c harness/remote.c harness/hostrun.c harness/hostbus.c harness/hostclean.c \
+RIFT_SRC   := harness/cli/rift.c harness/run/run.c harness/cluster/runstate.c harness/sys/rfile.c harness/sys/clock.c harness/cluster/netns.c harness/cluster/nodes.c \
+              harness/cluster/observe.c harness/cluster/cluster.c harness/run/steps.c harness/checks/checks.c harness/report/report.c \
+              harness/sys/proc.c harness/sys/registry.c harness/sys/cgbind.c harness/observe/view.c harness/scenario/scenario.c harness/scenario/appscn.c \
+              harness/scenario/flavour.c \
+              harness/scenario/timeline.c harness/scenario/scnnode.c \
+              harness/cluster/cclient.c harness/cluster/workload.c harness/cluster/migrate.c harness/cluster/probes.c harness/cli/matrix.c \
+              harness/observe/decode.c harness/cluster/need.c harness/explore/sched.c harness/explore/chaosgen.c harness/explore/shrink.c \
+              harness/explore/chaos.c harness/explore/replay.c harness/observe/audit.c harness/observe/tcpflow.c harness/cluster/cmdtab.c harness/observe/sniff.c \
+              harness/cluster/app.c harness/observe/tseries.c harness/observe/vtrack.c harness/observe/viewlog.c harness/report/html.c harness/report/htmlsvg.c harness/report/busctx.c harness/scenario/hosts.c harness/hosts/remote.c harness/hosts/hostrun.c harness/hosts/hostbus.c harness/hosts/hostclean.c \
               proto/resp.c proto/keyspec.c $(POLICY_SRC) $(PROTO_SRC)
 RIFT_LIBS  := -lhiredis -linih -lpcap -lm -pthread
 
@@ -50,35 +50,35 @@ test_hold_SRC   := tests/unit/test_hold.c shim/hold.c
 test_match_SRC  := tests/unit/test_match.c shim/match.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c proto/pkt.c proto/bus.c
 test_ctl_SRC    := tests/unit/test_ctl.c proto/ctl.c
 test_decide_SRC := tests/unit/test_decide.c shim/hold.c $(POLICY_SRC) proto/bus.c proto/pkt.c
-test_view_SRC   := tests/unit/test_view.c harness/view.c
-test_ledger_SRC := tests/unit/test_ledger.c harness/workload.c harness/tseries.c harness/cclient.c policies/value.c harness/clock.c proto/keyspec.c proto/resp.c
+test_view_SRC   := tests/unit/test_view.c harness/observe/view.c
+test_ledger_SRC := tests/unit/test_ledger.c harness/cluster/workload.c harness/observe/tseries.c harness/cluster/cclient.c policies/value.c harness/sys/clock.c proto/keyspec.c proto/resp.c
 test_bus_SRC    := tests/unit/test_bus.c proto/bus.c
 test_queue_SRC  := tests/unit/test_queue.c shim/queue.c
 test_esc_SRC    := tests/unit/test_esc.c policies/esc.c
-test_probes_SRC := tests/unit/test_probes.c harness/probes.c harness/tseries.c harness/proc.c proto/pstat.c harness/registry.c harness/rfile.c harness/cgbind.c policies/esc.c
-test_runstate_SRC := tests/unit/test_runstate.c harness/runstate.c harness/clock.c proto/pkt.c
+test_probes_SRC := tests/unit/test_probes.c harness/cluster/probes.c harness/observe/tseries.c harness/sys/proc.c proto/pstat.c harness/sys/registry.c harness/sys/rfile.c harness/sys/cgbind.c policies/esc.c
+test_runstate_SRC := tests/unit/test_runstate.c harness/cluster/runstate.c harness/sys/clock.c proto/pkt.c
 test_path_SRC   := tests/unit/test_path.c shim/path.c shim/daemon.c shim/hold.c shim/match.c \
                    shim/msgflow.c shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
 test_resp_SRC   := tests/unit/test_resp.c proto/resp.c
-test_rfile_SRC  := tests/unit/test_rfile.c harness/rfile.c
+test_rfile_SRC  := tests/unit/test_rfile.c harness/sys/rfile.c
 test_capture_SRC := tests/unit/test_capture.c shim/capture.c
 test_keyspec_SRC := tests/unit/test_keyspec.c proto/keyspec.c proto/resp.c
-test_tcpflow_SRC := tests/unit/test_tcpflow.c harness/tcpflow.c
-test_cclient_SRC := tests/unit/test_cclient.c harness/cclient.c policies/value.c proto/keyspec.c proto/resp.c
-test_audit_SRC  := tests/unit/test_audit.c harness/audit.c harness/tcpflow.c proto/keyspec.c proto/resp.c policies/esc.c
-test_chaos_SRC  := tests/unit/test_chaos.c harness/chaosgen.c harness/sched.c harness/shrink.c \
-                   harness/clock.c harness/scenario.c harness/appscn.c harness/flavour.c harness/timeline.c harness/scnnode.c $(POLICY_SRC) proto/bus.c proto/pkt.c
-test_html_SRC   := tests/unit/test_html.c harness/html.c harness/htmlsvg.c harness/vtrack.c harness/viewlog.c harness/view.c \
-                   harness/runstate.c harness/clock.c \
-                   harness/tseries.c harness/busctx.c harness/scenario.c harness/appscn.c harness/flavour.c \
-                   harness/timeline.c harness/scnnode.c $(POLICY_SRC) proto/bus.c proto/pkt.c
+test_tcpflow_SRC := tests/unit/test_tcpflow.c harness/observe/tcpflow.c
+test_cclient_SRC := tests/unit/test_cclient.c harness/cluster/cclient.c policies/value.c proto/keyspec.c proto/resp.c
+test_audit_SRC  := tests/unit/test_audit.c harness/observe/audit.c harness/observe/tcpflow.c proto/keyspec.c proto/resp.c policies/esc.c
+test_chaos_SRC  := tests/unit/test_chaos.c harness/explore/chaosgen.c harness/explore/sched.c harness/explore/shrink.c \
+                   harness/sys/clock.c harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/flavour.c harness/scenario/timeline.c harness/scenario/scnnode.c $(POLICY_SRC) proto/bus.c proto/pkt.c
+test_html_SRC   := tests/unit/test_html.c harness/report/html.c harness/report/htmlsvg.c harness/observe/vtrack.c harness/observe/viewlog.c harness/observe/view.c \
+                   harness/cluster/runstate.c harness/sys/clock.c \
+                   harness/observe/tseries.c harness/report/busctx.c harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/flavour.c \
+                   harness/scenario/timeline.c harness/scenario/scnnode.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_html_LIBS  := -lxml2
-test_viewlog_SRC := tests/unit/test_viewlog.c harness/viewlog.c harness/vtrack.c harness/view.c policies/esc.c
-test_hosts_SRC  := tests/unit/test_hosts.c harness/hosts.c harness/scenario.c harness/appscn.c harness/flavour.c \
-                   harness/timeline.c harness/scnnode.c $(POLICY_SRC) proto/bus.c proto/pkt.c proto/tabline.c harness/remote.c \
-                   harness/proc.c harness/registry.c harness/rfile.c harness/cgbind.c proto/pstat.c
+test_viewlog_SRC := tests/unit/test_viewlog.c harness/observe/viewlog.c harness/observe/vtrack.c harness/observe/view.c policies/esc.c
+test_hosts_SRC  := tests/unit/test_hosts.c harness/scenario/hosts.c harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/flavour.c \
+                   harness/scenario/timeline.c harness/scenario/scnnode.c $(POLICY_SRC) proto/bus.c proto/pkt.c proto/tabline.c harness/hosts/remote.c \
+                   harness/sys/proc.c harness/sys/registry.c harness/sys/rfile.c harness/sys/cgbind.c proto/pstat.c
 $(BUILD)/tests/unit/test_html.o: CFLAGS += -I/usr/include/libxml2
-test_scenario_SRC := tests/unit/test_scenario.c harness/scenario.c harness/appscn.c harness/flavour.c harness/timeline.c harness/scnnode.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c proto/bus.c proto/pkt.c
+test_scenario_SRC := tests/unit/test_scenario.c harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/flavour.c harness/scenario/timeline.c harness/scenario/scnnode.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c proto/bus.c proto/pkt.c
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe $(BUILD)/bench/decode
 
@@ -95,7 +95,7 @@ $(FLAVOUR):
 	@rm -f bin/.built-*
 	@touch $@
 
-bin/rift-probe: $(call obj,harness/clients/rift_probe.c harness/cclient.c policies/value.c proto/keyspec.c proto/resp.c) $(FLAVOUR)
+bin/rift-probe: $(call obj,harness/clients/rift_probe.c harness/cluster/cclient.c policies/value.c proto/keyspec.c proto/resp.c) $(FLAVOUR)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) -lhiredis -lm
@@ -128,7 +128,7 @@ $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 $(BUILD)/bench/baseline-accept: $(call obj,tests/bench/baseline-accept.c)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lnetfilter_queue -lmnl
-$(BUILD)/bench/decode: $(call obj,tests/bench/decode.c proto/resp.c proto/bus.c harness/tcpflow.c)
+$(BUILD)/bench/decode: $(call obj,tests/bench/decode.c proto/resp.c proto/bus.c harness/observe/tcpflow.c)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^
 $(BUILD)/bench/udp-probe: $(call obj,tests/bench/udp-probe.c policies/value.c)
@@ -154,7 +154,7 @@ harness/clients/node_modules/.package-lock.json: harness/clients/package-lock.js
 	cd harness/clients && npm ci --no-audit --no-fund --loglevel=error
 harness/apps/bullmq/node_modules/.package-lock.json: harness/apps/bullmq/package-lock.json
 	cd harness/apps/bullmq && npm ci --no-audit --no-fund --loglevel=error
-# Server flavours NAME@SUITE (harness/flavour.h): redis-server and
+# Server flavours NAME@SUITE (harness/scenario/flavour.h): redis-server and
 # valkey-server of a Debian suite with everything they depend on, the
 # suite's own C library included, unpacked into build/SUITE and run through
 # that suite's loader; trixie and sid also give redis-py (python3-redis,
@@ -243,14 +243,14 @@ fuzz_bus_SEEDS    := tests/unit/data/bus-*.bin
 fuzz_bus_MAXLEN   := 65536
 fuzz_policy_SRC   := policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c proto/bus.c proto/pkt.c
 fuzz_policy_LIBS  := -linih -lm
-fuzz_scenario_SRC := harness/scenario.c harness/appscn.c harness/flavour.c harness/timeline.c harness/scnnode.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c proto/bus.c proto/pkt.c
+fuzz_scenario_SRC := harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/flavour.c harness/scenario/timeline.c harness/scenario/scnnode.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c proto/bus.c proto/pkt.c
 fuzz_scenario_LIBS := -linih -lm
 fuzz_resp_SRC     := proto/resp.c
 fuzz_resp_MAXLEN  := 65536
-fuzz_audit_SRC    := harness/audit.c harness/tcpflow.c proto/keyspec.c proto/resp.c policies/esc.c
+fuzz_audit_SRC    := harness/observe/audit.c harness/observe/tcpflow.c proto/keyspec.c proto/resp.c policies/esc.c
 fuzz_audit_LIBS   := -lpcap
 fuzz_audit_MAXLEN := 65536
-fuzz_chaos_SRC    := harness/chaosgen.c harness/sched.c harness/scenario.c harness/appscn.c harness/flavour.c harness/timeline.c harness/scnnode.c \
+fuzz_chaos_SRC    := harness/explore/chaosgen.c harness/explore/sched.c harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/flavour.c harness/scenario/timeline.c harness/scenario/scnnode.c \
                      $(POLICY_SRC) proto/bus.c proto/pkt.c
 fuzz_chaos_LIBS   := -linih -lm
 fuzz_ctl_SRC      := proto/ctl.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c proto/bus.c proto/pkt.c

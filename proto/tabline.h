@@ -1,5 +1,5 @@
 /* tabline: the line protocol of `rift-shim agent serve` (shim/agent.c) and
- * of its client (harness/remote.c): fields separated by tabs, one message
+ * of its client (harness/hosts/remote.c): fields separated by tabs, one message
  * per line, with backslash, tab and newline escaped as \\, \t and \n. */
 #ifndef RIFT_TABLINE_H
 #define RIFT_TABLINE_H

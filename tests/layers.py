@@ -20,11 +20,21 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# From the top down: the probe program over the harness, the harness and
-# the shim over the policy files, everything over the wire formats.
+# From the top down: the probe program; the harness from its command line
+# to its system calls (each folder's README.md says what it owns); the
+# shim over the policy files; everything over the wire formats.
 LAYERS = [
     "harness/clients",
-    "harness",
+    "harness/cli",
+    "harness/explore",
+    "harness/run",
+    "harness/report",
+    "harness/checks",
+    "harness/hosts",
+    "harness/cluster",
+    "harness/observe",
+    "harness/scenario",
+    "harness/sys",
     "shim",
     "policies",
     "proto",

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../cclient.h"
+#include "../cluster/cclient.h"
 
 static uint64_t mono_ms(void)
 {

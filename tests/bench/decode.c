@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../harness/tcpflow.h"
+#include "../../harness/observe/tcpflow.h"
 #include "../../proto/bus.h"
 #include "../../proto/resp.h"
 

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../harness/audit.h"
+#include "../../harness/observe/audit.h"
 #include "../unit/frames.h"
 
 static struct ks_table tab;

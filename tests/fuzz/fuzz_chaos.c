@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../harness/chaosgen.h"
-#include "../../harness/sched.h"
+#include "../../harness/explore/chaosgen.h"
+#include "../../harness/explore/sched.h"
 
 static struct scenario base, back;
 static struct sched drawn, again;

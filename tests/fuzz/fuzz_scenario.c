@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../harness/scenario.h"
+#include "../../harness/scenario/scenario.h"
 
 /* Large: static. */
 static struct scenario scn;

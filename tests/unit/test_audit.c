@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../harness/audit.h"
+#include "../../harness/observe/audit.h"
 #include "frames.h"
 
 static struct ks_table tab;

@@ -20,7 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../../harness/cclient.h"
+#include "../../harness/cluster/cclient.h"
 
 #define MAX_CONNS 8
 

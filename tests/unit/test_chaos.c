@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../harness/chaosgen.h"
-#include "../../harness/sched.h"
-#include "../../harness/shrink.h"
+#include "../../harness/explore/chaosgen.h"
+#include "../../harness/explore/sched.h"
+#include "../../harness/explore/shrink.h"
 #include "../../policies/model.h"
 #include "../../proto/bus.h"
 

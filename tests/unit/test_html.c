@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../harness/html.h"
+#include "../../harness/report/html.h"
 #include "../../policies/esc.h"
 
 static struct scenario scn;

@@ -7,8 +7,8 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "../../harness/cclient.h"
-#include "../../harness/workload.h"
+#include "../../harness/cluster/cclient.h"
+#include "../../harness/cluster/workload.h"
 
 static void test_key_slot(void **state)
 {

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../harness/probes.h"
+#include "../../harness/cluster/probes.h"
 
 static struct scn_probe cfg = {.name = "ioredis"};
 

@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../harness/rfile.h"
+#include "../../harness/sys/rfile.h"
 
 static char base[] = "/tmp/rift-test-rfile-XXXXXX";
 static char outside[300], src[300], victim[320];

@@ -10,8 +10,8 @@
 
 #include <string.h>
 
-#include "../../harness/clock.h"
-#include "../../harness/runstate.h"
+#include "../../harness/sys/clock.h"
+#include "../../harness/cluster/runstate.h"
 
 static uint64_t fake_ns;
 static uint64_t fake(void)

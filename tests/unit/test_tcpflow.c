@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../harness/tcpflow.h"
+#include "../../harness/observe/tcpflow.h"
 
 #define ISN 0xFFFF0000u /* sequence numbers wrap past 2^32 in the middle */
 

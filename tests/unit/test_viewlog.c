@@ -15,9 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../harness/view.h"
-#include "../../harness/viewlog.h"
-#include "../../harness/vtrack.h"
+#include "../../harness/observe/view.h"
+#include "../../harness/observe/viewlog.h"
+#include "../../harness/observe/vtrack.h"
 #include "../../policies/esc.h"
 
 static char *slurp(const char *name)
