@@ -422,3 +422,10 @@ void esc_json_embed(FILE *f, const char *s)
     esc_json(f, s ? s : "");
     fputc('}', f);
 }
+
+void esc_xml_in(FILE *f, const char *before, const char *s, const char *after)
+{
+    fputs(before, f);
+    esc_xml(f, s);
+    fputs(after, f);
+}

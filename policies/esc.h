@@ -13,6 +13,8 @@
 void esc_json(FILE *f, const char *s);
 /* s as XML character data or an attribute value (no quotes added). */
 void esc_xml(FILE *f, const char *s);
+/* BEFORE as it is, S escaped for XML, AFTER as it is: one cell of a page. */
+void esc_xml_in(FILE *f, const char *before, const char *s, const char *after);
 /* s with every byte outside printable ASCII as \xNN, for one-line text. */
 void esc_text(char *out, size_t len, const char *s);
 /* "FILE:LINE: MSG" with the file name and the message escaped as text: a

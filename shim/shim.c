@@ -93,17 +93,15 @@ static int parse_u64(const char *s, int base, uint64_t max, uint64_t *out)
 /* 0 to go on, else the exit status (after printing why). */
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-    static const struct option opts[] = {
-        {"policy", required_argument, NULL, 'p'},
-        {"seed", required_argument, NULL, 's'},
-        {"check", no_argument, NULL, 'c'},
-        {"cleanup", no_argument, NULL, 'C'},
-        {"queue", required_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {"owner", required_argument, NULL, 'o'},
-        {NULL, 0, NULL, 0},
-    };
+    static const struct option opts[] = {{"policy", required_argument, NULL, 'p'},
+                                         {"seed", required_argument, NULL, 's'},
+                                         {"check", no_argument, NULL, 'c'},
+                                         {"cleanup", no_argument, NULL, 'C'},
+                                         {"queue", required_argument, NULL, 'q'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {"owner", required_argument, NULL, 'o'},
+                                         {NULL, 0, NULL, 0}};
     uint64_t v;
     int c;
     memset(o, 0, sizeof(*o));

@@ -238,11 +238,8 @@ static void write_html(FILE *f, const char *scenario, struct column *cols, int n
             "checks passed.</p>\n<table id=\"matrix\"><tr><th>check</th>",
             runs, runs == 1 ? "" : "s");
     for (int i = 0; i < n; i++) {
-        fputs("<th>", f);
-        esc_xml(f, cols[i].server);
-        fputc(' ', f);
-        esc_xml(f, cols[i].version);
-        fputs("</th>", f);
+        esc_xml_in(f, "<th>", cols[i].server, " ");
+        esc_xml_in(f, "", cols[i].version, "</th>");
     }
     fputs("</tr>\n", f);
     for (int k = 0; k < n_checks; k++) {
@@ -264,9 +261,7 @@ static void write_html(FILE *f, const char *scenario, struct column *cols, int n
             char href[200];
             const char *v = cols[i].verdict[r][0] ? cols[i].verdict[r] : "error";
             snprintf(href, sizeof(href), "%s-%d/report.html", cols[i].server, r + 1);
-            fputs("<a class=\"run ", f);
-            esc_xml(f, v);
-            fputs("\" href=\"", f);
+            esc_xml_in(f, "<a class=\"run ", v, "\" href=\"");
             esc_xml(f, href);
             fprintf(f, "\">%d: ", r + 1);
             esc_xml(f, v);

@@ -65,6 +65,52 @@ static const char *operand(int argc, char **argv)
     return argv[optind];
 }
 
+/* The options several commands spell alike, as pointers to the fields of
+ * the command's own options (NULL: the command has no such option). */
+struct common_opts {
+    const char *cmd; /* "chaos": errors say "rift chaos: ..." */
+    uint64_t *seed;  /* -s --seed */
+    bool *seed_given;
+    const char **server; /* -S --server */
+    const char **report; /* -r --report */
+    uint64_t *shrink_ns; /* -k --shrink-time */
+    int *runs;           /* -R --runs */
+};
+
+static int opt_duration(const char *cmd, const char *opt, const char *v, uint64_t *ns);
+static int opt_count(const char *cmd, const char *opt, const char *v, unsigned long long max,
+                     int *out);
+
+/* 1: c is one of the common options and its value is stored; else the
+ * command's exit status, 2, after the usage or what is wrong. */
+static int common_opt(const struct common_opts *co, int c, const char *v)
+{
+    char who[32];
+    snprintf(who, sizeof(who), "rift %s", co->cmd);
+    if (c == 's' && co->seed)
+        return opt_seed(who, v, co->seed, co->seed_given) < 0 ? 2 : 1;
+    if (c == 'S' && co->server)
+        return *co->server = v, 1;
+    if (c == 'r' && co->report)
+        return *co->report = v, 1;
+    if (c == 'k' && co->shrink_ns)
+        return opt_duration(co->cmd, "--shrink-time", v, co->shrink_ns) < 0 ? 2 : 1;
+    if (c == 'R' && co->runs)
+        return opt_count(co->cmd, "--runs", v, 99, co->runs) < 0 ? 2 : 1;
+    usage(stderr);
+    return 2;
+}
+
+/* The one operand into *file and the folder of the rift binary into
+ * *self_dir (rift-shim is beside it): 0, or -1 after the usage. */
+static int operand_self(int argc, char **argv, char *self, const char **file, const char **self_dir)
+{
+    if (!(*file = operand(argc, argv)))
+        return -1;
+    *self_dir = dirname(self);
+    return 0;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: rift run SCENARIO.ini [--seed N] [--report DIR] "
@@ -268,6 +314,11 @@ static int cmd_run(int argc, char **argv, char *self)
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     struct run_opts o = {0};
+    const struct common_opts co = {.cmd = "run",
+                                   .seed = &o.seed,
+                                   .seed_given = &o.seed_given,
+                                   .server = &o.server,
+                                   .report = &o.report_dir};
     int c;
     /* rift run SCN [options] -- CMD ARGS...: the application's command */
     for (int k = 2; k < argc; k++)
@@ -283,31 +334,17 @@ static int cmd_run(int argc, char **argv, char *self)
         }
     optind = 2;
     while ((c = getopt_long(argc, argv, "s:r:S:H:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            if (opt_seed("rift", optarg, &o.seed, &o.seed_given) < 0)
-                return 2;
-            break;
-        case 'H':
+        if (c == 'H') {
             o.hosts_file = optarg;
-            break;
-        case 'r':
-            o.report_dir = optarg;
-            break;
-        case 'S':
-            o.server = optarg;
-            break;
-        case 'h':
+        } else if (c == 'h') {
             usage(stdout);
             return 0;
-        default:
-            usage(stderr);
-            return 2;
+        } else if ((c = common_opt(&co, c, optarg)) != 1) {
+            return c;
         }
     }
-    if (!(o.scenario_file = operand(argc, argv)))
+    if (operand_self(argc, argv, self, &o.scenario_file, &o.self_dir) < 0)
         return 2;
-    o.self_dir = dirname(self);
     return run_scenario(&o);
 }
 
@@ -348,15 +385,18 @@ static int cmd_chaos(int argc, char **argv, char *self)
                            .shrink_ns = 300000000000ull,
                            .runs = 3,
                            .keep_findings = CHAOS_KEEP_FINDINGS};
+    const struct common_opts co = {.cmd = "chaos",
+                                   .seed = &o.seed,
+                                   .seed_given = &o.seed_given,
+                                   .server = &o.server,
+                                   .report = &o.report_dir,
+                                   .shrink_ns = &o.shrink_ns,
+                                   .runs = &o.runs};
     bool timed = false;
     int c;
     optind = 2;
     while ((c = getopt_long(argc, argv, "s:t:n:S:r:k:R:df:K:P", opts, NULL)) != -1) {
         switch (c) {
-        case 's':
-            if (opt_seed("rift chaos", optarg, &o.seed, &o.seed_given) < 0)
-                return 2;
-            break;
         case 't':
             if (opt_duration("chaos", "--time", optarg, &o.time_ns) < 0)
                 return 2;
@@ -364,20 +404,6 @@ static int cmd_chaos(int argc, char **argv, char *self)
             break;
         case 'n':
             if (opt_count("chaos", "--rounds", optarg, 100000, &o.rounds) < 0)
-                return 2;
-            break;
-        case 'S':
-            o.server = optarg;
-            break;
-        case 'r':
-            o.report_dir = optarg;
-            break;
-        case 'k':
-            if (opt_duration("chaos", "--shrink-time", optarg, &o.shrink_ns) < 0)
-                return 2;
-            break;
-        case 'R':
-            if (opt_count("chaos", "--runs", optarg, 99, &o.runs) < 0)
                 return 2;
             break;
         case 'd':
@@ -403,11 +429,11 @@ static int cmd_chaos(int argc, char **argv, char *self)
             o.keep_rounds = true;
             break;
         default:
-            usage(stderr);
-            return 2;
+            if ((c = common_opt(&co, c, optarg)) != 1)
+                return c;
         }
     }
-    if (!(o.spec = operand(argc, argv)))
+    if (operand_self(argc, argv, self, &o.spec, &o.self_dir) < 0)
         return 2;
     if (timed && o.rounds) {
         fprintf(stderr, "rift chaos: give --time or --rounds, not both\n");
@@ -417,7 +443,6 @@ static int cmd_chaos(int argc, char **argv, char *self)
         fprintf(stderr, "rift chaos: --time: give a duration greater than 0\n");
         return 2;
     }
-    o.self_dir = dirname(self);
     return chaos_main(&o);
 }
 
@@ -429,15 +454,12 @@ static int cmd_shrink(int argc, char **argv, char *self)
         {"server", required_argument, NULL, 'S'}, {NULL, 0, NULL, 0},
     };
     struct shrink_cli o = {.runs = 3, .shrink_ns = 300000000000ull};
+    const struct common_opts co = {
+        .cmd = "shrink", .server = &o.server, .shrink_ns = &o.shrink_ns, .runs = &o.runs};
     int c;
     optind = 2;
     while ((c = getopt_long(argc, argv, "R:c:o:k:S:", opts, NULL)) != -1) {
-        switch (c) {
-        case 'R':
-            if (opt_count("shrink", "--runs", optarg, 99, &o.runs) < 0)
-                return 2;
-            break;
-        case 'c':
+        if (c == 'c') {
             if (replay_check_index(optarg) < 0) {
                 char names[128];
                 replay_names(~0u, names, sizeof(names));
@@ -446,25 +468,14 @@ static int cmd_shrink(int argc, char **argv, char *self)
                 return 2;
             }
             o.check = optarg;
-            break;
-        case 'o':
+        } else if (c == 'o') {
             o.out = optarg;
-            break;
-        case 'k':
-            if (opt_duration("shrink", "--shrink-time", optarg, &o.shrink_ns) < 0)
-                return 2;
-            break;
-        case 'S':
-            o.server = optarg;
-            break;
-        default:
-            usage(stderr);
-            return 2;
+        } else if ((c = common_opt(&co, c, optarg)) != 1) {
+            return c;
         }
     }
-    if (!(o.scenario = operand(argc, argv)))
+    if (operand_self(argc, argv, self, &o.scenario, &o.self_dir) < 0)
         return 2;
-    o.self_dir = dirname(self);
     return shrink_main(&o);
 }
 

@@ -150,15 +150,13 @@ static void run_probe(struct cclient *cc, char keys[][48], int nkeys, double dur
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"seeds", required_argument, NULL, 's'},
-        {"source", required_argument, NULL, 'S'},
-        {"duration", required_argument, NULL, 'd'},
-        {"interval-ms", required_argument, NULL, 'i'},
-        {"keys", required_argument, NULL, 'k'},
-        {"ranges", required_argument, NULL, 'r'},
-        {NULL, 0, NULL, 0},
-    };
+    static const struct option opts[] = {{"seeds", required_argument, NULL, 's'},
+                                         {"source", required_argument, NULL, 'S'},
+                                         {"duration", required_argument, NULL, 'd'},
+                                         {"interval-ms", required_argument, NULL, 'i'},
+                                         {"keys", required_argument, NULL, 'k'},
+                                         {"ranges", required_argument, NULL, 'r'},
+                                         {NULL, 0, NULL, 0}};
     char seeds[512] = "", source[64] = "", ranges[512] = "", keys[256][48];
     double duration = 0, interval = 10;
     int nkeys = 32, c;

@@ -150,10 +150,8 @@ static void write_chaos_html(struct chaos *C)
         fprintf(f, "<tr class=\"finding\"><td><a href=\"");
         esc_xml(f, base ? base + 1 : fr->dir);
         fprintf(f, "/report.html\">finding %d</a></td><td>%d</td><td>", i + 1, fr->round);
-        esc_xml(f, fr->failed);
-        fputs("</td><td>", f);
-        esc_xml(f, fr->shrunk ? fr->shrunk_line : "-");
-        fputs("</td></tr>\n", f);
+        esc_xml_in(f, "", fr->failed, "</td><td>");
+        esc_xml_in(f, "", fr->shrunk ? fr->shrunk_line : "-", "</td></tr>\n");
     }
     fputs("</table>\n<table id=\"rounds\"><tr><th>round</th><th>seed</th><th>verdict</th>"
           "<th>schedule</th></tr>\n",
@@ -162,10 +160,8 @@ static void write_chaos_html(struct chaos *C)
         const struct round_rec *r = &C->rounds[i];
         fprintf(f, "<tr%s><td>%d</td><td>%" PRIu64 "</td><td>",
                 r->finding ? " class=\"finding\"" : "", r->round, r->seed);
-        esc_xml(f, r->verdict);
-        fputs("</td><td>", f);
-        esc_xml(f, r->schedule);
-        fputs("</td></tr>\n", f);
+        esc_xml_in(f, "", r->verdict, "</td><td>");
+        esc_xml_in(f, "", r->schedule, "</td></tr>\n");
     }
     fputs("</table>\n</body>\n</html>\n", f);
     rfile_fclose(&C->wd, f, "chaos.html");

@@ -57,8 +57,7 @@ void html_page_start(FILE *f, const char *title, const char *style)
 static void row(FILE *f, const char *k, const char *v)
 {
     fprintf(f, "<tr><th>%s</th><td>", k);
-    esc_xml(f, v);
-    fputs("</td></tr>\n", f);
+    esc_xml_in(f, "", v, "</td></tr>\n");
 }
 
 static void header(FILE *f, const struct run *r, const char *verdict, const char *error)
@@ -100,12 +99,9 @@ static void checks_table(FILE *f, const struct check_result *res, int n)
           f);
     for (int i = 0; i < n; i++) {
         fprintf(f, "<tr class=\"%s\"><td>", !strcmp(res[i].status, "fail") ? "fail" : "pass");
-        esc_xml(f, res[i].name);
-        fputs("</td><td>", f);
-        esc_xml(f, res[i].status);
-        fputs("</td><td>", f);
-        esc_xml(f, res[i].detail);
-        fputs("</td></tr>\n", f);
+        esc_xml_in(f, "", res[i].name, "</td><td>");
+        esc_xml_in(f, "", res[i].status, "</td><td>");
+        esc_xml_in(f, "", res[i].detail, "</td></tr>\n");
     }
     fputs("</table>\n", f);
 }
@@ -131,9 +127,7 @@ static void tail_pre(FILE *f, const char *path, int lines)
     const char *t = run_file_tail(path, lines, buf, sizeof(buf));
     if (!t)
         return;
-    fputs("<pre class=\"log\">", f);
-    esc_xml(f, t);
-    fputs("</pre>\n", f);
+    esc_xml_in(f, "<pre class=\"log\">", t, "</pre>\n");
 }
 
 /* Each finding with the bus messages its observer had just got, and the
@@ -152,10 +146,8 @@ static void details(FILE *f, const struct run *r)
         if (!shown++)
             fputs("<h2>Findings</h2>\n", f);
         fprintf(f, "<details class=\"finding-detail\" data-check=\"%s\"><summary>", o->check);
-        esc_xml(f, o->check);
-        fputs(": ", f);
-        esc_xml(f, o->observer);
-        fputs(" saw ", f);
+        esc_xml_in(f, "", o->check, ": ");
+        esc_xml_in(f, "", o->observer, " saw ");
         esc_xml(f, o->what);
         fprintf(f, " from %.3f s to %.3f s (%d samples)</summary>\n", (double)o->first_ms / 1000.0,
                 (double)o->last_ms / 1000.0, o->samples);
@@ -163,9 +155,7 @@ static void details(FILE *f, const struct run *r)
             report_bus_context(r, m, o->observer, o->first_ms, 0);
             fclose(m);
             if (len) {
-                fputs("<pre class=\"bus\">", f);
-                esc_xml(f, ctx);
-                fputs("</pre>\n", f);
+                esc_xml_in(f, "<pre class=\"bus\">", ctx, "</pre>\n");
             }
             free(ctx);
         }

@@ -61,7 +61,7 @@ def test_rift_bad_numbers(ns):
     for runs in ("0", "abc", "-1", "2x", "99999999999"):
         expect_usage_error([RIFT, "matrix", scn, "--runs", runs], "rift matrix: --runs:")
     for seed in ("12x", "-1", "", "99999999999999999999999"):
-        expect_usage_error([RIFT, "run", "X", "--seed", seed], "rift: --seed: expected")
+        expect_usage_error([RIFT, "run", "X", "--seed", seed], "rift run: --seed: expected")
 
 
 def test_rift_probe_bad_numbers(ns):
