@@ -1,8 +1,8 @@
 /* policy: inih loader with line tracking, value parsers, validation. */
-#include "policy.h"
+#include "../proto/bus.h"
 #include "esc.h"
 #include "ini.h"
-#include "../proto/bus.h"
+#include "policy.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -3,8 +3,8 @@
  * run a `rift run` of its own, with its own report) and tabulates, per
  * check, in how many runs it was seen and passed, with the median time it
  * was seen for. */
-#include "matrix.h"
 #include "../../policies/esc.h"
+#include "matrix.h"
 
 #include <errno.h>
 #include <inttypes.h>

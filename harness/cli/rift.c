@@ -15,15 +15,15 @@
 #include <unistd.h>
 
 #include "../../policies/esc.h"
-#include "../observe/audit.h"
-#include "../explore/chaos.h"
 #include "../cluster/cmdtab.h"
-#include "../observe/decode.h"
-#include "../hosts/hostrun.h"
-#include "matrix.h"
-#include "../sys/proc.h"
+#include "../explore/chaos.h"
 #include "../explore/replay.h"
+#include "../hosts/hostrun.h"
+#include "../observe/audit.h"
+#include "../observe/decode.h"
 #include "../run/run.h"
+#include "../sys/proc.h"
+#include "matrix.h"
 
 /* A decimal number 0..max: digits only (no sign, space or suffix). */
 static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)

@@ -1,6 +1,6 @@
 /* cclient: slot map, redirections, error kinds. */
-#include "cclient.h"
 #include "../../policies/value.h"
+#include "cclient.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

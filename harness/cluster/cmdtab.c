@@ -1,6 +1,6 @@
 /* cmdtab: the command table, from the server itself. */
-#include "cmdtab.h"
 #include "../sys/rfile.h"
+#include "cmdtab.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,9 +15,9 @@
 
 #include "../../proto/resp.h"
 #include "../sys/clock.h"
-#include "nodes.h"
 #include "../sys/proc.h"
 #include "../sys/registry.h"
+#include "nodes.h"
 
 #define CMDTAB_TIMEOUT_MS 5000
 

@@ -13,8 +13,8 @@
 
 #include "../../policies/esc.h"
 
-#include "nodes.h"
 #include "../observe/viewlog.h"
+#include "nodes.h"
 
 int obs_views_open(struct run *r, char *err, size_t el)
 {

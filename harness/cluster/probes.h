@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "../observe/tseries.h"
+#include "../scenario/scenario.h"
 #include "../sys/cgbind.h"
 #include "../sys/proc.h"
 #include "../sys/registry.h"
-#include "../scenario/scenario.h"
-#include "../observe/tseries.h"
 
 #define PROBE_MAX_KEYS 64
 

@@ -13,16 +13,16 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "app.h"
+#include "../observe/sniff.h"
+#include "../observe/view.h"
 #include "../scenario/flavour.h"
-#include "migrate.h"
-#include "probes.h"
+#include "../scenario/scenario.h"
 #include "../sys/proc.h"
 #include "../sys/registry.h"
 #include "../sys/rfile.h"
-#include "../scenario/scenario.h"
-#include "../observe/sniff.h"
-#include "../observe/view.h"
+#include "app.h"
+#include "migrate.h"
+#include "probes.h"
 #include "workload.h"
 
 #define SAMPLE_MS 20

@@ -11,8 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cclient.h"
 #include "../observe/tseries.h"
+#include "cclient.h"
 
 #define WL_MAX_WRITERS 64
 #define WL_MAX_KEYS 64

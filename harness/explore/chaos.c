@@ -14,15 +14,15 @@
 #include <unistd.h>
 
 #include "../../policies/esc.h"
-#include "chaosgen.h"
-#include "../sys/clock.h"
+#include "../cluster/runstate.h"
 #include "../report/html.h"
+#include "../run/run.h"
+#include "../sys/clock.h"
 #include "../sys/proc.h"
 #include "../sys/registry.h"
-#include "../run/run.h"
-#include "../cluster/runstate.h"
-#include "replay.h"
 #include "../sys/rfile.h"
+#include "chaosgen.h"
+#include "replay.h"
 #include "sched.h"
 #include "shrink.h"
 

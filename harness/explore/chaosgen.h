@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "sched.h"
 #include "../scenario/scenario.h"
+#include "sched.h"
 
 enum chaos_nemesis {
     /* faults */

@@ -9,10 +9,10 @@
 #include <unistd.h>
 
 #include "../../policies/ini.h"
+#include "../cluster/runstate.h"
 #include "../sys/proc.h"
 #include "../sys/registry.h"
 #include "../sys/rfile.h"
-#include "../cluster/runstate.h"
 
 /* Most specific first: the check a shrink keeps failing. */
 const char *const replay_checks[] = {

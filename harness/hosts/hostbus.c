@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../observe/decode.h"
 #include "../cluster/runstate.h"
+#include "../observe/decode.h"
 
 /* Host h's capture decoded into path: the number of messages, or -1. */
 static long decode_host(struct run *r, int h, int json, const char *path)

@@ -1,6 +1,6 @@
 /* hostclean: `rift cleanup --hosts`, what a killed run left on its hosts. */
-#include "hostrun.h"
 #include "../sys/rfile.h"
+#include "hostrun.h"
 
 #include <stdio.h>
 #include <stdlib.h>

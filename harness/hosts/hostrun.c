@@ -13,10 +13,10 @@
 #include "../../proto/ctl.h"
 #include "../../proto/pkt.h"
 #include "../../proto/pstat.h"
-#include "../observe/decode.h"
 #include "../cluster/nodes.h"
 #include "../cluster/observe.h"
 #include "../cluster/runstate.h"
+#include "../observe/decode.h"
 
 #define SHIM_QUEUE_BASE 1024
 

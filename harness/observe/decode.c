@@ -1,6 +1,6 @@
 /* decode: pcap -> TCP flows -> bus_stream -> bus_decode -> timeline. */
-#include "decode.h"
 #include "../../policies/esc.h"
+#include "decode.h"
 
 #include <pcap/pcap.h>
 #include <stdint.h>

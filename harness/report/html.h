@@ -10,9 +10,9 @@
 
 #include <stdio.h>
 
+#include "../../policies/esc.h"
 #include "../checks/checks.h"
 #include "../cluster/runstate.h"
-#include "../../policies/esc.h"
 #include "../observe/vtrack.h"
 
 /* report.html of a run into f, from its state and views_path

@@ -13,10 +13,10 @@
 
 #include "../../policies/esc.h"
 #include "../../proto/pkt.h"
+#include "../cluster/observe.h"
+#include "../hosts/hostrun.h"
 #include "../observe/decode.h"
 #include "busctx.h"
-#include "../hosts/hostrun.h"
-#include "../cluster/observe.h"
 #include "html.h"
 
 /* The bus timeline of the run, from the shim's capture (every bus packet

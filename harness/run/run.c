@@ -1,9 +1,9 @@
 /* run: one `rift run`: set up (namespace, servers, cluster, shim), run the
  * timeline (a loop that runs steps when they are due and samples every
  * node's view every SAMPLE_MS in between), verify, report. */
-#include "run.h"
-#include "../sys/rfile.h"
 #include "../hosts/hostrun.h"
+#include "../sys/rfile.h"
+#include "run.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -19,14 +19,14 @@
 #include "../../proto/ctl.h"
 #include "../../proto/pkt.h"
 #include "../checks/checks.h"
-#include "../cluster/cmdtab.h"
 #include "../cluster/cluster.h"
+#include "../cluster/cmdtab.h"
 #include "../cluster/need.h"
 #include "../cluster/netns.h"
 #include "../cluster/nodes.h"
 #include "../cluster/observe.h"
-#include "../report/report.h"
 #include "../cluster/runstate.h"
+#include "../report/report.h"
 #include "steps.h"
 
 #define SETTLE_DEFAULT_NS 15000000000ull

@@ -14,8 +14,8 @@
 #include "../../proto/ctl.h"
 #include "../../proto/pkt.h"
 #include "../cluster/nodes.h"
-#include "../hosts/hostrun.h"
 #include "../cluster/observe.h"
+#include "../hosts/hostrun.h"
 
 /* One control request; on failure r->shim_err says why. */
 int step_shim_request(struct run *r, const char *line, char *reply, size_t len)

@@ -4,11 +4,11 @@
 
 #include "../../policies/esc.h"
 #include "../../policies/ini.h"
+#include "../../proto/bus.h"
+#include "../../proto/pkt.h"
 #include "appscn.h"
 #include "flavour.h"
 #include "timeline.h"
-#include "../../proto/bus.h"
-#include "../../proto/pkt.h"
 
 #include <ctype.h>
 #include <errno.h>

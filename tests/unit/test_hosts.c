@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../harness/scenario/hosts.h"
 #include "../../harness/hosts/remote.h"
+#include "../../harness/scenario/hosts.h"
 #include "../../proto/tabline.h"
 
 #define IP4(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))

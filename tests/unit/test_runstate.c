@@ -10,8 +10,8 @@
 
 #include <string.h>
 
-#include "../../harness/sys/clock.h"
 #include "../../harness/cluster/runstate.h"
+#include "../../harness/sys/clock.h"
 
 static uint64_t fake_ns;
 static uint64_t fake(void)
