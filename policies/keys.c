@@ -80,6 +80,14 @@ const char *pol_key_name(int k)
     return k >= 0 && k < PK__COUNT ? keys[k].name : NULL;
 }
 
+void pol_key_names(char *out, size_t len)
+{
+    size_t off = 0;
+    out[0] = '\0';
+    for (int i = 0; i < PK__COUNT && off < len; i++) /* off past len: stop */
+        off += (size_t)snprintf(out + off, len - off, "%s%s", i ? ", " : "", keys[i].name);
+}
+
 int pol_key_index(const char *key)
 {
     for (int i = 0; i < PK__COUNT; i++)
@@ -143,8 +151,11 @@ int pol_rule_set(struct pol_rule *r, const char *key, const char *v, char *err, 
     const struct rule_key *rk;
     void *field;
     uint64_t ns;
-    if (k < 0)
-        return pol_errf(err, el, "unknown key '%s' in a rule", key);
+    if (k < 0) {
+        char names[320];
+        pol_key_names(names, sizeof(names));
+        return pol_errf(err, el, "unknown key '%s' in a rule (expected %s)", key, names);
+    }
     rk = &keys[k];
     field = (char *)r + rk->off;
     switch (rk->kind) {

@@ -155,6 +155,8 @@ int pol_write(FILE *o, const struct policy *p);
 bool pol_valid_name(const char *s);
 /* Name of rule key k (enum pol_key), or NULL. */
 const char *pol_key_name(int k);
+/* Every rule key's name, ", " between them. */
+void pol_key_names(char *out, size_t len);
 /* Index of a rule key (enum pol_key), or -1. */
 int pol_key_index(const char *key);
 /* Rule key k's value as the loader reads it back ("20ms", "33.333%",

@@ -17,6 +17,7 @@
 #include "../../policies/esc.h"
 #include "../cluster/cmdtab.h"
 #include "../explore/chaos.h"
+#include "../explore/chaosgen.h"
 #include "../explore/replay.h"
 #include "../hosts/hostrun.h"
 #include "../observe/audit.h"
@@ -126,11 +127,12 @@ static void usage(FILE *f)
                "                  [--shrink-time 5m] [--server S]\n"
                "       rift decode FILE.pcap [--json]\n"
                "       rift audit FILE.pcap [--json] [--server S | --commands FILE] [--port N]...\n"
+               "       rift check [--chaos | --hosts] FILE.ini\n"
                "       rift cleanup [--hosts HOSTS.ini]\n"
                "Exit status of run: 0 every check holds, 1 a check failed, 2 rift failed,\n"
                "130 interrupted; of chaos: 0 no finding, 1 a finding, 2 rift failed;\n"
                "of audit: 0 nothing a cluster refuses, 1 something, 2 rift failed.\n"
-               "See README.md for the scenario and SPEC formats.\n");
+               "The formats and commands: docs/ (scenario.md, chaos.md, hosts.md).\n");
 }
 
 static int cmd_cleanup(int argc, char **argv)
@@ -479,6 +481,40 @@ static int cmd_shrink(int argc, char **argv, char *self)
     return shrink_main(&o);
 }
 
+/* rift check [--chaos] FILE.ini | rift check --hosts HOSTS.ini: load a
+ * scenario, a chaos SPEC or a hosts file as a run would, start nothing,
+ * and say what it holds (0) or what is wrong with it, with file:line (2). */
+static int cmd_check(int argc, char **argv)
+{
+    static struct scenario scn;
+    static struct hosts hs;
+    struct chaos_spec cs;
+    char err[768], *text = NULL;
+    const char *kind = argc == 4 ? argv[2] : "";
+    const char *file = argv[argc - 1];
+    if ((argc != 3 && argc != 4) ||
+        (argc == 4 && strcmp(kind, "--chaos") != 0 && strcmp(kind, "--hosts") != 0)) {
+        fprintf(stderr, "usage: rift check [--chaos | --hosts] FILE.ini\n");
+        return 2;
+    }
+    if (!strcmp(kind, "--hosts")) {
+        if (hosts_load(&hs, file, err, sizeof(err)) < 0)
+            return fprintf(stderr, "%s\n", err), 2;
+        printf("%s: a hosts file of %d host%s\n", file, hs.n, hs.n == 1 ? "" : "s");
+        return 0;
+    }
+    if (!strcmp(kind, "--chaos") ? chaos_load(&cs, &scn, file, file, NULL, &text, err, sizeof(err))
+                                 : scn_load(&scn, file, err, sizeof(err)))
+        return fprintf(stderr, "%s\n", err), 2;
+    free(text);
+    printf("%s: a %s of %d nodes (%d primar%s, %d replica%s each), %d fault%s, %d step%s\n", file,
+           *kind ? "chaos SPEC" : "scenario", scn.n_nodes, scn.masters,
+           scn.masters == 1 ? "y" : "ies", scn.replicas, scn.replicas == 1 ? "" : "s",
+           scn.faults.n_rules, scn.faults.n_rules == 1 ? "" : "s", scn.n_steps,
+           scn.n_steps == 1 ? "" : "s");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     char self[PATH_MAX];
@@ -493,6 +529,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "cleanup"))
         return cmd_cleanup(argc, argv);
+    if (!strcmp(argv[1], "check"))
+        return cmd_check(argc, argv);
     if (!strcmp(argv[1], "decode"))
         return cmd_decode(argc, argv);
     n = readlink("/proc/self/exe", self, sizeof(self) - 1);

@@ -157,7 +157,7 @@ int main(int argc, char **argv)
                                          {"keys", required_argument, NULL, 'k'},
                                          {"ranges", required_argument, NULL, 'r'},
                                          {NULL, 0, NULL, 0}};
-    char seeds[512] = "", source[64] = "", ranges[512] = "", keys[256][48];
+    char seeds[2048] = "", source[64] = "", ranges[512] = "", keys[256][48];
     double duration = 0, interval = 10;
     int nkeys = 32, c;
     struct cclient cc;

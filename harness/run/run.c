@@ -45,7 +45,7 @@ static int64_t ready_mono_ms(const struct run *r)
 static int start_probes(struct run *r, char *err, size_t el)
 {
     const struct scenario *s = r->scn;
-    char seeds[512] = "", src[32];
+    char seeds[SCN_MAX_NODES * 24] = "", src[32]; /* "ADDR:PORT," for every node */
     size_t off = 0;
     for (int i = 0; i < s->n_nodes; i++) {
         bool want = s->probe_seeds ? (s->probe_seeds >> i) & 1 : s->primary_of[i] < 0;
@@ -53,7 +53,8 @@ static int start_probes(struct run *r, char *err, size_t el)
         if (!want)
             continue;
         run_node_addr(r, i, a, sizeof(a));
-        off += (size_t)snprintf(seeds + off, sizeof(seeds) - off, "%s%s", off ? "," : "", a);
+        if (off < sizeof(seeds))
+            off += (size_t)snprintf(seeds + off, sizeof(seeds) - off, "%s%s", off ? "," : "", a);
     }
     char ranges[512] = "";
     size_t roff = 0;

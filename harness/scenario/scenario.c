@@ -153,7 +153,7 @@ static int begin_section(struct loader *L, const char *section)
 static int section_key(struct loader *L, const char *const *keys, const char *key)
 {
     const char *sec = sec_names[L->sec];
-    char list[128];
+    char list[512];
     size_t n = 0;
     for (int i = 0; keys[i]; i++) {
         if (!strcmp(key, keys[i])) {
@@ -162,7 +162,8 @@ static int section_key(struct loader *L, const char *const *keys, const char *ke
             L->key_seen |= 1u << i;
             return i;
         }
-        n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", keys[i]);
+        if (n < sizeof(list))
+            n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", keys[i]);
     }
     return ini_fail(&L->ini, "unknown key '%s' in [%s] (expected %s)", key, sec, list), -1;
 }
@@ -363,9 +364,12 @@ static int fault_key(struct loader *L, const char *key, const char *v)
     struct pol_rule *r = &L->s->faults.rules[L->cur];
     char err[POL_ERR_MAX];
     int k = pol_key_index(key);
-    if (k < 0)
-        return ini_fail(&L->ini, "unknown key '%s' in [fault %s] (the keys of a shim [rule])", key,
-                        r->name);
+    if (k < 0) {
+        char names[320];
+        pol_key_names(names, sizeof(names));
+        return ini_fail(&L->ini, "unknown key '%s' in [fault %s] (a shim [rule]'s: %s)", key,
+                        r->name, names);
+    }
     if (r->key_line[k])
         return ini_fail(&L->ini, "'%s' is given twice in [fault %s]", key, r->name);
     if (pol_rule_set(r, key, v, err, sizeof(err)) < 0)

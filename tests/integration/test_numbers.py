@@ -3,8 +3,10 @@ option, never becomes 0 (rift-shim --cleanup --queue abc was queue 0 and
 removed another shim's chain)."""
 import os
 import subprocess
+import tempfile
 
 import lib
+import test_rift
 from lib import check
 
 RIFT = os.path.join(lib.ROOT, "bin", "rift")
@@ -83,3 +85,41 @@ def test_rift_probe_bad_numbers(ns):
     for extra, message in cases:
         r = expect_usage_error(ns.cmd(base + extra), message)
         check(r.stdout == "", "%s: wrote %r" % (extra, r.stdout))
+
+
+def test_rift_check_loads_every_shipped_file_and_starts_nothing(ns):
+    scn_dir = os.path.join(lib.ROOT, "harness", "scenarios")
+    chaos_dir = os.path.join(lib.ROOT, "harness", "chaos")
+    before = test_rift.rift_leftovers()
+    said = []
+    for d, flag in ((scn_dir, []), (chaos_dir, ["--chaos"])):
+        for f in sorted(os.listdir(d)):
+            if not f.endswith(".ini"):
+                continue
+            r = subprocess.run([RIFT, "check"] + flag + [os.path.join(d, f)],
+                               capture_output=True, text=True, timeout=30)
+            check(r.returncode == 0, "rift check %s: exit %d: %s" % (f, r.returncode, r.stderr))
+            check(" nodes (" in r.stdout, "rift check %s said %r" % (f, r.stdout))
+            said.append(r.stdout.strip().split(": ", 1)[1])
+    check(len(said) >= 12, "only %d files checked" % len(said))
+    print("  %d files; e.g. %s" % (len(said), said[0]))
+    with tempfile.TemporaryDirectory() as tmp:
+        bad = os.path.join(tmp, "bad.ini")
+        with open(bad, "w") as f:
+            f.write("[cluster]\nmasters = 3\n[check]\ncycles = forbid\nempty_primaries = maybe\n")
+        r = expect_usage_error([RIFT, "check", bad], bad + ":5:")
+        with open(bad, "w") as f:
+            f.write("[cluster]\nmasters = 3\n[check]\nnot_a_check = forbid\n")
+        r = expect_usage_error([RIFT, "check", bad], bad + ":4: unknown key 'not_a_check'")
+        # the list of what [check] takes is whole (it was cut at 128 bytes)
+        check(r.stderr.rstrip().endswith("chained_replicas, empty_primaries)"), r.stderr)
+        hosts = os.path.join(tmp, "hosts.ini")
+        with open(hosts, "w") as f:
+            f.write("[host a]\nssh = root@127.0.0.1\naddr = 127.0.0.1\n"
+                    "[host b]\nssh = root@127.0.0.2\naddr = 127.0.0.2\n")
+        r = subprocess.run([RIFT, "check", "--hosts", hosts], capture_output=True, text=True)
+        check(r.returncode == 0 and r.stdout == hosts + ": a hosts file of 2 hosts\n",
+              "%d %r %r" % (r.returncode, r.stdout, r.stderr))
+        expect_usage_error([RIFT, "check", "--hosts", bad], bad + ":1: unknown section [cluster]")
+        expect_usage_error([RIFT, "check", "--policy", bad], "usage: rift check")
+    check(test_rift.rift_leftovers() == before, "rift check left %s" % test_rift.rift_leftovers())
