@@ -82,7 +82,7 @@ test_scenario_SRC := tests/unit/test_scenario.c harness/scenario/scenario.c harn
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe $(BUILD)/bench/decode
 
-.PHONY: layers install-shim hosts-demo docs-screenshot all bins servers valkey-1912 format-check lint test unit integration bench deps clean install format demo run chaos clients fuzz
+.PHONY: layers docs install-shim hosts-demo docs-screenshot all bins servers valkey-1912 format-check lint test unit integration bench deps clean install format demo run chaos clients fuzz
 # Everything the shipped scenarios need: the programs, the client probes'
 # libraries and the trixie servers.
 all: bins clients servers
@@ -187,9 +187,16 @@ integration: bin/rift-shim bin/rift bin/rift-probe $(BENCH_BIN) $(CLIENT_DEPS)
 layers: bins
 	$(Q)/usr/bin/python3 tests/layers.py $(BUILD)
 
+# README.md and docs/ against the tree: links resolve, and the format pages
+# name every section and key the loaders take, and nothing they refuse.
+# tests/checkers.py plants what each of the two must find.
+docs: bins
+	$(Q)/usr/bin/python3 tests/docs.py
+	$(Q)/usr/bin/python3 tests/checkers.py
+
 test: deps
 	$(Q)$(MAKE) --no-print-directory format-check lint
-	$(Q)$(MAKE) --no-print-directory all layers unit fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+	$(Q)$(MAKE) --no-print-directory all layers docs unit fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	$(Q)$(MAKE) --no-print-directory integration
 
 # The pong race over three hosts reached by SSH only: network namespaces

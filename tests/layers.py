@@ -8,7 +8,8 @@ objects and of folders below. Between modules (a .c and its .h) the
 references read from the object files (`nm`: what each defines and what
 it uses) must not go round in a circle, inside a folder or across.
 
-    tests/layers.py [BUILD]    BUILD: the object folder (build)
+    tests/layers.py [BUILD [ROOT]]    BUILD: the object folder (build),
+                                      ROOT: the tree (this one)
 
 Prints every upward include, upward reference and circle with the file and
 symbol that make it, one line each, and exits 1 if there is one; prints the
@@ -121,6 +122,9 @@ def circles(graph):
 
 
 def main():
+    global ROOT
+    if len(sys.argv) > 2:
+        ROOT = os.path.abspath(sys.argv[2])
     build = os.path.join(ROOT, sys.argv[1] if len(sys.argv) > 1 else "build")
     files = sources()
     bad = []
