@@ -11,6 +11,17 @@
 
 #include "esc.h"
 
+static bool more_input(struct ini *in)
+{
+    int c;
+    if (!in->f)
+        return *in->text != '\0';
+    if ((c = getc(in->f)) == EOF)
+        return false;
+    ungetc(c, in->f);
+    return true;
+}
+
 /* inih's line source: counts lines and spots [headers] as it hands them
  * out, so that errors carry the right line and empty or repeated sections
  * are seen; inih has handled every earlier line by then. */
@@ -33,7 +44,14 @@ static char *read_line(char *str, int num, void *stream)
     }
     if (r) {
         const char *s = r, *end;
+        size_t len = strlen(r);
         in->line++;
+        /* inih's buffer is full and the line goes on: the rest would be
+         * read as a line of its own (a [header] hidden in a long value) */
+        if (len == (size_t)num - 1 && r[len - 1] != '\n' && more_input(in)) {
+            ini_fail(in, "line longer than %d bytes", num - 2);
+            return NULL;
+        }
         if (in->line == 1 && !strncmp(s, "\xEF\xBB\xBF", 3))
             s += 3;
         while (*s == ' ' || *s == '\t')

@@ -769,6 +769,32 @@ static void test_shim_section(void **state)
     assert_non_null(strstr(err, "q.ini:3: unknown key 'control' in [shim]"));
 }
 
+/* inih reads 198 bytes of a line whole; a longer line is refused at its
+ * line instead of coming back as two (a [header] hidden in the second
+ * half), and the policy written for a scenario of a long path loads. */
+static void test_long_lines(void **state)
+{
+    char err[SCN_ERR_MAX] = "", text[1024], path[600];
+    char *pol;
+    (void)state;
+    snprintf(text, sizeof(text), "[cluster]\nmasters = 3 ;%*s\n", 198 - 13, "");
+    assert_int_equal(strlen(strchr(text, '\n') + 1), 199);
+    assert_int_equal(scn_load_string(&S, "ok.ini", text, err, sizeof(err)), 0);
+    snprintf(text, sizeof(text), "[cluster]\nmasters = 3 ;%*s[shim]\nqueues = 2\n", 199 - 13, "");
+    assert_int_equal(scn_load_string(&S, "long.ini", text, err, sizeof(err)), -1);
+    assert_string_equal(err, "long.ini:2: line longer than 198 bytes");
+    memset(path, 'd', sizeof(path) - 1);
+    path[0] = '/';
+    path[sizeof(path) - 1] = '\0';
+    assert_int_equal(scn_load_string(&S, path, "[cluster]\n", err, sizeof(err)), 0);
+    pol = scn_policy_text(&S, "/tmp/x.sock", "", 1);
+    assert_non_null(pol);
+    assert_int_equal(strcspn(pol, "\n"), POL_INI_LINE);
+    if (pol_load_string(&P, "shim.ini", pol, err, sizeof(err)) != 0)
+        fail_msg("policy text does not load: %s", err);
+    free(pol);
+}
+
 static void test_policy_text(void **state)
 {
     char err[SCN_ERR_MAX] = "";
@@ -837,6 +863,7 @@ int main(void)
         cmocka_unit_test(test_standalone),
         cmocka_unit_test(test_err_timeline),
         cmocka_unit_test(test_policy_text),
+        cmocka_unit_test(test_long_lines),
         cmocka_unit_test(test_shim_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
