@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "version.h" /* RIFT_VERSION, RIFT_COMMIT: made by the Makefile */
+
 #include "../../policies/esc.h"
 #include "../cluster/cmdtab.h"
 #include "../explore/chaos.h"
@@ -129,6 +131,7 @@ static void usage(FILE *f)
                "       rift audit FILE.pcap [--json] [--server S | --commands FILE] [--port N]...\n"
                "       rift check [--chaos | --hosts] FILE.ini\n"
                "       rift cleanup [--hosts HOSTS.ini]\n"
+               "       rift --version\n"
                "Exit status of run: 0 every check holds, 1 a check failed, 2 rift failed,\n"
                "130 interrupted; of chaos: 0 no finding, 1 a finding, 2 rift failed;\n"
                "of audit: 0 nothing a cluster refuses, 1 something, 2 rift failed.\n"
@@ -525,6 +528,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("rift %s (commit %s)\n", RIFT_VERSION, RIFT_COMMIT);
         return 0;
     }
     if (!strcmp(argv[1], "cleanup"))

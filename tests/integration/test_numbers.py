@@ -123,3 +123,15 @@ def test_rift_check_loads_every_shipped_file_and_starts_nothing(ns):
         expect_usage_error([RIFT, "check", "--hosts", bad], bad + ":1: unknown section [cluster]")
         expect_usage_error([RIFT, "check", "--policy", bad], "usage: rift check")
     check(test_rift.rift_leftovers() == before, "rift check left %s" % test_rift.rift_leftovers())
+
+
+def test_rift_version_names_the_commit_it_was_built_from(ns):
+    import re
+    r = subprocess.run([RIFT, "--version"], capture_output=True, text=True, timeout=10)
+    m = re.fullmatch(r"rift (\d+\.\d+\.\d+) \(commit ([0-9a-f]{12})(-dirty)?\)\n", r.stdout)
+    check(r.returncode == 0 and m, "rift --version: %d %r" % (r.returncode, r.stdout))
+    head = subprocess.run(["git", "-C", lib.ROOT, "rev-parse", "HEAD"], capture_output=True,
+                          text=True).stdout.strip()
+    # a commit made since the build would make this a stale binary, not a pass
+    check(head.startswith(m.group(2)), "built from %s, the tree is at %s" % (m.group(2), head))
+    print("  " + r.stdout.strip())
