@@ -17,8 +17,11 @@ Q := @
 endif
 
 SHIM_LIBS := -lnetfilter_queue -lmnl -lpcap -linih -lm
-DEB_PKGS  := build-essential pkg-config libnetfilter-queue-dev libmnl-dev libpcap-dev \
-             libinih-dev libcmocka-dev libhiredis-dev iptables iproute2 redis-server \
+# What the programs and the default scenario need (make run), and what
+# the tests, fuzzers, lint and the report's browser test need besides.
+RUN_PKGS  := build-essential pkg-config libnetfilter-queue-dev libmnl-dev libpcap-dev \
+             libinih-dev libhiredis-dev iptables iproute2 redis-server
+DEB_PKGS  := $(RUN_PKGS) libcmocka-dev \
              redis-tools python3-redis tcpdump clang libclang-rt-14-dev clang-format clang-tidy \
              cppcheck python3-pytest libxml2-dev chromium openssh-server openssh-client
 
@@ -82,7 +85,7 @@ test_scenario_SRC := tests/unit/test_scenario.c harness/scenario/scenario.c harn
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe $(BUILD)/bench/decode
 
-.PHONY: layers docs install-shim hosts-demo docs-screenshot all bins servers valkey-1912 format-check lint test unit integration bench deps clean install format demo run chaos clients fuzz
+.PHONY: layers docs run-deps install-shim hosts-demo docs-screenshot all bins servers valkey-1912 format-check lint test unit integration bench deps clean install format demo run chaos clients fuzz
 # Everything the shipped scenarios need: the programs, the client probes'
 # libraries and the trixie servers.
 all: bins clients servers
@@ -150,14 +153,20 @@ $(BUILD)/bench/udp-probe: $(call obj,tests/bench/udp-probe.c policies/value.c)
 	$(Q)$(CC) $(LDFLAGS) -pthread -o $@ $^ -lm
 
 # Debian packages: installed only when one is missing.
-deps:
-	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+# Install the Debian packages of $(1) that are missing.
+define apt_install
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
 	    | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
-	    echo "make deps: installing$$(echo $$missing | sed 's/^/ /')"; \
+	    echo "make $@: installing$$(echo $$missing | sed 's/^/ /')"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	        --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
+endef
+deps:
+	$(call apt_install,$(DEB_PKGS))
+run-deps:
+	$(call apt_install,$(RUN_PKGS))
 
 # Client probes: the Node libraries pinned by package-lock.json, and
 # redis-py 6.1.0 from Debian trixie unpacked into build/trixie.
@@ -231,7 +240,7 @@ bench: deps
 
 # The main job on the default scenario: a real cluster, a real fault, a verdict.
 # It needs the programs and Debian's redis-server only: no suite is fetched.
-run: deps
+run: run-deps
 	$(Q)$(MAKE) --no-print-directory bins
 	$(Q)bin/rift run harness/scenarios/failover-pong-race.ini --report out/failover-pong-race
 
