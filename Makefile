@@ -23,7 +23,7 @@ RUN_PKGS  := build-essential pkg-config libnetfilter-queue-dev libmnl-dev libpca
              libinih-dev libhiredis-dev iptables iproute2 redis-server
 DEB_PKGS  := $(RUN_PKGS) libcmocka-dev \
              redis-tools python3-redis tcpdump clang libclang-rt-14-dev clang-format clang-tidy \
-             cppcheck python3-pytest libxml2-dev chromium openssh-server openssh-client
+             cppcheck python3-pytest libxml2-dev chromium openssh-server openssh-client pandoc
 
 PROTO_SRC  := proto/bus.c proto/pkt.c proto/ctl.c proto/pstat.c proto/tabline.c
 POLICY_SRC := policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c policies/model.c
@@ -85,7 +85,7 @@ test_scenario_SRC := tests/unit/test_scenario.c harness/scenario/scenario.c harn
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe $(BUILD)/bench/decode
 
-.PHONY: layers docs run-deps install-shim hosts-demo docs-screenshot all bins servers valkey-1912 format-check lint test unit integration bench deps clean install format demo run chaos clients fuzz
+.PHONY: layers docs man run-deps install-shim hosts-demo docs-screenshot all bins servers valkey-1912 format-check lint test unit integration bench deps clean install format demo run chaos clients fuzz
 # Everything the shipped scenarios need: the programs, the client probes'
 # libraries and the trixie servers.
 all: bins clients servers
@@ -213,7 +213,7 @@ layers: bins
 # README.md and docs/ against the tree: links resolve, and the format pages
 # name every section and key the loaders take, and nothing they refuse.
 # tests/checkers.py plants what each of the two must find.
-docs: bins
+docs: bins man
 	$(Q)/usr/bin/python3 tests/docs.py
 	$(Q)/usr/bin/python3 tests/checkers.py
 
@@ -318,13 +318,41 @@ demo: deps
 	$(Q)/usr/bin/python3 tests/demo/partition-demo.py
 
 # What a host of `rift run --hosts` needs: rift-shim alone.
+# Man pages made from the docs pages with pandoc, so that the two never
+# disagree: rift(1) from the commands' pages, rift-shim(8), and the file
+# formats in section 5.
+MAN_rift.1          := docs/run.md docs/reports.md docs/flavours.md docs/hosts.md docs/app.md
+MAN_rift-shim.8     := docs/shim.md
+MAN_rift-scenario.5 := docs/scenario.md
+MAN_rift-policy.5   := docs/policy.md
+MAN_rift-chaos.5    := docs/chaos.md
+NAME_rift.1          := drive a Redis or Valkey cluster through network faults and check what it did
+NAME_rift-shim.8     := delay, drop, reorder, duplicate, hold and rate-limit packets between cluster nodes
+NAME_rift-scenario.5 := the scenario file format of rift run
+NAME_rift-policy.5   := the policy file format of rift-shim
+NAME_rift-chaos.5    := the chaos SPEC format of rift chaos, and rift shrink
+MAN_PAGES := $(addprefix $(BUILD)/man/,rift.1 rift-shim.8 rift-scenario.5 rift-policy.5 rift-chaos.5)
+man: $(MAN_PAGES)
+define man_rule
+$(BUILD)/man/$(1): $(MAN_$(1))
+	@mkdir -p $$(@D)
+	@$$(if $$(Q),echo "  MAN     $$@")
+	$$(Q)(printf '# NAME\n\n$(basename $(1)) - %s\n\n' '$(NAME_$(1))'; cat $$^) | \
+	    pandoc -s -f gfm -t man -M title="$(shell echo $(basename $(1)) | tr a-z A-Z)" \
+	    -M section="$(patsubst .%,%,$(suffix $(1)))" -M header=rift \
+	    -M footer="rift $$(RIFT_VERSION)" -o $$@
+endef
+$(foreach m,rift.1 rift-shim.8 rift-scenario.5 rift-policy.5 rift-chaos.5,$(eval $(call man_rule,$(m))))
+
 install-shim: bin/rift-shim
 	install -D -m 0755 bin/rift-shim $(DESTDIR)$(PREFIX)/bin/rift-shim
 
-install: bin/rift-shim bin/rift bin/rift-probe
+install: bin/rift-shim bin/rift bin/rift-probe $(MAN_PAGES)
 	install -D -m 0755 bin/rift-shim $(DESTDIR)$(PREFIX)/bin/rift-shim
 	install -D -m 0755 bin/rift $(DESTDIR)$(PREFIX)/bin/rift
 	install -D -m 0755 bin/rift-probe $(DESTDIR)$(PREFIX)/bin/rift-probe
+	for m in $(MAN_PAGES); do \
+	    install -D -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/$${m##*/}; done
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -67,11 +67,12 @@ static int build_patterns(const struct policy *p, int ri, struct rule_rt *rt)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: rift-shim --policy FILE.ini [--seed N] [--check]\n"
-               "       rift-shim --cleanup [--queue N] [--owner NAME]\n"
-               "       rift-shim ctl SOCKET on RULE | off RULE | set RULE KEY VALUE | stats |"
-               " release | quit\n"
-               "Runs as root. See README.md for the policy format.\n");
+    fprintf(f,
+            "usage: rift-shim --policy FILE.ini [--seed N] [--check]\n"
+            "       rift-shim --cleanup [--queue N] [--owner NAME]\n"
+            "       rift-shim ctl SOCKET on RULE | off RULE | set RULE KEY VALUE | stats |"
+            " release | quit\n"
+            "Runs as root. The policy format: man rift-policy (docs/policy.md in the source).\n");
 }
 
 /* An unsigned decimal (hex with 0x for seeds) that starts with a digit:

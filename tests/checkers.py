@@ -80,6 +80,7 @@ def copy_tree(t):
             shutil.copy(os.path.join(ROOT, f), os.path.join(t, f))
         elif f and os.path.isfile(os.path.join(ROOT, f)):
             write(t, f, "")  # a link's target need only be there
+    shutil.copytree(os.path.join(ROOT, "build", "man"), os.path.join(t, "build", "man"))
 
 
 def docs(t):
@@ -114,6 +115,14 @@ def test_docs():
                "docs/scenario.md: [cluster]: key masters is not in a table" in r.stdout, r.stdout)
         expect("docs: a key the page names and the loader refuses is named",
                "docs/scenario.md: [cluster]: the page names bogus_key, the loader refuses it"
+               in r.stdout, r.stdout)
+        man = os.path.join(t, "build", "man", "rift-policy.5")
+        head = open(man).read().split("\n")[:40]
+        with open(man, "w") as f:
+            f.write("\n".join(head) + "\n")
+        r = docs(t)
+        expect("docs: a man page cut short is missing keys",
+               "build/man/rift-policy.5: [rule NAME] duration of docs/policy.md is not on the page"
                in r.stdout, r.stdout)
 
 

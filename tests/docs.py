@@ -11,6 +11,8 @@
    what there is. Each section has a heading `### [SECTION]` on its page,
    and each key a table row "| `key` |" under it; every key a page names is
    tried on the loader, which must not call it unknown.
+3. The man pages made from the docs (make man) read as man pages and
+   carry every key their docs page names.
 
     tests/docs.py [ROOT]    ROOT: the tree to read (this one); the loaders
                             are always this tree's bin/
@@ -197,6 +199,36 @@ def formats(bad):
     return counts
 
 
+MAN = {"rift.1": "docs/run.md", "rift-shim.8": "docs/shim.md", "rift-scenario.5":
+       "docs/scenario.md", "rift-policy.5": "docs/policy.md", "rift-chaos.5": "docs/chaos.md"}
+
+
+def man_pages(bad):
+    """build/man (make man): each page has a NAME line, renders without an
+    error, and a format's page carries every key its docs page names."""
+    n = 0
+    for page, doc in MAN.items():
+        path = os.path.join(ROOT, "build", "man", page)
+        if not os.path.exists(path):
+            bad.append("build/man/%s: missing (make man)" % page)
+            continue
+        n += 1
+        g = subprocess.run(["lexgrog", path], capture_output=True, text=True)
+        if g.returncode != 0 or " - " not in g.stdout:
+            bad.append("build/man/%s: no NAME line whatis can read: %s" % (page, g.stdout.strip()))
+        r = subprocess.run(["man", "--nh", "--nj", "-l", path], capture_output=True, text=True,
+                           env=dict(os.environ, MANWIDTH="200", LC_ALL="C.UTF-8"))
+        if r.returncode != 0 or "error" in r.stderr:
+            bad.append("build/man/%s: man -l: exit %d: %s" % (page, r.returncode, r.stderr[:300]))
+        words = set(re.findall(r"[\w.@-]+", r.stdout))
+        for sec, keys in page_sections(os.path.join(ROOT, doc)).items():
+            for k in keys:
+                if k.split()[0] not in words:
+                    bad.append("build/man/%s: [%s] %s of %s is not on the page" %
+                               (page, sec, k, doc))
+    return n
+
+
 def main():
     global ROOT
     if len(sys.argv) > 1:
@@ -204,6 +236,7 @@ def main():
     bad = []
     n_links = links(bad)
     counts = formats(bad)
+    n_man = man_pages(bad)
     readme = sum(1 for _ in open(os.path.join(ROOT, "README.md")))
     if readme > MAX_README_LINES:
         bad.append("README.md: %d lines (at most %d)" % (readme, MAX_README_LINES))
@@ -213,8 +246,9 @@ def main():
         print("docs: %d problem%s" % (len(bad), "" if len(bad) == 1 else "s"))
         return 1
     print("docs: %d pages, %d relative links that resolve; %d sections and %d keys the "
-          "loaders take, each on its page, and nothing a page names refused; README.md %d lines"
-          % (len(pages()), n_links, counts[0], counts[1], readme))
+          "loaders take, each on its page, and nothing a page names refused; %d man pages that "
+          "carry them; README.md %d lines"
+          % (len(pages()), n_links, counts[0], counts[1], n_man, readme))
     return 0
 
 

@@ -135,7 +135,8 @@ static void usage(FILE *f)
                "Exit status of run: 0 every check holds, 1 a check failed, 2 rift failed,\n"
                "130 interrupted; of chaos: 0 no finding, 1 a finding, 2 rift failed;\n"
                "of audit: 0 nothing a cluster refuses, 1 something, 2 rift failed.\n"
-               "The formats and commands: docs/ (scenario.md, chaos.md, hosts.md).\n");
+               "Manual: man rift, rift-scenario(5), rift-chaos(5), rift-policy(5), rift-shim(8)\n"
+               "(make install), or docs/ in the source tree.\n");
 }
 
 static int cmd_cleanup(int argc, char **argv)
