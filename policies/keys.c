@@ -82,10 +82,10 @@ const char *pol_key_name(int k)
 
 void pol_key_names(char *out, size_t len)
 {
-    size_t off = 0;
-    out[0] = '\0';
-    for (int i = 0; i < PK__COUNT && off < len; i++) /* off past len: stop */
-        off += (size_t)snprintf(out + off, len - off, "%s%s", i ? ", " : "", keys[i].name);
+    const char *names[PK__COUNT];
+    for (int i = 0; i < PK__COUNT; i++)
+        names[i] = keys[i].name;
+    val_join(out, len, names, PK__COUNT);
 }
 
 int pol_key_index(const char *key)

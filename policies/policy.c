@@ -345,10 +345,7 @@ static int shim_key(struct loader *L, const char *key, const char *v)
             break;
     if (i == sizeof(keys) / sizeof(keys[0])) {
         char names[256];
-        size_t off = 0;
-        for (i = 0; i < sizeof(keys) / sizeof(keys[0]) && off < sizeof(names); i++)
-            off +=
-                (size_t)snprintf(names + off, sizeof(names) - off, "%s%s", i ? ", " : "", keys[i]);
+        val_join(names, sizeof(names), keys, sizeof(keys) / sizeof(keys[0]));
         return ini_fail(&L->ini, "unknown key '%s' in [shim] (expected %s)", key, names);
     }
     if (L->shim_seen & (1u << i))

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -129,4 +130,12 @@ int val_parse_long(const char *s, long lo, long hi, long *out)
         return -1;
     *out = v;
     return 0;
+}
+
+void val_join(char *out, size_t len, const char *const *names, size_t n)
+{
+    size_t off = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && names[i] && off < len; i++) /* off past len: stop */
+        off += (size_t)snprintf(out + off, len - off, "%s%s", i ? ", " : "", names[i]);
 }

@@ -4,6 +4,7 @@
 #ifndef RIFT_VALUE_H
 #define RIFT_VALUE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Probabilities are fixed point: POL_P_ONE means 100%. */
@@ -20,5 +21,9 @@ int pol_parse_addr(const char *s, uint32_t *ip, uint16_t *port);
 /* A decimal integer lo..hi, digits only (no sign, no space), the whole
  * string. */
 int val_parse_long(const char *s, long lo, long hi, long *out);
+/* The first n of names, or all up to a NULL, joined with ", " into out
+ * (len > 0): the list an unknown-key error gives. Cut short, never
+ * overrun, when it does not fit. */
+void val_join(char *out, size_t len, const char *const *names, size_t n);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include "../../policies/esc.h"
 #include "../../policies/ini.h"
+#include "../../policies/value.h"
 #include "../../proto/bus.h"
 #include "../../proto/pkt.h"
 #include "appscn.h"
@@ -154,7 +155,6 @@ static int section_key(struct loader *L, const char *const *keys, const char *ke
 {
     const char *sec = sec_names[L->sec];
     char list[512];
-    size_t n = 0;
     for (int i = 0; keys[i]; i++) {
         if (!strcmp(key, keys[i])) {
             if (L->key_seen & (1u << i))
@@ -162,9 +162,8 @@ static int section_key(struct loader *L, const char *const *keys, const char *ke
             L->key_seen |= 1u << i;
             return i;
         }
-        if (n < sizeof(list))
-            n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", keys[i]);
     }
+    val_join(list, sizeof(list), keys, SIZE_MAX);
     return ini_fail(&L->ini, "unknown key '%s' in [%s] (expected %s)", key, sec, list), -1;
 }
 
