@@ -22,7 +22,7 @@
 #include "../sys/rfile.h"
 
 #define MAX_SERVERS 8
-#define MAX_RUNS 50
+#define MAX_RUNS MATRIX_MAX_RUNS
 #define MAX_CHECKS 12
 
 struct cell {

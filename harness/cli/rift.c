@@ -173,21 +173,14 @@ static int cmd_matrix(int argc, char **argv, const char *self)
         {NULL, 0, NULL, 0},
     };
     const char *servers = "redis,redis8,valkey", *report = NULL;
-    unsigned long long v;
     int runs = 1, c;
     optind = 2;
     while ((c = getopt_long(argc, argv, "S:n:r:", mopts, NULL)) != -1) {
         if (c == 'S') {
             servers = optarg;
         } else if (c == 'n') {
-            if (parse_uint(optarg, 1000, &v) < 0 || v < 1) {
-                fprintf(stderr,
-                        "rift matrix: --runs: expected a positive number of runs, "
-                        "not \"%s\"\n",
-                        optarg);
+            if (opt_count("matrix", "--runs", optarg, MATRIX_MAX_RUNS, &runs) < 0)
                 return 2;
-            }
-            runs = (int)v;
         } else if (c == 'r') {
             report = optarg;
         } else {

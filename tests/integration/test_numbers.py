@@ -60,8 +60,9 @@ def test_shim_cleanup_takes_only_its_own_chain_names(ns):
 
 def test_rift_bad_numbers(ns):
     scn = os.path.join(lib.ROOT, "harness", "scenarios", "baseline.ini")
-    for runs in ("0", "abc", "-1", "2x", "99999999999"):
-        expect_usage_error([RIFT, "matrix", scn, "--runs", runs], "rift matrix: --runs:")
+    for runs in ("0", "abc", "-1", "2x", "51", "99999999999"):
+        expect_usage_error([RIFT, "matrix", scn, "--runs", runs],
+                           "rift matrix: --runs: expected a number from 1 to 50, not \"%s\"" % runs)
     for seed in ("12x", "-1", "", "99999999999999999999999"):
         expect_usage_error([RIFT, "run", "X", "--seed", seed], "rift run: --seed: expected")
 
