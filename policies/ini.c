@@ -11,6 +11,9 @@
 
 #include "esc.h"
 
+_Static_assert(POL_INI_LINE == INI_MAX_LINE - 2,
+               "POL_INI_LINE is inih's line less newline and NUL");
+
 static bool more_input(struct ini *in)
 {
     int c;
@@ -49,7 +52,7 @@ static char *read_line(char *str, int num, void *stream)
         /* inih's buffer is full and the line goes on: the rest would be
          * read as a line of its own (a [header] hidden in a long value) */
         if (len == (size_t)num - 1 && r[len - 1] != '\n' && more_input(in)) {
-            ini_fail(in, "line longer than %d bytes", num - 2);
+            ini_fail(in, "line longer than %d bytes", POL_INI_LINE);
             return NULL;
         }
         if (in->line == 1 && !strncmp(s, "\xEF\xBB\xBF", 3))

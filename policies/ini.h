@@ -8,6 +8,11 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* The longest line inih reads whole, its newline not counted (its
+ * INI_MAX_LINE of 200 less the newline and the NUL); the loaders refuse a
+ * longer one (ini.c), which inih would hand back as two lines. */
+#define POL_INI_LINE 198
+
 #define INI_ERR_MAX 512
 #define INI_FILE_MAX (1024L * 1024) /* bytes: a bigger file is refused */
 

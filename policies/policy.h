@@ -142,11 +142,6 @@ int pol_load_string(struct policy *p, const char *name, const char *text, char *
 int pol_rule_set(struct pol_rule *r, const char *key, const char *value, char *err, size_t errlen);
 int pol_rule_check(const struct policy *p, struct pol_rule *r, int *line, char *err, size_t errlen);
 
-/* The longest line inih reads whole, its newline not counted (its
- * INI_MAX_LINE of 200 less the newline and the NUL); the loaders refuse a
- * longer one (ini.c), which inih would hand back as two lines. */
-#define POL_INI_LINE 198
-
 /* The policy as INI text that pol_load_string reads back to the same
  * policy (rules with the keys they were given). 0, or -1 (errno EINVAL: a
  * control or capture path that an INI line cannot carry). */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../../harness/scenario/scenario.h"
+#include "../../policies/ini.h"
 
 #define PCT(x) ((uint64_t)llround((x) / 100.0 * (double)POL_P_ONE))
 #define IP4(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
