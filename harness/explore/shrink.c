@@ -333,6 +333,24 @@ static void fmt_ms(char *out, size_t len, uint64_t ns)
     snprintf(out, len, "%" PRIu64 ".%03" PRIu64 "s", ms / 1000, ms % 1000);
 }
 
+/* A window cut until the next cut no longer failed sits on the edge where
+ * the failure stops: a replay a little slower than the ones measured misses
+ * it. Its end goes halfway back to the longer window before the last cut,
+ * which failed as well; the final replays measure the result. */
+static void back_off_halfway(struct shrinker *S, struct sched *cur, int i, uint64_t longer)
+{
+    uint64_t off = cur->el[i].ev[1].at_ns, end = off + (longer - off) / 2;
+    char a[32], b[32];
+    cur->el[i].ev[1].at_ns = end;
+    if (S->o->log) {
+        fmt_ms(a, sizeof(a), end);
+        fmt_ms(b, sizeof(b), off);
+        fprintf(S->o->log,
+                "shrink: %s: off at %s, halfway back from %s, the shortest that failed\n",
+                cur->el[i].rule.name, a, b);
+    }
+}
+
 static int shorten_windows(struct shrinker *S, struct sched *cur)
 {
     for (int i = 0; i < cur->n; i++) {
@@ -358,8 +376,9 @@ static int shorten_windows(struct shrinker *S, struct sched *cur)
             }
         }
         /* then shorter, by halves */
+        uint64_t longer = 0; /* the end before the last cut that was kept */
         for (int k = 0; k < 4; k++) {
-            uint64_t on = cur->el[i].ev[0].at_ns, len = cur->el[i].ev[1].at_ns - on;
+            uint64_t on = cur->el[i].ev[0].at_ns, off = cur->el[i].ev[1].at_ns, len = off - on;
             struct sched *c;
             char what[320], a[32];
             if (len / 2 < MIN_WINDOW_NS)
@@ -370,8 +389,13 @@ static int shorten_windows(struct shrinker *S, struct sched *cur)
             snprintf(what, sizeof(what), "%s: off at %s", cur->el[i].rule.name, a);
             if ((rc = try_candidate(S, cur, c, what)) < 0)
                 return rc;
-            if (rc == 0 || S->st->timed_out)
+            if (rc == 1)
+                longer = off;
+            if (rc == 0 || S->st->timed_out) {
+                if (longer)
+                    back_off_halfway(S, cur, i, longer);
                 break;
+            }
         }
     }
     return 0;

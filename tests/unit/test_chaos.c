@@ -419,16 +419,17 @@ static void test_shrink_finds_the_minimal_schedule(void **state)
     assert_int_equal(sched_steps(sc), 1);
     assert_string_equal(sc->el[0].rule.to_spec, "m2");
     assert_false(sc->el[0].rule.both);
-    /* the window starts just before the failover and still covers what
-     * the predicate needs; everything moved to start at 0.5 s is not kept
-     * since the predicate wants 1.1 s */
-    assert_int_equal(sc->el[0].ev[0].at_ns, MS(1000));
-    assert_true(sc->el[0].ev[1].at_ns >= MS(2000));
-    assert_true(sc->el[0].ev[1].at_ns < MS(6000));
+    /* the window starts just before the failover (1.0 s); off at 6.0,
+     * 3.5, 2.25 s fail, 1.625 s does not: 2.25 s is the edge and the
+     * window ends halfway back to 3.5 s, at 2.875 s. Everything 0.5 s
+     * earlier still covers the 1.1..2.0 s the predicate wants (0.5 to
+     * 2.375 s), which it would not have from the edge (1.75 s) */
+    assert_int_equal(sc->el[0].ev[0].at_ns, MS(500));
+    assert_int_equal(sc->el[0].ev[1].at_ns, MS(2375));
     assert_int_equal(st.final_runs, 5);
     assert_int_equal(st.final_fired, 5);
     assert_false(st.timed_out);
-    assert_non_null(strstr(line, "failover m1r1@1.100s"));
+    assert_non_null(strstr(line, "failover m1r1@0.600s"));
     assert_null(strstr(line, "m2r1"));
     assert_null(strstr(line, "kill"));
     {
@@ -436,7 +437,7 @@ static void test_shrink_finds_the_minimal_schedule(void **state)
         char *t = sched_text(sc), err[512];
         if (scn_load_string(&S2, "shrunk.ini", t, err, sizeof(err)) < 0)
             fail_msg("%s\n%s", err, t);
-        assert_non_null(strstr(t, "1.100s = failover m1r1\n"));
+        assert_non_null(strstr(t, "0.600s = failover m1r1\n"));
         free(t);
     }
     sched_free(sc);
