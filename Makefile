@@ -3,6 +3,9 @@
 SHELL   := /bin/bash
 CC      ?= gcc
 PREFIX  ?= /usr/local
+# Where `rift fetch` keeps fetched servers for a rift installed in PREFIX
+# (harness/sys/home.h); a source tree keeps them in build/.
+CACHE_DIR ?= /var/cache/rift
 BUILD   := build
 CFLAGS  := -DDATA_DIR='"$(CURDIR)/tests/unit/data"' -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wformat=2 -Wstrict-prototypes \
            -Wno-format-truncation -Werror -MMD -MP -I/usr/include/hiredis $(EXTRA_CFLAGS)
@@ -30,10 +33,10 @@ POLICY_SRC := policies/policy.c policies/ini.c policies/write.c policies/keys.c 
 SHIM_SRC   := shim/shim.c shim/agent.c shim/daemon.c shim/path.c shim/rules.c shim/ctlsrv.c shim/loop.c shim/watch.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/msgflow.c \
               shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
 
-RIFT_SRC   := harness/cli/rift.c harness/run/run.c harness/cluster/runstate.c harness/sys/rfile.c harness/sys/clock.c harness/cluster/netns.c harness/cluster/nodes.c \
+RIFT_SRC   := harness/cli/rift.c harness/cli/fetch.c harness/run/run.c harness/cluster/runstate.c harness/sys/rfile.c harness/sys/clock.c harness/cluster/netns.c harness/cluster/nodes.c \
               harness/cluster/observe.c harness/cluster/cluster.c harness/run/steps.c harness/checks/checks.c harness/report/report.c \
               harness/sys/proc.c harness/sys/registry.c harness/sys/cgbind.c harness/observe/view.c harness/scenario/scenario.c harness/scenario/appscn.c \
-              harness/scenario/flavour.c \
+              harness/scenario/flavour.c harness/sys/home.c \
               harness/scenario/timeline.c harness/scenario/scnnode.c \
               harness/cluster/cclient.c harness/cluster/workload.c harness/cluster/migrate.c harness/cluster/probes.c harness/cli/matrix.c \
               harness/observe/decode.c harness/cluster/need.c harness/explore/sched.c harness/explore/chaosgen.c harness/explore/shrink.c \
@@ -43,6 +46,13 @@ RIFT_SRC   := harness/cli/rift.c harness/run/run.c harness/cluster/runstate.c ha
 RIFT_LIBS  := -lhiredis -linih -lpcap -lm -pthread
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+# The install prefix and the cache are compiled into the resource search
+# path: home.o is rebuilt when either changes.
+$(BUILD)/harness/sys/home.o: CFLAGS += -DRIFT_PREFIX='"$(PREFIX)"' -DRIFT_CACHE_DIR='"$(CACHE_DIR)"'
+$(BUILD)/harness/sys/home.o: $(BUILD)/home-paths
+$(BUILD)/home-paths: FORCE
+	@mkdir -p $(@D)
+	@echo '$(PREFIX) $(CACHE_DIR)' | cmp -s - $@ || echo '$(PREFIX) $(CACHE_DIR)' > $@
 
 UNIT_TESTS := test_policy test_model test_hold test_match test_ctl test_decide test_view test_scenario test_ledger test_bus \
               test_queue test_esc test_probes test_path test_runstate test_chaos test_resp test_keyspec test_audit \
@@ -70,18 +80,18 @@ test_tcpflow_SRC := tests/unit/test_tcpflow.c harness/observe/tcpflow.c
 test_cclient_SRC := tests/unit/test_cclient.c harness/cluster/cclient.c policies/value.c proto/keyspec.c proto/resp.c
 test_audit_SRC  := tests/unit/test_audit.c harness/observe/audit.c harness/observe/tcpflow.c proto/keyspec.c proto/resp.c policies/esc.c
 test_chaos_SRC  := tests/unit/test_chaos.c harness/explore/chaosgen.c harness/explore/sched.c harness/explore/shrink.c \
-                   harness/sys/clock.c harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/flavour.c harness/scenario/timeline.c harness/scenario/scnnode.c $(POLICY_SRC) proto/bus.c proto/pkt.c
+                   harness/sys/clock.c harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/flavour.c harness/sys/home.c harness/scenario/timeline.c harness/scenario/scnnode.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_html_SRC   := tests/unit/test_html.c harness/report/html.c harness/report/htmlsvg.c harness/observe/vtrack.c harness/observe/viewlog.c harness/observe/view.c \
                    harness/cluster/runstate.c harness/sys/clock.c \
-                   harness/observe/tseries.c harness/report/busctx.c harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/flavour.c \
+                   harness/observe/tseries.c harness/report/busctx.c harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/flavour.c harness/sys/home.c \
                    harness/scenario/timeline.c harness/scenario/scnnode.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_html_LIBS  := -lxml2
 test_viewlog_SRC := tests/unit/test_viewlog.c harness/observe/viewlog.c harness/observe/vtrack.c harness/observe/view.c policies/esc.c
-test_hosts_SRC  := tests/unit/test_hosts.c harness/scenario/hosts.c harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/flavour.c \
+test_hosts_SRC  := tests/unit/test_hosts.c harness/scenario/hosts.c harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/flavour.c harness/sys/home.c \
                    harness/scenario/timeline.c harness/scenario/scnnode.c $(POLICY_SRC) proto/bus.c proto/pkt.c proto/tabline.c harness/hosts/remote.c \
                    harness/sys/proc.c harness/sys/registry.c harness/sys/rfile.c harness/sys/cgbind.c proto/pstat.c
 $(BUILD)/tests/unit/test_html.o: CFLAGS += -I/usr/include/libxml2
-test_scenario_SRC := tests/unit/test_scenario.c harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/flavour.c harness/scenario/timeline.c harness/scenario/scnnode.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c proto/bus.c proto/pkt.c
+test_scenario_SRC := tests/unit/test_scenario.c harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/flavour.c harness/sys/home.c harness/scenario/timeline.c harness/scenario/scnnode.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c proto/bus.c proto/pkt.c
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe $(BUILD)/bench/decode
 
@@ -181,20 +191,19 @@ harness/apps/bullmq/node_modules/.package-lock.json: harness/apps/bullmq/package
 # valkey-server of a Debian suite with everything they depend on, the
 # suite's own C library included, unpacked into build/SUITE and run through
 # that suite's loader; trixie and sid also give redis-py (python3-redis,
-# the package alone). `make server-SUITE` fetches any suite.
+# the package alone). `make server-SUITE` fetches any suite, with `rift
+# fetch` (harness/cli/fetch.h), which knows what each suite gives.
 SERVER_SUITES := trixie sid bookworm-backports
-SUITE_PKGS_trixie := redis-server valkey-server =python3-redis
-SUITE_PKGS_sid    := redis-server valkey-server =python3-redis
-build/%/.stamp: harness/clients/fetch-suite.sh
-	harness/clients/fetch-suite.sh $* build/$* $(or $(SUITE_PKGS_$*),redis-server valkey-server)
-	@touch $@
+TREE_FETCH := env -u RIFT_HOME -u RIFT_CACHE bin/rift fetch --force
+build/%/.stamp: harness/clients/fetch-suite.sh | bin/rift
+	$(TREE_FETCH) redis@$*
 server-%: build/%/.stamp
 	@:
 .PRECIOUS: build/%/.stamp
 # valkey-1912: Valkey 8.1.1 rebuilt with the fix of valkey#1912 reverted.
 build/valkey-1912/valkey-server: harness/clients/build-valkey-1912.sh harness/clients/valkey-1912.patch \
-                                 harness/clients/fetch-suite.sh
-	harness/clients/build-valkey-1912.sh build/valkey-1912
+                                 harness/clients/fetch-suite.sh | bin/rift
+	$(TREE_FETCH) valkey-1912
 valkey-1912: build/valkey-1912/valkey-server
 clients: $(CLIENT_DEPS)
 servers: $(addprefix server-,$(SERVER_SUITES)) valkey-1912
@@ -274,14 +283,14 @@ fuzz_bus_SEEDS    := tests/unit/data/bus-*.bin
 fuzz_bus_MAXLEN   := 65536
 fuzz_policy_SRC   := policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c proto/bus.c proto/pkt.c
 fuzz_policy_LIBS  := -linih -lm
-fuzz_scenario_SRC := harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/flavour.c harness/scenario/timeline.c harness/scenario/scnnode.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c proto/bus.c proto/pkt.c
+fuzz_scenario_SRC := harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/flavour.c harness/sys/home.c harness/scenario/timeline.c harness/scenario/scnnode.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c proto/bus.c proto/pkt.c
 fuzz_scenario_LIBS := -linih -lm
 fuzz_resp_SRC     := proto/resp.c
 fuzz_resp_MAXLEN  := 65536
 fuzz_audit_SRC    := harness/observe/audit.c harness/observe/tcpflow.c proto/keyspec.c proto/resp.c policies/esc.c
 fuzz_audit_LIBS   := -lpcap
 fuzz_audit_MAXLEN := 65536
-fuzz_chaos_SRC    := harness/explore/chaosgen.c harness/explore/sched.c harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/flavour.c harness/scenario/timeline.c harness/scenario/scnnode.c \
+fuzz_chaos_SRC    := harness/explore/chaosgen.c harness/explore/sched.c harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/flavour.c harness/sys/home.c harness/scenario/timeline.c harness/scenario/scnnode.c \
                      $(POLICY_SRC) proto/bus.c proto/pkt.c
 fuzz_chaos_LIBS   := -linih -lm
 fuzz_ctl_SRC      := proto/ctl.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c proto/bus.c proto/pkt.c

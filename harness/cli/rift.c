@@ -25,7 +25,9 @@
 #include "../observe/audit.h"
 #include "../observe/decode.h"
 #include "../run/run.h"
+#include "../sys/home.h"
 #include "../sys/proc.h"
+#include "fetch.h"
 #include "matrix.h"
 
 /* A decimal number 0..max: digits only (no sign, space or suffix). */
@@ -102,16 +104,6 @@ static int common_opt(const struct common_opts *co, int c, const char *v)
         return opt_count(co->cmd, "--runs", v, 99, co->runs) < 0 ? 2 : 1;
     usage(stderr);
     return 2;
-}
-
-/* The one operand into *file and the folder of the rift binary into
- * *self_dir (rift-shim is beside it): 0, or -1 after the usage. */
-static int operand_self(int argc, char **argv, char *self, const char **file, const char **self_dir)
-{
-    if (!(*file = operand(argc, argv)))
-        return -1;
-    *self_dir = dirname(self);
-    return 0;
 }
 
 static void usage(FILE *f)
@@ -215,7 +207,7 @@ static int cmd_decode(int argc, char **argv)
 
 /* rift audit FILE.pcap: what a cluster would refuse of the traffic in a
  * capture, with the command table of --commands FILE or of --server. */
-static int cmd_audit(int argc, char **argv, char *self)
+static int cmd_audit(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'j'},           {"server", required_argument, NULL, 'S'},
@@ -266,8 +258,7 @@ static int cmd_audit(int argc, char **argv, char *self)
         return 2;
     }
     if (commands ? cmdtab_file(commands, &tab, err, sizeof(err))
-                 : cmdtab_server(server, dirname(self), &tab, version, sizeof(version), err,
-                                 sizeof(err))) {
+                 : cmdtab_server(server, &tab, version, sizeof(version), err, sizeof(err))) {
         fprintf(stderr, "rift audit: %s\n", err);
         return 2;
     }
@@ -305,7 +296,7 @@ static int cmd_audit(int argc, char **argv, char *self)
     return c;
 }
 
-static int cmd_run(int argc, char **argv, char *self)
+static int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"seed", required_argument, NULL, 's'},   {"report", required_argument, NULL, 'r'},
@@ -342,7 +333,7 @@ static int cmd_run(int argc, char **argv, char *self)
             return c;
         }
     }
-    if (operand_self(argc, argv, self, &o.scenario_file, &o.self_dir) < 0)
+    if (!(o.scenario_file = operand(argc, argv)))
         return 2;
     return run_scenario(&o);
 }
@@ -370,7 +361,7 @@ static int opt_count(const char *cmd, const char *opt, const char *v, unsigned l
     return 0;
 }
 
-static int cmd_chaos(int argc, char **argv, char *self)
+static int cmd_chaos(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"seed", required_argument, NULL, 's'},     {"time", required_argument, NULL, 't'},
@@ -432,7 +423,7 @@ static int cmd_chaos(int argc, char **argv, char *self)
                 return c;
         }
     }
-    if (operand_self(argc, argv, self, &o.spec, &o.self_dir) < 0)
+    if (!(o.spec = operand(argc, argv)))
         return 2;
     if (timed && o.rounds) {
         fprintf(stderr, "rift chaos: give --time or --rounds, not both\n");
@@ -445,7 +436,7 @@ static int cmd_chaos(int argc, char **argv, char *self)
     return chaos_main(&o);
 }
 
-static int cmd_shrink(int argc, char **argv, char *self)
+static int cmd_shrink(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"runs", required_argument, NULL, 'R'},   {"check", required_argument, NULL, 'c'},
@@ -473,7 +464,7 @@ static int cmd_shrink(int argc, char **argv, char *self)
             return c;
         }
     }
-    if (operand_self(argc, argv, self, &o.scenario, &o.self_dir) < 0)
+    if (!(o.scenario = operand(argc, argv)))
         return 2;
     return shrink_main(&o);
 }
@@ -514,7 +505,7 @@ static int cmd_check(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    char self[PATH_MAX];
+    char self[PATH_MAX], err[HOME_PATH_MAX + 128];
     ssize_t n;
     if (argc < 2) {
         usage(stderr);
@@ -540,16 +531,22 @@ int main(int argc, char **argv)
         return 2;
     }
     self[n] = '\0';
+    if (home_init(self, err, sizeof(err)) < 0) {
+        fprintf(stderr, "rift: %s\n", err);
+        return 2;
+    }
+    if (!strcmp(argv[1], "fetch"))
+        return fetch_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "matrix"))
         return cmd_matrix(argc, argv, self);
     if (!strcmp(argv[1], "run"))
-        return cmd_run(argc, argv, self);
+        return cmd_run(argc, argv);
     if (!strcmp(argv[1], "chaos"))
-        return cmd_chaos(argc, argv, self);
+        return cmd_chaos(argc, argv);
     if (!strcmp(argv[1], "shrink"))
-        return cmd_shrink(argc, argv, self);
+        return cmd_shrink(argc, argv);
     if (!strcmp(argv[1], "audit"))
-        return cmd_audit(argc, argv, self);
+        return cmd_audit(argc, argv);
     usage(stderr);
     return 2;
 }

@@ -85,10 +85,13 @@ for want in $wanted; do
 done
 cd "$out/debs"
 # shellcheck disable=SC2086
+bytes=$(apt-get $opts -qq --print-uris download $real | awk '{s += $3} END {print s + 0}')
+echo "fetch-suite: $suite: downloading $(echo "$real" | wc -w) packages, $((bytes / 1048576)) MiB"
+# shellcheck disable=SC2086
 apt-get $opts -qq download $real
 : > "$out/versions"
 for d in "$out"/debs/*.deb; do
     dpkg -x "$d" "$out/root"
     echo "$(dpkg-deb -f "$d" Package) $(dpkg-deb -f "$d" Version)" >> "$out/versions"
 done
-echo "fetch-suite: $suite: $(ls "$out"/debs | wc -l) packages in $out/root"
+echo "fetch-suite: $suite: $(ls "$out"/debs | wc -l) packages unpacked"

@@ -178,10 +178,10 @@ static int connect_unix(const char *path, pid_t pid)
     return -1;
 }
 
-int cmdtab_server(const char *server, const char *self_dir, struct ks_table *t, char *version,
-                  size_t vl, char *err, size_t el)
+int cmdtab_server(const char *server, struct ks_table *t, char *version, size_t vl, char *err,
+                  size_t el)
 {
-    struct run_opts o = {.self_dir = self_dir};
+    struct run_opts o = {0};
     struct run *r = calloc(1, sizeof(*r));
     char dir[64], sock[96], id[48], e[300];
     int rc = -1, fd;

@@ -18,7 +18,7 @@ int cmdtab_file(const char *file, struct ks_table *t, char *err, size_t el);
 /* Starts the flavour or binary `server` (as `rift run` names them) on a
  * unix socket in a temp dir, reads COMMAND and its version, stops it and
  * removes the dir. -1 with err; -2 when the server is not installed. */
-int cmdtab_server(const char *server, const char *self_dir, struct ks_table *t, char *version,
-                  size_t vl, char *err, size_t el);
+int cmdtab_server(const char *server, struct ks_table *t, char *version, size_t vl, char *err,
+                  size_t el);
 
 #endif

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../sys/home.h"
 #include "../sys/proc.h"
 
 bool need_on_path(const char *prog)
@@ -54,15 +55,18 @@ static bool check_ok(pid_t pid)
     return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
-static const char *need_probe_target(const char *probe)
+/* What gets what a probe needs: out. */
+static const char *need_probe_target(const char *probe, char *out, size_t len)
 {
     if (!strcmp(probe, "rift"))
-        return "make";
-    if (!strcmp(probe, "redis-py"))
-        return "make deps";
-    if (!strcmp(probe, "redis-py@sid"))
-        return "make server-sid";
-    return "make clients";
+        snprintf(out, len, home_is_tree() ? "make" : "apt-get install --reinstall rift");
+    else if (!strcmp(probe, "redis-py"))
+        snprintf(out, len, home_is_tree() ? "make deps" : "apt-get install python3-redis");
+    else if (!strcmp(probe, "redis-py@sid"))
+        home_fetch_hint(out, len, "redis@sid", "server-sid");
+    else
+        home_fetch_hint(out, len, "clients", "clients");
+    return out;
 }
 
 /* Appends "WHAT: run `TARGET`" to the list. */
@@ -76,7 +80,9 @@ static void add(char *err, size_t el, size_t *off, const char *what, const char 
         *off += (size_t)n;
     if (*off >= el)
         return;
-    n = snprintf(err + *off, el - *off, "%s: run `%s`", what, target);
+    /* a target in backquotes already (home_fetch_hint) is taken as it is */
+    n = snprintf(err + *off, el - *off, target[0] == '`' ? "%s: run %s" : "%s: run `%s`", what,
+                 target);
     if (n > 0)
         *off += (size_t)n;
 }
@@ -84,11 +90,11 @@ static void add(char *err, size_t el, size_t *off, const char *what, const char 
 /* One probe's library: really loaded by the interpreter that runs it.
  * Returns 1 (present), 0 (absent) or 2 with *pid set: a check runs, its
  * exit status tells. */
-static int probe_present(const char *probe, const char *self_dir, char *what, size_t wl, pid_t *pid)
+static int probe_present(const char *probe, char *what, size_t wl, pid_t *pid)
 {
     char path[700];
     if (!strcmp(probe, "rift")) {
-        snprintf(path, sizeof(path), "%s/rift-probe", self_dir);
+        home_path(path, sizeof(path), HOME_HELPER, "rift-probe");
         snprintf(what, wl, "rift-probe (%s)", path);
         return access(path, X_OK) == 0;
     }
@@ -101,16 +107,16 @@ static int probe_present(const char *probe, const char *self_dir, char *what, si
         return 2;
     }
     if (!strcmp(probe, "redis-py-6") || !strcmp(probe, "redis-py@sid")) {
-        char env[800];
+        char env[800], dir[HOME_PATH_MAX];
         const char *suite = probe[8] == '@' ? "sid" : "trixie";
         char *const argv[] = {"/usr/bin/python3", "-c",
                               "import redis.cluster, sys; "
                               "sys.exit(0 if redis.__version__.startswith('6.') else 1)",
                               NULL};
-        snprintf(env, sizeof(env), "PYTHONPATH=%s/../build/%s/root/usr/lib/python3/dist-packages",
-                 self_dir, suite);
-        snprintf(what, wl, "redis-py 6 for probe %s (%s's python3-redis, build/%s)", probe, suite,
-                 suite);
+        home_path(dir, sizeof(dir), HOME_CACHE, suite);
+        snprintf(env, sizeof(env), "PYTHONPATH=%s/root/usr/lib/python3/dist-packages", dir);
+        snprintf(what, wl, "redis-py 6 for probe %s (%s's python3-redis, in %s)", probe, suite,
+                 dir);
         if (access(argv[0], X_OK) != 0)
             return 0;
         *pid = start_check(argv, env);
@@ -121,14 +127,16 @@ static int probe_present(const char *probe, const char *self_dir, char *what, si
         const char *pkg = !strcmp(probe, "node-redis")     ? "redis"
                           : !strcmp(probe, "valkey-glide") ? "@valkey/valkey-glide"
                                                            : probe;
-        snprintf(path, sizeof(path), "%s/../harness/clients/node_modules/%s", self_dir, pkg);
+        char rel[64];
+        snprintf(rel, sizeof(rel), "node_modules/%s", pkg);
+        home_path(path, sizeof(path), HOME_CLIENTS, rel);
         char *const argv[] = {"node", "-e", "require(process.argv[1])", path, NULL};
         if (!need_on_path("node")) {
             snprintf(what, wl, "node (Node.js, for probe %s)", probe);
             return 0;
         }
-        snprintf(what, wl, "npm package %s for probe %s (harness/clients/node_modules)", pkg,
-                 probe);
+        snprintf(what, wl, "npm package %s for probe %s (%s/node_modules)", pkg, probe,
+                 home_dir(HOME_CLIENTS));
         *pid = start_check(argv, NULL);
         return 2;
     }
@@ -136,18 +144,19 @@ static int probe_present(const char *probe, const char *self_dir, char *what, si
     return 0;
 }
 
-int need_check(const struct scenario *s, const char *self_dir, char *err, size_t errlen)
+int need_check(const struct scenario *s, char *err, size_t errlen)
 {
     static const char *const tools[] = {"ip", "iptables", "iptables-restore", "iptables-save"};
-    char path[700];
+    char path[700], hint[200];
     size_t off = 0;
     err[0] = '\0';
     for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++)
         if (!need_on_path(tools[i]))
-            add(err, errlen, &off, tools[i], "make deps");
-    snprintf(path, sizeof(path), "%s/rift-shim", self_dir);
+            add(err, errlen, &off, tools[i],
+                home_is_tree() ? "make deps" : "apt-get install iptables iproute2");
+    home_path(path, sizeof(path), HOME_BIN, "rift-shim");
     if (access(path, X_OK) != 0)
-        add(err, errlen, &off, path, "make");
+        add(err, errlen, &off, path, home_is_tree() ? "make" : "apt-get install rift-shim");
     /* The interpreters load the libraries side by side: each takes a few
      * hundred milliseconds. */
     struct {
@@ -156,20 +165,20 @@ int need_check(const struct scenario *s, const char *self_dir, char *err, size_t
         int present;
     } c[SCN_MAX_PROBES];
     for (int i = 0; i < s->n_probes; i++)
-        c[i].present =
-            probe_present(s->probes[i].name, self_dir, c[i].what, sizeof(c[i].what), &c[i].pid);
+        c[i].present = probe_present(s->probes[i].name, c[i].what, sizeof(c[i].what), &c[i].pid);
     for (int i = 0; i < s->n_probes; i++) {
         if (c[i].present == 2 && c[i].pid < 0) {
             char what[400];
             snprintf(what, sizeof(what), "cannot start the check of %s (out of processes?)",
                      c[i].what);
-            add(err, errlen, &off, what, "make clients");
+            add(err, errlen, &off, what, home_fetch_hint(hint, sizeof(hint), "clients", "clients"));
             continue;
         }
         if (c[i].present == 2)
             c[i].present = check_ok(c[i].pid);
         if (!c[i].present)
-            add(err, errlen, &off, c[i].what, need_probe_target(s->probes[i].name));
+            add(err, errlen, &off, c[i].what,
+                need_probe_target(s->probes[i].name, hint, sizeof(hint)));
     }
     if (s->app.on && !need_on_path(s->app.words + s->app.argv_off[0]) && off < errlen) {
         const char *prog = s->app.words + s->app.argv_off[0];

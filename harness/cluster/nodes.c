@@ -235,7 +235,7 @@ int node_signal(struct run *r, int i, int sig, char *why, size_t wl)
 int node_pick_server(struct run *r, const char *server, char *err, size_t el)
 {
     struct flavour f;
-    int rc = flavour_resolve(server, r->o->self_dir, &f, err, el);
+    int rc = flavour_resolve(server, &f, err, el);
     snprintf(r->server_name, sizeof(r->server_name), "%s", f.name[0] ? f.name : server);
     snprintf(r->server_bin, sizeof(r->server_bin), "%s", f.bin);
     snprintf(r->server_package, sizeof(r->server_package), "%s", f.package);

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../sys/home.h"
 #include "../sys/proc.h"
 #include "../sys/registry.h"
 
@@ -43,7 +44,7 @@ pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, struct regist
     char prog[600], opt[SCN_MAX_PROBE_OPTS][140], pypath[700];
     char *env_extra = NULL;
     char *argv[32 + 2 * SCN_MAX_PROBE_OPTS];
-    const char *self_dir = pe->self_dir, *source = pe->source;
+    const char *source = pe->source;
     int a = 0;
     memset(p, 0, sizeof(*p));
     p->cg.prog_fd = -1;
@@ -52,10 +53,10 @@ pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, struct regist
     snprintf(p->out_path, sizeof(p->out_path), "%s/probe-%s.jsonl", pe->tmpdir, cfg->name);
     snprintf(p->log_path, sizeof(p->log_path), "%s/probe-%s.log", pe->tmpdir, cfg->name);
     if (!strcmp(cfg->name, "rift")) {
-        snprintf(prog, sizeof(prog), "%s/rift-probe", self_dir);
+        home_path(prog, sizeof(prog), HOME_HELPER, "rift-probe");
         argv[a++] = prog;
     } else if (strncmp(cfg->name, "redis-py", 8) != 0) { /* the Node libraries */
-        snprintf(prog, sizeof(prog), "%s/../harness/clients/node_probe.js", self_dir);
+        home_path(prog, sizeof(prog), HOME_CLIENTS, "node_probe.js");
         argv[a++] = "node";
         argv[a++] = prog;
         argv[a++] = "--lib";
@@ -65,14 +66,13 @@ pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, struct regist
             return -1;
     } else {
         /* redis-py: Debian's python3-redis; redis-py-6: trixie's, redis-py@sid:
-         * sid's, unpacked into build/SUITE by harness/clients/fetch-suite.sh */
-        snprintf(prog, sizeof(prog), "%s/../harness/clients/redis_py_probe.py", self_dir);
+         * sid's, unpacked into the cache by rift fetch (fetch-suite.sh) */
+        home_path(prog, sizeof(prog), HOME_CLIENTS, "redis_py_probe.py");
         argv[a++] = "/usr/bin/python3";
         argv[a++] = prog;
         if (strcmp(cfg->name, "redis-py") != 0) {
-            snprintf(pypath, sizeof(pypath),
-                     "PYTHONPATH=%s/../build/%s/root/usr/lib/python3/dist-packages", self_dir,
-                     strcmp(cfg->name, "redis-py-6") ? "sid" : "trixie");
+            snprintf(pypath, sizeof(pypath), "PYTHONPATH=%s/%s/root/usr/lib/python3/dist-packages",
+                     home_dir(HOME_CACHE), strcmp(cfg->name, "redis-py-6") ? "sid" : "trixie");
             env_extra = pypath;
         }
     }

@@ -47,14 +47,14 @@ struct probe_rt {
     struct tseries ts; /* results over time, from the timeline's start (freed by probe_free) */
 };
 
-/* argv for a probe; the driver files are found relative to self_dir. */
+/* argv for a probe; the driver files are found through home.h. */
 /* ranges: "LO-HI,..." the scenario migrates; the probe adds keys there. */
 /* Where a probe runs: the rift binary's folder (the drivers are found from
  * it), the seeds, the probes' source address, the slot ranges the
  * scenario migrates (the probe adds keys there), the run's temp dir and
  * id (for a cgroup of its own). */
 struct probe_env {
-    const char *self_dir, *seeds, *source, *ranges, *tmpdir, *run_id;
+    const char *seeds, *source, *ranges, *tmpdir, *run_id;
     const char *pass; /* RIFT_PASSWORD for the probe, NULL or "": none */
 };
 pid_t probe_start(struct probe_rt *p, const struct scn_probe *cfg, struct registry *reg,

@@ -55,7 +55,6 @@ struct run_opts {
     const char *server;                  /* overrides [cluster] server, or NULL */
     uint64_t seed;
     bool seed_given;
-    const char *self_dir;      /* folder of the rift binary (rift-shim is beside it) */
     bool quiet;                /* no progress lines and no summary (errors still) */
     struct run_result *result; /* filled in when not NULL */
     const char *hosts_file;    /* --hosts: the nodes run on these hosts (hosts.h) */

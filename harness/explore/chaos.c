@@ -197,7 +197,7 @@ static int take_finding(struct chaos *C, struct round_rec *rr, struct rfile_dir 
     struct finding_rec *fr;
     void *p = realloc(C->findings, (size_t)(C->n_findings + 1) * sizeof(*C->findings));
     unsigned failed = replay_failed(res);
-    struct replay R = {.self_dir = C->o->self_dir, .server = C->o->server, .dir = rd};
+    struct replay R = {.server = C->o->server, .dir = rd};
     struct sched *s2;
     char name[64];
     int rc = 0;
@@ -320,7 +320,7 @@ static int one_round(struct chaos *C, int round)
     }
     C->n_rounds++;
     {
-        struct replay R = {.self_dir = C->o->self_dir, .server = C->o->server};
+        struct replay R = {.server = C->o->server};
         rc = replay_run(&R, file, &rd, &res);
     }
     rr->ms = (clk_now_ns() - t) / 1000000;

@@ -10,7 +10,6 @@
 
 struct chaos_opts {
     const char *spec;
-    const char *self_dir;
     const char *server;     /* or NULL */
     const char *report_dir; /* or NULL */
     uint64_t seed;

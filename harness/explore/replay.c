@@ -90,7 +90,6 @@ int replay_run(const struct replay *R, const char *file, const struct rfile_dir 
                           .report_dir = report ? report->path : NULL,
                           .report_open = report,
                           .server = R->server,
-                          .self_dir = R->self_dir,
                           .quiet = true,
                           .result = res};
     return run_scenario(&ro);
@@ -185,7 +184,7 @@ int shrink_main(const struct shrink_cli *o)
 {
     static struct scenario scn;
     struct sched *sc = calloc(1, sizeof(*sc));
-    struct replay R = {.self_dir = o->self_dir, .server = o->server};
+    struct replay R = {.server = o->server};
     struct shrink_stats st;
     struct sigaction sa = {.sa_handler = replay_on_signal};
     struct rfile_dir wd;

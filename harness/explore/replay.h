@@ -21,7 +21,7 @@ extern const char *const replay_checks[];
 
 struct rfile_dir;
 struct replay {
-    const char *self_dir, *server;
+    const char *server;
     const struct rfile_dir *dir; /* the folder each replay's scenario is written in */
     char file[600];              /* its path there (dir/REPLAY_CANDIDATE) */
     char target[16];
@@ -50,7 +50,6 @@ void replay_on_signal(int sig);
 
 struct shrink_cli {
     const char *scenario;
-    const char *self_dir;
     const char *server;
     const char *out;   /* or NULL: stdout */
     const char *check; /* or NULL: the most specific check that fails */

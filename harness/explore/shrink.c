@@ -340,9 +340,9 @@ static void fmt_ms(char *out, size_t len, uint64_t ns)
 static void back_off_halfway(struct shrinker *S, struct sched *cur, int i, uint64_t longer)
 {
     uint64_t off = cur->el[i].ev[1].at_ns, end = off + (longer - off) / 2;
-    char a[32], b[32];
     cur->el[i].ev[1].at_ns = end;
     if (S->o->log) {
+        char a[32], b[32];
         fmt_ms(a, sizeof(a), end);
         fmt_ms(b, sizeof(b), off);
         fprintf(S->o->log,

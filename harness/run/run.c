@@ -2,6 +2,7 @@
  * timeline (a loop that runs steps when they are due and samples every
  * node's view every SAMPLE_MS in between), verify, report. */
 #include "../hosts/hostrun.h"
+#include "../sys/home.h"
 #include "../sys/rfile.h"
 #include "run.h"
 
@@ -64,8 +65,7 @@ static int start_probes(struct run *r, char *err, size_t el)
                                      roff ? "," : "", s->steps[i].slot_lo, s->steps[i].slot_hi);
     pkt_addr(SCN_CLIENTS_IP, src, sizeof(src));
     r->probes_started = true; /* teardown stops those that did start */
-    const struct probe_env pe = {.self_dir = r->o->self_dir,
-                                 .seeds = seeds,
+    const struct probe_env pe = {.seeds = seeds,
                                  .source = src,
                                  .ranges = ranges,
                                  .tmpdir = r->tmp,
@@ -249,7 +249,7 @@ static int preflight(struct run *r, char *err, size_t el)
     const struct run_opts *o = r->o;
     const char *server = o->server ? o->server : scn->server;
     char missing[1024];
-    int ps, nc = need_check(scn, o->self_dir, missing, sizeof(missing));
+    int ps, nc = need_check(scn, missing, sizeof(missing));
     if (r->hr) {
         /* the hosts run their own server: the hosts file's, or the
          * flavour's name on their PATH; hr_open asks each for its version */
@@ -304,7 +304,7 @@ static int preflight(struct run *r, char *err, size_t el)
  * cleanup` does not know of. 0 or 2. */
 static int make_identity(struct run *r, char *err, size_t el)
 {
-    snprintf(r->shim_bin, sizeof(r->shim_bin), "%s/rift-shim", r->o->self_dir);
+    home_path(r->shim_bin, sizeof(r->shim_bin), HOME_BIN, "rift-shim");
     if (r->o->seed_given)
         r->seed = r->o->seed & 0xffffffffffffull; /* as short as a drawn one */
     else if (r->scn->faults.shim.seed_given)

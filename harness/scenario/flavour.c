@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../sys/home.h"
+
 static bool suite_ok(const char *s)
 {
     size_t n = strlen(s);
@@ -59,11 +61,11 @@ static void package_version(const char *dir, const char *pkg, const char *suite,
     fclose(f);
 }
 
-static int from_suite(struct flavour *f, const char *self_dir, char *err, size_t el)
+static int from_suite(struct flavour *f, char *err, size_t el)
 {
     char dir[FLAVOUR_PATH_MAX], root[FLAVOUR_PATH_MAX], link[64], server[32];
     ssize_t n;
-    snprintf(dir, sizeof(dir), "%s/../build/%s", self_dir, f->suite);
+    home_path(dir, sizeof(dir), HOME_CACHE, f->suite);
     snprintf(root, sizeof(root), "%s/root", dir);
     snprintf(server, sizeof(server), "%s-server", f->product);
     /* NAME-server is a link to the multi-call binary (NAME-check-rdb),
@@ -83,17 +85,17 @@ static int from_suite(struct flavour *f, const char *self_dir, char *err, size_t
     snprintf(f->launch[4], sizeof(f->launch[4]), "%s", server);
     f->n_launch = 5;
     if (access(f->bin, X_OK) != 0 || access(f->launch[0], X_OK) != 0) {
-        snprintf(err, el,
-                 "server %s (%s of Debian %s, in %s): run `make server-%s` (or `make "
-                 "servers`)",
-                 f->name, server, f->suite, dir, f->suite);
+        char target[48], hint[160];
+        snprintf(target, sizeof(target), "server-%s", f->suite);
+        snprintf(err, el, "server %s (%s of Debian %s, in %s): run %s", f->name, server, f->suite,
+                 dir, home_fetch_hint(hint, sizeof(hint), f->name, target));
         return -2;
     }
     package_version(dir, server, f->suite, f->package, sizeof(f->package));
     return 0;
 }
 
-int flavour_resolve(const char *name, const char *self_dir, struct flavour *f, char *err, size_t el)
+int flavour_resolve(const char *name, struct flavour *f, char *err, size_t el)
 {
     const char *real = unalias(name);
     memset(f, 0, sizeof(*f));
@@ -114,20 +116,33 @@ int flavour_resolve(const char *name, const char *self_dir, struct flavour *f, c
     }
     if (!strcmp(real, "valkey-1912")) {
         snprintf(f->product, sizeof(f->product), "valkey");
-        snprintf(f->bin, sizeof(f->bin), "%s/../build/valkey-1912/valkey-server", self_dir);
+        home_path(f->bin, sizeof(f->bin), HOME_CACHE, "valkey-1912/valkey-server");
         snprintf(f->launch[0], sizeof(f->launch[0]), "%s", f->bin);
         f->n_launch = 1;
         snprintf(f->package, sizeof(f->package),
                  "valkey 8.1.1 (trixie's source) with valkey#1950 reverted");
         if (access(f->bin, X_OK) != 0) {
-            snprintf(err, el, "server valkey-1912 (%s): run `make valkey-1912` (or `make servers`)",
-                     f->bin);
+            char hint[160];
+            snprintf(err, el, "server valkey-1912 (%s): run %s", f->bin,
+                     home_fetch_hint(hint, sizeof(hint), "valkey-1912", "valkey-1912"));
             return -2;
         }
-        return 0;
+        return home_cache_safe(err, el) < 0 ? -1 : 0;
     }
     const char *at = strchr(real, '@');
     snprintf(f->product, sizeof(f->product), "%.*s", (int)(at - real), real);
     snprintf(f->suite, sizeof(f->suite), "%s", at + 1);
-    return from_suite(f, self_dir, err, el);
+    if (home_cache_safe(err, el) < 0)
+        return -1;
+    return from_suite(f, err, el);
+}
+
+const char *flavour_fetch_of(const char *name)
+{
+    const char *real = unalias(name), *at;
+    if (!flavour_name_ok(name) || real[0] == '/')
+        return NULL;
+    if (!strcmp(real, "valkey-1912"))
+        return "valkey-1912";
+    return (at = strchr(real, '@')) ? at + 1 : NULL;
 }

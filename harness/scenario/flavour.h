@@ -1,9 +1,10 @@
 /* flavour: what a server name means and how that server is launched.
  *   redis            Debian's own redis-server on this machine (bookworm 7.0.15)
  *   NAME@SUITE       NAME (redis or valkey) of Debian suite SUITE (trixie,
- *                    sid, bookworm-backports, ...), fetched by `make` into
- *                    build/SUITE and run through that suite's own dynamic
- *                    loader and libraries
+ *                    sid, bookworm-backports, ...), fetched by `rift fetch`
+ *                    into the cache (home.h: build/SUITE in a source tree)
+ *                    and run through that suite's own dynamic loader and
+ *                    libraries
  *   redis8, valkey   aliases of redis@trixie and valkey@trixie
  *   valkey-1912      Valkey 8.1.1 rebuilt with the fix of valkey#1912 reverted
  *   /path            a server binary */
@@ -29,9 +30,12 @@ struct flavour {
 /* Whether name is a flavour's name (syntax only): redis, redis8, valkey,
  * valkey-1912, NAME@SUITE, or an absolute path. */
 bool flavour_name_ok(const char *name);
-/* Resolves name for the rift binary in self_dir: 0; -1 a bad name; -2 not
- * fetched or built (err names the make target). */
-int flavour_resolve(const char *name, const char *self_dir, struct flavour *f, char *err,
-                    size_t el);
+/* Resolves name: 0; -1 a bad name or a cache not safe to run from; -2 not
+ * fetched or built (err names the rift fetch command). */
+int flavour_resolve(const char *name, struct flavour *f, char *err, size_t el);
+
+/* The suite a name is fetched from into the cache ("trixie" for redis8),
+ * "valkey-1912" for the rebuild, or NULL for redis and a path. */
+const char *flavour_fetch_of(const char *name);
 
 #endif

@@ -248,3 +248,11 @@ int proc_run(char *const argv[])
     int status = pid < 0 ? -1 : wait_child(pid);
     return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+int proc_run_shown(char *const argv[], const char *env)
+{
+    const struct proc_opts o = {.out = PROC_KEEP, .err = PROC_KEEP, .env = env, .same_group = true};
+    pid_t pid = proc_start(argv, &o);
+    int status = pid < 0 ? -1 : wait_child(pid);
+    return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}

@@ -36,6 +36,9 @@ pid_t proc_start(char *const argv[], const struct proc_opts *o);
 pid_t proc_spawn(char *const argv[], const char *log);
 /* Run argv to completion: its exit status, -1 if it could not run. */
 int proc_run(char *const argv[]);
+/* The same with the caller's stdout, stderr and process group (its
+ * progress shows, Ctrl-C reaches it), one extra "NAME=value" or NULL. */
+int proc_run_shown(char *const argv[], const char *env);
 /* Run argv to completion with its stdout into out (NUL-terminated, cut at
  * len - 1): its exit status, -1 if it could not run. */
 int proc_capture(char *const argv[], char *out, size_t len);

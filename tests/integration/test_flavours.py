@@ -69,7 +69,7 @@ def test_missing_and_misspelt_flavours_are_errors(ns):
     scn = os.path.join(SCN, "baseline.ini")
     r = subprocess.run([RIFT, "run", scn, "--server", "valkey@nosuchsuite"],
                        capture_output=True, text=True, timeout=30)
-    check(r.returncode == 2 and "run `make server-nosuchsuite`" in r.stderr, r.stderr)
+    check(r.returncode == 2 and "run `rift fetch valkey@nosuchsuite` (or `make server-nosuchsuite`)" in r.stderr, r.stderr)
     r = subprocess.run([RIFT, "run", scn, "--server", "keydb@sid"], capture_output=True,
                        text=True, timeout=30)
     check(r.returncode == 2 and "NAME@SUITE" in r.stderr, r.stderr)

@@ -145,6 +145,7 @@ def bare_install(ns):
     root = os.path.join(ns.tmp, "bare")
     os.makedirs(os.path.join(root, "bin"))
     os.makedirs(os.path.join(root, "harness", "clients"))
+    os.makedirs(os.path.join(root, "harness", "scenarios"))  # a source tree's layout
     for b in ("rift", "rift-shim", "rift-probe"):
         shutil.copy(os.path.join(lib.ROOT, "bin", b), os.path.join(root, "bin", b))
     for f in ("node_probe.js", "redis_py_probe.py"):
@@ -167,9 +168,9 @@ def test_missing_probe_library_and_server_are_errors_naming_the_target(ns):
     check(r.returncode == 2, "exit %d" % r.returncode)
     lines = r.stderr.strip().splitlines()
     check(len(lines) == 1 and lines[0].startswith("rift: missing: "), r.stderr)
-    for want in ("server valkey", "run `make server-trixie` (or `make servers`)",
+    for want in ("server valkey", "run `rift fetch valkey` (or `make server-trixie`)",
                  "npm package ioredis for probe ioredis", "redis-py 6 for probe redis-py-6",
-                 "run `make clients`"):
+                 "run `rift fetch clients` (or `make clients`)"):
         check(want in lines[0], "%r not in %r" % (want, lines[0]))
     check("rift-probe" not in lines[0], "rift-probe is there: " + lines[0])
     check("never healed" not in r.stdout + r.stderr, r.stdout)
