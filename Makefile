@@ -9,7 +9,7 @@ CACHE_DIR ?= /var/cache/rift
 BUILD   := build
 CFLAGS  := -DDATA_DIR='"$(CURDIR)/tests/unit/data"' -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wformat=2 -Wstrict-prototypes \
            -Wno-format-truncation -Werror -MMD -MP -I/usr/include/hiredis $(EXTRA_CFLAGS)
-LDFLAGS :=
+LDFLAGS := $(EXTRA_LDFLAGS)
 ifeq ($(ASAN),1)
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -95,7 +95,7 @@ test_scenario_SRC := tests/unit/test_scenario.c harness/scenario/scenario.c harn
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe $(BUILD)/bench/decode
 
-.PHONY: layers docs man run-deps install-shim hosts-demo docs-screenshot all bins servers valkey-1912 format-check lint test unit integration bench deps clean install format demo run chaos clients fuzz
+.PHONY: layers docs man run-deps install-shim install-rift deb hosts-demo docs-screenshot all bins servers valkey-1912 format-check lint test unit integration bench deps clean install format demo run chaos clients fuzz
 # Everything the shipped scenarios need: the programs, the client probes'
 # libraries and the trixie servers.
 all: bins clients servers
@@ -353,15 +353,57 @@ $(BUILD)/man/$(1): $(MAN_$(1))
 endef
 $(foreach m,rift.1 rift-shim.8 rift-scenario.5 rift-policy.5 rift-chaos.5,$(eval $(call man_rule,$(m))))
 
-install-shim: bin/rift-shim
+# make install: the layout of harness/sys/home.h under PREFIX (the Debian
+# packages are these two: make deb). The npm modules go along when they
+# are in the tree (make clients).
+SHARE_DIR    = $(DESTDIR)$(PREFIX)/share
+LIB_DIR      = $(DESTDIR)$(PREFIX)/lib/rift
+CLIENT_FILES := node_probe.js redis_py_probe.py valkey-1912.patch package.json package-lock.json
+CLIENT_PROGS := fetch-suite.sh build-valkey-1912.sh
+APP_FILES    := app.js package.json package-lock.json cluster-failover.ini standalone.ini
+install-shim: bin/rift-shim $(BUILD)/man/rift-shim.8 $(BUILD)/man/rift-policy.5
 	install -D -m 0755 bin/rift-shim $(DESTDIR)$(PREFIX)/bin/rift-shim
-
-install: bin/rift-shim bin/rift bin/rift-probe $(MAN_PAGES)
-	install -D -m 0755 bin/rift-shim $(DESTDIR)$(PREFIX)/bin/rift-shim
+	install -D -m 0644 $(BUILD)/man/rift-shim.8 $(SHARE_DIR)/man/man8/rift-shim.8
+	install -D -m 0644 $(BUILD)/man/rift-policy.5 $(SHARE_DIR)/man/man5/rift-policy.5
+	install -D -m 0644 shim/rift-shim.bash $(SHARE_DIR)/bash-completion/completions/rift-shim
+install-rift: bin/rift bin/rift-probe $(BUILD)/man/rift.1 $(BUILD)/man/rift-scenario.5 \
+              $(BUILD)/man/rift-chaos.5
 	install -D -m 0755 bin/rift $(DESTDIR)$(PREFIX)/bin/rift
-	install -D -m 0755 bin/rift-probe $(DESTDIR)$(PREFIX)/bin/rift-probe
-	for m in $(MAN_PAGES); do \
-	    install -D -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/$${m##*/}; done
+	install -D -m 0755 bin/rift-probe $(LIB_DIR)/rift-probe
+	install -d $(LIB_DIR)/clients $(LIB_DIR)/apps/bullmq $(SHARE_DIR)/rift/scenarios \
+	    $(SHARE_DIR)/rift/chaos $(SHARE_DIR)/rift/policies
+	install -m 0644 $(addprefix harness/clients/,$(CLIENT_FILES)) $(LIB_DIR)/clients
+	install -m 0755 $(addprefix harness/clients/,$(CLIENT_PROGS)) $(LIB_DIR)/clients
+	install -m 0644 $(addprefix harness/apps/bullmq/,$(APP_FILES)) $(LIB_DIR)/apps/bullmq
+	$(Q)for d in clients apps/bullmq; do \
+	    if [ -d harness/$$d/node_modules ]; then \
+	        cp -R --no-preserve=ownership harness/$$d/node_modules $(LIB_DIR)/$$d/; \
+	    else echo "make install: no npm modules in harness/$$d (make clients): the Node probes and apps will not run"; fi; done
+	install -m 0644 harness/scenarios/*.ini $(SHARE_DIR)/rift/scenarios
+	install -m 0644 harness/chaos/*.ini $(SHARE_DIR)/rift/chaos
+	install -m 0644 policies/examples/*.ini $(SHARE_DIR)/rift/policies
+	install -D -m 0644 $(BUILD)/man/rift.1 $(SHARE_DIR)/man/man1/rift.1
+	install -D -m 0644 $(BUILD)/man/rift-scenario.5 $(SHARE_DIR)/man/man5/rift-scenario.5
+	install -D -m 0644 $(BUILD)/man/rift-chaos.5 $(SHARE_DIR)/man/man5/rift-chaos.5
+	install -D -m 0644 harness/cli/rift.bash $(SHARE_DIR)/bash-completion/completions/rift
+install: install-shim install-rift
+
+# The Debian packages rift and rift-shim (debian/) of the commit checked
+# out, built in a clone under build/deb: what is not committed is not in
+# them. The .debs and lintian's report land in build/deb.
+DEB_BUILD_PKGS := debhelper dpkg-dev fakeroot lintian pandoc git $(RUN_PKGS)
+deb:
+	$(call apt_install,$(DEB_BUILD_PKGS))
+	@command -v npm >/dev/null || { echo "make deb: npm (Node.js) is missing"; exit 1; }
+	@git diff --quiet HEAD || echo "make deb: uncommitted changes are not in the packages"
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb
+	git clone -q --no-hardlinks . $(BUILD)/deb/rift-$(RIFT_VERSION)
+	cd $(BUILD)/deb/rift-$(RIFT_VERSION) && dpkg-buildpackage -us -uc -b -j2 >../build.log 2>&1 || \
+	    { tail -30 $(BUILD)/deb/build.log; exit 1; }
+	rm -rf $(BUILD)/deb/rift-$(RIFT_VERSION)
+	lintian --no-tag-display-limit $(BUILD)/deb/*.changes > $(BUILD)/deb/lintian.txt 2>&1 || true
+	@ls -l $(BUILD)/deb/*.deb
+	@echo "lintian: $$(grep -c '^E:' $(BUILD)/deb/lintian.txt) errors, $$(grep -c '^W:' $(BUILD)/deb/lintian.txt) warnings ($(BUILD)/deb/lintian.txt)"
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
@@ -398,4 +440,4 @@ format-check:
 clean:
 	rm -rf build build-asan bin out
 
--include $(shell find $(BUILD) -path '$(BUILD)/*/root' -prune -o -name '*.d' -type f -print 2>/dev/null)
+-include $(shell find $(BUILD) -path '$(BUILD)/*/root' -prune -o -path '$(BUILD)/deb' -prune -o -name '*.d' -type f -print 2>/dev/null)
