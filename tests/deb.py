@@ -158,8 +158,9 @@ def use_installed(work):
         "/usr/share/man/man8/rift-shim.8.gz", "/usr/share/man/man5/rift-policy.5.gz",
         "/usr/share/man/man5/rift-chaos.5.gz"], "man -w: %r" % r.stdout)
     comp = ("source /usr/share/bash-completion/bash_completion; "
-            "COMP_WORDS=(rift run x.ini --server valkey@s); COMP_CWORD=4; _completion_loader rift;"
-            " _rift; echo ${COMPREPLY[*]}")
+            "COMP_WORDS=(rift run x.ini --server valkey@s); COMP_CWORD=4; "
+            "COMP_LINE='rift run x.ini --server valkey@s'; COMP_POINT=${#COMP_LINE}; "
+            "_completion_loader rift; _rift; echo ${COMPREPLY[*]}")
     r = sh(["bash", "-c", comp], env=env)
     check(r.stdout.split() == ["valkey@sid"], "completion of --server valkey@s: %r %r" %
           (r.stdout, r.stderr))

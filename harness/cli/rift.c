@@ -123,6 +123,8 @@ static void usage(FILE *f)
                "       rift audit FILE.pcap [--json] [--server S | --commands FILE] [--port N]...\n"
                "       rift check [--chaos | --hosts] FILE.ini\n"
                "       rift cleanup [--hosts HOSTS.ini]\n"
+               "       rift fetch NAME... [--force] | --list   (NAME: valkey@sid, redis8, "
+               "valkey-1912, clients, ...)\n"
                "       rift --version\n"
                "Exit status of run: 0 every check holds, 1 a check failed, 2 rift failed,\n"
                "130 interrupted; of chaos: 0 no finding, 1 a finding, 2 rift failed;\n"

@@ -136,26 +136,3 @@ def test_rift_version_names_the_commit_it_was_built_from(ns):
     # a commit made since the build would make this a stale binary, not a pass
     check(head.startswith(m.group(2)), "built from %s, the tree is at %s" % (m.group(2), head))
     print("  " + r.stdout.strip())
-
-
-def test_make_install_puts_programs_and_man_pages_in_place(ns):
-    with tempfile.TemporaryDirectory() as dest:
-        r = subprocess.run(["make", "-s", "-C", lib.ROOT, "install", "DESTDIR=" + dest,
-                            "PREFIX=/usr"], capture_output=True, text=True, timeout=300)
-        check(r.returncode == 0, "make install: %d %s" % (r.returncode, r.stderr[-2000:]))
-        files = sorted(os.path.relpath(os.path.join(d, f), dest)
-                       for d, _, fs in os.walk(dest) for f in fs)
-        want = ["usr/bin/rift", "usr/bin/rift-probe", "usr/bin/rift-shim",
-                "usr/share/man/man1/rift.1", "usr/share/man/man5/rift-chaos.5",
-                "usr/share/man/man5/rift-policy.5", "usr/share/man/man5/rift-scenario.5",
-                "usr/share/man/man8/rift-shim.8"]
-        check(files == want, "installed %s" % files)
-        env = dict(os.environ, MANPATH=os.path.join(dest, "usr/share/man"))
-        for name in ("rift", "rift-scenario", "rift-policy", "rift-chaos", "rift-shim"):
-            w = subprocess.run(["man", "-w", name], capture_output=True, text=True, env=env)
-            check(w.returncode == 0 and w.stdout.startswith(dest), "man -w %s: %r" % (name, w))
-        page = subprocess.run(["man", "rift-scenario"], capture_output=True, text=True,
-                              env=dict(env, MANWIDTH="100", MAN_DISABLE_SECCOMP="1"))
-        check("converge_within" in page.stdout, "man rift-scenario: %r" % page.stdout[:300])
-        print("  %d files; man rift-scenario: %d lines" % (len(files),
-                                                          len(page.stdout.splitlines())))
