@@ -106,31 +106,62 @@ static int common_opt(const struct common_opts *co, int c, const char *v)
     return 2;
 }
 
+/* Each command's synopsis (continuation lines indented for "usage: ")
+ * and the manual pages that document it. */
+static const struct {
+    const char *cmd, *synopsis, *pages;
+} synopses[] = {
+    {"run",
+     "rift run SCENARIO.ini [--seed N] [--report DIR] [--server redis|redis8|valkey|PATH]\n"
+     "                 [--hosts HOSTS.ini] [-- CMD ARGS...]",
+     "rift(1), rift-scenario(5)"},
+    {"matrix", "rift matrix SCENARIO.ini --servers redis,redis8,valkey [--runs N] [--report DIR]",
+     "rift(1)"},
+    {"chaos",
+     "rift chaos SPEC.ini [--seed N] [--time 10m | --rounds N] [--server S]\n"
+     "                  [--report DIR] [--shrink-time 5m] [--runs 3] [--findings N]\n"
+     "                  [--keep-findings 10] [--keep-rounds]\n"
+     "                  [--dry-run]",
+     "rift-chaos(5)"},
+    {"shrink",
+     "rift shrink SCENARIO.ini [--runs 3] [--check NAME] [--out FILE]\n"
+     "                  [--shrink-time 5m] [--server S]",
+     "rift-chaos(5)"},
+    {"decode", "rift decode FILE.pcap [--json]", "rift(1)"},
+    {"audit", "rift audit FILE.pcap [--json] [--server S | --commands FILE] [--port N]...",
+     "rift(1)"},
+    {"check", "rift check [--chaos | --hosts] FILE.ini",
+     "rift-scenario(5), rift-chaos(5), rift(1)"},
+    {"cleanup", "rift cleanup [--hosts HOSTS.ini]", "rift(1)"},
+    {"fetch",
+     "rift fetch NAME... [--force] | --list   (NAME: valkey@sid, redis8, valkey-1912, "
+     "clients, ...)",
+     "rift(1)"},
+};
+
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: rift run SCENARIO.ini [--seed N] [--report DIR] "
-               "[--server redis|redis8|valkey|PATH]\n"
-               "                 [--hosts HOSTS.ini] [-- CMD ARGS...]\n"
-               "       rift matrix SCENARIO.ini --servers redis,redis8,valkey [--runs N] "
-               "[--report DIR]\n"
-               "       rift chaos SPEC.ini [--seed N] [--time 10m | --rounds N] [--server S]\n"
-               "                  [--report DIR] [--shrink-time 5m] [--runs 3] [--findings N]\n"
-               "                  [--keep-findings 10] [--keep-rounds]\n"
-               "                  [--dry-run]\n"
-               "       rift shrink SCENARIO.ini [--runs 3] [--check NAME] [--out FILE]\n"
-               "                  [--shrink-time 5m] [--server S]\n"
-               "       rift decode FILE.pcap [--json]\n"
-               "       rift audit FILE.pcap [--json] [--server S | --commands FILE] [--port N]...\n"
-               "       rift check [--chaos | --hosts] FILE.ini\n"
-               "       rift cleanup [--hosts HOSTS.ini]\n"
-               "       rift fetch NAME... [--force] | --list   (NAME: valkey@sid, redis8, "
-               "valkey-1912, clients, ...)\n"
-               "       rift --version\n"
+    for (size_t i = 0; i < sizeof(synopses) / sizeof(synopses[0]); i++)
+        fprintf(f, "%s%s\n", i ? "       " : "usage: ", synopses[i].synopsis);
+    fprintf(f, "       rift --version\n"
                "Exit status of run: 0 every check holds, 1 a check failed, 2 rift failed,\n"
                "130 interrupted; of chaos: 0 no finding, 1 a finding, 2 rift failed;\n"
                "of audit: 0 nothing a cluster refuses, 1 something, 2 rift failed.\n"
                "Manual: man rift, rift-scenario(5), rift-chaos(5), rift-policy(5), rift-shim(8)\n"
-               "(make install), or docs/ in the source tree.\n");
+               "(installed by the package and make install), or docs/ in the source tree.\n");
+}
+
+/* `rift CMD --help`: its synopsis and its manual pages, exit 0. */
+static int cmd_help(const char *cmd)
+{
+    for (size_t i = 0; i < sizeof(synopses) / sizeof(synopses[0]); i++)
+        if (!strcmp(cmd, synopses[i].cmd)) {
+            printf("usage: %s\nManual: %s (docs/ in the source tree)\n", synopses[i].synopsis,
+                   synopses[i].pages);
+            return 0;
+        }
+    usage(stdout);
+    return 0;
 }
 
 static int cmd_cleanup(int argc, char **argv)
@@ -246,8 +277,7 @@ static int cmd_audit(int argc, char **argv)
             ao.ports[ao.nports++] = (uint16_t)port;
             break;
         case 'h':
-            usage(stdout);
-            return 0;
+            return cmd_help("audit");
         default:
             usage(stderr);
             return 2;
@@ -329,8 +359,7 @@ static int cmd_run(int argc, char **argv)
         if (c == 'H') {
             o.hosts_file = optarg;
         } else if (c == 'h') {
-            usage(stdout);
-            return 0;
+            return cmd_help("run");
         } else if ((c = common_opt(&co, c, optarg)) != 1) {
             return c;
         }
@@ -513,6 +542,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (argc >= 3 && (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help")))
+        return cmd_help(argv[1]);
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         usage(stdout);
         return 0;

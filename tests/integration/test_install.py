@@ -114,3 +114,22 @@ def test_bash_completion_of_commands_options_files_and_servers(ns):
     got = complete(["rift-shim", "ctl", "/x", "s"], "_rift_shim")
     check(got == ["set", "stats"], "rift-shim ctl /x s: %s" % got)
     print("  %d completions as expected" % (len(cases) + 2))
+
+
+def test_each_command_help_names_man_pages_that_exist(ns):
+    del ns
+    import re
+    pages = {os.path.basename(p) for p in glob.glob(os.path.join(lib.ROOT, "build/man/*"))}
+    check(len(pages) == 5, "build/man: %s" % sorted(pages))
+    for cmd in ("run", "matrix", "chaos", "shrink", "decode", "audit", "check", "cleanup",
+                "fetch"):
+        r = subprocess.run([RIFT, cmd, "--help"], capture_output=True, text=True, timeout=10)
+        named = re.findall(r"([a-z-]+)\((\d)\)", r.stdout)
+        check(r.returncode == 0 and r.stdout.startswith("usage: rift " + cmd) and named,
+              "rift %s --help: %d %r" % (cmd, r.returncode, r.stdout))
+        for name, sec in named:
+            check("%s.%s" % (name, sec) in pages, "rift %s --help names %s(%s), not made" %
+                  (cmd, name, sec))
+    r = subprocess.run([RIFT, "--help"], capture_output=True, text=True, timeout=10)
+    check(r.returncode == 0 and "man rift" in r.stdout and "rift fetch NAME" in r.stdout,
+          r.stdout)
