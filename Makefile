@@ -69,7 +69,7 @@ test_ledger_SRC := tests/unit/test_ledger.c harness/cluster/workload.c harness/o
 test_bus_SRC    := tests/unit/test_bus.c proto/bus.c
 test_queue_SRC  := tests/unit/test_queue.c shim/queue.c
 test_esc_SRC    := tests/unit/test_esc.c policies/esc.c
-test_probes_SRC := tests/unit/test_probes.c harness/cluster/probes.c harness/observe/tseries.c harness/sys/proc.c proto/pstat.c harness/sys/registry.c harness/sys/rfile.c harness/sys/cgbind.c policies/esc.c
+test_probes_SRC := tests/unit/test_probes.c harness/cluster/probes.c harness/sys/home.c harness/observe/tseries.c harness/sys/proc.c proto/pstat.c harness/sys/registry.c harness/sys/rfile.c harness/sys/cgbind.c policies/esc.c
 test_runstate_SRC := tests/unit/test_runstate.c harness/cluster/runstate.c harness/sys/clock.c proto/pkt.c
 test_path_SRC   := tests/unit/test_path.c shim/path.c shim/daemon.c shim/hold.c shim/match.c \
                    shim/msgflow.c shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
