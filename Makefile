@@ -34,7 +34,7 @@ POLICY_SRC := policies/policy.c policies/ini.c policies/write.c policies/keys.c 
 SHIM_SRC   := shim/shim.c shim/agent.c shim/daemon.c shim/path.c shim/rules.c shim/ctlsrv.c shim/loop.c shim/watch.c shim/queue.c shim/hold.c shim/match.c shim/ipt.c shim/msgflow.c \
               shim/capture.c $(POLICY_SRC) $(PROTO_SRC)
 
-RIFT_SRC   := harness/cli/rift.c harness/cli/fetch.c harness/run/run.c harness/cluster/runstate.c harness/sys/rfile.c harness/sys/clock.c harness/cluster/netns.c harness/cluster/nodes.c \
+RIFT_SRC   := harness/cli/rift.c harness/cli/fetch.c harness/cli/up.c harness/run/live.c harness/run/runaudit.c harness/run/run.c harness/cluster/runstate.c harness/sys/rfile.c harness/sys/clock.c harness/cluster/netns.c harness/cluster/nodes.c \
               harness/cluster/observe.c harness/cluster/cluster.c harness/run/steps.c harness/checks/checks.c harness/report/report.c \
               harness/sys/proc.c harness/sys/registry.c harness/sys/cgbind.c harness/observe/view.c harness/scenario/scenario.c harness/scenario/appscn.c \
               harness/scenario/flavour.c harness/sys/home.c \
@@ -281,7 +281,7 @@ chaos: deps
 # A crash, a sanitizer report, a leak or a timeout fails the make.
 FUZZ_SECONDS ?= 30
 # per harness in `make test`: seven of them share its time budget
-TEST_FUZZ_SECONDS ?= 10
+TEST_FUZZ_SECONDS ?= 5
 # A budget per input: a 64 KiB input takes milliseconds in decoders whose
 # work is linear, so one that takes seconds is a finding (a timeout artifact).
 FUZZ_INPUT_SECONDS ?= 2
@@ -339,7 +339,7 @@ demo: deps
 # Man pages made from the docs pages with pandoc, so that the two never
 # disagree: rift(1) from the commands' pages, rift-shim(8), and the file
 # formats in section 5.
-MAN_rift.1          := docs/run.md docs/reports.md docs/flavours.md docs/fetch.md docs/hosts.md docs/app.md \
+MAN_rift.1          := docs/run.md docs/live.md docs/reports.md docs/flavours.md docs/fetch.md docs/hosts.md docs/app.md \
                        docs/install.md
 MAN_rift-shim.8     := docs/shim.md
 MAN_rift-scenario.5 := docs/scenario.md

@@ -21,8 +21,8 @@ _rift()
     local cur prev words cword
     _init_completion || return
     if ((cword == 1)); then
-        COMPREPLY=($(compgen -W "run matrix chaos shrink decode audit check cleanup fetch
-            --version --help" -- "$cur"))
+        COMPREPLY=($(compgen -W "run up ctl down matrix chaos shrink decode audit check cleanup
+            fetch --version --help" -- "$cur"))
         return
     fi
     case $prev in
@@ -46,13 +46,32 @@ _rift()
         _filedir
         return
         ;;
-    --seed | --time | --rounds | --runs | --shrink-time | --findings | --keep-findings | --port | --check)
+    --log)
+        _filedir
+        return
+        ;;
+    --seed | --time | --rounds | --runs | --shrink-time | --findings | --keep-findings | --port | \
+        --check | --grace | --ttl)
         return
         ;;
     esac
     local opts="" files=ini
     case ${words[1]} in
     run) opts="--seed --report --server --hosts" ;;
+    up) opts="--seed --report --server --hosts --grace --ttl --log" ;;
+    ctl)
+        if ((cword == 2)); then
+            _filedir
+        elif ((cword == 3)); then
+            COMPREPLY=($(compgen -W "failover kill restart pause resume migrate fault set wait
+                checks views mark info ping" -- "$cur"))
+        fi
+        return
+        ;;
+    down)
+        ((cword == 2)) && _filedir
+        return
+        ;;
     matrix) opts="--servers --runs --report" ;;
     chaos) opts="--seed --time --rounds --server --report --shrink-time --runs --findings
         --keep-findings --keep-rounds --dry-run" ;;

@@ -24,11 +24,13 @@
 #include "../hosts/hostrun.h"
 #include "../observe/audit.h"
 #include "../observe/decode.h"
+#include "../run/live.h"
 #include "../run/run.h"
 #include "../sys/home.h"
 #include "../sys/proc.h"
 #include "fetch.h"
 #include "matrix.h"
+#include "up.h"
 
 /* A decimal number 0..max: digits only (no sign, space or suffix). */
 static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
@@ -115,6 +117,13 @@ static const struct {
      "rift run SCENARIO.ini [--seed N] [--report DIR] [--server redis|redis8|valkey|PATH]\n"
      "                 [--hosts HOSTS.ini] [-- CMD ARGS...]",
      "rift(1), rift-scenario(5)"},
+    {"up",
+     "rift up SCENARIO.ini [--seed N] [--report DIR] [--server S] [--hosts HOSTS.ini]\n"
+     "                 [--grace 30s] [--ttl D] [--log FILE]",
+     "rift(1), rift-scenario(5)"},
+    {"ctl", "rift ctl SOCKET REQUEST...   (failover NODE, kill NODE, fault NAME on, checks, ...)",
+     "rift(1)"},
+    {"down", "rift down SOCKET", "rift(1)"},
     {"matrix", "rift matrix SCENARIO.ini --servers redis,redis8,valkey [--runs N] [--report DIR]",
      "rift(1)"},
     {"chaos",
@@ -369,6 +378,48 @@ static int cmd_run(int argc, char **argv)
     return run_scenario(&o);
 }
 
+static int cmd_up(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"seed", required_argument, NULL, 's'},
+        {"report", required_argument, NULL, 'r'},
+        {"server", required_argument, NULL, 'S'},
+        {"hosts", required_argument, NULL, 'H'},
+        {"grace", required_argument, NULL, 'g'},
+        {"ttl", required_argument, NULL, 't'},
+        {"log", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    static struct live_opts lo = {.grace_ns = 30000000000ull, .ready_fd = -1};
+    struct run_opts o = {.live = &lo};
+    const struct common_opts co = {.cmd = "up",
+                                   .seed = &o.seed,
+                                   .seed_given = &o.seed_given,
+                                   .server = &o.server,
+                                   .report = &o.report_dir};
+    int c;
+    optind = 2;
+    while ((c = getopt_long(argc, argv, "s:r:S:H:g:t:l:h", opts, NULL)) != -1) {
+        if (c == 'H') {
+            o.hosts_file = optarg;
+        } else if (c == 'g' || c == 't') {
+            if (opt_duration("up", c == 'g' ? "--grace" : "--ttl", optarg,
+                             c == 'g' ? &lo.grace_ns : &lo.ttl_ns) < 0)
+                return 2;
+        } else if (c == 'l') {
+            lo.log = optarg;
+        } else if (c == 'h') {
+            return cmd_help("up");
+        } else if ((c = common_opt(&co, c, optarg)) != 1) {
+            return c;
+        }
+    }
+    if (!(o.scenario_file = operand(argc, argv)))
+        return 2;
+    return up_main(&o, &lo);
+}
+
 static int opt_duration(const char *cmd, const char *opt, const char *v, uint64_t *ns)
 {
     if (pol_parse_duration(v, ns) < 0) {
@@ -570,6 +621,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "fetch"))
         return fetch_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "ctl") || !strcmp(argv[1], "down"))
+        return ctl_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "up"))
+        return cmd_up(argc, argv);
     if (!strcmp(argv[1], "matrix"))
         return cmd_matrix(argc, argv, self);
     if (!strcmp(argv[1], "run"))

@@ -49,7 +49,8 @@ static int make_env(const struct run *r, char **env, int max)
     if (asprintf(&env[n++], "RIFT_SEEDS=%s", seeds) < 0 ||
         asprintf(&env[n++], "RIFT_NODES=%s", nodes) < 0 ||
         asprintf(&env[n++], "RIFT_CLUSTER=%d", s->standalone ? 0 : 1) < 0 ||
-        asprintf(&env[n++], "RIFT_CTL=%s", r->shim_sock) < 0 ||
+        asprintf(&env[n++], "RIFT_CTL=%s", r->live_sock) < 0 ||
+        asprintf(&env[n++], "RIFT_SHIM_CTL=%s", r->shim_sock) < 0 ||
         asprintf(&env[n++], "RIFT_REPORT=%s", r->o->report_dir ? r->o->report_dir : r->tmp) < 0 ||
         asprintf(&env[n++], "RIFT_PASSWORD=%s", r->password) < 0 ||
         asprintf(&env[n++], "RIFT_URL=%.*s", (int)strcspn(urls, ","), urls) < 0 ||

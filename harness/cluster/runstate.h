@@ -48,6 +48,8 @@ struct run_result {
 };
 
 struct rfile_dir;
+struct live_opts;
+struct live;
 struct run_opts {
     const char *scenario_file;
     const char *report_dir;              /* NULL: no report files */
@@ -60,6 +62,7 @@ struct run_opts {
     const char *hosts_file;    /* --hosts: the nodes run on these hosts (hosts.h) */
     int app_argc;              /* `rift run SCN -- CMD...`: the application's command */
     char *const *app_argv;
+    const struct live_opts *live; /* rift up: served after the timeline (run/live.h), or NULL */
 };
 
 struct node_rt {
@@ -163,6 +166,8 @@ struct run {
     struct hostrun *hr;  /* --hosts: the nodes are on other hosts; NULL: one namespace here */
     const struct node_remote *remote; /* --hosts: set by hostrun; NULL: here */
     uint32_t harness_ip;              /* --hosts: [harness] addr, 0: the kernel's choice */
+    struct live *live;                /* rift up, [app]: the control socket (run/live.h), or NULL */
+    char live_sock[300];              /* its path (RIFT_CTL), or "" */
     uint32_t *round_us;               /* each recorded sampling round's duration */
     int n_rounds, cap_rounds;
 };

@@ -226,6 +226,26 @@ static void json_fields(FILE *f, const struct obs_fields *of)
     }
 }
 
+void report_json_observations(FILE *f, const struct run *r, const char *check)
+{
+    int k2 = 0;
+    fputc('[', f);
+    for (int k = 0; k < r->n_obs; k++) {
+        const struct obs *o = &r->obs[k];
+        if (strcmp(o->check, check) != 0)
+            continue;
+        fprintf(f, "%s{\"observer\":", k2++ ? "," : "");
+        esc_json(f, o->observer);
+        fputs(",\"what\":", f);
+        esc_json(f, o->what);
+        fprintf(f, ",\"first_ms\":%" PRId64 ",\"last_ms\":%" PRId64 ",\"samples\":%d", o->first_ms,
+                o->last_ms, o->samples);
+        json_fields(f, &o->f);
+        fputc('}', f);
+    }
+    fputc(']', f);
+}
+
 static void json_checks(FILE *f, const struct run *r, const struct check_result *res, int n)
 {
     fputs("],\"checks\":[", f);
@@ -233,22 +253,9 @@ static void json_checks(FILE *f, const struct run *r, const struct check_result 
         fprintf(f, "%s{\"name\":\"%s\",\"status\":\"%s\",\"detail\":", i ? "," : "", res[i].name,
                 res[i].status);
         esc_json(f, res[i].detail);
-        fputs(",\"observations\":[", f);
-        int k2 = 0;
-        for (int k = 0; k < r->n_obs; k++) {
-            const struct obs *o = &r->obs[k];
-            if (strcmp(o->check, res[i].name) != 0)
-                continue;
-            fprintf(f, "%s{\"observer\":", k2++ ? "," : "");
-            esc_json(f, o->observer);
-            fputs(",\"what\":", f);
-            esc_json(f, o->what);
-            fprintf(f, ",\"first_ms\":%" PRId64 ",\"last_ms\":%" PRId64 ",\"samples\":%d",
-                    o->first_ms, o->last_ms, o->samples);
-            json_fields(f, &o->f);
-            fputc('}', f);
-        }
-        fputs("]}", f);
+        fputs(",\"observations\":", f);
+        report_json_observations(f, r, res[i].name);
+        fputc('}', f);
     }
 }
 

@@ -12,6 +12,9 @@
 
 void report_decode_bus(struct run *r);
 
+/* The observations of check as a JSON array (report.json's, and the
+ * checks request of a live run). */
+void report_json_observations(FILE *f, const struct run *r, const char *check);
 void report_summary(struct run *r, FILE *f, const struct check_result *res, int n,
                     const char *verdict);
 /* --report DIR, checked and kept open in r->report before anything

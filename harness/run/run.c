@@ -4,7 +4,9 @@
 #include "../hosts/hostrun.h"
 #include "../sys/home.h"
 #include "../sys/rfile.h"
+#include "live.h"
 #include "run.h"
+#include "runaudit.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -115,6 +117,7 @@ static int timeline(struct run *r, char *err, size_t el)
     uint64_t t_end = 0, app_wait_end = 0;
     char why[256];
     int i = 0;
+    bool serving = r->o->live != NULL; /* rift up: requests after the timeline, until down */
     r->converged_ms = -1;
     r->first_fault_ms = -1;
     while (!run_interrupted) {
@@ -161,6 +164,16 @@ static int timeline(struct run *r, char *err, size_t el)
             if (next_sample < t)
                 next_sample = t + SAMPLE_MS * 1000000ull;
         }
+        if (i == s->n_steps && serving) {
+            int rc = live_serve(r, 0, err, el);
+            if (rc < 0)
+                return -1;
+            t_end = run_now_ns() + settle; /* the settling starts at down */
+            if (rc == 0)
+                goto sleep;
+            serving = false;
+            continue;
+        }
         if (i == s->n_steps) {
             if (s->n_steps == 0 && !t_end)
                 t_end = run_now_ns() + settle;
@@ -189,8 +202,13 @@ static int timeline(struct run *r, char *err, size_t el)
         if (s->n_probes && !r->probes_started && r->t_ready + s->probes_start_ns < wake)
             wake = r->t_ready + s->probes_start_ns;
         t = run_now_ns();
-        if (wake > t)
+        if (wake > t && r->live && (r->o->live ? serving && i == s->n_steps : true)) {
+            /* woken by a request */
+            if (live_serve(r, (int)((wake - t + 999999) / 1000000), err, el) < 0)
+                return -1;
+        } else if (wake > t) {
             run_sleep_ms((int)((wake - t + 999999) / 1000000));
+        }
     }
     return 0;
 }
@@ -387,82 +405,6 @@ static int setup(struct run *r, char *err, size_t el)
     return 0;
 }
 
-/* The CROSSSLOT audit: the server's command table, then the capture of
- * the client port from now on, for the connections of the application
- * and of rift's clients (not the admin's, nor the servers' own
- * replication and MIGRATE links). */
-static int start_audit(struct run *r, char *err, size_t el)
-{
-    struct au_opts ao = {.ports = {SCN_PORT}, .nports = 1};
-    char filter[96], clients[PKT_ADDR_MAX], app[PKT_ADDR_MAX];
-    if (r->hr) {
-        run_progress(r, "crossslot audit: off with --hosts (it reads the loopback of one host)");
-        return 0;
-    }
-    if (cmdtab_tcp(scn_node_ip(r->scn, 0), SCN_PORT, SCN_ADMIN_IP, r->password, &r->cmdtab, err,
-                   el) < 0)
-        return -1;
-    if (!(r->audit = malloc(sizeof(*r->audit))) || au_init(r->audit, &r->cmdtab, &ao) < 0) {
-        free(r->audit);
-        r->audit = NULL;
-        snprintf(err, el, "out of memory");
-        return -1;
-    }
-    r->audit->t0_us = (uint64_t)(r->t_ready_real * 1e6);
-    snprintf(filter, sizeof(filter), "tcp port %d and (host %s or host %s)", SCN_PORT,
-             pkt_addr(SCN_CLIENTS_IP, clients, sizeof(clients)),
-             pkt_addr(SCN_APP_IP, app, sizeof(app)));
-    if (sniff_start(&r->sniff, r->audit, filter, err, el) < 0)
-        return -1;
-    run_progress(r, "crossslot audit: reading client port %d with the key specs of %d commands",
-                 SCN_PORT, r->cmdtab.n);
-    return 0;
-}
-
-/* Redis 8 in standalone mode counts cluster-incompatible operations
- * itself when asked to sample every command: rift's findings are shown
- * beside that count. Servers without the setting refuse it: no count. */
-static void compat_counter_on(struct run *r)
-{
-    redisReply *rep;
-    if (!r->scn->standalone)
-        return;
-    rep = node_cmd(r, 0, "CONFIG SET cluster-compatibility-sample-ratio 100");
-    r->compat_counter = rep && rep->type == REDIS_REPLY_STATUS;
-    if (rep)
-        freeReplyObject(rep);
-    if (r->compat_counter)
-        run_progress(r, "the server counts cluster-incompatible operations itself "
-                        "(cluster-compatibility-sample-ratio 100)");
-}
-
-static void compat_counter_read(struct run *r)
-{
-    redisReply *rep;
-    const char *at;
-    if (!r->compat_counter || !r->audit || r->nodes[0].down)
-        return;
-    rep = node_cmd(r, 0, "INFO stats");
-    if (rep && rep->type == REDIS_REPLY_STRING &&
-        (at = strstr(rep->str, "cluster_incompatible_ops:")))
-        r->audit->server_ops = strtoll(at + 25, NULL, 10);
-    if (rep)
-        freeReplyObject(rep);
-}
-
-static void stop_audit(struct run *r)
-{
-    compat_counter_read(r);
-    sniff_stop(&r->sniff);
-    if (r->sniff.err[0])
-        run_progress(r, "crossslot audit: %s", r->sniff.err);
-    else if (r->audit && au_unread(r->audit))
-        run_progress(
-            r, "crossslot audit: incomplete: %llu frames lost, %llu holes, %llu undecodable",
-            (unsigned long long)r->audit->dropped_frames, (unsigned long long)r->audit->tf.st.gaps,
-            (unsigned long long)r->audit->undecodable);
-}
-
 /* The acknowledged-INCR writers, from the clients' address. */
 static int start_workload(struct run *r, char *err, size_t el)
 {
@@ -524,7 +466,7 @@ static int verify(struct run *r, char *err, size_t el)
     }
     app_poll(r);
     app_stop(r, "the run is over");
-    stop_audit(r);
+    runaudit_stop(r);
     obs_open_slots(r);
     if (!r->scn->standalone)
         obs_final_roles(r);
@@ -565,6 +507,17 @@ static int conclude(struct run *r)
     }
     if (!r->o->quiet)
         report_summary(r, stdout, res, n, verdict);
+    if (r->live) { /* the reply to down */
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        if (f) {
+            report_summary(r, f, res, n, verdict);
+            fclose(f);
+            live_summary(r, text);
+            free(text);
+        }
+    }
     if (r->o->result) {
         struct run_result *out = r->o->result;
         for (int i = 0; i < n && i < RUN_MAX_CHECKS; i++) {
@@ -634,7 +587,9 @@ int run_scenario(const struct run_opts *o)
                      r->id, scn.file, r->seed, r->server_bin, r->server_version, scn.masters,
                      scn.replicas, r->netns);
     snprintf(r->verdict, sizeof(r->verdict), "error");
-    if (setup(r, err, sizeof(err)) < 0)
+    /* rift up, and the program of rift run -- CMD ([app]): the control socket */
+    if (setup(r, err, sizeof(err)) < 0 ||
+        ((o->live || scn.app.on) && live_open(r, err, sizeof(err)) < 0))
         goto fail;
     r->t_ready = run_now_ns(); /* timeline times count from here */
     {
@@ -642,8 +597,8 @@ int run_scenario(const struct run_opts *o)
         clock_gettime(CLOCK_REALTIME, &rt);
         r->t_ready_real = (double)rt.tv_sec + (double)rt.tv_nsec / 1e9;
     }
-    compat_counter_on(r);
-    if (start_audit(r, err, sizeof(err)) < 0 ||
+    runaudit_compat_on(r);
+    if (runaudit_start(r, err, sizeof(err)) < 0 ||
         (scn.writers > 0 && start_workload(r, err, sizeof(err)) < 0) ||
         timeline(r, err, sizeof(err)) < 0 || run_interrupted || verify(r, err, sizeof(err)) < 0)
         goto fail;
@@ -694,5 +649,6 @@ out:
     }
     run_progress(r, "run %s finished: %s; namespace, processes and temp dir removed", r->id,
                  status == 130 ? "interrupted" : r->verdict);
+    live_close(r, status, err);
     return status;
 }

@@ -123,20 +123,29 @@ static int step_restart(struct run *r, const struct scn_step *st, char *err, siz
 
 /* wait converged: at most converge_within (or 60 s); a cluster that does
  * not converge is a finding of the convergence check, not an error. */
-static void step_wait_converged(struct run *r, char *line, size_t ll)
+bool step_wait_converged_within(struct run *r, uint64_t limit, char *why, size_t wl)
 {
-    const struct scenario *s = r->scn;
-    char why[256] = "interrupted";
-    uint64_t limit = s->check.converge_within_ns ? s->check.converge_within_ns : 60000000000ull;
     uint64_t end = run_now_ns() + limit;
     bool ok = false;
+    snprintf(why, wl, "interrupted");
     while (!run_interrupted && run_now_ns() < end) {
         obs_sample(r, true);
         obs_reap_nodes(r);
-        if (step_migrations_done(r) && (ok = obs_converged(r, why, sizeof(why))))
+        if (step_migrations_done(r) && (ok = obs_converged(r, why, wl)))
             break;
         run_sleep_ms(SAMPLE_MS);
     }
+    if (ok)
+        step_join_migrations(r);
+    return ok;
+}
+
+static void step_wait_converged(struct run *r, char *line, size_t ll)
+{
+    const struct scenario *s = r->scn;
+    char why[256];
+    uint64_t limit = s->check.converge_within_ns ? s->check.converge_within_ns : 60000000000ull;
+    bool ok = step_wait_converged_within(r, limit, why, sizeof(why));
     step_join_migrations(r);
     if (ok)
         snprintf(line, ll, "wait converged");

@@ -11,6 +11,9 @@ int step_start_shim(struct run *r, char *err, size_t el);
 int step_shim_request(struct run *r, const char *line, char *reply, size_t len);
 int step_run(struct run *r, const struct scn_step *st, char *err, size_t el);
 bool step_migrations_done(const struct run *r);
+/* Samples until the cluster converged (and migrations are over) or limit
+ * ns passed: whether it did, else why not. */
+bool step_wait_converged_within(struct run *r, uint64_t limit, char *why, size_t wl);
 void step_join_migrations(struct run *r);
 
 #endif

@@ -98,6 +98,7 @@ def test_bash_completion_of_commands_options_files_and_servers(ns):
     del ns
     cases = [
         (["rift", "ch"], ["chaos", "check"]),
+        (["rift", "d"], ["down", "decode"]),
         (["rift", "run", "--se"], ["--seed", "--server"]),
         (["rift", "run", "harness/scenarios/failover-p"],
          ["harness/scenarios/failover-pong-race.ini"]),
@@ -105,6 +106,8 @@ def test_bash_completion_of_commands_options_files_and_servers(ns):
         (["rift", "matrix", "x.ini", "--servers", "redis,redis@s"], ["redis,redis@sid"]),
         (["rift", "fetch", "valkey-"], ["valkey-1912"]),
         (["rift", "decode", "--"], ["--json"]),
+        (["rift", "up", "x.ini", "--g"], ["--grace"]),
+        (["rift", "ctl", "/x", "wa"], ["wait"]),
     ]
     for words, want in cases:
         got = complete(words)
@@ -121,8 +124,8 @@ def test_each_command_help_names_man_pages_that_exist(ns):
     import re
     pages = {os.path.basename(p) for p in glob.glob(os.path.join(lib.ROOT, "build/man/*"))}
     check(len(pages) == 5, "build/man: %s" % sorted(pages))
-    for cmd in ("run", "matrix", "chaos", "shrink", "decode", "audit", "check", "cleanup",
-                "fetch"):
+    for cmd in ("run", "up", "ctl", "down", "matrix", "chaos", "shrink", "decode", "audit",
+                "check", "cleanup", "fetch"):
         r = subprocess.run([RIFT, cmd, "--help"], capture_output=True, text=True, timeout=10)
         named = re.findall(r"([a-z-]+)\((\d)\)", r.stdout)
         check(r.returncode == 0 and r.stdout.startswith("usage: rift " + cmd) and named,
