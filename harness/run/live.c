@@ -152,7 +152,7 @@ static void ready_json(struct run *r, struct live *L, FILE *f)
     char addr[64];
     fputs("{\"id\":", f);
     esc_json(f, r->id);
-    fprintf(f, ",\"seed\":%" PRIu64 ",\"socket\":", r->seed);
+    fprintf(f, ",\"seed\":%" PRIu64 ",\"pid\":%ld,\"socket\":", r->seed, (long)getpid());
     esc_json(f, L->path);
     fputs(",\"password\":", f);
     esc_json(f, r->password);

@@ -180,3 +180,36 @@ def test_node_suites_drive_the_run_they_are_the_program_of(ns):
           "exit %d %s\n%s\n%s" % (r.returncode, checks, r.stdout[-2000:], log[-3000:]))
     check("# pass 1" in log, log[-2000:])
     check(test_rift.rift_leftovers() == [], "left behind: %s" % test_rift.rift_leftovers())
+
+
+def test_a_failing_test_names_the_report_and_the_summary_the_verdict(ns):
+    env = dict(os.environ, PYTHONPATH=os.path.join(lib.ROOT, "clients", "python"),
+               PATH=os.path.join(lib.ROOT, "bin") + ":" + os.environ["PATH"])
+    r = subprocess.run(["/usr/bin/python3", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        "--basetemp", os.path.join(ns.tmp, "pytest"),
+                        os.path.join(LIVE, "python-failing")], capture_output=True, text=True,
+                       env=env, cwd=os.path.join(LIVE, "python-failing"), timeout=300)
+    out = r.stdout
+    section = [l for l in out.splitlines() if l.startswith("run ") and "report in" in l]
+    print("  " + (section[0] if section else "no rift section"))
+    check(r.returncode == 1 and "1 failed" in out, "pytest: exit %d %s" % (r.returncode,
+                                                                         out[-3000:]))
+    check(len(section) == 1, "the failure names no report folder:\n" + out[-3000:])
+    report = section[0].split("report in ")[1].strip()
+    check(os.path.exists(os.path.join(report, "report.json")), "no report.json in %s" % report)
+    check("test_fails: run " in out and ": pass (exit 0), report " + report in out,
+          out[-2000:])
+    check(test_rift.rift_leftovers() == [], "left behind: %s" % test_rift.rift_leftovers())
+
+
+def test_a_killed_rift_up_is_cleaned_by_rift_cleanup(ns):
+    del ns
+    info, _, _ = up("pong-race.ini", "--grace", "600s")
+    check(os.path.exists("/proc/%d" % info["pid"]), "pid %d is not running" % info["pid"])
+    os.kill(info["pid"], signal.SIGKILL)  # the run's own process, from its ready line
+    lib.wait_for(lambda: not os.path.exists("/proc/%d" % info["pid"]), 10, "it to die")
+    check(test_rift.rift_leftovers() != [], "nothing was left to clean")
+    r = subprocess.run([RIFT, "cleanup"], capture_output=True, text=True, timeout=60)
+    print("  " + r.stdout.strip().splitlines()[0])
+    check(r.returncode == 0 and "1 run cleaned" in r.stdout, r.stdout + r.stderr)
+    check(test_rift.rift_leftovers() == [], "left behind: %s" % test_rift.rift_leftovers())

@@ -1,0 +1,1 @@
+pytest_plugins = ["rift.pytest_plugin"]
