@@ -107,6 +107,13 @@ int pol_find_node(const struct policy *p, const char *name)
     return -1;
 }
 
+/* The whole spec is "others" (spaces around it aside). */
+static bool spec_is_others(const char *spec)
+{
+    spec += strspn(spec, " \t");
+    return !strncmp(spec, "others", 6) && spec[6 + strspn(spec + 6, " \t")] == '\0';
+}
+
 /* "a, b" or "*" to a node bitmask. */
 static int resolve_nodes(const struct policy *p, const char *spec, uint64_t *mask, char *err,
                          size_t el)
@@ -138,6 +145,41 @@ static int resolve_nodes(const struct policy *p, const char *spec, uint64_t *mas
     return 0;
 }
 
+/* from and to as node masks. "others" on one side: every node the other
+ * side does not name (a partition of many nodes, written in one line),
+ * the addresses of a scenario's clients and app aside: they are not
+ * cluster nodes. */
+static int resolve_sides(const struct policy *p, struct pol_rule *r, int *line, char *err,
+                         size_t el)
+{
+    bool from_others = spec_is_others(r->from_spec), to_others = spec_is_others(r->to_spec);
+    uint64_t all = 0;
+    for (int i = 0; i < p->n_nodes; i++)
+        if (strcmp(p->nodes[i].name, "clients") != 0 && strcmp(p->nodes[i].name, "app") != 0)
+            all |= UINT64_C(1) << i;
+    if (from_others && to_others) {
+        *line = r->key_line[PK_TO];
+        pol_errf(err, el, "from and to cannot both be others");
+        return -1;
+    }
+    *line = r->key_line[PK_FROM];
+    if (!from_others && resolve_nodes(p, r->from_spec, &r->from, err, el) < 0)
+        return -1;
+    *line = r->key_line[PK_TO];
+    if (!to_others && resolve_nodes(p, r->to_spec, &r->to, err, el) < 0)
+        return -1;
+    if (from_others)
+        r->from = all & ~r->to;
+    if (to_others)
+        r->to = all & ~r->from;
+    if (!r->from || !r->to) {
+        *line = r->key_line[from_others ? PK_FROM : PK_TO];
+        pol_errf(err, el, "others: the other side names every node");
+        return -1;
+    }
+    return 0;
+}
+
 #define KEYLINE(r, k) ((r)->key_line[k] ? (r)->key_line[k] : (r)->line)
 
 int pol_rule_check(const struct policy *p, struct pol_rule *r, int *line, char *err, size_t el)
@@ -148,11 +190,7 @@ int pol_rule_check(const struct policy *p, struct pol_rule *r, int *line, char *
         pol_errf(err, el, "rule '%s' needs both from = and to =", r->name);
         return -1;
     }
-    *line = r->key_line[PK_FROM];
-    if (resolve_nodes(p, r->from_spec, &r->from, err, el) < 0)
-        return -1;
-    *line = r->key_line[PK_TO];
-    if (resolve_nodes(p, r->to_spec, &r->to, err, el) < 0)
+    if (resolve_sides(p, r, line, err, el) < 0)
         return -1;
     if (r->from == r->to && __builtin_popcountll(r->from) == 1) {
         pol_errf(err, el, "from and to name the same single node");
@@ -293,8 +331,8 @@ static int begin_section(struct loader *L, const char *section)
                             section);
         }
         if (node) {
-            if (!strcmp(name, "*"))
-                return ini_fail(&L->ini, "'*' cannot be a node name");
+            if (!strcmp(name, "*") || !strcmp(name, "others"))
+                return ini_fail(&L->ini, "'%s' cannot be a node name", name);
             if (pol_find_node(p, name) >= 0) {
                 L->sec = SEC_BAD;
                 return ini_fail(&L->ini, "node '%s' is declared twice", name);

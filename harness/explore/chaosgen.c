@@ -473,23 +473,21 @@ static void gen_fault(struct gen *g, int nemesis, int index, const struct anchor
     e->ev[1] = (struct sched_ev){off * 1000000ull, false, 0};
 
     if (nemesis == NM_PARTITION) {
-        /* a minority side (with the anchor's node when there is one) */
+        /* a minority side (with the anchor's node when there is one), cut
+         * off from every other node: "to = others" keeps the line short in
+         * a cluster of 48 */
         uint64_t side = 1ull << from;
         int want = (int)pick(g, 1, (uint64_t)(s->n_nodes / 2 > 1 ? s->n_nodes / 2 : 1));
-        char fv[256] = "", tv[256] = "";
-        size_t fo = 0, to_off = 0;
+        char fv[256] = "";
+        size_t fo = 0;
         while (__builtin_popcountll(side) < want)
             side |= 1ull << pick(g, 0, (uint64_t)s->n_nodes - 1);
-        for (int i = 0; i < s->n_nodes; i++) {
+        for (int i = 0; i < s->n_nodes; i++)
             if ((side >> i) & 1)
                 fo +=
                     (size_t)snprintf(fv + fo, sizeof(fv) - fo, "%s%s", fo ? ", " : "", s->names[i]);
-            else
-                to_off += (size_t)snprintf(tv + to_off, sizeof(tv) - to_off, "%s%s",
-                                           to_off ? ", " : "", s->names[i]);
-        }
         set_key(r, "from", fv);
-        set_key(r, "to", tv);
+        set_key(r, "to", "others");
         set_key(r, "ports", "bus");
         set_key(r, "direction", "both");
         set_key(r, "loss", "100%");

@@ -460,11 +460,12 @@ static int check_spec(struct loader *L, const struct pol_rule *r, int k)
     snprintf(buf, sizeof(buf), "%s", spec);
     for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
         if (strcmp(tok, "*") != 0 && strcmp(tok, "clients") != 0 && strcmp(tok, "app") != 0 &&
-            scn_node(L->s, tok) < 0) {
+            strcmp(tok, "others") != 0 && scn_node(L->s, tok) < 0) {
             scn_node_names(L->s, names, sizeof(names));
-            return ini_fail_at(&L->ini, r->key_line[k],
-                               "%s: unknown node '%s' (this cluster has %s; or clients, app, *)",
-                               k == PK_FROM ? "from" : "to", tok, names);
+            return ini_fail_at(
+                &L->ini, r->key_line[k],
+                "%s: unknown node '%s' (this cluster has %s; or clients, app, *, others)",
+                k == PK_FROM ? "from" : "to", tok, names);
         }
     }
     return 0;

@@ -578,6 +578,33 @@ static void test_write_roundtrip(void **state)
               "hold = yes\n[rule r4]\nfrom = a\nto = b\nopened_by = to\nloss = 1%\n");
 }
 
+/* to = others: every node the other side does not name, never one named
+ * clients or app; both sides others, or others of nothing, refused. */
+static void test_others(void **state)
+{
+    static const char head[] = "[node a]\naddr = 127.0.0.11\n[node b]\naddr = 127.0.0.12\n"
+                               "[node c]\naddr = 127.0.0.13\n[node clients]\naddr = 127.0.0.100\n";
+    char text[1024], err[POL_ERR_MAX];
+    (void)state;
+    snprintf(text, sizeof(text),
+             "%s[rule r]\nfrom = a\nto = others\ndirection = both\nloss = 100%%\n", head);
+    assert_int_equal(pol_load_string(&P, "o.ini", text, err, sizeof(err)), 0);
+    assert_int_equal(P.rules[0].from, 1u);
+    assert_int_equal(P.rules[0].to, 6u); /* b and c, not clients */
+    snprintf(text, sizeof(text), "%s[rule r]\nfrom = others\nto = c\nloss = 5%%\n", head);
+    assert_int_equal(pol_load_string(&P, "o.ini", text, err, sizeof(err)), 0);
+    assert_int_equal(P.rules[0].from, 3u);
+    snprintf(text, sizeof(text), "%s[rule r]\nfrom = others\nto = others\nloss = 5%%\n", head);
+    assert_int_equal(pol_load_string(&P, "o.ini", text, err, sizeof(err)), -1);
+    assert_string_equal(err, "o.ini:11: from and to cannot both be others");
+    snprintf(text, sizeof(text), "%s[rule r]\nfrom = a, b, c\nto = others\nloss = 5%%\n", head);
+    assert_int_equal(pol_load_string(&P, "o.ini", text, err, sizeof(err)), -1);
+    assert_string_equal(err, "o.ini:11: others: the other side names every node");
+    assert_int_equal(
+        pol_load_string(&P, "o.ini", "[node others]\naddr = 127.0.0.1\n", err, sizeof(err)), -1);
+    assert_string_equal(err, "o.ini:1: 'others' cannot be a node name");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -597,6 +624,7 @@ int main(void)
         cmocka_unit_test(test_parse_addr),
         cmocka_unit_test(test_rule_set_and_keys),
         cmocka_unit_test(test_write_roundtrip),
+        cmocka_unit_test(test_others),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
