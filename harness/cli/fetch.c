@@ -63,20 +63,10 @@ static bool exists(const char *dir, const char *rel)
 /* mkdir -p of the cache, 0755, then whether it is safe to run from. */
 static int cache_ready(void)
 {
-    char path[P], err[P + 128];
-    snprintf(path, sizeof(path), "%s", home_dir(HOME_CACHE));
-    for (char *s = path + 1;; s++) {
-        char c = *s;
-        if (c != '/' && c != '\0')
-            continue;
-        *s = '\0';
-        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-            fprintf(stderr, "rift fetch: %s: %s\n", path, strerror(errno));
-            return -1;
-        }
-        *s = c;
-        if (!c)
-            break;
+    char err[P + 128];
+    if (rfile_mkdirs(home_dir(HOME_CACHE)) < 0) {
+        fprintf(stderr, "rift fetch: %s: %s\n", home_dir(HOME_CACHE), strerror(errno));
+        return -1;
     }
     if (home_cache_safe(err, sizeof(err)) < 0) {
         fprintf(stderr, "rift fetch: %s\n", err);
@@ -85,25 +75,18 @@ static int cache_ready(void)
     return 0;
 }
 
-/* The versions of the servers and redis-py in a fetched suite, from the
- * versions file fetch-suite.sh writes. */
+/* The versions of the servers and redis-py in a fetched suite. */
 static void versions(const char *dir, char *out, size_t len)
 {
-    static const char *const pkgs[] = {"redis-server ", "valkey-server ", "python3-redis "};
-    char path[P + 16], line[200];
+    static const char *const pkgs[] = {"redis-server", "valkey-server", "python3-redis"};
     size_t off = 0;
-    FILE *f;
     out[0] = '\0';
-    snprintf(path, sizeof(path), "%s/versions", dir);
-    if (!(f = fopen(path, "r")))
-        return;
-    while (fgets(line, sizeof(line), f) && off < len) {
-        line[strcspn(line, "\n")] = '\0';
-        for (size_t i = 0; i < sizeof(pkgs) / sizeof(pkgs[0]); i++)
-            if (!strncmp(line, pkgs[i], strlen(pkgs[i])) && off < len)
-                off += (size_t)snprintf(out + off, len - off, "%s%s", off ? ", " : "", line);
+    for (size_t i = 0; i < sizeof(pkgs) / sizeof(pkgs[0]) && off < len; i++) {
+        char v[160];
+        flavour_package_version(dir, pkgs[i], NULL, v, sizeof(v));
+        if (v[0])
+            off += (size_t)snprintf(out + off, len - off, "%s%s", off ? ", " : "", v);
     }
-    fclose(f);
 }
 
 /* Runs argv, which makes tmp; renames tmp to final (what was there goes)
@@ -259,18 +242,21 @@ static int fetch_clients(bool force)
 
 static void list_servers(bool names)
 {
-    char dir[P], v[400], size[32];
+    char dir[P], v[400], size[32], e_redis[160];
     DIR *d = opendir(home_dir(HOME_CACHE));
     struct dirent *e;
+    struct flavour redis;
+    bool have_redis = flavour_resolve("redis", &redis, e_redis, sizeof(e_redis)) == 0 &&
+                      access(redis.bin, X_OK) == 0;
     if (names) {
-        if (access("/usr/bin/redis-server", X_OK) == 0)
+        if (have_redis)
             printf("redis\n");
     } else {
         printf("server cache: %s\n", home_dir(HOME_CACHE));
-        printf("  %-20s %s\n", "redis",
-               access("/usr/bin/redis-server", X_OK) == 0
-                   ? "this machine's /usr/bin/redis-server"
-                   : "missing: run `apt-get install redis-server`");
+        if (have_redis)
+            printf("  %-20s this machine's %s\n", "redis", redis.bin);
+        else
+            printf("  %-20s missing: run `apt-get install redis-server`\n", "redis");
     }
     while (d && (e = readdir(d))) {
         if (e->d_name[0] == '.' || !strcmp(e->d_name, "valkey-1912"))

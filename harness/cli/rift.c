@@ -337,48 +337,12 @@ static int cmd_audit(int argc, char **argv)
     return c;
 }
 
-static int cmd_run(int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"seed", required_argument, NULL, 's'},   {"report", required_argument, NULL, 'r'},
-        {"server", required_argument, NULL, 'S'}, {"hosts", required_argument, NULL, 'H'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
-    };
-    struct run_opts o = {0};
-    const struct common_opts co = {.cmd = "run",
-                                   .seed = &o.seed,
-                                   .seed_given = &o.seed_given,
-                                   .server = &o.server,
-                                   .report = &o.report_dir};
-    int c;
-    /* rift run SCN [options] -- CMD ARGS...: the application's command */
-    for (int k = 2; k < argc; k++)
-        if (!strcmp(argv[k], "--")) {
-            o.app_argv = argv + k + 1;
-            o.app_argc = argc - k - 1;
-            argc = k;
-            if (!o.app_argc) {
-                fprintf(stderr, "rift run: -- must be followed by a command\n");
-                return 2;
-            }
-            break;
-        }
-    optind = 2;
-    while ((c = getopt_long(argc, argv, "s:r:S:H:h", opts, NULL)) != -1) {
-        if (c == 'H') {
-            o.hosts_file = optarg;
-        } else if (c == 'h') {
-            return cmd_help("run");
-        } else if ((c = common_opt(&co, c, optarg)) != 1) {
-            return c;
-        }
-    }
-    if (!(o.scenario_file = operand(argc, argv)))
-        return 2;
-    return run_scenario(&o);
-}
+/* rift up's defaults: down after 30 s without a client, no ttl */
+static struct live_opts up_opts = {.grace_ns = 30000000000ull, .ready_fd = -1};
 
-static int cmd_up(int argc, char **argv)
+/* rift run, and rift up (lo: its live options): the same options, up's
+ * own three besides, and the program after "--" for run. */
+static int cmd_run(int argc, char **argv, struct live_opts *lo)
 {
     static const struct option opts[] = {
         {"seed", required_argument, NULL, 's'},
@@ -391,33 +355,48 @@ static int cmd_up(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    static struct live_opts lo = {.grace_ns = 30000000000ull, .ready_fd = -1};
-    struct run_opts o = {.live = &lo};
-    const struct common_opts co = {.cmd = "up",
+    const char *cmd = lo ? "up" : "run";
+    struct run_opts o = {0};
+    const struct common_opts co = {.cmd = cmd,
                                    .seed = &o.seed,
                                    .seed_given = &o.seed_given,
                                    .server = &o.server,
                                    .report = &o.report_dir};
     int c;
+    /* rift run SCN [options] -- CMD ARGS...: the application's command */
+    for (int k = 2; !lo && k < argc; k++)
+        if (!strcmp(argv[k], "--")) {
+            o.app_argv = argv + k + 1;
+            o.app_argc = argc - k - 1;
+            argc = k;
+            if (!o.app_argc) {
+                fprintf(stderr, "rift run: -- must be followed by a command\n");
+                return 2;
+            }
+            break;
+        }
     optind = 2;
     while ((c = getopt_long(argc, argv, "s:r:S:H:g:t:l:h", opts, NULL)) != -1) {
         if (c == 'H') {
             o.hosts_file = optarg;
+        } else if (c == 'h') {
+            return cmd_help(cmd);
+        } else if ((c == 'g' || c == 't' || c == 'l') && !lo) {
+            usage(stderr);
+            return 2;
         } else if (c == 'g' || c == 't') {
-            if (opt_duration("up", c == 'g' ? "--grace" : "--ttl", optarg,
-                             c == 'g' ? &lo.grace_ns : &lo.ttl_ns) < 0)
+            if (opt_duration(cmd, c == 'g' ? "--grace" : "--ttl", optarg,
+                             c == 'g' ? &lo->grace_ns : &lo->ttl_ns) < 0)
                 return 2;
         } else if (c == 'l') {
-            lo.log = optarg;
-        } else if (c == 'h') {
-            return cmd_help("up");
+            lo->log = optarg;
         } else if ((c = common_opt(&co, c, optarg)) != 1) {
             return c;
         }
     }
     if (!(o.scenario_file = operand(argc, argv)))
         return 2;
-    return up_main(&o, &lo);
+    return lo ? up_main(&o, lo) : run_scenario(&o);
 }
 
 static int opt_duration(const char *cmd, const char *opt, const char *v, uint64_t *ns)
@@ -624,11 +603,11 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "ctl") || !strcmp(argv[1], "down"))
         return ctl_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "up"))
-        return cmd_up(argc, argv);
+        return cmd_run(argc, argv, &up_opts);
     if (!strcmp(argv[1], "matrix"))
         return cmd_matrix(argc, argv, self);
     if (!strcmp(argv[1], "run"))
-        return cmd_run(argc, argv);
+        return cmd_run(argc, argv, NULL);
     if (!strcmp(argv[1], "chaos"))
         return cmd_chaos(argc, argv);
     if (!strcmp(argv[1], "shrink"))

@@ -59,9 +59,9 @@ static bool check_ok(pid_t pid)
 static const char *need_probe_target(const char *probe, char *out, size_t len)
 {
     if (!strcmp(probe, "rift"))
-        snprintf(out, len, home_is_tree() ? "make" : "apt-get install --reinstall rift");
+        snprintf(out, len, home_is_tree() ? "`make`" : "`apt-get install --reinstall rift`");
     else if (!strcmp(probe, "redis-py"))
-        snprintf(out, len, home_is_tree() ? "make deps" : "apt-get install python3-redis");
+        snprintf(out, len, home_is_tree() ? "`make deps`" : "`apt-get install python3-redis`");
     else if (!strcmp(probe, "redis-py@sid"))
         home_fetch_hint(out, len, "redis@sid", "server-sid");
     else
@@ -69,7 +69,7 @@ static const char *need_probe_target(const char *probe, char *out, size_t len)
     return out;
 }
 
-/* Appends "WHAT: run `TARGET`" to the list. */
+/* Appends "WHAT: run HOW" to the list; HOW names its commands in backquotes. */
 static void add(char *err, size_t el, size_t *off, const char *what, const char *target)
 {
     int n;
@@ -80,9 +80,7 @@ static void add(char *err, size_t el, size_t *off, const char *what, const char 
         *off += (size_t)n;
     if (*off >= el)
         return;
-    /* a target in backquotes already (home_fetch_hint) is taken as it is */
-    n = snprintf(err + *off, el - *off, target[0] == '`' ? "%s: run %s" : "%s: run `%s`", what,
-                 target);
+    n = snprintf(err + *off, el - *off, "%s: run %s", what, target);
     if (n > 0)
         *off += (size_t)n;
 }
@@ -153,10 +151,10 @@ int need_check(const struct scenario *s, char *err, size_t errlen)
     for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++)
         if (!need_on_path(tools[i]))
             add(err, errlen, &off, tools[i],
-                home_is_tree() ? "make deps" : "apt-get install iptables iproute2");
+                home_is_tree() ? "`make deps`" : "`apt-get install iptables iproute2`");
     home_path(path, sizeof(path), HOME_BIN, "rift-shim");
     if (access(path, X_OK) != 0)
-        add(err, errlen, &off, path, home_is_tree() ? "make" : "apt-get install rift-shim");
+        add(err, errlen, &off, path, home_is_tree() ? "`make`" : "`apt-get install rift-shim`");
     /* The interpreters load the libraries side by side: each takes a few
      * hundred milliseconds. */
     struct {

@@ -273,10 +273,8 @@ static bool room_for_a_step(struct run *r, struct live *L, int i)
 
 static void record(struct run *r, const char *line)
 {
-    struct step_rec *rec = &r->steps[r->steps_done++];
-    rec->t_ms = run_ms(r);
-    snprintf(rec->step, sizeof(rec->step), "%s", line);
-    rec->skipped[0] = '\0';
+    step_record(r, line, "");
+    r->steps_done++;
 }
 
 static int do_wait(struct run *r, struct live *L, int i, const char *arg)

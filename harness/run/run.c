@@ -165,14 +165,8 @@ static int timeline(struct run *r, char *err, size_t el)
                 next_sample = t + SAMPLE_MS * 1000000ull;
         }
         if (i == s->n_steps && serving) {
-            int rc = live_serve(r, 0, err, el);
-            if (rc < 0)
-                return -1;
             t_end = run_now_ns() + settle; /* the settling starts at down */
-            if (rc == 0)
-                goto sleep;
-            serving = false;
-            continue;
+            goto sleep;
         }
         if (i == s->n_steps) {
             if (s->n_steps == 0 && !t_end)
@@ -202,10 +196,13 @@ static int timeline(struct run *r, char *err, size_t el)
         if (s->n_probes && !r->probes_started && r->t_ready + s->probes_start_ns < wake)
             wake = r->t_ready + s->probes_start_ns;
         t = run_now_ns();
-        if (wake > t && r->live && (r->o->live ? serving && i == s->n_steps : true)) {
-            /* woken by a request */
-            if (live_serve(r, (int)((wake - t + 999999) / 1000000), err, el) < 0)
+        /* requests: rift up's once the timeline is done, until down; those
+         * of rift run -- CMD's program all along */
+        if (r->live && (!r->o->live || (serving && i == s->n_steps))) {
+            int rc = live_serve(r, wake > t ? (int)((wake - t + 999999) / 1000000) : 0, err, el);
+            if (rc < 0)
                 return -1;
+            serving = serving && rc == 0;
         } else if (wake > t) {
             run_sleep_ms((int)((wake - t + 999999) / 1000000));
         }

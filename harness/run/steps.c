@@ -146,7 +146,8 @@ static void step_wait_converged(struct run *r, char *line, size_t ll)
     char why[256];
     uint64_t limit = s->check.converge_within_ns ? s->check.converge_within_ns : 60000000000ull;
     bool ok = step_wait_converged_within(r, limit, why, sizeof(why));
-    step_join_migrations(r);
+    if (!ok) /* the migrations go on: the timeline waits for them here */
+        step_join_migrations(r);
     if (ok)
         snprintf(line, ll, "wait converged");
     else
@@ -196,6 +197,14 @@ static int step_migrate(struct run *r, const struct scn_step *st, char *err, siz
     }
     r->n_mig++;
     return 0;
+}
+
+void step_record(struct run *r, const char *line, const char *skipped)
+{
+    struct step_rec *rec = &r->steps[r->steps_done];
+    rec->t_ms = run_ms(r);
+    snprintf(rec->step, sizeof(rec->step), "%s", line);
+    snprintf(rec->skipped, sizeof(rec->skipped), "%s", skipped);
 }
 
 int step_run(struct run *r, const struct scn_step *st, char *err, size_t el)
@@ -283,12 +292,7 @@ int step_run(struct run *r, const struct scn_step *st, char *err, size_t el)
         snprintf(err, el, "unknown step");
         return -1;
     }
-    {
-        struct step_rec *rec = &r->steps[r->steps_done];
-        rec->t_ms = run_ms(r);
-        snprintf(rec->step, sizeof(rec->step), "%s", line);
-        snprintf(rec->skipped, sizeof(rec->skipped), "%s", skip);
-    }
+    step_record(r, line, skip);
     if (skip[0])
         run_progress(r, "step %s: skipped: %s", line, skip);
     else

@@ -40,10 +40,8 @@ bool flavour_name_ok(const char *name)
            suite_ok(at + 1);
 }
 
-/* The version of package pkg that `make` unpacked into dir (its versions
- * file), or "". */
-static void package_version(const char *dir, const char *pkg, const char *suite, char *out,
-                            size_t len)
+void flavour_package_version(const char *dir, const char *pkg, const char *suite, char *out,
+                             size_t len)
 {
     char path[FLAVOUR_PATH_MAX + 16], line[160];
     size_t n = strlen(pkg);
@@ -55,7 +53,7 @@ static void package_version(const char *dir, const char *pkg, const char *suite,
     while (fgets(line, sizeof(line), f))
         if (!strncmp(line, pkg, n) && line[n] == ' ') {
             line[strcspn(line, "\n")] = '\0';
-            snprintf(out, len, "%s (%s)", line, suite);
+            snprintf(out, len, suite ? "%s (%s)" : "%s", line, suite);
             break;
         }
     fclose(f);
@@ -91,7 +89,7 @@ static int from_suite(struct flavour *f, char *err, size_t el)
                  dir, home_fetch_hint(hint, sizeof(hint), f->name, target));
         return -2;
     }
-    package_version(dir, server, f->suite, f->package, sizeof(f->package));
+    flavour_package_version(dir, server, f->suite, f->package, sizeof(f->package));
     return 0;
 }
 

@@ -34,6 +34,11 @@ bool flavour_name_ok(const char *name);
  * fetched or built (err names the rift fetch command). */
 int flavour_resolve(const char *name, struct flavour *f, char *err, size_t el);
 
+/* "PKG VERSION (SUITE)" of package pkg as fetch-suite.sh unpacked it into
+ * dir (its versions file; without " (SUITE)" when suite is NULL), or "". */
+void flavour_package_version(const char *dir, const char *pkg, const char *suite, char *out,
+                             size_t len);
+
 /* The suite a name is fetched from into the cache ("trixie" for redis8),
  * "valkey-1912" for the rebuild, or NULL for redis and a path. */
 const char *flavour_fetch_of(const char *name);

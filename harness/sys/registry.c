@@ -20,20 +20,6 @@
 #include "proc.h"
 #include "rfile.h"
 
-static int mkdirs(const char *path)
-{
-    char buf[256];
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* One write(2) per line, appended: a harness killed mid-way leaves whole
  * lines or none. */
 static int append_line(const char *dir, const char *name, const char *text)
@@ -60,7 +46,7 @@ int reg_create(struct registry *r, const char *id, const char *netns, const char
     snprintf(r->dir, sizeof(r->dir), "%s/%s", PROC_REGISTRY, id);
     /* the run's own folder must be new: an id that a leftover run still
      * holds is refused (EEXIST), and the caller draws another */
-    if (mkdirs(PROC_REGISTRY) < 0 || mkdir(r->dir, 0755) < 0) {
+    if (rfile_mkdirs(PROC_REGISTRY) < 0 || mkdir(r->dir, 0755) < 0) {
         int e = errno;
         snprintf(err, errlen, "cannot create %s: %s", r->dir, strerror(e));
         errno = e;

@@ -337,3 +337,18 @@ int rfile_rm_rf(const char *path)
         return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
     return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 ? -1 : 0;
 }
+
+int rfile_mkdirs(const char *path)
+{
+    char buf[4096];
+    if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
+        return errno = ENAMETOOLONG, -1;
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}

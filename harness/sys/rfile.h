@@ -58,6 +58,9 @@ int64_t rfile_remove_except(const struct rfile_dir *d, const char *const *keep);
  * mounted below it is touched. 0 (also when there is nothing), or -1
  * with errno of the first failure. */
 int rfile_rm_rf(const char *path);
+/* mkdir -p path, each folder made 0755: 0, or -1 with errno of the first
+ * that could not be made. */
+int rfile_mkdirs(const char *path);
 /* text to path (shrink --out FILE), in its folder as given and through a
  * temp file and a rename, as rfile_put. 0 or -errno. */
 int rfile_put_path(const char *path, const char *text, mode_t mode);

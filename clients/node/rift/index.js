@@ -18,6 +18,14 @@ const path = require('path');
 
 class RiftError extends Error {}
 
+// A duration as rift takes it ('500ms', '20s', '2m', '1h') in seconds.
+function seconds(d) {
+  for (const [unit, mul] of [['ms', 1e-3], ['us', 1e-6], ['ns', 1e-9], ['s', 1], ['m', 60], ['h', 3600]]) {
+    if (d.endsWith(unit)) return parseFloat(d.slice(0, -unit.length)) * mul;
+  }
+  return parseFloat(d);
+}
+
 class Reply {
   constructor(line) {
     this.line = line;
@@ -117,8 +125,7 @@ class Cluster {
   mark(text) { return this.request(`mark ${text}`); }
   ping() { return this.request('ping'); }
   waitConverged(timeout = '30s') {
-    const secs = timeout.endsWith('s') ? parseFloat(timeout) : 60;
-    return this.request(`wait converged ${timeout}`, (secs + 30) * 1000);
+    return this.request(`wait converged ${timeout}`, (seconds(timeout) + 30) * 1000);
   }
   async checks() { return (await this._json('checks')).checks; }
   async check(name) { return (await this.checks()).find((c) => c.name === name); }

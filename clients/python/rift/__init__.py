@@ -24,6 +24,14 @@ __all__ = ["up", "Cluster", "Check", "Result", "Reply", "RiftError"]
 CLONE_NEWNET = 0x40000000
 
 
+def _seconds(d):
+    """A duration as rift takes it ("500ms", "20s", "2m", "1h") in seconds."""
+    for unit, mul in (("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9), ("s", 1), ("m", 60), ("h", 3600)):
+        if d.endswith(unit):
+            return float(d[:-len(unit)]) * mul
+    return float(d)
+
+
 class RiftError(Exception):
     """rift refused a request, or could not run: the reason is the text."""
 
@@ -185,8 +193,7 @@ class Cluster:
         return self.request("set %s %s %s" % (fault, key, value))
 
     def wait_converged(self, timeout="30s"):
-        secs = float(timeout.rstrip("s")) if timeout.endswith("s") else 60.0
-        return self.request("wait converged " + timeout, timeout=secs + 30)
+        return self.request("wait converged " + timeout, timeout=_seconds(timeout) + 30)
 
     def mark(self, text):
         return self.request("mark " + text)
