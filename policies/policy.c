@@ -5,6 +5,7 @@
 #include "policy.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <math.h>
@@ -504,7 +505,20 @@ static int handler(void *user, const char *section, const char *key, const char 
             n->bus = (uint16_t)b;
             return 1;
         }
-        return ini_fail(&L->ini, "unknown key '%s' in [node %s] (expected addr, bus)", key,
+        if (!strcmp(key, "id")) {
+            size_t k;
+            if (L->node_seen & 4)
+                return ini_fail(&L->ini, "'id' is given twice in [node %s]", n->name);
+            L->node_seen |= 4;
+            for (k = 0; k < 40 && isxdigit((unsigned char)value[k]); k++)
+                n->id[k] = (char)tolower((unsigned char)value[k]);
+            n->id[k] = '\0';
+            if (k != 40 || value[k])
+                return ini_fail(&L->ini, "id: expected a node id of 40 hex digits, got '%s'",
+                                value);
+            return 1;
+        }
+        return ini_fail(&L->ini, "unknown key '%s' in [node %s] (expected addr, bus, id)", key,
                         n->name);
     }
     case SEC_RULE: {
@@ -541,13 +555,23 @@ static int validate(struct loader *L)
                             n->name),
                    -1;
         }
-        for (int j = 0; j < i; j++)
-            if (p->nodes[j].ip == n->ip && p->nodes[j].port == n->port) {
+        for (int j = 0; j < i; j++) {
+            const struct pol_node *o = &p->nodes[j];
+            const char *why = NULL;
+            if (o->ip == n->ip && o->port == n->port)
+                why = "has the same address as";
+            else if (o->ip == n->ip && n->port && o->port &&
+                     (n->bus == o->bus || n->bus == o->port || n->port == o->bus))
+                why = "shares a port (client or bus) with";
+            else if (o->ip == n->ip && n->port && o->port && (!n->id[0] || !o->id[0]))
+                why = "shares its address, and so needs an id = (its CLUSTER MYID) as does";
+            else if (n->id[0] && !strcmp(n->id, o->id))
+                why = "has the same id as";
+            if (why) {
                 L->ini.line = n->line;
-                return ini_fail(&L->ini, "node '%s' has the same address as node '%s'", n->name,
-                                p->nodes[j].name),
-                       -1;
+                return ini_fail(&L->ini, "node '%s' %s node '%s'", n->name, why, o->name), -1;
             }
+        }
     }
     if (p->shim.queue + p->shim.queues > 65536) {
         L->ini.line = L->shim_line[9];

@@ -33,6 +33,10 @@ struct pol_node {
     uint32_t ip;   /* host byte order */
     uint16_t port; /* client port, 0: a host without a listening port */
     uint16_t bus;  /* bus port, 0 when port is 0 */
+    /* Its cluster node id (CLUSTER MYID, 40 hex digits), or "": nodes that
+     * share an address are told apart by it on the bus (a dialer's port is
+     * ephemeral, its messages carry the id) */
+    char id[41];
     int line;
     int addr_line;
 };

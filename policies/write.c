@@ -82,6 +82,8 @@ int pol_write(FILE *o, const struct policy *p)
         fprintf(o, "\n");
         if (n->port && n->bus != n->port + 10000)
             fprintf(o, "bus = %u\n", n->bus);
+        if (n->id[0])
+            fprintf(o, "id = %s\n", n->id);
     }
     for (int i = 0; i < p->n_rules; i++)
         put_rule(o, &p->rules[i]);

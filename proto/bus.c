@@ -95,7 +95,7 @@ int bus_decode(const uint8_t *b, size_t len, struct bus_msg *m)
     m->current_epoch = be64(b + 16);
     m->config_epoch = be64(b + 24);
     m->offset = be64(b + 32);
-    node_id(b + 40, m->sender);
+    node_id(b + BUS_OFF_SENDER, m->sender);
     node_id(b + 2128, m->replicaof);
     memcpy(m->ip, b + 2168, 46);
     m->ip[46] = '\0';

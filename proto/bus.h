@@ -16,6 +16,7 @@
 #define BUS_OFF_TOTLEN 4
 #define BUS_OFF_VER 8
 #define BUS_OFF_TYPE 12
+#define BUS_OFF_SENDER 40 /* the sender's node id, 40 hex digits */
 #define BUS_PREFIX_LEN 16
 #define BUS_HDR_LEN 2256     /* full header, data follows */
 #define BUS_LIGHT_HDR_LEN 16 /* Valkey's light header (PUBLISH, MODULE) */

@@ -9,6 +9,11 @@
 
 #define PKT_PROTO_TCP 6
 #define PKT_PROTO_UDP 17
+/* tcp_flags bits, as on the wire */
+#define PKT_TCP_FIN 0x01
+#define PKT_TCP_SYN 0x02
+#define PKT_TCP_RST 0x04
+#define PKT_TCP_ACK 0x10
 
 struct pkt_info {
     uint32_t saddr, daddr; /* host byte order */

@@ -134,13 +134,19 @@ static char *stats_json(struct shim *s, uint64_t now)
                 ",\"delayed\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"reordered\":%" PRIu64
                 ",\"duplicated\":%" PRIu64 ",\"held\":%" PRIu64 ",\"held_now\":%zu"
                 ",\"max_held\":%" PRIu64 ",\"queue_overflows\":%" PRIu64
-                ",\"duplicate_failed\":%" PRIu64 ",\"hold_failed\":%" PRIu64 "}",
+                ",\"duplicate_failed\":%" PRIu64 ",\"hold_failed\":%" PRIu64 ",\"pairs\":{",
                 i ? "," : "", s->pol->rules[i].name, rt->active ? "true" : "false", st->matched,
                 st->passed, st->delayed, st->dropped, st->reordered, st->duplicated, st->held_total,
                 hold_count(&rt->store), st->max_held, st->queue_overflows, st->dup_failed,
                 st->hold_failed);
+        /* node names are pol_valid_name: nothing to escape */
+        for (int k = 0; k < st->n_pairs; k++)
+            fprintf(f, "%s\"%s>%s\":%" PRIu64, k ? "," : "", s->pol->nodes[st->pairs[k].from].name,
+                    s->pol->nodes[st->pairs[k].to].name, st->pairs[k].n);
+        fprintf(f, "},\"pairs_other\":%" PRIu64 "}", st->pairs_other);
     }
-    fputs("}}", f);
+    fprintf(f, "},\"endpoints_learned\":%" PRIu64 ",\"endpoints_forgotten\":%" PRIu64 "}",
+            s->mi.n_learned, s->mi.n_forgot);
     fclose(f);
     return buf;
 }

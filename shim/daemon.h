@@ -30,9 +30,21 @@
 #define SMALL_BATCH 4            /* packets per recvmmsg when a release is near */
 #define WARM_QUIET_NS 1000000ull /* a verdict path unused this long is warmed */
 
+/* The packets a rule matched by node pair (from > to), for the pairs
+ * the rule named first; the rest, and packets whose ends are not one node
+ * each, are counted in pairs_other. */
+#define RULE_PAIRS_MAX 32
+struct rule_pair {
+    int8_t from, to;
+    uint64_t n;
+};
+
 struct rule_stats {
     uint64_t matched, passed, delayed, dropped, reordered, duplicated, held_total, max_held,
         queue_overflows, dup_failed, hold_failed;
+    struct rule_pair pairs[RULE_PAIRS_MAX];
+    int n_pairs;
+    uint64_t pairs_other;
 };
 
 struct rule_rt {

@@ -1,14 +1,115 @@
 /* match: packet selection by node pair, port class and direction. */
 #include "match.h"
 
+#include "../proto/bus.h"
+
 #include <stdio.h>
 #include <string.h>
 
 void match_index_build(const struct policy *p, struct match_index *mi)
 {
+    memset(mi, 0, sizeof(*mi));
     mi->n = p->n_nodes;
-    for (int i = 0; i < p->n_nodes; i++)
+    for (int i = 0; i < MATCH_LEARN_MAX; i++)
+        mi->learned[i].node = -1;
+    for (int i = 0; i < p->n_nodes; i++) {
         mi->ip[i] = p->nodes[i].ip;
+        mi->port[i] = p->nodes[i].port;
+        mi->bus[i] = p->nodes[i].bus;
+        memcpy(mi->id[i], p->nodes[i].id, sizeof(mi->id[i]));
+    }
+    for (int i = 0; i < p->n_nodes; i++)
+        for (int j = 0; j < p->n_nodes; j++)
+            if (i != j && mi->port[i] && mi->port[j] && mi->ip[i] == mi->ip[j])
+                mi->shared |= UINT64_C(1) << i;
+}
+
+static struct match_learned *learned_at(const struct match_index *mi, uint32_t ip, uint16_t port)
+{
+    for (int i = 0; i < MATCH_LEARN_MAX; i++) {
+        const struct match_learned *e = &mi->learned[i];
+        if (e->node >= 0 && e->ip == ip && e->port == port)
+            return (struct match_learned *)e;
+    }
+    return NULL;
+}
+
+uint64_t match_endpoint(const struct match_index *mi, uint32_t ip, uint16_t port)
+{
+    uint64_t at = match_nodes_at(mi, ip), portless = 0;
+    const struct match_learned *e;
+    if (!(at & mi->shared))
+        return at;
+    for (uint64_t a = at; a; a &= a - 1) {
+        int i = __builtin_ctzll(a);
+        if (!mi->port[i])
+            portless |= UINT64_C(1) << i;
+        else if (port == mi->port[i] || port == mi->bus[i])
+            return UINT64_C(1) << i;
+    }
+    if ((e = learned_at(mi, ip, port)))
+        return UINT64_C(1) << e->node;
+    return portless;
+}
+
+/* The node at ip whose id a bus header at p (BUS_PREFIX_LEN and more)
+ * names as its sender, or -1. */
+static int sender_at(const struct match_index *mi, uint32_t ip, const uint8_t *p, size_t len)
+{
+    if (len < BUS_OFF_SENDER + 40)
+        return -1;
+    for (int i = 0; i < mi->n; i++)
+        if (((mi->shared >> i) & 1) && mi->ip[i] == ip && !memcmp(p + BUS_OFF_SENDER, mi->id[i], 40))
+            return i;
+    return -1;
+}
+
+void match_learn(struct match_index *mi, const struct pkt_info *pi, const uint8_t *payload,
+                 size_t len)
+{
+    struct match_learned *e, *lru = &mi->learned[0];
+    int node = -1;
+    if (pi->proto != POL_PROTO_TCP || !(match_nodes_at(mi, pi->saddr) & mi->shared))
+        return;
+    e = learned_at(mi, pi->saddr, pi->sport);
+    if ((pi->tcp_flags & PKT_TCP_SYN) && !(pi->tcp_flags & PKT_TCP_ACK)) {
+        if (e) {
+            e->node = -1;
+            mi->n_forgot++;
+        }
+        return;
+    }
+    /* a message starts where the segment does, or later in it */
+    for (size_t off = 0; payload && node < 0 && off + BUS_OFF_SENDER + 40 <= len; off++) {
+        const uint8_t *q = memchr(payload + off, BUS_SIG[0], len - off);
+        if (!q)
+            break;
+        off = (size_t)(q - payload);
+        if (bus_has_sig(q))
+            node = sender_at(mi, pi->saddr, q, len - off);
+    }
+    if (node < 0 || (pi->sport == mi->port[node] || pi->sport == mi->bus[node]))
+        return;
+    mi->tick++;
+    if (e) {
+        e->last_use = mi->tick;
+        if (e->node != node) {
+            e->node = (int8_t)node;
+            mi->n_learned++;
+        }
+        return;
+    }
+    for (int i = 0; i < MATCH_LEARN_MAX; i++) {
+        if (mi->learned[i].node < 0) {
+            lru = &mi->learned[i];
+            break;
+        }
+        if (mi->learned[i].last_use < lru->last_use)
+            lru = &mi->learned[i];
+    }
+    *lru = (struct match_learned){
+        .ip = pi->saddr, .port = pi->sport, .node = (int8_t)node, .last_use = mi->tick};
+    mi->n_learned++;
 }
 
 uint64_t match_nodes_at(const struct match_index *mi, uint32_t ip)
@@ -99,6 +200,15 @@ static int add_pat(struct match_pat *out, size_t *n, size_t max, struct match_pa
     return 0;
 }
 
+/* Another node with ports has y's address. */
+static bool shared_ip(const struct policy *p, const struct pol_node *y)
+{
+    for (int i = 0; i < p->n_nodes; i++)
+        if (&p->nodes[i] != y && p->nodes[i].port && y->port && p->nodes[i].ip == y->ip)
+            return true;
+    return false;
+}
+
 static int dir_patterns(const struct policy *p, const struct pol_rule *r, bool forward,
                         struct match_pat *out, size_t *n, size_t max)
 {
@@ -133,6 +243,15 @@ static int dir_patterns(const struct policy *p, const struct pol_rule *r, bool f
                     pat.sport = px;
                     if (add_pat(out, n, max, pat) < 0)
                         return -1;
+                    /* x's replies go to an ephemeral port of y's, which only
+                     * y's own messages to x can name where y shares its
+                     * address: those are queued too, to learn from */
+                    if (cls == POL_PORTS_BUS && shared_ip(p, y)) {
+                        struct match_pat learn = {
+                            .src = y->ip, .dst = x->ip, .dport = px, .proto = pat.proto};
+                        if (add_pat(out, n, max, learn) < 0)
+                            return -1;
+                    }
                 }
             }
         }

@@ -313,6 +313,27 @@ static void hold_packet(struct shim *s, int ri, const struct queue_packet *pkt, 
     }
 }
 
+static void count_pair(struct rule_stats *st, uint64_t src, uint64_t dst)
+{
+    int x, y;
+    if (!src || !dst || (src & (src - 1)) || (dst & (dst - 1))) {
+        st->pairs_other++;
+        return;
+    }
+    x = __builtin_ctzll(src);
+    y = __builtin_ctzll(dst);
+    for (int i = 0; i < st->n_pairs; i++)
+        if (st->pairs[i].from == x && st->pairs[i].to == y) {
+            st->pairs[i].n++;
+            return;
+        }
+    if (st->n_pairs == RULE_PAIRS_MAX) {
+        st->pairs_other++;
+        return;
+    }
+    st->pairs[st->n_pairs++] = (struct rule_pair){.from = (int8_t)x, .to = (int8_t)y, .n = 1};
+}
+
 void path_on_packet(const struct queue_packet *pkt, void *arg)
 {
     struct shim *s = arg;
@@ -339,8 +360,13 @@ void path_on_packet(const struct queue_packet *pkt, void *arg)
         event(s, now, -1, pkt->data, pkt->len, "pass", "\"why\":\"unparsed\"");
         return;
     }
-    src = match_nodes_at(&s->mi, pi.saddr);
-    dst = match_nodes_at(&s->mi, pi.daddr);
+    if (s->mi.shared) {
+        size_t end = pkt->len < pi.ip_len ? pkt->len : pi.ip_len;
+        match_learn(&s->mi, &pi, end > pi.data_off ? pkt->data + pi.data_off : NULL,
+                    end > pi.data_off ? end - pi.data_off : 0);
+    }
+    src = match_endpoint(&s->mi, pi.saddr, pi.sport);
+    dst = match_endpoint(&s->mi, pi.daddr, pi.dport);
     if (src && dst) {
         for (int i = 0; i < pol->n_rules; i++)
             if (s->rt[i].active && match_rule(pol, &pol->rules[i], &pi, src, dst)) {
@@ -357,6 +383,7 @@ void path_on_packet(const struct queue_packet *pkt, void *arg)
     rt = &s->rt[ri];
     r = &pol->rules[ri];
     rt->st.matched++;
+    count_pair(&rt->st, src & (r->from | r->to), dst & (r->from | r->to));
     if (r->messages) {
         on_message_rule(s, pkt, &pi, ri, now);
         return;
@@ -453,8 +480,8 @@ static void on_message_rule(struct shim *s, const struct queue_packet *pkt,
 
 uint32_t path_copy_range(const struct shim *s)
 {
-    if (s->capturing)
-        return FULL_COPY;
+    if (s->capturing || s->mi.shared)
+        return FULL_COPY; /* shared addresses: the bus headers name the sender */
     for (int i = 0; i < s->pol->n_rules; i++)
         if (s->pol->rules[i].fx.duplicate || s->pol->rules[i].messages)
             return FULL_COPY;

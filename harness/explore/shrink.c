@@ -52,6 +52,8 @@ static struct sched *dup_sched(const struct sched *sc)
     return c;
 }
 
+#define CONFIRM_MIN_RUNS 3
+
 static void drop_sched(struct sched *c)
 {
     if (c) {
@@ -512,8 +514,11 @@ int shrink_run(struct sched *sc, const struct shrink_opts *o, shrink_runner run,
     st->faults_before = sched_faults(sc);
     st->steps_before = sched_steps(sc);
     sched_mark_trailing(sc);
-    /* the schedule itself: a finding that does not replay cannot be shrunk */
-    while (st->confirm_runs < o->runs) {
+    /* the schedule itself: a finding that does not replay cannot be shrunk.
+     * It gets at least CONFIRM_MIN_RUNS chances to fail need times: a race
+     * that fires 9 times in 10 is not "too rare" for missing once. */
+    int confirm_max = o->runs < CONFIRM_MIN_RUNS ? CONFIRM_MIN_RUNS : o->runs;
+    while (st->confirm_runs < confirm_max) {
         char last[256];
         int rc = run(ctx, sc, last, sizeof(last));
         if (rc < 0) {
@@ -525,7 +530,7 @@ int shrink_run(struct sched *sc, const struct shrink_opts *o, shrink_runner run,
         st->replays++;
         st->confirm_fired += rc == SHRINK_FIRED;
         if (st->confirm_fired >= o->need ||
-            st->confirm_fired + (o->runs - st->confirm_runs) < o->need)
+            st->confirm_fired + (confirm_max - st->confirm_runs) < o->need)
             break;
     }
     st->rare = st->confirm_fired < o->need;

@@ -150,9 +150,9 @@ def test_findings_past_the_bound_keep_what_replays_them(ns):
 def test_shrink_removes_the_decoy_fault_and_step(ns):
     out = os.path.join(ns.tmp, "shrunk.ini")
     t = time.monotonic()
-    # one replay per candidate (the race fails every time): about 170 s
+    # one replay per candidate (the race fails every time): about 120 s
     r = subprocess.run([RIFT, "shrink", os.path.join(SCN, "pong-race-decoys.ini"), "--runs", "1",
-                        "--shrink-time", "90s", "--out", out],
+                        "--shrink-time", "70s", "--out", out],
                        capture_output=True, text=True, timeout=600)
     secs = time.monotonic() - t
     print("  " + "\n  ".join(r.stderr.strip().splitlines()[-8:]))

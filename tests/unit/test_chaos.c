@@ -511,6 +511,35 @@ static void test_shrink_a_finding_that_does_not_replay(void **state)
     free(sc);
 }
 
+/* --runs 1: the schedule itself still gets three chances to fail once
+ * before it is called too rare; a candidate gets one. */
+static void test_shrink_confirms_with_three_chances(void **state)
+{
+    int rare = 0;
+    (void)state;
+    for (uint64_t seed = 1; seed <= 40; seed++) {
+        struct sched *sc = sched_of(decoys);
+        struct fake f = {.rate = 0.5};
+        struct shrink_opts o = {.runs = 1, .need = 1, .final_runs = 1};
+        struct shrink_stats st;
+        model_rng_seed(&f.rng, seed, 0);
+        assert_int_equal(shrink_run(sc, &o, fake_runner, &f, &st), 0);
+        assert_in_range(st.confirm_runs, 1, 3);
+        if (st.rare) {
+            rare++;
+            assert_int_equal(st.confirm_runs, 3);
+            assert_int_equal(st.confirm_fired, 0);
+        } else {
+            assert_int_equal(st.confirm_fired, 1);
+        }
+        sched_free(sc);
+        free(sc);
+    }
+    /* 0.5^3 = 12.5% too rare, not the 50% one chance would give */
+    print_message("runs 1 at 50%%: %d of 40 too rare\n", rare);
+    assert_in_range(rare, 1, 12);
+}
+
 /* Fails for sure while the hold lasts to 2 s, 70% of the time when it
  * ends between 1.3 s and 2 s, never before. */
 static int window_runner(void *ctx, const struct sched *sc, char *what, size_t wl)
@@ -625,6 +654,7 @@ int main(void)
         cmocka_unit_test(test_shrink_finds_the_minimal_schedule),
         cmocka_unit_test(test_shrink_flaky),
         cmocka_unit_test(test_shrink_a_finding_that_does_not_replay),
+        cmocka_unit_test(test_shrink_confirms_with_three_chances),
         cmocka_unit_test(test_shrink_undoes_flaky_timing),
         cmocka_unit_test(test_shrink_time_bound),
         cmocka_unit_test(test_shrink_stops),

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../../proto/bus.h"
 #include "../../shim/match.h"
 
 #define IP4(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
@@ -440,6 +441,112 @@ static void test_patterns(void **state)
     assert_int_equal(match_patterns(&P, &P.rules[pol_find_rule(&P, "udp")], out, 4), 4);
 }
 
+/* ---- nodes sharing 127.0.0.1 (an attached local cluster) ---- */
+
+#define LO IP4(127, 0, 0, 1)
+#define ID1 "1111111111111111111111111111111111111111"
+#define ID2 "2222222222222222222222222222222222222222"
+#define ID3 "3333333333333333333333333333333333333333"
+static const char shared_policy[] =
+    "[node m1]\naddr = 127.0.0.1:7000\nid = " ID1 "\n"
+    "[node m2]\naddr = 127.0.0.1:7001\nid = " ID2 "\n"
+    "[node m3]\naddr = 127.0.0.1:7002\nbus = 27002\nid = " ID3 "\n"
+    "[node clients]\naddr = 127.0.0.100\n"
+    "[rule hold]\nfrom = m3\nto = m1\nports = bus\nhold = yes\n";
+
+/* A segment src:sport > dst:dport whose payload is a bus header sent by
+ * the node of id (NULL: no payload), with TCP flags. */
+static size_t bus_seg(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, const char *id,
+                      size_t lead, uint8_t flags, struct pkt_info *pi)
+{
+    size_t len = build(TCP, src, sport, dst, dport, id ? lead + 100 : 0, 0, 0, flags, 1);
+    if (id) {
+        memcpy(pkt + 40 + lead, "RCmb", 4);
+        memcpy(pkt + 40 + lead + BUS_OFF_SENDER, id, 40);
+    }
+    assert_int_equal(pkt_parse(pkt, len, pi), 0);
+    return len;
+}
+
+static void test_shared_address(void **state)
+{
+    static struct policy sp;
+    static struct match_index mi;
+    struct match_pat pats[16];
+    struct pkt_info pi;
+    char err[POL_ERR_MAX] = "";
+    const struct pol_rule *hold;
+    size_t len;
+    (void)state;
+    assert_int_equal(pol_load_string(&sp, "shared.ini", shared_policy, err, sizeof(err)), 0);
+    match_index_build(&sp, &mi);
+    hold = &sp.rules[0];
+    assert_int_equal(mi.shared, 0x7); /* m1..m3, not clients */
+    /* listening ports name their node; an endpoint not yet known is none */
+    assert_int_equal(match_endpoint(&mi, LO, 17000), 0x1);
+    assert_int_equal(match_endpoint(&mi, LO, 7001), 0x2);
+    assert_int_equal(match_endpoint(&mi, LO, 27002), 0x4);
+    assert_int_equal(match_endpoint(&mi, LO, 17002), 0);
+    assert_int_equal(match_endpoint(&mi, LO, 45000), 0);
+    assert_int_equal(match_endpoint(&mi, IP4(127, 0, 0, 100), 45000), 0x8);
+    /* m3 dials m1: its first message names it, the rule holds it */
+    len = bus_seg(LO, 45000, LO, 17000, ID3, 0, F_PSH | F_ACK, &pi);
+    match_learn(&mi, &pi, pkt + pi.data_off, len - pi.data_off);
+    assert_int_equal(match_endpoint(&mi, LO, 45000), 0x4);
+    assert_true(match_rule(&sp, hold, &pi, match_endpoint(&mi, LO, 45000),
+                           match_endpoint(&mi, LO, 17000)));
+    /* m2 dials m1 too, its header later in the segment: not held */
+    len = bus_seg(LO, 45001, LO, 17000, ID2, 7, F_PSH | F_ACK, &pi);
+    match_learn(&mi, &pi, pkt + pi.data_off, len - pi.data_off);
+    assert_int_equal(match_endpoint(&mi, LO, 45001), 0x2);
+    assert_false(match_rule(&sp, hold, &pi, 0x2, 0x1));
+    /* m3's replies on m1's dial are held once m1's messages named the
+     * dialer; m3's replies to m2's dial are not */
+    len = bus_seg(LO, 45002, LO, 27002, ID1, 0, F_PSH | F_ACK, &pi);
+    match_learn(&mi, &pi, pkt + pi.data_off, len - pi.data_off);
+    bus_seg(LO, 27002, LO, 45002, ID3, 0, F_PSH | F_ACK, &pi);
+    assert_true(match_rule(&sp, hold, &pi, match_endpoint(&mi, LO, 27002),
+                           match_endpoint(&mi, LO, 45002)));
+    bus_seg(LO, 27002, LO, 45001, ID3, 0, F_PSH | F_ACK, &pi);
+    assert_false(match_rule(&sp, hold, &pi, match_endpoint(&mi, LO, 27002),
+                            match_endpoint(&mi, LO, 45001)));
+    /* a header naming a node of another address, or no node, teaches
+     * nothing; nor does a node's own listening port */
+    len = bus_seg(LO, 45003, LO, 17000, "9999999999999999999999999999999999999999", 0, F_ACK, &pi);
+    match_learn(&mi, &pi, pkt + pi.data_off, len - pi.data_off);
+    assert_int_equal(match_endpoint(&mi, LO, 45003), 0);
+    assert_int_equal(mi.n_learned, 3);
+    /* a SYN from a known endpoint is a new connection: forgotten */
+    bus_seg(LO, 45000, LO, 17001, NULL, 0, F_SYN, &pi);
+    match_learn(&mi, &pi, NULL, 0);
+    assert_int_equal(match_endpoint(&mi, LO, 45000), 0);
+    assert_int_equal(mi.n_forgot, 1);
+    /* the patterns: m3 dialing m1, m3 answering, and m1's messages to m3
+     * that say who dialed */
+    assert_int_equal(match_patterns(&sp, hold, pats, 16), 3);
+    assert_int_equal(pats[0].dport, 17000);
+    assert_int_equal(pats[1].sport, 27002);
+    assert_int_equal(pats[2].dport, 27002);
+    assert_int_equal(pats[2].sport, 0);
+    /* shared addresses need ids, and distinct ports */
+    assert_int_equal(pol_load_string(&sp, "x.ini",
+                                     "[node a]\naddr = 127.0.0.1:7000\n[node b]\naddr = "
+                                     "127.0.0.1:7001\n[rule r]\nfrom = a\nto = b\n",
+                                     err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "x.ini:3: node 'b' shares its address, and so needs an id"));
+    assert_int_equal(pol_load_string(&sp, "x.ini",
+                                     "[node a]\naddr = 127.0.0.1:7000\n[node b]\naddr = "
+                                     "127.0.0.1:17000\n[rule r]\nfrom = a\nto = b\n",
+                                     err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "x.ini:3: node 'b' shares a port (client or bus) with node 'a'"));
+    assert_int_equal(pol_load_string(&sp, "x.ini", "[node a]\naddr = 127.0.0.1:7000\nid = 12\n",
+                                     err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "x.ini:3: id: expected a node id of 40 hex digits, got '12'"));
+}
+
 int main(void)
 {
     const struct CMUnitTest parse[] = {
@@ -455,6 +562,7 @@ int main(void)
         cmocka_unit_test(test_match_proto_and_all),
         cmocka_unit_test(test_match_opened_by),
         cmocka_unit_test(test_patterns),
+        cmocka_unit_test(test_shared_address),
     };
     int failed = cmocka_run_group_tests_name("pkt_parse", parse, NULL, NULL);
     failed += cmocka_run_group_tests_name("match", match, setup_policy, NULL);
