@@ -36,13 +36,13 @@ SHIM_SRC   := shim/shim.c shim/agent.c shim/daemon.c shim/path.c shim/rules.c sh
 
 RIFT_SRC   := harness/cli/rift.c harness/cli/fetch.c harness/cli/up.c harness/run/live.c harness/run/runaudit.c harness/run/run.c harness/cluster/runstate.c harness/sys/rfile.c harness/sys/clock.c harness/cluster/netns.c harness/cluster/nodes.c \
               harness/cluster/observe.c harness/cluster/cluster.c harness/run/steps.c harness/checks/checks.c harness/report/report.c \
-              harness/sys/proc.c harness/sys/registry.c harness/sys/cgbind.c harness/observe/view.c harness/scenario/scenario.c harness/scenario/appscn.c \
+              harness/sys/proc.c harness/sys/registry.c harness/sys/cgbind.c harness/observe/view.c harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/attachscn.c \
               harness/scenario/flavour.c harness/sys/home.c \
               harness/scenario/timeline.c harness/scenario/scnnode.c \
               harness/cluster/cclient.c harness/cluster/workload.c harness/cluster/migrate.c harness/cluster/probes.c harness/cli/matrix.c \
               harness/observe/decode.c harness/cluster/need.c harness/explore/sched.c harness/explore/chaosgen.c harness/explore/shrink.c \
               harness/explore/chaos.c harness/explore/replay.c harness/observe/audit.c harness/observe/tcpflow.c harness/cluster/cmdtab.c harness/observe/sniff.c \
-              harness/cluster/app.c harness/observe/tseries.c harness/observe/vtrack.c harness/observe/viewlog.c harness/report/html.c harness/report/htmlsvg.c harness/report/busctx.c harness/scenario/hosts.c harness/hosts/remote.c harness/hosts/hostrun.c harness/hosts/hostbus.c harness/hosts/hostclean.c \
+              harness/cluster/app.c harness/observe/tseries.c harness/observe/vtrack.c harness/observe/viewlog.c harness/report/html.c harness/report/htmlsvg.c harness/report/busctx.c harness/scenario/hosts.c harness/hosts/remote.c harness/hosts/hostrun.c harness/hosts/hostbus.c harness/hosts/hostclean.c harness/attach/attach.c harness/sys/sockown.c \
               proto/resp.c proto/keyspec.c $(POLICY_SRC) $(PROTO_SRC)
 RIFT_LIBS  := -lhiredis -linih -lpcap -lm -pthread
 
@@ -81,18 +81,18 @@ test_tcpflow_SRC := tests/unit/test_tcpflow.c harness/observe/tcpflow.c
 test_cclient_SRC := tests/unit/test_cclient.c harness/cluster/cclient.c policies/value.c proto/keyspec.c proto/resp.c
 test_audit_SRC  := tests/unit/test_audit.c harness/observe/audit.c harness/observe/tcpflow.c proto/keyspec.c proto/resp.c policies/esc.c
 test_chaos_SRC  := tests/unit/test_chaos.c harness/explore/chaosgen.c harness/explore/sched.c harness/explore/shrink.c \
-                   harness/sys/clock.c harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/flavour.c harness/sys/home.c harness/scenario/timeline.c harness/scenario/scnnode.c $(POLICY_SRC) proto/bus.c proto/pkt.c
+                   harness/sys/clock.c harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/attachscn.c harness/scenario/flavour.c harness/sys/home.c harness/scenario/timeline.c harness/scenario/scnnode.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_html_SRC   := tests/unit/test_html.c harness/report/html.c harness/report/htmlsvg.c harness/observe/vtrack.c harness/observe/viewlog.c harness/observe/view.c \
                    harness/cluster/runstate.c harness/sys/clock.c \
-                   harness/observe/tseries.c harness/report/busctx.c harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/flavour.c harness/sys/home.c \
+                   harness/observe/tseries.c harness/report/busctx.c harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/attachscn.c harness/scenario/flavour.c harness/sys/home.c \
                    harness/scenario/timeline.c harness/scenario/scnnode.c $(POLICY_SRC) proto/bus.c proto/pkt.c
 test_html_LIBS  := -lxml2
 test_viewlog_SRC := tests/unit/test_viewlog.c harness/observe/viewlog.c harness/observe/vtrack.c harness/observe/view.c policies/esc.c
-test_hosts_SRC  := tests/unit/test_hosts.c harness/scenario/hosts.c harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/flavour.c harness/sys/home.c \
+test_hosts_SRC  := tests/unit/test_hosts.c harness/scenario/hosts.c harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/attachscn.c harness/scenario/flavour.c harness/sys/home.c \
                    harness/scenario/timeline.c harness/scenario/scnnode.c $(POLICY_SRC) proto/bus.c proto/pkt.c proto/tabline.c harness/hosts/remote.c \
                    harness/sys/proc.c harness/sys/registry.c harness/sys/rfile.c harness/sys/cgbind.c proto/pstat.c
 $(BUILD)/tests/unit/test_html.o: CFLAGS += -I/usr/include/libxml2
-test_scenario_SRC := tests/unit/test_scenario.c harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/flavour.c harness/sys/home.c harness/scenario/timeline.c harness/scenario/scnnode.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c proto/bus.c proto/pkt.c
+test_scenario_SRC := tests/unit/test_scenario.c harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/attachscn.c harness/scenario/flavour.c harness/sys/home.c harness/scenario/timeline.c harness/scenario/scnnode.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c proto/bus.c proto/pkt.c
 
 BENCH_BIN := $(BUILD)/bench/baseline-accept $(BUILD)/bench/udp-probe $(BUILD)/bench/decode
 
@@ -292,14 +292,14 @@ fuzz_bus_SEEDS    := tests/unit/data/bus-*.bin
 fuzz_bus_MAXLEN   := 65536
 fuzz_policy_SRC   := policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c proto/bus.c proto/pkt.c
 fuzz_policy_LIBS  := -linih -lm
-fuzz_scenario_SRC := harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/flavour.c harness/sys/home.c harness/scenario/timeline.c harness/scenario/scnnode.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c proto/bus.c proto/pkt.c
+fuzz_scenario_SRC := harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/attachscn.c harness/scenario/flavour.c harness/sys/home.c harness/scenario/timeline.c harness/scenario/scnnode.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c proto/bus.c proto/pkt.c
 fuzz_scenario_LIBS := -linih -lm
 fuzz_resp_SRC     := proto/resp.c
 fuzz_resp_MAXLEN  := 65536
 fuzz_audit_SRC    := harness/observe/audit.c harness/observe/tcpflow.c proto/keyspec.c proto/resp.c policies/esc.c
 fuzz_audit_LIBS   := -lpcap
 fuzz_audit_MAXLEN := 65536
-fuzz_chaos_SRC    := harness/explore/chaosgen.c harness/explore/sched.c harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/flavour.c harness/sys/home.c harness/scenario/timeline.c harness/scenario/scnnode.c \
+fuzz_chaos_SRC    := harness/explore/chaosgen.c harness/explore/sched.c harness/scenario/scenario.c harness/scenario/appscn.c harness/scenario/attachscn.c harness/scenario/flavour.c harness/sys/home.c harness/scenario/timeline.c harness/scenario/scnnode.c \
                      $(POLICY_SRC) proto/bus.c proto/pkt.c
 fuzz_chaos_LIBS   := -linih -lm
 fuzz_ctl_SRC      := proto/ctl.c policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c proto/bus.c proto/pkt.c

@@ -24,17 +24,19 @@ void match_index_build(const struct policy *p, struct match_index *mi)
                 mi->shared |= UINT64_C(1) << i;
 }
 
-static struct match_learned *learned_at(const struct match_index *mi, uint32_t ip, uint16_t port)
+static struct match_learned *learned_at(const struct match_index *mi, uint32_t ip, uint16_t port,
+                                        uint32_t rip, uint16_t rport)
 {
     for (int i = 0; i < MATCH_LEARN_MAX; i++) {
         const struct match_learned *e = &mi->learned[i];
-        if (e->node >= 0 && e->ip == ip && e->port == port)
+        if (e->node >= 0 && e->ip == ip && e->port == port && e->rip == rip && e->rport == rport)
             return (struct match_learned *)e;
     }
     return NULL;
 }
 
-uint64_t match_endpoint(const struct match_index *mi, uint32_t ip, uint16_t port)
+uint64_t match_endpoint(const struct match_index *mi, uint32_t ip, uint16_t port, uint32_t rip,
+                        uint16_t rport)
 {
     uint64_t at = match_nodes_at(mi, ip), portless = 0;
     const struct match_learned *e;
@@ -47,7 +49,7 @@ uint64_t match_endpoint(const struct match_index *mi, uint32_t ip, uint16_t port
         else if (port == mi->port[i] || port == mi->bus[i])
             return UINT64_C(1) << i;
     }
-    if ((e = learned_at(mi, ip, port)))
+    if ((e = learned_at(mi, ip, port, rip, rport)))
         return UINT64_C(1) << e->node;
     return portless;
 }
@@ -59,7 +61,8 @@ static int sender_at(const struct match_index *mi, uint32_t ip, const uint8_t *p
     if (len < BUS_OFF_SENDER + 40)
         return -1;
     for (int i = 0; i < mi->n; i++)
-        if (((mi->shared >> i) & 1) && mi->ip[i] == ip && !memcmp(p + BUS_OFF_SENDER, mi->id[i], 40))
+        if (((mi->shared >> i) & 1) && mi->ip[i] == ip &&
+            !memcmp(p + BUS_OFF_SENDER, mi->id[i], 40))
             return i;
     return -1;
 }
@@ -71,7 +74,7 @@ void match_learn(struct match_index *mi, const struct pkt_info *pi, const uint8_
     int node = -1;
     if (pi->proto != POL_PROTO_TCP || !(match_nodes_at(mi, pi->saddr) & mi->shared))
         return;
-    e = learned_at(mi, pi->saddr, pi->sport);
+    e = learned_at(mi, pi->saddr, pi->sport, pi->daddr, pi->dport);
     if ((pi->tcp_flags & PKT_TCP_SYN) && !(pi->tcp_flags & PKT_TCP_ACK)) {
         if (e) {
             e->node = -1;
@@ -107,8 +110,12 @@ void match_learn(struct match_index *mi, const struct pkt_info *pi, const uint8_
         if (mi->learned[i].last_use < lru->last_use)
             lru = &mi->learned[i];
     }
-    *lru = (struct match_learned){
-        .ip = pi->saddr, .port = pi->sport, .node = (int8_t)node, .last_use = mi->tick};
+    *lru = (struct match_learned){.ip = pi->saddr,
+                                  .port = pi->sport,
+                                  .rip = pi->daddr,
+                                  .rport = pi->dport,
+                                  .node = (int8_t)node,
+                                  .last_use = mi->tick};
     mi->n_learned++;
 }
 

@@ -11,12 +11,14 @@
 #include "../policies/policy.h"
 #include "../proto/pkt.h"
 
-/* An endpoint (address, ephemeral port) learned to be node `node`'s: the
- * sender id of the bus messages it sent. */
+/* An endpoint (address, ephemeral port) of one connection (the other end
+ * rip:rport: Linux gives one ephemeral port to connections to different
+ * peers) learned to be node `node`'s: the sender id of the bus messages
+ * it sent. */
 #define MATCH_LEARN_MAX 1024
 struct match_learned {
-    uint32_t ip;
-    uint16_t port;
+    uint32_t ip, rip; /* the endpoint, and the other end of its connection */
+    uint16_t port, rport;
     int8_t node; /* -1: free */
     uint64_t last_use;
 };
@@ -40,10 +42,12 @@ void match_index_build(const struct policy *p, struct match_index *mi);
 uint64_t match_nodes_at(const struct match_index *mi, uint32_t ip);
 /* The nodes endpoint ip:port may be. At an address only one node with
  * ports has, every node there (as match_nodes_at). At a shared address:
- * the node listening on port, else the node learned for the endpoint,
+ * the node listening on port, else the node learned for the endpoint
+ * on its connection to rip:rport,
  * else only the nodes without ports there (clients): an endpoint that is
  * not known is no node's. */
-uint64_t match_endpoint(const struct match_index *mi, uint32_t ip, uint16_t port);
+uint64_t match_endpoint(const struct match_index *mi, uint32_t ip, uint16_t port, uint32_t rip,
+                        uint16_t rport);
 /* Learn from a TCP segment whose source is at a shared address: a SYN
  * forgets its source endpoint (a new connection), a bus message header
  * whose sender id is a node's at that address teaches it. payload may be

@@ -365,8 +365,8 @@ void path_on_packet(const struct queue_packet *pkt, void *arg)
         match_learn(&s->mi, &pi, end > pi.data_off ? pkt->data + pi.data_off : NULL,
                     end > pi.data_off ? end - pi.data_off : 0);
     }
-    src = match_endpoint(&s->mi, pi.saddr, pi.sport);
-    dst = match_endpoint(&s->mi, pi.daddr, pi.dport);
+    src = match_endpoint(&s->mi, pi.saddr, pi.sport, pi.daddr, pi.dport);
+    dst = match_endpoint(&s->mi, pi.daddr, pi.dport, pi.saddr, pi.sport);
     if (src && dst) {
         for (int i = 0; i < pol->n_rules; i++)
             if (s->rt[i].active && match_rule(pol, &pol->rules[i], &pi, src, dst)) {

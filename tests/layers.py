@@ -32,6 +32,7 @@ LAYERS = [
     "harness/report",
     "harness/checks",
     "harness/hosts",
+    "harness/attach",
     "harness/cluster",
     "harness/observe",
     "harness/scenario",

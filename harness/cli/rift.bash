@@ -38,6 +38,9 @@ _rift()
         _filedir -d
         return
         ;;
+    --attach)
+        return
+        ;;
     --hosts)
         _filedir ini
         return
@@ -57,8 +60,8 @@ _rift()
     esac
     local opts="" files=ini
     case ${words[1]} in
-    run) opts="--seed --report --server --hosts" ;;
-    up) opts="--seed --report --server --hosts --grace --ttl --log" ;;
+    run) opts="--seed --report --server --hosts --attach" ;;
+    up) opts="--seed --report --server --hosts --attach --grace --ttl --log" ;;
     ctl)
         if ((cword == 2)); then
             _filedir

@@ -115,11 +115,11 @@ static const struct {
 } synopses[] = {
     {"run",
      "rift run SCENARIO.ini [--seed N] [--report DIR] [--server redis|redis8|valkey|PATH]\n"
-     "                 [--hosts HOSTS.ini] [-- CMD ARGS...]",
+     "                 [--hosts HOSTS.ini | --attach HOST:PORT[,...]] [-- CMD ARGS...]",
      "rift(1), rift-scenario(5)"},
     {"up",
      "rift up SCENARIO.ini [--seed N] [--report DIR] [--server S] [--hosts HOSTS.ini]\n"
-     "                 [--grace 30s] [--ttl D] [--log FILE]",
+     "                 [--attach HOST:PORT[,...]] [--grace 30s] [--ttl D] [--log FILE]",
      "rift(1), rift-scenario(5)"},
     {"ctl", "rift ctl SOCKET REQUEST...   (failover NODE, kill NODE, fault NAME on, checks, ...)",
      "rift(1)"},
@@ -345,15 +345,11 @@ static struct live_opts up_opts = {.grace_ns = 30000000000ull, .ready_fd = -1};
 static int cmd_run(int argc, char **argv, struct live_opts *lo)
 {
     static const struct option opts[] = {
-        {"seed", required_argument, NULL, 's'},
-        {"report", required_argument, NULL, 'r'},
-        {"server", required_argument, NULL, 'S'},
-        {"hosts", required_argument, NULL, 'H'},
-        {"grace", required_argument, NULL, 'g'},
-        {"ttl", required_argument, NULL, 't'},
-        {"log", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"seed", required_argument, NULL, 's'},   {"report", required_argument, NULL, 'r'},
+        {"server", required_argument, NULL, 'S'}, {"hosts", required_argument, NULL, 'H'},
+        {"attach", required_argument, NULL, 'A'}, {"grace", required_argument, NULL, 'g'},
+        {"ttl", required_argument, NULL, 't'},    {"log", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *cmd = lo ? "up" : "run";
     struct run_opts o = {0};
@@ -376,9 +372,11 @@ static int cmd_run(int argc, char **argv, struct live_opts *lo)
             break;
         }
     optind = 2;
-    while ((c = getopt_long(argc, argv, "s:r:S:H:g:t:l:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:r:S:H:A:g:t:l:h", opts, NULL)) != -1) {
         if (c == 'H') {
             o.hosts_file = optarg;
+        } else if (c == 'A') {
+            o.attach = optarg;
         } else if (c == 'h') {
             return cmd_help(cmd);
         } else if ((c == 'g' || c == 't' || c == 'l') && !lo) {

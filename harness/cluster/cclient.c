@@ -102,8 +102,21 @@ redisContext *cc_connect(const char *addr, const char *source, int timeout_ms, c
         goto fail;
     p.fd = c->fd;
     p.events = POLLOUT;
-    if (poll(&p, 1, timeout_ms) != 1 || getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &so, &sl) < 0 || so)
+    switch (poll(&p, 1, timeout_ms)) {
+    case 1:
+        break;
+    case 0:
+        errno = ETIMEDOUT;
         goto fail;
+    default:
+        goto fail;
+    }
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &so, &sl) < 0)
+        goto fail;
+    if (so) {
+        errno = so; /* ECONNREFUSED, ... */
+        goto fail;
+    }
     fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) & ~O_NONBLOCK);
     c->flags |= REDIS_BLOCK;
     redisSetTimeout(c, tv);

@@ -177,6 +177,15 @@ int cluster_build(struct run *r, char *err, size_t el)
     return 0;
 }
 
+int cluster_wait_ready(struct run *r, int ms, char *err, size_t el)
+{
+    char why[256] = "";
+    if (cluster_wait(r, cluster_ready, ms, why, sizeof(why)))
+        return 0;
+    snprintf(err, el, "the cluster did not converge within %d s: %s", ms / 1000, why);
+    return -1;
+}
+
 int cluster_preload(struct run *r, int lo, int hi, int count, char *err, size_t el)
 {
     struct cclient cc;

@@ -241,6 +241,18 @@ void obs_reap_nodes(struct run *r)
 {
     if (r->hr)
         return; /* a round trip per host: before steps only (step_run), and at the end */
+    for (int i = 0; r->remote && i < r->scn->n_nodes; i++) {
+        /* an attached cluster's node: its process gone while no step
+         * stopped it */
+        struct node_rt *n = &r->nodes[i];
+        if (n->down || r->remote->alive(r, i))
+            continue;
+        char what[128];
+        snprintf(what, sizeof(what), "%s exited (its process is gone)", r->scn->names[i]);
+        obs_record(r, "crashes", r->scn->names[i], what);
+        node_down(r, i, "exited on its own at %.3f s", (double)run_ms(r) / 1000.0);
+        n->paused = false;
+    }
     for (int i = 0; i < r->scn->n_nodes; i++) {
         struct node_rt *n = &r->nodes[i];
         int status;

@@ -91,7 +91,7 @@ void run_node_addr(const struct run *r, int i, char *out, size_t len)
 {
     char ip[32];
     pkt_addr(scn_node_ip(r->scn, i), ip, sizeof(ip));
-    snprintf(out, len, "%s:%d", ip, SCN_PORT);
+    snprintf(out, len, "%s:%d", ip, r->scn->faults.nodes[i].port);
 }
 
 void run_track_convergence(struct run *r, bool converged)

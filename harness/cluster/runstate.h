@@ -50,6 +50,7 @@ struct run_result {
 struct rfile_dir;
 struct live_opts;
 struct live;
+struct attach;
 struct run_opts {
     const char *scenario_file;
     const char *report_dir;              /* NULL: no report files */
@@ -63,6 +64,7 @@ struct run_opts {
     int app_argc;              /* `rift run SCN -- CMD...`: the application's command */
     char *const *app_argv;
     const struct live_opts *live; /* rift up: served after the timeline (run/live.h), or NULL */
+    const char *attach;           /* --attach HOST:PORT[,...]: overrides [cluster] attach */
 };
 
 struct node_rt {
@@ -167,8 +169,9 @@ struct run {
     const struct node_remote *remote; /* --hosts: set by hostrun; NULL: here */
     uint32_t harness_ip;              /* --hosts: [harness] addr, 0: the kernel's choice */
     struct live *live;                /* rift up, [app]: the control socket (run/live.h), or NULL */
-    char live_sock[300];              /* its path (RIFT_CTL), or "" */
-    uint32_t *round_us;               /* each recorded sampling round's duration */
+    struct attach *att;  /* [cluster] attach: a cluster rift did not start (attach/), or NULL */
+    char live_sock[300]; /* its path (RIFT_CTL), or "" */
+    uint32_t *round_us;  /* each recorded sampling round's duration */
     int n_rounds, cap_rounds;
 };
 

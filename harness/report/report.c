@@ -14,6 +14,7 @@
 #include "../../policies/esc.h"
 #include "../../proto/pkt.h"
 #include "../cluster/observe.h"
+#include "../attach/attach.h"
 #include "../hosts/hostrun.h"
 #include "../observe/decode.h"
 #include "busctx.h"
@@ -329,6 +330,10 @@ static void json_workload_shim(FILE *f, const struct run *r)
     }
     if (r->hr)
         hr_json(r, f);
+    if (r->att) {
+        fputs(",\"attached\":", f);
+        att_json(r, f);
+    }
     {
         double med, p99, max;
         if (obs_round_stats(r, &med, &p99, &max))

@@ -1,6 +1,7 @@
 /* run: one `rift run`: set up (namespace, servers, cluster, shim), run the
  * timeline (a loop that runs steps when they are due and samples every
  * node's view every SAMPLE_MS in between), verify, report. */
+#include "../attach/attach.h"
 #include "../hosts/hostrun.h"
 #include "../sys/home.h"
 #include "../sys/rfile.h"
@@ -251,6 +252,14 @@ static void teardown(struct run *r)
         proc_stop_all(pids, ms, st, r->scn->n_nodes + 1);
         r->shim_pid = 0;
     }
+    if (r->att) {
+        att_restore(r);
+        for (int i = 0; i < r->scn->n_nodes; i++)
+            if (r->nodes[i].admin) {
+                redisFree(r->nodes[i].admin);
+                r->nodes[i].admin = NULL;
+            }
+    }
     obs_views_close(r);
     free(reply);
 }
@@ -282,6 +291,28 @@ static int preflight(struct run *r, char *err, size_t el)
         if (geteuid() != 0) {
             fprintf(stderr, "rift: run needs root (iptables on the hosts goes through rift-shim; "
                             "the run registry is in /run)\n");
+            return 2;
+        }
+        return report_open(r) < 0 ? 2 : 0;
+    }
+    if (r->att) {
+        redisReply *rep = node_cmd(r, 0, "INFO server");
+        const char *v = rep && rep->type == REDIS_REPLY_STRING ? rep->str : NULL;
+        const char *at = v ? strstr(v, "valkey_version:") : NULL;
+        snprintf(r->server_name, sizeof(r->server_name), "%s", at ? "valkey" : "redis");
+        if (!at && v)
+            at = strstr(v, "redis_version:");
+        if (at)
+            snprintf(r->server_version, sizeof(r->server_version), "%.*s",
+                     (int)strcspn(strchr(at, ':') + 1, "\r\n"), strchr(at, ':') + 1);
+        if (rep)
+            freeReplyObject(rep);
+        if (nc < 0) {
+            fprintf(stderr, "rift: missing: %s\n", missing);
+            return 2;
+        }
+        if (geteuid() != 0) {
+            fprintf(stderr, "rift: run needs root (iptables and NFQUEUE for the faults)\n");
             return 2;
         }
         return report_open(r) < 0 ? 2 : 0;
@@ -326,7 +357,7 @@ static int make_identity(struct run *r, char *err, size_t el)
         r->seed = r->scn->faults.shim.seed & 0xffffffffffffull;
     else
         r->seed = run_random_seed();
-    if (run_make_password(r) < 0) {
+    if (!r->att && run_make_password(r) < 0) {
         fprintf(stderr, "rift: no random bytes for the run's password: %s\n", strerror(errno));
         return 2;
     }
@@ -370,9 +401,16 @@ static int make_identity(struct run *r, char *err, size_t el)
 static int setup(struct run *r, char *err, size_t el)
 {
     const struct scenario *scn = r->scn;
-    if (r->hr ? hr_open(r, err, el) < 0 : netns_enter(r, err, el) < 0)
+    for (int i = 0; r->att && i < scn->n_nodes; i++) {
+        char a[PKT_ADDR_MAX];
+        const struct pol_node *pn = &scn->faults.nodes[i];
+        run_progress(r, "%-5s %s:%u (bus %u) id %.12s... %s, pid %d", scn->names[i],
+                     pkt_addr(pn->ip, a, sizeof(a)), pn->port, pn->bus, pn->id,
+                     scn->primary_of[i] < 0 ? "primary" : "replica", (int)r->att->n[i].pid);
+    }
+    if (r->att ? 0 : r->hr ? hr_open(r, err, el) < 0 : netns_enter(r, err, el) < 0)
         return -1;
-    for (int i = 0; i < scn->n_nodes; i++) {
+    for (int i = 0; !r->att && i < scn->n_nodes; i++) {
         char dir[sizeof(r->nodes[i].dir)];
         snprintf(dir, sizeof(dir), "%s/%s", r->hr ? r->hr->rdir[r->hr->node_host[i]] : r->tmp,
                  scn->names[i]);
@@ -383,7 +421,7 @@ static int setup(struct run *r, char *err, size_t el)
         if (node_start(r, i, err, el) < 0)
             return -1;
     }
-    if (cluster_build(r, err, el) < 0)
+    if (r->att ? cluster_wait_ready(r, 30000, err, el) < 0 : cluster_build(r, err, el) < 0)
         return -1;
     r->t_ready = run_now_ns();
     run_progress(r, "cluster ready: %d nodes converged, replicas in sync", scn->n_nodes);
@@ -564,6 +602,29 @@ int run_scenario(const struct run_opts *o)
         hr_free(r);
         return 2;
     }
+    if (o->attach) {
+        int line;
+        if (o->hosts_file) {
+            fprintf(stderr, "rift: --attach and --hosts: a cluster rift attaches to runs where "
+                            "it runs\n");
+            hr_free(r);
+            return 2;
+        }
+        if (scn_attach_parse(&scn.attach, o->attach, err, sizeof(err)) < 0 ||
+            scn_attach_check(&scn, &line, err, sizeof(err)) < 0) {
+            if (line)
+                fprintf(stderr, "%s:%d: %s\n", scn.file, line, err);
+            else
+                fprintf(stderr, "rift: --attach: %s\n", err);
+            return 2;
+        }
+        scn.attach.line = 0;
+    }
+    if (scn.attach.n && !o->hosts_file && att_init(r, &scn, err, sizeof(err)) < 0) {
+        fprintf(stderr, "rift: attach: %s; nothing was changed\n", err);
+        att_free(r);
+        return 2;
+    }
     if ((status = preflight(r, err, sizeof(err))) != 0)
         return status;
     sigaction(SIGINT, &sa, NULL);
@@ -571,7 +632,13 @@ int run_scenario(const struct run_opts *o)
     signal(SIGPIPE, SIG_IGN);
     if ((status = make_identity(r, err, sizeof(err))) != 0)
         return rfile_dir_close(&r->report), status;
-    if (r->hr)
+    if (r->att)
+        run_progress(r,
+                     "rift: run %s of %s: seed %" PRIu64 ", attached to %s (%s %s), %d "
+                     "primaries x %d replicas",
+                     r->id, scn.file, r->seed, r->att->seeds, r->server_name, r->server_version,
+                     scn.masters, scn.replicas);
+    else if (r->hr)
         run_progress(r,
                      "rift: run %s of %s: seed %" PRIu64 ", %d primaries x %d replicas on %d "
                      "hosts of %s",
@@ -625,6 +692,7 @@ out:
     rfile_dir_close(&r->report);
     bool remote_left = r->hr && (r->hr->left || r->hr->open);
     hr_free(r);
+    att_free(r);
     netns_leave(r);
     rfile_rm_rf(r->tmp);
     if (r->reg_made && r->app.cg.path[0]) /* its cgroup would not go: rift cleanup's */

@@ -17,14 +17,27 @@
  * replication and MIGRATE links). */
 int runaudit_start(struct run *r, char *err, size_t el)
 {
-    struct au_opts ao = {.ports = {SCN_PORT}, .nports = 1};
-    char filter[96], clients[PKT_ADDR_MAX], app[PKT_ADDR_MAX];
+    struct au_opts ao = {.nports = 0};
+    char filter[1024], ports[768] = "", clients[PKT_ADDR_MAX], app[PKT_ADDR_MAX];
     if (r->hr) {
         run_progress(r, "crossslot audit: off with --hosts (it reads the loopback of one host)");
         return 0;
     }
-    if (cmdtab_tcp(scn_node_ip(r->scn, 0), SCN_PORT, SCN_ADMIN_IP, r->password, &r->cmdtab, err,
-                   el) < 0)
+    /* the nodes' client ports: one in rift's own namespace, each node's
+     * own on an attached cluster */
+    for (int i = 0; i < r->scn->n_nodes; i++) {
+        uint16_t p = r->scn->faults.nodes[i].port;
+        bool seen = false;
+        for (int k = 0; k < ao.nports; k++)
+            seen |= ao.ports[k] == p;
+        if (seen || ao.nports == AU_MAX_PORTS)
+            continue;
+        ao.ports[ao.nports++] = p;
+        snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports), "%s%u",
+                 ao.nports > 1 ? " or " : "", p);
+    }
+    if (cmdtab_tcp(scn_node_ip(r->scn, 0), r->scn->faults.nodes[0].port, SCN_ADMIN_IP, r->password,
+                   &r->cmdtab, err, el) < 0)
         return -1;
     if (!(r->audit = malloc(sizeof(*r->audit))) || au_init(r->audit, &r->cmdtab, &ao) < 0) {
         free(r->audit);
@@ -33,13 +46,13 @@ int runaudit_start(struct run *r, char *err, size_t el)
         return -1;
     }
     r->audit->t0_us = (uint64_t)(r->t_ready_real * 1e6);
-    snprintf(filter, sizeof(filter), "tcp port %d and (host %s or host %s)", SCN_PORT,
+    snprintf(filter, sizeof(filter), "tcp port (%s) and (host %s or host %s)", ports,
              pkt_addr(SCN_CLIENTS_IP, clients, sizeof(clients)),
              pkt_addr(SCN_APP_IP, app, sizeof(app)));
     if (sniff_start(&r->sniff, r->audit, filter, err, el) < 0)
         return -1;
-    run_progress(r, "crossslot audit: reading client port %d with the key specs of %d commands",
-                 SCN_PORT, r->cmdtab.n);
+    run_progress(r, "crossslot audit: reading client port%s %s with the key specs of %d commands",
+                 ao.nports > 1 ? "s" : "", ports, r->cmdtab.n);
     return 0;
 }
 

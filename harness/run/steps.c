@@ -15,6 +15,7 @@
 #include "../../proto/pkt.h"
 #include "../cluster/nodes.h"
 #include "../cluster/observe.h"
+#include "../attach/attach.h"
 #include "../hosts/hostrun.h"
 
 /* One control request; on failure r->shim_err says why. */
@@ -110,6 +111,9 @@ static int step_restart(struct run *r, const struct scn_step *st, char *err, siz
     /* a server killed a moment ago may still hold its port: wait for it */
     if (r->hr) {
         if (hr_node_stop(r, st->node, 5000, err, el) < 0)
+            return -1;
+    } else if (r->att) {
+        if (att_node_stop(r, st->node, 5000, err, el) < 0)
             return -1;
     } else if (n->pid > 0)
         proc_stop(n->pid, 5000);

@@ -43,8 +43,9 @@ static const char *const sec_names[] = {
     [SEC_WORKLOAD] = "workload", [SEC_CHECK] = "check",   [SEC_EXPECT] = "expect",
     [SEC_CLIENTS] = "clients",   [SEC_SHIM] = "shim",     [SEC_APP] = "app",
 };
-static const char *const cluster_keys[] = {"server", "masters",  "replicas", "node_timeout",
-                                           "mode",   "password", NULL};
+static const char *const cluster_keys[] = {"server",       "masters",        "replicas",
+                                           "node_timeout", "mode",           "password",
+                                           "attach",       "attach_signals", NULL};
 static const char *const workload_keys[] = {"writers", NULL};
 static const char *const check_keys[] = {"cycles",          "lost_slots", "lost_writes",
                                          "crashes",         "open_slots", "converge_within",
@@ -228,8 +229,10 @@ static int cluster_key(struct loader *L, const char *key, const char *v)
                             "(valkey@sid, ...) or an absolute path, got '%s'",
                             v);
         snprintf(s->server, sizeof(s->server), "%s", v);
+        s->server_line = L->ini.line;
         return 1;
     case 1:
+        s->masters_line = L->ini.line;
         if (scn_parse_int(v, 1, 16, &s->masters) < 0)
             return ini_fail(&L->ini, "masters: expected 1 to 16, got '%s'", v);
         return 1;
@@ -254,6 +257,18 @@ static int cluster_key(struct loader *L, const char *key, const char *v)
                             "quotes or backslashes",
                             sizeof(s->password) - 1);
         snprintf(s->password, sizeof(s->password), "%s", v);
+        return 1;
+    case 6: {
+        char err[SCN_ERR_MAX];
+        if (scn_attach_parse(&s->attach, v, err, sizeof(err)) < 0)
+            return ini_fail(&L->ini, "attach: %s", err);
+        s->attach.line = L->ini.line;
+        return 1;
+    }
+    case 7:
+        if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+            return ini_fail(&L->ini, "attach_signals: expected yes or no, got '%s'", v);
+        s->attach.signals = !strcmp(v, "yes");
         return 1;
     }
     return 0;
@@ -281,6 +296,8 @@ static int server_key(struct loader *L, const char *key, const char *v)
                         sizeof(s->conf[0][1]) - 1);
     if (s->n_conf == SCN_MAX_CONF)
         return ini_fail(&L->ini, "too many [server] directives (at most %d)", SCN_MAX_CONF);
+    if (!s->n_conf)
+        s->conf_line = L->ini.line;
     snprintf(s->conf[s->n_conf][0], sizeof(s->conf[0][0]), "%s", key);
     snprintf(s->conf[s->n_conf][1], sizeof(s->conf[0][1]), "%s", v);
     s->n_conf++;
@@ -513,6 +530,12 @@ static int validate(struct loader *L)
     }
     if (scn_standalone_check(&L->ini, s, L->sec_line[SEC_WORKLOAD], L->sec_line[SEC_CLIENTS]) < 0)
         return -1;
+    if (s->attach.n) {
+        char err[SCN_ERR_MAX];
+        int line = 0;
+        if (scn_attach_check(s, &line, err, sizeof(err)) < 0)
+            return ini_fail_at(&L->ini, line ? line : s->attach.line, "%s", err);
+    }
     if (L->seeds_line) {
         char buf[256], *save = NULL;
         snprintf(buf, sizeof(buf), "%s", L->seeds_spec);

@@ -95,6 +95,17 @@ struct scn_app {
     char env[SCN_APP_MAX_ENV][2][256];
 };
 
+/* [cluster] attach: a cluster rift did not start, found from these
+ * addresses (harness/attach). */
+#define SCN_ATTACH_MAX 16
+struct scn_attach {
+    int n; /* 0: rift builds the cluster itself */
+    uint32_t ip[SCN_ATTACH_MAX];
+    uint16_t port[SCN_ATTACH_MAX];
+    int line;     /* of attach = (0: --attach) */
+    bool signals; /* attach_signals = yes: kill/pause/restart of the nodes' PIDs */
+};
+
 struct scenario {
     char file[POL_PATH_MAX];
     char server[POL_PATH_MAX]; /* redis | redis8 | valkey | /path */
@@ -123,7 +134,16 @@ struct scenario {
     struct scn_expect expect;
     bool has_expect;
     struct scn_app app;
+    struct scn_attach attach;
+    int server_line, conf_line, masters_line; /* where [cluster] server, [server] and masters are */
 };
+
+/* HOST:PORT[,HOST:PORT...] (IPv4 or localhost) into a. 0, or -1 with err. */
+int scn_attach_parse(struct scn_attach *a, const char *text, char *err, size_t el);
+/* What an attached cluster cannot have: a server to run, [server]
+ * directives, mode = standalone, kill/pause/restart without
+ * attach_signals. 0, or -1 with err and *line (0: no line). */
+int scn_attach_check(const struct scenario *s, int *line, char *err, size_t el);
 
 /* A password rift can put in a config file and a URL as it is: 8 to
  * SCN_PASSWORD_MAX characters, printable, no blank, quote or backslash. */

@@ -447,12 +447,11 @@ static void test_patterns(void **state)
 #define ID1 "1111111111111111111111111111111111111111"
 #define ID2 "2222222222222222222222222222222222222222"
 #define ID3 "3333333333333333333333333333333333333333"
-static const char shared_policy[] =
-    "[node m1]\naddr = 127.0.0.1:7000\nid = " ID1 "\n"
-    "[node m2]\naddr = 127.0.0.1:7001\nid = " ID2 "\n"
-    "[node m3]\naddr = 127.0.0.1:7002\nbus = 27002\nid = " ID3 "\n"
-    "[node clients]\naddr = 127.0.0.100\n"
-    "[rule hold]\nfrom = m3\nto = m1\nports = bus\nhold = yes\n";
+static const char shared_policy[] = "[node m1]\naddr = 127.0.0.1:7000\nid = " ID1 "\n"
+                                    "[node m2]\naddr = 127.0.0.1:7001\nid = " ID2 "\n"
+                                    "[node m3]\naddr = 127.0.0.1:7002\nbus = 27002\nid = " ID3 "\n"
+                                    "[node clients]\naddr = 127.0.0.100\n"
+                                    "[rule hold]\nfrom = m3\nto = m1\nports = bus\nhold = yes\n";
 
 /* A segment src:sport > dst:dport whose payload is a bus header sent by
  * the node of id (NULL: no payload), with TCP flags. */
@@ -483,43 +482,49 @@ static void test_shared_address(void **state)
     hold = &sp.rules[0];
     assert_int_equal(mi.shared, 0x7); /* m1..m3, not clients */
     /* listening ports name their node; an endpoint not yet known is none */
-    assert_int_equal(match_endpoint(&mi, LO, 17000), 0x1);
-    assert_int_equal(match_endpoint(&mi, LO, 7001), 0x2);
-    assert_int_equal(match_endpoint(&mi, LO, 27002), 0x4);
-    assert_int_equal(match_endpoint(&mi, LO, 17002), 0);
-    assert_int_equal(match_endpoint(&mi, LO, 45000), 0);
-    assert_int_equal(match_endpoint(&mi, IP4(127, 0, 0, 100), 45000), 0x8);
+    assert_int_equal(match_endpoint(&mi, LO, 17000, LO, 45000), 0x1);
+    assert_int_equal(match_endpoint(&mi, LO, 7001, LO, 45000), 0x2);
+    assert_int_equal(match_endpoint(&mi, LO, 27002, LO, 45000), 0x4);
+    assert_int_equal(match_endpoint(&mi, LO, 17002, LO, 45000), 0);
+    assert_int_equal(match_endpoint(&mi, LO, 45000, LO, 17000), 0);
+    assert_int_equal(match_endpoint(&mi, IP4(127, 0, 0, 100), 45000, LO, 7000), 0x8);
     /* m3 dials m1: its first message names it, the rule holds it */
     len = bus_seg(LO, 45000, LO, 17000, ID3, 0, F_PSH | F_ACK, &pi);
     match_learn(&mi, &pi, pkt + pi.data_off, len - pi.data_off);
-    assert_int_equal(match_endpoint(&mi, LO, 45000), 0x4);
-    assert_true(match_rule(&sp, hold, &pi, match_endpoint(&mi, LO, 45000),
-                           match_endpoint(&mi, LO, 17000)));
+    assert_int_equal(match_endpoint(&mi, LO, 45000, LO, 17000), 0x4);
+    assert_true(match_rule(&sp, hold, &pi, match_endpoint(&mi, LO, 45000, LO, 17000),
+                           match_endpoint(&mi, LO, 17000, LO, 45000)));
+    /* Linux gives port 45000 to m2's dial of m3 too: another connection */
+    len = bus_seg(LO, 45000, LO, 27002, ID2, 0, F_PSH | F_ACK, &pi);
+    match_learn(&mi, &pi, pkt + pi.data_off, len - pi.data_off);
+    assert_int_equal(match_endpoint(&mi, LO, 45000, LO, 27002), 0x2);
+    assert_int_equal(match_endpoint(&mi, LO, 45000, LO, 17000), 0x4);
     /* m2 dials m1 too, its header later in the segment: not held */
     len = bus_seg(LO, 45001, LO, 17000, ID2, 7, F_PSH | F_ACK, &pi);
     match_learn(&mi, &pi, pkt + pi.data_off, len - pi.data_off);
-    assert_int_equal(match_endpoint(&mi, LO, 45001), 0x2);
+    assert_int_equal(match_endpoint(&mi, LO, 45001, LO, 17000), 0x2);
     assert_false(match_rule(&sp, hold, &pi, 0x2, 0x1));
     /* m3's replies on m1's dial are held once m1's messages named the
      * dialer; m3's replies to m2's dial are not */
     len = bus_seg(LO, 45002, LO, 27002, ID1, 0, F_PSH | F_ACK, &pi);
     match_learn(&mi, &pi, pkt + pi.data_off, len - pi.data_off);
     bus_seg(LO, 27002, LO, 45002, ID3, 0, F_PSH | F_ACK, &pi);
-    assert_true(match_rule(&sp, hold, &pi, match_endpoint(&mi, LO, 27002),
-                           match_endpoint(&mi, LO, 45002)));
+    assert_true(match_rule(&sp, hold, &pi, match_endpoint(&mi, LO, 27002, LO, 45002),
+                           match_endpoint(&mi, LO, 45002, LO, 27002)));
     bus_seg(LO, 27002, LO, 45001, ID3, 0, F_PSH | F_ACK, &pi);
-    assert_false(match_rule(&sp, hold, &pi, match_endpoint(&mi, LO, 27002),
-                            match_endpoint(&mi, LO, 45001)));
+    assert_false(match_rule(&sp, hold, &pi, match_endpoint(&mi, LO, 27002, LO, 45001),
+                            match_endpoint(&mi, LO, 45001, LO, 27002)));
     /* a header naming a node of another address, or no node, teaches
      * nothing; nor does a node's own listening port */
     len = bus_seg(LO, 45003, LO, 17000, "9999999999999999999999999999999999999999", 0, F_ACK, &pi);
     match_learn(&mi, &pi, pkt + pi.data_off, len - pi.data_off);
-    assert_int_equal(match_endpoint(&mi, LO, 45003), 0);
-    assert_int_equal(mi.n_learned, 3);
+    assert_int_equal(match_endpoint(&mi, LO, 45003, LO, 17000), 0);
+    assert_int_equal(mi.n_learned, 4);
     /* a SYN from a known endpoint is a new connection: forgotten */
-    bus_seg(LO, 45000, LO, 17001, NULL, 0, F_SYN, &pi);
+    bus_seg(LO, 45000, LO, 17000, NULL, 0, F_SYN, &pi);
     match_learn(&mi, &pi, NULL, 0);
-    assert_int_equal(match_endpoint(&mi, LO, 45000), 0);
+    assert_int_equal(match_endpoint(&mi, LO, 45000, LO, 17000), 0);
+    assert_int_equal(match_endpoint(&mi, LO, 45000, LO, 27002), 0x2);
     assert_int_equal(mi.n_forgot, 1);
     /* the patterns: m3 dialing m1, m3 answering, and m1's messages to m3
      * that say who dialed */
