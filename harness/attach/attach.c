@@ -27,7 +27,7 @@ struct found {
     uint16_t port, bus;
     bool primary, myself, failing;
     char primary_id[41];
-    int lo; /* its lowest slot, SCN_SLOTS: none */
+    int lo;   /* its lowest slot, SCN_SLOTS: none */
     int name; /* index into the scenario's nodes, -1 not yet */
 };
 
@@ -49,16 +49,17 @@ static redisContext *att_connect(const struct run *r, uint32_t ip, uint16_t port
     errno = 0;
     c = cc_connect(addr, src, 2000, r->password[0] ? r->password : NULL);
     if (!c && errno == EACCES)
-        snprintf(err, el, "%s refused the password of [cluster] password (a wrong one, or the "
-                 "node has none)", addr);
+        snprintf(err, el,
+                 "%s refused the password of [cluster] password (a wrong one, or the "
+                 "node has none)",
+                 addr);
     else if (!c)
         snprintf(err, el, "cannot reach %s: %s", addr, errno ? strerror(errno) : "no reply");
     return c;
 }
 
 /* A command's reply; NULL with err naming addr (an error reply too). */
-static redisReply *att_cmd(redisContext *c, const char *addr, const char *cmd, char *err,
-                           size_t el)
+static redisReply *att_cmd(redisContext *c, const char *addr, const char *cmd, char *err, size_t el)
 {
     redisReply *rep = redisCommand(c, cmd);
     if (!rep) {
@@ -80,8 +81,10 @@ static redisReply *att_cmd(redisContext *c, const char *addr, const char *cmd, c
         else if (!strncmp(rep->str, "NOAUTH", 6))
             snprintf(err, el, "%s needs a password: give it as password = in [cluster]", addr);
         else if (strstr(rep->str, "cluster support disabled"))
-            snprintf(err, el, "%s is not a cluster node (cluster support disabled): attach "
-                     "takes a node of a Redis Cluster or Valkey cluster", addr);
+            snprintf(err, el,
+                     "%s is not a cluster node (cluster support disabled): attach "
+                     "takes a node of a Redis Cluster or Valkey cluster",
+                     addr);
         else
             snprintf(err, el, "%s: %s: %.200s", addr, cmd, rep->str);
         freeReplyObject(rep);
@@ -139,7 +142,7 @@ static int parse_line(const char *line, struct found *f)
                 break;
             continue;
         }
-        lo = atoi(p);
+        lo = (int)strtol(p, NULL, 10);
         if (lo >= 0 && lo < f->lo)
             f->lo = lo;
         p += strcspn(p, " \n");
@@ -229,8 +232,10 @@ static int att_signal(struct run *r, int i, int sig, char *why, size_t wl)
         return -1;
     }
     if (!a->pid) {
-        snprintf(why, wl, "%s: no process found listening on its port (another namespace, or "
-                 "not readable)", r->scn->names[i]);
+        snprintf(why, wl,
+                 "%s: no process found listening on its port (another namespace, or "
+                 "not readable)",
+                 r->scn->names[i]);
         return -1;
     }
     if (!pstat_alive_since(a->pid, a->start)) {
@@ -331,12 +336,71 @@ int att_node_stop(struct run *r, int i, int ms, char *err, size_t el)
 
 /* ---- discovery ---- */
 
+/* Every address given is a node of the cluster f lists. */
+static int seeds_in_cluster(const struct run *r, const struct scn_attach *sa, const struct found *f,
+                            int nf, const char *first, char *err, size_t el)
+{
+    char addr[32], id[41];
+    for (int k = 1; k < sa->n; k++) {
+        redisContext *o;
+        bool in = false;
+        addr_of(sa->ip[k], sa->port[k], addr, sizeof(addr));
+        if (!(o = att_connect(r, sa->ip[k], sa->port[k], err, el)))
+            return -1;
+        int idrc = myself_id(o, addr, id, err, el);
+        redisFree(o);
+        if (idrc < 0)
+            return -1;
+        for (int j = 0; j < nf; j++)
+            in |= !strcmp(f[j].id, id);
+        if (!in) {
+            snprintf(err, el,
+                     "%s answers, but is not a node of the cluster at %s (its id %.12s... "
+                     "is not in that node's CLUSTER NODES)",
+                     addr, first, id);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Every node answers rift, and is the node CLUSTER NODES says; the
+ * process behind each. */
+static int nodes_answer(struct run *r, const struct scenario *scn, const char *first, char *err,
+                        size_t el)
+{
+    char addr[32], id[41];
+    for (int i = 0; i < scn->n_nodes; i++) {
+        const struct pol_node *pn = &scn->faults.nodes[i];
+        redisContext *o;
+        int idrc;
+        addr_of(pn->ip, pn->port, addr, sizeof(addr));
+        if (!(o = att_connect(r, pn->ip, pn->port, err, el))) {
+            char e2[SCN_ERR_MAX];
+            snprintf(e2, sizeof(e2), "%s (%s in CLUSTER NODES of %s)", err, scn->names[i], first);
+            snprintf(err, el, "%s", e2);
+            return -1;
+        }
+        idrc = myself_id(o, addr, id, err, el);
+        redisFree(o);
+        if (idrc < 0)
+            return -1;
+        if (strcmp(id, pn->id) != 0) {
+            snprintf(err, el, "%s answers as node %.12s..., CLUSTER NODES of %s says %.12s...",
+                     addr, id, first, pn->id);
+            return -1;
+        }
+        find_process(r, i);
+    }
+    return 0;
+}
+
 int att_init(struct run *r, struct scenario *scn, char *err, size_t el)
 {
     const struct scn_attach *sa = &scn->attach;
-    struct found *f = calloc(SCN_MAX_NODES * 2, sizeof(*f));
+    struct found *f = calloc((size_t)SCN_MAX_NODES * 2, sizeof(*f));
     struct found *prim[SCN_MAX_NODES], *reps[SCN_MAX_NODES];
-    char first[32], addr[32], id[41], *save = NULL, *line;
+    char first[32], addr[32], *save = NULL, *line;
     int nf = 0, np = 0, rc = -1;
     redisContext *c = NULL;
     redisReply *rep = NULL;
@@ -380,29 +444,12 @@ int att_init(struct run *r, struct scenario *scn, char *err, size_t el)
                  first);
         goto out;
     }
-    /* every address given is a node of this cluster */
-    for (int k = 1; k < sa->n; k++) {
-        redisContext *o;
-        bool in = false;
-        addr_of(sa->ip[k], sa->port[k], addr, sizeof(addr));
-        if (!(o = att_connect(r, sa->ip[k], sa->port[k], err, el)))
-            goto out;
-        int idrc = myself_id(o, addr, id, err, el);
-        redisFree(o);
-        if (idrc < 0)
-            goto out;
-        for (int j = 0; j < nf; j++)
-            in |= !strcmp(f[j].id, id);
-        if (!in) {
-            snprintf(err, el, "%s answers, but is not a node of the cluster at %s (its id %.12s... "
-                     "is not in that node's CLUSTER NODES)", addr, first, id);
-            goto out;
-        }
-    }
+    if (seeds_in_cluster(r, sa, f, nf, first, err, el) < 0)
+        goto out;
     for (int j = 0; j < nf; j++)
         if (f[j].primary && f[j].lo < SCN_SLOTS)
             prim[np++] = &f[j];
-    qsort(prim, (size_t)np, sizeof(prim[0]), by_slot);
+    qsort(prim, (size_t)np, sizeof(struct found *), by_slot);
     {
         char shape[256] = "";
         bool ok = np == scn->masters;
@@ -434,7 +481,7 @@ int att_init(struct run *r, struct scenario *scn, char *err, size_t el)
         for (int j = 0; j < nf; j++)
             if (!f[j].primary && !strcmp(f[j].primary_id, prim[m]->id))
                 reps[nr++] = &f[j];
-        qsort(reps, (size_t)nr, sizeof(reps[0]), by_addr);
+        qsort(reps, (size_t)nr, sizeof(struct found *), by_addr);
         for (int k = 0; k < nr; k++)
             reps[k]->name = (k + 1) * scn->masters + m;
     }
@@ -449,33 +496,14 @@ int att_init(struct run *r, struct scenario *scn, char *err, size_t el)
         r->att->far |= (f[j].ip >> 24) != 127;
     }
     if (r->att->far) {
-        snprintf(err, el, "the nodes of %s are not on this host's loopback (127.0.0.0/8): "
-                 "attach takes local processes here", first);
+        snprintf(err, el,
+                 "the nodes of %s are not on this host's loopback (127.0.0.0/8): "
+                 "attach takes local processes here",
+                 first);
         goto out;
     }
-    /* every node answers rift, and is the node CLUSTER NODES says */
-    for (int i = 0; i < scn->n_nodes; i++) {
-        const struct pol_node *pn = &scn->faults.nodes[i];
-        redisContext *o;
-        int idrc;
-        addr_of(pn->ip, pn->port, addr, sizeof(addr));
-        if (!(o = att_connect(r, pn->ip, pn->port, err, el))) {
-            char e2[SCN_ERR_MAX];
-            snprintf(e2, sizeof(e2), "%s (%s in CLUSTER NODES of %s)", err, scn->names[i], first);
-            snprintf(err, el, "%s", e2);
-            goto out;
-        }
-        idrc = myself_id(o, addr, id, err, el);
-        redisFree(o);
-        if (idrc < 0)
-            goto out;
-        if (strcmp(id, pn->id) != 0) {
-            snprintf(err, el, "%s answers as node %.12s..., CLUSTER NODES of %s says %.12s...",
-                     addr, id, first, pn->id);
-            goto out;
-        }
-        find_process(r, i);
-    }
+    if (nodes_answer(r, scn, first, err, el) < 0)
+        goto out;
     r->remote = &att_remote;
     rc = 0;
 out:
@@ -485,6 +513,49 @@ out:
         redisFree(c);
     free(f);
     return rc;
+}
+
+int att_begin(struct run *r, struct scenario *scn, const char *opt, bool hosts)
+{
+    char err[768];
+    if (opt) {
+        int line = 0;
+        if (hosts) {
+            fprintf(stderr, "rift: --attach and --hosts: a cluster rift attaches to runs where "
+                            "it runs\n");
+            return 2;
+        }
+        if (scn_attach_parse(&scn->attach, opt, err, sizeof(err)) < 0 ||
+            scn_attach_check(scn, &line, err, sizeof(err)) < 0) {
+            if (line)
+                fprintf(stderr, "%s:%d: %s\n", scn->file, line, err);
+            else
+                fprintf(stderr, "rift: --attach: %s\n", err);
+            return 2;
+        }
+        scn->attach.line = 0;
+    }
+    if (scn->attach.n && !hosts && att_init(r, scn, err, sizeof(err)) < 0) {
+        fprintf(stderr, "rift: attach: %s; nothing was changed\n", err);
+        att_free(r);
+        return 2;
+    }
+    return 0;
+}
+
+void att_server_version(struct run *r)
+{
+    redisReply *rep = node_cmd(r, 0, "INFO server");
+    const char *v = rep && rep->type == REDIS_REPLY_STRING ? rep->str : NULL;
+    const char *at = v ? strstr(v, "valkey_version:") : NULL;
+    snprintf(r->server_name, sizeof(r->server_name), "%s", at ? "valkey" : "redis");
+    if (!at && v)
+        at = strstr(v, "redis_version:");
+    if (at)
+        snprintf(r->server_version, sizeof(r->server_version), "%.*s",
+                 (int)strcspn(strchr(at, ':') + 1, "\r\n"), strchr(at, ':') + 1);
+    if (rep)
+        freeReplyObject(rep);
 }
 
 /* ---- leaving it as it was ---- */

@@ -36,9 +36,9 @@ struct att_node {
 
 struct attach {
     struct att_node n[SCN_MAX_NODES];
-    char seeds[256];    /* as given, for messages */
-    int keys_removed;   /* rift:* keys removed at the end */
-    bool far;           /* the nodes are not on this host's loopback */
+    char seeds[256];  /* as given, for messages */
+    int keys_removed; /* rift:* keys removed at the end */
+    bool far;         /* the nodes are not on this host's loopback */
 };
 
 /* Discover the cluster at scn->attach's addresses: every node answers,
@@ -47,6 +47,11 @@ struct attach {
  * found addresses, ports and ids, r->att and r->remote are set. 0, or -1
  * with err (the run's exit 2: nothing was started). */
 int att_init(struct run *r, struct scenario *scn, char *err, size_t el);
+/* --attach OPT (NULL: none) over scn's [cluster] attach, checked, then
+ * att_init when the scenario attaches; errors printed. 0, or 2. */
+int att_begin(struct run *r, struct scenario *scn, const char *opt, bool hosts);
+/* r->server_name and server_version from node m1's INFO server. */
+void att_server_version(struct run *r);
 /* The cluster back as rift found it (teardown): paused nodes resumed,
  * nodes a step stopped started again, rift's keys removed. */
 void att_restore(struct run *r);

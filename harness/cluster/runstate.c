@@ -143,8 +143,13 @@ void run_replay(const struct run *r, struct run_replay *rp)
     rp->argv[n++] = rp->file;
     rp->argv[n++] = "--seed";
     rp->argv[n++] = rp->seed;
-    rp->argv[n++] = "--server";
-    rp->argv[n++] = r->server_name;
+    if (r->o->attach) {
+        rp->argv[n++] = "--attach";
+        rp->argv[n++] = r->o->attach;
+    } else if (!r->att) { /* an attached cluster runs its own servers */
+        rp->argv[n++] = "--server";
+        rp->argv[n++] = r->server_name;
+    }
     if (r->o->hosts_file) {
         if (!realpath(r->o->hosts_file, rp->hosts))
             snprintf(rp->hosts, sizeof(rp->hosts), "%s", r->o->hosts_file);

@@ -157,7 +157,7 @@ static void ready_json(struct run *r, struct live *L, FILE *f)
     fputs(",\"password\":", f);
     esc_json(f, r->password);
     fputs(",\"netns\":", f);
-    esc_json(f, r->hr ? "" : r->netns);
+    esc_json(f, r->hr || r->att ? "" : r->netns);
     fputs(",\"report\":", f);
     if (r->o->report_dir)
         esc_json(f, r->o->report_dir);

@@ -296,17 +296,7 @@ static int preflight(struct run *r, char *err, size_t el)
         return report_open(r) < 0 ? 2 : 0;
     }
     if (r->att) {
-        redisReply *rep = node_cmd(r, 0, "INFO server");
-        const char *v = rep && rep->type == REDIS_REPLY_STRING ? rep->str : NULL;
-        const char *at = v ? strstr(v, "valkey_version:") : NULL;
-        snprintf(r->server_name, sizeof(r->server_name), "%s", at ? "valkey" : "redis");
-        if (!at && v)
-            at = strstr(v, "redis_version:");
-        if (at)
-            snprintf(r->server_version, sizeof(r->server_version), "%.*s",
-                     (int)strcspn(strchr(at, ':') + 1, "\r\n"), strchr(at, ':') + 1);
-        if (rep)
-            freeReplyObject(rep);
+        att_server_version(r);
         if (nc < 0) {
             fprintf(stderr, "rift: missing: %s\n", missing);
             return 2;
@@ -569,6 +559,29 @@ static int conclude(struct run *r)
     return status;
 }
 
+/* The run's first line: what runs where. */
+static void announce(struct run *r)
+{
+    const struct scenario *s = r->scn;
+    if (r->att)
+        run_progress(r,
+                     "rift: run %s of %s: seed %" PRIu64 ", attached to %s (%s %s), %d "
+                     "primaries x %d replicas",
+                     r->id, s->file, r->seed, r->att->seeds, r->server_name, r->server_version,
+                     s->masters, s->replicas);
+    else if (r->hr)
+        run_progress(r,
+                     "rift: run %s of %s: seed %" PRIu64 ", %d primaries x %d replicas on %d "
+                     "hosts of %s",
+                     r->id, s->file, r->seed, s->masters, s->replicas, r->hr->hs.n, r->hr->hs.file);
+    else
+        run_progress(r,
+                     "rift: run %s of %s: seed %" PRIu64 ", %s %s, %d primaries x %d replicas, "
+                     "namespace %s",
+                     r->id, s->file, r->seed, r->server_bin, r->server_version, s->masters,
+                     s->replicas, r->netns);
+}
+
 int run_scenario(const struct run_opts *o)
 {
     static struct scenario scn;
@@ -602,28 +615,9 @@ int run_scenario(const struct run_opts *o)
         hr_free(r);
         return 2;
     }
-    if (o->attach) {
-        int line;
-        if (o->hosts_file) {
-            fprintf(stderr, "rift: --attach and --hosts: a cluster rift attaches to runs where "
-                            "it runs\n");
-            hr_free(r);
-            return 2;
-        }
-        if (scn_attach_parse(&scn.attach, o->attach, err, sizeof(err)) < 0 ||
-            scn_attach_check(&scn, &line, err, sizeof(err)) < 0) {
-            if (line)
-                fprintf(stderr, "%s:%d: %s\n", scn.file, line, err);
-            else
-                fprintf(stderr, "rift: --attach: %s\n", err);
-            return 2;
-        }
-        scn.attach.line = 0;
-    }
-    if (scn.attach.n && !o->hosts_file && att_init(r, &scn, err, sizeof(err)) < 0) {
-        fprintf(stderr, "rift: attach: %s; nothing was changed\n", err);
-        att_free(r);
-        return 2;
+    if ((status = att_begin(r, &scn, o->attach, o->hosts_file != NULL)) != 0) {
+        hr_free(r);
+        return status;
     }
     if ((status = preflight(r, err, sizeof(err))) != 0)
         return status;
@@ -632,24 +626,7 @@ int run_scenario(const struct run_opts *o)
     signal(SIGPIPE, SIG_IGN);
     if ((status = make_identity(r, err, sizeof(err))) != 0)
         return rfile_dir_close(&r->report), status;
-    if (r->att)
-        run_progress(r,
-                     "rift: run %s of %s: seed %" PRIu64 ", attached to %s (%s %s), %d "
-                     "primaries x %d replicas",
-                     r->id, scn.file, r->seed, r->att->seeds, r->server_name, r->server_version,
-                     scn.masters, scn.replicas);
-    else if (r->hr)
-        run_progress(r,
-                     "rift: run %s of %s: seed %" PRIu64 ", %d primaries x %d replicas on %d "
-                     "hosts of %s",
-                     r->id, scn.file, r->seed, scn.masters, scn.replicas, r->hr->hs.n,
-                     r->hr->hs.file);
-    else
-        run_progress(r,
-                     "rift: run %s of %s: seed %" PRIu64 ", %s %s, %d primaries x %d replicas, "
-                     "namespace %s",
-                     r->id, scn.file, r->seed, r->server_bin, r->server_version, scn.masters,
-                     scn.replicas, r->netns);
+    announce(r);
     snprintf(r->verdict, sizeof(r->verdict), "error");
     /* rift up, and the program of rift run -- CMD ([app]): the control socket */
     if (setup(r, err, sizeof(err)) < 0 ||

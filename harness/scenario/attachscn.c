@@ -22,8 +22,11 @@ int scn_attach_parse(struct scn_attach *a, const char *text, char *err, size_t e
             return snprintf(err, el, "expected HOST:PORT (IPv4 or localhost), got '%s'", t), -1;
         *colon = '\0';
         if (scn_parse_int(colon + 1, 1, 65535 - 10000, &port) < 0)
-            return snprintf(err, el, "'%s:%s': the port must be 1 to 55535 (its bus port is "
-                            "10000 up)", t, colon + 1), -1;
+            return snprintf(err, el,
+                            "'%s:%s': the port must be 1 to 55535 (its bus port is "
+                            "10000 up)",
+                            t, colon + 1),
+                   -1;
         if (!strcmp(t, "localhost"))
             in.s_addr = htonl(0x7f000001u);
         else if (inet_pton(AF_INET, t, &in) != 1 || !in.s_addr)
@@ -45,13 +48,17 @@ int scn_attach_check(const struct scenario *s, int *line, char *err, size_t el)
     *line = 0;
     if (s->server_line) {
         *line = s->server_line;
-        return snprintf(err, el, "server: an attached cluster runs its own servers (leave "
-                        "server out with attach)"), -1;
+        return snprintf(err, el,
+                        "server: an attached cluster runs its own servers (leave "
+                        "server out with attach)"),
+               -1;
     }
     if (s->n_conf) {
         *line = s->conf_line;
-        return snprintf(err, el, "[server]: rift does not configure an attached cluster's "
-                        "servers (leave [server] out with attach)"), -1;
+        return snprintf(err, el,
+                        "[server]: rift does not configure an attached cluster's "
+                        "servers (leave [server] out with attach)"),
+               -1;
     }
     if (s->standalone)
         return snprintf(err, el, "attach works on a cluster, not mode = standalone"), -1;
@@ -64,8 +71,11 @@ int scn_attach_check(const struct scenario *s, int *line, char *err, size_t el)
                                                       : NULL;
         if (what && !s->attach.signals) {
             *line = st->line;
-            return snprintf(err, el, "%s signals a server's process: on an attached cluster "
-                            "only with attach_signals = yes in [cluster]", what), -1;
+            return snprintf(err, el,
+                            "%s signals a server's process: on an attached cluster "
+                            "only with attach_signals = yes in [cluster]",
+                            what),
+                   -1;
         }
     }
     return 0;

@@ -13,16 +13,47 @@
 
 #include "../../proto/pstat.h"
 
+/* The next word of *s as a hex number (up to ':' or a blank). */
+static unsigned long hexword(const char **s)
+{
+    char *end;
+    unsigned long v;
+    while (**s == ' ')
+        (*s)++;
+    v = strtoul(*s, &end, 16);
+    *s = end;
+    if (**s == ':')
+        (*s)++;
+    return v;
+}
+
+/* Past the next blank-separated word. */
+static void skip_word(const char **s)
+{
+    while (**s == ' ')
+        (*s)++;
+    while (**s && **s != ' ' && **s != '\n')
+        (*s)++;
+}
+
 uint64_t sockown_listen_inode(const char *tcp, uint32_t ip, uint16_t port)
 {
     const char *line = strchr(tcp, '\n'); /* the header */
     while (line && *++line) {
-        unsigned a, p, st;
-        unsigned long long inode;
-        /* sl: local rem st tx:rx tr:when retr uid timeout inode */
-        if (sscanf(line, " %*u: %8X:%4X %*8X:%*4X %2X %*8X:%*8X %*2X:%*8X %*8X %*u %*u %llu", &a,
-                   &p, &st, &inode) == 4 &&
-            st == 0x0A && p == port && (ntohl(a) == ip || a == 0) && inode)
+        /* sl: local:port rem:port st tx:rx tr:when retr uid timeout inode */
+        const char *p = line;
+        unsigned long a, lp, st, inode;
+        skip_word(&p); /* "N:" */
+        a = hexword(&p);
+        lp = hexword(&p);
+        skip_word(&p); /* remote */
+        st = hexword(&p);
+        for (int k = 0; k < 5; k++)
+            skip_word(&p); /* tx:rx tr:when retr uid timeout */
+        while (*p == ' ')
+            p++;
+        inode = strtoul(p, NULL, 10);
+        if (st == 0x0A && lp == port && (ntohl((uint32_t)a) == ip || a == 0) && inode)
             return inode;
         line = strchr(line, '\n');
     }
@@ -136,7 +167,7 @@ int sockown_find(uint32_t ip, uint16_t port, struct sockown *out)
         return -1;
     /* the namespace that has the address, unless it is this one */
     while (!here && !inode && (e = readdir(d))) {
-        pid_t pid = (pid_t)atoi(e->d_name);
+        pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
         uint64_t n = pid > 0 ? netns_of(pid) : 0;
         char path[64];
         char *text;
@@ -168,7 +199,7 @@ int sockown_find(uint32_t ip, uint16_t port, struct sockown *out)
      * for a snapshot holds it too) */
     rewinddir(d);
     while ((e = readdir(d))) {
-        pid_t pid = (pid_t)atoi(e->d_name);
+        pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
         uint64_t start;
         if (pid <= 0 || netns_of(pid) != ns || !holds_socket(pid, inode))
             continue;

@@ -10,11 +10,11 @@
 #include <sys/types.h>
 
 struct sockown {
-    pid_t pid;           /* the process holding the listening socket */
-    uint64_t start;      /* its start time (pstat.h) */
-    uint64_t netns;      /* inode of its network namespace */
-    bool same_netns;     /* the namespace rift runs in */
-    char comm[32];       /* its name (/proc/PID/comm) */
+    pid_t pid;       /* the process holding the listening socket */
+    uint64_t start;  /* its start time (pstat.h) */
+    uint64_t netns;  /* inode of its network namespace */
+    bool same_netns; /* the namespace rift runs in */
+    char comm[32];   /* its name (/proc/PID/comm) */
 };
 
 /* The process listening on ip:port (host order): in this namespace when
