@@ -205,14 +205,28 @@ static void find_process(struct run *r, int i)
     a->pid = so.pid;
     a->start = so.start;
     a->netns = so.netns;
-    a->cmdline_len = read_proc(so.pid, "cmdline", a->cmdline, sizeof(a->cmdline));
     a->env_len = read_proc(so.pid, "environ", a->env, sizeof(a->env));
     snprintf(path, sizeof(path), "/proc/%d/cwd", (int)so.pid);
     if ((n = readlink(path, a->cwd, sizeof(a->cwd) - 1)) > 0)
         a->cwd[n] = '\0';
-    snprintf(path, sizeof(path), "/proc/%d/exe", (int)so.pid);
-    if ((n = readlink(path, a->exe, sizeof(a->exe) - 1)) > 0)
-        a->exe[n] = '\0';
+    /* INFO's executable is the working directory joined to a relative
+     * argv[0] (a server started from PATH): then the name beside the
+     * binary that runs (Debian's redis-server links to redis-check-rdb,
+     * which acts on the name it was started by) */
+    if (a->exe[0] && access(a->exe, X_OK) != 0) {
+        char bin[512], *slash;
+        const char *name = strrchr(a->exe, '/') ? strrchr(a->exe, '/') + 1 : a->exe;
+        snprintf(path, sizeof(path), "/proc/%d/exe", (int)so.pid);
+        a->exe[0] = '\0';
+        if ((n = readlink(path, bin, sizeof(bin) - 1)) > 0 &&
+            (bin[n] = '\0', slash = strrchr(bin, '/'))) {
+            char cand[600];
+            *slash = '\0';
+            snprintf(cand, sizeof(cand), "%s/%s", bin, name);
+            if (access(cand, X_OK) == 0 && strlen(cand) < sizeof(a->exe))
+                memcpy(a->exe, cand, strlen(cand) + 1);
+        }
+    }
 }
 
 /* ---- the node_remote of an attached cluster ---- */
@@ -258,17 +272,17 @@ static int att_start(struct run *r, int i, char *const argv[], const char *conf,
                      size_t el)
 {
     struct att_node *a = &r->att->n[i];
-    char *args[128], *envs[256];
-    int na = 0, ne = 0;
+    char *args[] = {a->exe, a->conf, NULL}, *envs[256];
+    int ne = 0;
     pid_t pid;
     (void)argv;
     (void)conf;
-    if (!a->cmdline_len || !a->exe[0])
-        return snprintf(err, el, "%s: how its process was started is not known", r->scn->names[i]),
+    if (!a->exe[0] || !a->conf[0])
+        return snprintf(err, el,
+                        "%s: rift can start again only a node started from a config file "
+                        "(INFO server has no config_file: its options were on its command line)",
+                        r->scn->names[i]),
                -1;
-    for (size_t k = 0; k < a->cmdline_len && na < 127; k += strlen(a->cmdline + k) + 1)
-        args[na++] = a->cmdline + k;
-    args[na] = NULL;
     for (size_t k = 0; k < a->env_len && ne < 255; k += strlen(a->env + k) + 1)
         envs[ne++] = a->env + k;
     envs[ne] = NULL;
@@ -334,6 +348,26 @@ int att_node_stop(struct run *r, int i, int ms, char *err, size_t el)
     return 0;
 }
 
+/* INFO server's FIELD: value into out (cut at len), "" when absent. */
+static void info_field(const char *info, const char *field, char *out, size_t len)
+{
+    const char *at = strstr(info, field);
+    out[0] = '\0';
+    if (at && (at == info || at[-1] == '\n'))
+        snprintf(out, len, "%.*s", (int)strcspn(at + strlen(field), "\r\n"), at + strlen(field));
+}
+
+static void start_info(redisContext *c, struct att_node *a)
+{
+    redisReply *rep = redisCommand(c, "INFO server");
+    if (rep && rep->type == REDIS_REPLY_STRING) {
+        info_field(rep->str, "executable:", a->exe, sizeof(a->exe));
+        info_field(rep->str, "config_file:", a->conf, sizeof(a->conf));
+    }
+    if (rep)
+        freeReplyObject(rep);
+}
+
 /* ---- discovery ---- */
 
 /* Every address given is a node of the cluster f lists. */
@@ -382,6 +416,8 @@ static int nodes_answer(struct run *r, const struct scenario *scn, const char *f
             return -1;
         }
         idrc = myself_id(o, addr, id, err, el);
+        if (idrc == 0)
+            start_info(o, &r->att->n[i]);
         redisFree(o);
         if (idrc < 0)
             return -1;
@@ -504,6 +540,21 @@ int att_init(struct run *r, struct scenario *scn, char *err, size_t el)
     }
     if (nodes_answer(r, scn, first, err, el) < 0)
         goto out;
+    /* a node a step stops must be one rift can start again */
+    for (int k = 0; k < scn->n_steps; k++) {
+        const struct att_node *a = &r->att->n[scn->steps[k].node < 0 ? 0 : scn->steps[k].node];
+        if ((scn->steps[k].kind == STEP_KILL || scn->steps[k].kind == STEP_RESTART) &&
+            (!a->conf[0] || !a->exe[0] || !a->pid)) {
+            snprintf(err, el,
+                     "%s:%d: %s is a step rift cannot undo: %s %s (rift starts a stopped node "
+                     "again from its executable and config file, and signals only the process "
+                     "it found behind the node's port)",
+                     scn->file, scn->steps[k].line, scn->names[scn->steps[k].node],
+                     !a->pid ? "no process was found listening on its port" : "it was started",
+                     !a->pid ? "" : "without a config file (INFO server config_file is empty)");
+            goto out;
+        }
+    }
     r->remote = &att_remote;
     rc = 0;
 out:

@@ -25,13 +25,15 @@ struct att_node {
     uint64_t start; /* its start time, told from a later process of that PID */
     uint64_t netns; /* its network namespace's inode */
     bool signalled; /* a step stopped it: started again at the end */
-    /* how it was started, to start it again (restart, and at the end) */
-    char cmdline[ATT_CMDLINE_MAX];
-    size_t cmdline_len;
+    /* how to start it again (restart, and at the end): the server's
+     * executable and config file (INFO server: its command line is its
+     * process title by now), its environment and working directory; a
+     * node started without a config file cannot be */
     char env[ATT_ENV_MAX];
     size_t env_len;
     char cwd[512];
     char exe[512];
+    char conf[512];
 };
 
 struct attach {

@@ -26,7 +26,7 @@ class LocalCluster:
     """3 primaries x 1 replica of Debian's redis-server, made with
     redis-cli --cluster create, as a user's test fixture makes one."""
 
-    def __init__(self, ns, node_timeout=5000, password=None, tag=""):
+    def __init__(self, ns, node_timeout=5000, password=None, tag="", conf=False):
         self.ns, self.password, self.procs = ns, password, []
         for port in PORTS:
             d = os.path.join(ns.tmp, "node%s-%d" % (tag, port))
@@ -39,6 +39,12 @@ class LocalCluster:
                     "--logfile", os.path.join(d, "log")]
             if password:
                 argv += ["--requirepass", password, "--masterauth", password]
+            if conf:  # a config file of the options, as compose files mount one
+                path = os.path.join(d, "redis.conf")
+                with open(path, "w") as f:
+                    for k in range(1, len(argv), 2):
+                        f.write('%s "%s"\n' % (argv[k][2:], argv[k + 1]))
+                argv = ["redis-server", path]
             self.procs.append(ns.popen(argv, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL))
         for port in PORTS:
@@ -217,4 +223,67 @@ def test_attach_errors_are_exit_2_and_install_nothing(ns):
               "exit %d: %s" % (r.returncode, r.stderr))
     check(ns.iptables_rift() == [], "rules: %s" % ns.iptables_rift())
     check(cl.healthy() and all(cl.alive()), "the cluster as it was")
+    check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
+
+
+SIGNALS = """[cluster]
+attach = 127.0.0.1:7000
+attach_signals = yes
+
+[timeline]
+0.5s = pause m2r1
+1.5s = resume m2r1
+2.0s = kill m3r1
+3.0s = restart m3r1
+3.5s = pause m1r1
+4.0s = wait converged
+
+[check]
+converge_within = 20s
+crashes = forbid
+"""
+
+
+def test_signals_reach_only_the_verified_processes_and_the_cluster_is_left_whole(ns):
+    # options on the command line: a kill rift could not undo is refused
+    cl = LocalCluster(ns, node_timeout=2000)
+    scn = attach_scenario(ns, "signals.ini", SIGNALS)
+    r, _ = rift_in(ns, ["run", scn])
+    check(r.returncode == 2 and "%s:8: m3r1 is a step rift cannot undo: it was started without "
+          "a config file" % scn in r.stderr, "exit %d: %s" % (r.returncode, r.stderr))
+    cl.stop()
+    cl = LocalCluster(ns, node_timeout=2000, tag="c", conf=True)
+    pids = cl.pids()
+    report = os.path.join(ns.tmp, "sig")
+    r, secs = rift_in(ns, ["run", scn, "--report", report])
+    new = []
+    try:
+        check(os.path.exists(os.path.join(report, "report.json")),
+              "exit %d: %s" % (r.returncode, r.stderr[-3000:]))
+        rep = json.load(open(os.path.join(report, "report.json")))
+        att = {n["name"]: n for n in rep["attached"]["nodes"]}
+        new = [n["pid"] for n in att.values() if n["pid"] not in pids]
+        print("  exit %d in %.1f s; m3r1 pid %d (was one of %s), %s" % (
+            r.returncode, secs, att["m3r1"]["pid"], pids,
+            [l for l in r.stderr.splitlines() if "started again" in l or "resumed" in l]))
+        check(r.returncode == 0, "exit %d:\n%s\n%s" % (r.returncode, r.stdout[-2000:],
+                                                     r.stderr[-3000:]))
+        # the killed replica runs again as a new process; m1r1, paused at
+        # the end, runs on; every other node is the process it was
+        check(len(new) == 1 and new == [att["m3r1"]["pid"]], "new processes: %s" % new)
+        alive = cl.alive()
+        killed = [p for p, a in zip(pids, alive) if not a]
+        check(len(killed) == 1, "exactly one of the fixture's processes was killed: %s" % alive)
+        check(os.path.exists("/proc/%d" % new[0]), "the started m3r1 runs")
+        state = open("/proc/%d/stat" % att["m1r1"]["pid"]).read().split(")")[1].split()[0]
+        check(state in ("S", "R"), "m1r1 resumed at the end: state %s" % state)
+        check("m1r1 (pid %d) resumed" % att["m1r1"]["pid"] in r.stderr, r.stderr[-1500:])
+        wait_for(cl.healthy, 30, "the cluster whole again", interval=0.2)
+        check(ns.iptables_rift() == [], "rules: %s" % ns.iptables_rift())
+    finally:
+        for pid in new:  # the server rift started again is not the fixture's child
+            try:
+                os.kill(pid, 15)
+            except ProcessLookupError:
+                pass
     check(rift_leftovers() == [], "left behind: %s" % rift_leftovers())
