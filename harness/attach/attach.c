@@ -272,7 +272,7 @@ static int att_start(struct run *r, int i, char *const argv[], const char *conf,
                      size_t el)
 {
     struct att_node *a = &r->att->n[i];
-    char *args[] = {a->exe, a->conf, NULL}, *envs[256];
+    char *envs[256];
     int ne = 0;
     pid_t pid;
     (void)argv;
@@ -302,6 +302,7 @@ static int att_start(struct run *r, int i, char *const argv[], const char *conf,
         }
         if (a->cwd[0] && chdir(a->cwd) < 0)
             _exit(127);
+        char *args[] = {a->exe, a->conf, NULL};
         execve(a->exe, args, envs);
         _exit(127);
     }
@@ -431,6 +432,26 @@ static int nodes_answer(struct run *r, const struct scenario *scn, const char *f
     return 0;
 }
 
+/* A node a step stops must be one rift can start again. */
+static int steps_undoable(const struct run *r, const struct scenario *scn, char *err, size_t el)
+{
+    for (int k = 0; k < scn->n_steps; k++) {
+        const struct att_node *a = &r->att->n[scn->steps[k].node < 0 ? 0 : scn->steps[k].node];
+        if ((scn->steps[k].kind == STEP_KILL || scn->steps[k].kind == STEP_RESTART) &&
+            (!a->conf[0] || !a->exe[0] || !a->pid)) {
+            snprintf(err, el,
+                     "%s:%d: %s is a step rift cannot undo: %s %s (rift starts a stopped node "
+                     "again from its executable and config file, and signals only the process "
+                     "it found behind the node's port)",
+                     scn->file, scn->steps[k].line, scn->names[scn->steps[k].node],
+                     !a->pid ? "no process was found listening on its port" : "it was started",
+                     !a->pid ? "" : "without a config file (INFO server config_file is empty)");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int att_init(struct run *r, struct scenario *scn, char *err, size_t el)
 {
     const struct scn_attach *sa = &scn->attach;
@@ -540,21 +561,8 @@ int att_init(struct run *r, struct scenario *scn, char *err, size_t el)
     }
     if (nodes_answer(r, scn, first, err, el) < 0)
         goto out;
-    /* a node a step stops must be one rift can start again */
-    for (int k = 0; k < scn->n_steps; k++) {
-        const struct att_node *a = &r->att->n[scn->steps[k].node < 0 ? 0 : scn->steps[k].node];
-        if ((scn->steps[k].kind == STEP_KILL || scn->steps[k].kind == STEP_RESTART) &&
-            (!a->conf[0] || !a->exe[0] || !a->pid)) {
-            snprintf(err, el,
-                     "%s:%d: %s is a step rift cannot undo: %s %s (rift starts a stopped node "
-                     "again from its executable and config file, and signals only the process "
-                     "it found behind the node's port)",
-                     scn->file, scn->steps[k].line, scn->names[scn->steps[k].node],
-                     !a->pid ? "no process was found listening on its port" : "it was started",
-                     !a->pid ? "" : "without a config file (INFO server config_file is empty)");
-            goto out;
-        }
-    }
+    if (steps_undoable(r, scn, err, el) < 0)
+        goto out;
     r->remote = &att_remote;
     rc = 0;
 out:
@@ -678,24 +686,4 @@ void att_free(struct run *r)
     r->att = NULL;
     if (r->remote == &att_remote)
         r->remote = NULL;
-}
-
-void att_json(const struct run *r, FILE *f)
-{
-    fputs("{\"seeds\":", f);
-    esc_json(f, r->att->seeds);
-    fputs(",\"nodes\":[", f);
-    for (int i = 0; i < r->scn->n_nodes; i++) {
-        const struct pol_node *pn = &r->scn->faults.nodes[i];
-        char addr[32];
-        addr_of(pn->ip, pn->port, addr, sizeof(addr));
-        fprintf(f, "%s{\"name\":", i ? "," : "");
-        esc_json(f, r->scn->names[i]);
-        fputs(",\"id\":", f);
-        esc_json(f, pn->id);
-        fputs(",\"addr\":", f);
-        esc_json(f, addr);
-        fprintf(f, ",\"bus\":%u,\"pid\":%d}", pn->bus, (int)r->att->n[i].pid);
-    }
-    fprintf(f, "],\"keys_removed\":%d}", r->att->keys_removed);
 }

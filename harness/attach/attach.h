@@ -60,8 +60,5 @@ void att_restore(struct run *r);
 /* Stop node i's process for a restart (SIGTERM, SIGKILL after ms). */
 int att_node_stop(struct run *r, int i, int ms, char *err, size_t el);
 void att_free(struct run *r);
-/* "m1 = 7c1f...@127.0.0.1:7000 pid 1234, ..." for the report: JSON array
- * of {name, id, addr, pid} into f. */
-void att_json(const struct run *r, FILE *f);
 
 #endif

@@ -295,6 +295,28 @@ static void json_clients(FILE *f, const struct run *r)
     fputs("]", f);
 }
 
+/* The attached cluster's nodes as rift named them (attach.h). */
+static void attached_json(const struct run *r, FILE *f)
+{
+    fputs("{\"seeds\":", f);
+    esc_json(f, r->att->seeds);
+    fputs(",\"nodes\":[", f);
+    for (int i = 0; i < r->scn->n_nodes; i++) {
+        const struct pol_node *pn = &r->scn->faults.nodes[i];
+        char addr[32];
+        char ip[PKT_ADDR_MAX];
+        snprintf(addr, sizeof(addr), "%s:%u", pkt_addr(pn->ip, ip, sizeof(ip)), pn->port);
+        fprintf(f, "%s{\"name\":", i ? "," : "");
+        esc_json(f, r->scn->names[i]);
+        fputs(",\"id\":", f);
+        esc_json(f, pn->id);
+        fputs(",\"addr\":", f);
+        esc_json(f, addr);
+        fprintf(f, ",\"bus\":%u,\"pid\":%d}", pn->bus, (int)r->att->n[i].pid);
+    }
+    fprintf(f, "],\"keys_removed\":%d}", r->att->keys_removed);
+}
+
 static void json_workload_shim(FILE *f, const struct run *r)
 {
     if (r->scn->writers > 0) {
@@ -332,7 +354,7 @@ static void json_workload_shim(FILE *f, const struct run *r)
         hr_json(r, f);
     if (r->att) {
         fputs(",\"attached\":", f);
-        att_json(r, f);
+        attached_json(r, f);
     }
     {
         double med, p99, max;
