@@ -100,6 +100,14 @@ int pol_find_rule(const struct policy *p, const char *name)
     return -1;
 }
 
+bool pol_node_shares_addr(const struct policy *p, int i)
+{
+    for (int j = 0; p->nodes[i].port && j < p->n_nodes; j++)
+        if (j != i && p->nodes[j].port && p->nodes[j].ip == p->nodes[i].ip)
+            return true;
+    return false;
+}
+
 int pol_find_node(const struct policy *p, const char *name)
 {
     for (int i = 0; i < p->n_nodes; i++)

@@ -173,6 +173,9 @@ void pol_shim_defaults(struct pol_shim *s);
 void pol_rule_defaults(struct pol_rule *r);
 
 int pol_find_rule(const struct policy *p, const char *name);
+/* Node i has ports and another node with ports has its address (a local
+ * cluster on 127.0.0.1): the shim tells them apart by port and id. */
+bool pol_node_shares_addr(const struct policy *p, int i);
 int pol_find_node(const struct policy *p, const char *name);
 
 const char *pol_dist_name(enum pol_dist d);

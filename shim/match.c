@@ -19,20 +19,34 @@ void match_index_build(const struct policy *p, struct match_index *mi)
         memcpy(mi->id[i], p->nodes[i].id, sizeof(mi->id[i]));
     }
     for (int i = 0; i < p->n_nodes; i++)
-        for (int j = 0; j < p->n_nodes; j++)
-            if (i != j && mi->port[i] && mi->port[j] && mi->ip[i] == mi->ip[j])
-                mi->shared |= UINT64_C(1) << i;
+        if (pol_node_shares_addr(p, i))
+            mi->shared |= UINT64_C(1) << i;
+}
+
+/* The first of the MATCH_LEARN_WAYS slots a connection may live in. */
+static unsigned learn_slot(uint32_t ip, uint16_t port, uint32_t rip, uint16_t rport)
+{
+    uint64_t h = ((uint64_t)ip << 32 | rip) * UINT64_C(0x9e3779b97f4a7c15);
+    h ^= ((uint64_t)port << 16 | rport) * UINT64_C(0xc2b2ae3d27d4eb4f);
+    return (unsigned)(h >> 40) & (MATCH_LEARN_MAX - 1);
 }
 
 static struct match_learned *learned_at(const struct match_index *mi, uint32_t ip, uint16_t port,
                                         uint32_t rip, uint16_t rport)
 {
-    for (int i = 0; i < MATCH_LEARN_MAX; i++) {
-        const struct match_learned *e = &mi->learned[i];
+    unsigned base = learn_slot(ip, port, rip, rport);
+    for (unsigned k = 0; k < MATCH_LEARN_WAYS; k++) {
+        const struct match_learned *e = &mi->learned[(base + k) & (MATCH_LEARN_MAX - 1)];
         if (e->node >= 0 && e->ip == ip && e->port == port && e->rip == rip && e->rport == rport)
             return (struct match_learned *)e;
     }
     return NULL;
+}
+
+/* ip:port is where node i listens (client or bus port). */
+static bool listens(const struct match_index *mi, int i, uint32_t ip, uint16_t port)
+{
+    return mi->ip[i] == ip && mi->port[i] && (port == mi->port[i] || port == mi->bus[i]);
 }
 
 uint64_t match_endpoint(const struct match_index *mi, uint32_t ip, uint16_t port, uint32_t rip,
@@ -46,7 +60,7 @@ uint64_t match_endpoint(const struct match_index *mi, uint32_t ip, uint16_t port
         int i = __builtin_ctzll(a);
         if (!mi->port[i])
             portless |= UINT64_C(1) << i;
-        else if (port == mi->port[i] || port == mi->bus[i])
+        else if (listens(mi, i, ip, port))
             return UINT64_C(1) << i;
     }
     if ((e = learned_at(mi, ip, port, rip, rport)))
@@ -70,9 +84,19 @@ static int sender_at(const struct match_index *mi, uint32_t ip, const uint8_t *p
 void match_learn(struct match_index *mi, const struct pkt_info *pi, const uint8_t *payload,
                  size_t len)
 {
-    struct match_learned *e, *lru = &mi->learned[0];
+    struct match_learned *e, *slot = NULL;
+    unsigned base;
     int node = -1;
+    bool to_bus = false;
     if (pi->proto != POL_PROTO_TCP || !(match_nodes_at(mi, pi->saddr) & mi->shared))
+        return;
+    /* only a dialer's side is learned: its messages go to a bus port */
+    for (int i = 0; i < mi->n; i++) {
+        if (listens(mi, i, pi->saddr, pi->sport))
+            return;
+        to_bus |= mi->ip[i] == pi->daddr && mi->bus[i] && pi->dport == mi->bus[i];
+    }
+    if (!to_bus)
         return;
     e = learned_at(mi, pi->saddr, pi->sport, pi->daddr, pi->dport);
     if ((pi->tcp_flags & PKT_TCP_SYN) && !(pi->tcp_flags & PKT_TCP_ACK)) {
@@ -82,6 +106,8 @@ void match_learn(struct match_index *mi, const struct pkt_info *pi, const uint8_
         }
         return;
     }
+    if (e) /* a connection's dialer is known until its port is dialed anew */
+        return;
     /* a message starts where the segment does, or later in it */
     for (size_t off = 0; payload && node < 0 && off + BUS_OFF_SENDER + 40 <= len; off++) {
         const uint8_t *q = memchr(payload + off, BUS_SIG[0], len - off);
@@ -91,31 +117,25 @@ void match_learn(struct match_index *mi, const struct pkt_info *pi, const uint8_
         if (bus_has_sig(q))
             node = sender_at(mi, pi->saddr, q, len - off);
     }
-    if (node < 0 || (pi->sport == mi->port[node] || pi->sport == mi->bus[node]))
+    if (node < 0)
         return;
-    mi->tick++;
-    if (e) {
-        e->last_use = mi->tick;
-        if (e->node != node) {
-            e->node = (int8_t)node;
-            mi->n_learned++;
-        }
-        return;
-    }
-    for (int i = 0; i < MATCH_LEARN_MAX; i++) {
-        if (mi->learned[i].node < 0) {
-            lru = &mi->learned[i];
+    /* a free slot of the connection's, else the one used longest ago */
+    base = learn_slot(pi->saddr, pi->sport, pi->daddr, pi->dport);
+    for (unsigned k = 0; k < MATCH_LEARN_WAYS; k++) {
+        struct match_learned *c = &mi->learned[(base + k) & (MATCH_LEARN_MAX - 1)];
+        if (c->node < 0) {
+            slot = c;
             break;
         }
-        if (mi->learned[i].last_use < lru->last_use)
-            lru = &mi->learned[i];
+        if (!slot || c->last_use < slot->last_use)
+            slot = c;
     }
-    *lru = (struct match_learned){.ip = pi->saddr,
-                                  .port = pi->sport,
-                                  .rip = pi->daddr,
-                                  .rport = pi->dport,
-                                  .node = (int8_t)node,
-                                  .last_use = mi->tick};
+    *slot = (struct match_learned){.ip = pi->saddr,
+                                   .port = pi->sport,
+                                   .rip = pi->daddr,
+                                   .rport = pi->dport,
+                                   .node = (int8_t)node,
+                                   .last_use = ++mi->tick};
     mi->n_learned++;
 }
 
@@ -207,15 +227,6 @@ static int add_pat(struct match_pat *out, size_t *n, size_t max, struct match_pa
     return 0;
 }
 
-/* Another node with ports has y's address. */
-static bool shared_ip(const struct policy *p, const struct pol_node *y)
-{
-    for (int i = 0; i < p->n_nodes; i++)
-        if (&p->nodes[i] != y && p->nodes[i].port && y->port && p->nodes[i].ip == y->ip)
-            return true;
-    return false;
-}
-
 static int dir_patterns(const struct policy *p, const struct pol_rule *r, bool forward,
                         struct match_pat *out, size_t *n, size_t max)
 {
@@ -253,7 +264,7 @@ static int dir_patterns(const struct policy *p, const struct pol_rule *r, bool f
                     /* x's replies go to an ephemeral port of y's, which only
                      * y's own messages to x can name where y shares its
                      * address: those are queued too, to learn from */
-                    if (cls == POL_PORTS_BUS && shared_ip(p, y)) {
+                    if (cls == POL_PORTS_BUS && pol_node_shares_addr(p, (int)(y - p->nodes))) {
                         struct match_pat learn = {
                             .src = y->ip, .dst = x->ip, .dport = px, .proto = pat.proto};
                         if (add_pat(out, n, max, learn) < 0)

@@ -15,7 +15,8 @@
  * rip:rport: Linux gives one ephemeral port to connections to different
  * peers) learned to be node `node`'s: the sender id of the bus messages
  * it sent. */
-#define MATCH_LEARN_MAX 1024
+#define MATCH_LEARN_MAX 1024 /* a power of two */
+#define MATCH_LEARN_WAYS 8   /* a connection lives in one of 8 slots from its hash */
 struct match_learned {
     uint32_t ip, rip; /* the endpoint, and the other end of its connection */
     uint16_t port, rport;

@@ -18,6 +18,7 @@
 #include "../../proto/pstat.h"
 #include "../cluster/cclient.h"
 #include "../cluster/nodes.h"
+#include "../sys/proc.h"
 #include "../sys/sockown.h"
 
 /* A node as CLUSTER NODES lists it. */
@@ -175,23 +176,6 @@ static int myself_id(redisContext *c, const char *addr, char *id, char *err, siz
     return 0;
 }
 
-/* /proc/PID/NAME into buf (NUL-separated words for cmdline and environ). */
-static size_t read_proc(pid_t pid, const char *name, char *buf, size_t cap)
-{
-    char path[64];
-    int fd;
-    size_t len = 0;
-    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-        return 0;
-    for (ssize_t n; len < cap && (n = read(fd, buf + len, cap - len)) > 0;)
-        len += (size_t)n;
-    close(fd);
-    if (len == cap)
-        return 0; /* cut: not something to start again */
-    return len;
-}
-
 /* The process behind node i's port, as it was started. */
 static void find_process(struct run *r, int i)
 {
@@ -205,7 +189,9 @@ static void find_process(struct run *r, int i)
     a->pid = so.pid;
     a->start = so.start;
     a->netns = so.netns;
-    a->env_len = read_proc(so.pid, "environ", a->env, sizeof(a->env));
+    snprintf(path, sizeof(path), "/proc/%d/environ", (int)so.pid);
+    free(a->env);
+    a->env = proc_read_file(path, &a->env_len);
     snprintf(path, sizeof(path), "/proc/%d/cwd", (int)so.pid);
     if ((n = readlink(path, a->cwd, sizeof(a->cwd) - 1)) > 0)
         a->cwd[n] = '\0';
@@ -283,8 +269,9 @@ static int att_start(struct run *r, int i, char *const argv[], const char *conf,
                         "(INFO server has no config_file: its options were on its command line)",
                         r->scn->names[i]),
                -1;
-    for (size_t k = 0; k < a->env_len && ne < 255; k += strlen(a->env + k) + 1)
-        envs[ne++] = a->env + k;
+    if (a->env)
+        for (size_t k = 0; k < a->env_len && ne < 255; k += strlen(a->env + k) + 1)
+            envs[ne++] = a->env + k;
     envs[ne] = NULL;
     pid = fork();
     if (pid < 0)
@@ -605,14 +592,15 @@ int att_begin(struct run *r, struct scenario *scn, const char *opt, bool hosts)
 void att_server_version(struct run *r)
 {
     redisReply *rep = node_cmd(r, 0, "INFO server");
-    const char *v = rep && rep->type == REDIS_REPLY_STRING ? rep->str : NULL;
-    const char *at = v ? strstr(v, "valkey_version:") : NULL;
-    snprintf(r->server_name, sizeof(r->server_name), "%s", at ? "valkey" : "redis");
-    if (!at && v)
-        at = strstr(v, "redis_version:");
-    if (at)
-        snprintf(r->server_version, sizeof(r->server_version), "%.*s",
-                 (int)strcspn(strchr(at, ':') + 1, "\r\n"), strchr(at, ':') + 1);
+    if (rep && rep->type == REDIS_REPLY_STRING) {
+        info_field(rep->str, "valkey_version:", r->server_version, sizeof(r->server_version));
+        snprintf(r->server_name, sizeof(r->server_name), "%s",
+                 r->server_version[0] ? "valkey" : "");
+        if (!r->server_version[0])
+            info_field(rep->str, "redis_version:", r->server_version, sizeof(r->server_version));
+    }
+    if (!r->server_name[0])
+        snprintf(r->server_name, sizeof(r->server_name), "redis");
     if (rep)
         freeReplyObject(rep);
 }
@@ -682,6 +670,8 @@ void att_restore(struct run *r)
 
 void att_free(struct run *r)
 {
+    for (int i = 0; r->att && i < SCN_MAX_NODES; i++)
+        free(r->att->n[i].env);
     free(r->att);
     r->att = NULL;
     if (r->remote == &att_remote)

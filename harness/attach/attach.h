@@ -16,9 +16,6 @@
 
 #include "../cluster/runstate.h"
 
-#define ATT_CMDLINE_MAX 4096
-#define ATT_ENV_MAX 16384
-
 struct att_node {
     char id[41];
     pid_t pid;      /* the process listening on its port, 0: not found */
@@ -29,7 +26,7 @@ struct att_node {
      * executable and config file (INFO server: its command line is its
      * process title by now), its environment and working directory; a
      * node started without a config file cannot be */
-    char env[ATT_ENV_MAX];
+    char *env; /* /proc/PID/environ (malloc'd), NULL: unknown */
     size_t env_len;
     char cwd[512];
     char exe[512];

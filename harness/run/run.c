@@ -274,35 +274,29 @@ static int preflight(struct run *r, char *err, size_t el)
     const char *server = o->server ? o->server : scn->server;
     char missing[1024];
     int ps, nc = need_check(scn, missing, sizeof(missing));
-    if (r->hr) {
-        /* the hosts run their own server: the hosts file's, or the
-         * flavour's name on their PATH; hr_open asks each for its version */
-        snprintf(r->server_name, sizeof(r->server_name), "%s", server);
-        snprintf(r->server_bin, sizeof(r->server_bin), "%s",
-                 server[0] == '/'           ? server
-                 : strstr(server, "valkey") ? "valkey-server"
-                                            : "redis-server");
-        snprintf(r->launch[0], sizeof(r->launch[0]), "%s", r->server_bin);
-        r->n_launch = 1;
+    if (r->hr || r->att) {
+        if (r->att) {
+            att_server_version(r);
+        } else {
+            /* the hosts run their own server: the hosts file's, or the
+             * flavour's name on their PATH; hr_open asks each for its version */
+            snprintf(r->server_name, sizeof(r->server_name), "%s", server);
+            snprintf(r->server_bin, sizeof(r->server_bin), "%s",
+                     server[0] == '/'           ? server
+                     : strstr(server, "valkey") ? "valkey-server"
+                                                : "redis-server");
+            snprintf(r->launch[0], sizeof(r->launch[0]), "%s", r->server_bin);
+            r->n_launch = 1;
+        }
         if (nc < 0) {
             fprintf(stderr, "rift: missing: %s\n", missing);
             return 2;
         }
         if (geteuid() != 0) {
-            fprintf(stderr, "rift: run needs root (iptables on the hosts goes through rift-shim; "
-                            "the run registry is in /run)\n");
-            return 2;
-        }
-        return report_open(r) < 0 ? 2 : 0;
-    }
-    if (r->att) {
-        att_server_version(r);
-        if (nc < 0) {
-            fprintf(stderr, "rift: missing: %s\n", missing);
-            return 2;
-        }
-        if (geteuid() != 0) {
-            fprintf(stderr, "rift: run needs root (iptables and NFQUEUE for the faults)\n");
+            fprintf(stderr, "rift: run needs root (%s)\n",
+                    r->att ? "iptables and NFQUEUE for the faults"
+                           : "iptables on the hosts goes through rift-shim; the run registry is in "
+                             "/run");
             return 2;
         }
         return report_open(r) < 0 ? 2 : 0;

@@ -256,3 +256,35 @@ int proc_run_shown(char *const argv[], const char *env)
     int status = pid < 0 ? -1 : wait_child(pid);
     return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+char *proc_read_file(const char *path, size_t *out_len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    size_t cap = 1 << 16, len = 0;
+    char *buf;
+    if (fd < 0)
+        return NULL;
+    if (!(buf = malloc(cap))) {
+        close(fd);
+        return NULL;
+    }
+    for (;;) {
+        ssize_t n;
+        if (len + 1 == cap) {
+            char *b = cap < (64u << 20) ? realloc(buf, cap * 2) : NULL;
+            if (!b)
+                break;
+            buf = b;
+            cap *= 2;
+        }
+        n = read(fd, buf + len, cap - len - 1);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    buf[len] = '\0';
+    if (out_len)
+        *out_len = len;
+    return buf;
+}

@@ -42,6 +42,9 @@ int proc_run_shown(char *const argv[], const char *env);
 /* Run argv to completion with its stdout into out (NUL-terminated, cut at
  * len - 1): its exit status, -1 if it could not run. */
 int proc_capture(char *const argv[], char *out, size_t len);
+/* The whole of a file that stat cannot size (/proc), NUL-terminated, its
+ * length in *len when len is not NULL; malloc'd, NULL on error. */
+char *proc_read_file(const char *path, size_t *len);
 
 /* A process's start time and whether it still runs: proto/pstat.h (the
  * shim's agent uses them too). With PID, the start time names one process

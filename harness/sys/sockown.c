@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../../proto/pstat.h"
+#include "proc.h"
 
 /* The next word of *s as a hex number (up to ':' or a blank). */
 static unsigned long hexword(const char **s)
@@ -78,37 +79,6 @@ bool sockown_fib_local(const char *fib, uint32_t ip)
     return false;
 }
 
-/* The whole of a /proc file (small ones), NUL-terminated; NULL on error. */
-static char *slurp(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    size_t cap = 1 << 16, len = 0;
-    char *buf;
-    if (fd < 0)
-        return NULL;
-    if (!(buf = malloc(cap))) {
-        close(fd);
-        return NULL;
-    }
-    for (;;) {
-        ssize_t n;
-        if (len + 1 == cap) {
-            char *b = cap < (64u << 20) ? realloc(buf, cap * 2) : NULL;
-            if (!b)
-                break;
-            buf = b;
-            cap *= 2;
-        }
-        n = read(fd, buf + len, cap - len - 1);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-    }
-    close(fd);
-    buf[len] = '\0';
-    return buf;
-}
-
 static uint64_t netns_of(pid_t pid)
 {
     char path[64];
@@ -153,12 +123,12 @@ int sockown_find(uint32_t ip, uint16_t port, struct sockown *out)
     bool here;
     DIR *d;
     struct dirent *e;
-    char *fib = slurp("/proc/self/net/fib_trie");
+    char *fib = proc_read_file("/proc/self/net/fib_trie", NULL);
     here = (ip >> 24) == 127 || (fib && sockown_fib_local(fib, ip));
     free(fib);
     memset(out, 0, sizeof(*out));
     if (here) {
-        char *tcp = slurp("/proc/self/net/tcp");
+        char *tcp = proc_read_file("/proc/self/net/tcp", NULL);
         inode = tcp ? sockown_listen_inode(tcp, ip, port) : 0;
         free(tcp);
         ns = self;
@@ -179,13 +149,13 @@ int sockown_find(uint32_t ip, uint16_t port, struct sockown *out)
         if (n_seen < (int)(sizeof(seen) / sizeof(seen[0])))
             seen[n_seen++] = n;
         snprintf(path, sizeof(path), "/proc/%d/net/fib_trie", (int)pid);
-        if (!(text = slurp(path)) || !sockown_fib_local(text, ip)) {
+        if (!(text = proc_read_file(path, NULL)) || !sockown_fib_local(text, ip)) {
             free(text);
             continue;
         }
         free(text);
         snprintf(path, sizeof(path), "/proc/%d/net/tcp", (int)pid);
-        if ((text = slurp(path)))
+        if ((text = proc_read_file(path, NULL)))
             inode = sockown_listen_inode(text, ip, port);
         free(text);
         ns = n;
@@ -219,7 +189,7 @@ int sockown_find(uint32_t ip, uint16_t port, struct sockown *out)
     {
         char path[64], *c;
         snprintf(path, sizeof(path), "/proc/%d/comm", (int)out->pid);
-        if ((c = slurp(path))) {
+        if ((c = proc_read_file(path, NULL))) {
             snprintf(out->comm, sizeof(out->comm), "%.*s", (int)strcspn(c, "\n"), c);
             free(c);
         }

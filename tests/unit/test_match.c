@@ -534,22 +534,20 @@ static void test_shared_address(void **state)
     assert_int_equal(pats[2].dport, 27002);
     assert_int_equal(pats[2].sport, 0);
     /* shared addresses need ids, and distinct ports */
-    assert_int_equal(pol_load_string(&sp, "x.ini",
-                                     "[node a]\naddr = 127.0.0.1:7000\n[node b]\naddr = "
-                                     "127.0.0.1:7001\n[rule r]\nfrom = a\nto = b\n",
-                                     err, sizeof(err)),
-                     -1);
-    assert_non_null(strstr(err, "x.ini:3: node 'b' shares its address, and so needs an id"));
-    assert_int_equal(pol_load_string(&sp, "x.ini",
-                                     "[node a]\naddr = 127.0.0.1:7000\n[node b]\naddr = "
-                                     "127.0.0.1:17000\n[rule r]\nfrom = a\nto = b\n",
-                                     err, sizeof(err)),
-                     -1);
-    assert_non_null(strstr(err, "x.ini:3: node 'b' shares a port (client or bus) with node 'a'"));
-    assert_int_equal(pol_load_string(&sp, "x.ini", "[node a]\naddr = 127.0.0.1:7000\nid = 12\n",
-                                     err, sizeof(err)),
-                     -1);
-    assert_non_null(strstr(err, "x.ini:3: id: expected a node id of 40 hex digits, got '12'"));
+    static const char *const bad[][2] = {
+        {"[node a]\naddr = 127.0.0.1:7000\n[node b]\naddr = 127.0.0.1:7001\n[rule r]\n"
+         "from = a\nto = b\n",
+         "x.ini:3: node 'b' shares its address, and so needs an id"},
+        {"[node a]\naddr = 127.0.0.1:7000\n[node b]\naddr = 127.0.0.1:17000\n[rule r]\n"
+         "from = a\nto = b\n",
+         "x.ini:3: node 'b' shares a port (client or bus) with node 'a'"},
+        {"[node a]\naddr = 127.0.0.1:7000\nid = 12\n",
+         "x.ini:3: id: expected a node id of 40 hex digits, got '12'"},
+    };
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        assert_int_equal(pol_load_string(&sp, "x.ini", bad[k][0], err, sizeof(err)), -1);
+        assert_non_null(strstr(err, bad[k][1]));
+    }
 }
 
 int main(void)
