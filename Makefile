@@ -42,7 +42,7 @@ RIFT_SRC   := harness/cli/rift.c harness/cli/fetch.c harness/cli/up.c harness/ru
               harness/cluster/cclient.c harness/cluster/workload.c harness/cluster/migrate.c harness/cluster/probes.c harness/cli/matrix.c \
               harness/observe/decode.c harness/cluster/need.c harness/explore/sched.c harness/explore/chaosgen.c harness/explore/shrink.c \
               harness/explore/chaos.c harness/explore/replay.c harness/observe/audit.c harness/observe/tcpflow.c harness/cluster/cmdtab.c harness/observe/sniff.c \
-              harness/cluster/app.c harness/observe/tseries.c harness/observe/vtrack.c harness/observe/viewlog.c harness/report/html.c harness/report/htmlsvg.c harness/report/busctx.c harness/scenario/hosts.c harness/hosts/remote.c harness/hosts/hostrun.c harness/hosts/hostbus.c harness/hosts/hostclean.c harness/attach/attach.c harness/sys/sockown.c \
+              harness/cluster/app.c harness/observe/tseries.c harness/observe/vtrack.c harness/observe/viewlog.c harness/report/html.c harness/report/htmlsvg.c harness/report/busctx.c harness/scenario/hosts.c harness/hosts/remote.c harness/hosts/hostrun.c harness/hosts/hostbus.c harness/hosts/hostclean.c harness/attach/attach.c harness/attach/attshim.c harness/cluster/shimset.c harness/sys/sockown.c \
               proto/resp.c proto/keyspec.c $(POLICY_SRC) $(PROTO_SRC)
 RIFT_LIBS  := -lhiredis -linih -lpcap -lm -pthread
 

@@ -45,8 +45,21 @@ static redisContext *att_connect(const struct run *r, uint32_t ip, uint16_t port
     char addr[32], src[PKT_ADDR_MAX] = "";
     redisContext *c;
     addr_of(ip, port, addr, sizeof(addr));
-    if ((ip >> 24) == 127)
+    if ((ip >> 24) == 127) {
         pkt_addr(SCN_ADMIN_IP, src, sizeof(src));
+    } else {
+        /* traffic stays on this machine: an address off the loopback is
+         * one a process here listens on, in a container's namespace */
+        struct sockown so;
+        if (sockown_find(ip, port, &so) < 0) {
+            snprintf(err, el,
+                     "%s is not a listening address of this machine (no network namespace "
+                     "here has it, or nothing listens on it): rift attaches to nodes on this "
+                     "host only, local processes or containers",
+                     addr);
+            return NULL;
+        }
+    }
     errno = 0;
     c = cc_connect(addr, src, 2000, r->password[0] ? r->password : NULL);
     if (!c && errno == EACCES)
@@ -539,14 +552,12 @@ int att_init(struct run *r, struct scenario *scn, char *err, size_t el)
         memcpy(r->nodes[f[j].name].id, f[j].id, sizeof(r->nodes[0].id));
         r->att->far |= (f[j].ip >> 24) != 127;
     }
-    if (r->att->far) {
-        snprintf(err, el,
-                 "the nodes of %s are not on this host's loopback (127.0.0.0/8): "
-                 "attach takes local processes here",
-                 first);
+    r->far = r->att->far;
+    if (r->att->far && att_far_check(scn, err, el) < 0)
         goto out;
-    }
     if (nodes_answer(r, scn, first, err, el) < 0)
+        goto out;
+    if (r->att->far && att_group_netns(r, err, el) < 0)
         goto out;
     if (steps_undoable(r, scn, err, el) < 0)
         goto out;
@@ -670,8 +681,10 @@ void att_restore(struct run *r)
 
 void att_free(struct run *r)
 {
-    for (int i = 0; r->att && i < SCN_MAX_NODES; i++)
+    for (int i = 0; r->att && i < SCN_MAX_NODES; i++) {
         free(r->att->n[i].env);
+        free(r->att->sh[i].stats);
+    }
     free(r->att);
     r->att = NULL;
     if (r->remote == &att_remote)

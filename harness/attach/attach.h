@@ -33,8 +33,20 @@ struct att_node {
     char conf[512];
 };
 
+/* One rift-shim per network namespace that holds nodes of a cluster in
+ * containers: each with the whole policy, its own queue and chain. */
+struct att_shim {
+    uint64_t netns; /* the namespace's inode */
+    int node;       /* the first node in it: the shim enters through its process */
+    pid_t pid;      /* 0: not running */
+    char sock[300], log[300], pcap[300];
+    char *stats; /* its counters at the end (malloc'd) */
+};
+
 struct attach {
     struct att_node n[SCN_MAX_NODES];
+    struct att_shim sh[SCN_MAX_NODES];
+    int n_sh;
     char seeds[256];  /* as given, for messages */
     int keys_removed; /* rift:* keys removed at the end */
     bool far;         /* the nodes are not on this host's loopback */
@@ -57,5 +69,24 @@ void att_restore(struct run *r);
 /* Stop node i's process for a restart (SIGTERM, SIGKILL after ms). */
 int att_node_stop(struct run *r, int i, int ms, char *err, size_t el);
 void att_free(struct run *r);
+
+/* attshim.c: a cluster in containers. */
+/* What the scenario asks that such a cluster cannot give: 0, or -1 with
+ * err at its file:line. */
+int att_far_check(const struct scenario *scn, char *err, size_t el);
+/* The nodes' network namespaces (each node's process found): 0, or -1
+ * with err naming the node whose process was not found. */
+int att_group_netns(struct run *r, char *err, size_t el);
+/* One rift-shim in each namespace, entered through /proc/PID/ns/net of a
+ * node's verified process; r->shim_sock is the first one's. 0, or -1. */
+int att_start_shims(struct run *r, char *err, size_t el);
+/* line to every shim: 0 with the first reply that is not "ok" (else
+ * "ok") in reply, or -1 with r->shim_err. */
+int att_shim_request(struct run *r, const char *line, char *reply, size_t len);
+/* Every shim's counters into r->shim_stats (summed, then each under
+ * "namespaces"), then every shim stopped. */
+void att_stop_shims(struct run *r);
+/* bus.txt and bus.jsonl from every namespace's capture, merged by time. */
+void att_decode_bus(struct run *r);
 
 #endif

@@ -53,7 +53,7 @@ _rift()
         _filedir
         return
         ;;
-    --seed | --time | --rounds | --runs | --shrink-time | --findings | --keep-findings | --port | \
+    --seed | --time | --rounds | --runs | --shrink-time | --final | --findings | --keep-findings | --port | \
         --check | --grace | --ttl)
         return
         ;;
@@ -78,7 +78,7 @@ _rift()
     matrix) opts="--servers --runs --report" ;;
     chaos) opts="--seed --time --rounds --server --report --shrink-time --runs --findings
         --keep-findings --keep-rounds --dry-run" ;;
-    shrink) opts="--runs --check --out --shrink-time --server" ;;
+    shrink) opts="--runs --check --out --shrink-time --final --server" ;;
     decode) opts="--json" files='@(pcap|pcapng)' ;;
     audit) opts="--json --server --commands --port" files='@(pcap|pcapng)' ;;
     check) opts="--chaos --hosts" ;;

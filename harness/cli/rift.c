@@ -134,7 +134,7 @@ static const struct {
      "rift-chaos(5)"},
     {"shrink",
      "rift shrink SCENARIO.ini [--runs 3] [--check NAME] [--out FILE]\n"
-     "                  [--shrink-time 5m] [--server S]",
+     "                  [--shrink-time 5m] [--final 5] [--server S]",
      "rift-chaos(5)"},
     {"decode", "rift decode FILE.pcap [--json]", "rift(1)"},
     {"audit", "rift audit FILE.pcap [--json] [--server S | --commands FILE] [--port N]...",
@@ -498,17 +498,24 @@ static int cmd_chaos(int argc, char **argv)
 static int cmd_shrink(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"runs", required_argument, NULL, 'R'},   {"check", required_argument, NULL, 'c'},
-        {"out", required_argument, NULL, 'o'},    {"shrink-time", required_argument, NULL, 'k'},
-        {"server", required_argument, NULL, 'S'}, {NULL, 0, NULL, 0},
+        {"runs", required_argument, NULL, 'R'},
+        {"check", required_argument, NULL, 'c'},
+        {"out", required_argument, NULL, 'o'},
+        {"shrink-time", required_argument, NULL, 'k'},
+        {"server", required_argument, NULL, 'S'},
+        {"final", required_argument, NULL, 'F'},
+        {NULL, 0, NULL, 0},
     };
-    struct shrink_cli o = {.runs = 3, .shrink_ns = 300000000000ull};
+    struct shrink_cli o = {.runs = 3, .final = REPLAY_FINAL_RUNS, .shrink_ns = 300000000000ull};
     const struct common_opts co = {
         .cmd = "shrink", .server = &o.server, .shrink_ns = &o.shrink_ns, .runs = &o.runs};
     int c;
     optind = 2;
-    while ((c = getopt_long(argc, argv, "R:c:o:k:S:", opts, NULL)) != -1) {
-        if (c == 'c') {
+    while ((c = getopt_long(argc, argv, "R:c:o:k:S:F:", opts, NULL)) != -1) {
+        if (c == 'F') {
+            if (opt_count("shrink", "--final", optarg, 99, &o.final) < 0)
+                return 2;
+        } else if (c == 'c') {
             if (replay_check_index(optarg) < 0) {
                 char names[128];
                 replay_names(~0u, names, sizeof(names));

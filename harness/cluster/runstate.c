@@ -80,7 +80,7 @@ const char *run_file_tail(const char *path, int lines, char *buf, size_t len)
 
 void run_source(const struct run *r, uint32_t local_ip, char *out, size_t len)
 {
-    uint32_t ip = r->hr ? r->harness_ip : local_ip;
+    uint32_t ip = r->hr || r->far ? r->harness_ip : local_ip;
     if (ip)
         pkt_addr(ip, out, len);
     else if (len)

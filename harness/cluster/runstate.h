@@ -168,7 +168,8 @@ struct run {
     struct hostrun *hr;  /* --hosts: the nodes are on other hosts; NULL: one namespace here */
     const struct node_remote *remote; /* --hosts: set by hostrun; NULL: here */
     uint32_t harness_ip;              /* --hosts: [harness] addr, 0: the kernel's choice */
-    struct live *live;                /* rift up, [app]: the control socket (run/live.h), or NULL */
+    bool far;            /* an attached cluster off the loopback: sources are the kernel's choice */
+    struct live *live;   /* rift up, [app]: the control socket (run/live.h), or NULL */
     struct attach *att;  /* [cluster] attach: a cluster rift did not start (attach/), or NULL */
     char live_sock[300]; /* its path (RIFT_CTL), or "" */
     uint32_t *round_us;  /* each recorded sampling round's duration */
@@ -212,7 +213,8 @@ const char *run_file_tail(const char *path, int lines, char *buf, size_t len);
 void run_node_addr(const struct run *r, int i, char *out, size_t len);
 /* The source address for rift's own connections of a kind (SCN_ADMIN_IP,
  * SCN_CLIENTS_IP): that loopback address on one host; with --hosts the
- * hosts file's [harness] addr, or "" (the kernel's choice). */
+ * hosts file's [harness] addr, or "" (the kernel's choice, as for an
+ * attached cluster in containers). */
 void run_source(const struct run *r, uint32_t local_ip, char *out, size_t len);
 
 #endif

@@ -234,7 +234,7 @@ static int take_finding(struct chaos *C, struct round_rec *rr, struct rfile_dir 
     {
         char from[128];
         snprintf(from, sizeof(from), "round %d of chaos seed %" PRIu64, rr->round, C->seed);
-        rc = replay_shrink(s2, &R, C->o->runs, C->o->shrink_ns, from, &fr->st);
+        rc = replay_shrink(s2, &R, C->o->runs, REPLAY_FINAL_RUNS, C->o->shrink_ns, from, &fr->st);
     }
     unlinkat(rd->fd, REPLAY_CANDIDATE, 0);
     if (rc == SHRINK_ERROR) {

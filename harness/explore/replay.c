@@ -147,12 +147,12 @@ static void shrunk_expect(struct sched *sc, const struct replay *R, int last)
 }
 
 /* Shrinks sc against R's target; writes the result's note. */
-int replay_shrink(struct sched *sc, struct replay *R, int runs, uint64_t bound_ns, const char *from,
-                  struct shrink_stats *st)
+int replay_shrink(struct sched *sc, struct replay *R, int runs, int final, uint64_t bound_ns,
+                  const char *from, struct shrink_stats *st)
 {
     struct shrink_opts so = {.runs = runs,
                              .need = runs / 2 + 1,
-                             .final_runs = REPLAY_FINAL_RUNS,
+                             .final_runs = final,
                              .time_ns = bound_ns,
                              .log = stderr};
     int rc;
@@ -260,7 +260,7 @@ int shrink_main(const struct shrink_cli *o)
             "(kept when %d fail), at most %.0f s\n",
             o->scenario, R.target, sched_faults(sc), sched_steps(sc), line, o->runs,
             o->runs / 2 + 1, (double)o->shrink_ns / 1e9);
-    rc = replay_shrink(sc, &R, o->runs, o->shrink_ns, o->scenario, &st);
+    rc = replay_shrink(sc, &R, o->runs, o->final, o->shrink_ns, o->scenario, &st);
     if (rc == SHRINK_ERROR) {
         fprintf(stderr, "rift shrink: %s\n", R.error);
         goto out_dir;

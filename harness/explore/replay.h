@@ -43,8 +43,8 @@ int replay_run(const struct replay *R, const char *file, const struct rfile_dir 
                struct run_result *res);
 /* Shrinks sc against R->target, runs replays per candidate (kept when a
  * majority fails); writes the result's note and [expect]. */
-int replay_shrink(struct sched *sc, struct replay *R, int runs, uint64_t bound_ns, const char *from,
-                  struct shrink_stats *st);
+int replay_shrink(struct sched *sc, struct replay *R, int runs, int final, uint64_t bound_ns,
+                  const char *from, struct shrink_stats *st);
 /* SIGINT, SIGTERM: run_interrupted. */
 void replay_on_signal(int sig);
 
@@ -54,6 +54,7 @@ struct shrink_cli {
     const char *out;   /* or NULL: stdout */
     const char *check; /* or NULL: the most specific check that fails */
     int runs;
+    int final; /* replays of the result (REPLAY_FINAL_RUNS) */
     uint64_t shrink_ns;
 };
 

@@ -16,6 +16,7 @@
 #include "../cluster/nodes.h"
 #include "../cluster/observe.h"
 #include "../cluster/runstate.h"
+#include "../cluster/shimset.h"
 #include "../observe/decode.h"
 
 #define SHIM_QUEUE_BASE 1024
@@ -523,36 +524,12 @@ int hr_start_shims(struct run *r, char *err, size_t el)
  * then each host's own. */
 static void combine_stats(struct run *r)
 {
-    static const char *const keys[] = {
-        "packets", "queue_full", "queue_overflows", "queue_user_dropped", "verdict_errors", NULL};
-    struct hostrun *hr = r->hr;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
+    const char *names[HOSTS_MAX];
+    char *buf;
+    for (int h = 0; h < r->hr->hs.n; h++)
+        names[h] = r->hr->hs.h[h].name;
+    if (!(buf = shimset_combine("hosts", r->hr->shim_stats, names, r->hr->hs.n)))
         return;
-    fputc('{', f);
-    for (int k = 0; keys[k]; k++) {
-        uint64_t sum = 0;
-        char pat[48];
-        snprintf(pat, sizeof(pat), "\"%s\":", keys[k]);
-        for (int h = 0; h < hr->hs.n; h++) {
-            const char *p = hr->shim_stats[h] ? strstr(hr->shim_stats[h], pat) : NULL;
-            if (p)
-                sum += strtoull(p + strlen(pat), NULL, 10);
-        }
-        fprintf(f, "%s\"%s\":%" PRIu64, k ? "," : "", keys[k], sum);
-    }
-    fputs(",\"hosts\":{", f);
-    for (int h = 0, n = 0; h < hr->hs.n; h++)
-        if (hr->shim_stats[h]) {
-            fprintf(f, "%s", n++ ? "," : "");
-            esc_json(f, hr->hs.h[h].name);
-            fputc(':', f);
-            esc_json_embed(f, hr->shim_stats[h]); /* a remote host's reply */
-        }
-    fputs("}}", f);
-    fclose(f);
     free(r->shim_stats);
     r->shim_stats = buf;
 }

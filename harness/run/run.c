@@ -66,7 +66,7 @@ static int start_probes(struct run *r, char *err, size_t el)
         if (s->steps[i].kind == STEP_MIGRATE && roff < sizeof(ranges) - 16)
             roff += (size_t)snprintf(ranges + roff, sizeof(ranges) - roff, "%s%d-%d",
                                      roff ? "," : "", s->steps[i].slot_lo, s->steps[i].slot_hi);
-    pkt_addr(SCN_CLIENTS_IP, src, sizeof(src));
+    run_source(r, SCN_CLIENTS_IP, src, sizeof(src));
     r->probes_started = true; /* teardown stops those that did start */
     const struct probe_env pe = {.seeds = seeds,
                                  .source = src,
@@ -233,6 +233,8 @@ static void teardown(struct run *r)
         }
     if (r->hr) {
         hr_teardown(r);
+    } else if (r->att && r->att->n_sh) {
+        att_stop_shims(r);
     } else {
         if (r->shim_pid > 0 && reply && step_shim_request(r, "stats", reply, CTL_REPLY_MAX) == 0 &&
             reply[0] == '{')
@@ -503,6 +505,8 @@ static int conclude(struct run *r)
     const char *verdict;
     if (r->hr)
         hr_decode_bus(r);
+    else if (r->att && r->att->n_sh)
+        att_decode_bus(r);
     else
         report_decode_bus(r);
     {

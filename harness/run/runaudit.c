@@ -19,8 +19,9 @@ int runaudit_start(struct run *r, char *err, size_t el)
 {
     struct au_opts ao = {.nports = 0};
     char filter[1024], ports[768] = "", clients[PKT_ADDR_MAX], app[PKT_ADDR_MAX];
-    if (r->hr) {
-        run_progress(r, "crossslot audit: off with --hosts (it reads the loopback of one host)");
+    if (r->hr || r->far) {
+        run_progress(r, "crossslot audit: off %s (it reads the loopback of one host)",
+                     r->hr ? "with --hosts" : "with the nodes in containers");
         return 0;
     }
     /* the nodes' client ports: one in rift's own namespace, each node's

@@ -15,12 +15,15 @@
 #include "../../proto/pkt.h"
 #include "../cluster/nodes.h"
 #include "../cluster/observe.h"
+#include "../cluster/shimset.h"
 #include "../attach/attach.h"
 #include "../hosts/hostrun.h"
 
 /* One control request; on failure r->shim_err says why. */
 int step_shim_request(struct run *r, const char *line, char *reply, size_t len)
 {
+    if (r->att && r->att->n_sh)
+        return att_shim_request(r, line, reply, len);
     return ctl_request(r->shim_sock, line, reply, len, 10000, r->shim_err, sizeof(r->shim_err));
 }
 
@@ -31,6 +34,8 @@ int step_start_shim(struct run *r, char *err, size_t el)
     FILE *f;
     if (r->hr)
         return hr_start_shims(r, err, el);
+    if (r->att && r->att->n_sh)
+        return att_start_shims(r, err, el);
     snprintf(r->shim_sock, sizeof(r->shim_sock), "%s/shim.sock", r->tmp);
     snprintf(policy, sizeof(policy), "%s/shim.ini", r->tmp);
     snprintf(capture, sizeof(capture), "%s/shim.pcap", r->tmp);
@@ -54,29 +59,15 @@ int step_start_shim(struct run *r, char *err, size_t el)
         snprintf(err, el, "cannot start %s", r->shim_bin);
         return -1;
     }
-    for (int waited = 0; waited < 10000; waited += 20) {
-        if (proc_reap(r->shim_pid, NULL)) {
-            FILE *lf = fopen(r->shim_log, "r");
-            char line[512] = "";
-            if (lf) {
-                if (!fgets(line, sizeof(line), lf))
-                    line[0] = '\0';
-                fclose(lf);
-            }
-            line[strcspn(line, "\n")] = '\0';
-            snprintf(err, el, "rift-shim exited: %s", line);
-            r->shim_pid = 0;
-            return -1;
-        }
-        char *reply = malloc(CTL_REPLY_MAX);
-        int rc = reply ? step_shim_request(r, "stats", reply, CTL_REPLY_MAX) : -1;
-        free(reply);
-        if (rc == 0)
-            return 0;
-        run_sleep_ms(20);
+    switch (shimset_wait(r->shim_pid, r->shim_sock, r->shim_log, err, el)) {
+    case 0:
+        return 0;
+    case -1:
+        r->shim_pid = 0; /* exited and reaped */
+        return -1;
+    default:
+        return -1; /* teardown stops it */
     }
-    snprintf(err, el, "rift-shim did not answer on %s within 10 s", r->shim_sock);
-    return -1;
 }
 
 bool step_migrations_done(const struct run *r)

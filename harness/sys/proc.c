@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,11 @@ static void child_setup(const struct proc_opts *o, int capture_fd)
         dup2(fo, 1);
     if (fe >= 0)
         dup2(fe, 2);
+    /* nothing runs outside the namespace it was meant for */
+    if (o->netns && setns(*o->netns, CLONE_NEWNET) < 0) {
+        dprintf(2, "rift: cannot enter the network namespace: %s\n", strerror(errno));
+        _exit(126);
+    }
     for (int i = 3; i < 1024; i++)
         close(i);
     if (o->env)

@@ -21,6 +21,7 @@ struct proc_opts {
     char *const *envs;  /* more of them, NULL-terminated, or NULL */
     const char *cgroup; /* a cgroup v2 folder the child joins before exec, or NULL */
     bool same_group;    /* stay in the caller's process group (Ctrl-C reaches it) */
+    const int *netns;   /* an open /proc/PID/ns/net the child enters before exec, or NULL */
     /* told of the child under role before it may exec (rift's registry:
      * reg_started with its registry); -1 kills it. NULL: nobody */
     int (*started)(void *ctx, pid_t pid, const char *role);
