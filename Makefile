@@ -27,7 +27,7 @@ RUN_PKGS  := build-essential pkg-config libnetfilter-queue-dev libmnl-dev libpca
 DEB_PKGS  := $(RUN_PKGS) libcmocka-dev \
              redis-tools python3-redis tcpdump clang libclang-rt-14-dev clang-format clang-tidy \
              cppcheck python3-pytest libxml2-dev chromium openssh-server openssh-client pandoc \
-             bash-completion
+             bash-completion podman runc containernetworking-plugins podman-compose mmdebstrap
 
 PROTO_SRC  := proto/bus.c proto/pkt.c proto/ctl.c proto/pstat.c proto/tabline.c
 POLICY_SRC := policies/policy.c policies/ini.c policies/write.c policies/keys.c policies/value.c policies/esc.c policies/model.c
