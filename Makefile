@@ -451,4 +451,4 @@ format-check:
 clean:
 	rm -rf build build-asan bin out
 
--include $(shell find $(BUILD) -path '$(BUILD)/*/root' -prune -o -path '$(BUILD)/deb' -prune -o -name '*.d' -type f -print 2>/dev/null)
+-include $(shell find $(BUILD) -path '$(BUILD)/*/root' -prune -o -path '$(BUILD)/deb' -prune -o -path '$(BUILD)/containers' -prune -o -name '*.d' -type f -print 2>/dev/null)

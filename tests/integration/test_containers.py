@@ -72,12 +72,13 @@ def image_tarball():
         return
     os.makedirs(os.path.dirname(TARBALL), exist_ok=True)
     t = time.monotonic()
-    r = subprocess.run(["mmdebstrap", "--quiet", "--variant=essential",
-                        "--include=redis-server", "bookworm", TARBALL + ".part",
+    part = TARBALL[:-len(".tar")] + ".part.tar"  # mmdebstrap reads the format from the name
+    r = subprocess.run(["mmdebstrap", "--quiet", "--variant=essential", "--format=tar",
+                        "--include=redis-server", "bookworm", part,
                         "http://deb.debian.org/debian"], capture_output=True, text=True,
                        timeout=600)
-    check(r.returncode == 0, "mmdebstrap: %s" % r.stderr[-2000:])
-    os.rename(TARBALL + ".part", TARBALL)
+    check(r.returncode == 0 and os.path.isfile(part), "mmdebstrap: %s" % r.stderr[-2000:])
+    os.rename(part, TARBALL)
     print("  image built from Debian bookworm's redis-server in %.0f s" %
           (time.monotonic() - t))
 
